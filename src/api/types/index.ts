@@ -1,0 +1,8 @@
+export type * from './container.js';
+export type * from './exec.js';
+export type * from './image.js';
+export type * from './system.js';
+
+/** The API version wharf speaks natively and the oldest one it accepts. */
+export const API_VERSION = '1.47';
+export const MIN_API_VERSION = '1.24';

@@ -1,0 +1,64 @@
+/**
+ * Error kinds that cross layers. Lower layers throw these with context; only the API edge
+ * (api/errors.ts) maps a kind to an HTTP status, and only the CLI maps it to an exit code.
+ */
+export type ErrorCode =
+  | 'WHARF_NOT_FOUND'
+  | 'WHARF_CONFLICT'
+  | 'WHARF_INVALID_ARGUMENT'
+  | 'WHARF_NOT_MODIFIED'
+  | 'WHARF_UNAVAILABLE'
+  | 'WHARF_FORBIDDEN'
+  | 'WHARF_NOT_IMPLEMENTED'
+  | 'WHARF_INTERNAL';
+
+export class WharfError extends Error {
+  readonly code: ErrorCode = 'WHARF_INTERNAL';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends WharfError {
+  override readonly code = 'WHARF_NOT_FOUND';
+}
+export class ConflictError extends WharfError {
+  override readonly code = 'WHARF_CONFLICT';
+}
+export class InvalidArgumentError extends WharfError {
+  override readonly code = 'WHARF_INVALID_ARGUMENT';
+}
+/** The request asked for a state the object is already in (HTTP 304 in Docker's API). */
+export class NotModifiedError extends WharfError {
+  override readonly code = 'WHARF_NOT_MODIFIED';
+}
+export class UnavailableError extends WharfError {
+  override readonly code = 'WHARF_UNAVAILABLE';
+}
+export class ForbiddenError extends WharfError {
+  override readonly code = 'WHARF_FORBIDDEN';
+}
+export class NotImplementedError extends WharfError {
+  override readonly code = 'WHARF_NOT_IMPLEMENTED';
+}
+
+/** A runtime could not start the container's command: maps to `docker run` exit codes 126/127. */
+export class CommandInvokeError extends WharfError {
+  override readonly code = 'WHARF_INVALID_ARGUMENT';
+  constructor(
+    message: string,
+    readonly exitCode: 126 | 127,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
