@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { InvalidArgumentError } from '../util/index.js';
+import { API_VERSION } from './types/index.js';
+
+const MAX_JSON_BODY = 16 * 1024 * 1024;
+
+export const COMMON_HEADERS: Record<string, string> = {
+  'Api-Version': API_VERSION,
+  'Docker-Experimental': 'false',
+  Ostype: 'linux',
+  Server: 'wharf (linux)',
+};
+
+/** A raw two-way byte stream taken over from an HTTP request (attach, exec start). */
+export interface Hijacked {
+  input: Readable;
+  write(data: Buffer): void;
+  end(): void;
+  /** Resolves when the client disconnected. */
+  gone: Promise<void>;
+}
+
+/** What a route handler sees of one request. */
+export class Context {
+  readonly query: URLSearchParams;
+  /** The API version the client asked for, as a number (1.47). */
+  readonly version: number;
+  params: Record<string, string> = {};
+  #res?: ServerResponse;
+  #socket?: Duplex;
+  #head?: Buffer;
+  #responded = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly path: string,
+    query: URLSearchParams,
+    version: number,
+    target: { res: ServerResponse } | { socket: Duplex; head: Buffer },
+  ) {
+    this.query = query;
+    this.version = version;
+    if ('res' in target) this.#res = target.res;
+    else {
+      this.#socket = target.socket;
+      this.#head = target.head;
+    }
+  }
+
+  get responded(): boolean {
+    return this.#responded;
+  }
+
+  bool(name: string, dflt = false): boolean {
+    const v = this.query.get(name);
+    if (v === null) return dflt;
+    return !(v === '' || v === '0' || v.toLowerCase() === 'false' || v.toLowerCase() === 'no');
+  }
+
+  int(name: string): number | undefined {
+    const v = this.query.get(name);
+    if (v === null || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`invalid value for ${name}: ${v}`);
+    return n;
+  }
+
+  str(name: string): string | undefined {
+    const v = this.query.get(name);
+    return v === null ? undefined : v;
+  }
+
+  /** Parse a JSON body; an empty body is `undefined`. */
+  async json<T>(): Promise<T | undefined> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of this.req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > MAX_JSON_BODY) throw new InvalidArgumentError('request body too large');
+      chunks.push(c);
+    }
+    const text = Buffer.concat(chunks).toString('utf8').trim();
+    if (text === '') return undefined;
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new InvalidArgumentError(`invalid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  #resOrFail(): ServerResponse {
+    if (!this.#res) {
+      // An Upgrade request that a non-hijacking route answers: write a plain HTTP response on the socket.
+      throw new Error('no response object');
+    }
+    return this.#res;
+  }
+
+  send(status: number, body?: unknown, headers: Record<string, string> = {}): void {
+    this.#responded = true;
+    const payload = body === undefined ? '' : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) + '\n';
+    const h: Record<string, string | number> = { ...COMMON_HEADERS, ...headers };
+    if (body !== undefined && !h['Content-Type']) h['Content-Type'] = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
+    if (this.#socket) {
+      const lines = [`HTTP/1.1 ${status} ${statusText(status)}`];
+      h['Content-Length'] = Buffer.byteLength(payload);
+      h.Connection = 'close';
+      for (const [k, v] of Object.entries(h)) lines.push(`${k}: ${v}`);
+      this.#socket.end(lines.join('\r\n') + '\r\n\r\n' + payload);
+      return;
+    }
+    const res = this.#resOrFail();
+    res.writeHead(status, h);
+    res.end(status === 304 || status === 204 ? undefined : payload);
+  }
+
+  /** Start a streamed response (JSON lines, logs, tar): headers now, body as it comes. */
+  stream(status: number, contentType: string): NodeJS.WritableStream & { flushHeaders?: () => void } {
+    this.#responded = true;
+    if (this.#socket) {
+      const out = new PassThrough();
+      const sock = this.#socket;
+      sock.write(`HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: ${contentType}\r\nConnection: close\r\n` + Object.entries(COMMON_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
+      out.pipe(sock);
+      return out;
+    }
+    const res = this.#resOrFail();
+    res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': contentType });
+    res.flushHeaders();
+    return res;
+  }
+
+  /** Resolves when the client closed the connection. */
+  clientGone(): Promise<void> {
+    const sock = this.#socket ?? this.#res?.socket ?? this.req.socket;
+    return new Promise((resolve) => {
+      if (!sock || sock.destroyed) return resolve();
+      sock.once('close', () => resolve());
+    });
+  }
+
+  /**
+   * Take over the connection. With an `Upgrade: tcp` request this answers `101 UPGRADED` and hands
+   * out the socket; otherwise (old clients) it answers 200 and streams on the response.
+   */
+  hijack(contentType: string): Hijacked {
+    this.#responded = true;
+    if (this.#socket) {
+      const sock = this.#socket;
+      sock.write(
+        `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n` +
+          Object.entries(COMMON_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+          '\r\n',
+      );
+      if (this.#head && this.#head.length) sock.unshift(this.#head);
+      return {
+        input: sock,
+        write: (d) => {
+          if (!sock.destroyed && sock.writable) sock.write(d);
+        },
+        end: () => sock.end(),
+        gone: new Promise((resolve) => sock.once('close', () => resolve())),
+      };
+    }
+    const res = this.#resOrFail();
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': contentType });
+    res.flushHeaders();
+    return {
+      input: this.req,
+      write: (d) => {
+        if (!res.writableEnded) res.write(d);
+      },
+      end: () => res.end(),
+      gone: new Promise((resolve) => res.once('close', () => resolve())),
+    };
+  }
+}
+
+function statusText(status: number): string {
+  return (
+    {
+      101: 'Switching Protocols',
+      200: 'OK',
+      201: 'Created',
+      204: 'No Content',
+      304: 'Not Modified',
+      400: 'Bad Request',
+      403: 'Forbidden',
+      404: 'Not Found',
+      409: 'Conflict',
+      500: 'Internal Server Error',
+      501: 'Not Implemented',
+      503: 'Service Unavailable',
+    }[status] ?? 'Unknown'
+  );
+}

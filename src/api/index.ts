@@ -1,0 +1,1 @@
+export { createApiServer, createApiHandler, buildRouter } from './server.js';

@@ -1,0 +1,187 @@
+import type { Daemon } from '../../daemon/index.js';
+import { parseFilters } from '../../daemon/index.js';
+import type { ContainerCreateRequest, ContainerConfig } from '../types/index.js';
+import { InvalidArgumentError } from '../../util/index.js';
+import type { Router } from '../router.js';
+import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
+import { frame, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream.js';
+import { hijackForAttach } from './attach.js';
+import { parseTimestampNs } from './system.js';
+
+function nsToDate(ns: bigint | undefined): Date | undefined {
+  return ns === undefined ? undefined : new Date(Number(ns / 1_000_000n));
+}
+
+export function containerRoutes(r: Router, d: Daemon): void {
+  const c = d.containers;
+
+  r.add('POST', '/containers/create', async (ctx) => {
+    const body = await ctx.json<ContainerCreateRequest>();
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('config cannot be empty in order to create a container');
+    validateShape(body, CREATE_CONTAINER);
+    const res = await c.create(body, ctx.str('name') || undefined);
+    ctx.send(201, res);
+  });
+
+  r.add('GET', '/containers/json', async (ctx) => {
+    const list = await c.list({
+      all: ctx.bool('all'),
+      limit: ctx.int('limit'),
+      size: ctx.bool('size'),
+      filters: parseFilters(ctx.str('filters')),
+    });
+    ctx.send(200, list);
+  });
+
+  r.add('POST', '/containers/prune', async (ctx) => ctx.send(200, await c.prune(parseFilters(ctx.str('filters')))));
+
+  r.add('GET', '/containers/{id}/json', async (ctx) => ctx.send(200, await c.inspect(ctx.params.id, { size: ctx.bool('size') })));
+
+  r.add('GET', '/containers/{id}/top', async (ctx) => ctx.send(200, await c.top(ctx.params.id, ctx.str('ps_args') || undefined)));
+
+  r.add('GET', '/containers/{id}/changes', async (ctx) => {
+    const changes = await c.changes(ctx.params.id);
+    ctx.send(200, changes.length ? changes : null);
+  });
+
+  r.add('GET', '/containers/{id}/export', async (ctx) => {
+    const tar = await c.export(ctx.params.id);
+    const out = ctx.stream(200, 'application/x-tar');
+    tar.pipe(out as NodeJS.WritableStream);
+    void ctx.clientGone().then(() => tar.destroy());
+  });
+
+  r.add('GET', '/containers/{id}/logs', async (ctx) => {
+    const stdout = ctx.bool('stdout');
+    const stderr = ctx.bool('stderr');
+    if (!stdout && !stderr) throw new InvalidArgumentError('Bad parameters: you must choose at least one stream');
+    const tailRaw = ctx.str('tail');
+    const tail = tailRaw === undefined || tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
+    if (!Number.isInteger(tail)) throw new InvalidArgumentError(`invalid value for tail: ${tailRaw}`);
+    const abort = new AbortController();
+    const { tty, entries } = c.logs(ctx.params.id, {
+      follow: ctx.bool('follow'),
+      stdout,
+      stderr,
+      since: nsToDate(parseTimestampNs(ctx.str('since'))),
+      until: nsToDate(parseTimestampNs(ctx.str('until'))),
+      tail,
+      signal: abort.signal,
+    });
+    const timestamps = ctx.bool('timestamps');
+    const out = ctx.stream(200, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    void ctx.clientGone().then(() => abort.abort());
+    try {
+      for await (const e of entries) {
+        const payload = timestamps ? Buffer.concat([Buffer.from(e.timeNano + ' '), e.line]) : e.line;
+        const ok = out.write(tty ? payload : frame(e.stream, payload));
+        if (!ok) await new Promise((res) => (out as NodeJS.WritableStream).once('drain', res));
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+    } finally {
+      out.end();
+    }
+  });
+
+  r.add('POST', '/containers/{id}/resize', async (ctx) => {
+    const h = ctx.int('h');
+    const w = ctx.int('w');
+    if (h === undefined || w === undefined || h < 0 || w < 0) throw new InvalidArgumentError('invalid resize parameters: h and w are required');
+    await c.resize(ctx.params.id, h, w);
+    ctx.send(200);
+  });
+
+  r.add('POST', '/containers/{id}/start', async (ctx) => {
+    await c.start(ctx.params.id);
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/stop', async (ctx) => {
+    await c.stop(ctx.params.id, { signal: ctx.str('signal') || undefined, timeout: ctx.int('t') });
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/restart', async (ctx) => {
+    await c.restart(ctx.params.id, { signal: ctx.str('signal') || undefined, timeout: ctx.int('t') });
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/kill', async (ctx) => {
+    await c.kill(ctx.params.id, ctx.str('signal') || 'SIGKILL');
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/pause', async (ctx) => {
+    await c.pause(ctx.params.id);
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/unpause', async (ctx) => {
+    await c.unpause(ctx.params.id);
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/rename', async (ctx) => {
+    const name = ctx.str('name');
+    if (!name) throw new InvalidArgumentError('Neither old nor new names may be empty');
+    await c.rename(ctx.params.id, name);
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/wait', async (ctx) => {
+    const condition = (ctx.str('condition') || 'not-running') as 'not-running' | 'next-exit' | 'removed';
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new InvalidArgumentError(`invalid condition: "${condition}"`);
+    const code = c.wait(ctx.params.id, condition);
+    // Headers go out at once so a client knows the wait is registered before it starts the container.
+    const out = ctx.stream(200, 'application/json');
+    out.write(JSON.stringify({ StatusCode: await code, Error: null }) + '\n');
+    out.end();
+  });
+
+  r.add('DELETE', '/containers/{id}', async (ctx) => {
+    await c.remove(ctx.params.id, { force: ctx.bool('force') });
+    ctx.send(204);
+  });
+
+  r.add('POST', '/containers/{id}/attach', async (ctx) => {
+    const id = c.resolveId(ctx.params.id);
+    const tty = c.isTty(id);
+    const stdin = ctx.bool('stdin');
+    const { io, conn } = hijackForAttach(ctx, tty, stdin);
+    try {
+      await c.attach(
+        id,
+        {
+          stdin,
+          stdout: ctx.bool('stdout'),
+          stderr: ctx.bool('stderr'),
+          logs: ctx.bool('logs'),
+          stream: ctx.bool('stream'),
+          detachKeys: ctx.str('detachKeys') || undefined,
+        },
+        io,
+      );
+    } finally {
+      conn.end();
+    }
+  });
+
+  r.add('POST', '/commit', async (ctx) => {
+    const container = ctx.str('container');
+    if (!container) throw new InvalidArgumentError('No container specified');
+    const config = await ctx.json<ContainerConfig>();
+    if (config) validateShape(config, CONTAINER_CONFIG);
+    const changes = ctx.query.getAll('changes').flatMap((s) => s.split('\n')).filter((s) => s.trim() !== '');
+    const id = await c.commit(container, {
+      repo: ctx.str('repo') || undefined,
+      tag: ctx.str('tag') || undefined,
+      comment: ctx.str('comment') || undefined,
+      author: ctx.str('author') || undefined,
+      pause: ctx.bool('pause', true),
+      changes,
+      config: config ?? undefined,
+    });
+    ctx.send(201, { Id: id });
+  });
+}

@@ -1,0 +1,113 @@
+import type { Daemon } from '../../daemon/index.js';
+import { parseFilters } from '../../daemon/index.js';
+import type { ProgressMessage } from '../types/index.js';
+import { InvalidArgumentError, NotImplementedError, errorMessage } from '../../util/index.js';
+import type { Router } from '../router.js';
+import type { Context } from '../context.js';
+
+/** Stream JSON progress lines; a failure after the headers went out becomes an in-band error line. */
+async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) => Promise<void>): Promise<void> {
+  const out = ctx.stream(200, 'application/json');
+  const emit = (m: ProgressMessage) => out.write(JSON.stringify(m) + '\n');
+  try {
+    await fn(emit);
+  } catch (err) {
+    emit({ errorDetail: { message: errorMessage(err) }, error: errorMessage(err) });
+  } finally {
+    out.end();
+  }
+}
+
+export function imageRoutes(r: Router, d: Daemon): void {
+  const images = d.images;
+  const usage = { containersUsing: (id: string) => d.containers.containersUsing(id) };
+
+  r.add('GET', '/images/json', (ctx) => {
+    const counts = new Map<string, number>();
+    ctx.send(
+      200,
+      images.list({
+        all: ctx.bool('all'),
+        filters: parseFilters(ctx.str('filters')),
+        digests: ctx.bool('digests'),
+        containerCount: (id) => counts.get(id) ?? (counts.set(id, d.containers.containersUsing(id).length), counts.get(id)!),
+      }),
+    );
+  });
+
+  r.add('POST', '/images/create', async (ctx) => {
+    const fromSrc = ctx.str('fromSrc');
+    const fromImage = ctx.str('fromImage');
+    if (fromSrc !== undefined) {
+      if (fromSrc !== '-') throw new NotImplementedError('importing from a URL is not supported; download the file and import it from standard input');
+      const changes = ctx.query.getAll('changes').flatMap((s) => s.split('\n')).filter((s) => s.trim() !== '');
+      // Validate everything that can fail before the body is read, so errors are plain 4xx responses.
+      await progress(ctx, async (emit) => {
+        const id = await images.import(ctx.req, {
+          repo: ctx.str('repo') || undefined,
+          tag: ctx.str('tag') || undefined,
+          changes,
+          message: ctx.str('message') || undefined,
+          platform: ctx.str('platform') || undefined,
+        });
+        emit({ status: id });
+      });
+      return;
+    }
+    if (fromImage) {
+      const tag = ctx.str('tag');
+      const ref = tag ? (tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
+      // Pulling from registries is a later issue; an image that is already here "pulls" instantly.
+      try {
+        const img = images.get(ref);
+        return await progress(ctx, async (emit) => {
+          emit({ status: `Pulling from ${fromImage}`, id: tag || 'latest' });
+          emit({ status: `Digest: ${img.id}` });
+          emit({ status: `Status: Image is up to date for ${ref}` });
+        });
+      } catch {
+        const name = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
+        throw new InvalidArgumentError(`pull access denied for ${name.split(':')[0]}: pulling from registries is not supported yet by this wharf; load the image with 'docker load' or import it`);
+      }
+    }
+    throw new InvalidArgumentError('fromImage or fromSrc is required');
+  });
+
+  r.add('POST', '/images/load', async (ctx) => {
+    const quiet = ctx.bool('quiet');
+    await progress(ctx, async (emit) => {
+      await images.load(ctx.req, (m) => {
+        if (!quiet || m.stream) emit(m);
+      });
+    });
+  });
+
+  const save = (ctx: Context, refs: string[]) => {
+    if (refs.length === 0) throw new InvalidArgumentError('no images specified');
+    for (const ref of refs) images.get(ref);
+    const tar = images.save(refs);
+    const out = ctx.stream(200, 'application/x-tar');
+    tar.on('error', () => (out as unknown as { destroy(): void }).destroy());
+    tar.pipe(out as NodeJS.WritableStream);
+  };
+  r.add('GET', '/images/get', (ctx) => save(ctx, ctx.query.getAll('names')));
+  r.add('POST', '/images/prune', async (ctx) => {
+    const filters = parseFilters(ctx.str('filters'));
+    const dangling = filters.dangling?.[0];
+    delete filters.dangling;
+    ctx.send(200, await images.prune({ all: dangling === 'false' || dangling === '0', filters }, usage));
+  });
+
+  r.add('GET', '/images/{name*}/json', (ctx) => ctx.send(200, images.inspect(ctx.params.name)));
+  r.add('GET', '/images/{name*}/history', (ctx) => ctx.send(200, images.history(ctx.params.name)));
+  r.add('GET', '/images/{name*}/get', (ctx) => save(ctx, [ctx.params.name]));
+  r.add('POST', '/images/{name*}/tag', async (ctx) => {
+    const repo = ctx.str('repo');
+    if (!repo) throw new InvalidArgumentError('repository name must have at least one component');
+    await images.tag(ctx.params.name, repo, ctx.str('tag') || undefined);
+    ctx.send(201);
+  });
+  r.add('DELETE', '/images/{name*}', async (ctx) => {
+    ctx.send(200, await images.remove(ctx.params.name, { force: ctx.bool('force'), noPrune: ctx.bool('noprune') }, usage));
+  });
+}

@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, isErrno, type LogLevel } from '../util/index.js';
+
+/** The daemon's settings: dockerd's flags and daemon.json keys that wharf supports. */
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  logLevel: LogLevel;
+  tls: boolean;
+  tlsVerify: boolean;
+  tlsCaCert?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Plain TCP without TLS was asked for explicitly. */
+  insecureTcp: boolean;
+  defaultRuntime: string;
+  runtimes: Record<string, { path: string }>;
+  liveRestore: boolean;
+  logOpts: Record<string, string>;
+  conmonPath: string;
+  initPath: string;
+  busyboxPath: string;
+  group: string;
+}
+
+export const DEFAULT_CONFIG: DaemonConfig = {
+  hosts: ['unix:///run/wharf/wharf.sock'],
+  dataRoot: '/var/lib/wharf',
+  execRoot: '/run/wharf',
+  pidfile: '/run/wharf/wharfd.pid',
+  logLevel: 'info',
+  tls: false,
+  tlsVerify: false,
+  insecureTcp: false,
+  defaultRuntime: 'runc',
+  runtimes: { runc: { path: '/usr/sbin/runc' }, crun: { path: '/usr/bin/crun' } },
+  // Containers always outlive the daemon (conmon holds them); the flag exists for dockerd compatibility.
+  liveRestore: true,
+  // Unlike Docker, cap logs by default so a chatty container cannot fill the disk.
+  logOpts: { 'max-size': '20m', 'max-file': '5' },
+  conmonPath: '/usr/bin/conmon',
+  initPath: '/usr/bin/tini',
+  busyboxPath: '/usr/bin/busybox',
+  group: 'wharf',
+};
+
+/** daemon.json keys (dockerd's names) that map onto DaemonConfig. */
+interface DaemonJson {
+  hosts?: string[];
+  'data-root'?: string;
+  'exec-root'?: string;
+  pidfile?: string;
+  'log-level'?: LogLevel;
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  'default-runtime'?: string;
+  runtimes?: Record<string, { path: string }>;
+  'live-restore'?: boolean;
+  'log-opts'?: Record<string, string>;
+  group?: string;
+}
+
+export async function readDaemonJson(path: string, required: boolean): Promise<Partial<DaemonConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (!required && isErrno(err, 'ENOENT')) return {};
+    throw new InvalidArgumentError(`unable to read configuration file ${path}: ${(err as Error).message}`);
+  }
+  let j: DaemonJson;
+  try {
+    j = JSON.parse(text) as DaemonJson;
+  } catch (err) {
+    throw new InvalidArgumentError(`unable to configure the Docker daemon with file ${path}: ${(err as Error).message}`);
+  }
+  const out: Partial<DaemonConfig> = {};
+  if (j.hosts) out.hosts = j.hosts;
+  if (j['data-root']) out.dataRoot = j['data-root'];
+  if (j['exec-root']) out.execRoot = j['exec-root'];
+  if (j.pidfile) out.pidfile = j.pidfile;
+  if (j['log-level']) out.logLevel = j['log-level'];
+  if (j.tls !== undefined) out.tls = j.tls;
+  if (j.tlsverify !== undefined) out.tlsVerify = j.tlsverify;
+  if (j.tlscacert) out.tlsCaCert = j.tlscacert;
+  if (j.tlscert) out.tlsCert = j.tlscert;
+  if (j.tlskey) out.tlsKey = j.tlskey;
+  if (j['default-runtime']) out.defaultRuntime = j['default-runtime'];
+  if (j.runtimes) out.runtimes = { ...DEFAULT_CONFIG.runtimes, ...j.runtimes };
+  if (j['live-restore'] !== undefined) out.liveRestore = j['live-restore'];
+  if (j['log-opts']) out.logOpts = j['log-opts'];
+  if (j.group) out.group = j.group;
+  return out;
+}

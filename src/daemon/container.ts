@@ -1,0 +1,172 @@
+import { join } from 'node:path';
+import type {
+  ContainerConfig,
+  ContainerStateStatus,
+  HostConfig,
+  NetworkingConfig,
+  ContainerState,
+} from '../api/types/index.js';
+import { ConflictError, readJsonIfExists, writeJsonAtomic } from '../util/index.js';
+
+/**
+ * What a container was created as. Written at create and rewritten only by rename/update; the
+ * moving parts live in ContainerRuntimeState so the two never race.
+ */
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  /** The image reference the user gave. */
+  image: string;
+  imageId: string;
+  path: string;
+  args: string[];
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  networkingConfig: NetworkingConfig;
+  logPath: string;
+  driver: string;
+}
+
+export interface ContainerRuntimeState {
+  status: ContainerStateStatus;
+  pid: number;
+  exitCode: number;
+  error: string;
+  startedAt: string;
+  finishedAt: string;
+  oomKilled: boolean;
+  restartCount: number;
+  /** Set by an explicit stop/kill so restart policies leave the container alone (Docker's HasBeenManuallyStopped). */
+  manuallyStopped: boolean;
+  /** Set by the first start: Docker's restart policies only restart containers that ran before. */
+  hasBeenStarted: boolean;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function newState(): ContainerRuntimeState {
+  return {
+    status: 'created',
+    pid: 0,
+    exitCode: 0,
+    error: '',
+    startedAt: ZERO_TIME,
+    finishedAt: ZERO_TIME,
+    oomKilled: false,
+    restartCount: 0,
+    manuallyStopped: false,
+    hasBeenStarted: false,
+  };
+}
+
+const ALLOWED: Record<ContainerStateStatus, ContainerStateStatus[]> = {
+  created: ['running', 'removing', 'exited', 'dead'],
+  running: ['paused', 'exited', 'restarting', 'removing', 'dead'],
+  paused: ['running', 'exited', 'removing', 'dead'],
+  restarting: ['running', 'exited', 'removing', 'dead'],
+  exited: ['running', 'restarting', 'removing', 'dead'],
+  removing: ['dead', 'exited', 'created'],
+  dead: ['removing'],
+};
+
+/** The one place that decides which status changes are legal. */
+export function transition(id: string, from: ContainerStateStatus, to: ContainerStateStatus): void {
+  if (from === to) return;
+  if (!ALLOWED[from].includes(to)) {
+    throw new ConflictError(`Container ${id} cannot go from ${from} to ${to}`);
+  }
+}
+
+export function inspectState(s: ContainerRuntimeState): ContainerState {
+  return {
+    Status: s.status,
+    Running: s.status === 'running' || s.status === 'paused',
+    Paused: s.status === 'paused',
+    Restarting: s.status === 'restarting',
+    OOMKilled: s.oomKilled,
+    Dead: s.status === 'dead',
+    Pid: s.pid,
+    ExitCode: s.exitCode,
+    Error: s.error,
+    StartedAt: s.startedAt,
+    FinishedAt: s.finishedAt,
+  };
+}
+
+/** Docker's human status column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
+export function statusText(s: ContainerRuntimeState, now = Date.now()): string {
+  switch (s.status) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
+    case 'restarting':
+      return `Restarting (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
+    case 'exited':
+      if (s.finishedAt === ZERO_TIME) return 'Created';
+      return `Exited (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    default:
+      return 'Created';
+  }
+}
+
+/** go-units HumanDuration, which Docker uses for every "ago" and "Up" text. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
+}
+
+/** One container's files: `config.json` (the record), `state.json`, and the files bound into it. */
+export class ContainerFiles {
+  constructor(readonly dir: string) {}
+  static at(containersRoot: string, id: string): ContainerFiles {
+    return new ContainerFiles(join(containersRoot, id));
+  }
+  get configPath() {
+    return join(this.dir, 'config.json');
+  }
+  get statePath() {
+    return join(this.dir, 'state.json');
+  }
+  get hostsPath() {
+    return join(this.dir, 'hosts');
+  }
+  get hostnamePath() {
+    return join(this.dir, 'hostname');
+  }
+  get resolvConfPath() {
+    return join(this.dir, 'resolv.conf');
+  }
+  get logPath() {
+    return join(this.dir, 'container.log');
+  }
+  async saveRecord(r: ContainerRecord) {
+    await writeJsonAtomic(this.configPath, r);
+  }
+  async saveState(s: ContainerRuntimeState) {
+    await writeJsonAtomic(this.statePath, s);
+  }
+  async load(): Promise<{ record: ContainerRecord; state: ContainerRuntimeState } | undefined> {
+    const record = await readJsonIfExists<ContainerRecord>(this.configPath);
+    if (!record) return undefined;
+    const state = (await readJsonIfExists<ContainerRuntimeState>(this.statePath)) ?? newState();
+    return { record, state };
+  }
+}

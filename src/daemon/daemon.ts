@@ -1,0 +1,73 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Runtime } from '../runtime/index.js';
+import { InvalidArgumentError, type Logger } from '../util/index.js';
+import type { DaemonConfig } from './config.js';
+import { EventBus } from './events.js';
+import { ContainerService } from './containers.js';
+import { ExecService } from './exec.js';
+import { ImageService } from './images.js';
+import { SystemService } from './system.js';
+
+/** The daemon's services, wired together. The API layer talks only to this. */
+export class Daemon {
+  readonly events = new EventBus();
+  readonly images: ImageService;
+  readonly containers: ContainerService;
+  readonly execs: ExecService;
+  readonly system: SystemService;
+  readonly #runtimes = new Map<string, Runtime>();
+
+  constructor(
+    readonly config: DaemonConfig,
+    readonly logger: Logger,
+  ) {
+    this.images = new ImageService({
+      root: config.dataRoot,
+      logger,
+      busyboxPath: config.busyboxPath,
+      onEvent: (action, id, attrs) => this.events.publish('image', action, id, attrs),
+    });
+    this.containers = new ContainerService({
+      dataRoot: config.dataRoot,
+      runtimeFor: (name) => this.runtime(name),
+      defaultRuntime: config.defaultRuntime,
+      images: this.images,
+      events: this.events,
+      logger,
+      initPath: config.initPath,
+      logOpts: config.logOpts,
+    });
+    this.execs = new ExecService(this.containers, logger);
+    this.system = new SystemService(config, this.containers, this.images, this.events);
+  }
+
+  /** The OCI runtime named `name` ('runc', 'crun' or one from daemon.json), created on first use. */
+  runtime(name: string): Runtime {
+    let rt = this.#runtimes.get(name);
+    if (rt) return rt;
+    const entry = this.config.runtimes[name];
+    if (!entry) throw new InvalidArgumentError(`unknown or invalid runtime name: ${name}`);
+    rt = new Runtime({
+      runtimePath: entry.path,
+      runtimeName: name,
+      conmonPath: this.config.conmonPath,
+      stateDir: join(this.config.execRoot, 'runtime', name),
+      logger: this.logger,
+    });
+    this.#runtimes.set(name, rt);
+    return rt;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
+    await mkdir(this.config.execRoot, { recursive: true, mode: 0o700 });
+    await this.images.init();
+    await this.containers.init();
+  }
+
+  /** Stop serving; running containers stay up under their monitors. */
+  shutdown(): void {
+    this.containers.detachAll();
+  }
+}

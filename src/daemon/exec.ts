@@ -1,0 +1,142 @@
+import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../api/types/index.js';
+import { CommandInvokeError, ConflictError, InvalidArgumentError, NotFoundError, errorMessage, newId, type Logger } from '../util/index.js';
+import type { ExecSession } from '../runtime/index.js';
+import type { ContainerService } from './containers.js';
+import { pump, type AttachIO } from './pump.js';
+import { resolveUser } from './user.js';
+import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
+
+interface ExecRecord {
+  id: string;
+  containerId: string;
+  config: ExecCreateRequest;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  session?: ExecSession;
+  started: boolean;
+}
+
+/** Exec instances live in memory only, as in Docker: they do not survive a daemon restart. */
+export class ExecService {
+  readonly #execs = new Map<string, ExecRecord>();
+
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly logger: Logger,
+  ) {}
+
+  create(containerRef: string, req: ExecCreateRequest): string {
+    if (!Array.isArray(req.Cmd) || req.Cmd.length === 0) throw new InvalidArgumentError('No exec command specified');
+    const { id: containerId } = this.containers.runningRuntime(containerRef);
+    const id = newId();
+    this.#execs.set(id, { id, containerId, config: req, running: false, exitCode: null, pid: 0, started: false });
+    this.containers.event(containerId, `exec_create: ${req.Cmd.join(' ')}`, { execID: id });
+    return id;
+  }
+
+  #get(id: string): ExecRecord {
+    const e = this.#execs.get(id);
+    if (!e) throw new NotFoundError(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  inspect(id: string): ExecInspect {
+    const e = this.#get(id);
+    const c = e.config;
+    return {
+      CanRemove: false,
+      DetachKeys: c.DetachKeys ?? '',
+      ID: e.id,
+      Running: e.running,
+      ExitCode: e.exitCode,
+      ProcessConfig: { privileged: c.Privileged ?? false, user: c.User ?? '', tty: c.Tty ?? false, entrypoint: c.Cmd[0], arguments: c.Cmd.slice(1) },
+      OpenStdin: c.AttachStdin ?? false,
+      OpenStderr: c.AttachStderr ?? false,
+      OpenStdout: c.AttachStdout ?? false,
+      ContainerID: e.containerId,
+      Pid: e.pid,
+    };
+  }
+
+  isTty(id: string): boolean {
+    return this.#get(id).config.Tty ?? false;
+  }
+
+  /**
+   * Start the process. Resolves once it runs; `io` (absent for a detached start) receives its output and the
+   * returned `done` promise resolves after the exit code is recorded, so a client that inspects the exec
+   * right after its stream closed sees the code.
+   */
+  async start(id: string, req: ExecStartRequest, io?: AttachIO): Promise<{ done: Promise<void> }> {
+    const e = this.#get(id);
+    if (e.started) throw new ConflictError(`Exec command ${id} has already run`);
+    e.started = true;
+    const { runtime, record } = this.containers.runningRuntime(e.containerId);
+    const c = e.config;
+    const rootfs = await this.containers.rootfsOf(e.containerId);
+    const user = await resolveUser(rootfs, c.User || record.config.User || '', record.hostConfig.GroupAdd ?? []);
+    const env = new Map<string, string>();
+    for (const kv of [...(record.config.Env ?? []), ...(c.Env ?? [])]) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) env.set(kv.slice(0, eq), kv);
+    }
+    if (!env.has('HOME')) env.set('HOME', `HOME=${user.home}`);
+    if (c.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+    const tty = req.Tty ?? c.Tty ?? false;
+    const size = req.ConsoleSize ?? c.ConsoleSize;
+    let session: ExecSession;
+    try {
+      session = await runtime.exec(e.containerId, {
+      execId: id,
+      args: c.Cmd,
+      env: [...env.values()],
+      cwd: c.WorkingDir || record.config.WorkingDir || '/',
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      tty,
+      stdin: (c.AttachStdin ?? false) && !req.Detach,
+      privileged: c.Privileged ?? false,
+      consoleSize: size ? { height: size[0], width: size[1] } : undefined,
+      });
+    } catch (err) {
+      e.exitCode = err instanceof CommandInvokeError ? err.exitCode : 126;
+      throw err;
+    }
+    e.session = session;
+    e.running = true;
+    e.pid = session.pid;
+    this.containers.event(e.containerId, `exec_start: ${c.Cmd.join(' ')}`, { execID: id });
+    const exited = session.exited.then(
+      (code) => {
+        e.exitCode = code;
+        e.running = false;
+        this.containers.event(e.containerId, 'exec_die', { execID: id, exitCode: String(code) });
+      },
+      (err) => {
+        e.exitCode = 126;
+        e.running = false;
+        this.logger.warn('exec failed', { id, error: errorMessage(err) });
+      },
+    );
+    if (!io || req.Detach) {
+      session.close();
+      return { done: exited };
+    }
+    const scanner = c.AttachStdin ? new DetachScanner(parseDetachKeys(c.DetachKeys || DEFAULT_DETACH_KEYS)) : undefined;
+    const streamed = pump(session, { stdout: c.AttachStdout !== false, stderr: c.AttachStderr !== false }, io, scanner);
+    // The stream ends with the process; wait for the code too, but not forever if the client detached.
+    const done = streamed.then(() => Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000).unref())]));
+    return { done };
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const e = this.#get(id);
+    if (!e.session) throw new ConflictError(`Exec ${id} is not running`);
+    await e.session.resize({ height, width });
+  }
+
+  /** Forget finished execs of a removed container. */
+  forgetContainer(containerId: string): void {
+    for (const [id, e] of this.#execs) if (e.containerId === containerId && !e.running) this.#execs.delete(id);
+  }
+}

@@ -1,0 +1,213 @@
+import { isAbsolute, posix } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { ContainerSpec } from '../runtime/index.js';
+import type { HostConfig, MountPoint } from '../api/types/index.js';
+import { InvalidArgumentError, isErrno, type Mount } from '../util/index.js';
+import type { ContainerRecord } from './container.js';
+import type { ResolvedUser } from './user.js';
+
+export interface SpecInputs {
+  record: ContainerRecord;
+  rootfs: string;
+  user: ResolvedUser;
+  files: { hosts: string; hostname: string; resolvConf: string };
+  initPath: string;
+  netnsPath?: string;
+}
+
+const DEFAULT_SHM = 64 * 1024 * 1024;
+
+/** Translate a container's Docker-shaped record into the runtime's plain ContainerSpec. */
+export function containerSpec(i: SpecInputs): ContainerSpec {
+  const { record: r } = i;
+  const hc = r.hostConfig;
+  const cfg = r.config;
+  const env = [...(cfg.Env ?? [])];
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${i.user.home}`);
+  if (cfg.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  const network: ContainerSpec['network'] =
+    hc.NetworkMode === 'host' ? { mode: 'host' } : i.netnsPath ? { mode: 'path', path: i.netnsPath } : { mode: 'none' };
+  return {
+    id: r.id,
+    rootfs: i.rootfs,
+    readonlyRootfs: hc.ReadonlyRootfs ?? false,
+    args: [r.path, ...r.args],
+    env,
+    cwd: cfg.WorkingDir || '/',
+    user: { uid: i.user.uid, gid: i.user.gid, additionalGids: i.user.additionalGids },
+    hostname: cfg.Hostname || r.id.slice(0, 12),
+    domainname: cfg.Domainname || undefined,
+    tty: cfg.Tty ?? false,
+    openStdin: cfg.OpenStdin ?? false,
+    stdinOnce: cfg.StdinOnce ?? false,
+    mounts: bindMounts(hc),
+    files: i.files,
+    network,
+    ipc: hc.IpcMode === 'host' ? 'host' : 'private',
+    pid: hc.PidMode === 'host' ? 'host' : 'private',
+    uts: hc.UTSMode === 'host' ? 'host' : 'private',
+    privileged: hc.Privileged ?? false,
+    capAdd: hc.CapAdd ?? [],
+    capDrop: hc.CapDrop ?? [],
+    securityOpt: hc.SecurityOpt ?? [],
+    sysctls: hc.Sysctls ?? {},
+    rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })),
+    shmSize: hc.ShmSize || DEFAULT_SHM,
+    tmpfs: hc.Tmpfs ?? {},
+    devices: (hc.Devices ?? []).map((d) => ({
+      pathOnHost: d.PathOnHost,
+      pathInContainer: d.PathInContainer || d.PathOnHost,
+      permissions: d.CgroupPermissions || 'rwm',
+    })),
+    resources: {
+      memory: hc.Memory || undefined,
+      memoryReservation: hc.MemoryReservation || undefined,
+      memorySwap: hc.MemorySwap || undefined,
+      cpuShares: hc.CpuShares || undefined,
+      cpuQuota: hc.NanoCpus ? Math.round((hc.NanoCpus / 1e9) * 100_000) : hc.CpuQuota || undefined,
+      cpuPeriod: hc.NanoCpus ? 100_000 : hc.CpuPeriod || undefined,
+      cpusetCpus: hc.CpusetCpus || undefined,
+      cpusetMems: hc.CpusetMems || undefined,
+      pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
+      blkioWeight: hc.BlkioWeight || undefined,
+      oomKillDisable: hc.OomKillDisable ?? undefined,
+    },
+    cgroupParent: hc.CgroupParent || undefined,
+    init: hc.Init ? { path: i.initPath } : undefined,
+    stopSignal: cfg.StopSignal,
+    oomScoreAdj: hc.OomScoreAdj || undefined,
+    annotations: hc.Annotations ?? undefined,
+    maskedPaths: hc.MaskedPaths ?? undefined,
+    readonlyPaths: hc.ReadonlyPaths ?? undefined,
+  };
+}
+
+interface ParsedBind {
+  source: string;
+  destination: string;
+  readOnly: boolean;
+  propagation: string;
+  mode: string;
+}
+
+/** Parse `-v /src:/dst[:ro,z,rshared]`; named volumes are not yet supported. */
+export function parseBind(spec: string): ParsedBind {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError(`invalid volume specification: '${spec}'`);
+  const [source, destination, mode = ''] = parts;
+  if (!isAbsolute(destination)) {
+    throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
+  }
+  if (!isAbsolute(source)) {
+    throw new InvalidArgumentError(`invalid volume specification: '${spec}': named volumes are not supported by this version of wharf yet; use an absolute host path`);
+  }
+  const opts = mode ? mode.split(',') : [];
+  for (const o of opts) {
+    if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave', 'nocopy'].includes(o)) {
+      throw new InvalidArgumentError(`invalid mode: ${o}`);
+    }
+  }
+  return {
+    source: posix.normalize(source),
+    destination: posix.normalize(destination),
+    readOnly: opts.includes('ro'),
+    propagation: opts.find((o) => /^r?(private|shared|slave)$/.test(o)) ?? 'rprivate',
+    mode,
+  };
+}
+
+function bindMounts(hc: HostConfig): Mount[] {
+  const mounts: Mount[] = [];
+  for (const b of hc.Binds ?? []) {
+    const p = parseBind(b);
+    mounts.push({ type: 'bind', source: p.source, target: p.destination, options: ['rbind', p.readOnly ? 'ro' : 'rw', p.propagation] });
+  }
+  for (const m of hc.Mounts ?? []) {
+    if (!m.Target) continue;
+    if (m.Type === 'tmpfs') {
+      const opts = ['nosuid', 'nodev', 'noexec'];
+      if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
+      if (m.TmpfsOptions?.Mode) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
+      mounts.push({ type: 'tmpfs', source: 'tmpfs', target: m.Target, options: opts });
+    } else if (m.Type === 'bind' && m.Source) {
+      const prop = m.BindOptions?.Propagation || 'rprivate';
+      mounts.push({
+        type: 'bind',
+        source: m.Source,
+        target: m.Target,
+        options: [m.BindOptions?.NonRecursive ? 'bind' : 'rbind', m.ReadOnly ? 'ro' : 'rw', prop],
+      });
+    }
+  }
+  return mounts;
+}
+
+/** Check what can be checked at create time, with Docker's messages. */
+export async function validateHostConfig(hc: HostConfig): Promise<void> {
+  for (const b of hc.Binds ?? []) {
+    const p = parseBind(b);
+    try {
+      await stat(p.source);
+    } catch (err) {
+      // Docker creates a missing bind source directory for -v (not for --mount).
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+  }
+  for (const m of hc.Mounts ?? []) {
+    if (!m.Target || !isAbsolute(m.Target)) throw new InvalidArgumentError(`invalid mount config for type "${m.Type}": invalid mount path: '${m.Target ?? ''}' mount path must be absolute`);
+    if (m.Type === 'bind') {
+      if (!m.Source) throw new InvalidArgumentError('invalid mount config for type "bind": field Source must not be empty');
+      try {
+        await stat(m.Source);
+      } catch {
+        throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+      }
+    } else if (m.Type === 'volume') {
+      throw new InvalidArgumentError('invalid mount config for type "volume": named volumes are not supported by this version of wharf yet');
+    } else if (m.Type !== 'tmpfs') {
+      throw new InvalidArgumentError(`invalid mount config: mount type unknown: "${m.Type ?? ''}"`);
+    }
+  }
+  const r = hc.RestartPolicy;
+  if (r?.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
+    throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (r?.Name && r.Name !== 'on-failure' && (r.MaximumRetryCount ?? 0) > 0) {
+    throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if ((r?.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
+  if (hc.AutoRemove && r?.Name && r.Name !== 'no') {
+    throw new InvalidArgumentError(`conflicting options: cannot use auto-remove and restart policy`);
+  }
+  if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) {
+    throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
+  }
+  if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
+    throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  }
+  const mode = hc.NetworkMode ?? '';
+  if (!['', 'default', 'none', 'host', 'bridge'].includes(mode)) {
+    throw new InvalidArgumentError(`network ${mode} not found`);
+  }
+}
+
+/** The Mounts array of inspect and ps. */
+export function mountPoints(hc: HostConfig): MountPoint[] {
+  const out: MountPoint[] = [];
+  for (const b of hc.Binds ?? []) {
+    const p = parseBind(b);
+    out.push({ Type: 'bind', Source: p.source, Destination: p.destination, Mode: p.mode, RW: !p.readOnly, Propagation: p.propagation });
+  }
+  for (const m of hc.Mounts ?? []) {
+    if (!m.Target) continue;
+    out.push({
+      Type: m.Type ?? 'bind',
+      Source: m.Source ?? '',
+      Destination: m.Target,
+      Mode: '',
+      RW: !m.ReadOnly,
+      Propagation: m.Type === 'bind' ? m.BindOptions?.Propagation || 'rprivate' : '',
+    });
+  }
+  return out;
+}

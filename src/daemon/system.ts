@@ -1,0 +1,145 @@
+import { cpus, hostname, release, totalmem, arch as osArch } from 'node:os';
+import { readFile, access } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { InfoResponse, VersionResponse, SystemDfResponse } from '../api/types/index.js';
+import { API_VERSION, MIN_API_VERSION } from '../api/types/index.js';
+import type { DaemonConfig } from './config.js';
+import type { ContainerService } from './containers.js';
+import type { ImageService } from './images.js';
+import type { EventBus } from './events.js';
+
+export const WHARF_VERSION = '0.1.0';
+
+/** Go's GOARCH names, which Docker reports and clients compare against. */
+export function goArch(): string {
+  const a = osArch();
+  return a === 'x64' ? 'amd64' : a === 'ia32' ? '386' : a;
+}
+
+async function osName(): Promise<string> {
+  try {
+    const text = await readFile('/etc/os-release', 'utf8');
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text);
+    return m ? m[1] : 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+async function cgroupVersion(): Promise<'1' | '2'> {
+  try {
+    await access('/sys/fs/cgroup/cgroup.controllers');
+    return '2';
+  } catch {
+    return '1';
+  }
+}
+
+export class SystemService {
+  readonly #id: string;
+  constructor(
+    private readonly config: DaemonConfig,
+    private readonly containers: ContainerService,
+    private readonly images: ImageService,
+    private readonly events: EventBus,
+  ) {
+    this.#id = createHash('sha256').update(`${hostname()}:${config.dataRoot}`).digest('hex').slice(0, 36);
+  }
+
+  version(): VersionResponse {
+    const kernel = release();
+    return {
+      Platform: { Name: 'wharf' },
+      Components: [
+        {
+          Name: 'Engine',
+          Version: WHARF_VERSION,
+          Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: kernel, GitCommit: '', GoVersion: process.version, BuildTime: '', Experimental: 'false' },
+        },
+        { Name: 'runc', Version: 'runc', Details: { GitCommit: '' } },
+        { Name: 'conmon', Version: 'conmon', Details: { GitCommit: '' } },
+      ],
+      Version: WHARF_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: '',
+      GoVersion: process.version,
+      Os: 'linux',
+      Arch: goArch(),
+      KernelVersion: kernel,
+      BuildTime: '',
+    };
+  }
+
+  async info(): Promise<InfoResponse> {
+    const counts = this.containers.counts();
+    const cg = await cgroupVersion();
+    return {
+      ID: this.#id,
+      Containers: counts.total,
+      ContainersRunning: counts.running,
+      ContainersPaused: counts.paused,
+      ContainersStopped: counts.stopped,
+      Images: this.images.list({}).length,
+      Driver: 'overlay2',
+      DriverStatus: [
+        ['Backing Filesystem', 'extfs'],
+        ['Supports d_type', 'true'],
+      ],
+      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['k8s-file'] },
+      MemoryLimit: true,
+      SwapLimit: true,
+      CpuCfsPeriod: true,
+      CpuCfsQuota: true,
+      CPUShares: true,
+      CPUSet: true,
+      PidsLimit: true,
+      IPv4Forwarding: true,
+      Debug: this.config.logLevel === 'debug',
+      NFd: 0,
+      OomKillDisable: cg === '1',
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: 'k8s-file',
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: cg,
+      NEventsListener: this.events.listenerCount,
+      KernelVersion: release(),
+      OperatingSystem: await osName(),
+      OSVersion: '',
+      OSType: 'linux',
+      Architecture: osArch() === 'x64' ? 'x86_64' : osArch(),
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+      NCPU: cpus().length,
+      MemTotal: totalmem(),
+      DockerRootDir: this.config.dataRoot,
+      HttpProxy: process.env.HTTP_PROXY ?? process.env.http_proxy ?? '',
+      HttpsProxy: process.env.HTTPS_PROXY ?? process.env.https_proxy ?? '',
+      NoProxy: process.env.NO_PROXY ?? process.env.no_proxy ?? '',
+      Name: hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: WHARF_VERSION,
+      Runtimes: Object.fromEntries(Object.entries(this.config.runtimes).map(([k, v]) => [k, { path: v.path }])),
+      DefaultRuntime: this.config.defaultRuntime,
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      LiveRestoreEnabled: this.config.liveRestore,
+      Isolation: '',
+      InitBinary: this.config.initPath,
+      ContainerdCommit: { ID: '' },
+      RuncCommit: { ID: '' },
+      InitCommit: { ID: '' },
+      SecurityOptions: ['name=seccomp,profile=builtin', `name=cgroupns`],
+      Warnings: null,
+    };
+  }
+
+  async df(): Promise<SystemDfResponse> {
+    const containers = await this.containers.list({ all: true, size: true });
+    const usage = new Map<string, number>();
+    for (const c of containers) usage.set(c.ImageID, (usage.get(c.ImageID) ?? 0) + 1);
+    const images = this.images.list({ all: false, containerCount: (id) => usage.get(id) ?? 0 });
+    return { LayersSize: await this.images.layersSize(), Images: images, Containers: containers, Volumes: [], BuildCache: [] };
+  }
+}

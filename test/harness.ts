@@ -1,0 +1,214 @@
+/**
+ * Starts a private wharfd (own socket, data root and exec root in a temp directory) for an
+ * integration test, and cleans up everything it may leave (containers, conmon, mounts, files)
+ * even when the test failed.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'node:http';
+
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const WHARFD = join(ROOT, 'dist/src/cmd/wharfd.js');
+export const WHARF = join(ROOT, 'dist/src/cmd/wharf.js');
+export const DOCKER = '/usr/local/bin/docker';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestDaemon {
+  dir: string;
+  socket: string;
+  dataRoot: string;
+  execRoot: string;
+  env: NodeJS.ProcessEnv;
+  proc: ChildProcess;
+  log(): string;
+  /** Run the wharf CLI against this daemon. */
+  wharf(args: string[], opts?: ExecOpts): Promise<RunResult>;
+  /** Run the real docker CLI against this daemon. */
+  docker(args: string[], opts?: ExecOpts): Promise<RunResult>;
+  /** Raw HTTP request to the Engine API. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
+  /** Kill the daemon (SIGKILL by default) without cleaning up, and start it again on the same roots. */
+  restart(signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ExecOpts {
+  input?: string | Buffer;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function exec(file: string, args: string[], opts: ExecOpts & SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b) => out.push(b));
+    child.stderr!.on('data', (b) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({
+        code: code ?? (signal ? 128 + 9 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
+    });
+    child.stdin!.on('error', () => {});
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin!.end();
+  });
+}
+
+function spawnDaemon(dir: string, socket: string, extraArgs: string[]): ChildProcess {
+  const proc = spawn(
+    process.execPath,
+    [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--group', 'root', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: false },
+  );
+  return proc;
+}
+
+export function ping(socket: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const req = request({ socketPath: socket, path: '/_ping', method: 'GET', timeout: 1000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode === 200);
+    });
+    req.on('error', () => resolvePromise(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolvePromise(false);
+    });
+    req.end();
+  });
+}
+
+async function waitReady(socket: string, proc: ChildProcess, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`wharfd exited with ${proc.exitCode}:\n${logs()}`);
+    if (await ping(socket)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`wharfd did not become ready in 30s:\n${logs()}`);
+}
+
+export async function startDaemon(extraArgs: string[] = [], daemonJson = '{}'): Promise<TestDaemon> {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-test-'));
+  const socket = join(dir, 'wharf.sock');
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'daemon.json'), daemonJson);
+  let logText = '';
+  let proc = spawnDaemon(dir, socket, extraArgs);
+  const capture = (p: ChildProcess) => {
+    p.stdout!.on('data', (b) => (logText += b));
+    p.stderr!.on('data', (b) => (logText += b));
+  };
+  capture(proc);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(dir, 'docker-config'),
+    DOCKER_CLI_HINTS: 'false',
+  };
+  const d: TestDaemon = {
+    dir,
+    socket,
+    dataRoot: join(dir, 'data'),
+    execRoot: join(dir, 'run'),
+    env,
+    get proc() {
+      return proc;
+    },
+    log: () => logText,
+    wharf: (args, opts = {}) => exec(process.execPath, [WHARF, ...args], { ...opts, env: { ...env, ...(opts.env ?? {}) } }),
+    docker: (args, opts = {}) => exec(DOCKER, args, { ...opts, env: { ...env, ...(opts.env ?? {}) } }),
+    api: (method, path, body, headers = {}) =>
+      new Promise((resolvePromise, reject) => {
+        const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+        const req = request(
+          { socketPath: socket, path, method, headers: { ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      }),
+    restart: async (signal = 'SIGKILL') => {
+      proc.kill(signal);
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+      proc = spawnDaemon(dir, socket, extraArgs);
+      capture(proc);
+      await waitReady(socket, proc, () => logText);
+    },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      }
+      await cleanupRoots(dir);
+    },
+  };
+  try {
+    await waitReady(socket, proc, () => logText);
+  } catch (err) {
+    await d.stop();
+    throw err;
+  }
+  return d;
+}
+
+/** Everything a test daemon may leave behind: containers (via runc state), conmon processes, mounts. */
+export async function cleanupRoots(dir: string): Promise<void> {
+  const runtimeDir = join(dir, 'run', 'runtime');
+  if (existsSync(runtimeDir)) {
+    for (const rt of await readdir(runtimeDir)) {
+      const bin = rt === 'crun' ? '/usr/bin/crun' : '/usr/sbin/runc';
+      const root = join(runtimeDir, rt, 'runc');
+      if (!existsSync(root)) continue;
+      const list = spawnSync(bin, ['--root', root, 'list', '-q'], { encoding: 'utf8' });
+      for (const id of (list.stdout ?? '').split('\n').filter(Boolean)) {
+        spawnSync(bin, ['--root', root, 'kill', id, 'KILL'], { stdio: 'ignore' });
+        spawnSync(bin, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
+      }
+    }
+  }
+  // conmon processes whose command line names this test's directory.
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmdline.startsWith('/usr/bin/conmon') && cmdline.includes(dir)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && m.startsWith(dir))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+  await rm(dir, { recursive: true, force: true });
+}
