@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mergeImageConfig, signalNumber } from './containers.js';
+import type { ImageRecord } from './images.js';
+
+const image = {
+  id: 'sha256:' + 'a'.repeat(64),
+  repoTags: ['x:latest'],
+  repoDigests: [],
+  created: '',
+  size: 0,
+  config: { config: { Env: ['PATH=/bin', 'A=1'], Cmd: ['sh'], Entrypoint: ['/entry'], WorkingDir: '/w', Labels: { a: '1' } } },
+} as unknown as ImageRecord;
+
+test('mergeImageConfig: user env overrides image env by key, cmd defaults to the image', () => {
+  const c = mergeImageConfig({ Image: 'x', Env: ['A=2', 'B=3'] }, image);
+  assert.deepEqual(c.Env, ['PATH=/bin', 'A=2', 'B=3']);
+  assert.deepEqual(c.Entrypoint, ['/entry']);
+  assert.deepEqual(c.Cmd, ['sh']);
+  assert.equal(c.WorkingDir, '/w');
+});
+
+test('mergeImageConfig: a user entrypoint drops the image cmd; an empty one resets the entrypoint', () => {
+  const c = mergeImageConfig({ Image: 'x', Entrypoint: ['echo'] }, image);
+  assert.deepEqual(c.Entrypoint, ['echo']);
+  assert.equal(c.Cmd, null);
+  const reset = mergeImageConfig({ Image: 'x', Entrypoint: [''] }, image);
+  assert.deepEqual(reset.Entrypoint, []);
+  assert.deepEqual(reset.Cmd, ['sh']);
+  const both = mergeImageConfig({ Image: 'x', Entrypoint: ['ls'], Cmd: ['-l'] }, image);
+  assert.deepEqual([...(both.Entrypoint ?? []), ...(both.Cmd ?? [])], ['ls', '-l']);
+});
+
+test('signalNumber accepts names, short names and numbers', () => {
+  assert.equal(signalNumber('SIGTERM'), 15);
+  assert.equal(signalNumber('term'), 15);
+  assert.equal(signalNumber('9'), 9);
+  assert.equal(signalNumber('USR1'), 10);
+  assert.throws(() => signalNumber('SIGNOPE'), /Invalid signal: SIGNOPE/);
+  assert.throws(() => signalNumber('99'), /Invalid signal/);
+});

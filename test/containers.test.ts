@@ -1,0 +1,239 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDaemon, type TestDaemon } from './harness.js';
+
+let d: TestDaemon;
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  await d?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+for (const cli of ['docker', 'wharf'] as const) {
+  const run = (args: string[], opts?: { input?: string }) => d[cli](args, opts);
+
+  test(`${cli}: run --rm prints the container's output and exits 0`, async () => {
+    const r = await run(['run', '--rm', 'busybox', 'echo', 'hello', 'world']);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'hello world\n');
+    assert.equal(r.code, 0);
+  });
+
+  test(`${cli}: run returns the container's exit status`, async () => {
+    const r = await run(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  test(`${cli}: run exits 127 for a missing command and 126 for a non-executable one`, async () => {
+    const missing = await run(['run', '--rm', 'busybox', 'nosuchcommand']);
+    assert.equal(missing.code, 127, missing.stderr);
+    assert.match(missing.stderr, /executable file not found/);
+    const notExec = await run(['run', '--rm', 'busybox', '/etc/passwd']);
+    assert.equal(notExec.code, 126, notExec.stderr);
+    assert.match(notExec.stderr, /permission denied/);
+  });
+
+  test(`${cli}: run exits 125 for an unknown image`, async () => {
+    const r = await run(['run', '--rm', 'no-such-image-here:1.0', 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /no-such-image-here/);
+  });
+
+  test(`${cli}: -e, -w, -u, --hostname, --entrypoint reach the process`, async () => {
+    const r = await run(['run', '--rm', '-e', 'FOO=bar', '-w', '/tmp', '-u', 'nobody', '--hostname', 'box1', 'busybox', 'sh', '-c', 'echo $FOO $(pwd) $(id -u) $(hostname)']);
+    assert.equal(r.stdout, 'bar /tmp 65534 box1\n', r.stderr);
+    const ep = await run(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint']);
+    assert.equal(ep.stdout, 'from entrypoint\n');
+  });
+
+  test(`${cli}: -i passes stdin and closes it at EOF`, async () => {
+    const r = await run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line one\nline two\n' });
+    assert.equal(r.stdout, 'line one\nline two\ndone\n', r.stderr);
+    assert.equal(r.code, 0);
+  });
+
+  test(`${cli}: -t gives the process a terminal`, async () => {
+    const r = await run(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'tty; stty size']);
+    assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/);
+    assert.equal(r.code, 0);
+  });
+
+  test(`${cli}: --init runs an init as PID 1`, async () => {
+    const r = await run(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "']);
+    assert.match(r.stdout, /init/);
+    assert.match(r.stdout, /sh -c/);
+  });
+
+  test(`${cli}: detached container lifecycle: ps, logs, exec, stop, rm`, async () => {
+    const name = `life-${cli}`;
+    const started = await run(['run', '-d', '--name', name, '-l', 'team=core', 'busybox', 'sh', '-c', 'echo started; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']);
+    assert.equal(started.code, 0, started.stderr);
+    const id = started.stdout.trim();
+    assert.match(id, /^[a-f0-9]{64}$/);
+
+    const ps = await run(['ps', '--filter', `name=${name}`, '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Label "team"}}']);
+    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} ${name} Up .* core\\n$`));
+
+    await waitFor('log line', async () => ((await run(['logs', name])).stdout.includes('started') ? true : undefined));
+
+    const ex = await run(['exec', name, 'sh', '-c', 'echo in-exec; exit 4']);
+    assert.equal(ex.stdout, 'in-exec\n');
+    assert.equal(ex.code, 4);
+
+    const exMissing = await run(['exec', name, 'nope']);
+    assert.equal(exMissing.code, 127, exMissing.stderr + exMissing.stdout);
+
+    const stop = await run(['stop', name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(stop.stdout.trim(), name);
+    const status = await run(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', name]);
+    assert.equal(status.stdout.trim(), 'exited 0');
+    const logs = await run(['logs', name]);
+    assert.equal(logs.stdout, 'started\nbye\n');
+
+    const rm = await run(['rm', name]);
+    assert.equal(rm.code, 0);
+    const gone = await run(['inspect', name]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, new RegExp(`No such (container|object): ${name}`));
+  });
+
+  test(`${cli}: stop escalates to SIGKILL after the timeout`, async () => {
+    const name = `stubborn-${cli}`;
+    await run(['run', '-d', '--name', name, 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']);
+    const t0 = Date.now();
+    const r = await run(['stop', '-t', '1', name]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 >= 900);
+    const st = await run(['inspect', '-f', '{{.State.ExitCode}}', name]);
+    assert.equal(st.stdout.trim(), '137');
+    await run(['rm', name]);
+  });
+}
+
+test('kill -s, pause/unpause, rename, top, wait, rm -f', async () => {
+  const r = await d.docker(['run', '-d', '--name', 'k1', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while true; do sleep 0.1; done']);
+  assert.equal(r.code, 0, r.stderr);
+  const top = await d.docker(['top', 'k1']);
+  assert.match(top.stdout, /PID/);
+  assert.match(top.stdout, /sleep|while|sh -c/);
+
+  assert.equal((await d.docker(['pause', 'k1'])).code, 0);
+  assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}}', 'k1'])).stdout.trim(), 'paused');
+  const pausedExec = await d.docker(['exec', 'k1', 'true']);
+  assert.notEqual(pausedExec.code, 0);
+  assert.match(pausedExec.stderr, /is paused/);
+  assert.equal((await d.docker(['unpause', 'k1'])).code, 0);
+
+  assert.equal((await d.docker(['rename', 'k1', 'k2'])).code, 0);
+  assert.equal((await d.docker(['inspect', '-f', '{{.Name}}', 'k2'])).stdout.trim(), '/k2');
+
+  const waiter = d.docker(['wait', 'k2']);
+  await sleep(200);
+  assert.equal((await d.docker(['kill', '-s', 'USR1', 'k2'])).code, 0);
+  const w = await waiter;
+  assert.equal(w.stdout.trim(), '42');
+
+  const again = await d.docker(['kill', 'k2']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /is not running/);
+
+  await d.docker(['start', 'k2']);
+  const rmRunning = await d.docker(['rm', 'k2']);
+  assert.equal(rmRunning.code, 1);
+  assert.match(rmRunning.stderr, /container is running/);
+  assert.equal((await d.docker(['rm', '-f', 'k2'])).code, 0);
+});
+
+test('name conflicts and invalid names are rejected with Docker texts', async () => {
+  await d.docker(['create', '--name', 'taken', 'busybox', 'true']);
+  const dup = await d.docker(['create', '--name', 'taken', 'busybox', 'true']);
+  assert.equal(dup.code, 125);
+  assert.match(dup.stderr, /Conflict. The container name "\/taken" is already in use by container/);
+  const bad = await d.docker(['create', '--name', 'bad name!', 'busybox', 'true']);
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /Invalid container name/);
+  await d.docker(['rm', 'taken']);
+});
+
+test('restart policy on-failure:2 restarts twice, then leaves it exited', async () => {
+  const r = await d.docker(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 1']);
+  assert.equal(r.code, 0, r.stderr);
+  const state = await waitFor('restarts to finish', async () => {
+    const s = (await d.docker(['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', 'flaky'])).stdout.trim();
+    return s === 'exited 2 1' ? s : undefined;
+  });
+  assert.equal(state, 'exited 2 1');
+  await d.docker(['rm', '-f', 'flaky']);
+});
+
+test('malformed requests get 4xx with a message and the daemon keeps serving', async () => {
+  const bad = await d.api('POST', '/v1.44/containers/create', '{"Image": "busybox", ');
+  assert.equal(bad.status, 400);
+  assert.match(JSON.parse(bad.body).message, /invalid JSON/);
+  const wrongType = await d.api('POST', '/v1.44/containers/create', { Image: 'busybox', Cmd: 'echo' });
+  assert.equal(wrongType.status, 400);
+  assert.match(JSON.parse(wrongType.body).message, /Cmd/);
+  const noImage = await d.api('POST', '/v1.44/containers/create', { Image: 'nope:nope', Cmd: ['true'] });
+  assert.equal(noImage.status, 404);
+  assert.equal(JSON.parse(noImage.body).message, 'No such image: nope:nope');
+  const missing = await d.api('GET', '/v1.44/containers/doesnotexist/json');
+  assert.equal(missing.status, 404);
+  assert.equal(JSON.parse(missing.body).message, 'No such container: doesnotexist');
+  const tooNew = await d.api('GET', '/v9.99/version');
+  assert.equal(tooNew.status, 400);
+  const ping = await d.api('GET', '/_ping');
+  assert.equal(ping.body, 'OK');
+  assert.ok(ping.headers['api-version']);
+});
+
+test('containers survive kill -9 of wharfd; exits during downtime are recorded', async () => {
+  const live = await d.docker(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done']);
+  assert.equal(live.code, 0, live.stderr);
+  const short = await d.docker(['run', '-d', '--name', 'shortlived', 'busybox', 'sh', '-c', 'sleep 1; exit 7']);
+  assert.equal(short.code, 0, short.stderr);
+  await d.restart('SIGKILL');
+  await sleep(1500);
+  const st = await d.docker(['inspect', '-f', '{{.State.Status}}', 'survivor']);
+  assert.equal(st.stdout.trim(), 'running', d.log());
+  const ex = await d.docker(['exec', 'survivor', 'echo', 'still here']);
+  assert.equal(ex.stdout, 'still here\n');
+  const exited = await waitFor('shortlived exit', async () => {
+    const s = (await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'shortlived'])).stdout.trim();
+    return s.startsWith('exited') ? s : undefined;
+  });
+  assert.equal(exited, 'exited 7');
+  const logs1 = (await d.docker(['logs', 'survivor'])).stdout.split('\n').length;
+  await sleep(600);
+  const logs2 = (await d.docker(['logs', 'survivor'])).stdout.split('\n').length;
+  assert.ok(logs2 > logs1, 'logs continue after the daemon restarted');
+  assert.equal((await d.docker(['stop', '-t', '1', 'survivor'])).code, 0);
+  await d.docker(['rm', '-f', 'survivor', 'shortlived']);
+});
+
+test('container prune removes stopped containers only', async () => {
+  await d.docker(['run', '--name', 'p1', 'busybox', 'true']);
+  await d.docker(['run', '-d', '--name', 'p2', 'busybox', 'sleep', '30']);
+  const r = await d.docker(['container', 'prune', '-f']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Deleted Containers:/);
+  const names = (await d.docker(['ps', '-a', '--format', '{{.Names}}'])).stdout;
+  assert.doesNotMatch(names, /\bp1\b/);
+  assert.match(names, /\bp2\b/);
+  await d.docker(['rm', '-f', 'p2']);
+});
