@@ -345,7 +345,13 @@ export class ContainerService {
         clearTimeout(c.restartTimer);
         c.restartTimer = undefined;
       }
-      await this.#startLocked(c);
+      try {
+        await this.#startLocked(c);
+      } catch (err) {
+        // `run --rm` waits for the removal even when the start failed (as with dockerd).
+        if (c.record.hostConfig.AutoRemove) await this.#removeLocked(c).catch(() => {});
+        throw err;
+      }
     });
   }
 
