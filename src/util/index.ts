@@ -6,3 +6,4 @@ export * from './mount.js';
 export * from './safejoin.js';
 export * from './spawn.js';
 export * from './logger.js';
+export * from './native.js';

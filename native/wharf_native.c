@@ -1,0 +1,258 @@
+// The few system calls wharf needs that Node.js does not offer: mknod and extended attributes
+// (overlay whiteouts and opaque directories in image layers), and a client for conmon's
+// SOCK_SEQPACKET attach socket, which libuv cannot open. The attach socket is bridged to a
+// SOCK_STREAM socketpair by a small relay thread so Node can use the other end as a net.Socket.
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *syscall, const char *path) {
+  char msg[4200];
+  int err = errno;
+  snprintf(msg, sizeof msg, "%s %s: %s", syscall, path ? path : "", strerror(err));
+  napi_value error, code, message;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  // errno names match Node's own fs errors so callers can test err.code.
+  const char *name = err == ENOENT ? "ENOENT" : err == EEXIST ? "EEXIST" : err == EPERM ? "EPERM"
+                     : err == EACCES ? "EACCES" : err == ENOTSUP ? "ENOTSUP" : err == ECONNREFUSED ? "ECONNREFUSED"
+                     : err == ENOTDIR ? "ENOTDIR" : err == ENAMETOOLONG ? "ENAMETOOLONG" : "EIO";
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_set_named_property(env, error, "code", code);
+  napi_value errnum;
+  napi_create_int32(env, -err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t len) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return -1;
+  }
+  if (n >= len - 1) {
+    napi_throw_range_error(env, NULL, "string too long");
+    return -1;
+  }
+  return 0;
+}
+
+// mknod(path, mode, major, minor)
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  uint32_t mode, major, minor;
+  if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  CHECK(napi_get_value_uint32(env, argv[1], &mode));
+  CHECK(napi_get_value_uint32(env, argv[2], &major));
+  CHECK(napi_get_value_uint32(env, argv[3], &minor));
+  if (mknod(path, mode, makedev(major, minor)) < 0) return throw_errno(env, "mknod", path);
+  return NULL;
+}
+
+// lsetxattr(path, name, value: Buffer)
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096], name[256];
+  if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  if (get_string(env, argv[1], name, sizeof name) < 0) return NULL;
+  void *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
+  if (lsetxattr(path, name, data, len, 0) < 0) return throw_errno(env, "lsetxattr", path);
+  return NULL;
+}
+
+// lgetxattr(path, name) -> Buffer | undefined when the attribute is absent
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096], name[256];
+  if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  if (get_string(env, argv[1], name, sizeof name) < 0) return NULL;
+  char buf[65536];
+  ssize_t n = lgetxattr(path, name, buf, sizeof buf);
+  napi_value result;
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) {
+      napi_get_undefined(env, &result);
+      return result;
+    }
+    return throw_errno(env, "lgetxattr", path);
+  }
+  void *out;
+  CHECK(napi_create_buffer_copy(env, (size_t)n, buf, &out, &result));
+  return result;
+}
+
+struct relay {
+  int seq;  // conmon's attach socket
+  int str;  // our end of the socketpair
+};
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+// Copies packets from conmon to the stream, each behind a 4-byte big-endian length, and stream bytes to conmon as packets, passing
+// half-closes through in both directions, until both directions are done or either peer is gone.
+static void *relay_main(void *arg) {
+  struct relay r = *(struct relay *)arg;
+  free(arg);
+  int seq_open = 1, str_open = 1;
+  char buf[65536];
+  while (seq_open || str_open) {
+    struct pollfd fds[2] = {{r.seq, seq_open ? POLLIN : 0, 0}, {r.str, str_open ? POLLIN : 0, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (seq_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = recv(r.seq, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        seq_open = 0;
+        shutdown(r.str, SHUT_WR);
+        // Output is what matters: once conmon is done sending, stop.
+        break;
+      }
+      // Packet boundaries carry meaning (the first byte names the stream), so frame each one.
+      unsigned char hdr[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+      if (write_all(r.str, (const char *)hdr, 4) < 0 || write_all(r.str, buf, (size_t)n) < 0) break;
+    }
+    if (str_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      // conmon reads stdin in small buffers; keep each packet well under them.
+      ssize_t n = recv(r.str, buf, 4096, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        str_open = 0;
+        shutdown(r.seq, SHUT_WR);
+        if (n < 0) break;
+        continue;
+      }
+      if (write_all(r.seq, buf, (size_t)n) < 0) break;
+    }
+  }
+  close(r.seq);
+  close(r.str);
+  return NULL;
+}
+
+// seqpacketConnect(path) -> fd of a SOCK_STREAM socket relayed to the SOCK_SEQPACKET socket at path
+static napi_value js_seqpacket_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+
+  int seq = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (seq < 0) return throw_errno(env, "socket", path);
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  // Long paths are reached through /proc/self/fd of their directory, as conmon itself does.
+  int dirfd = -1;
+  if (strlen(path) >= sizeof addr.sun_path) {
+    char *slash = strrchr(path, '/');
+    if (!slash) {
+      close(seq);
+      errno = ENAMETOOLONG;
+      return throw_errno(env, "connect", path);
+    }
+    *slash = '\0';
+    dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    if (dirfd < 0) {
+      int e = errno;
+      close(seq);
+      errno = e;
+      return throw_errno(env, "open", path);
+    }
+    snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd, slash + 1);
+  } else {
+    strcpy(addr.sun_path, path);
+  }
+  int rc = connect(seq, (struct sockaddr *)&addr, sizeof addr);
+  int e = errno;
+  if (dirfd >= 0) close(dirfd);
+  if (rc < 0) {
+    close(seq);
+    errno = e;
+    return throw_errno(env, "connect", path);
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    e = errno;
+    close(seq);
+    errno = e;
+    return throw_errno(env, "socketpair", path);
+  }
+  struct relay *r = malloc(sizeof *r);
+  r->seq = seq;
+  r->str = pair[1];
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  if (pthread_create(&t, &attr, relay_main, r) != 0) {
+    pthread_attr_destroy(&attr);
+    free(r);
+    close(seq);
+    close(pair[0]);
+    close(pair[1]);
+    errno = EAGAIN;
+    return throw_errno(env, "pthread_create", path);
+  }
+  pthread_attr_destroy(&attr);
+  napi_value result;
+  CHECK(napi_create_int32(env, pair[0], &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+      {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+/** A message conmon writes on its sync and attach pipes: a number (pid or exit code) and maybe an error text. */
+export interface ConmonMessage {
+  data: number;
+  message?: string;
+}
+
+/** Reads conmon's newline-delimited JSON messages from one of its pipes, one at a time. */
+export class MessageReader {
+  #buf = '';
+  #queue: ConmonMessage[] = [];
+  #waiters: { resolve: (m: ConmonMessage | undefined) => void }[] = [];
+  #ended = false;
+
+  constructor(stream: Readable) {
+    stream.setEncoding('utf8');
+    stream.on('data', (s: string) => {
+      this.#buf += s;
+      for (let nl = this.#buf.indexOf('\n'); nl >= 0; nl = this.#buf.indexOf('\n')) {
+        const line = this.#buf.slice(0, nl).trim();
+        this.#buf = this.#buf.slice(nl + 1);
+        if (!line) continue;
+        try {
+          this.#deliver(JSON.parse(line) as ConmonMessage);
+        } catch {
+          this.#deliver({ data: -1, message: line });
+        }
+      }
+    });
+    const end = () => {
+      this.#ended = true;
+      for (const w of this.#waiters.splice(0)) w.resolve(undefined);
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+  }
+
+  #deliver(m: ConmonMessage): void {
+    const w = this.#waiters.shift();
+    if (w) w.resolve(m);
+    else this.#queue.push(m);
+  }
+
+  /** The next message, or undefined when conmon closed the pipe without one. */
+  next(): Promise<ConmonMessage | undefined> {
+    const m = this.#queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.#ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiters.push({ resolve }));
+  }
+}
+
+export interface ConmonProcess {
+  /** fd 3: the sync pipe (pid, then for exec the exit code). */
+  sync: MessageReader;
+  /** fd 4 (exec with attach): written once the attach socket listens. */
+  attach?: MessageReader;
+  /** fd 5 (exec with attach): conmon waits on it before starting and again before exec'ing. */
+  start?: Writable;
+  /** What conmon printed before it detached (its own errors). */
+  stderr(): string;
+  /** Resolves with the exit code of the process we spawned (conmon forks and that one exits at once). */
+  exited: Promise<number>;
+}
+
+/**
+ * Starts conmon. It double-forks and runs on in its own session, so containers outlive wharfd;
+ * it talks back through inherited pipes named in _OCI_* variables.
+ */
+export function startConmon(path: string, args: string[], opts: { withAttach: boolean }): ConmonProcess {
+  const env: Record<string, string> = { ...process.env, _OCI_SYNCPIPE: '3' } as Record<string, string>;
+  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', 'pipe'];
+  if (opts.withAttach) {
+    env._OCI_ATTACHPIPE = '4';
+    env._OCI_STARTPIPE = '5';
+    stdio.push('pipe', 'pipe');
+  }
+  const child = spawn(path, args, { stdio, env, detached: true });
+  let err = '';
+  (child.stdio[2] as Readable).setEncoding('utf8').on('data', (s: string) => {
+    if (err.length < 8192) err += s;
+  });
+  const exited = new Promise<number>((resolve) => {
+    child.once('error', (e) => {
+      err += e.message;
+      resolve(-1);
+    });
+    child.once('exit', (code) => resolve(code ?? -1));
+  });
+  child.unref();
+  return {
+    sync: new MessageReader(child.stdio[3] as Readable),
+    attach: opts.withAttach ? new MessageReader(child.stdio[4] as Readable) : undefined,
+    start: opts.withAttach ? ((child.stdio as unknown[])[5] as Writable) : undefined,
+    stderr: () => err.trim(),
+    exited,
+  };
+}
+
+/** The useful part of an OCI runtime's error output (runc logs `msg="..."` lines). */
+export function runtimeErrorText(raw: string): string {
+  const msgs: string[] = [];
+  for (const m of raw.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)) {
+    try {
+      msgs.push(JSON.parse(`"${m[1]}"`) as string);
+    } catch {
+      msgs.push(m[1]);
+    }
+  }
+  const text = msgs.length ? msgs[msgs.length - 1] : raw;
+  return text.replace(/^.*?runtime stderr: /s, '').trim();
+}

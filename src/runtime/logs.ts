@@ -1,0 +1,314 @@
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import type { LogEntry } from './types.js';
+
+/*
+ * Container logs are the k8s-file format that conmon writes, one record per line:
+ *   2024-05-01T10:00:00.123456789+02:00 stdout F text of the line\n
+ * F ends a line; P is a piece of a longer line (conmon adds the newline to the record).
+ * Rotation keeps <log>.1 ... <log>.N-1 beside the current file, oldest last.
+ */
+
+export interface ReadLogsOptions {
+  follow: boolean;
+  /** Number of lines from the end; -1 for all. */
+  tail: number;
+  since?: Date;
+  until?: Date;
+  stdout: boolean;
+  stderr: boolean;
+  signal?: AbortSignal;
+  /** When following: resolves when the writer is gone for good (the container exited). */
+  stopWhen?: Promise<unknown>;
+}
+
+interface Record {
+  stream: 'stdout' | 'stderr';
+  ts: string;
+  partial: boolean;
+  content: Buffer;
+}
+
+const SP = 0x20;
+const NL = 0x0a;
+
+function parseRecord(line: Buffer): Record | undefined {
+  const a = line.indexOf(SP);
+  const b = a < 0 ? -1 : line.indexOf(SP, a + 1);
+  if (b < 0 || line.length < b + 3) return undefined;
+  const stream = line.toString('latin1', a + 1, b);
+  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+  const partial = line[b + 1] === 0x50; // 'P'
+  // A partial record carries a newline conmon added; a full one ends with the line's own.
+  const content = partial ? line.subarray(b + 3, line.length - 1) : line.subarray(b + 3);
+  return { stream, ts: line.toString('latin1', 0, a), partial, content };
+}
+
+/** conmon's local-time timestamp -> milliseconds and Docker's fixed-width UTC RFC 3339 with nanoseconds. */
+export function parseLogTime(ts: string): { ms: number; nano: string } {
+  const dot = ts.indexOf('.');
+  if (dot < 0) {
+    const ms = Date.parse(ts);
+    return { ms, nano: new Date(ms).toISOString().slice(0, 19) + '.000000000Z' };
+  }
+  let end = dot + 1;
+  while (end < ts.length && ts.charCodeAt(end) >= 48 && ts.charCodeAt(end) <= 57) end++;
+  const frac = ts.slice(dot + 1, end).padEnd(9, '0').slice(0, 9);
+  const seconds = Date.parse(ts.slice(0, dot) + ts.slice(end));
+  return { ms: seconds + Number(frac.slice(0, 3)) + Number(frac.slice(3)) / 1e6, nano: new Date(seconds).toISOString().slice(0, 19) + '.' + frac + 'Z' };
+}
+
+/** Splits records into lines (joining partial records), filtering by stream and time. */
+class EntryAssembler {
+  readonly #pending = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  readonly #firstTs: { stdout?: string; stderr?: string } = {};
+
+  constructor(private readonly opts: ReadLogsOptions) {}
+
+  push(rec: Record, out: LogEntry[]): void {
+    const parts = this.#pending[rec.stream];
+    if (rec.partial) {
+      if (parts.length === 0) this.#firstTs[rec.stream] = rec.ts;
+      parts.push(Buffer.from(rec.content));
+      return;
+    }
+    let line = rec.content;
+    let ts = rec.ts;
+    if (parts.length) {
+      parts.push(line);
+      line = Buffer.concat(parts);
+      parts.length = 0;
+      ts = this.#firstTs[rec.stream] ?? ts;
+    }
+    this.#emit(rec.stream, ts, line, out);
+  }
+
+  /** Lines that never got their end (the process exited mid-line). */
+  flush(out: LogEntry[]): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const parts = this.#pending[stream];
+      if (parts.length) this.#emit(stream, this.#firstTs[stream]!, Buffer.concat(parts), out);
+      parts.length = 0;
+    }
+  }
+
+  #emit(stream: 'stdout' | 'stderr', ts: string, line: Buffer, out: LogEntry[]): void {
+    if (stream === 'stdout' ? !this.opts.stdout : !this.opts.stderr) return;
+    const t = parseLogTime(ts);
+    if (this.opts.since && t.ms < this.opts.since.getTime()) return;
+    if (this.opts.until && t.ms > this.opts.until.getTime()) return;
+    out.push({ stream, time: new Date(t.ms), timeNano: t.nano, line });
+  }
+}
+
+async function existing(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The log's files, oldest first. */
+async function logFiles(path: string): Promise<string[]> {
+  const rotated: string[] = [];
+  for (let i = 1; await existing(`${path}.${i}`); i++) rotated.push(`${path}.${i}`);
+  return [...rotated.reverse(), path];
+}
+
+const CHUNK = 1 << 20;
+
+/** Reads whole records from a file handle starting at `pos`; returns the records and the new position. */
+async function readRecords(fh: FileHandle, pos: number, carry: { rest: Buffer }): Promise<{ records: Record[]; pos: number }> {
+  const records: Record[] = [];
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    let data = Buffer.from(buf.subarray(0, bytesRead));
+    if (carry.rest.length) data = Buffer.concat([carry.rest, data]);
+    let start = 0;
+    for (let nl = data.indexOf(NL, start); nl >= 0; nl = data.indexOf(NL, start)) {
+      const rec = parseRecord(data.subarray(start, nl + 1));
+      if (rec) records.push(rec);
+      start = nl + 1;
+    }
+    carry.rest = data.subarray(start);
+    if (records.length > 10_000) break;
+  }
+  return { records, pos };
+}
+
+/** Offset in `path` where the last `n` lines begin, and how many it found (fewer when the file is short). */
+async function tailOffset(path: string, n: number): Promise<{ offset: number; found: number }> {
+  const fh = await open(path, 'r');
+  try {
+    let end = (await fh.stat()).size;
+    let pending = Buffer.alloc(0);
+    let found = 0;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const start = Math.max(0, end - buf.length);
+      const { bytesRead } = await fh.read(buf, 0, end - start, start);
+      const data = Buffer.concat([buf.subarray(0, bytesRead), pending]);
+      // data[k] is the byte at file offset start + k; walk whole records from the end.
+      let lineEnd = data.length;
+      while (lineEnd > 0) {
+        const nl = lineEnd >= 2 ? data.lastIndexOf(NL, lineEnd - 2) : -1;
+        if (nl < 0 && start > 0) break; // the first record here continues in the previous chunk
+        const rec = parseRecord(data.subarray(nl + 1, lineEnd));
+        if (rec && !rec.partial) {
+          if (found === n) return { offset: start + lineEnd, found };
+          found++;
+        }
+        lineEnd = nl + 1;
+      }
+      if (start === 0) return { offset: 0, found };
+      pending = Buffer.from(data.subarray(0, lineEnd));
+      end = start;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Where reading starts: the file index and offset that leave the last `tail` lines. */
+async function startPoint(files: string[], tail: number): Promise<{ index: number; offset: number }> {
+  if (tail < 0) return { index: 0, offset: 0 };
+  if (tail === 0) {
+    const last = files.length - 1;
+    return { index: last, offset: (await stat(files[last]).catch(() => ({ size: 0 }))).size };
+  }
+  let need = tail;
+  for (let i = files.length - 1; i >= 0; i--) {
+    const { offset, found } = await tailOffset(files[i], need).catch(() => ({ offset: 0, found: 0 }));
+    if (found >= need) return { index: i, offset };
+    need -= found;
+  }
+  return { index: 0, offset: 0 };
+}
+
+function changed(path: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      w?.close();
+      signal.removeEventListener('abort', finish);
+      resolve();
+    };
+    // inotify when it works; a slow poll as a safety net (rotation replaces the watched file).
+    let w: ReturnType<typeof watch> | undefined;
+    try {
+      w = watch(path, finish);
+      w.on('error', finish);
+    } catch {
+      w = undefined;
+    }
+    const timer = setTimeout(finish, w ? 1000 : 200);
+    signal.addEventListener('abort', finish);
+  });
+}
+
+/** Reads a container's log: the stored lines, then (with follow) new ones until stopWhen or abort. */
+export async function* readLogs(path: string, opts: ReadLogsOptions): AsyncGenerator<LogEntry> {
+  const files = await logFiles(path);
+  const start = await startPoint(files, opts.tail);
+  const asm = new EntryAssembler(opts);
+  const out: LogEntry[] = [];
+
+  for (let i = start.index; i < files.length - 1; i++) {
+    const fh = await open(files[i], 'r').catch(() => undefined);
+    if (!fh) continue;
+    try {
+      let pos = i === start.index ? start.offset : 0;
+      const carry = { rest: Buffer.alloc(0) };
+      for (;;) {
+        const r = await readRecords(fh, pos, carry);
+        pos = r.pos;
+        for (const rec of r.records) asm.push(rec, out);
+        yield* out.splice(0);
+        if (r.records.length === 0) break;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  const internal = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal;
+  let stopping = false;
+  void opts.stopWhen?.then(
+    () => {
+      stopping = true;
+      internal.abort();
+    },
+    () => {
+      stopping = true;
+      internal.abort();
+    },
+  );
+  let fh = await open(path, 'r').catch(() => undefined);
+  let pos = start.index === files.length - 1 ? start.offset : 0;
+  const carry = { rest: Buffer.alloc(0) };
+  try {
+    for (;;) {
+      if (fh) {
+        const r = await readRecords(fh, pos, carry);
+        pos = r.pos;
+        for (const rec of r.records) asm.push(rec, out);
+        yield* out.splice(0);
+        if (r.records.length > 0) continue;
+      }
+      if (!opts.follow || (opts.signal?.aborted ?? false)) break;
+      if (stopping) {
+        // The writer is gone; one last read picks up what it wrote before exiting.
+        if (fh) {
+          const r = await readRecords(fh, pos, carry);
+          for (const rec of r.records) asm.push(rec, out);
+          yield* out.splice(0);
+        }
+        break;
+      }
+      // The file was rotated or truncated: finish the old one (done above), then start the new one.
+      const st = await stat(path).catch(() => undefined);
+      const cur = fh ? await fh.stat().catch(() => undefined) : undefined;
+      if (st && (!cur || st.ino !== cur.ino || st.size < pos)) {
+        await fh?.close();
+        fh = await open(path, 'r').catch(() => undefined);
+        pos = 0;
+        carry.rest = Buffer.alloc(0);
+        continue;
+      }
+      await changed(path, signal);
+    }
+    asm.flush(out);
+    yield* out.splice(0);
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Rotates `path` when it has reached `maxSize`: <path>.1 ... <path>.<maxFiles-1> keep the older
+ * lines. The writer keeps its descriptor, so the caller must make it reopen the path afterwards.
+ * Returns whether it rotated.
+ */
+export async function rotateLog(path: string, maxSize: number, maxFiles: number): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st || st.size < maxSize) return false;
+  const keep = Math.max(1, maxFiles) - 1;
+  await rm(`${path}.${Math.max(keep, 1)}`, { force: true });
+  for (let i = keep - 1; i >= 1; i--) await rename(`${path}.${i}`, `${path}.${i + 1}`).catch(() => {});
+  await rename(path, `${path}.1`);
+  return true;
+}
+
+/** Removes the rotated files of a log (the current one is the caller's). */
+export async function removeRotated(path: string): Promise<void> {
+  for (let i = 1; await existing(`${path}.${i}`); i++) await rm(`${path}.${i}`, { force: true });
+}

@@ -1,0 +1,280 @@
+import { InvalidArgumentError } from '../util/index.js';
+import type { ContainerSpec, ProcessUser } from './types.js';
+
+/** The parts of the OCI runtime specification (config.json) that wharf writes. */
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: { path: string; readonly: boolean };
+  hostname?: string;
+  domainname?: string;
+  mounts: OciMount[];
+  annotations?: Record<string, string>;
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    resources: OciResources;
+    cgroupsPath: string;
+    sysctl?: Record<string, string>;
+    devices?: OciDevice[];
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+  };
+}
+
+export interface OciProcess {
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  user: { uid: number; gid: number; additionalGids?: number[]; umask?: number };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable?: string[]; ambient?: string[] };
+  rlimits: { type: string; soft: number; hard: number }[];
+  noNewPrivileges: boolean;
+  oomScoreAdj?: number;
+}
+
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+interface OciResources {
+  devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
+  memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+  blockIO?: { weight: number };
+}
+
+/** Docker's default capability set. */
+export const DEFAULT_CAPS = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+export const ALL_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+  'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+const DEFAULT_MASKED = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+const DEFAULT_READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** Where the init binary appears inside the container, as with Docker. */
+export const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';
+
+function normalizeCap(name: string, what: 'CapAdd' | 'CapDrop'): string {
+  const up = name.toUpperCase();
+  if (up === 'ALL') return 'ALL';
+  const cap = up.startsWith('CAP_') ? up : `CAP_${up}`;
+  if (!ALL_CAPS.includes(cap)) throw new InvalidArgumentError(`invalid ${what}: unknown capability: "${cap}"`);
+  return cap;
+}
+
+/** The capability set after --cap-add/--cap-drop, Docker's rules: an explicit add wins over drop ALL. */
+export function capabilities(spec: Pick<ContainerSpec, 'privileged' | 'capAdd' | 'capDrop'>): string[] {
+  if (spec.privileged) return [...ALL_CAPS];
+  const add = spec.capAdd.map((c) => normalizeCap(c, 'CapAdd'));
+  const drop = spec.capDrop.map((c) => normalizeCap(c, 'CapDrop'));
+  let caps = add.includes('ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS];
+  if (drop.includes('ALL')) caps = [];
+  else caps = caps.filter((c) => !drop.includes(c));
+  for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
+  return caps;
+}
+
+function processUser(u: ProcessUser): OciProcess['user'] {
+  return { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids.length ? u.additionalGids : undefined, umask: 0o022 };
+}
+
+function tmpfsMount(target: string, opts: string): OciMount {
+  const options = ['nosuid', 'nodev', 'noexec'];
+  for (const o of opts.split(',').map((s) => s.trim()).filter(Boolean)) {
+    // Flags the user gives replace their opposites (exec over noexec, and so on).
+    const opposite = o.startsWith('no') ? o.slice(2) : `no${o}`;
+    const i = options.indexOf(opposite);
+    if (i >= 0) options.splice(i, 1);
+    if (!options.includes(o)) options.push(o);
+  }
+  return { destination: target, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+/** The process fields shared by the container's main process and exec'd processes. */
+export function ociProcess(p: {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+  tty: boolean;
+  caps: string[];
+  rlimits: { type: string; soft: number; hard: number }[];
+  consoleSize?: { height: number; width: number };
+  oomScoreAdj?: number;
+  noNewPrivileges: boolean;
+}): OciProcess {
+  return {
+    terminal: p.tty,
+    consoleSize: p.tty && p.consoleSize ? p.consoleSize : undefined,
+    user: processUser(p.user),
+    args: p.args,
+    env: p.env,
+    cwd: p.cwd,
+    capabilities: { bounding: p.caps, effective: p.caps, permitted: p.caps },
+    rlimits: p.rlimits,
+    noNewPrivileges: p.noNewPrivileges,
+    oomScoreAdj: p.oomScoreAdj,
+  };
+}
+
+export function rlimits(spec: Pick<ContainerSpec, 'rlimits'>, nofileMax: number): { type: string; soft: number; hard: number }[] {
+  const out = new Map<string, { type: string; soft: number; hard: number }>();
+  // Docker's default is 1048576; the runtime can't raise the hard limit above the daemon's own.
+  const nofile = Math.min(1048576, nofileMax);
+  out.set('RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', soft: nofile, hard: nofile });
+  for (const r of spec.rlimits) out.set(r.type, r);
+  return [...out.values()];
+}
+
+/**
+ * Build the OCI runtime config for a container. Pure: everything that needs the host (device
+ * numbers, cgroup version) is passed in.
+ */
+export function generateSpec(spec: ContainerSpec, host: { cgroupV2: boolean; devices: OciDevice[]; nofileMax: number }): OciSpec {
+  const caps = capabilities(spec);
+  const noNewPrivileges = spec.securityOpt.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true' || o === 'no-new-privileges=true');
+  for (const o of spec.securityOpt) {
+    const key = o.split(/[:=]/)[0];
+    if (!['no-new-privileges', 'seccomp', 'apparmor', 'label'].includes(key)) {
+      throw new InvalidArgumentError(`Invalid --security-opt: "${o}"`);
+    }
+  }
+  const args = spec.init ? [INIT_PATH_IN_CONTAINER, '--', ...spec.args] : spec.args;
+
+  const mounts: OciMount[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', spec.privileged ? 'rw' : 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', spec.privileged ? 'rw' : 'ro'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize}`] },
+  ];
+  const userTargets = new Set([...spec.mounts.map((m) => m.target), ...Object.keys(spec.tmpfs)]);
+  const hostFiles: [string, string][] = [
+    ['/etc/resolv.conf', spec.files.resolvConf],
+    ['/etc/hostname', spec.files.hostname],
+    ['/etc/hosts', spec.files.hosts],
+  ];
+  for (const [dst, src] of hostFiles) {
+    if (!userTargets.has(dst)) mounts.push({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate'] });
+  }
+  if (spec.init) mounts.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: spec.init.path, options: ['rbind', 'ro', 'rprivate'] });
+  for (const [target, opts] of Object.entries(spec.tmpfs)) mounts.push(tmpfsMount(target, opts));
+  for (const m of spec.mounts) mounts.push({ destination: m.target, type: m.type, source: m.source, options: m.options });
+  // A user mount over a default one (say -v /x:/dev/shm) replaces it.
+  const seen = new Set<string>();
+  const finalMounts = mounts
+    .reverse()
+    .filter((m) => (seen.has(m.destination) ? false : (seen.add(m.destination), true)))
+    .reverse();
+
+  const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
+  if (spec.pid === 'private') namespaces.push({ type: 'pid' });
+  if (spec.ipc === 'private') namespaces.push({ type: 'ipc' });
+  if (spec.uts === 'private') namespaces.push({ type: 'uts' });
+  if (spec.network.mode === 'none') namespaces.push({ type: 'network' });
+  else if (spec.network.mode === 'path') namespaces.push({ type: 'network', path: spec.network.path });
+  // As Docker: a private cgroup namespace on v2, the host's on v1.
+  if (host.cgroupV2) namespaces.push({ type: 'cgroup' });
+
+  const r = spec.resources;
+  const resources: OciResources = {
+    devices: spec.privileged
+      ? [{ allow: true, access: 'rwm' }]
+      : [{ allow: false, access: 'rwm' }, ...host.devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: devicePermissions(spec, d.path) }))],
+  };
+  if (r.memory || r.memoryReservation || r.memorySwap || r.oomKillDisable) {
+    resources.memory = { limit: r.memory, reservation: r.memoryReservation, swap: r.memorySwap, disableOOMKiller: r.oomKillDisable };
+  }
+  if (r.cpuShares || r.cpuQuota || r.cpuPeriod || r.cpusetCpus || r.cpusetMems) {
+    resources.cpu = { shares: r.cpuShares, quota: r.cpuQuota, period: r.cpuPeriod, cpus: r.cpusetCpus, mems: r.cpusetMems };
+  }
+  if (r.pidsLimit) resources.pids = { limit: r.pidsLimit };
+  if (r.blkioWeight) resources.blockIO = { weight: r.blkioWeight };
+
+  const parent = spec.cgroupParent ? `/${spec.cgroupParent.replace(/^\/+|\/+$/g, '')}` : '/wharf';
+  return {
+    ociVersion: '1.0.2',
+    process: ociProcess({
+      args,
+      env: spec.env,
+      cwd: spec.cwd,
+      user: spec.user,
+      tty: spec.tty,
+      caps,
+      rlimits: rlimits(spec, host.nofileMax),
+      oomScoreAdj: spec.oomScoreAdj,
+      noNewPrivileges,
+    }),
+    root: { path: spec.rootfs, readonly: spec.readonlyRootfs },
+    hostname: spec.uts === 'private' ? spec.hostname : undefined,
+    domainname: spec.uts === 'private' ? spec.domainname : undefined,
+    mounts: finalMounts,
+    annotations: spec.annotations,
+    linux: {
+      namespaces,
+      resources,
+      cgroupsPath: `${parent}/${spec.id}`,
+      sysctl: Object.keys(spec.sysctls).length ? spec.sysctls : undefined,
+      devices: host.devices.length ? host.devices : undefined,
+      maskedPaths: spec.privileged ? [] : (spec.maskedPaths ?? DEFAULT_MASKED),
+      readonlyPaths: spec.privileged ? [] : (spec.readonlyPaths ?? DEFAULT_READONLY),
+    },
+  };
+}
+
+function devicePermissions(spec: ContainerSpec, path: string): string {
+  return spec.devices.find((d) => d.pathInContainer === path)?.permissions ?? 'rwm';
+}

@@ -1,0 +1,445 @@
+import { existsSync, readFileSync, watch } from 'node:fs';
+import { mkdir, open, readFile, rm, stat, writeFile, constants as fsConstants } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CommandInvokeError,
+  ConflictError,
+  NotFoundError,
+  devMajor,
+  devMinor,
+  errorMessage,
+  isErrno,
+  readJsonIfExists,
+  run,
+  writeJsonAtomic,
+  type Logger,
+} from '../util/index.js';
+import { attachSocket } from './attach.js';
+import { runtimeErrorText, startConmon, type ConmonProcess } from './conmon.js';
+import { removeRotated, rotateLog } from './logs.js';
+import { generateSpec, ociProcess, rlimits, ALL_CAPS, type OciDevice } from './oci.js';
+import type {
+  AttachSession,
+  ContainerSpec,
+  CreateOptions,
+  ExecProcess,
+  ExecSession,
+  ExitStatus,
+  RuntimeState,
+} from './types.js';
+
+export interface RuntimeOptions {
+  /** The OCI runtime binary (runc or crun). */
+  runtimePath: string;
+  runtimeName: string;
+  conmonPath: string;
+  /** Private state: the runtime's --root, bundles, exec sessions. */
+  stateDir: string;
+  logger: Logger;
+}
+
+/** The log settings a container was created with, kept in its bundle for rotation after a daemon restart. */
+interface LogSettings {
+  path: string;
+  maxSize?: number;
+  maxFiles?: number;
+}
+
+// conmon's control fifo message types.
+const CTL_RESIZE = 1;
+const CTL_REOPEN_LOGS = 2;
+
+const CREATE_TIMEOUT_MS = 60_000;
+
+const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+/** The daemon's own hard limit on open files (containers can't get more). */
+function nofileHardLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line?.trim().split(/\s+/)[4];
+    return hard === 'unlimited' ? 1048576 : Number(hard) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+const NOFILE_MAX = nofileHardLimit();
+
+/** Runs containers with an OCI runtime under conmon, one conmon per container and per exec. */
+export class Runtime {
+  readonly #o: RuntimeOptions;
+  readonly #root: string;
+  readonly #bundles: string;
+  readonly #execs: string;
+
+  constructor(opts: RuntimeOptions) {
+    this.#o = opts;
+    this.#root = join(opts.stateDir, 'runc');
+    this.#bundles = join(opts.stateDir, 'bundles');
+    this.#execs = join(opts.stateDir, 'execs');
+  }
+
+  get name(): string {
+    return this.#o.runtimeName;
+  }
+
+  #bundle(id: string): string {
+    return join(this.#bundles, id);
+  }
+
+  async #runtime(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return run(this.#o.runtimePath, ['--root', this.#root, ...args]);
+  }
+
+  async #runtimeChecked(args: string[], what: string, id: string): Promise<string> {
+    const r = await this.#runtime(args);
+    if (r.code !== 0) {
+      const text = runtimeErrorText(r.stderr || r.stdout);
+      if (/does not exist|not found|no such file/i.test(text) && !/exec/.test(args[0])) throw new NotFoundError(`No such container: ${id}`);
+      throw new ConflictError(`Cannot ${what} container ${id}: ${text}`);
+    }
+    return r.stdout;
+  }
+
+  async #devices(spec: ContainerSpec): Promise<OciDevice[]> {
+    const out: OciDevice[] = [];
+    for (const d of spec.devices) {
+      let st;
+      try {
+        st = await stat(d.pathOnHost);
+      } catch (err) {
+        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${errorMessage(err)}`, 126);
+      }
+      const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
+      if (!type) throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": not a device node`, 126);
+      out.push({ path: d.pathInContainer, type, major: devMajor(st.rdev), minor: devMinor(st.rdev), fileMode: st.mode & 0o7777, uid: 0, gid: 0 });
+    }
+    return out;
+  }
+
+  /** Creates the container (its process waits to be started); conmon supervises it from here on. */
+  async create(spec: ContainerSpec, opts: CreateOptions): Promise<{ pid: number }> {
+    const id = spec.id;
+    const bundle = this.#bundle(id);
+    await mkdir(this.#root, { recursive: true, mode: 0o700 });
+    await rm(bundle, { recursive: true, force: true });
+    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    const oci = generateSpec(spec, { cgroupV2, devices: await this.#devices(spec), nofileMax: NOFILE_MAX });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
+    const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
+    await writeJsonAtomic(join(bundle, 'log.json'), log);
+
+    const args = [
+      '--api-version', '1',
+      '-c', id,
+      '-u', id,
+      '-n', id,
+      '-r', this.#o.runtimePath,
+      '--runtime-arg', '--root',
+      '--runtime-arg', this.#root,
+      '-b', bundle,
+      '-p', join(bundle, 'pidfile'),
+      '-P', join(bundle, 'conmon.pid'),
+      '--persist-dir', bundle,
+      '--full-attach',
+      '-l', `k8s-file:${opts.logPath}`,
+      '--log-level', 'error',
+      '--syslog',
+    ];
+    if (spec.tty) args.push('-t');
+    if (spec.openStdin) args.push('-i');
+    // Docker closes a container's stdin when the first attached client goes only for `-i` without
+    // a TTY (StdinOnce); with a TTY, or when stdin stays open, detaching must not close it.
+    if (spec.tty || !spec.stdinOnce) args.push('--leave-stdin-open');
+    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false });
+    const msg = await withTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, `timed out creating container ${id}`).catch((err: Error) => ({
+      data: -1,
+      message: err.message,
+    }));
+    if (!msg || msg.data <= 0) {
+      const raw = msg?.message || conmon.stderr() || `conmon exited with status ${await conmon.exited}`;
+      await this.delete(id, { force: true }).catch(() => {});
+      throw createError(runtimeErrorText(raw));
+    }
+    return { pid: msg.data };
+  }
+
+  async start(id: string): Promise<void> {
+    const r = await this.#runtime(['start', id]);
+    if (r.code !== 0) throw createError(runtimeErrorText(r.stderr || r.stdout));
+  }
+
+  async kill(id: string, signal: number | string): Promise<void> {
+    const r = await this.#runtime(['kill', id, String(signal)]);
+    // Killing a process that just exited is not an error: the exit is on its way.
+    if (r.code !== 0 && !/not running|process already finished|container not running/i.test(r.stderr)) {
+      const text = runtimeErrorText(r.stderr);
+      if (/does not exist/.test(text)) throw new ConflictError(`Container ${id} is not running`);
+      throw new ConflictError(`Cannot kill container ${id}: ${text}`);
+    }
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.#runtimeChecked(['pause', id], 'pause', id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.#runtimeChecked(['resume', id], 'unpause', id);
+  }
+
+  /** Removes the runtime's state and the bundle. The log stays: it belongs to the caller. */
+  async delete(id: string, opts: { force: boolean }): Promise<void> {
+    const r = await this.#runtime(['delete', ...(opts.force ? ['--force'] : []), id]);
+    if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) {
+      this.#o.logger.warn('runtime delete failed', { id, error: runtimeErrorText(r.stderr) });
+    }
+    await rm(this.#bundle(id), { recursive: true, force: true });
+  }
+
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const r = await this.#runtime(['state', id]);
+    if (r.code !== 0) return undefined;
+    const s = JSON.parse(r.stdout) as { status: RuntimeState['status']; pid: number };
+    return { status: s.status, pid: s.pid };
+  }
+
+  /** The exit conmon recorded for the container's last run, if it exited. */
+  async exitStatus(id: string): Promise<ExitStatus | undefined> {
+    const bundle = this.#bundle(id);
+    const file = join(bundle, 'exit');
+    let text: string;
+    let finishedAt: Date;
+    try {
+      text = await readFile(file, 'utf8');
+      finishedAt = (await stat(file)).mtime;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    const code = Number.parseInt(text, 10);
+    return { exitCode: Number.isNaN(code) || code < 0 ? 255 : code, finishedAt, oomKilled: existsSync(join(bundle, 'oom')) };
+  }
+
+  async #conmonAlive(id: string): Promise<boolean> {
+    const pid = Number.parseInt(await readFile(join(this.#bundle(id), 'conmon.pid'), 'utf8').catch(() => ''), 10);
+    if (!pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Resolves when the container's process exits. While waiting it also rotates the container's
+   * log, which is why the daemon waits on every running container, including after a restart.
+   */
+  async waitExit(id: string, signal: AbortSignal): Promise<ExitStatus> {
+    const bundle = this.#bundle(id);
+    const log = await readJsonIfExists<LogSettings>(join(bundle, 'log.json'));
+    const rotator = log?.maxSize ? this.#rotator(id, log as Required<LogSettings>) : undefined;
+    const changes = new DirWatch(bundle);
+    try {
+      for (let round = 0; ; round++) {
+        if (signal.aborted) throw signal.reason ?? new Error('aborted');
+        changes.reset();
+        const st = await this.exitStatus(id);
+        if (st) return st;
+        // conmon writes the exit file as it goes; a conmon that vanished without one will never write it.
+        if (round % 10 === 9 && !(await this.#conmonAlive(id)) && !(await this.exitStatus(id))) {
+          return { exitCode: 255, finishedAt: new Date(), oomKilled: false };
+        }
+        await changes.next(signal, 1000);
+      }
+    } finally {
+      changes.close();
+      if (rotator) clearInterval(rotator);
+    }
+  }
+
+  #rotator(id: string, log: Required<LogSettings>): NodeJS.Timeout {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        if (await rotateLog(log.path, log.maxSize, log.maxFiles ?? 1)) {
+          await this.#ctl(id, `${CTL_REOPEN_LOGS} 0 0\n`);
+          if ((log.maxFiles ?? 1) <= 1) await removeRotated(log.path);
+        }
+      })()
+        .catch((err) => this.#o.logger.warn('log rotation failed', { id, error: errorMessage(err) }))
+        .finally(() => (busy = false));
+    }, 500);
+    timer.unref();
+    return timer;
+  }
+
+  async #ctl(id: string, message: string, dir = this.#bundle(id)): Promise<void> {
+    const fh = await open(join(dir, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    try {
+      await fh.write(message);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  attach(id: string, opts: { stdin: boolean }): AttachSession {
+    return attachSocket(join(this.#bundle(id), 'attach'), opts);
+  }
+
+  async resize(id: string, size: { height: number; width: number }): Promise<void> {
+    await this.#ctl(id, `${CTL_RESIZE} ${size.height} ${size.width}\n`).catch(() => {});
+  }
+
+  /** Host PIDs of the container's processes. */
+  async pids(id: string): Promise<number[]> {
+    const out = await this.#runtimeChecked(['ps', '--format', 'json', id], 'list processes of', id);
+    return (JSON.parse(out || '[]') as number[] | null) ?? [];
+  }
+
+  /** Runs a process in the running container, supervised by its own conmon; output comes over its attach socket. */
+  async exec(containerId: string, p: ExecProcess): Promise<ExecSession> {
+    const dir = join(this.#execs, p.execId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const spec = JSON.parse(await readFile(join(this.#bundle(containerId), 'config.json'), 'utf8')) as {
+      process: { capabilities: { bounding: string[] }; rlimits: { type: string; soft: number; hard: number }[]; noNewPrivileges: boolean };
+    };
+    const caps = p.privileged ? [...ALL_CAPS] : spec.process.capabilities.bounding;
+    const proc = ociProcess({
+      args: p.args,
+      env: p.env,
+      cwd: p.cwd,
+      user: p.user,
+      tty: p.tty,
+      caps,
+      rlimits: spec.process.rlimits ?? rlimits({ rlimits: [] }, NOFILE_MAX),
+      consoleSize: p.consoleSize,
+      noNewPrivileges: spec.process.noNewPrivileges,
+    });
+    await writeFile(join(dir, 'process.json'), JSON.stringify(proc));
+    const args = [
+      '--api-version', '1',
+      '-c', containerId,
+      '-u', p.execId,
+      '-r', this.#o.runtimePath,
+      '--runtime-arg', '--root',
+      '--runtime-arg', this.#root,
+      '-b', dir,
+      '-p', join(dir, 'pid'),
+      '-l', 'none',
+      '--exit-dir', dir,
+      '--full-attach',
+      '--exec',
+      '--exec-process-spec', join(dir, 'process.json'),
+      '--exec-attach',
+      '--log-level', 'error',
+      '--syslog',
+    ];
+    if (p.tty) args.push('-t');
+    if (p.stdin) args.push('-i');
+    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: true });
+    const cleanup = () => rm(dir, { recursive: true, force: true }).catch(() => {});
+    let session: AttachSession | undefined;
+    try {
+      conmon.start!.write('0');
+      const ready = await withTimeout(conmon.attach!.next(), CREATE_TIMEOUT_MS, 'timed out waiting for the exec attach socket');
+      if (!ready || ready.data < 0) throw createError(runtimeErrorText(ready?.message || conmon.stderr() || 'conmon failed to start the exec session'));
+      session = attachSocket(join(dir, 'attach'), { stdin: p.stdin });
+      conmon.start!.write('0');
+      const started = await withTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, 'timed out starting the exec process');
+      if (!started || started.data <= 0) {
+        throw createError(runtimeErrorText(started?.message || conmon.stderr() || 'exec failed'), 'exec');
+      }
+      const pid = started.data;
+      const exited = conmon.sync.next().then(async (m) => {
+        await cleanup();
+        return m ? (m.data < 0 ? 255 : m.data) : 255;
+      });
+      const s = session;
+      return {
+        pid,
+        stdout: s.stdout,
+        stderr: s.stderr,
+        stdin: s.stdin,
+        close: () => s.close(),
+        exited,
+        resize: (size) => this.#ctl(containerId, `${CTL_RESIZE} ${size.height} ${size.width}\n`, dir).catch(() => {}),
+      };
+    } catch (err) {
+      session?.close();
+      closeConmonPipes(conmon);
+      await cleanup();
+      throw err;
+    }
+  }
+}
+
+function closeConmonPipes(c: ConmonProcess): void {
+  c.start?.destroy();
+}
+
+/** Docker's wording for a process that could not be started, with the exit code its CLI uses. */
+function createError(text: string, what: 'create' | 'exec' = 'create'): Error {
+  const code = /executable file not found|no such file or directory|not found in \$PATH/i.test(text) ? 127 : /permission denied|cannot execute/i.test(text) ? 126 : 0;
+  const message = what === 'create' ? `failed to create task for container: OCI runtime create failed: ${text}: unknown` : `OCI runtime exec failed: ${text}: unknown`;
+  if (code) return new CommandInvokeError(message, code);
+  return new Error(message);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+      timer.unref();
+    }),
+  ]);
+}
+
+/** Notices changes in a directory between reset() and next(), so none falls between a check and a wait. */
+class DirWatch {
+  #dirty = false;
+  #wake: (() => void) | undefined;
+  readonly #w: ReturnType<typeof watch> | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.#w = watch(dir, () => {
+        this.#dirty = true;
+        this.#wake?.();
+      });
+      this.#w.on('error', () => {});
+    } catch {
+      this.#w = undefined;
+    }
+  }
+
+  reset(): void {
+    this.#dirty = false;
+  }
+
+  /** Resolves at the next change (at once if one came since reset), after `ms`, or on abort. */
+  next(signal: AbortSignal, ms: number): Promise<void> {
+    if (this.#dirty) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#w ? ms : Math.min(ms, 100));
+      this.#wake = done;
+      signal.addEventListener('abort', done);
+    });
+  }
+
+  close(): void {
+    this.#w?.close();
+  }
+}
+
+

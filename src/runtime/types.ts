@@ -1,0 +1,134 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Mount } from '../util/index.js';
+
+export type NamespaceMode = 'private' | 'host';
+
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+export interface Rlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+export interface DeviceRequest {
+  pathOnHost: string;
+  pathInContainer: string;
+  permissions: string;
+}
+
+export interface Resources {
+  memory?: number;
+  memoryReservation?: number;
+  memorySwap?: number;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  blkioWeight?: number;
+  oomKillDisable?: boolean;
+}
+
+/** Everything the runtime needs to run a container, in plain terms (no Docker API shapes). */
+export interface ContainerSpec {
+  id: string;
+  rootfs: string;
+  readonlyRootfs: boolean;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+  hostname: string;
+  domainname?: string;
+  tty: boolean;
+  openStdin: boolean;
+  stdinOnce: boolean;
+  mounts: Mount[];
+  /** Host files bind-mounted over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
+  files: { hosts: string; hostname: string; resolvConf: string };
+  network: { mode: 'none' | 'host' } | { mode: 'path'; path: string };
+  ipc: NamespaceMode;
+  pid: NamespaceMode;
+  uts: NamespaceMode;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  sysctls: Record<string, string>;
+  rlimits: Rlimit[];
+  shmSize: number;
+  /** Mount point -> tmpfs options ("size=64m,mode=1777"). */
+  tmpfs: Record<string, string>;
+  devices: DeviceRequest[];
+  resources: Resources;
+  cgroupParent?: string;
+  /** Run this init (tini) as PID 1 in front of the command. */
+  init?: { path: string };
+  stopSignal?: string;
+  oomScoreAdj?: number;
+  annotations?: Record<string, string>;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+}
+
+export interface CreateOptions {
+  logPath: string;
+  /** Rotate the log when it reaches this many bytes. */
+  logMaxSize?: number;
+  /** Keep this many log files in all (the current one included). */
+  logMaxFiles?: number;
+}
+
+export interface RuntimeState {
+  status: 'created' | 'running' | 'paused' | 'stopped';
+  pid: number;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  finishedAt: Date;
+  oomKilled: boolean;
+}
+
+/** A live connection to a process's standard streams. */
+export interface AttachSession {
+  stdout: Readable;
+  stderr: Readable;
+  /** Present when the session was opened with stdin. end() closes the process's stdin. */
+  stdin?: Writable;
+  /** Disconnect without affecting the process. */
+  close(): void;
+}
+
+export interface ExecProcess {
+  execId: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+  tty: boolean;
+  stdin: boolean;
+  privileged: boolean;
+  consoleSize?: { height: number; width: number };
+}
+
+export interface ExecSession extends AttachSession {
+  pid: number;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  resize(size: { height: number; width: number }): Promise<void>;
+}
+
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  time: Date;
+  /** RFC 3339 with nanoseconds in UTC, as Docker prints with `logs -t`. */
+  timeNano: string;
+  line: Buffer;
+}
