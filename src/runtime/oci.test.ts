@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { capabilities, generateSpec, DEFAULT_CAPS, ALL_CAPS, INIT_PATH_IN_CONTAINER } from './oci.js';
+import type { ContainerSpec } from './types.js';
+
+function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    id: 'abc',
+    rootfs: '/r',
+    readonlyRootfs: false,
+    args: ['sh'],
+    env: ['PATH=/bin'],
+    cwd: '/',
+    user: { uid: 0, gid: 0, additionalGids: [] },
+    hostname: 'h',
+    tty: false,
+    openStdin: false,
+    stdinOnce: false,
+    mounts: [],
+    files: { hosts: '/f/hosts', hostname: '/f/hostname', resolvConf: '/f/resolv.conf' },
+    network: { mode: 'none' },
+    ipc: 'private',
+    pid: 'private',
+    uts: 'private',
+    privileged: false,
+    capAdd: [],
+    capDrop: [],
+    securityOpt: [],
+    sysctls: {},
+    rlimits: [],
+    shmSize: 1024,
+    tmpfs: {},
+    devices: [],
+    resources: {},
+    ...over,
+  };
+}
+const host = { cgroupV2: false, devices: [], nofileMax: 4096 };
+
+test('capabilities: Docker defaults, add and drop by either spelling, drop ALL then add', () => {
+  assert.deepEqual(capabilities(spec()), DEFAULT_CAPS);
+  const c = capabilities(spec({ capAdd: ['net_admin'], capDrop: ['CAP_CHOWN', 'kill'] }));
+  assert.ok(c.includes('CAP_NET_ADMIN'));
+  assert.ok(!c.includes('CAP_CHOWN') && !c.includes('CAP_KILL'));
+  assert.deepEqual(capabilities(spec({ capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'] })), ['CAP_NET_BIND_SERVICE']);
+  assert.deepEqual(capabilities(spec({ privileged: true })), ALL_CAPS);
+  assert.throws(() => capabilities(spec({ capAdd: ['bogus'] })), /unknown capability: "CAP_BOGUS"/);
+});
+
+test('generateSpec: namespaces follow the modes, host files are bind-mounted, paths masked', () => {
+  const s = generateSpec(spec(), host);
+  const types = s.linux.namespaces.map((n) => n.type).sort();
+  assert.deepEqual(types, ['ipc', 'mount', 'network', 'pid', 'uts']);
+  assert.equal(s.hostname, 'h');
+  assert.ok(s.mounts.some((m) => m.destination === '/etc/hosts' && m.source === '/f/hosts'));
+  assert.ok(s.linux.maskedPaths!.includes('/proc/kcore'));
+  assert.ok(s.linux.readonlyPaths!.includes('/proc/sys'));
+  assert.deepEqual(s.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 }]);
+  assert.equal(s.linux.cgroupsPath, '/wharf/abc');
+
+  const hostNet = generateSpec(spec({ network: { mode: 'host' }, uts: 'host' }), { ...host, cgroupV2: true });
+  const t = hostNet.linux.namespaces.map((n) => n.type);
+  assert.ok(!t.includes('network') && !t.includes('uts') && t.includes('cgroup'));
+  assert.equal(hostNet.hostname, undefined);
+  const joined = generateSpec(spec({ network: { mode: 'path', path: '/run/netns/x' } }), host);
+  assert.deepEqual(joined.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/run/netns/x' });
+});
+
+test('generateSpec: init goes in front of the command; user mounts replace defaults; tmpfs flags', () => {
+  const s = generateSpec(
+    spec({
+      init: { path: '/usr/bin/tini' },
+      mounts: [{ type: 'bind', source: '/h', target: '/dev/shm', options: ['rbind', 'rw'] }],
+      tmpfs: { '/run': 'exec,size=1m' },
+      readonlyRootfs: true,
+    }),
+    host,
+  );
+  assert.deepEqual(s.process.args, [INIT_PATH_IN_CONTAINER, '--', 'sh']);
+  assert.ok(s.mounts.some((m) => m.destination === INIT_PATH_IN_CONTAINER && m.source === '/usr/bin/tini'));
+  const shm = s.mounts.filter((m) => m.destination === '/dev/shm');
+  assert.equal(shm.length, 1);
+  assert.equal(shm[0].source, '/h');
+  const run = s.mounts.find((m) => m.destination === '/run')!;
+  assert.ok(run.options.includes('exec') && !run.options.includes('noexec') && run.options.includes('size=1m'));
+  assert.equal(s.root.readonly, true);
+});
+
+test('generateSpec: resources and privileged mode', () => {
+  const s = generateSpec(spec({ resources: { memory: 1 << 20, cpuQuota: 50000, cpuPeriod: 100000, pidsLimit: 10 } }), host);
+  assert.equal(s.linux.resources.memory?.limit, 1 << 20);
+  assert.equal(s.linux.resources.cpu?.quota, 50000);
+  assert.deepEqual(s.linux.resources.pids, { limit: 10 });
+  assert.deepEqual(s.linux.resources.devices[0], { allow: false, access: 'rwm' });
+  const p = generateSpec(spec({ privileged: true }), host);
+  assert.deepEqual(p.linux.maskedPaths, []);
+  assert.deepEqual(p.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
+  assert.throws(() => generateSpec(spec({ securityOpt: ['bogus=1'] }), host), /Invalid --security-opt/);
+});
