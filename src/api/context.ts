@@ -74,20 +74,54 @@ export class Context {
 
   /** Parse a JSON body; an empty body is `undefined`. */
   async json<T>(): Promise<T | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of this.req as AsyncIterable<Buffer>) {
-      size += c.length;
-      if (size > MAX_JSON_BODY) throw new InvalidArgumentError('request body too large');
-      chunks.push(c);
+    let text: string;
+    if (this.#socket) {
+      text = (await this.#upgradeBody()).toString('utf8').trim();
+    } else {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of this.req as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size > MAX_JSON_BODY) throw new InvalidArgumentError('request body too large');
+        chunks.push(c);
+      }
+      text = Buffer.concat(chunks).toString('utf8').trim();
     }
-    const text = Buffer.concat(chunks).toString('utf8').trim();
     if (text === '') return undefined;
     try {
       return JSON.parse(text) as T;
     } catch (err) {
       throw new InvalidArgumentError(`invalid JSON: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The body of an Upgrade request: Node hands it over unparsed, at the start of the socket's data,
+   * so take exactly Content-Length bytes and leave the rest for the hijacked stream.
+   */
+  async #upgradeBody(): Promise<Buffer> {
+    const len = Number(this.req.headers['content-length'] ?? 0);
+    if (!len) return Buffer.alloc(0);
+    if (len > MAX_JSON_BODY) throw new InvalidArgumentError('request body too large');
+    const sock = this.#socket!;
+    let buf = this.#head ?? Buffer.alloc(0);
+    while (buf.length < len) {
+      const chunk = await new Promise<Buffer | null>((resolve) => {
+        const done = (c: Buffer | null) => {
+          sock.off('data', onData).off('end', onEnd).off('close', onEnd);
+          sock.pause();
+          resolve(c);
+        };
+        const onData = (c: Buffer) => done(c);
+        const onEnd = () => done(null);
+        sock.on('data', onData).once('end', onEnd).once('close', onEnd);
+        sock.resume();
+      });
+      if (!chunk) throw new InvalidArgumentError('request body ended early');
+      buf = Buffer.concat([buf, chunk]);
+    }
+    this.#head = buf.subarray(len);
+    return buf.subarray(0, len);
   }
 
   #resOrFail(): ServerResponse {

@@ -41,7 +41,8 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   // Unlike Docker, cap logs by default so a chatty container cannot fill the disk.
   logOpts: { 'max-size': '20m', 'max-file': '5' },
   conmonPath: '/usr/bin/conmon',
-  initPath: '/usr/bin/tini',
+  // Static: it is bind-mounted into containers whose images may have no libc.
+  initPath: '/usr/bin/tini-static',
   busyboxPath: '/usr/bin/busybox',
   group: 'wharf',
 };
