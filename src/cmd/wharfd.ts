@@ -190,6 +190,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('terminated'));
   process.on('SIGINT', () => void stop('interrupt'));
   process.on('SIGPIPE', () => {});
+  // One request's broken stream must not take down the daemon that every client depends on.
+  process.on('uncaughtException', (err) => logger.error('uncaught exception', { error: errorMessage(err), stack: err.stack ?? '' }));
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: errorMessage(err) }));
 }
 
 void main();

@@ -5,6 +5,7 @@ import type { ContainerService } from './containers.js';
 import { pump, type AttachIO } from './pump.js';
 import { resolveUser } from './user.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
+import { DEFAULT_PATH } from './spec.js';
 
 interface ExecRecord {
   id: string;
@@ -81,6 +82,7 @@ export class ExecService {
       const eq = kv.indexOf('=');
       if (eq > 0) env.set(kv.slice(0, eq), kv);
     }
+    if (!env.has('PATH')) env.set('PATH', `PATH=${DEFAULT_PATH}`);
     if (!env.has('HOME')) env.set('HOME', `HOME=${user.home}`);
     if (c.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
     const tty = req.Tty ?? c.Tty ?? false;

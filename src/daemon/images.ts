@@ -641,6 +641,7 @@ export class ImageService {
   /** Docker 25+'s archive format (an OCI layout plus manifest.json), which older Dockers load too. */
   save(refs: string[]): Readable {
     const p = pack();
+    p.on('error', () => {});
     const add = (name: string, body: Buffer) =>
       new Promise<void>((resolve, reject) => p.entry({ name, size: body.length, mode: 0o644, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
     const addFile = async (name: string, path: string) => {

@@ -16,6 +16,7 @@ export interface SpecInputs {
 }
 
 const DEFAULT_SHM = 64 * 1024 * 1024;
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Translate a container's Docker-shaped record into the runtime's plain ContainerSpec. */
 export function containerSpec(i: SpecInputs): ContainerSpec {
@@ -23,6 +24,8 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const hc = r.hostConfig;
   const cfg = r.config;
   const env = [...(cfg.Env ?? [])];
+  // As Docker: an image that sets no PATH still gets the usual one.
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${i.user.home}`);
   if (cfg.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   const network: ContainerSpec['network'] =

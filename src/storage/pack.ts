@@ -31,6 +31,8 @@ function header(name: string, st: Stats): Headers {
  */
 export function packDir(root: string, opts: { layer: boolean }): Pack {
   const p = pack();
+  // A reader that goes away mid-stream destroys the pack; that's the reader's error to see, not ours.
+  p.on('error', () => {});
   const seen = new Map<string, string>();
   const add = (h: Headers, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(h, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
 
