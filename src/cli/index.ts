@@ -1,0 +1,1 @@
+export { main, CLI_VERSION } from './program.js';

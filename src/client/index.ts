@@ -1,0 +1,2 @@
+export { Client, ApiError, ConnectError, DEFAULT_HOST, readAll, type TlsOptions } from './client.js';
+export { demux, readProgress } from './stream.js';
