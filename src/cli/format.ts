@@ -2,11 +2,11 @@ import { compile, type Template } from './template.js';
 
 /** go-units HumanDuration: "Less than a second", "3 minutes", "About an hour", "2 years". */
 export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.floor(ms / 1000);
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
-  const m = Math.round(ms / 60000);
+  const m = Math.floor(ms / 60000);
   if (m === 1) return 'About a minute';
   if (m < 60) return `${m} minutes`;
   const h = Math.round(ms / 3600000);
