@@ -126,7 +126,8 @@ export function containerCommands(program: Command, env: Env, commands: Command[
         try {
           env.stdout.write(`${await createContainer(env, createRequest(image, command, { ...o, detach: true }), o.name as string | undefined)}\n`);
         } catch (err) {
-          throw new Exit(125, `Error response from daemon: ${(err as Error).message}`);
+          // As docker's CLI: a daemon error on create exits 1 (flag errors exit 125).
+          throw new Exit(1, `Error response from daemon: ${(err as Error).message}`);
         }
       },
     ),
