@@ -8,7 +8,7 @@
  * `docker save`), measures, and prints each figure with the ratio wharf/docker.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +107,7 @@ async function startDocker(dir: string): Promise<Engine> {
 
 async function startWharf(dir: string): Promise<Engine> {
   const socket = join(dir, 'wharf.sock');
+  await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'daemon.json'), '{}');
   const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitSocket(socket, proc, 'wharfd');
