@@ -1,11 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { extract, pack } from 'tar-stream';
 import type {
   ContainerConfig,
   FilesystemChange,
@@ -17,28 +15,35 @@ import type {
   ProgressMessage,
 } from '../api/types/index.js';
 import {
-  MEDIA_TYPES,
+  ContentStore,
   applyChanges,
   busyboxConfig,
   busyboxLayer,
-  fullName,
+  extractArchive,
   goArch,
+  hasher,
+  isIdPrefix,
+  matchIdPrefix,
+  maybeGunzip,
   parseReference,
+  readArchiveImages,
   splitTag,
   tagged,
-  type ArchiveManifestEntry,
+  tryParseReference,
+  writeArchive,
+  type ArchiveImage,
   type ImageConfig,
+  type SaveImage,
 } from '../image/index.js';
-import { applyLayer, cleanEntryPath, diskUsage, isWhiteout, mountOverlay, packDir, unmount } from '../storage/index.js';
+import { LayerStore, chainIds, diskUsage, isOpaque, isWhiteout, packDir, unmount } from '../storage/index.js';
 import {
   ConflictError,
   InvalidArgumentError,
   NotFoundError,
+  WharfError,
   errorMessage,
-  isErrno,
   readJsonIfExists,
   sha256,
-  writeFileAtomic,
   writeJsonAtomic,
   type Logger,
 } from '../util/index.js';
@@ -46,6 +51,7 @@ import { matchesFilters, parseLabelFilter } from './filters.js';
 
 /** An image as the rest of the daemon sees it. */
 export interface ImageRecord {
+  /** `sha256:<hex>`, the digest of the config JSON exactly as stored. */
   id: string;
   repoTags: string[];
   repoDigests: string[];
@@ -74,105 +80,91 @@ interface StoredImage {
   chain: string[];
   size: number;
   lastTagTime: string;
+  /** The image this one was committed from, as Docker's Parent. */
+  parent?: string;
 }
 
-interface LayerMeta {
-  chainId: string;
-  diffId: string;
+/** Local facts about an image, in <root>/image/images/<hex>.json; the config itself is a blob. */
+interface ImageMeta {
+  lastTagTime: string;
+  parent?: string;
+}
+
+/**
+ * What a container's root file system is made of, in <root>/image/containers/<id>.json. It is
+ * self-contained so the container keeps working (and its layers stay) if its image is removed.
+ */
+interface ContainerMeta {
+  imageId: string;
+  chain: string[];
+  diffIds: string[];
   size: number;
+  config: ImageConfig;
 }
 
-interface RootfsCache {
+interface SizeCache {
   sizeRw: number;
   at: number;
+  pending?: Promise<number>;
 }
 
+/** How long a measured writable-layer size is trusted: `ps -s` over many containers must stay fast. */
 const SIZE_CACHE_MS = 5000;
 
-function hex(digest: string): string {
-  return digest.replace(/^sha256:/, '');
-}
+/**
+ * Files the runtime creates as mount points for the container (Docker keeps these in an "init"
+ * layer). They are not the user's changes: hidden from `diff` and left out of `commit`.
+ */
+const INIT_PATHS = new Set(['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab', 'dev/console', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys']);
 
-function short(id: string): string {
-  return hex(id).slice(0, 12);
-}
+const hex = (digest: string) => digest.replace(/^sha256:/, '');
+const short = (id: string) => hex(id).slice(0, 12);
 
-function chainOf(diffIds: string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out[out.length - 1]} ${d}`));
-  return out;
-}
-
-/** Glob of Docker's reference filter: `*` and `?` stay within one path component. */
+/** Docker's reference filter glob: `*` and `?` stay within one path component. */
 function globMatch(pattern: string, value: string): boolean {
   const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
   return new RegExp(`^${re}$`).test(value);
 }
 
-/** Hashes what passes through (the uncompressed bytes). */
-function hasher(): { stream: Transform; digest: () => string; size: () => number } {
-  const h = createHash('sha256');
-  let n = 0;
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      h.update(chunk);
-      n += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  return { stream, digest: () => `sha256:${h.digest('hex')}`, size: () => n };
+/** A Docker filter time: RFC 3339, Unix seconds, or a duration back from now (10m, 2h). */
+function parseTime(v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const d = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
+  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid time filter: ${v}`);
+  return t;
 }
 
-/** The stream, gunzipped when it starts with gzip's magic bytes. */
-async function maybeGunzip(input: Readable): Promise<Readable> {
-  const it = input[Symbol.asyncIterator]();
-  const first = await it.next();
-  const out = new PassThrough();
-  if (first.done) {
-    out.end();
-    return out;
-  }
-  const head = first.value as Buffer;
-  const rest = Readable.from(
-    (async function* () {
-      yield head;
-      for (;;) {
-        const n = await it.next();
-        if (n.done) return;
-        yield n.value as Buffer;
-      }
-    })(),
-  );
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return rest.pipe(createGunzip());
-  return rest;
+function toInvalid(context: string, err: unknown): Error {
+  if (err instanceof WharfError) return err;
+  return new InvalidArgumentError(`${context}: ${errorMessage(err)}`, { cause: err });
 }
 
 /** Local images: a content store of configs and layer tarballs, layers extracted once for overlayfs. */
 export class ImageService {
   readonly #o: ImageServiceOptions;
+  readonly #content: ContentStore;
+  readonly #layers: LayerStore;
   readonly #images = new Map<string, StoredImage>();
   readonly #tags = new Map<string, string>();
-  readonly #layers = new Map<string, LayerMeta>();
-  readonly #sizes = new Map<string, RootfsCache>();
+  readonly #ctrs = new Map<string, ContainerMeta>();
+  readonly #sizes = new Map<string, SizeCache>();
   #lock: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ImageServiceOptions) {
     this.#o = opts;
+    this.#content = new ContentStore(join(opts.root, 'image', 'blobs', 'sha256'));
+    this.#layers = new LayerStore(join(opts.root, 'overlay'));
   }
 
   get #dir() {
     const image = join(this.#o.root, 'image');
-    const overlay = join(this.#o.root, 'overlay');
     return {
-      configs: join(image, 'configs'),
-      blobs: join(image, 'blobs'),
-      meta: join(image, 'meta'),
+      images: join(image, 'images'),
+      containers: join(image, 'containers'),
       tmp: join(image, 'tmp'),
       repositories: join(image, 'repositories.json'),
-      overlay,
-      layers: join(overlay, 'layers'),
-      containers: join(overlay, 'containers'),
-      empty: join(overlay, 'empty'),
     };
   }
 
@@ -185,38 +177,41 @@ export class ImageService {
 
   async init(): Promise<void> {
     const d = this.#dir;
-    for (const p of [d.configs, d.blobs, d.meta, d.layers, d.containers, d.empty]) await mkdir(p, { recursive: true, mode: 0o700 });
+    for (const p of [d.images, d.containers]) await mkdir(p, { recursive: true, mode: 0o700 });
     // Whatever was half-written when the daemon last stopped.
     await rm(d.tmp, { recursive: true, force: true });
     await mkdir(d.tmp, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(d.layers)) {
-      if (name.includes('.tmp')) await rm(join(d.layers, name), { recursive: true, force: true });
+    await this.#content.init();
+    await this.#layers.init();
+    for (const dir of [d.images, d.containers]) {
+      for (const name of await readdir(dir)) if (name.endsWith('.tmp')) await rm(join(dir, name), { force: true });
     }
-    for (const name of await readdir(d.layers)) {
-      const meta = await readJsonIfExists<LayerMeta>(join(d.layers, name, 'layer.json'));
-      if (meta) this.#layers.set(meta.chainId, meta);
-      else await rm(join(d.layers, name), { recursive: true, force: true });
-    }
-    for (const name of await readdir(d.configs)) {
-      if (!name.endsWith('.json')) continue;
+    for (const name of await readdir(d.images)) {
+      if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
       const id = `sha256:${name.slice(0, -5)}`;
       try {
-        const config = JSON.parse(await readFile(join(d.configs, name), 'utf8')) as ImageConfig;
-        const meta = (await readJsonIfExists<{ lastTagTime: string }>(join(d.meta, name))) ?? { lastTagTime: '' };
-        this.#addImage(id, config, meta.lastTagTime);
+        const meta = (await readJsonIfExists<ImageMeta>(join(d.images, name))) ?? { lastTagTime: '' };
+        const config = JSON.parse((await this.#content.read(id)).toString('utf8')) as ImageConfig;
+        this.#addImage(id, config, meta);
       } catch (err) {
-        this.#o.logger.warn('skipping unreadable image config', { id, error: errorMessage(err) });
+        this.#o.logger.warn('skipping unreadable image', { id, error: errorMessage(err) });
       }
     }
     const repos = (await readJsonIfExists<Record<string, string>>(d.repositories)) ?? {};
     for (const [tag, id] of Object.entries(repos)) if (this.#images.has(id)) this.#tags.set(tag, id);
+    for (const name of await readdir(d.containers)) {
+      if (!name.endsWith('.json')) continue;
+      const meta = await readJsonIfExists<ContainerMeta>(join(d.containers, name)).catch(() => undefined);
+      if (meta) this.#ctrs.set(name.slice(0, -5), meta);
+    }
+    await this.#collect();
     if (!this.#tags.has('busybox:latest')) await this.#createBusybox();
   }
 
-  #addImage(id: string, config: ImageConfig, lastTagTime: string): StoredImage {
-    const chain = chainOf(config.rootfs?.diff_ids ?? []);
+  #addImage(id: string, config: ImageConfig, meta: ImageMeta): StoredImage {
+    const chain = chainIds(config.rootfs?.diff_ids ?? []);
     const size = chain.reduce((n, c) => n + (this.#layers.get(c)?.size ?? 0), 0);
-    const img: StoredImage = { id, config, chain, size, lastTagTime };
+    const img: StoredImage = { id, config, chain, size, lastTagTime: meta.lastTagTime, ...(meta.parent ? { parent: meta.parent } : {}) };
     this.#images.set(id, img);
     return img;
   }
@@ -224,113 +219,129 @@ export class ImageService {
   async #createBusybox(): Promise<void> {
     try {
       const tar = await busyboxLayer(this.#o.busyboxPath);
-      const diffId = sha256(tar);
-      await this.#ensureLayer(undefined, diffId, () => Readable.from([tar]), tar);
-      const id = await this.#register(Buffer.from(JSON.stringify(busyboxConfig(diffId, this.#o.busyboxPath))));
-      await this.#setTag('busybox:latest', id);
+      const id = await this.#locked(async () => {
+        const diffId = await this.#content.put(tar);
+        await this.#layers.create(undefined, diffId, () => Readable.from([tar]));
+        const id = await this.#register(Buffer.from(JSON.stringify(busyboxConfig(diffId, this.#o.busyboxPath))));
+        await this.#setTag('busybox:latest', id);
+        return id;
+      });
       this.#o.logger.info('created the default image busybox:latest', { id });
     } catch (err) {
       this.#o.logger.error('could not create the default busybox image', { path: this.#o.busyboxPath, error: errorMessage(err) });
     }
   }
 
-  // ------------------------------------------------------------ layers and blobs
-
-  /** Stores an uncompressed layer tar by its digest (kept so `save` writes the exact bytes back). */
-  async #storeBlob(diffId: string, source: Buffer | string): Promise<void> {
-    const path = join(this.#dir.blobs, hex(diffId));
-    if (await stat(path).catch(() => undefined)) return;
-    if (Buffer.isBuffer(source)) await writeFileAtomic(path, source);
-    else await rename(source, path);
-  }
+  // ------------------------------------------------------------ layers, configs, tags
 
   /**
-   * Makes sure the layer with this diff ID on top of `parent` is extracted; `open` gives its
-   * uncompressed tar. A failed extraction leaves nothing behind.
+   * Makes sure the uncompressed layer `diffId` is in the content store (verifying its digest)
+   * and extracted on top of `parent`. Returns its chain ID.
    */
-  async #ensureLayer(parent: string | undefined, diffId: string, open: () => Readable, blob: Buffer | string): Promise<string> {
-    const chainId = parent ? sha256(`${parent} ${diffId}`) : diffId;
-    await this.#storeBlob(diffId, blob);
-    if (this.#layers.has(chainId)) return chainId;
-    const final = join(this.#dir.layers, hex(chainId));
-    const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
-    try {
-      await mkdir(join(tmp, 'diff'), { recursive: true });
-      const { size } = await applyLayer(open(), join(tmp, 'diff'));
-      const meta: LayerMeta = { chainId, diffId, size };
-      await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
-      await rename(tmp, final);
-      this.#layers.set(chainId, meta);
-      return chainId;
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
-      throw err;
+  async #ensureLayer(parent: string | undefined, diffId: string, source: (() => Promise<Readable>) | undefined, what: string): Promise<string> {
+    if (!(await this.#content.has(diffId))) {
+      if (!source) throw new InvalidArgumentError(`${what}: layer ${diffId} is missing`);
+      const tmp = join(this.#dir.tmp, `layer-${randomBytes(6).toString('hex')}`);
+      const h = hasher();
+      try {
+        await pipeline(await source(), h.stream, createWriteStream(tmp, { flags: 'wx' }));
+        if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
+        await this.#content.adopt(tmp, diffId);
+      } catch (err) {
+        throw toInvalid(`${what}: layer ${diffId}`, err);
+      } finally {
+        await rm(tmp, { force: true });
+      }
     }
+    const meta = await this.#layers.create(parent, diffId, () => createReadStream(this.#content.path(diffId))).catch((err) => {
+      throw toInvalid(`${what}: layer ${diffId}`, err);
+    });
+    return meta.chainId;
   }
 
-  /** Writes a config and indexes the image; its layers must exist. Returns the image ID. */
-  async #register(configBytes: Buffer): Promise<string> {
-    const id = sha256(configBytes);
-    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-    if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw new InvalidArgumentError('invalid image config: no rootfs.diff_ids');
-    await writeFileAtomic(join(this.#dir.configs, `${hex(id)}.json`), configBytes);
-    if (!this.#images.has(id)) this.#addImage(id, config, '');
+  /** Stores a config whose layers are present and indexes the image. Returns the image ID. */
+  async #register(configBytes: Buffer, parent?: string): Promise<string> {
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch {
+      throw new InvalidArgumentError('invalid image config: not JSON');
+    }
+    if (!config || !config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw new InvalidArgumentError('invalid image config: no rootfs.diff_ids');
+    for (const c of chainIds(config.rootfs.diff_ids)) if (!this.#layers.has(c)) throw new Error(`layer ${c} of the image is not in the layer store`);
+    const id = await this.#content.put(configBytes);
+    if (!this.#images.has(id)) {
+      const meta: ImageMeta = { lastTagTime: '', ...(parent ? { parent } : {}) };
+      await writeJsonAtomic(join(this.#dir.images, `${hex(id)}.json`), meta);
+      this.#addImage(id, config, meta);
+    }
     return id;
   }
 
   async #saveTags(): Promise<void> {
-    await writeJsonAtomic(this.#dir.repositories, Object.fromEntries(this.#tags));
+    await writeJsonAtomic(this.#dir.repositories, Object.fromEntries([...this.#tags].sort()));
   }
 
   async #setTag(repoTag: string, id: string): Promise<void> {
     this.#tags.set(repoTag, id);
     const img = this.#images.get(id)!;
     img.lastTagTime = new Date().toISOString();
-    await writeJsonAtomic(join(this.#dir.meta, `${hex(id)}.json`), { lastTagTime: img.lastTagTime });
+    await writeJsonAtomic(join(this.#dir.images, `${hex(id)}.json`), { lastTagTime: img.lastTagTime, ...(img.parent ? { parent: img.parent } : {}) });
     await this.#saveTags();
   }
 
-  /** Deletes layers, blobs and configs that no image references any more. */
+  /**
+   * Deletes layers, blobs and image metadata that nothing references: reference counts are
+   * derived from the images and containers themselves, so they cannot drift.
+   */
   async #collect(): Promise<void> {
     const chains = new Set<string>();
-    const diffs = new Set<string>();
+    const blobs = new Set<string>();
     for (const img of this.#images.values()) {
-      for (const c of img.chain) chains.add(c);
-      for (const d of img.config.rootfs.diff_ids) diffs.add(d);
+      img.chain.forEach((c) => chains.add(c));
+      blobs.add(img.id);
+      img.config.rootfs.diff_ids.forEach((d) => blobs.add(d));
     }
-    for (const [chainId] of this.#layers) {
-      if (chains.has(chainId)) continue;
-      await rm(join(this.#dir.layers, hex(chainId)), { recursive: true, force: true });
-      this.#layers.delete(chainId);
+    for (const c of this.#ctrs.values()) {
+      c.chain.forEach((x) => chains.add(x));
+      c.diffIds.forEach((d) => blobs.add(d));
     }
-    for (const name of await readdir(this.#dir.blobs)) if (!diffs.has(`sha256:${name}`)) await rm(join(this.#dir.blobs, name), { force: true });
-    for (const dir of [this.#dir.configs, this.#dir.meta]) {
-      for (const name of await readdir(dir)) if (!this.#images.has(`sha256:${name.replace(/\.json$/, '')}`)) await rm(join(dir, name), { force: true });
+    for (const l of this.#layers.all()) if (!chains.has(l.chainId)) await this.#layers.remove(l.chainId);
+    for (const b of await this.#content.list()) if (!blobs.has(b)) await this.#content.remove(b);
+    for (const name of await readdir(this.#dir.images)) {
+      if (!this.#images.has(`sha256:${name.replace(/\.json$/, '')}`)) await rm(join(this.#dir.images, name), { force: true });
     }
   }
 
   // ------------------------------------------------------------ lookups
 
   #find(ref: string): StoredImage | undefined {
-    try {
-      const r = parseReference(ref);
-      if (!r.digest) {
-        const id = this.#tags.get(tagged(r));
-        if (id) return this.#images.get(id);
-      }
-    } catch {
-      // Not a name; maybe an ID.
+    const r = tryParseReference(ref);
+    if (r && !r.digest) {
+      const id = this.#tags.get(tagged(r));
+      if (id) return this.#images.get(id);
     }
-    const h = ref.startsWith('sha256:') ? ref.slice(7) : ref;
-    if (/^[a-f0-9]+$/.test(h) && h.length > 0) {
-      const matches = [...this.#images.values()].filter((i) => hex(i.id).startsWith(h));
-      if (matches.length === 1) return matches[0];
+    if (r?.digest) {
+      // No registry digests here: name@<image ID> is what identifies a local image by content.
+      const img = this.#images.get(r.digest);
+      if (img && this.#tagsOf(img.id).some((t) => splitTag(t).repo === r.repo)) return img;
+      return undefined;
     }
-    return undefined;
+    const id = matchIdPrefix(this.#images.keys(), ref);
+    return id ? this.#images.get(id) : undefined;
+  }
+
+  #mustFind(ref: string): StoredImage {
+    const img = this.#find(ref);
+    if (!img) throw new NotFoundError(`No such image: ${ref}`);
+    return img;
   }
 
   #tagsOf(id: string): string[] {
-    return [...this.#tags].filter(([, v]) => v === id).map(([k]) => k).sort();
+    return [...this.#tags]
+      .filter(([, v]) => v === id)
+      .map(([k]) => k)
+      .sort();
   }
 
   #record(img: StoredImage): ImageRecord {
@@ -338,9 +349,7 @@ export class ImageService {
   }
 
   get(ref: string): ImageRecord {
-    const img = this.#find(ref);
-    if (!img) throw new NotFoundError(`No such image: ${ref}`);
-    return this.#record(img);
+    return this.#record(this.#mustFind(ref));
   }
 
   #createdSec(img: StoredImage): number {
@@ -350,14 +359,12 @@ export class ImageService {
 
   list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean; containerCount?: (id: string) => number }): ImageSummary[] {
     const f = opts.filters ?? {};
-    const ref = (k: string) => {
-      const img = this.#find(k);
-      if (!img) throw new NotFoundError(`No such image: ${k}`);
-      return this.#createdSec(img);
-    };
-    const before = f.before?.[0] !== undefined ? ref(f.before[0]) : undefined;
-    const since = f.since?.[0] !== undefined ? ref(f.since[0]) : undefined;
-    const until = f.until?.[0] !== undefined ? parseTime(f.until[0]) : undefined;
+    const createdOf = (k: string) => this.#createdSec(this.#mustFind(k));
+    const before = f.before?.length ? Math.min(...f.before.map(createdOf)) : undefined;
+    const since = f.since?.length ? Math.max(...f.since.map(createdOf)) : undefined;
+    const until = f.until?.length ? parseTime(f.until[0]) : undefined;
+    for (const v of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter 'dangling=${v}'`);
+    const refMatch = (v: string, t: string) => globMatch(v, t) || globMatch(v, splitTag(t).repo);
     const out: ImageSummary[] = [];
     for (const img of this.#images.values()) {
       const tags = this.#tagsOf(img.id);
@@ -365,20 +372,22 @@ export class ImageService {
       if (before !== undefined && created >= before) continue;
       if (since !== undefined && created <= since) continue;
       if (until !== undefined && created * 1000 > until) continue;
+      const labels = img.config.config?.Labels ?? {};
       const ok = matchesFilters(f, {
         dangling: (v) => (v === 'true' || v === '1') === (tags.length === 0),
-        label: (v) => parseLabelFilter(v)(img.config.config?.Labels ?? {}),
-        reference: (v) => tags.some((t) => globMatch(v, t) || globMatch(v, splitTag(t).repo)),
+        label: (v) => parseLabelFilter(v)(labels),
+        'label!': (v) => !parseLabelFilter(v)(labels),
+        reference: (v) => tags.some((t) => refMatch(v, t)),
         before: () => true,
         since: () => true,
         until: () => true,
       });
       if (!ok) continue;
       // A reference filter shows only the tags it matched, as Docker does.
-      const shown = f.reference?.length ? tags.filter((t) => f.reference!.some((v) => globMatch(v, t) || globMatch(v, splitTag(t).repo))) : tags;
+      const shown = f.reference?.length ? tags.filter((t) => f.reference!.some((v) => refMatch(v, t))) : tags;
       out.push({
         Id: img.id,
-        ParentId: '',
+        ParentId: img.parent ?? '',
         RepoTags: shown,
         RepoDigests: [],
         Created: created,
@@ -392,35 +401,34 @@ export class ImageService {
   }
 
   inspect(ref: string): ImageInspect {
-    const img = this.#find(ref);
-    if (!img) throw new NotFoundError(`No such image: ${ref}`);
+    const img = this.#mustFind(ref);
     const c = img.config;
+    const dirs = [...img.chain].reverse().map((ch) => this.#layers.diffDir(ch));
+    const driver: Record<string, string> = {};
+    if (dirs.length) driver.UpperDir = dirs[0];
+    if (dirs.length > 1) driver.LowerDir = dirs.slice(1).join(':');
     return {
       Id: img.id,
       RepoTags: this.#tagsOf(img.id),
       RepoDigests: [],
-      Parent: '',
+      Parent: img.parent ?? '',
       Comment: c.comment ?? '',
       Created: c.created ?? '',
       DockerVersion: c.docker_version ?? '',
       Author: c.author ?? '',
       Config: c.config ?? {},
       Architecture: c.architecture,
-      Variant: c.variant,
+      ...(c.variant ? { Variant: c.variant } : {}),
       Os: c.os,
       Size: img.size,
-      GraphDriver: {
-        Name: 'overlay2',
-        Data: img.chain.length ? { LowerDir: img.chain.map((ch) => join(this.#dir.layers, hex(ch), 'diff')).reverse().join(':') } : null,
-      },
+      GraphDriver: { Name: 'overlay2', Data: dirs.length ? driver : null },
       RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
       Metadata: { LastTagTime: img.lastTagTime || '0001-01-01T00:00:00Z' },
     };
   }
 
   history(ref: string): ImageHistoryItem[] {
-    const img = this.#find(ref);
-    if (!img) throw new NotFoundError(`No such image: ${ref}`);
+    const img = this.#mustFind(ref);
     const hist = img.config.history?.length ? img.config.history : img.config.rootfs.diff_ids.map(() => ({}) as NonNullable<ImageConfig['history']>[number]);
     let layer = 0;
     const items = hist.map((h) => {
@@ -440,57 +448,53 @@ export class ImageService {
   // ------------------------------------------------------------ tags and removal
 
   async tag(ref: string, repo: string, tag?: string): Promise<void> {
-    const img = this.#find(ref);
-    if (!img) throw new NotFoundError(`No such image: ${ref}`);
-    const r = parseReference(tag ? `${repo}:${tag}` : repo);
+    const img = this.#mustFind(ref);
+    const r = parseReference(repo);
     if (r.digest) throw new InvalidArgumentError('refusing to create a tag with a digest reference');
-    const name = tagged(r);
+    if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) throw new InvalidArgumentError('invalid tag format');
+    const name = tagged({ repo: r.repo, tag: tag ?? r.tag });
     await this.#locked(() => this.#setTag(name, img.id));
     this.#o.onEvent('tag', img.id, { name });
   }
 
+  /** Docker's `rmi` decisions (daemon/images/image_delete.go), message for message. */
   async remove(ref: string, opts: { force: boolean; noPrune: boolean }, usage: ImageUsage): Promise<ImageDeleteItem[]> {
     return this.#locked(async () => {
-      const img = this.#find(ref);
-      if (!img) throw new NotFoundError(`No such image: ${ref}`);
+      const img = this.#mustFind(ref);
       const out: ImageDeleteItem[] = [];
-      const tags = this.#tagsOf(img.id);
       const users = usage.containersUsing(img.id);
-      let byTag: string | undefined;
-      try {
-        const r = parseReference(ref);
-        if (!r.digest && this.#tags.get(tagged(r)) === img.id) byTag = tagged(r);
-      } catch {
-        byTag = undefined;
-      }
-      const untag = async (t: string) => {
+      const untag = (t: string) => {
         this.#tags.delete(t);
         out.push({ Untagged: t });
         this.#o.onEvent('untag', img.id, { name: t });
       };
-      if (byTag && (tags.length > 1 || (users.length > 0 && opts.force))) {
-        await untag(byTag);
-        await this.#saveTags();
-        return out;
-      }
-      if (users.length > 0) {
-        if (byTag) {
+      let quiet = false;
+      if (!isIdPrefix(img.id, ref)) {
+        const r = parseReference(ref);
+        const name = tagged(r);
+        if (!opts.force && this.#tagsOf(img.id).length <= 1 && users.length) {
           throw new ConflictError(
-            `conflict: unable to remove repository reference "${ref}" (must force) - container ${short(users[0].id)} is using its referenced image ${short(img.id)}`,
+            `conflict: unable to remove repository reference ${JSON.stringify(ref)} (must force) - container ${short(users[0].id)} is using its referenced image ${short(img.id)}`,
           );
         }
-        const running = users.find((u) => u.running);
-        if (running) throw new ConflictError(`conflict: unable to delete ${short(img.id)} (cannot be forced) - image is being used by running container ${short(running.id)}`);
-        if (!opts.force) throw new ConflictError(`conflict: unable to delete ${short(img.id)} (must be forced) - image is being used by stopped container ${short(users[0].id)}`);
-        // Forced with only stopped users: untag, and keep the image itself for the containers that still need its layers.
-        for (const t of tags) await untag(t);
+        if (this.#tags.get(name) === img.id) untag(name);
         await this.#saveTags();
-        return out;
+        if (this.#tagsOf(img.id).length) return out;
+        // The last name is gone: the image goes too, unless something still needs it.
+        quiet = true;
+      } else if (this.#tagsOf(img.id).length <= 1) {
+        this.#checkDeleteConflict(img, users, { soft: !opts.force, activeReference: false });
+        for (const t of this.#tagsOf(img.id)) untag(t);
+        await this.#saveTags();
       }
-      if (!byTag && tags.length > 1 && !opts.force) {
-        throw new ConflictError(`conflict: unable to delete ${short(img.id)} (must be forced) - image is referenced in multiple repositories`);
+      try {
+        this.#checkDeleteConflict(img, users, { soft: !opts.force, activeReference: !opts.force });
+      } catch (err) {
+        // After untagging by name, a used image silently stays (as a dangling image its containers need).
+        if (quiet && users.length) return out;
+        throw err;
       }
-      for (const t of tags) await untag(t);
+      for (const t of this.#tagsOf(img.id)) untag(t);
       await this.#saveTags();
       this.#images.delete(img.id);
       out.push({ Deleted: img.id });
@@ -500,12 +504,22 @@ export class ImageService {
     });
   }
 
+  #checkDeleteConflict(img: StoredImage, users: { id: string; running: boolean }[], mask: { soft: boolean; activeReference: boolean }): void {
+    const conflict = (hard: boolean, message: string) =>
+      new ConflictError(`conflict: unable to delete ${short(img.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
+    const running = users.find((u) => u.running);
+    if (running) throw conflict(true, `image is being used by running container ${short(running.id)}`);
+    if (mask.activeReference && this.#tagsOf(img.id).length > 0) throw conflict(false, 'image is referenced in multiple repositories');
+    if (mask.soft && users.length) throw conflict(false, `image is being used by stopped container ${short(users[0].id)}`);
+  }
+
   async prune(opts: { all: boolean; filters: Record<string, string[]> }, usage: ImageUsage): Promise<ImagePruneResponse> {
-    const until = opts.filters.until?.[0] !== undefined ? parseTime(opts.filters.until[0]) : undefined;
+    const until = opts.filters.until?.length ? parseTime(opts.filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
     await this.#locked(async () => {
-      const layersBefore = [...this.#layers.values()].reduce((n, l) => n + l.size, 0);
+      const total = () => this.#layers.all().reduce((n, l) => n + l.size, 0);
+      const before = total();
       for (const img of [...this.#images.values()]) {
         const tags = this.#tagsOf(img.id);
         if (!opts.all && tags.length) continue;
@@ -524,7 +538,7 @@ export class ImageService {
       }
       await this.#saveTags();
       await this.#collect();
-      reclaimed = layersBefore - [...this.#layers.values()].reduce((n, l) => n + l.size, 0);
+      reclaimed = before - total();
     });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
@@ -535,28 +549,30 @@ export class ImageService {
     const work = join(this.#dir.tmp, `load-${randomBytes(6).toString('hex')}`);
     await mkdir(work, { recursive: true });
     try {
-      await this.#extractArchive(await maybeGunzip(input), work);
-      const manifestText = await readFile(join(work, 'manifest.json'), 'utf8').catch(() => {
-        throw new InvalidArgumentError('invalid image archive: manifest.json not found (is this the output of docker save?)');
-      });
-      let manifest: ArchiveManifestEntry[];
+      let source: Readable;
       try {
-        manifest = JSON.parse(manifestText) as ArchiveManifestEntry[];
-        if (!Array.isArray(manifest)) throw new Error('not a list');
+        source = await maybeGunzip(input);
       } catch (err) {
-        throw new InvalidArgumentError(`invalid image archive: manifest.json: ${errorMessage(err)}`);
+        throw toInvalid('invalid image archive', err);
       }
+      await extractArchive(source, work);
+      const images = await readArchiveImages(work);
+      if (!images.length) throw new InvalidArgumentError('invalid image archive: it holds no images');
       await this.#locked(async () => {
         try {
-          for (const entry of manifest) {
+          for (const entry of images) {
             const id = await this.#loadOne(work, entry);
-            const tags = (entry.RepoTags ?? []).map((t) => tagged(parseReference(t)));
-            for (const t of tags) {
+            for (const t of entry.repoTags) {
+              const old = this.#tags.get(t);
+              if (old && old !== id) {
+                // Docker tells when a load takes a name away from another image.
+                onProgress({ stream: `The image ${t} already exists, renaming the old one with ID ${old} to empty string\n` });
+              }
               await this.#setTag(t, id);
               onProgress({ stream: `Loaded image: ${t}\n` });
             }
-            if (!tags.length) onProgress({ stream: `Loaded image ID: ${id}\n` });
-            this.#o.onEvent('load', id, tags.length ? { name: tags[0] } : {});
+            if (!entry.repoTags.length) onProgress({ stream: `Loaded image ID: ${id}\n` });
+            this.#o.onEvent('load', id, entry.repoTags.length ? { name: entry.repoTags[0] } : {});
           }
         } finally {
           await this.#collect();
@@ -567,191 +583,97 @@ export class ImageService {
     }
   }
 
-  /** Unpacks an archive's regular files (all a docker save archive holds) into `dir`. */
-  async #extractArchive(input: Readable, dir: string): Promise<void> {
-    const ex = extract();
-    ex.on('entry', (h, stream, next) => {
-      (async () => {
-        const rel = cleanEntryPath(h.name);
-        if (rel && (h.type === 'file' || h.type === 'contiguous-file')) {
-          await mkdir(join(dir, posix.dirname(rel)), { recursive: true });
-          await pipeline(stream, createWriteStream(join(dir, rel), { flags: 'wx' }));
-        } else {
-          stream.resume();
-        }
-      })().then(
-        () => next(),
-        (err: Error) => {
-          stream.resume();
-          next(err);
-        },
-      );
+  async #loadOne(work: string, entry: ArchiveImage): Promise<string> {
+    const file = (p: string) => join(work, p.replace(/^\/+/, ''));
+    const configBytes = await readFile(file(entry.config)).catch(() => {
+      throw new InvalidArgumentError(`invalid image archive: config ${entry.config} is missing`);
     });
-    try {
-      await pipeline(input, ex);
-    } catch (err) {
-      if (err instanceof InvalidArgumentError) throw err;
-      throw new InvalidArgumentError(`invalid image archive: ${errorMessage(err)}`);
+    // Both archive layouts name the config by its digest; a mismatch means corruption.
+    const named = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/.exec(entry.config)?.[1];
+    if (named && sha256(configBytes) !== `sha256:${named}`) {
+      throw new InvalidArgumentError(`invalid image archive: config ${entry.config} has digest ${sha256(configBytes)}`);
     }
-  }
-
-  async #loadOne(work: string, entry: ArchiveManifestEntry): Promise<string> {
-    const file = (p: string) => join(work, cleanEntryPath(p));
-    const configBytes = await readFile(file(entry.Config)).catch(() => {
-      throw new InvalidArgumentError(`invalid image archive: config ${entry.Config} is missing`);
-    });
     let config: ImageConfig;
     try {
       config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
     } catch {
-      throw new InvalidArgumentError(`invalid image archive: config ${entry.Config} is not JSON`);
+      throw new InvalidArgumentError(`invalid image archive: config ${entry.config} is not JSON`);
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== entry.Layers.length) {
-      throw new InvalidArgumentError(`invalid image archive: ${entry.Layers.length} layers listed but the config has ${diffIds.length}`);
+    if (diffIds.length !== entry.layers.length) {
+      throw new InvalidArgumentError(`invalid image archive: ${entry.layers.length} layers listed but the config has ${diffIds.length}`);
     }
     let parent: string | undefined;
-    for (let i = 0; i < entry.Layers.length; i++) {
-      const expected = diffIds[i];
-      const chainId = parent ? sha256(`${parent} ${expected}`) : expected;
-      if (!this.#layers.has(chainId)) {
-        // Uncompress once into the blob store, checking the digest, then extract from there.
-        const tmpBlob = join(this.#dir.tmp, `blob-${randomBytes(6).toString('hex')}`);
-        const h = hasher();
-        try {
-          const src = await maybeGunzip(createReadStream(file(entry.Layers[i])));
-          await pipeline(src, h.stream, createWriteStream(tmpBlob));
-        } catch (err) {
-          await rm(tmpBlob, { force: true });
-          throw new InvalidArgumentError(`invalid image archive: layer ${entry.Layers[i]}: ${errorMessage(err)}`);
-        }
-        if (h.digest() !== expected) {
-          await rm(tmpBlob, { force: true });
-          throw new InvalidArgumentError(`invalid image archive: layer ${entry.Layers[i]} has digest ${h.digest()}, the config expects ${expected}`);
-        }
-        await this.#storeBlob(expected, tmpBlob);
-        const blobPath = join(this.#dir.blobs, hex(expected));
-        await this.#ensureLayer(parent, expected, () => createReadStream(blobPath), blobPath);
-      }
-      parent = chainId;
+    for (let i = 0; i < diffIds.length; i++) {
+      const path = file(entry.layers[i]);
+      parent = await this.#ensureLayer(parent, diffIds[i], () => maybeGunzip(createReadStream(path)), `invalid image archive: ${entry.layers[i]}`);
     }
     return this.#register(configBytes);
   }
 
   /** Docker 25+'s archive format (an OCI layout plus manifest.json), which older Dockers load too. */
   save(refs: string[]): Readable {
-    const p = pack();
-    p.on('error', () => {});
-    const add = (name: string, body: Buffer) =>
-      new Promise<void>((resolve, reject) => p.entry({ name, size: body.length, mode: 0o644, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
-    const addFile = async (name: string, path: string) => {
-      const size = (await stat(path)).size;
-      await new Promise<void>((resolve, reject) => {
-        const entry = p.entry({ name, size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()));
-        pipeline(createReadStream(path), entry).catch(reject);
-      });
-    };
-    (async () => {
-      const chosen = new Map<string, { img: StoredImage; tags: string[] }>();
+    return writeArchive(async () => {
+      const chosen = new Map<string, SaveImage>();
       for (const ref of refs) {
-        const img = this.#find(ref);
-        if (!img) throw new NotFoundError(`No such image: ${ref}`);
-        const e = chosen.get(img.id) ?? { img, tags: [] };
-        try {
-          const r = parseReference(ref);
-          if (!r.digest && this.#tags.get(tagged(r)) === img.id) e.tags.push(tagged(r));
-        } catch {
-          // Referenced by ID: saved without a name, as Docker does.
-        }
+        const img = this.#mustFind(ref);
+        const e = chosen.get(img.id) ?? {
+          id: img.id,
+          configBytes: await this.#content.read(img.id),
+          tags: [],
+          layers: img.config.rootfs.diff_ids.map((d) => ({ diffId: d, path: this.#content.path(d) })),
+        };
+        // Saved by name: that name goes along. Saved by ID: no names, as Docker does.
+        const r = isIdPrefix(img.id, ref) ? undefined : tryParseReference(ref);
+        if (r && !r.digest && this.#tags.get(tagged(r)) === img.id && !e.tags.includes(tagged(r))) e.tags.push(tagged(r));
         chosen.set(img.id, e);
       }
-      await new Promise<void>((resolve, reject) => p.entry({ name: 'blobs/', type: 'directory', mode: 0o755, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve())));
-      await new Promise<void>((resolve, reject) => p.entry({ name: 'blobs/sha256/', type: 'directory', mode: 0o755, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve())));
-      const written = new Set<string>();
-      const manifestJson: ArchiveManifestEntry[] = [];
-      const index: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[] = [];
-      const repositories: Record<string, Record<string, string>> = {};
-      for (const { img, tags } of chosen.values()) {
-        const configBytes = await readFile(join(this.#dir.configs, `${hex(img.id)}.json`));
-        const blob = (d: string) => `blobs/sha256/${hex(d)}`;
-        if (!written.has(img.id)) await add(blob(img.id), configBytes);
-        written.add(img.id);
-        const layers: { mediaType: string; digest: string; size: number }[] = [];
-        for (const d of img.config.rootfs.diff_ids) {
-          const path = join(this.#dir.blobs, hex(d));
-          if (!written.has(d)) await addFile(blob(d), path);
-          written.add(d);
-          layers.push({ mediaType: MEDIA_TYPES.layer, digest: d, size: (await stat(path)).size });
-        }
-        const manifest = Buffer.from(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: MEDIA_TYPES.manifest,
-            config: { mediaType: MEDIA_TYPES.config, digest: img.id, size: configBytes.length },
-            layers,
-          }),
-        );
-        const mDigest = sha256(manifest);
-        if (!written.has(mDigest)) await add(blob(mDigest), manifest);
-        written.add(mDigest);
-        manifestJson.push({ Config: blob(img.id), RepoTags: tags.length ? tags : null, Layers: img.config.rootfs.diff_ids.map(blob) });
-        const top = img.config.rootfs.diff_ids.at(-1);
-        for (const t of tags) {
-          const { repo, tag } = splitTag(t);
-          index.push({
-            mediaType: MEDIA_TYPES.manifest,
-            digest: mDigest,
-            size: manifest.length,
-            annotations: { 'io.containerd.image.name': `${fullName(repo)}:${tag}`, 'org.opencontainers.image.ref.name': tag },
-          });
-          if (top) (repositories[repo] ??= {})[tag] = hex(top);
-        }
-        if (!tags.length) index.push({ mediaType: MEDIA_TYPES.manifest, digest: mDigest, size: manifest.length });
-      }
-      await add('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests: index })));
-      await add('manifest.json', Buffer.from(JSON.stringify(manifestJson)));
-      await add('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-      if (Object.keys(repositories).length) await add('repositories', Buffer.from(JSON.stringify(repositories)));
-      for (const { img } of chosen.values()) this.#o.onEvent('save', img.id, {});
-      p.finalize();
-    })().catch((err: Error) => p.destroy(err));
-    return p as unknown as Readable;
+      for (const id of chosen.keys()) this.#o.onEvent('save', id, {});
+      return [...chosen.values()];
+    });
   }
 
   async import(input: Readable, opts: { repo?: string; tag?: string; changes: string[]; message?: string; platform?: string }): Promise<string> {
-    const name = opts.repo ? tagged(parseReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo)) : undefined;
+    let name: string | undefined;
+    if (opts.repo) {
+      const r = parseReference(opts.repo);
+      if (r.digest) throw new InvalidArgumentError('refusing to create a tag with a digest reference');
+      name = tagged({ repo: r.repo, tag: opts.tag || r.tag });
+    }
     const containerConfig = applyChanges({}, opts.changes);
-    const tmpBlob = join(this.#dir.tmp, `import-${randomBytes(6).toString('hex')}`);
+    const [os, arch, variant] = (opts.platform ?? '').split('/');
+    if (os && os !== 'linux') throw new InvalidArgumentError(`unsupported os ${os}`);
+    const tmp = join(this.#dir.tmp, `import-${randomBytes(6).toString('hex')}`);
     const h = hasher();
     try {
-      await pipeline(await maybeGunzip(input), h.stream, createWriteStream(tmpBlob));
+      await pipeline(await maybeGunzip(input), h.stream, createWriteStream(tmp, { flags: 'wx' }));
     } catch (err) {
-      await rm(tmpBlob, { force: true });
-      throw new InvalidArgumentError(`import: could not read the archive: ${errorMessage(err)}`);
+      await rm(tmp, { force: true });
+      throw toInvalid('import: could not read the archive', err);
     }
     const diffId = h.digest();
     return this.#locked(async () => {
       try {
-        await this.#storeBlob(diffId, tmpBlob);
-        const blobPath = join(this.#dir.blobs, hex(diffId));
-        await this.#ensureLayer(undefined, diffId, () => createReadStream(blobPath), blobPath);
+        await this.#content.adopt(tmp, diffId);
+        await this.#ensureLayer(undefined, diffId, undefined, 'import');
         const now = new Date().toISOString();
-        const [os, arch] = (opts.platform ?? '').split('/');
+        const msg = opts.message || 'Imported from -';
         const config: ImageConfig = {
           architecture: arch || goArch(),
-          os: os || 'linux',
+          ...(variant ? { variant } : {}),
+          os: 'linux',
           created: now,
-          comment: opts.message ?? '',
+          comment: msg,
           config: containerConfig,
           rootfs: { type: 'layers', diff_ids: [diffId] },
-          history: [{ created: now, created_by: '', comment: opts.message || 'Imported from -' }],
+          history: [{ created: now, comment: msg }],
         };
         const id = await this.#register(Buffer.from(JSON.stringify(config)));
         if (name) await this.#setTag(name, id);
         this.#o.onEvent('import', id, name ? { name } : {});
         return id;
       } finally {
-        await rm(tmpBlob, { force: true });
+        await rm(tmp, { force: true });
         await this.#collect();
       }
     });
@@ -759,140 +681,240 @@ export class ImageService {
 
   // ------------------------------------------------------------ container filesystems
 
-  #ctr(id: string) {
-    const dir = join(this.#dir.containers, id);
-    return { dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged'), image: join(dir, 'image.json') };
+  #metaPath(containerId: string): string {
+    return join(this.#dir.containers, `${containerId}.json`);
+  }
+
+  #ctr(containerId: string): ContainerMeta {
+    const m = this.#ctrs.get(containerId);
+    if (!m) throw new NotFoundError(`no root file system for container ${containerId}`);
+    return m;
   }
 
   async createRootfs(containerId: string, imageId: string): Promise<void> {
-    if (!this.#images.has(imageId)) throw new NotFoundError(`No such image: ${imageId}`);
-    const c = this.#ctr(containerId);
-    for (const d of [c.upper, c.work, c.merged]) await mkdir(d, { recursive: true, mode: 0o755 });
-    await writeJsonAtomic(c.image, { imageId });
-  }
-
-  async #imageOf(containerId: string): Promise<StoredImage> {
-    const meta = await readJsonIfExists<{ imageId: string }>(this.#ctr(containerId).image);
-    const img = meta && this.#images.get(meta.imageId);
-    if (!img) throw new NotFoundError(`the image of container ${containerId} is gone`);
-    return img;
+    await this.#locked(async () => {
+      const img = this.#images.get(imageId) ?? this.#find(imageId);
+      if (!img) throw new NotFoundError(`No such image: ${imageId}`);
+      const meta: ContainerMeta = { imageId: img.id, chain: img.chain, diffIds: img.config.rootfs.diff_ids, size: img.size, config: img.config };
+      await writeJsonAtomic(this.#metaPath(containerId), meta);
+      this.#ctrs.set(containerId, meta);
+      await this.#layers.prepare(containerId);
+    });
   }
 
   async mountRootfs(containerId: string): Promise<string> {
-    const c = this.#ctr(containerId);
-    const img = await this.#imageOf(containerId);
-    const lowers = img.chain.length ? [...img.chain].reverse().map((ch) => `layers/${hex(ch)}/diff`) : ['empty'];
-    await mountOverlay({ cwd: this.#dir.overlay, lowers, upper: c.upper, work: c.work, target: c.merged });
-    return c.merged;
+    const meta = this.#ctr(containerId);
+    this.#sizes.delete(containerId);
+    return this.#layers.mount(containerId, meta.chain);
   }
 
   async unmountRootfs(containerId: string): Promise<void> {
-    await unmount(this.#ctr(containerId).merged);
+    try {
+      await this.#layers.unmount(containerId);
+    } catch (err) {
+      this.#o.logger.warn('unmounting a container file system failed', { id: containerId, error: errorMessage(err) });
+    }
     this.#sizes.delete(containerId);
   }
 
   async removeRootfs(containerId: string): Promise<void> {
-    await this.unmountRootfs(containerId);
-    await rm(this.#ctr(containerId).dir, { recursive: true, force: true });
+    await this.#layers.removeSnapshot(containerId);
+    this.#sizes.delete(containerId);
+    const meta = this.#ctrs.get(containerId);
+    await rm(this.#metaPath(containerId), { force: true });
+    this.#ctrs.delete(containerId);
+    // The last container of a removed image frees its layers.
+    if (meta && !this.#images.has(meta.imageId)) await this.#locked(() => this.#collect());
+  }
+
+  /** Lower-layer lookups for one container's upper dir. */
+  #lowerStat(meta: ContainerMeta): (rel: string) => Promise<Stats | undefined> {
+    const lowers = [...meta.chain].reverse().map((c) => this.#layers.diffDir(c));
+    return async (rel) => {
+      for (const l of lowers) {
+        const st = await lstat(join(l, rel)).catch(() => undefined);
+        if (st) return isWhiteout(st) ? undefined : st;
+        // A whited-out or opaque parent hides everything below it in lower layers.
+        if (await this.#hiddenBelow(l, rel)) return undefined;
+      }
+      return undefined;
+    };
+  }
+
+  async #hiddenBelow(layer: string, rel: string): Promise<boolean> {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const p = join(layer, ...parts.slice(0, i));
+      const st = await lstat(p).catch(() => undefined);
+      if (!st) return false;
+      if (isWhiteout(st)) return true;
+      if (st.isDirectory() && isOpaque(p)) return true;
+    }
+    return false;
+  }
+
+  /** Whether an upper-dir entry is only a mount point the runtime made (see INIT_PATHS). */
+  async #isInitArtifact(rel: string, st: Stats, inLower: Stats | undefined, upper: string): Promise<boolean> {
+    if (!INIT_PATHS.has(rel) || inLower) return false;
+    if (st.isFile()) return st.size === 0;
+    if (st.isDirectory()) return (await readdir(join(upper, rel)).catch(() => [])).length === 0;
+    return false;
   }
 
   async changes(containerId: string): Promise<FilesystemChange[]> {
-    const c = this.#ctr(containerId);
-    const img = await this.#imageOf(containerId);
-    const lowers = [...img.chain].reverse().map((ch) => join(this.#dir.layers, hex(ch), 'diff'));
-    const inLower = async (rel: string) => {
-      for (const l of lowers) if (await lstat(join(l, rel)).catch(() => undefined)) return true;
-      return false;
-    };
+    const meta = this.#ctr(containerId);
+    const upper = this.#layers.paths(containerId).upper;
+    const lowerStat = this.#lowerStat(meta);
     const out: FilesystemChange[] = [];
-    const walk = async (dir: string, rel: string): Promise<void> => {
-      for (const name of (await readdir(dir)).sort()) {
-        const r = `${rel}/${name}`;
-        const st = await lstat(join(dir, name));
+    // Returns whether anything at or below `rel` was reported.
+    const walk = async (rel: string): Promise<boolean> => {
+      let any = false;
+      const names = await readdir(rel ? join(upper, rel) : upper).catch(() => [] as string[]);
+      for (const name of names) {
+        const r = rel ? `${rel}/${name}` : name;
+        const st = await lstat(join(upper, r)).catch(() => undefined);
+        if (!st) continue;
         if (isWhiteout(st)) {
-          out.push({ Path: r, Kind: 2 });
+          out.push({ Path: `/${r}`, Kind: 2 });
+          any = true;
           continue;
         }
-        out.push({ Path: r, Kind: (await inLower(r)) ? 0 : 1 });
-        if (st.isDirectory()) await walk(join(dir, name), r);
+        const lower = await lowerStat(r);
+        if (await this.#isInitArtifact(r, st, lower, upper)) continue;
+        if (!lower) {
+          out.push({ Path: `/${r}`, Kind: 1 });
+          any = true;
+          if (st.isDirectory()) await walk(r);
+          continue;
+        }
+        const below = st.isDirectory() ? await walk(r) : false;
+        // A copied-up directory counts as changed only when its own metadata or something below it did.
+        const sameDir = st.isDirectory() && lower.isDirectory() && st.mode === lower.mode && st.uid === lower.uid && st.gid === lower.gid && !isOpaque(join(upper, r));
+        if (!sameDir || below) {
+          out.push({ Path: `/${r}`, Kind: 0 });
+          any = true;
+        }
       }
+      return any;
     };
-    await walk(c.upper, '');
-    return out;
+    await walk('');
+    return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
   }
 
   async exportRootfs(containerId: string): Promise<Readable> {
-    const merged = await this.mountRootfs(containerId);
-    return packDir(merged, { layer: false }) as unknown as Readable;
+    const meta = this.#ctr(containerId);
+    if (await this.#layers.isMounted(containerId)) {
+      return packDir(this.#layers.paths(containerId).merged, { layer: false }) as unknown as Readable;
+    }
+    // Not running: a private read-only view, so a concurrent start/stop cannot pull it away mid-export.
+    const target = join(this.#dir.tmp, `export-${randomBytes(6).toString('hex')}`);
+    await mkdir(target, { recursive: true });
+    try {
+      await this.#layers.mountReadOnly(containerId, meta.chain, target);
+    } catch (err) {
+      await rm(target, { recursive: true, force: true });
+      throw err;
+    }
+    const tar = packDir(target, { layer: false });
+    let cleaned = false;
+    const cleanup = () => {
+      if (cleaned) return;
+      cleaned = true;
+      unmount(target)
+        .then(() => rm(target, { recursive: true, force: true }))
+        .catch((err) => this.#o.logger.warn('cleaning up an export mount failed', { path: target, error: errorMessage(err) }));
+    };
+    tar.on('end', cleanup);
+    tar.on('close', cleanup);
+    tar.on('error', cleanup);
+    return tar as unknown as Readable;
   }
 
   async commit(
     containerId: string,
     opts: { imageId: string; config: ContainerConfig; repo?: string; tag?: string; comment?: string; author?: string; changes?: string[]; containerConfigCmd: string[] },
   ): Promise<string> {
-    const name = opts.repo ? tagged(parseReference(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo)) : undefined;
+    let name: string | undefined;
+    if (opts.repo) {
+      const r = parseReference(opts.repo);
+      if (r.digest) throw new InvalidArgumentError('refusing to create a tag with a digest reference');
+      name = tagged({ repo: r.repo, tag: opts.tag || r.tag });
+    }
     const config = applyChanges(opts.config, opts.changes ?? []);
-    const parent = this.#images.get(opts.imageId);
-    if (!parent) throw new NotFoundError(`No such image: ${opts.imageId}`);
-    const c = this.#ctr(containerId);
-    const tmpBlob = join(this.#dir.tmp, `commit-${randomBytes(6).toString('hex')}`);
+    const meta = this.#ctr(containerId);
+    const parentConfig = this.#images.get(opts.imageId)?.config ?? meta.config;
+    const upper = this.#layers.paths(containerId).upper;
+    const lowerStat = this.#lowerStat(meta);
+    const skip = new Set<string>();
+    for (const rel of INIT_PATHS) {
+      const st = await lstat(join(upper, rel)).catch(() => undefined);
+      if (st && (await this.#isInitArtifact(rel, st, await lowerStat(rel), upper))) skip.add(rel);
+    }
+    const tmp = join(this.#dir.tmp, `commit-${randomBytes(6).toString('hex')}`);
     const h = hasher();
     try {
-      await pipeline(packDir(c.upper, { layer: true }) as unknown as Readable, h.stream, createWriteStream(tmpBlob));
+      await pipeline(packDir(upper, { layer: true, skip: (rel) => skip.has(rel) }) as unknown as Readable, h.stream, createWriteStream(tmp, { flags: 'wx' }));
     } catch (err) {
-      await rm(tmpBlob, { force: true });
+      await rm(tmp, { force: true });
       throw err;
     }
     const diffId = h.digest();
     return this.#locked(async () => {
       try {
-        await this.#storeBlob(diffId, tmpBlob);
-        const blobPath = join(this.#dir.blobs, hex(diffId));
-        await this.#ensureLayer(parent.chain.at(-1), diffId, () => createReadStream(blobPath), blobPath);
+        await this.#content.adopt(tmp, diffId);
+        for (const c of meta.chain) if (!this.#layers.has(c)) throw new Error(`layer ${c} of the container's image is missing`);
+        await this.#ensureLayer(meta.chain.at(-1), diffId, undefined, 'commit');
         const now = new Date().toISOString();
+        const entry = { created: now, created_by: opts.containerConfigCmd.join(' '), ...(opts.author ? { author: opts.author } : {}), ...(opts.comment ? { comment: opts.comment } : {}) };
         const next: ImageConfig = {
-          ...parent.config,
+          ...parentConfig,
           created: now,
           author: opts.author ?? '',
           comment: opts.comment ?? '',
           config,
           container_config: undefined,
-          rootfs: { type: 'layers', diff_ids: [...parent.config.rootfs.diff_ids, diffId] },
-          history: [...(parent.config.history ?? []), { created: now, created_by: opts.containerConfigCmd.join(' '), author: opts.author, comment: opts.comment }],
+          rootfs: { type: 'layers', diff_ids: [...meta.diffIds, diffId] },
+          history: [...(parentConfig.history ?? []), entry],
         };
-        const id = await this.#register(Buffer.from(JSON.stringify(next)));
-        if (name) await this.#setTag(name, id);
+        if (!next.author) delete next.author;
+        if (!next.comment) delete next.comment;
+        delete next.container_config;
+        const id = await this.#register(Buffer.from(JSON.stringify(next)), meta.imageId);
+        if (name) {
+          await this.#setTag(name, id);
+          this.#o.onEvent('tag', id, { name });
+        }
         return id;
       } finally {
-        await rm(tmpBlob, { force: true });
+        await rm(tmp, { force: true });
+        await this.#collect();
       }
     });
   }
 
   /** Sizes for `ps -s` and inspect: the writable layer is measured at most every few seconds. */
   async rootfsSize(containerId: string): Promise<{ sizeRw: number; sizeRootFs: number }> {
-    const img = await this.#imageOf(containerId).catch(() => undefined);
+    const meta = this.#ctrs.get(containerId);
     let cached = this.#sizes.get(containerId);
-    if (!cached || Date.now() - cached.at > SIZE_CACHE_MS) {
-      cached = { sizeRw: await diskUsage(this.#ctr(containerId).upper), at: Date.now() };
+    if (!cached || (!cached.pending && Date.now() - cached.at > SIZE_CACHE_MS)) {
+      const pending = diskUsage(this.#layers.paths(containerId).upper);
+      cached = { sizeRw: cached?.sizeRw ?? 0, at: cached?.at ?? 0, pending };
       this.#sizes.set(containerId, cached);
+      const entry = cached;
+      pending.then(
+        (n) => {
+          entry.sizeRw = n;
+          entry.at = Date.now();
+          entry.pending = undefined;
+        },
+        () => (entry.pending = undefined),
+      );
     }
-    return { sizeRw: cached.sizeRw, sizeRootFs: cached.sizeRw + (img?.size ?? 0) };
+    const sizeRw = cached.pending ? await cached.pending.catch(() => cached!.sizeRw) : cached.sizeRw;
+    return { sizeRw, sizeRootFs: sizeRw + (meta?.size ?? 0) };
   }
 
   async layersSize(): Promise<number> {
-    return [...this.#layers.values()].reduce((n, l) => n + l.size, 0);
+    return this.#layers.all().reduce((n, l) => n + l.size, 0);
   }
 }
-
-/** A Docker filter time: RFC 3339, Unix seconds, or a duration back from now (10m, 2h). */
-function parseTime(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid time filter: ${v}`);
-  return t;
-}
-
-

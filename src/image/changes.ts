@@ -1,7 +1,9 @@
+import { posix } from 'node:path';
 import { InvalidArgumentError } from '../util/index.js';
 import type { ContainerConfig } from '../api/types/index.js';
 
-const SUPPORTED = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'];
+/** The Dockerfile instructions that `docker commit/import --change` accepts. */
+const SUPPORTED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 
 /** JSON array form, or the shell form wrapped in /bin/sh -c, as a Dockerfile does. */
 function commandForm(rest: string): string[] {
@@ -17,34 +19,92 @@ function commandForm(rest: string): string[] {
   return ['/bin/sh', '-c', t];
 }
 
-function unquote(s: string): string {
-  if (s.length >= 2 && ((s.startsWith('"') && s.endsWith('"')) || (s.startsWith("'") && s.endsWith("'")))) return s.slice(1, -1);
-  return s;
-}
-
-/** `KEY=v K2="x y"` or the legacy `KEY value`. */
-function keyValues(rest: string, legacy: boolean): [string, string][] {
-  const t = rest.trim();
-  if (!t.includes('=') || (legacy && /^\S+\s/.test(t) && !/^\S+=/.test(t))) {
-    const m = /^(\S+)\s+(.*)$/.exec(t);
-    if (!m) throw new InvalidArgumentError(`${legacy ? 'ENV' : 'LABEL'} names can not be blank`);
-    return [[m[1], m[2]]];
+/** Splits shell-style words, honouring quotes and backslashes the way the Dockerfile parser does. */
+function words(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
+      else cur += ch;
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\' && i + 1 < s.length) cur += s[++i];
+    else cur += ch;
   }
-  const out: [string, string][] = [];
-  for (const m of t.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)/g)) out.push([m[1], unquote(m[2])]);
+  if (quote) throw new InvalidArgumentError(`unmatched quote in "${s}"`);
+  if (inWord) out.push(cur);
   return out;
 }
 
-/** Applies `docker commit/import --change` instructions to a container config. */
+/** `KEY=v K2="x y"`, or the legacy `KEY value with spaces` when the first word has no `=`. */
+function keyValues(op: string, rest: string): [string, string][] {
+  const t = rest.trim();
+  const first = /^\S*/.exec(t)![0];
+  if (!first) throw new InvalidArgumentError(`${op} requires at least one argument`);
+  if (!first.includes('=')) {
+    const m = /^(\S+)\s+(.*)$/s.exec(t);
+    if (!m) throw new InvalidArgumentError(`${op} must have two arguments`);
+    return [[m[1], m[2].trim()]];
+  }
+  return words(t).map((w) => {
+    const i = w.indexOf('=');
+    if (i <= 0) throw new InvalidArgumentError(`${op} names can not be blank`);
+    return [w.slice(0, i), w.slice(i + 1)];
+  });
+}
+
+/** `80`, `53/udp`, `8000-8002/tcp` -> Docker's `port/proto` keys. */
+function exposedPorts(spec: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
+  if (!m) throw new InvalidArgumentError(`invalid containerPort: ${spec}`);
+  const lo = Number(m[1]);
+  const hi = m[2] ? Number(m[2]) : lo;
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  if (lo < 1 || hi > 65535 || hi < lo) throw new InvalidArgumentError(`invalid range specified for container port: ${spec}`);
+  const out: string[] = [];
+  for (let p = lo; p <= hi; p++) out.push(`${p}/${proto}`);
+  return out;
+}
+
+/** Joins the changes into lines, as Docker does by parsing them as one Dockerfile (continuations included). */
+function lines(changes: string[]): string[] {
+  const out: string[] = [];
+  let pending = '';
+  for (const raw of changes.join('\n').split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (!pending && /^\s*(#|$)/.test(line)) continue;
+    if (/\\\s*$/.test(line)) {
+      pending += line.replace(/\\\s*$/, '');
+      continue;
+    }
+    out.push(pending + line);
+    pending = '';
+  }
+  if (pending.trim()) out.push(pending);
+  return out;
+}
+
+/** Applies `docker commit/import --change` instructions to a container config, returning a new one. */
 export function applyChanges(config: ContainerConfig, changes: string[]): ContainerConfig {
   const c: ContainerConfig = { ...config };
-  for (const raw of changes) {
-    const line = raw.trim();
-    if (!line) continue;
-    const m = /^(\S+)\s*(.*)$/s.exec(line)!;
+  for (const line of lines(changes)) {
+    const m = /^\s*(\S+)\s*(.*)$/s.exec(line)!;
     const op = m[1].toUpperCase();
-    const rest = m[2];
-    if (!SUPPORTED.includes(op)) throw new InvalidArgumentError(`${m[1].toLowerCase()} is not a valid change command`);
+    const rest = m[2].trim();
+    if (!SUPPORTED.has(op)) throw new InvalidArgumentError(`${m[1].toLowerCase()} is not a valid change command`);
     switch (op) {
       case 'CMD':
         c.Cmd = commandForm(rest);
@@ -54,7 +114,7 @@ export function applyChanges(config: ContainerConfig, changes: string[]): Contai
         break;
       case 'ENV': {
         const env = [...(c.Env ?? [])];
-        for (const [k, v] of keyValues(rest, true)) {
+        for (const [k, v] of keyValues('ENV', rest)) {
           const i = env.findIndex((e) => e.split('=')[0] === k);
           if (i >= 0) env[i] = `${k}=${v}`;
           else env.push(`${k}=${v}`);
@@ -64,30 +124,51 @@ export function applyChanges(config: ContainerConfig, changes: string[]): Contai
       }
       case 'LABEL':
         c.Labels = { ...(c.Labels ?? {}) };
-        for (const [k, v] of keyValues(rest, false)) c.Labels[unquote(k)] = v;
+        for (const [k, v] of keyValues('LABEL', rest)) c.Labels[k] = v;
         break;
       case 'EXPOSE':
+        if (!rest) throw new InvalidArgumentError('EXPOSE requires at least one argument');
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-        for (const p of rest.trim().split(/\s+/).filter(Boolean)) c.ExposedPorts[p.includes('/') ? p : `${p}/tcp`] = {};
+        for (const p of rest.split(/\s+/)) for (const key of exposedPorts(p)) c.ExposedPorts[key] = {};
         break;
       case 'VOLUME': {
+        let list: string[];
+        if (rest.startsWith('[')) {
+          try {
+            list = JSON.parse(rest) as string[];
+            if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new Error('not a list of strings');
+          } catch {
+            list = words(rest);
+          }
+        } else {
+          list = words(rest);
+        }
+        if (!list.length || list.some((v) => !v.trim())) throw new InvalidArgumentError('VOLUME specified can not be an empty string');
         c.Volumes = { ...(c.Volumes ?? {}) };
-        const list = rest.trim().startsWith('[') ? (JSON.parse(rest) as string[]) : rest.trim().split(/\s+/);
         for (const v of list) c.Volumes[v] = {};
         break;
       }
       case 'USER':
-        c.User = rest.trim();
+        if (!rest) throw new InvalidArgumentError('USER requires exactly one argument');
+        c.User = rest;
         break;
       case 'WORKDIR':
-        c.WorkingDir = rest.trim();
+        if (!rest) throw new InvalidArgumentError('WORKDIR requires exactly one argument');
+        // A relative WORKDIR continues from the previous one, as in a Dockerfile.
+        c.WorkingDir = posix.join(posix.isAbsolute(rest) ? '/' : c.WorkingDir || '/', rest).replace(/(.)\/+$/, '$1');
         break;
       case 'STOPSIGNAL':
-        c.StopSignal = rest.trim();
+        if (!rest) throw new InvalidArgumentError('STOPSIGNAL requires exactly one argument');
+        c.StopSignal = rest;
         break;
-      case 'ONBUILD':
-        c.OnBuild = [...(c.OnBuild ?? []), rest.trim()];
+      case 'ONBUILD': {
+        const trigger = (/^\S*/.exec(rest)![0] ?? '').toUpperCase();
+        if (!trigger) throw new InvalidArgumentError('ONBUILD requires at least one argument');
+        if (trigger === 'ONBUILD') throw new InvalidArgumentError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+        if (trigger === 'FROM' || trigger === 'MAINTAINER') throw new InvalidArgumentError(`${trigger} isn't allowed as an ONBUILD trigger`);
+        c.OnBuild = [...(c.OnBuild ?? []), rest];
         break;
+      }
     }
   }
   return c;

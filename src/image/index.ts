@@ -2,3 +2,6 @@ export * from './types.js';
 export * from './reference.js';
 export { applyChanges } from './changes.js';
 export { busyboxLayer, busyboxConfig } from './busybox.js';
+export { ContentStore } from './store.js';
+export { hasher, maybeGunzip } from './stream.js';
+export { extractArchive, readArchiveImages, writeArchive, type ArchiveImage, type SaveImage } from './archive.js';

@@ -1,16 +1,19 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, utimes, constants as fsConstants } from 'node:fs/promises';
-import { posix, join } from 'node:path';
+import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, constants as fsConstants } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
+import { InvalidArgumentError, WharfError, errorMessage, isErrno, lsetxattr, makedev, mknod, resolveInRoot } from '../util/index.js';
 
-type Headers = Partial<Header> & Pick<Header, 'name'>;
-import { InvalidArgumentError, isErrno, lsetxattr, makedev, mknod } from '../util/index.js';
+type Headers = Partial<Header> & Pick<Header, 'name'> & { pax?: Record<string, string> | null };
 
 export const WHITEOUT_PREFIX = '.wh.';
+/** aufs-era metadata names (`.wh..wh.plnk`, ...): not files, never extracted. */
+const WHITEOUT_META_PREFIX = '.wh..wh.';
 export const OPAQUE_WHITEOUT = '.wh..wh..opq';
 export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+const PAX_XATTR = 'SCHILY.xattr.';
 
 /** A tar entry's path made relative and normal, or an error if it points outside the root. */
 export function cleanEntryPath(name: string): string {
@@ -20,21 +23,28 @@ export function cleanEntryPath(name: string): string {
   return n.replace(/\/+$/, '');
 }
 
-/** Creates the missing parents of `rel` under `root`, refusing to pass through a symlink. */
-async function ensureParents(root: string, rel: string): Promise<void> {
-  const parts = rel.split('/').slice(0, -1);
+/**
+ * The host path of the directory that will hold `rel`: existing symlinks on the way are followed
+ * as if `root` were `/` (so they can never lead out of it), missing directories are created.
+ */
+async function parentIn(root: string, rel: string, entry: string): Promise<string> {
+  const dir = posix.dirname(rel);
+  if (dir === '.') return root;
+  const resolved = await resolveInRoot(root, dir);
+  const inside = posix.relative(root, resolved);
+  if (inside.startsWith('..') || posix.isAbsolute(inside)) throw new InvalidArgumentError(`invalid tar entry "${entry}": path escapes the root`);
   let cur = root;
-  for (const p of parts) {
-    cur = join(cur, p);
+  for (const part of inside ? inside.split('/') : []) {
+    cur = posix.join(cur, part);
     try {
       const st = await lstat(cur);
-      if (st.isSymbolicLink()) throw new InvalidArgumentError(`invalid tar entry "${rel}": path goes through the symlink "${posix.relative(root, cur)}"`);
-      if (!st.isDirectory()) throw new InvalidArgumentError(`invalid tar entry "${rel}": "${posix.relative(root, cur)}" is not a directory`);
+      if (!st.isDirectory()) throw new InvalidArgumentError(`invalid tar entry "${entry}": "${posix.relative(root, cur)}" is not a directory`);
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
       await mkdir(cur, { mode: 0o755 });
     }
   }
+  return resolved;
 }
 
 async function removeExisting(path: string, keepDir: boolean): Promise<void> {
@@ -55,58 +65,60 @@ export interface ApplyResult {
 /**
  * Extracts a layer tarball into `root`, an overlay layer directory: whiteouts become overlay
  * whiteouts (0:0 character devices) and opaque markers the overlay xattr. Every path is checked
- * to stay inside `root`; symlinks already in place are never followed.
+ * to stay inside `root`; symlinks already in place are resolved inside it, never out of it.
+ * Any bad entry is an InvalidArgumentError naming it; the caller removes the partial tree.
  */
 export async function applyLayer(tar: Readable, root: string): Promise<ApplyResult> {
   let size = 0;
   const dirTimes: [string, Date][] = [];
   const ex = extract();
   ex.on('entry', (h, stream, next) => {
-    applyEntry(root, h, stream as unknown as Readable).then(
+    // A truncated tar destroys the entry stream after our own pipeline has let go of it; the
+    // error reaches us through the outer pipeline, so this listener only keeps it from being uncaught.
+    stream.on('error', () => {});
+    applyEntry(root, h as Headers, stream as unknown as Readable, dirTimes).then(
       (n) => {
         size += n;
-        if (h.type === 'directory' && h.mtime) dirTimes.push([h.name, h.mtime]);
         next();
       },
-      (err) => {
+      (err: unknown) => {
         stream.resume();
-        next(err as Error);
+        next(err instanceof WharfError ? err : new InvalidArgumentError(`invalid tar entry "${h.name}": ${errorMessage(err)}`, { cause: err }));
       },
     );
   });
-  await pipeline(tar, ex);
-  // Directory times last: creating their children changed them.
-  for (const [name, mtime] of dirTimes.reverse()) {
-    const rel = cleanEntryPath(name);
-    await utimes(join(root, rel), mtime, mtime).catch(() => {});
+  try {
+    await pipeline(tar, ex);
+  } catch (err) {
+    if (err instanceof WharfError) throw err;
+    throw new InvalidArgumentError(`invalid layer tar: ${errorMessage(err)}`, { cause: err });
   }
+  // Directory times last: creating their children changed them.
+  for (const [path, mtime] of dirTimes.reverse()) await lutimes(path, mtime, mtime).catch(() => {});
   return { size };
 }
 
-async function applyEntry(root: string, h: Headers, stream: Readable): Promise<number> {
+async function applyEntry(root: string, h: Headers, stream: Readable, dirTimes: [string, Date][]): Promise<number> {
   const rel = cleanEntryPath(h.name);
-  if (rel === '') {
+  const base = posix.basename(rel);
+  if (rel === '' || (base.startsWith(WHITEOUT_META_PREFIX) && base !== OPAQUE_WHITEOUT)) {
     stream.resume();
     return 0;
   }
-  const base = posix.basename(rel);
-  const dir = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+  const parent = await parentIn(root, rel, h.name);
+  if (base === OPAQUE_WHITEOUT) {
+    stream.resume();
+    lsetxattr(parent, OVERLAY_OPAQUE_XATTR, 'y');
+    return 0;
+  }
   if (base.startsWith(WHITEOUT_PREFIX)) {
     stream.resume();
-    await ensureParents(root, rel);
-    if (base === OPAQUE_WHITEOUT) {
-      const d = join(root, dir);
-      await mkdir(d, { recursive: true });
-      lsetxattr(d, OVERLAY_OPAQUE_XATTR, 'y');
-      return 0;
-    }
-    const target = join(root, dir, base.slice(WHITEOUT_PREFIX.length));
+    const target = posix.join(parent, base.slice(WHITEOUT_PREFIX.length));
     await removeExisting(target, false);
     mknod(target, fsConstants.S_IFCHR, 0);
     return 0;
   }
-  await ensureParents(root, rel);
-  const path = join(root, rel);
+  const path = posix.join(parent, base);
   const mode = (h.mode ?? 0o644) & 0o7777;
   let written = 0;
   switch (h.type) {
@@ -114,13 +126,15 @@ async function applyEntry(root: string, h: Headers, stream: Readable): Promise<n
       stream.resume();
       await removeExisting(path, true);
       await mkdir(path, { recursive: true });
+      if (h.mtime) dirTimes.push([path, h.mtime]);
       break;
     case 'file':
     case 'contiguous-file':
     case undefined:
     case null:
       await removeExisting(path, false);
-      await pipeline(stream, createWriteStream(path, { flags: 'wx', mode }));
+      // 'wx' is O_EXCL: never writes through a symlink that might have appeared.
+      await pipeline(stream, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
       written = h.size ?? 0;
       break;
     case 'symlink':
@@ -130,12 +144,15 @@ async function applyEntry(root: string, h: Headers, stream: Readable): Promise<n
       break;
     case 'link': {
       stream.resume();
-      const target = cleanEntryPath(h.linkname ?? '');
-      if (target === '') throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link to the root`);
-      const st = await lstat(join(root, target)).catch(() => undefined);
+      const targetRel = cleanEntryPath(h.linkname ?? '');
+      if (targetRel === '') throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link to the root`);
+      const target = posix.join(await parentIn(root, targetRel, h.name), posix.basename(targetRel));
+      const st = await lstat(target).catch(() => undefined);
       if (!st) throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link target "${h.linkname}" is not in the layer`);
+      if (st.isDirectory()) throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link target "${h.linkname}" is a directory`);
+      if (target === path) return 0;
       await removeExisting(path, false);
-      await link(join(root, target), path);
+      await link(target, path);
       return 0;
     }
     case 'character-device':
@@ -148,11 +165,28 @@ async function applyEntry(root: string, h: Headers, stream: Readable): Promise<n
       break;
     }
     default:
+      // Sockets and vendor types have no place in a layer; Docker skips them too.
       stream.resume();
       return 0;
   }
   await lchown(path, h.uid ?? 0, h.gid ?? 0);
+  // chown clears set-id bits, so the mode comes after it.
   if (h.type !== 'symlink') await chmod(path, mode);
-  if (h.mtime) await lutimes(path, h.mtime, h.mtime);
+  applyXattrs(path, h);
+  if (h.mtime && h.type !== 'directory') await lutimes(path, h.mtime, h.mtime);
   return written;
+}
+
+/** File capabilities and other extended attributes recorded as PAX `SCHILY.xattr.*` records. */
+function applyXattrs(path: string, h: Headers): void {
+  for (const [key, value] of Object.entries(h.pax ?? {})) {
+    if (!key.startsWith(PAX_XATTR)) continue;
+    // tar-stream hands PAX values over as UTF-8 text; a value that did not survive that is skipped rather than corrupted.
+    if (value.includes('\uFFFD')) continue;
+    try {
+      lsetxattr(path, key.slice(PAX_XATTR.length), Buffer.from(value, 'utf8'));
+    } catch {
+      // Not every file system takes every namespace (Docker ignores these failures as well).
+    }
+  }
 }

@@ -8,16 +8,23 @@ export async function isMounted(path: string): Promise<boolean> {
   return table.split('\n').some((l) => l.split(' ')[4] === escaped);
 }
 
+/** The kernel copies mount options into one page. */
+const MAX_OPTIONS = 4000;
+
 /**
- * Mounts an overlay. Lower directories are given relative to `cwd` (the layer store) so that
- * dozens of layers fit in the one page of mount options the kernel accepts.
+ * Mounts an overlay; read-only when there is no upper dir. Relative lower directories are
+ * resolved from `cwd` (the layer store), which keeps many layers within the option limit.
  */
-export async function mountOverlay(o: { cwd: string; lowers: string[]; upper: string; work: string; target: string }): Promise<void> {
+export async function mountOverlay(o: { cwd: string; lowers: string[]; upper?: string; work?: string; target: string }): Promise<void> {
   if (await isMounted(o.target)) return;
-  const options = `lowerdir=${o.lowers.join(':')},upperdir=${o.upper},workdir=${o.work}`;
-  if (options.length >= 4000) throw new InvalidArgumentError(`image has too many layers to mount (${o.lowers.length})`);
+  for (const p of [...o.lowers, o.upper ?? '', o.work ?? '']) {
+    if (/[,:]/.test(p)) throw new InvalidArgumentError(`cannot mount an overlay on "${p}": the path contains a comma or colon`);
+  }
+  let options = `lowerdir=${o.lowers.join(':')}`;
+  if (o.upper) options += `,upperdir=${o.upper},workdir=${o.work}`;
+  if (options.length >= MAX_OPTIONS) throw new InvalidArgumentError(`image has too many layers to mount (${o.lowers.length}); the overlay options would exceed one page`);
   const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', options, o.target], { cwd: o.cwd });
-  if (r.code !== 0) throw new Error(`mounting the container's filesystem failed: ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`mounting the container's file system at ${o.target} failed: ${r.stderr.trim() || `mount exited with ${r.code}`}`);
 }
 
 /** Unmounts if mounted; falls back to a lazy unmount when something still holds it busy. */

@@ -27,9 +27,10 @@ function header(name: string, st: Stats): Headers {
 
 /**
  * Writes the tree at `root` as a tar stream. With `layer`, `root` is an overlay upper directory
- * and its whiteouts become OCI whiteout entries, so the tar is an image layer.
+ * and its whiteouts become OCI whiteout entries, so the tar is an image layer. `skip` leaves out
+ * a path (relative, no leading slash) and everything below it.
  */
-export function packDir(root: string, opts: { layer: boolean }): Pack {
+export function packDir(root: string, opts: { layer: boolean; skip?: (rel: string, st: Stats) => boolean }): Pack {
   const p = pack();
   // A reader that goes away mid-stream destroys the pack; that's the reader's error to see, not ours.
   p.on('error', () => {});
@@ -43,6 +44,7 @@ export function packDir(root: string, opts: { layer: boolean }): Pack {
       const path = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = await lstat(path);
+      if (opts.skip?.(r, st)) continue;
       if (opts.layer && isWhiteout(st)) {
         await add({ name: `${rel ? rel + '/' : ''}${WHITEOUT_PREFIX}${name}`, type: 'file', size: 0, mode: 0o644, mtime: st.mtime });
         continue;

@@ -1,0 +1,274 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile, lstat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { extract, pack, type Header } from 'tar-stream';
+import { createGzip } from 'node:zlib';
+import { sha256 } from '../util/index.js';
+import { ImageService, type ImageUsage } from './images.js';
+
+const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
+const canMount = process.getuid?.() === 0;
+const skip = !BUSYBOX ? 'no busybox here' : false;
+
+const logger = { debug() {}, info() {}, warn() {}, error() {} };
+const noUsers: ImageUsage = { containersUsing: () => [] };
+
+async function withService(fn: (svc: ImageService, root: string, events: string[]) => Promise<void>, root?: string): Promise<void> {
+  const dir = root ?? (await mkdtemp(join(tmpdir(), 'wharf-images-')));
+  const events: string[] = [];
+  const svc = new ImageService({ root: dir, logger, busyboxPath: BUSYBOX!, onEvent: (a, id) => events.push(`${a} ${id.slice(7, 19)}`) });
+  try {
+    await svc.init();
+    await fn(svc, dir, events);
+  } finally {
+    if (!root) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function toBuffer(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of r) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function tarOf(entries: (Partial<Header> & { name: string } & { body?: string | Buffer })[]): Promise<Buffer> {
+  const p = pack();
+  const out = toBuffer(p as unknown as Readable);
+  for (const { body, ...h } of entries) {
+    await new Promise<void>((resolve, reject) => p.entry({ mode: 0o644, ...h, size: body?.length ?? 0 }, body ?? '', (e) => (e ? reject(e) : resolve())));
+  }
+  p.finalize();
+  return out;
+}
+
+async function tarNames(buf: Buffer): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const ex = extract();
+  ex.on('entry', (h, s, next) => {
+    toBuffer(s as unknown as Readable).then((b) => {
+      files.set(h.name, b);
+      next();
+    }, next);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+    Readable.from([buf]).pipe(ex);
+  });
+  return files;
+}
+
+/** Everything the store holds on disk, to prove that nothing unreferenced stays. */
+async function onDisk(root: string) {
+  const ls = (p: string) => readdir(join(root, p)).catch(() => [] as string[]);
+  return { blobs: await ls('image/blobs/sha256'), layers: await ls('overlay/layers'), links: await ls('overlay/l'), images: await ls('image/images'), tmp: await ls('image/tmp') };
+}
+
+test('busybox:latest is made at first start, with the same ID on every machine', { skip }, async () => {
+  let first = '';
+  await withService(async (svc) => {
+    first = svc.get('busybox').id;
+    assert.match(first, /^sha256:[a-f0-9]{64}$/);
+    assert.deepEqual(svc.get('busybox:latest').repoTags, ['busybox:latest']);
+    assert.equal(svc.get(first.slice(7, 12)).id, first);
+    assert.equal(svc.get('sha256:' + first.slice(7, 15)).id, first);
+    assert.equal(svc.get('docker.io/library/busybox:latest').id, first);
+    assert.equal(svc.get(`busybox@${first}`).id, first);
+    const inspect = svc.inspect('busybox');
+    assert.equal(inspect.RootFS.Layers.length, 1);
+    assert.equal(inspect.GraphDriver.Name, 'overlay2');
+    assert.deepEqual(inspect.Config.Cmd, ['sh']);
+    assert.equal(svc.history('busybox')[0].Id, first);
+    assert.ok((await svc.layersSize()) > 100_000);
+    assert.throws(() => svc.get('nope'), { message: 'No such image: nope' });
+  });
+  await withService(async (svc) => assert.equal(svc.get('busybox').id, first));
+});
+
+test('tags and rmi follow Docker, and rmi leaves nothing unreferenced on disk', { skip }, async () => {
+  await withService(async (svc, root, events) => {
+    const id = svc.get('busybox').id;
+    await svc.tag('busybox', 'me/app', 'v1');
+    await svc.tag(id, 'localhost:5000/x:2');
+    await assert.rejects(svc.tag('busybox', 'me/App'), /repository name \(me\/App\) must be lowercase/);
+    assert.deepEqual(svc.get(id).repoTags, ['busybox:latest', 'localhost:5000/x:2', 'me/app:v1']);
+    assert.deepEqual(await svc.remove('me/app:v1', { force: false, noPrune: false }, noUsers), [{ Untagged: 'me/app:v1' }]);
+    await assert.rejects(svc.remove(id.slice(7, 19), { force: false, noPrune: false }, noUsers), {
+      message: `conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
+    });
+    const stopped: ImageUsage = { containersUsing: () => [{ id: 'c'.repeat(64), running: false }] };
+    const running: ImageUsage = { containersUsing: () => [{ id: 'c'.repeat(64), running: true }] };
+    await svc.remove('localhost:5000/x:2', { force: false, noPrune: false }, stopped);
+    await assert.rejects(svc.remove('busybox', { force: false, noPrune: false }, stopped), {
+      message: `conflict: unable to remove repository reference "busybox" (must force) - container cccccccccccc is using its referenced image ${id.slice(7, 19)}`,
+    });
+    await assert.rejects(svc.remove(id, { force: false, noPrune: false }, stopped), /\(must be forced\) - image is being used by stopped container cccccccccccc/);
+    await assert.rejects(svc.remove(id, { force: true, noPrune: false }, running), /\(cannot be forced\) - image is being used by running container cccccccccccc/);
+    // Forced by name while running: untagged, and the image stays for its container.
+    assert.deepEqual(await svc.remove('busybox', { force: true, noPrune: false }, running), [{ Untagged: 'busybox:latest' }]);
+    assert.deepEqual(svc.list({ filters: { dangling: ['true'] } }).map((i) => i.Id), [id]);
+    assert.deepEqual(await svc.remove(id, { force: false, noPrune: false }, noUsers), [{ Deleted: id }]);
+    assert.ok(events.includes(`delete ${id.slice(7, 19)}`));
+    assert.deepEqual(await onDisk(root), { blobs: [], layers: [], links: [], images: [], tmp: [] });
+    assert.equal(await svc.layersSize(), 0);
+    assert.deepEqual(svc.list({}), []);
+  });
+});
+
+test('import with changes, list filters, prune of dangling images', { skip }, async () => {
+  await withService(async (svc, root) => {
+    const tar = await tarOf([{ name: 'hello.txt', body: 'hi' }, { name: 'bin/', type: 'directory', mode: 0o755 }]);
+    const gz = await toBuffer(Readable.from([tar]).pipe(createGzip()));
+    const id = await svc.import(Readable.from([gz]), { repo: 'imported', tag: 't1', changes: ['CMD ["/hello"]', 'ENV A=1', 'LABEL team=x'], message: 'msg' });
+    const img = svc.get('imported:t1');
+    assert.equal(img.id, id);
+    assert.deepEqual(img.config.config?.Cmd, ['/hello']);
+    assert.deepEqual(img.config.rootfs.diff_ids, [sha256(tar)], 'diff ID is the digest of the uncompressed tar');
+    assert.equal(svc.history(id)[0].Comment, 'msg');
+    assert.deepEqual(svc.list({ filters: { label: ['team=x'] } }).map((i) => i.RepoTags), [['imported:t1']]);
+    assert.deepEqual(svc.list({ filters: { reference: ['imp*'] } }).map((i) => i.Id), [id]);
+    assert.equal(svc.list({ filters: { reference: ['busy*'] } }).length, 1);
+    await assert.rejects(svc.import(Readable.from([Buffer.from('not a tar at all, just text'.repeat(40))]), { changes: [] }), (e: Error) => e.name === 'InvalidArgumentError');
+    await assert.rejects(svc.import(Readable.from([tar]), { changes: ['RUN x'] }), /run is not a valid change command/);
+    const before = await onDisk(root);
+    await svc.remove('imported:t1', { force: false, noPrune: false }, noUsers);
+    assert.deepEqual((await svc.prune({ all: false, filters: {} }, noUsers)).ImagesDeleted, null, 'untagging the last name deleted it already');
+    const id2 = await svc.import(Readable.from([tar]), { changes: [] });
+    const pruned = await svc.prune({ all: false, filters: {} }, noUsers);
+    assert.deepEqual(pruned.ImagesDeleted, [{ Deleted: id2 }]);
+    assert.equal(pruned.SpaceReclaimed, 2);
+    const after = await onDisk(root);
+    assert.equal(after.blobs.length, before.blobs.length - 2);
+    assert.equal(after.layers.length, 1, 'only busybox remains');
+    assert.deepEqual(after.tmp, []);
+  });
+});
+
+test('save and load round-trip in both archive formats; corrupt archives leave nothing behind', { skip }, async () => {
+  let archive: Buffer = Buffer.alloc(0);
+  let id = '';
+  await withService(async (svc) => {
+    id = svc.get('busybox').id;
+    await svc.tag('busybox', 'copy:1');
+    archive = await toBuffer(svc.save(['busybox', 'copy:1']));
+  });
+  const files = await tarNames(archive);
+  for (const n of ['index.json', 'manifest.json', 'oci-layout', 'repositories', `blobs/sha256/${id.slice(7)}`]) assert.ok(files.has(n), n);
+  const manifest = JSON.parse(files.get('manifest.json')!.toString()) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+  assert.deepEqual(manifest[0].RepoTags, ['busybox:latest', 'copy:1']);
+  const index = JSON.parse(files.get('index.json')!.toString()) as { manifests: { annotations: Record<string, string> }[] };
+  assert.equal(index.manifests[0].annotations['io.containerd.image.name'], 'docker.io/library/busybox:latest');
+
+  const root = await mkdtemp(join(tmpdir(), 'wharf-load-'));
+  try {
+    await withService(async (svc) => {
+      await svc.remove('busybox', { force: true, noPrune: false }, noUsers);
+      const lines: string[] = [];
+      await svc.load(Readable.from([archive]), (m) => lines.push(m.stream ?? ''));
+      assert.deepEqual(lines, ['Loaded image: busybox:latest\n', 'Loaded image: copy:1\n']);
+      assert.equal(svc.get('copy:1').id, id);
+
+      // The legacy layout (docker < 25): <id>.json, <dir>/layer.tar (gzipped here), a symlinked duplicate.
+      const layer = files.get(manifest[0].Layers[0])!;
+      const legacy = await tarOf([
+        { name: 'abc/', type: 'directory', mode: 0o755 },
+        { name: 'abc/layer.tar', body: await toBuffer(Readable.from([layer]).pipe(createGzip())) },
+        { name: 'def/', type: 'directory', mode: 0o755 },
+        { name: 'def/layer.tar', type: 'symlink', linkname: '../abc/layer.tar' },
+        { name: `${id.slice(7)}.json`, body: files.get(`blobs/sha256/${id.slice(7)}`)! },
+        { name: 'manifest.json', body: JSON.stringify([{ Config: `${id.slice(7)}.json`, RepoTags: ['legacy:old'], Layers: ['def/layer.tar'] }]) },
+      ]);
+      lines.length = 0;
+      await svc.load(Readable.from([legacy]), (m) => lines.push(m.stream ?? ''));
+      assert.deepEqual(lines, ['Loaded image: legacy:old\n']);
+      assert.equal(svc.get('legacy:old').id, id);
+
+      // Now a store without this image, and three broken archives.
+      for (const t of ['busybox:latest', 'copy:1', 'legacy:old']) await svc.remove(t, { force: true, noPrune: false }, noUsers);
+      const clean = await onDisk(root);
+      assert.deepEqual(clean, { blobs: [], layers: [], links: [], images: [], tmp: [] });
+      const badLayer = Buffer.from(layer) as Buffer;
+      badLayer[600] ^= 0xff;
+      const mismatch = await tarOf([
+        { name: 'abc/layer.tar', body: badLayer },
+        { name: `${id.slice(7)}.json`, body: files.get(`blobs/sha256/${id.slice(7)}`)! },
+        { name: 'manifest.json', body: JSON.stringify([{ Config: `${id.slice(7)}.json`, RepoTags: ['bad:1'], Layers: ['abc/layer.tar'] }]) },
+      ]);
+      await assert.rejects(svc.load(Readable.from([mismatch]), () => {}), (e: Error) => e.name === 'InvalidArgumentError' && /digest mismatch/.test(e.message));
+      await assert.rejects(svc.load(Readable.from([archive.subarray(0, archive.length / 2)]), () => {}), (e: Error) => e.name === 'InvalidArgumentError');
+      await assert.rejects(svc.load(Readable.from([Buffer.alloc(2048)]), () => {}), /invalid image archive/);
+      assert.deepEqual(await onDisk(root), clean);
+      assert.throws(() => svc.get('bad:1'));
+    }, root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('container rootfs: overlay mount, diff, commit, export, sizes; no orphans afterwards', { skip: skip || (!canMount && 'needs root for overlay mounts') }, async () => {
+  await withService(async (svc, root) => {
+    const img = svc.get('busybox').id;
+    const c1 = 'a'.repeat(64);
+    const c2 = 'b'.repeat(64);
+    try {
+      await svc.createRootfs(c1, img);
+      const merged = await svc.mountRootfs(c1);
+      assert.equal(await svc.mountRootfs(c1), merged, 'idempotent');
+      assert.ok((await lstat(join(merged, 'bin/busybox'))).isFile());
+      await writeFile(join(merged, 'new.txt'), 'hello');
+      await unlink(join(merged, 'etc/group'));
+      await writeFile(join(merged, 'etc/hosts'), ''); // a runtime mount point, not a change
+      assert.deepEqual(await svc.changes(c1), [
+        { Path: '/etc', Kind: 0 },
+        { Path: '/etc/group', Kind: 2 },
+        { Path: '/new.txt', Kind: 1 },
+      ]);
+      const size = await svc.rootfsSize(c1);
+      assert.equal(size.sizeRw, 5);
+      assert.equal(size.sizeRootFs, 5 + svc.get(img).size);
+
+      const committed = await svc.commit(c1, { imageId: img, config: { Cmd: ['sh'] }, repo: 'snap', changes: ['ENV X=1'], containerConfigCmd: ['sh', '-c', 'x'], comment: 'c' });
+      const rec = svc.get('snap:latest');
+      assert.equal(rec.id, committed);
+      assert.equal(rec.config.rootfs.diff_ids.length, 2);
+      assert.deepEqual(rec.config.config?.Env, ['X=1']);
+      assert.equal(svc.history('snap')[0].CreatedBy, 'sh -c x');
+      assert.equal(svc.inspect('snap').Parent, img);
+
+      await svc.unmountRootfs(c1);
+      await svc.unmountRootfs(c1);
+      const exported = await tarNames(await toBuffer(await svc.exportRootfs(c1)));
+      assert.equal(exported.get('new.txt')?.toString(), 'hello');
+      assert.ok(!exported.has('etc/group') && exported.has('etc/passwd'));
+
+      await svc.createRootfs(c2, committed);
+      const m2 = await svc.mountRootfs(c2);
+      assert.equal(await readFile(join(m2, 'new.txt'), 'utf8'), 'hello');
+      assert.ok(!existsSync(join(m2, 'etc/group')), 'the whiteout survived commit');
+      assert.ok(!existsSync(join(m2, 'etc/hosts')), 'the mount point was left out of the commit');
+      assert.deepEqual(await svc.changes(c2), []);
+
+      // Deleting an image that a stopped container uses (forced) keeps its layers until the container goes.
+      const users: ImageUsage = { containersUsing: (id) => (id === committed ? [{ id: c2, running: false }] : []) };
+      await svc.unmountRootfs(c2);
+      const out = await svc.remove('snap', { force: true, noPrune: false }, users);
+      assert.deepEqual(out, [{ Untagged: 'snap:latest' }, { Deleted: committed }]);
+      assert.equal((await onDisk(root)).layers.length, 2);
+      const m3 = await svc.mountRootfs(c2);
+      assert.equal(await readFile(join(m3, 'new.txt'), 'utf8'), 'hello');
+    } finally {
+      await svc.removeRootfs(c1);
+      await svc.removeRootfs(c2);
+    }
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    assert.ok(!mounts.includes(root), 'nothing left mounted');
+    assert.equal((await onDisk(root)).layers.length, 1, 'the removed image freed its layer with its last container');
+    await svc.remove('busybox', { force: false, noPrune: false }, noUsers);
+    assert.deepEqual(await onDisk(root), { blobs: [], layers: [], links: [], images: [], tmp: [] });
+    assert.deepEqual(await readdir(join(root, 'overlay/containers')), []);
+  });
+});

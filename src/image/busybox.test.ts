@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
+import { sha256 } from '../util/index.js';
+import { busyboxConfig, busyboxLayer } from './busybox.js';
+
+const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
+
+test('the busybox image is byte-for-byte the same every time', { skip: !BUSYBOX && 'no busybox on this machine' }, async () => {
+  const a = await busyboxLayer(BUSYBOX!);
+  const b = await busyboxLayer(BUSYBOX!);
+  assert.equal(sha256(a), sha256(b));
+  const id = (tar: Buffer) => sha256(JSON.stringify(busyboxConfig(sha256(tar), BUSYBOX!)));
+  assert.equal(id(a), id(b));
+
+  const entries: { name: string; type: string; uid: number; gid: number; mtime: number; linkname?: string | null; mode: number }[] = [];
+  const ex = extract();
+  ex.on('entry', (h, s, next) => {
+    entries.push({ name: h.name, type: h.type ?? '', uid: h.uid ?? -1, gid: h.gid ?? -1, mtime: h.mtime?.getTime() ?? 0, linkname: h.linkname, mode: h.mode ?? 0 });
+    s.resume();
+    next();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+    Readable.from([a]).pipe(ex);
+  });
+  const names = entries.map((e) => e.name);
+  assert.deepEqual(names, [...names].sort(), 'entries sorted');
+  assert.ok(entries.every((e) => e.uid === 0 && e.gid === 0 && e.mtime === Date.parse('2024-01-01T00:00:00Z')));
+  const by = new Map(entries.map((e) => [e.name, e]));
+  assert.equal(by.get('bin/busybox')?.type, 'file');
+  assert.equal(by.get('bin/sh')?.linkname, 'busybox');
+  assert.equal(by.get('tmp/')?.mode, 0o1777);
+  assert.equal(by.get('root/')?.mode, 0o700);
+  for (const n of ['etc/passwd', 'etc/group', 'home/', 'var/', 'usr/', 'dev/', 'proc/', 'sys/']) assert.ok(by.has(n), n);
+  assert.ok(!by.has('bin/busybox/'));
+
+  const cfg = busyboxConfig(sha256(a), BUSYBOX!);
+  assert.deepEqual(cfg.config, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] });
+  assert.equal(cfg.os, 'linux');
+  assert.equal(cfg.architecture, process.arch === 'x64' ? 'amd64' : process.arch);
+});
