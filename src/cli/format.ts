@@ -1,70 +1,81 @@
-import { compile, type Template } from './template.js';
+import { tabulate } from './table.js';
+import { compile, TemplateError, type TemplateFunc } from './template.js';
 
-/** go-units HumanDuration: "Less than a second", "3 minutes", "About an hour", "2 years". */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(ms / 60000);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(ms / 3600000);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
-
-export function ago(epochSeconds: number): string {
-  return `${humanDuration(Date.now() - epochSeconds * 1000)} ago`;
-}
-
-/** go-units HumanSizeWithPrecision(size, 3): decimal units, three significant digits. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
+/** docker's pre-processing of --format: `table`/`json` keys, outer spaces, `\t` and `\n` escapes. */
+export function prepareFormat(format: string): { template: string; table: boolean } {
+  let f = format;
+  let table = false;
+  if (f.startsWith('table')) {
+    table = true;
+    f = f.slice('table'.length);
+  } else if (f.trim() === 'json') {
+    f = '{{json .}}';
   }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
+  f = f.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return { template: f, table };
 }
 
-/** Go's time.Time String() layout, which docker prints for CreatedAt. */
-export function goTime(epochSeconds: number): string {
-  const d = new Date(epochSeconds * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
-}
+/** In header rows docker's functions pass the header text through (templates.HeaderFunctions). */
+const HEADER_FUNCS: Record<string, TemplateFunc> = Object.fromEntries(
+  ['json', 'split', 'join', 'title', 'lower', 'upper', 'truncate', 'pad'].map((n) => [n, (v: unknown) => (typeof v === 'string' ? v : '')]),
+);
 
-/** Aligns tab-separated cells like Go's tabwriter as docker configures it (min width 10, padding 3). */
-export function tabulate(lines: string[]): string {
-  const rows = lines.map((l) => l.split('\t'));
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
-  return rows
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(Math.max(10, widths[i] + 3) - [...c].length))).join('').replace(/\s+$/, ''))
-    .map((l) => l + '\n')
-    .join('');
+/** A row object whose fields answer with their column header ("CONTAINER ID" for ID). */
+function headerRow(headers: Record<string, string>): object {
+  return new Proxy(
+    {},
+    {
+      get: (_o, k) => {
+        const h = headers[String(k)] ?? String(k).replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+        // Methods such as .Label "x" are headed by their name.
+        return typeof k === 'string' && /^Label$/.test(k) ? () => h : h;
+      },
+      has: () => true,
+    },
+  );
 }
 
 /**
- * Renders rows with docker's --format rules: `table` adds headers and alignment, `json` is one
- * JSON object per line, anything else is a Go template per row.
+ * Renders rows with docker's --format rules: `table …` gets a header row and tabwriter
+ * alignment, `json` is one JSON object per line, anything else is a Go template per row.
  */
-export function render(format: string, rows: object[], headers: Record<string, string>): string {
-  let f = format;
-  if (f === 'json') return rows.map((r) => JSON.stringify(r) + '\n').join('');
-  const table = f.startsWith('table');
-  if (table) f = f.slice(5).trimStart();
-  f = f.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  const t: Template = compile(f);
-  const lines = rows.map((r) => t.execute(r));
-  if (!table) return lines.map((l) => l + '\n').join('');
-  const head = t.execute(new Proxy({}, { get: (_o, k) => headers[String(k)] ?? String(k).toUpperCase() }));
-  return tabulate([head, ...lines]);
+export function render(format: string, rows: readonly unknown[], headers: Record<string, string> = {}): string {
+  const { template, table } = prepareFormat(format);
+  const t = compile(template, FORMAT_FUNCS);
+  const body = rows.map((r) => t.execute(r) + '\n').join('');
+  if (!table) return body;
+  const head = compile(template, HEADER_FUNCS).execute(headerRow(headers));
+  return tabulate(head + '\n' + body);
 }
+
+/** docker's message for a template that doesn't parse or execute. */
+export function templateErrorMessage(err: unknown): string | undefined {
+  if (!(err instanceof TemplateError)) return undefined;
+  return `failed to parse template: ${err.message}`;
+}
+
+/** Go's json.MarshalIndent(v, "", "    "), which escapes <, > and & like encoding/json. */
+export function indentJson(v: unknown): string {
+  return JSON.stringify(v, null, 4).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** An object with its keys sorted, as Go marshals a map (docker's `--format json` rows). */
+export function sortedKeys<T extends object>(o: T): T {
+  const row = Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
+  return Object.defineProperty(row, FORMATTER_ROW, { value: true, enumerable: false });
+}
+
+const FORMATTER_ROW = Symbol('formatter row');
+
+const escapeHtml = (json: string) => json.replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * docker's `json` function, except that docker's formatter rows (ps, images…) marshal
+ * themselves with Go's HTML escaping ("\u003cnone\u003e") and inspect data does not.
+ */
+const FORMAT_FUNCS: Record<string, TemplateFunc> = {
+  json: (v) => {
+    const text = JSON.stringify(v === undefined ? null : v);
+    return v && typeof v === 'object' && FORMATTER_ROW in v ? escapeHtml(text) : text;
+  },
+};

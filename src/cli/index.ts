@@ -1,1 +1,3 @@
-export { main, CLI_VERSION } from './program.js';
+export { main, buildProgram } from './program.js';
+export { Session, Exit, type IO, type ClientFactory } from './session.js';
+export { CLI_VERSION } from './system.js';

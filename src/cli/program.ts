@@ -1,226 +1,241 @@
 import { Command, CommanderError } from 'commander';
-import type { InfoResponse, SystemDfResponse, VersionResponse } from '../api/types/index.js';
-import { ApiError, ConnectError, Client, readAll } from '../client/index.js';
-import { containerCommands, printJsonOrFormat } from './containers.js';
-import { humanSize, render } from './format.js';
-import { imageCommands } from './images.js';
-import { Exit, clientOf, type Env } from './session.js';
+import { ApiError, ConnectError } from '../client/index.js';
+import { attachCommand, startCommand } from './attach.js';
+import { commandPath, newCommand } from './command.js';
+import { execCommand } from './exec.js';
+import { templateErrorMessage } from './format.js';
+import { historyCommand, imagesCommand, rmiCommand, tagCommand } from './images.js';
+import { inspectCommand } from './inspect.js';
+import { diffCommand, portCommand, topCommand } from './inspectors.js';
+import { killCommand, pauseCommand, renameCommand, restartCommand, rmCommand, stopCommand, unpauseCommand, waitCommand } from './lifecycle.js';
+import { logsCommand } from './logs.js';
+import { containerPruneCommand, imagePruneCommand } from './prune.js';
+import { psCommand } from './ps.js';
+import { createCommand, runCommand } from './run.js';
+import { Exit, Session, type ClientFactory, type IO } from './session.js';
+import { CLI_VERSION, eventsCommand, infoCommand, systemDfCommand, versionCommand } from './system.js';
+import { commitCommand, exportCommand, importCommand, loadCommand, saveCommand } from './transfer.js';
 
-export const CLI_VERSION = '0.1.0';
-
-/** Commands whose flag errors exit 125 in docker's CLI (the rest exit 1). */
-const CREATE_COMMANDS = new Set(['run', 'create']);
-
-function systemCommands(program: Command, env: Env, commands: Command[]): void {
-  const c = clientOf(env);
-  commands.push(
-    program
-      .command('inspect')
-      .description('Return low-level information on Docker objects')
-      .argument('<names...>')
-      .option('-f, --format <string>', 'Format output using a custom template')
-      .option('-s, --size', 'Display total file sizes if the type is container')
-      .option('--type <string>', 'Return JSON for specified type')
-      .action(async (names: string[], o) => {
-        const out: unknown[] = [];
-        let failed = false;
-        for (const n of names) {
-          const tries = o.type === 'image' ? ['image'] : o.type === 'container' ? ['container'] : ['container', 'image'];
-          let found: unknown;
-          for (const t of tries) {
-            try {
-              found = await c.json(t === 'container' ? 'GET' : 'GET', t === 'container' ? `/containers/${encodeURIComponent(n)}/json` : `/images/${n}/json`, {
-                query: t === 'container' ? { size: Boolean(o.size) } : {},
-              });
-              break;
-            } catch (err) {
-              if (!(err instanceof ApiError && err.statusCode === 404)) throw err;
-            }
-          }
-          if (found === undefined) {
-            failed = true;
-            env.stderr.write(`Error: No such ${o.type === 'image' ? 'image' : o.type === 'container' ? 'container' : 'object'}: ${n}\n`);
-          } else out.push(found);
-        }
-        if (o.format) env.stdout.write(render(o.format, out as object[], {}));
-        else printJsonOrFormat(env, out);
-        if (failed) throw new Exit(1);
-      }),
-  );
-  commands.push(
-    program
-      .command('version')
-      .description('Show the Docker version information')
-      .option('-f, --format <string>', 'Format output using a custom template')
-      .action(async (o) => {
-        const v = await c.json<VersionResponse>('GET', '/version');
-        const data = { Client: { Version: CLI_VERSION, ApiVersion: '1.47', Os: process.platform, Arch: process.arch }, Server: v };
-        if (o.format) return void env.stdout.write(render(o.format, [data], {}));
-        env.stdout.write(
-          `Client:\n Version:           ${CLI_VERSION}\n API version:       1.47\n Node.js version:   ${process.version}\n OS/Arch:           linux/${process.arch === 'x64' ? 'amd64' : process.arch}\n\n` +
-            `Server:\n Engine:\n  Version:          ${v.Version}\n  API version:      ${v.ApiVersion} (minimum version ${v.MinAPIVersion})\n  OS/Arch:          ${v.Os}/${v.Arch}\n` +
-            (v.Components ?? []).filter((x) => x.Name !== 'Engine').map((x) => ` ${x.Name}:\n  Version:          ${x.Version}\n`).join(''),
-        );
-      }),
-  );
-  commands.push(
-    program
-      .command('info')
-      .description('Display system-wide information')
-      .option('-f, --format <string>', 'Format output using a custom template')
-      .action(async (o) => {
-        const i = await c.json<InfoResponse>('GET', '/info');
-        if (o.format) return void env.stdout.write(render(o.format, [i], {}));
-        env.stdout.write(
-          `Server:\n Containers: ${i.Containers}\n  Running: ${i.ContainersRunning}\n  Paused: ${i.ContainersPaused}\n  Stopped: ${i.ContainersStopped}\n Images: ${i.Images}\n` +
-            ` Server Version: ${i.ServerVersion}\n Storage Driver: ${i.Driver}\n Logging Driver: ${i.LoggingDriver}\n Cgroup Driver: ${i.CgroupDriver}\n Cgroup Version: ${i.CgroupVersion}\n` +
-            ` Default Runtime: ${i.DefaultRuntime}\n Kernel Version: ${i.KernelVersion}\n Operating System: ${i.OperatingSystem}\n CPUs: ${i.NCPU}\n Total Memory: ${humanSize(i.MemTotal)}\n Name: ${i.Name}\n ID: ${i.ID}\n Docker Root Dir: ${i.DockerRootDir}\n`,
-        );
-      }),
-  );
-  commands.push(
-    program
-      .command('events')
-      .description('Get real time events from the server')
-      .option('--since <string>', 'Show all events created since timestamp')
-      .option('--until <string>', 'Stream events until this timestamp')
-      .option('-f, --filter <filter>', 'Filter output based on conditions provided', (v: string, p: string[] = []) => [...p, v])
-      .option('--format <string>', 'Format the output using the given Go template')
-      .action(async (o) => {
-        const f: Record<string, string[]> = {};
-        for (const kv of o.filter ?? []) {
-          const i = kv.indexOf('=');
-          (f[kv.slice(0, i)] ??= []).push(kv.slice(i + 1));
-        }
-        const res = await c.stream('GET', '/events', { query: { since: o.since, until: o.until, filters: Object.keys(f).length ? JSON.stringify(f) : undefined } });
-        let rest = '';
-        for await (const chunk of res) {
-          rest += (chunk as Buffer).toString();
-          let nl;
-          while ((nl = rest.indexOf('\n')) >= 0) {
-            const line = rest.slice(0, nl);
-            rest = rest.slice(nl + 1);
-            if (!line.trim()) continue;
-            const e = JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number };
-            if (o.format) {
-              env.stdout.write(render(o.format, [e], {}));
-              continue;
-            }
-            const when = new Date(e.timeNano / 1e6).toISOString().replace('Z', '000000+00:00');
-            const attrs = Object.entries(e.Actor.Attributes ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
-            env.stdout.write(`${when} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}\n`);
-          }
-        }
-      }),
-  );
+/** A flag error from commander, with the command whose flags were wrong. */
+class FlagError extends Error {
+  constructor(
+    readonly command: Command,
+    readonly commanderError: CommanderError,
+  ) {
+    super(commanderError.message);
+  }
 }
 
-/** Builds the whole `wharf` program around one environment. */
-export function buildProgram(env: Env, setClient: (o: { host?: string; tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }) => void): { program: Command; commands: Command[] } {
-  const commands: Command[] = [];
-  const program = new Command(env.prog)
+/** A management command (`container`, `image`, `system`) grouping its subcommands. */
+function group(s: Session, name: string, description: string, children: Command[]): Command {
+  const g = newCommand(name, description, 'COMMAND').argument('[command]').enablePositionalOptions();
+  for (const c of children) g.addCommand(c);
+  g.action((sub: string | undefined) => {
+    if (sub) throw new Exit(1, `${s.prog}: unknown command: ${commandPath(s, g)} ${sub}\n\nRun '${commandPath(s, g)} --help' for more information`);
+    s.out(g.helpInformation());
+  });
+  return g;
+}
+
+const alias = (c: Command, ...names: string[]) => c.aliases(names);
+
+/** Builds the `wharf` command tree around one session. */
+export function buildProgram(s: Session): Command {
+  const program = new Command(s.prog)
     .description('A self-sufficient runtime for containers (Docker-compatible)')
-    .option('-H, --host <list>', 'Daemon socket to connect to')
+    .usage('[OPTIONS] COMMAND')
+    .option('--config <string>', 'Location of client config files')
+    .option('-c, --context <string>', 'Name of the context to use to connect to the daemon')
+    .option('-D, --debug', 'Enable debug mode')
+    .option('-H, --host <string>', 'Daemon socket to connect to')
+    .option('-l, --log-level <string>', 'Set the logging level ("debug", "info", "warn", "error", "fatal")', 'info')
     .option('--tls', 'Use TLS; implied by --tlsverify')
-    .option('--tlsverify', 'Use TLS and verify the remote')
     .option('--tlscacert <string>', 'Trust certs signed only by this CA')
     .option('--tlscert <string>', 'Path to TLS certificate file')
     .option('--tlskey <string>', 'Path to TLS key file')
-    .option('-D, --debug', 'Enable debug mode')
-    .version(`wharf version ${CLI_VERSION}`, '-v, --version', 'Print version information and quit')
+    .option('--tlsverify', 'Use TLS and verify the remote')
+    .version(`${s.prog} version ${CLI_VERSION}`, '-v, --version', 'Print version information and quit')
     .enablePositionalOptions()
-    .hook('preAction', (cmd) => setClient(cmd.optsWithGlobals()));
-  const container = program.command('container').description('Manage containers');
-  const image = program.command('image').description('Manage images');
-  const system = program.command('system').description('Manage Docker');
-  containerCommands(program, env, commands);
-  imageCommands(program, image, env, commands);
-  systemCommands(program, env, commands);
-  // `container <cmd>` forms of the container commands.
-  for (const name of ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait', 'rename', 'logs', 'exec', 'attach', 'top', 'port', 'diff', 'commit', 'export']) {
-    container.command(name, { hidden: false }).helpOption(false).allowUnknownOption().allowExcessArguments().argument('[args...]').action(() => {});
-  }
-  container.command('ls').alias('ps').alias('list').allowUnknownOption().allowExcessArguments().argument('[args...]').action(() => {});
-  container.command('inspect').allowUnknownOption().allowExcessArguments().argument('[args...]').action(() => {});
-  container.command('prune').allowUnknownOption().allowExcessArguments().argument('[args...]').action(() => {});
-  system
-    .command('df')
-    .description('Show docker disk usage')
-    .action(async () => {
-      const df = await clientOf(env).json<SystemDfResponse>('GET', '/system/df');
-      const active = df.Containers.filter((c) => c.State === 'running').length;
-      const rows = [
-        { Type: 'Images', TotalCount: String(df.Images.length), Active: String(df.Images.filter((i) => i.Containers > 0).length), Size: humanSize(df.LayersSize), Reclaimable: humanSize(df.Images.filter((i) => i.Containers <= 0).reduce((n, i) => n + i.Size, 0)) },
-        { Type: 'Containers', TotalCount: String(df.Containers.length), Active: String(active), Size: humanSize(df.Containers.reduce((n, c) => n + (c.SizeRw ?? 0), 0)), Reclaimable: humanSize(df.Containers.filter((c) => c.State !== 'running').reduce((n, c) => n + (c.SizeRw ?? 0), 0)) },
-        { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-        { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-      ];
-      env.stdout.write(render('table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', rows, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
+    .hook('preAction', (_root, action) => {
+      const o = action.optsWithGlobals();
+      s.setConnectOptions({ host: o.host, tls: o.tls, tlsverify: o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey });
     });
-  return { program, commands };
+
+  const topLevel = [
+    runCommand(s),
+    execCommand(s),
+    psCommand(s),
+    imagesCommand(s),
+    versionCommand(s),
+    infoCommand(s),
+    attachCommand(s),
+    commitCommand(s),
+    createCommand(s),
+    diffCommand(s),
+    eventsCommand(s),
+    exportCommand(s),
+    historyCommand(s),
+    importCommand(s),
+    inspectCommand(s),
+    killCommand(s),
+    loadCommand(s),
+    logsCommand(s),
+    pauseCommand(s),
+    portCommand(s),
+    renameCommand(s),
+    restartCommand(s),
+    rmCommand(s),
+    rmiCommand(s),
+    saveCommand(s),
+    startCommand(s),
+    stopCommand(s),
+    tagCommand(s),
+    topCommand(s),
+    unpauseCommand(s),
+    waitCommand(s),
+  ];
+  for (const c of topLevel) program.addCommand(c);
+
+  program.addCommand(
+    group(s, 'container', 'Manage containers', [
+      attachCommand(s),
+      commitCommand(s),
+      createCommand(s),
+      diffCommand(s),
+      execCommand(s),
+      exportCommand(s),
+      inspectCommand(s, 'container'),
+      killCommand(s),
+      logsCommand(s),
+      alias(psCommand(s, 'ls'), 'ps', 'list'),
+      pauseCommand(s),
+      portCommand(s),
+      containerPruneCommand(s),
+      renameCommand(s),
+      restartCommand(s),
+      alias(rmCommand(s), 'remove'),
+      runCommand(s),
+      startCommand(s),
+      stopCommand(s),
+      topCommand(s),
+      unpauseCommand(s),
+      waitCommand(s),
+    ]),
+  );
+  program.addCommand(
+    group(s, 'image', 'Manage images', [
+      historyCommand(s),
+      importCommand(s),
+      inspectCommand(s, 'image'),
+      loadCommand(s),
+      alias(imagesCommand(s, 'ls'), 'list'),
+      imagePruneCommand(s),
+      alias(rmiCommand(s, 'rm'), 'remove'),
+      saveCommand(s),
+      tagCommand(s),
+    ]),
+  );
+  program.addCommand(group(s, 'system', 'Manage Docker', [systemDfCommand(s), eventsCommand(s), infoCommand(s)]));
+
+  configureTree(s, program);
+  return program;
 }
 
-/** Rewrites `container ls ...` into `ps ...` and the like, so each command is defined once. */
-export function normalizeArgv(args: string[]): string[] {
-  const i = args.findIndex((a) => !a.startsWith('-'));
-  if (i < 0) return args;
-  // A global flag's value (-H x) is not the command.
-  let idx = i;
-  while (idx > 0 && ['-H', '--host', '--tlscacert', '--tlscert', '--tlskey'].includes(args[idx - 1])) {
-    const j = args.slice(idx + 1).findIndex((a) => !a.startsWith('-'));
-    if (j < 0) return args;
-    idx = idx + 1 + j;
-  }
-  const [group, sub] = [args[idx], args[idx + 1]];
-  const map: Record<string, Record<string, string>> = {
-    container: { ls: 'ps', list: 'ps', ps: 'ps', prune: 'container-prune', inspect: 'inspect' },
-    image: { inspect: 'inspect', remove: 'rmi' },
-  };
-  if (group === 'container' && sub && sub !== 'prune' && sub !== '--help') {
-    const to = map.container[sub] ?? sub;
-    const rest = args.slice(idx + 2);
-    return [...args.slice(0, idx), to, ...(sub === 'inspect' ? ['--type', 'container'] : []), ...rest];
-  }
-  if (group === 'container' && sub === 'prune') return [...args.slice(0, idx), 'container-prune', ...args.slice(idx + 2)];
-  if (group === 'image' && sub === 'inspect') return [...args.slice(0, idx), 'inspect', '--type', 'image', ...args.slice(idx + 2)];
-  return args;
-}
-
-/** Runs the CLI; resolves with the exit code. */
-export async function main(argv: string[], base: Omit<Env, 'client'>, makeClient: (o: Parameters<typeof Client.fromEnv>[0]) => Client): Promise<number> {
-  const env = { ...base, client: undefined as unknown as Client } as Env;
-  const { program, commands } = buildProgram(env, (o) => {
-    env.client = makeClient(o);
+/** Every command reports through our streams and throws instead of exiting. */
+function configureTree(s: Session, cmd: Command): void {
+  cmd.exitOverride((err) => {
+    throw new FlagError(cmd, err);
   });
-  const args = normalizeArgv(argv);
-  const cmdName = args.find((a) => !a.startsWith('-')) ?? '';
-  for (const cmd of [program, ...commands, ...program.commands]) {
-    cmd.exitOverride();
-    cmd.configureOutput({ writeOut: (s) => env.stdout.write(s), writeErr: (s) => env.stderr.write(s) });
+  cmd.configureOutput({
+    writeOut: (t) => s.out(t),
+    writeErr: (t) => s.err(t),
+    // main() prints flag errors in docker's words.
+    outputError: () => {},
+  });
+  for (const c of cmd.commands) configureTree(s, c);
+}
+
+/** Docker accepts `--flag=false` for booleans; commander spells that `--no-flag`. */
+const NEGATABLE = new Set(['sig-proxy', 'pause', 'human', 'stdin', 'trunc']);
+export function normalizeBooleanFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  let passthrough = false;
+  for (const a of argv) {
+    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
+    if (a === '--') passthrough = true;
+    if (!passthrough && m && NEGATABLE.has(m[1])) out.push(m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** Docker's wording for a flag error, from commander's. */
+export function flagErrorMessage(err: CommanderError): string {
+  const m = err.message.replace(/^error: /, '');
+  let r: RegExpExecArray | null;
+  if (err.code === 'commander.unknownOption' && (r = /unknown option '([^']+)'/.exec(m))) {
+    const flag = r[1];
+    return flag.startsWith('--') ? `unknown flag: ${flag.split('=')[0]}` : `unknown shorthand flag: '${flag[1]}' in ${flag}`;
+  }
+  if (err.code === 'commander.invalidArgument' && (r = /option '([^']+?)(?: <[^>]*>| \[[^\]]*\])?' argument '(.*)' is invalid\. ?(.*)$/s.exec(m))) {
+    return `invalid argument "${r[2]}" for "${r[1]}" flag: ${r[3]}`;
+  }
+  if (err.code === 'commander.optionMissingArgument' && (r = /option '([^']+?)(?: <[^>]*>)?' argument missing/.exec(m))) {
+    const long = r[1].split(/,\s*/).pop()!;
+    return `flag needs an argument: ${long.startsWith('--') ? long : `'${long[1]}' in ${long}`}`;
+  }
+  return m;
+}
+
+/** Runs the CLI on `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: string[], io: IO, makeClient: ClientFactory, opts: { prog?: string; env?: Record<string, string | undefined> } = {}): Promise<number> {
+  const s = new Session(io, makeClient, opts);
+  const program = buildProgram(s);
+  if (!argv.length) {
+    s.out(program.helpInformation());
+    return 0;
   }
   try {
-    await program.parseAsync(args, { from: 'user' });
+    await program.parseAsync(normalizeBooleanFlags(argv), { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof Exit) {
-      if (err.message) env.stderr.write(`${err.message}\n`);
-      return err.code;
-    }
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      return CREATE_COMMANDS.has(cmdName) ? 125 : 1;
-    }
-    if (err instanceof ApiError) {
-      env.stderr.write(`Error response from daemon: ${err.message}\n`);
-      return CREATE_COMMANDS.has(cmdName) ? 125 : 1;
-    }
-    if (err instanceof ConnectError) {
-      env.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    env.stderr.write(`${env.prog}: ${(err as Error).message}\n`);
-    return 1;
+    return report(s, err);
+  } finally {
+    for (const undo of s.cleanups.splice(0)) undo();
   }
 }
 
-export { readAll };
+function report(s: Session, err: unknown): number {
+  if (err instanceof Exit) {
+    if (err.message) s.err(`${err.message}\n`);
+    return err.code;
+  }
+  if (err instanceof FlagError) {
+    const e = err.commanderError;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    const path = commandPath(s, err.command);
+    if (e.code === 'commander.unknownCommand') {
+      const name = /unknown command '([^']+)'/.exec(e.message)?.[1] ?? '';
+      s.err(`${s.prog}: unknown command: ${path} ${name}\n\nRun '${path} --help' for more information\n`);
+      return 1;
+    }
+    s.err(`${flagErrorMessage(e)}\n\nUsage:  ${path} ${err.command.usage()}\n\nRun '${path} --help' for more information\n`);
+    // docker exits 125 for every flag error.
+    return 125;
+  }
+  if (err instanceof ApiError) {
+    s.err(`Error response from daemon: ${err.message}\n`);
+    return 1;
+  }
+  if (err instanceof ConnectError) {
+    s.err(`${err.message}\n`);
+    return 1;
+  }
+  const tmpl = templateErrorMessage(err);
+  if (tmpl) {
+    s.err(`${tmpl}\n`);
+    return 1;
+  }
+  s.err(`${(err as Error)?.message ?? String(err)}\n`);
+  return 1;
+}

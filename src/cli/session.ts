@@ -1,17 +1,64 @@
-import type { Duplex } from 'node:stream';
-import { demux, type Client } from '../client/index.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Client, ConnectEnv, ConnectOptions } from '../client/index.js';
 
-/** What a command needs from the outside world; cmd/wharf.ts builds it. */
-export interface Env {
-  client: Client;
-  stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  prog: string;
+/** A terminal-ish output: the fields of a tty.WriteStream a command looks at. */
+export type Output = Writable & { isTTY?: boolean; columns?: number; rows?: number };
+/** A terminal-ish input: the fields of a tty.ReadStream a command looks at. */
+export type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+
+/** The outside world as a command sees it; only cmd/wharf.ts builds one from process.*. */
+export interface IO {
+  stdin: Input;
+  stdout: Output;
+  stderr: Output;
 }
 
-/** A command's way out with an exit code (docker's codes: 1, 125, 126, 127, or the container's). */
+export type ClientFactory = (opts: ConnectOptions, env: ConnectEnv) => Client;
+
+/**
+ * One invocation of the CLI: its streams, the program name, the environment, and the client,
+ * which is built on first use because the global flags (-H, --tls…) are parsed after the
+ * commands are defined.
+ */
+export class Session {
+  readonly io: IO;
+  readonly prog: string;
+  readonly env: Record<string, string | undefined>;
+  readonly #makeClient: ClientFactory;
+  #connect: ConnectOptions = {};
+  #client?: Client;
+  /** Signal handlers and the like to undo when the command finishes. */
+  readonly cleanups: (() => void)[] = [];
+
+  constructor(io: IO, makeClient: ClientFactory, opts: { prog?: string; env?: Record<string, string | undefined> } = {}) {
+    this.io = io;
+    this.prog = opts.prog ?? 'wharf';
+    this.env = opts.env ?? {};
+    this.#makeClient = makeClient;
+  }
+
+  setConnectOptions(opts: ConnectOptions): void {
+    this.#connect = opts;
+    this.#client = undefined;
+  }
+
+  get client(): Client {
+    this.#client ??= this.#makeClient(this.#connect, this.env);
+    return this.#client;
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  err(text: string): void {
+    this.io.stderr.write(text);
+  }
+}
+
+/** Leaves the command with an exit code; `message` (if any) goes to stderr with a newline. */
 export class Exit extends Error {
+  override readonly name = 'Exit';
   constructor(
     readonly code: number,
     message = '',
@@ -20,57 +67,25 @@ export class Exit extends Error {
   }
 }
 
-/**
- * Copies a hijacked attach/exec stream to the terminal: raw when there's a TTY, demultiplexed
- * otherwise; our stdin goes the other way when asked. Resolves when the output ends.
- */
-export async function pipeStreams(env: Env, conn: Duplex, opts: { tty: boolean; stdin: boolean; onResize?: (h: number, w: number) => void }): Promise<void> {
-  const { stdin, stdout, stderr } = env;
-  let restore = () => {};
-  if (opts.tty && stdin.isTTY) {
-    stdin.setRawMode(true);
-    restore = () => stdin.setRawMode(false);
-  }
-  const resize = () => {
-    if (opts.onResize && stdout.isTTY) opts.onResize(stdout.rows, stdout.columns);
-  };
-  // The first size goes out when the caller knows the process runs (see sendSize).
-  if (opts.tty) process.on('SIGWINCH', resize);
-  if (opts.stdin) {
-    stdin.on('data', (d: Buffer) => conn.write(d));
-    stdin.once('end', () => conn.end());
+/** Asks a yes/no question on stdout and reads one line of stdin; anything but y/yes is no. */
+export async function confirm(s: Session, question: string): Promise<boolean> {
+  s.out(question);
+  const stdin = s.io.stdin;
+  const answer = await new Promise<string>((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer | string) => {
+      buf += d.toString();
+      if (buf.includes('\n')) done();
+    };
+    const done = () => {
+      stdin.off('data', onData);
+      stdin.off('end', done);
+      resolve(buf);
+    };
+    stdin.on('data', onData);
+    stdin.once('end', done);
     stdin.resume();
-  }
-  try {
-    if (opts.tty) {
-      await new Promise<void>((resolve) => {
-        conn.on('data', (d: Buffer) => stdout.write(d));
-        conn.once('end', resolve);
-        conn.once('close', resolve);
-        conn.once('error', () => resolve());
-      });
-    } else {
-      await demux(conn, { stdout: (b) => stdout.write(b), stderr: (b) => stderr.write(b) }).catch(() => {});
-    }
-  } finally {
-    restore();
-    process.off('SIGWINCH', resize);
-    if (opts.stdin) stdin.pause();
-    stdin.removeAllListeners('data');
-  }
-}
-
-/** Sends our terminal's size once (after start: the daemon ignores resizes of stopped containers). */
-export function sendSize(env: Env, onResize: (h: number, w: number) => void): void {
-  if (env.stdout.isTTY) onResize(env.stdout.rows, env.stdout.columns);
-}
-
-/** The environment's client, looked up at call time: global flags (-H) are parsed after commands are built. */
-export function clientOf(env: Env): Env['client'] {
-  return new Proxy({} as Env['client'], {
-    get: (_t, key) => {
-      const v = (env.client as unknown as Record<string | symbol, unknown>)[key];
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(env.client) : v;
-    },
   });
+  stdin.pause();
+  return /^y(es)?$/i.test(answer.split('\n')[0].trim());
 }

@@ -1,393 +1,693 @@
 /**
- * A Go text/template subset, enough for docker's --format: fields and methods, pipelines,
- * variables, if/else if/else, range, with, comparison and logic, and docker's template
- * functions (json, join, split, upper, lower, title, truncate, pad, println, printf, len, index).
+ * Go's text/template, the subset docker's `--format` users write: fields and methods, variables
+ * (`$x := …`, `$x = …`), pipelines, parenthesised sub-pipelines, if / else if / else, range
+ * (with `$i, $v :=`, else, break, continue), with, comments, `{{-`/`-}}` trimming, Go's
+ * built-in functions and docker's own (json, join, split, upper, lower, title, truncate, pad).
  */
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lexing
+
+type Tok =
+  | { k: 'field'; names: string[] } // .A.B (or a bare `.` with no names)
+  | { k: 'var'; name: string; names: string[] } // $x.A.B
+  | { k: 'ident'; name: string }
+  | { k: 'str'; v: string }
+  | { k: 'num'; v: number }
+  | { k: 'bool'; v: boolean }
+  | { k: 'nil' }
+  | { k: 'punct'; v: '(' | ')' | '|' | ':=' | '=' | ',' }
+  | { k: 'chain'; names: string[] }; // .A.B directly after `)`
+
+type Item = { kind: 'text'; text: string } | { kind: 'action'; toks: Tok[]; line: number };
+
+const SPACE = /[ \t\r\n]/;
+
+function unquote(src: string, line: number): string {
+  try {
+    return JSON.parse(src.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b')) as string;
+  } catch {
+    throw new TemplateError(`template: :${line}: bad quoted string ${src}`);
+  }
+}
+
+function lexAction(src: string, line: number): Tok[] {
+  const toks: Tok[] = [];
+  let i = 0;
+  const fieldNames = (start: number): [string[], number] => {
+    const names: string[] = [];
+    let j = start;
+    while (src[j] === '.' && /[A-Za-z0-9_]/.test(src[j + 1] ?? '')) {
+      let e = j + 1;
+      while (e < src.length && /[A-Za-z0-9_]/.test(src[e])) e++;
+      names.push(src.slice(j + 1, e));
+      j = e;
+    }
+    return [names, j];
+  };
+  while (i < src.length) {
+    const c = src[i];
+    if (SPACE.test(c)) {
+      i++;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
+      if (j >= src.length) throw new TemplateError(`template: :${line}: unterminated quoted string`);
+      toks.push({ k: 'str', v: unquote(src.slice(i, j + 1), line) });
+      i = j + 1;
+    } else if (c === '`') {
+      const j = src.indexOf('`', i + 1);
+      if (j < 0) throw new TemplateError(`template: :${line}: unterminated raw quoted string`);
+      toks.push({ k: 'str', v: src.slice(i + 1, j) });
+      i = j + 1;
+    } else if (c === "'") {
+      const j = src.indexOf("'", i + 1);
+      if (j < 0) throw new TemplateError(`template: :${line}: unterminated character constant`);
+      toks.push({ k: 'num', v: unquote(`"${src.slice(i + 1, j)}"`, line).codePointAt(0) ?? 0 });
+      i = j + 1;
+    } else if (c === '(' || c === ')' || c === '|' || c === ',') {
+      toks.push({ k: 'punct', v: c });
+      i++;
+    } else if (src.startsWith(':=', i)) {
+      toks.push({ k: 'punct', v: ':=' });
+      i += 2;
+    } else if (c === '=') {
+      toks.push({ k: 'punct', v: '=' });
+      i++;
+    } else if (c === '.') {
+      const [names, j] = fieldNames(i);
+      const prev = toks[toks.length - 1];
+      if (names.length && prev?.k === 'punct' && prev.v === ')' && i > 0 && src[i - 1] === ')') toks.push({ k: 'chain', names });
+      else toks.push({ k: 'field', names });
+      i = names.length ? j : i + 1;
+    } else if (c === '$') {
+      let e = i + 1;
+      while (e < src.length && /[A-Za-z0-9_]/.test(src[e])) e++;
+      const [names, j] = fieldNames(e);
+      toks.push({ k: 'var', name: src.slice(i, e), names });
+      i = j;
+    } else if (/[-+0-9]/.test(c)) {
+      const m = /^[-+]?(0x[0-9a-fA-F]+|\d+(\.\d*)?([eE][-+]?\d+)?)/.exec(src.slice(i));
+      if (!m) throw new TemplateError(`template: :${line}: bad number syntax: "${src.slice(i).split(/\s/)[0]}"`);
+      toks.push({ k: 'num', v: Number(m[0]) });
+      i += m[0].length;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let e = i;
+      while (e < src.length && /[A-Za-z0-9_]/.test(src[e])) e++;
+      const word = src.slice(i, e);
+      if (word === 'true' || word === 'false') toks.push({ k: 'bool', v: word === 'true' });
+      else if (word === 'nil') toks.push({ k: 'nil' });
+      else toks.push({ k: 'ident', name: word });
+      i = e;
+    } else {
+      throw new TemplateError(`template: :${line}: unexpected "${c}" in command`);
+    }
+  }
+  return toks;
+}
+
+function lex(src: string): Item[] {
+  const items: Item[] = [];
+  let i = 0;
+  let line = 1;
+  let trimNext = false;
+  while (i <= src.length) {
+    const open = src.indexOf('{{', i);
+    let text = src.slice(i, open < 0 ? src.length : open);
+    if (trimNext) text = text.replace(/^[ \t\r\n]+/, '');
+    trimNext = false;
+    if (open < 0) {
+      if (text) items.push({ kind: 'text', text });
+      break;
+    }
+    let start = open + 2;
+    // `{{-` trims only when a space follows; `{{-3}}` is a number.
+    if (src[start] === '-' && SPACE.test(src[start + 1] ?? '')) {
+      text = text.replace(/[ \t\r\n]+$/, '');
+      start += 1;
+    }
+    if (text) items.push({ kind: 'text', text });
+    line += (src.slice(i, open).match(/\n/g) ?? []).length;
+    // Find the closing `}}` outside of quoted strings.
+    let j = start;
+    let quote = '';
+    for (; j < src.length; j++) {
+      const ch = src[j];
+      if (quote) {
+        if (ch === '\\' && quote === '"') j++;
+        else if (ch === quote) quote = '';
+      } else if (ch === '"' || ch === '`') quote = ch;
+      else if (src.startsWith('}}', j)) break;
+    }
+    if (j >= src.length) throw new TemplateError(`template: :${line}: unclosed action`);
+    let body = src.slice(start, j);
+    if (/[ \t\r\n]-$/.test(body)) {
+      body = body.slice(0, -1);
+      trimNext = true;
+    }
+    const trimmed = body.trim();
+    if (trimmed.startsWith('/*')) {
+      if (!trimmed.endsWith('*/')) throw new TemplateError(`template: :${line}: unclosed comment`);
+    } else {
+      items.push({ kind: 'action', toks: lexAction(body, line), line });
+    }
+    line += (body.match(/\n/g) ?? []).length;
+    i = j + 2;
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+type Operand =
+  | { t: 'field'; names: string[] }
+  | { t: 'var'; name: string; names: string[] }
+  | { t: 'lit'; v: unknown }
+  | { t: 'func'; name: string }
+  | { t: 'sub'; pipe: Pipeline; names: string[] };
+
+interface Pipeline {
+  decl?: { vars: string[]; assign: boolean };
+  cmds: Operand[][];
+  line: number;
+}
 
 type Node =
   | { kind: 'text'; text: string }
   | { kind: 'action'; pipe: Pipeline }
   | { kind: 'if' | 'with'; branches: { pipe: Pipeline; body: Node[] }[]; otherwise: Node[] }
-  | { kind: 'range'; pipe: Pipeline; vars: string[]; body: Node[]; otherwise: Node[] };
+  | { kind: 'range'; pipe: Pipeline; body: Node[]; otherwise: Node[] }
+  | { kind: 'break' | 'continue' };
 
-interface Pipeline {
-  decl?: string[];
-  cmds: Arg[][];
-}
-
-type Arg =
-  | { t: 'field'; base: 'dot' | string; path: string[] }
-  | { t: 'str'; v: string }
-  | { t: 'num'; v: number }
-  | { t: 'bool'; v: boolean }
-  | { t: 'nil' }
-  | { t: 'ident'; name: string }
-  | { t: 'sub'; pipe: Pipeline };
-
-export class TemplateError extends Error {}
-
-function tokenizeAction(src: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i];
-    if (/\s/.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === '"' || c === '`') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== c) j += src[j] === '\\' && c === '"' ? 2 : 1;
-      out.push(src.slice(i, j + 1));
-      i = j + 1;
-      continue;
-    }
-    if (c === '(' || c === ')' || c === '|') {
-      out.push(c);
-      i++;
-      continue;
-    }
-    if (src.startsWith(':=', i)) {
-      out.push(':=');
-      i += 2;
-      continue;
-    }
-    if (c === '=' || c === ',') {
-      out.push(c);
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < src.length && !/[\s()|,]/.test(src[j]) && !src.startsWith(':=', j) && !(src[j] === '=' && j > i)) j++;
-    out.push(src.slice(i, j));
-    i = j;
-  }
-  return out;
-}
-
-function parsePipeline(tokens: string[]): Pipeline {
+function parsePipeline(toks: Tok[], line: number, funcs: Record<string, unknown>): Pipeline {
   let pos = 0;
-  const pipe: Pipeline = { cmds: [] };
-  // `$x := ...` or `$i, $v := ...`
-  const assign = tokens.indexOf(':=');
-  if (assign > 0 && tokens.slice(0, assign).every((t) => t.startsWith('$') || t === ',')) {
-    pipe.decl = tokens.slice(0, assign).filter((t) => t !== ',');
-    pos = assign + 1;
+  const pipe: Pipeline = { cmds: [], line };
+  // Declarations: `$x :=`, `$x =`, `$i, $v :=`.
+  const declEnd = toks.findIndex((t) => t.k === 'punct' && (t.v === ':=' || t.v === '='));
+  if (declEnd > 0 && toks.slice(0, declEnd).every((t) => (t.k === 'var' && t.names.length === 0) || (t.k === 'punct' && t.v === ','))) {
+    const vars = toks.slice(0, declEnd).flatMap((t) => (t.k === 'var' ? [t.name] : []));
+    pipe.decl = { vars, assign: (toks[declEnd] as { v: string }).v === '=' };
+    pos = declEnd + 1;
   }
-  const parseArgs = (stop: string | undefined): Arg[][] => {
-    const cmds: Arg[][] = [[]];
-    while (pos < tokens.length) {
-      const tok = tokens[pos];
-      if (tok === stop) return cmds;
-      pos++;
-      if (tok === '|') {
-        cmds.push([]);
-        continue;
+  const parseCmds = (inParen: boolean): Operand[][] => {
+    const cmds: Operand[][] = [[]];
+    while (pos < toks.length) {
+      const t = toks[pos++];
+      if (t.k === 'punct') {
+        if (t.v === ')') {
+          if (!inParen) throw new TemplateError(`template: :${line}: unexpected right paren`);
+          return cmds;
+        }
+        if (t.v === '|') {
+          if (!cmds[cmds.length - 1].length) throw new TemplateError(`template: :${line}: missing command`);
+          cmds.push([]);
+          continue;
+        }
+        if (t.v === '(') {
+          const inner: Pipeline = { cmds: parseCmds(true), line };
+          const next = toks[pos];
+          let names: string[] = [];
+          if (next?.k === 'chain') {
+            names = next.names;
+            pos++;
+          }
+          cmds[cmds.length - 1].push({ t: 'sub', pipe: inner, names });
+          continue;
+        }
+        throw new TemplateError(`template: :${line}: unexpected "${t.v}" in command`);
       }
-      if (tok === '(') {
-        const inner = parseArgs(')');
-        pos++; // ')'
-        cmds[cmds.length - 1].push({ t: 'sub', pipe: { cmds: inner } });
-        continue;
-      }
-      cmds[cmds.length - 1].push(parseArg(tok));
+      cmds[cmds.length - 1].push(operand(t));
     }
-    if (stop) throw new TemplateError(`unclosed left paren`);
+    if (inParen) throw new TemplateError(`template: :${line}: unclosed left paren`);
     return cmds;
   };
-  pipe.cmds = parseArgs(undefined).filter((c) => c.length > 0);
+  const operand = (t: Tok): Operand => {
+    switch (t.k) {
+      case 'field':
+        return { t: 'field', names: t.names };
+      case 'chain':
+        return { t: 'field', names: t.names };
+      case 'var':
+        return { t: 'var', name: t.name, names: t.names };
+      case 'ident':
+        if (!(t.name in funcs)) throw new TemplateError(`template: :${line}: function "${t.name}" not defined`);
+        return { t: 'func', name: t.name };
+      case 'str':
+      case 'num':
+      case 'bool':
+        return { t: 'lit', v: t.v };
+      case 'nil':
+        return { t: 'lit', v: null };
+      default:
+        throw new TemplateError(`template: :${line}: unexpected token`);
+    }
+  };
+  pipe.cmds = parseCmds(false);
+  if (pipe.cmds.some((c) => c.length === 0)) throw new TemplateError(`template: :${line}: missing value for command`);
   return pipe;
 }
 
-function parseArg(tok: string): Arg {
-  if (tok.startsWith('"')) return { t: 'str', v: JSON.parse(tok) as string };
-  if (tok.startsWith('`')) return { t: 'str', v: tok.slice(1, -1) };
-  if (/^-?\d+(\.\d+)?$/.test(tok)) return { t: 'num', v: Number(tok) };
-  if (tok === 'true' || tok === 'false') return { t: 'bool', v: tok === 'true' };
-  if (tok === 'nil') return { t: 'nil' };
-  if (tok === '.') return { t: 'field', base: 'dot', path: [] };
-  if (tok.startsWith('.')) return { t: 'field', base: 'dot', path: tok.split('.').filter(Boolean) };
-  if (tok.startsWith('$')) {
-    const [v, ...path] = tok.split('.');
-    return { t: 'field', base: v, path };
-  }
-  return { t: 'ident', name: tok };
-}
-
-/** Splits the source into text and actions, applying `{{-` and `-}}` trimming. */
-function lex(src: string): ({ text: string } | { action: string })[] {
-  const out: ({ text: string } | { action: string })[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const open = src.indexOf('{{', i);
-    if (open < 0) {
-      out.push({ text: src.slice(i) });
-      break;
-    }
-    let text = src.slice(i, open);
-    let start = open + 2;
-    if (src[start] === '-' && /\s/.test(src[start + 1] ?? '')) {
-      text = text.replace(/\s+$/, '');
-      start++;
-    }
-    if (text) out.push({ text });
-    const close = src.indexOf('}}', start);
-    if (close < 0) throw new TemplateError('unclosed action');
-    let body = src.slice(start, close);
-    let next = close + 2;
-    if (/\s-$/.test(body)) {
-      body = body.slice(0, -1);
-      while (next < src.length && /\s/.test(src[next])) next++;
-    }
-    out.push({ action: body.trim() });
-    i = next;
-  }
-  return out;
-}
-
-function parse(src: string): Node[] {
+function parse(src: string, funcs: Record<string, unknown>): Node[] {
   const items = lex(src);
   let pos = 0;
-  const parseList = (terminators: string[]): { nodes: Node[]; end: string } => {
+  type End = { word: 'end' | 'else' | ''; rest: Tok[]; line: number };
+  const keyword = (it: Item): string | undefined => (it.kind === 'action' && it.toks[0]?.k === 'ident' ? it.toks[0].name : undefined);
+
+  const parseList = (depth: number, inRange: boolean): { nodes: Node[]; end: End } => {
     const nodes: Node[] = [];
     while (pos < items.length) {
       const it = items[pos++];
-      if ('text' in it) {
+      if (it.kind === 'text') {
         nodes.push({ kind: 'text', text: it.text });
         continue;
       }
-      const a = it.action;
-      if (a.startsWith('/*')) continue;
-      const word = a.split(/\s+/)[0];
-      if (terminators.includes(word) || (word === 'else' && terminators.includes('else'))) return { nodes, end: a };
+      const word = keyword(it);
+      const rest = it.toks.slice(1);
+      if (word === 'end' || word === 'else') {
+        if (!depth) throw new TemplateError(`template: :${it.line}: unexpected {{${word}}}`);
+        return { nodes, end: { word, rest, line: it.line } };
+      }
       if (word === 'if' || word === 'with') {
         const node: Node = { kind: word, branches: [], otherwise: [] };
-        let cond = a.slice(word.length);
+        let cond = rest;
         for (;;) {
-          const body = parseList(['end', 'else']);
-          node.branches.push({ pipe: parsePipeline(tokenizeAction(cond)), body: body.nodes });
-          if (body.end === 'end') break;
-          const rest = body.end.slice(4).trim();
-          if (rest.startsWith('if ') || rest.startsWith('with ')) {
-            cond = rest.slice(rest.indexOf(' '));
+          if (!cond.length) throw new TemplateError(`template: :${it.line}: missing value for ${word}`);
+          const body = parseList(depth + 1, inRange);
+          node.branches.push({ pipe: parsePipeline(cond, it.line, funcs), body: body.nodes });
+          if (body.end.word === 'end') break;
+          const chained = body.end.rest[0];
+          // `{{else if …}}` / `{{else with …}}` continue the same chain.
+          if (chained?.k === 'ident' && chained.name === word) {
+            cond = body.end.rest.slice(1);
             continue;
           }
-          node.otherwise = parseList(['end']).nodes;
+          const tail = parseList(depth + 1, inRange);
+          if (tail.end.word !== 'end') throw new TemplateError(`template: :${tail.end.line}: expected end; found {{else}}`);
+          node.otherwise = tail.nodes;
           break;
         }
         nodes.push(node);
       } else if (word === 'range') {
-        const pipe = parsePipeline(tokenizeAction(a.slice(5)));
-        const body = parseList(['end', 'else']);
-        const otherwise = body.end === 'end' ? [] : parseList(['end']).nodes;
-        nodes.push({ kind: 'range', pipe, vars: pipe.decl ?? [], body: body.nodes, otherwise });
-      } else if (word === 'end' || word === 'else') {
-        throw new TemplateError(`unexpected {{${word}}}`);
+        if (!rest.length) throw new TemplateError(`template: :${it.line}: missing value for range`);
+        const pipe = parsePipeline(rest, it.line, funcs);
+        const body = parseList(depth + 1, true);
+        let otherwise: Node[] = [];
+        if (body.end.word === 'else') {
+          const tail = parseList(depth + 1, inRange);
+          if (tail.end.word !== 'end') throw new TemplateError(`template: :${tail.end.line}: expected end; found {{else}}`);
+          otherwise = tail.nodes;
+        }
+        nodes.push({ kind: 'range', pipe, body: body.nodes, otherwise });
+      } else if (word === 'break' || word === 'continue') {
+        if (!inRange) throw new TemplateError(`template: :${it.line}: {{${word}}} outside {{range}}`);
+        nodes.push({ kind: word });
+      } else if (word === 'define' || word === 'template' || word === 'block') {
+        throw new TemplateError(`template: :${it.line}: {{${word}}} is not supported`);
       } else {
-        nodes.push({ kind: 'action', pipe: parsePipeline(tokenizeAction(a)) });
+        if (!it.toks.length) throw new TemplateError(`template: :${it.line}: missing value for command`);
+        nodes.push({ kind: 'action', pipe: parsePipeline(it.toks, it.line, funcs) });
       }
     }
-    if (terminators.length) throw new TemplateError('unexpected EOF');
-    return { nodes, end: '' };
+    if (depth) throw new TemplateError(`template: :${items.length ? (items[items.length - 1] as { line?: number }).line ?? 1 : 1}: unexpected EOF`);
+    return { nodes, end: { word: '', rest: [], line: 0 } };
   };
-  return parseList([]).nodes;
+  return parseList(0, false).nodes;
 }
 
-/** Go's default formatting of a value (%v). */
+// ---------------------------------------------------------------------------------------------
+// Values, as Go prints and compares them
+
+/** Objects whose keys all start upper-case print like Go structs (`{a b}`), others like maps. */
+function looksLikeStruct(o: object): boolean {
+  const keys = Object.keys(o);
+  return keys.length > 0 && keys.every((k) => /^[A-Z]/.test(k));
+}
+
+/** Go's `%v` of a value decoded from JSON (fmt.Sprint). */
 export function goString(v: unknown): string {
-  if (v === undefined || v === null) return '<no value>';
+  if (v === undefined) return '<no value>';
+  if (v === null) return '<nil>';
   if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
+  if (typeof v === 'number') return Number.isInteger(v) || !Number.isFinite(v) ? String(v) : formatFloat(v);
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'function') return '<func>';
+  if (Array.isArray(v)) return `[${v.map(inner).join(' ')}]`;
+  if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    return `map[${entries.map(([k, x]) => `${k}:${goString(x)}`).join(' ')}]`;
+    if (looksLikeStruct(v)) return `{${Object.values(v).map(inner).join(' ')}}`;
+    const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `map[${entries.map(([k, x]) => `${k}:${inner(x)}`).join(' ')}]`;
   }
   return String(v);
 }
 
-function truthy(v: unknown): boolean {
+// Inside composite values Go prints nil as <nil> whatever its origin.
+const inner = (v: unknown) => (v === undefined || v === null ? '<nil>' : goString(v));
+
+function formatFloat(v: number): string {
+  // Go's %v of a float64 is %g with the shortest representation.
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  return String(v);
+}
+
+export function truthy(v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
   if (typeof v === 'object') return Object.keys(v as object).length > 0;
   return true;
 }
 
-function sprintf(fmt: string, args: unknown[]): string {
+/** Go's strconv.Quote, close enough: JSON escaping minus the HTML-safe forms. */
+function goQuote(s: string): string {
+  return JSON.stringify(s).replace(/\\u007f/g, '\\x7f');
+}
+
+/** fmt.Sprintf for the verbs templates use. */
+export function sprintf(fmt: string, args: unknown[]): string {
   let i = 0;
-  return fmt.replace(/%([-+ 0#]*)(\d*)(?:\.(\d+))?([vsdqfxXtT%])/g, (_m, flags: string, width: string, prec: string, verb: string) => {
+  let out = fmt.replace(/%([-+ 0#]*)(\*|\d*)(?:\.(\d+))?([a-zA-Z%])/g, (_m, flags: string, width: string, prec: string | undefined, verb: string) => {
     if (verb === '%') return '%';
+    if (width === '*') width = String(args[i++]);
+    if (i >= args.length) return `%!${verb}(MISSING)`;
     const a = args[i++];
     let s: string;
     switch (verb) {
       case 'd':
-        s = String(Math.trunc(Number(a)));
+        s = typeof a === 'number' ? String(Math.trunc(a)) : `%!d(${typeName(a)}=${goString(a)})`;
+        if (flags.includes('+') && typeof a === 'number' && a >= 0) s = `+${s}`;
         break;
       case 'f':
-        s = Number(a).toFixed(prec ? Number(prec) : 6);
+      case 'F':
+        s = typeof a === 'number' ? a.toFixed(prec !== undefined ? Number(prec) : 6) : `%!f(${typeName(a)}=${goString(a)})`;
+        break;
+      case 'e':
+        s = typeof a === 'number' ? a.toExponential(prec !== undefined ? Number(prec) : 6).replace(/e([+-])(\d)$/, 'e$10$2') : goString(a);
+        break;
+      case 'g':
+        s = typeof a === 'number' ? goString(a) : goString(a);
         break;
       case 'q':
-        s = JSON.stringify(goString(a));
+        s = typeof a === 'number' ? `'${String.fromCodePoint(a)}'` : goQuote(goString(a));
         break;
       case 'x':
-        s = typeof a === 'number' ? a.toString(16) : Buffer.from(goString(a)).toString('hex');
-        break;
       case 'X':
-        s = (typeof a === 'number' ? a.toString(16) : Buffer.from(goString(a)).toString('hex')).toUpperCase();
+        s = typeof a === 'number' ? Math.trunc(a).toString(16) : Buffer.from(goString(a)).toString('hex');
+        if (verb === 'X') s = s.toUpperCase();
         break;
       case 't':
-        s = String(Boolean(a));
+        s = typeof a === 'boolean' ? String(a) : `%!t(${typeName(a)}=${goString(a)})`;
+        break;
+      case 'c':
+        s = typeof a === 'number' ? String.fromCodePoint(a) : goString(a);
+        break;
+      case 'T':
+        s = typeName(a);
+        break;
+      case 's':
+      case 'v':
+        s = goString(a);
+        if (prec !== undefined) s = [...s].slice(0, Number(prec)).join('');
         break;
       default:
-        s = goString(a);
-        if (prec) s = s.slice(0, Number(prec));
+        s = `%!${verb}(${typeName(a)}=${goString(a)})`;
     }
     const w = Number(width || 0);
-    if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') && verb !== 's' ? '0' : ' ');
+    const len = [...s].length;
+    if (len < w) {
+      if (flags.includes('-')) s = s + ' '.repeat(w - len);
+      else if (flags.includes('0') && /[dfeFxX]/.test(verb)) s = s.startsWith('-') ? '-' + s.slice(1).padStart(w - 1, '0') : s.padStart(w, '0');
+      else s = ' '.repeat(w - len) + s;
+    }
     return s;
   });
+  if (i < args.length) out += `%!(EXTRA ${args.slice(i).map((a) => `${typeName(a)}=${goString(a)}`).join(', ')})`;
+  return out;
 }
 
-function cmpArgs(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+function typeName(v: unknown): string {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return '[]interface {}';
+  return 'map[string]interface {}';
 }
 
-const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
-  json: (v) => JSON.stringify(v ?? null),
-  join: (list, sep) => (Array.isArray(list) ? list.map(goString).join(String(sep)) : goString(list)),
-  split: (s, sep) => String(s).split(String(sep)),
-  upper: (s) => goString(s).toUpperCase(),
-  lower: (s) => goString(s).toLowerCase(),
-  title: (s) => goString(s).replace(/\b\w/g, (c) => c.toUpperCase()),
-  truncate: (s, n) => goString(s).slice(0, Number(n)),
-  pad: (s, l, r) => ' '.repeat(Number(l)) + goString(s) + ' '.repeat(Number(r)),
-  len: (v) => (Array.isArray(v) || typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0),
-  index: (v, ...keys) => keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
-  println: (...a) => a.map(goString).join(' ') + '\n',
-  print: (...a) => a.map(goString).join(''),
-  printf: (fmt, ...a) => sprintf(String(fmt), a),
-  eq: (a, ...bs) => bs.some((b) => cmpArgs(a, b) === 0),
-  ne: (a, b) => cmpArgs(a, b) !== 0,
-  lt: (a, b) => cmpArgs(a, b) < 0,
-  le: (a, b) => cmpArgs(a, b) <= 0,
-  gt: (a, b) => cmpArgs(a, b) > 0,
-  ge: (a, b) => cmpArgs(a, b) >= 0,
-  not: (a) => !truthy(a),
+function compare(op: string, a: unknown, b: unknown): number {
+  const bothNum = typeof a === 'number' && typeof b === 'number';
+  const bothStr = typeof a === 'string' && typeof b === 'string';
+  if (!bothNum && !bothStr) {
+    if (op === 'eq' || op === 'ne') {
+      if (typeof a !== typeof b && a != null && b != null) throw new TemplateError(`error calling ${op}: incompatible types for comparison`);
+      return a === b ? 0 : 1;
+    }
+    throw new TemplateError(`error calling ${op}: invalid type for comparison`);
+  }
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+function length(v: unknown): number {
+  if (typeof v === 'string') return Buffer.byteLength(v);
+  if (Array.isArray(v)) return v.length;
+  if (v && typeof v === 'object') return Object.keys(v).length;
+  throw new TemplateError(`error calling len: len of type ${typeName(v)}`);
+}
+
+function index(v: unknown, ...keys: unknown[]): unknown {
+  let cur = v;
+  for (const k of keys) {
+    if (cur === null || cur === undefined) throw new TemplateError('error calling index: index of untyped nil');
+    if (Array.isArray(cur) || typeof cur === 'string') {
+      const n = Number(k);
+      if (!Number.isInteger(n) || n < 0 || n >= cur.length) throw new TemplateError(`error calling index: index out of range: ${goString(k)}`);
+      cur = typeof cur === 'string' ? cur.charCodeAt(n) : cur[n];
+    } else if (typeof cur === 'object') {
+      cur = (cur as Record<string, unknown>)[String(k)];
+    } else throw new TemplateError(`error calling index: can't index item of type ${typeName(cur)}`);
+  }
+  return cur;
+}
+
+/** Go's strings.Title: upper-cases the first letter of each word. */
+function title(s: string): string {
+  return s.replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, ch: string) => pre + ch.toUpperCase());
+}
+
+export type TemplateFunc = (...args: unknown[]) => unknown;
+
+/** Go's built-ins plus docker's template functions (cli/templates/templates.go). */
+export const DEFAULT_FUNCS: Record<string, TemplateFunc> = {
+  // Go built-ins
   and: (...a) => a.find((x) => !truthy(x)) ?? a[a.length - 1],
   or: (...a) => a.find((x) => truthy(x)) ?? a[a.length - 1],
+  not: (a) => !truthy(a),
+  len: length,
+  index,
+  slice: (v, ...ix) => {
+    const [from = 0, to] = ix.map(Number);
+    if (typeof v === 'string' || Array.isArray(v)) return v.slice(from, to);
+    throw new TemplateError(`error calling slice: can't slice item of type ${typeName(v)}`);
+  },
+  print: (...a) => a.map((x, i) => (i > 0 && typeof x !== 'string' && typeof a[i - 1] !== 'string' ? ' ' : '') + goString(x)).join(''),
+  printf: (fmt, ...a) => sprintf(String(fmt), a),
+  println: (...a) => a.map(goString).join(' ') + '\n',
+  eq: (a, ...bs) => {
+    if (!bs.length) throw new TemplateError('error calling eq: missing argument for comparison');
+    return bs.some((b) => compare('eq', a, b) === 0);
+  },
+  ne: (a, b) => compare('ne', a, b) !== 0,
+  lt: (a, b) => compare('lt', a, b) < 0,
+  le: (a, b) => compare('le', a, b) <= 0,
+  gt: (a, b) => compare('gt', a, b) > 0,
+  ge: (a, b) => compare('ge', a, b) >= 0,
+  html: (s) => goString(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' })[c]!),
+  urlquery: (...a) => encodeURIComponent(a.map(goString).join('')),
+  call: (fn, ...a) => {
+    if (typeof fn !== 'function') throw new TemplateError(`error calling call: non-function of type ${typeName(fn)}`);
+    return (fn as TemplateFunc)(...a);
+  },
+  // docker's
+  json: (v) => JSON.stringify(v === undefined ? null : v),
+  join: (list, sep) => (Array.isArray(list) ? list.map(goString).join(String(sep)) : goString(list)),
+  split: (s, sep) => goString(s).split(String(sep)),
+  upper: (s) => goString(s).toUpperCase(),
+  lower: (s) => goString(s).toLowerCase(),
+  title: (s) => title(goString(s)),
+  truncate: (s, n) => [...goString(s)].slice(0, Number(n)).join(''),
+  pad: (s, l, r) => ' '.repeat(Number(l)) + goString(s) + ' '.repeat(Number(r)),
 };
 
-function lookup(base: unknown, path: string[], args: unknown[]): unknown {
-  let v = base;
-  for (let i = 0; i < path.length; i++) {
-    if (v === undefined || v === null) return undefined;
-    const next = (v as Record<string, unknown>)[path[i]];
-    // Methods (like .Label "key") take the command's arguments when they come last.
-    v = typeof next === 'function' ? (next as (...a: unknown[]) => unknown).apply(v, i === path.length - 1 ? args : []) : next;
-  }
-  return v;
-}
+// ---------------------------------------------------------------------------------------------
+// Execution
+
+class Break {}
+class Continue {}
 
 class Scope {
   constructor(
     readonly dot: unknown,
-    readonly vars: Map<string, unknown>,
+    readonly vars: Map<string, unknown>[],
   ) {}
-
-  with(dot: unknown): Scope {
-    return new Scope(dot, new Map(this.vars));
+  child(dot: unknown): Scope {
+    return new Scope(dot, [...this.vars, new Map()]);
   }
-}
-
-function evalArg(a: Arg, s: Scope): unknown {
-  switch (a.t) {
-    case 'str':
-    case 'num':
-    case 'bool':
-      return a.v;
-    case 'nil':
-      return null;
-    case 'sub':
-      return evalPipe(a.pipe, s);
-    case 'ident': {
-      const f = FUNCS[a.name];
-      if (!f) throw new TemplateError(`function "${a.name}" not defined`);
-      return f();
-    }
-    case 'field': {
-      const base = a.base === 'dot' ? s.dot : s.vars.get(a.base);
-      return lookup(base, a.path, []);
-    }
+  get(name: string, line: number): unknown {
+    for (let i = this.vars.length - 1; i >= 0; i--) if (this.vars[i].has(name)) return this.vars[i].get(name);
+    throw new TemplateError(`template: :${line}: undefined variable "${name}"`);
   }
-}
-
-function evalCmd(cmd: Arg[], s: Scope, piped: unknown[]): unknown {
-  const [head, ...rest] = cmd;
-  if (head.t === 'ident') {
-    const f = FUNCS[head.name];
-    if (!f) throw new TemplateError(`function "${head.name}" not defined`);
-    return f(...rest.map((r) => evalArg(r, s)), ...piped);
+  declare(name: string, v: unknown): void {
+    this.vars[this.vars.length - 1].set(name, v);
   }
-  if (head.t === 'field' && (rest.length || piped.length)) {
-    const base = head.base === 'dot' ? s.dot : s.vars.get(head.base);
-    return lookup(base, head.path, [...rest.map((r) => evalArg(r, s)), ...piped]);
-  }
-  return evalArg(head, s);
-}
-
-function evalPipe(p: Pipeline, s: Scope): unknown {
-  let v: unknown;
-  p.cmds.forEach((cmd, i) => {
-    v = evalCmd(cmd, s, i === 0 ? [] : [v]);
-  });
-  if (p.decl?.length === 1) s.vars.set(p.decl[0], v);
-  return v;
-}
-
-function exec(nodes: Node[], s: Scope, out: string[]): void {
-  for (const n of nodes) {
-    switch (n.kind) {
-      case 'text':
-        out.push(n.text);
-        break;
-      case 'action': {
-        const v = evalPipe(n.pipe, s);
-        if (!n.pipe.decl) out.push(goString(v));
-        break;
+  assign(name: string, v: unknown, line: number): void {
+    for (let i = this.vars.length - 1; i >= 0; i--)
+      if (this.vars[i].has(name)) {
+        this.vars[i].set(name, v);
+        return;
       }
-      case 'if':
-      case 'with': {
-        let done = false;
-        for (const b of n.branches) {
-          const v = evalPipe(b.pipe, s);
-          if (truthy(v)) {
-            exec(b.body, n.kind === 'with' ? s.with(v) : s, out);
-            done = true;
+    throw new TemplateError(`template: :${line}: undefined variable "${name}"`);
+  }
+}
+
+class Executor {
+  constructor(readonly funcs: Record<string, TemplateFunc>) {}
+
+  /** `.A.B` on a value; a function-valued last field is a method and takes `args`. */
+  walk(base: unknown, names: string[], args: unknown[], line: number): unknown {
+    let v = base;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (v === undefined || v === null) {
+        if (i === 0 && v === undefined) return undefined;
+        throw new TemplateError(`template: :${line}: nil pointer evaluating interface {}.${name}`);
+      }
+      if (typeof v !== 'object' && typeof v !== 'function') throw new TemplateError(`template: :${line}: can't evaluate field ${name} in type ${typeName(v)}`);
+      const next = (v as Record<string, unknown>)[name];
+      const last = i === names.length - 1;
+      if (typeof next === 'function') v = (next as TemplateFunc).apply(v, last ? args : []);
+      else {
+        if (last && args.length) throw new TemplateError(`template: :${line}: ${name} has arguments but cannot be invoked as function`);
+        v = next;
+      }
+    }
+    return v;
+  }
+
+  operand(o: Operand, s: Scope, line: number, args: unknown[] = []): unknown {
+    switch (o.t) {
+      case 'lit':
+        return o.v;
+      case 'field':
+        return this.walk(s.dot, o.names, args, line);
+      case 'var':
+        return this.walk(s.get(o.name, line), o.names, args, line);
+      case 'sub':
+        return this.walk(this.pipeline(o.pipe, s), o.names, args, line);
+      case 'func':
+        return this.call(o.name, args, line);
+    }
+  }
+
+  call(name: string, args: unknown[], line: number): unknown {
+    const f = this.funcs[name];
+    if (!f) throw new TemplateError(`template: :${line}: function "${name}" not defined`);
+    try {
+      return f(...args);
+    } catch (err) {
+      if (err instanceof TemplateError && !err.message.startsWith('template:')) throw new TemplateError(`template: :${line}: executing "" at <${name}>: ${err.message}`);
+      throw err;
+    }
+  }
+
+  command(cmd: Operand[], s: Scope, line: number, piped: unknown[]): unknown {
+    const [head, ...rest] = cmd;
+    const evalArgs = () => [...rest.map((r) => this.operand(r, s, line)), ...piped];
+    if (head.t === 'func') return this.call(head.name, evalArgs(), line);
+    if (head.t === 'lit' || ((head.t === 'field' || head.t === 'var') && !head.names.length)) {
+      if (rest.length || piped.length) throw new TemplateError(`template: :${line}: can't give argument to non-function ${head.t === 'lit' ? goString(head.v) : '.'}`);
+    }
+    return this.operand(head, s, line, evalArgs());
+  }
+
+  pipeline(p: Pipeline, s: Scope): unknown {
+    let v: unknown;
+    p.cmds.forEach((cmd, i) => {
+      v = this.command(cmd, s, p.line, i === 0 ? [] : [v]);
+    });
+    if (p.decl?.vars.length === 1) {
+      if (p.decl.assign) s.assign(p.decl.vars[0], v, p.line);
+      else s.declare(p.decl.vars[0], v);
+    }
+    return v;
+  }
+
+  run(nodes: Node[], s: Scope, out: string[]): void {
+    for (const n of nodes) {
+      switch (n.kind) {
+        case 'text':
+          out.push(n.text);
+          break;
+        case 'action': {
+          const v = this.pipeline(n.pipe, s);
+          if (!n.pipe.decl) out.push(goString(v));
+          break;
+        }
+        case 'if':
+        case 'with': {
+          let matched = false;
+          for (const b of n.branches) {
+            const v = this.pipeline(b.pipe, s);
+            if (truthy(v)) {
+              const inner = n.kind === 'with' ? s.child(v) : s.child(s.dot);
+              this.run(b.body, inner, out);
+              matched = true;
+              break;
+            }
+          }
+          if (!matched) this.run(n.otherwise, s.child(s.dot), out);
+          break;
+        }
+        case 'range': {
+          const v = this.pipeline({ cmds: n.pipe.cmds, line: n.pipe.line }, s);
+          const entries: [unknown, unknown][] = Array.isArray(v)
+            ? v.map((x, i) => [i, x])
+            : typeof v === 'number'
+              ? Array.from({ length: Math.max(0, v) }, (_x, i) => [i, i])
+              : v && typeof v === 'object'
+                ? Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+                : [];
+          if (v !== undefined && v !== null && typeof v !== 'object' && typeof v !== 'number') throw new TemplateError(`template: :${n.pipe.line}: range can't iterate over ${goString(v)}`);
+          if (!entries.length) {
+            this.run(n.otherwise, s.child(s.dot), out);
             break;
           }
-        }
-        if (!done) exec(n.otherwise, s, out);
-        break;
-      }
-      case 'range': {
-        const v = evalPipe({ cmds: n.pipe.cmds }, s);
-        const entries: [unknown, unknown][] = Array.isArray(v)
-          ? v.map((x, i) => [i, x])
-          : v && typeof v === 'object'
-            ? Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))
-            : [];
-        if (!entries.length) exec(n.otherwise, s, out);
-        for (const [k, x] of entries) {
-          const inner = s.with(x);
-          if (n.vars.length === 1) inner.vars.set(n.vars[0], x);
-          if (n.vars.length === 2) {
-            inner.vars.set(n.vars[0], k);
-            inner.vars.set(n.vars[1], x);
+          const vars = n.pipe.decl?.vars ?? [];
+          for (const [k, x] of entries) {
+            const inner = s.child(x);
+            if (vars.length === 1) inner.declare(vars[0], x);
+            if (vars.length === 2) {
+              inner.declare(vars[0], k);
+              inner.declare(vars[1], x);
+            }
+            try {
+              this.run(n.body, inner, out);
+            } catch (sig) {
+              if (sig instanceof Break) break;
+              if (sig instanceof Continue) continue;
+              throw sig;
+            }
           }
-          exec(n.body, inner, out);
+          break;
         }
-        break;
+        case 'break':
+          throw new Break();
+        case 'continue':
+          throw new Continue();
       }
     }
   }
@@ -397,13 +697,15 @@ export interface Template {
   execute(data: unknown): string;
 }
 
-/** Compiles a template; throws TemplateError with Go-like messages for bad syntax. */
-export function compile(src: string): Template {
-  const nodes = parse(src);
+/** Parses a template; syntax errors throw TemplateError with Go-like messages. */
+export function compile(src: string, extraFuncs: Record<string, TemplateFunc> = {}): Template {
+  const funcs = { ...DEFAULT_FUNCS, ...extraFuncs };
+  const nodes = parse(src, funcs);
+  const ex = new Executor(funcs);
   return {
     execute(data: unknown): string {
       const out: string[] = [];
-      exec(nodes, new Scope(data, new Map([['$', data]])), out);
+      ex.run(nodes, new Scope(data, [new Map([['$', data]])]), out);
       return out.join('');
     },
   };

@@ -1,175 +1,201 @@
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
-import { API_VERSION } from '../api/types/index.js';
+import type { IncomingMessage } from 'node:http';
+import type {
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  ContainerInspect,
+  ContainerPruneResponse,
+  ContainerSummary,
+  ContainerTopResponse,
+  ContainerWaitResponse,
+  ExecCreateRequest,
+  ExecInspect,
+  ExecStartRequest,
+  FilesystemChange,
+  IdResponse,
+  ImageDeleteItem,
+  ImageHistoryItem,
+  ImageInspect,
+  ImagePruneResponse,
+  ImageSummary,
+  InfoResponse,
+  SystemDfResponse,
+  VersionResponse,
+} from '../api/types/index.js';
+import { resolveEndpoint, type ConnectEnv, type ConnectOptions } from './host.js';
+import { Transport } from './transport.js';
 
-export const DEFAULT_HOST = 'unix:///run/wharf/wharf.sock';
+/** Docker's filter map `{"name": ["a", "b"]}`, sent JSON-encoded in the `filters` query. */
+export type Filters = Record<string, string[]>;
 
-export interface TlsOptions {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  verify: boolean;
+const enc = encodeURIComponent;
+const filtersQuery = (f?: Filters) => (f && Object.keys(f).length ? JSON.stringify(f) : undefined);
+/** Image references keep their `/` and `:` in paths, as docker's client sends them. */
+const imagePath = (ref: string) => ref.split('/').map(enc).join('/');
+
+export interface AttachOptions {
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  detachKeys?: string;
+  logs?: boolean;
 }
 
-/** A daemon error response: the status and the daemon's message. */
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
+export interface LogsOptions {
+  follow?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  since?: string;
+  until?: string;
+  timestamps?: boolean;
+  tail?: string;
+  details?: boolean;
 }
 
-/** The daemon could not be reached at all. */
-export class ConnectError extends Error {}
-
-type Query = Record<string, string | number | boolean | string[] | undefined>;
-
-function queryString(q: Query = {}): string {
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) {
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) p.append(k, x);
-    else p.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
-  }
-  const s = p.toString();
-  return s ? `?${s}` : '';
-}
-
-/** The Engine API over a unix socket or TCP (with TLS when asked), speaking the newest version both sides know. */
-export class Client {
-  readonly host: string;
-  readonly #base: RequestOptions;
-  readonly #tls?: TlsOptions;
-  #version?: string;
-
-  constructor(host: string = DEFAULT_HOST, tls?: TlsOptions) {
-    this.host = host;
-    this.#tls = tls;
-    if (host.startsWith('unix://')) this.#base = { socketPath: host.slice('unix://'.length) };
-    else if (host.startsWith('tcp://') || host.startsWith('http://') || host.startsWith('https://')) {
-      const u = new URL(host.replace(/^tcp:/, tls ? 'https:' : 'http:'));
-      this.#base = { host: u.hostname, port: Number(u.port) || (tls ? 2376 : 2375) };
-      if (tls) {
-        Object.assign(this.#base, {
-          ca: tls.ca ? readFileSync(tls.ca) : undefined,
-          cert: tls.cert ? readFileSync(tls.cert) : undefined,
-          key: tls.key ? readFileSync(tls.key) : undefined,
-          rejectUnauthorized: tls.verify,
-        });
-      }
-    } else throw new Error(`invalid daemon host "${host}": use unix:///path or tcp://host:port`);
+/** The typed Engine API: one method per endpoint the CLI uses. */
+export class Client extends Transport {
+  /** Builds a client from flags and DOCKER_* variables as the docker CLI does. */
+  static from(opts: ConnectOptions = {}, env: ConnectEnv = {}): Client {
+    return new Client(resolveEndpoint(opts, env));
   }
 
-  /** Reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH like the docker CLI. */
-  static fromEnv(opts: { host?: string; tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }, env = process.env): Client {
-    const host = opts.host ?? env.DOCKER_HOST ?? DEFAULT_HOST;
-    const verify = opts.tlsverify ?? (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '');
-    const certDir = env.DOCKER_CERT_PATH;
-    const useTls = verify || opts.tls || Boolean(opts.tlscacert);
-    const tls = useTls
-      ? {
-          verify,
-          ca: opts.tlscacert ?? (certDir ? join(certDir, 'ca.pem') : undefined),
-          cert: opts.tlscert ?? (certDir ? join(certDir, 'cert.pem') : undefined),
-          key: opts.tlskey ?? (certDir ? join(certDir, 'key.pem') : undefined),
-        }
-      : undefined;
-    return new Client(host, tls);
+  // System
+
+  ping(): Promise<string> {
+    return this.version();
+  }
+  versionInfo(): Promise<VersionResponse> {
+    return this.json('GET', '/version');
+  }
+  info(): Promise<InfoResponse> {
+    return this.json('GET', '/info');
+  }
+  systemDf(): Promise<SystemDfResponse> {
+    return this.json('GET', '/system/df');
+  }
+  events(opts: { since?: string; until?: string; filters?: Filters } = {}): Promise<IncomingMessage> {
+    return this.request('GET', '/events', { query: { since: opts.since, until: opts.until, filters: filtersQuery(opts.filters) } });
   }
 
-  #send(method: string, path: string, headers: Record<string, string>, body?: Buffer | Readable): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const req = (this.#tls ? httpsRequest : httpRequest)({ ...this.#base, method, path, headers: { Host: 'docker', ...headers } }, resolve);
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTFOUND', 'EHOSTUNREACH'].includes(err.code ?? '')) {
-          reject(new ConnectError(`Cannot connect to the Docker daemon at ${this.host}. Is the docker daemon running?`));
-        } else reject(err);
-      });
-      if (body && !Buffer.isBuffer(body)) body.pipe(req);
-      else req.end(body);
+  // Containers
+
+  containerList(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Filters } = {}): Promise<ContainerSummary[]> {
+    return this.json('GET', '/containers/json', { query: { all: opts.all, limit: opts.limit, size: opts.size, filters: filtersQuery(opts.filters) } });
+  }
+  containerCreate(req: ContainerCreateRequest, name?: string, platform?: string): Promise<ContainerCreateResponse> {
+    return this.json('POST', '/containers/create', { query: { name: name || undefined, platform }, body: req });
+  }
+  containerInspect(id: string, size = false): Promise<ContainerInspect> {
+    return this.json('GET', `/containers/${enc(id)}/json`, { query: { size: size || undefined } });
+  }
+  containerStart(id: string, detachKeys?: string): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/start`, { query: { detachKeys } });
+  }
+  containerStop(id: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/stop`, { query: { t: opts.timeout, signal: opts.signal } });
+  }
+  containerRestart(id: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/restart`, { query: { t: opts.timeout, signal: opts.signal } });
+  }
+  containerKill(id: string, signal?: string): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/kill`, { query: { signal } });
+  }
+  containerPause(id: string): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/pause`);
+  }
+  containerUnpause(id: string): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/unpause`);
+  }
+  containerRemove(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return this.call('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force, v: opts.volumes } });
+  }
+  containerRename(id: string, name: string): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/rename`, { query: { name } });
+  }
+  containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<ContainerWaitResponse> {
+    return this.json('POST', `/containers/${enc(id)}/wait`, { query: { condition } });
+  }
+  containerTop(id: string, psArgs?: string): Promise<ContainerTopResponse> {
+    return this.json('GET', `/containers/${enc(id)}/top`, { query: { ps_args: psArgs } });
+  }
+  async containerChanges(id: string): Promise<FilesystemChange[]> {
+    return (await this.json<FilesystemChange[] | null>('GET', `/containers/${enc(id)}/changes`)) ?? [];
+  }
+  containerResize(id: string, h: number, w: number): Promise<void> {
+    return this.call('POST', `/containers/${enc(id)}/resize`, { query: { h, w } });
+  }
+  containerLogs(id: string, opts: LogsOptions): Promise<IncomingMessage> {
+    return this.request('GET', `/containers/${enc(id)}/logs`, {
+      query: { follow: opts.follow, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, since: opts.since, until: opts.until, timestamps: opts.timestamps, tail: opts.tail, details: opts.details },
     });
   }
-
-  async #prefix(): Promise<string> {
-    if (!this.#version) {
-      const res = await this.#send('GET', '/_ping', {});
-      res.resume();
-      const server = String(res.headers['api-version'] ?? API_VERSION);
-      this.#version = Number(server) < Number(API_VERSION) ? server : API_VERSION;
-    }
-    return `/v${this.#version}`;
+  containerExport(id: string): Promise<IncomingMessage> {
+    return this.request('GET', `/containers/${enc(id)}/export`);
   }
-
-  /** A request whose response streams; non-2xx statuses become ApiError. */
-  async stream(method: string, path: string, opts: { query?: Query; body?: unknown; input?: Readable; contentType?: string } = {}): Promise<IncomingMessage> {
-    const headers: Record<string, string> = {};
-    let body: Buffer | Readable | undefined;
-    if (opts.input) {
-      body = opts.input;
-      headers['Content-Type'] = opts.contentType ?? 'application/x-tar';
-      headers['Transfer-Encoding'] = 'chunked';
-    } else if (opts.body !== undefined) {
-      body = Buffer.from(JSON.stringify(opts.body));
-      headers['Content-Type'] = 'application/json';
-    }
-    const res = await this.#send(method, `${await this.#prefix()}${path}${queryString(opts.query)}`, headers, body);
-    const status = res.statusCode ?? 0;
-    if (status >= 400) throw await errorFrom(res);
-    return res;
-  }
-
-  async json<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
-    const res = await this.stream(method, path, opts);
-    const text = (await readAll(res)).toString('utf8');
-    return (text.trim() ? JSON.parse(text) : undefined) as T;
-  }
-
-  async call(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<void> {
-    (await this.stream(method, path, opts)).resume();
-  }
-
-  /** POST that takes over the connection for a raw two-way stream (attach, exec start). */
-  async hijack(path: string, opts: { query?: Query; body?: unknown } = {}): Promise<Duplex> {
-    const prefix = await this.#prefix();
-    const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { Host: 'docker', Connection: 'Upgrade', Upgrade: 'tcp' };
-      if (body) headers['Content-Type'] = 'application/json';
-      const req = (this.#tls ? httpsRequest : httpRequest)({ ...this.#base, method: 'POST', path: `${prefix}${path}${queryString(opts.query)}`, headers });
-      req.on('upgrade', (_res, socket, head) => {
-        if (head.length) socket.unshift(head);
-        resolve(socket);
-      });
-      req.on('response', (res) => {
-        if ((res.statusCode ?? 0) >= 400) errorFrom(res).then(reject, reject);
-        else resolve(res.socket);
-      });
-      req.on('error', (err: NodeJS.ErrnoException) =>
-        reject(['ENOENT', 'ECONNREFUSED'].includes(err.code ?? '') ? new ConnectError(`Cannot connect to the Docker daemon at ${this.host}. Is the docker daemon running?`) : err),
-      );
-      req.end(body);
+  containerAttach(id: string, opts: AttachOptions): Promise<Duplex> {
+    return this.hijack(`/containers/${enc(id)}/attach`, {
+      query: { stream: true, logs: opts.logs, stdin: Boolean(opts.stdin), stdout: Boolean(opts.stdout), stderr: Boolean(opts.stderr), detachKeys: opts.detachKeys },
     });
   }
-}
-
-export async function readAll(s: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function errorFrom(res: IncomingMessage): Promise<ApiError> {
-  const text = (await readAll(res)).toString('utf8');
-  let message = text.trim();
-  try {
-    message = (JSON.parse(text) as { message?: string }).message ?? message;
-  } catch {
-    // Not JSON: keep the text.
+  containerPrune(filters?: Filters): Promise<ContainerPruneResponse> {
+    return this.json('POST', '/containers/prune', { query: { filters: filtersQuery(filters) } });
   }
-  return new ApiError(res.statusCode ?? 500, message || `${res.statusCode} ${res.statusMessage}`);
+  containerCommit(opts: { container: string; repo?: string; tag?: string; author?: string; comment?: string; pause?: boolean; changes?: string[] }): Promise<IdResponse> {
+    return this.json('POST', '/commit', { query: { ...opts } });
+  }
+
+  // Exec
+
+  execCreate(id: string, req: ExecCreateRequest): Promise<IdResponse> {
+    return this.json('POST', `/containers/${enc(id)}/exec`, { body: req });
+  }
+  execStartDetached(execId: string, req: ExecStartRequest = {}): Promise<void> {
+    return this.call('POST', `/exec/${enc(execId)}/start`, { body: { ...req, Detach: true } });
+  }
+  execStartAttached(execId: string, req: ExecStartRequest = {}): Promise<Duplex> {
+    return this.hijack(`/exec/${enc(execId)}/start`, { body: { ...req, Detach: false } });
+  }
+  execInspect(execId: string): Promise<ExecInspect> {
+    return this.json('GET', `/exec/${enc(execId)}/json`);
+  }
+  execResize(execId: string, h: number, w: number): Promise<void> {
+    return this.call('POST', `/exec/${enc(execId)}/resize`, { query: { h, w } });
+  }
+
+  // Images
+
+  imageList(opts: { all?: boolean; digests?: boolean; filters?: Filters } = {}): Promise<ImageSummary[]> {
+    return this.json('GET', '/images/json', { query: { all: opts.all, digests: opts.digests, filters: filtersQuery(opts.filters) } });
+  }
+  imageInspect(ref: string): Promise<ImageInspect> {
+    return this.json('GET', `/images/${imagePath(ref)}/json`);
+  }
+  imageHistory(ref: string): Promise<ImageHistoryItem[]> {
+    return this.json('GET', `/images/${imagePath(ref)}/history`);
+  }
+  imageTag(ref: string, repo: string, tag?: string): Promise<void> {
+    return this.call('POST', `/images/${imagePath(ref)}/tag`, { query: { repo, tag } });
+  }
+  async imageRemove(ref: string, opts: { force?: boolean; noprune?: boolean } = {}): Promise<ImageDeleteItem[]> {
+    return (await this.json<ImageDeleteItem[] | null>('DELETE', `/images/${imagePath(ref)}`, { query: { force: opts.force, noprune: opts.noprune } })) ?? [];
+  }
+  imagePrune(filters?: Filters): Promise<ImagePruneResponse> {
+    return this.json('POST', '/images/prune', { query: { filters: filtersQuery(filters) } });
+  }
+  /** Pulls; the answer is a progress stream (see readProgress). */
+  imagePull(fromImage: string, tag?: string, platform?: string): Promise<IncomingMessage> {
+    return this.request('POST', '/images/create', { query: { fromImage, tag, platform } });
+  }
+  /** Imports a rootfs tarball; the answer is a progress stream. */
+  imageImport(input: Readable, opts: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string } = {}): Promise<IncomingMessage> {
+    return this.request('POST', '/images/create', { query: { fromSrc: '-', repo: opts.repo, tag: opts.tag, message: opts.message, changes: opts.changes, platform: opts.platform }, input });
+  }
+  /** Loads a `docker save` archive; the answer is a progress stream. */
+  imageLoad(input: Readable, quiet = false): Promise<IncomingMessage> {
+    return this.request('POST', '/images/load', { query: { quiet }, input });
+  }
+  /** Saves images as one tar stream. */
+  imageSave(refs: string[]): Promise<IncomingMessage> {
+    return this.request('GET', '/images/get', { query: { names: refs } });
+  }
 }

@@ -1,44 +1,99 @@
 import type { Readable } from 'node:stream';
+import type { ProgressMessage } from '../api/types/index.js';
+
+/** Which of the container's streams a demultiplexed frame belongs to (byte 0 of the header). */
+export type StreamId = 0 | 1 | 2;
+
+const HEADER = 8;
 
 /**
- * Splits Docker's multiplexed stream (8-byte header: stream 0/1/2, three zero bytes, big-endian
- * length) into stdout and stderr writes.
+ * Splits Docker's multiplexed stream (used when the container has no TTY): each frame is an
+ * 8-byte header — stream id in byte 0, three zero bytes, big-endian payload length in bytes
+ * 4-7 — then the payload. Frames may arrive split across chunks or several in one chunk.
  */
-export function demux(input: Readable, out: { stdout(b: Buffer): void; stderr(b: Buffer): void }): Promise<void> {
-  let buf: Buffer = Buffer.alloc(0);
+export class Demuxer {
+  #pending: Buffer = Buffer.alloc(0);
+
+  constructor(readonly onFrame: (stream: StreamId, payload: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    let buf = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
+    while (buf.length >= HEADER) {
+      const len = buf.readUInt32BE(4);
+      if (buf.length < HEADER + len) break;
+      const id = buf[0];
+      if (len > 0) this.onFrame(id === 2 ? 2 : id === 0 ? 0 : 1, buf.subarray(HEADER, HEADER + len));
+      buf = buf.subarray(HEADER + len);
+    }
+    // Copy so a retained tail doesn't pin the whole (possibly large) chunk.
+    this.#pending = Buffer.from(buf);
+  }
+
+  /** Bytes of an unfinished frame left when the stream ended. */
+  get leftover(): number {
+    return this.#pending.length;
+  }
+}
+
+/** Sinks for demultiplexed output; stdin frames (id 0) go to stdout as docker's stdcopy does. */
+export interface OutputSinks {
+  stdout(b: Buffer): void;
+  stderr(b: Buffer): void;
+}
+
+/** Demultiplexes `input` into the sinks; resolves when the input ends or closes. */
+export function demux(input: Readable, out: OutputSinks): Promise<void> {
+  const d = new Demuxer((id, payload) => (id === 2 ? out.stderr(payload) : out.stdout(payload)));
   return new Promise((resolve, reject) => {
-    input.on('data', (chunk: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      while (buf.length >= 8) {
-        const len = buf.readUInt32BE(4);
-        if (buf.length < 8 + len) break;
-        const payload = buf.subarray(8, 8 + len);
-        if (buf[0] === 2) out.stderr(payload);
-        else out.stdout(payload);
-        buf = buf.subarray(8 + len);
-      }
-    });
-    input.once('end', () => resolve());
-    input.once('close', () => resolve());
-    input.once('error', reject);
+    input.on('data', (chunk: Buffer) => d.push(chunk));
+    input.once('end', resolve);
+    input.once('close', resolve);
+    input.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve() : reject(err)));
   });
 }
 
-/** Reads a JSON-lines progress stream; returns the error message of the first error line, if any. */
-export async function readProgress(input: Readable, onLine: (m: { status?: string; stream?: string; error?: string; id?: string }) => void): Promise<string | undefined> {
+/** Copies a raw (TTY) stream into one sink; resolves when it ends. */
+export function copyRaw(input: Readable, write: (b: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    input.on('data', (chunk: Buffer) => write(chunk));
+    input.once('end', resolve);
+    input.once('close', resolve);
+    input.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve() : reject(err)));
+  });
+}
+
+/** Yields each JSON value of a newline-delimited JSON stream (events, progress). */
+export async function* jsonLines<T = unknown>(input: AsyncIterable<Buffer | string>): AsyncGenerator<T> {
   let rest = '';
-  let error: string | undefined;
-  for await (const c of input) {
-    rest += (c as Buffer).toString('utf8');
+  for await (const chunk of input) {
+    rest += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     let nl;
     while ((nl = rest.indexOf('\n')) >= 0) {
       const line = rest.slice(0, nl).trim();
       rest = rest.slice(nl + 1);
-      if (!line) continue;
-      const m = JSON.parse(line) as { status?: string; stream?: string; error?: string };
-      if (m.error) error ??= m.error;
-      else onLine(m);
+      if (line) yield JSON.parse(line) as T;
     }
   }
+  if (rest.trim()) yield JSON.parse(rest) as T;
+}
+
+/**
+ * Reads a progress stream (load, import, pull) to its end, handing each message that is not an
+ * error to `onMessage`. Returns the first error message, since the HTTP status is already 200
+ * by the time a streamed operation fails.
+ */
+export async function readProgress(input: Readable, onMessage: (m: ProgressMessage) => void = () => {}): Promise<string | undefined> {
+  let error: string | undefined;
+  for await (const m of jsonLines<ProgressMessage>(input)) {
+    const msg = m.error ?? m.errorDetail?.message;
+    if (msg) error ??= msg;
+    else onMessage(m);
+  }
   return error;
+}
+
+export async function readAll(s: AsyncIterable<Buffer | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks);
 }

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import type { ContainerInspect } from '../api/types/index.js';
+import { forEachName, newCommand, requireArgs } from './command.js';
+import { Exit, type Session } from './session.js';
+import { proxySignals, pumpStreams, sendSize } from './streams.js';
+import { startFailureCode } from './run.js';
+
+interface AttachFlags {
+  stdin?: boolean;
+  sigProxy?: boolean;
+  detachKeys?: string;
+}
+
+/** After the stream ends: exit with the container's code, or 0 if it still runs (a detach). */
+async function exitAfterStream(s: Session, id: string): Promise<void> {
+  const after = await s.client.containerInspect(id).catch(() => undefined);
+  if (!after || after.State.Running || after.State.Paused) return;
+  const code = after.State.ExitCode;
+  if (code) throw new Exit(code);
+}
+
+function attachStreams(s: Session, info: ContainerInspect, stdin: boolean, detachKeys?: string) {
+  const c = s.client;
+  const resize = (h: number, w: number) => void c.containerResize(info.Id, h, w).catch(() => {});
+  return c.containerAttach(info.Id, { stdin, stdout: true, stderr: true, detachKeys }).then((conn) => ({
+    pumping: pumpStreams(s, conn, { tty: Boolean(info.Config.Tty), stdin, resize }),
+    resize,
+    conn,
+  }));
+}
+
+export function attachCommand(s: Session): Command {
+  const cmd = newCommand('attach', 'Attach local standard input, output, and error streams to a running container', '[OPTIONS] CONTAINER');
+  return cmd
+    .argument('[args...]')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--no-stdin', 'Do not attach STDIN')
+    .option('--sig-proxy', 'Proxy all received signals to the process (default true)')
+    .option('--no-sig-proxy', 'Do not proxy signals')
+    .action(async (args: string[], f: AttachFlags) => {
+      requireArgs(s, cmd, args, 1, 1);
+      const c = s.client;
+      const info = await c.containerInspect(args[0]);
+      if (!info.State.Running) throw new Exit(1, 'You cannot attach to a stopped container, start it first');
+      if (info.State.Paused) throw new Exit(1, 'You cannot attach to a paused container, unpause it first');
+      if (info.State.Restarting) throw new Exit(1, 'You cannot attach to a restarting container, wait until it is running');
+      const stdin = f.stdin !== false && Boolean(info.Config.OpenStdin);
+      const { pumping, resize } = await attachStreams(s, info, stdin, f.detachKeys);
+      if (info.Config.Tty) sendSize(s, resize);
+      const unproxy = f.sigProxy !== false && !info.Config.Tty ? proxySignals((sig) => void c.containerKill(info.Id, sig).catch(() => {})) : () => {};
+      try {
+        await pumping;
+      } finally {
+        unproxy();
+      }
+      await exitAfterStream(s, info.Id);
+    });
+}
+
+interface StartFlags {
+  attach?: boolean;
+  interactive?: boolean;
+  detachKeys?: string;
+}
+
+export function startCommand(s: Session): Command {
+  const cmd = newCommand('start', 'Start one or more stopped containers', '[OPTIONS] CONTAINER [CONTAINER...]');
+  return cmd
+    .argument('[names...]')
+    .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('-i, --interactive', "Attach container's STDIN")
+    .action(async (names: string[], f: StartFlags) => {
+      requireArgs(s, cmd, names, 1);
+      const c = s.client;
+      if (!f.attach && !f.interactive) {
+        await forEachName(s, names, async (n) => {
+          await c.containerStart(n, f.detachKeys);
+          s.out(`${n}\n`);
+        });
+        return;
+      }
+      if (names.length > 1) throw new Exit(1, 'you cannot start and attach multiple containers at once');
+      const info = await c.containerInspect(names[0]);
+      const stdin = Boolean(f.interactive) && Boolean(info.Config.OpenStdin);
+      const { pumping, resize, conn } = await attachStreams(s, info, stdin, f.detachKeys);
+      const waiting = c.containerWait(info.Id, 'next-exit');
+      waiting.catch(() => {});
+      try {
+        await c.containerStart(info.Id);
+      } catch (err) {
+        conn.destroy();
+        await pumping;
+        throw new Exit(startFailureCode((err as Error).message), `Error response from daemon: ${(err as Error).message}`);
+      }
+      if (info.Config.Tty) sendSize(s, resize);
+      const unproxy = !info.Config.Tty ? proxySignals((sig) => void c.containerKill(info.Id, sig).catch(() => {})) : () => {};
+      try {
+        await pumping;
+      } finally {
+        unproxy();
+      }
+      const after = await c.containerInspect(info.Id).catch(() => undefined);
+      if (after && (after.State.Running || after.State.Paused)) return;
+      const code = (await waiting).StatusCode;
+      if (code) throw new Exit(code);
+    });
+}

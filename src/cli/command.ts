@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import { ApiError } from '../client/index.js';
+import { Exit, type Session } from './session.js';
+
+/**
+ * A command with docker's conventions: `--help` only (`-h` is --hostname on run), a docker-like
+ * usage line, and a fixed argument count checked the way docker's CLI words it.
+ */
+export function newCommand(name: string, description: string, usage: string): Command {
+  return new Command(name).description(description).usage(usage).helpOption('--help', 'Print usage').allowExcessArguments(true);
+}
+
+/** Docker's "requires at least N argument(s)" check; exits 1 as docker does. */
+export function requireArgs(s: Session, cmd: Command, args: unknown[], min: number, max = Infinity): void {
+  if (args.length >= min && args.length <= max) return;
+  const path = commandPath(s, cmd);
+  const n = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
+  const what = min === max ? `requires ${n(min)}` : args.length < min ? `requires at least ${n(min)}` : `accepts at most ${n(max)}`;
+  throw new Exit(1, `${s.prog}: '${path}' ${what}\n\nUsage:  ${path} ${cmd.usage()}\n\nSee '${path} --help' for more information`);
+}
+
+export function commandPath(s: Session, cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.parent ? c.name() : s.prog);
+  return names.join(' ');
+}
+
+/**
+ * Runs `fn` on each name; the rest still run after a failure, and the failures are printed
+ * together at the end (docker: "Error response from daemon: …") with exit code 1.
+ */
+export async function forEachName(s: Session, names: string[], fn: (name: string) => Promise<void>): Promise<void> {
+  const errors: string[] = [];
+  for (const n of names) {
+    try {
+      await fn(n);
+    } catch (err) {
+      errors.push(errorText(err));
+    }
+  }
+  // docker reports the failures together, after the successes.
+  if (errors.length) throw new Exit(1, errors.join('\n'));
+}
+
+/** How docker's CLI shows an error: daemon errors with their prefix, others as they are. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `Error response from daemon: ${err.message}`;
+  return (err as Error).message;
+}
+
+/** Whether a daemon error is a 404 (no such container/image). */
+export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.statusCode === 404;

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildCreateRequest, parseMount, parsePublish, parseRestart, parseUlimit, readVarFile } from './createopts.js';
+import { fullName, normalizeImageRef, startFailureCode } from './run.js';
+import { flagErrorMessage, normalizeBooleanFlags } from './program.js';
+import { parseFilters, splitRepoTag, timestampArg } from './opts.js';
+import { CommanderError } from 'commander';
+
+test('create request from run flags', () => {
+  const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', rm: true, network: 'none', publish: ['8080:80'] }, { HOME_X: '/x' });
+  assert.deepEqual(r.Cmd, ['sh', '-c', 'true']);
+  assert.deepEqual(r.Env, ['A=1', 'HOME_X=/x']);
+  assert.deepEqual(r.Labels, { a: 'b', c: '' });
+  assert.deepEqual(r.Entrypoint, ['']);
+  assert.equal(r.AttachStdin, true);
+  assert.equal(r.OpenStdin, true);
+  assert.equal(r.StdinOnce, true);
+  assert.equal(r.Tty, true);
+  assert.deepEqual(r.HostConfig?.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
+  assert.equal(r.HostConfig?.NanoCpus, 1_500_000_000);
+  assert.equal(r.HostConfig?.AutoRemove, true);
+  assert.equal(r.HostConfig?.NetworkMode, 'none');
+  assert.deepEqual(r.HostConfig?.PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
+  assert.deepEqual(r.ExposedPorts, { '80/tcp': {} });
+  const d = buildCreateRequest('busybox', [], { detach: true, interactive: true });
+  assert.equal(d.AttachStdout, false);
+  assert.equal(d.StdinOnce, false);
+  assert.equal(d.Cmd, undefined);
+  const a = buildCreateRequest('busybox', [], { attach: ['STDERR'] });
+  assert.equal(a.AttachStdout, false);
+  assert.equal(a.AttachStderr, true);
+});
+
+test('restart, publish, mount, ulimit parsing', () => {
+  assert.deepEqual(parseRestart('always'), { Name: 'always', MaximumRetryCount: 0 });
+  assert.throws(() => parseRestart('on-failure:x'), /must be an integer/);
+  assert.throws(() => parseRestart('always:2'), /only be used with 'on-failure'/);
+  assert.deepEqual(parsePublish('127.0.0.1:8080:80/udp'), [{ key: '80/udp', binding: { HostIp: '127.0.0.1', HostPort: '8080' } }]);
+  assert.deepEqual(parsePublish('80'), [{ key: '80/tcp', binding: { HostIp: '', HostPort: '' } }]);
+  assert.equal(parsePublish('8000-8001:80-81').length, 2);
+  assert.deepEqual(parseMount('type=bind,source=/a,target=/b,readonly'), { Type: 'bind', Source: '/a', Target: '/b', ReadOnly: true });
+  assert.deepEqual(parseMount('type=tmpfs,dst=/t,tmpfs-size=1m'), { Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576 } });
+  assert.throws(() => parseMount('type=bind,source=/a'), /target is required/);
+  assert.deepEqual(parseUlimit('nofile=1024:2048'), { Name: 'nofile', Soft: 1024, Hard: 2048 });
+  assert.deepEqual(parseUlimit('nproc=10'), { Name: 'nproc', Soft: 10, Hard: 10 });
+});
+
+test('env files', () => {
+  const lines = readVarFile('f', { B: 'fromenv' }, () => '# c\nA=1\n\nB\nC\n  D=x y\n');
+  assert.deepEqual(lines, ['A=1', 'B=fromenv', 'D=x y']);
+});
+
+test('misc parsing helpers', () => {
+  assert.equal(startFailureCode('exec: "nope": executable file not found in $PATH'), 127);
+  assert.equal(startFailureCode('exec /etc/passwd: permission denied'), 126);
+  assert.equal(startFailureCode('something else'), 125);
+  assert.equal(normalizeImageRef('busybox'), 'busybox:latest');
+  assert.equal(normalizeImageRef('localhost:5000/x'), 'localhost:5000/x:latest');
+  assert.equal(normalizeImageRef('x:1'), 'x:1');
+  assert.equal(fullName('busybox'), 'docker.io/library/busybox');
+  assert.equal(fullName('me/app'), 'docker.io/me/app');
+  assert.equal(fullName('localhost:5000/app'), 'localhost:5000/app');
+  assert.deepEqual(splitRepoTag('localhost:5000/x:1'), { repo: 'localhost:5000/x', tag: '1' });
+  assert.deepEqual(splitRepoTag('localhost:5000/x'), { repo: 'localhost:5000/x' });
+  assert.deepEqual(parseFilters(['name=a', 'name=b', 'status=exited']), { name: ['a', 'b'], status: ['exited'] });
+  assert.equal(timestampArg('10m', 1_000_000), String(1000 - 600));
+  assert.equal(timestampArg('2024-01-01T00:00:00Z'), '2024-01-01T00:00:00Z');
+  assert.deepEqual(normalizeBooleanFlags(['run', '--sig-proxy=false', 'x', '--', '--pause=false']), ['run', '--no-sig-proxy', 'x', '--', '--pause=false']);
+  assert.equal(flagErrorMessage(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--bogus'")), 'unknown flag: --bogus');
+  assert.equal(flagErrorMessage(new CommanderError(1, 'commander.unknownOption', "error: unknown option '-Z'")), "unknown shorthand flag: 'Z' in -Z");
+  assert.equal(
+    flagErrorMessage(new CommanderError(1, 'commander.invalidArgument', "error: option '-n, --last <int>' argument 'x' is invalid. strconv.ParseInt: parsing \"x\": invalid syntax")),
+    'invalid argument "x" for "-n, --last" flag: strconv.ParseInt: parsing "x": invalid syntax',
+  );
+  assert.equal(flagErrorMessage(new CommanderError(1, 'commander.optionMissingArgument', "error: option '--name <string>' argument missing")), 'flag needs an argument: --name');
+});

@@ -1,0 +1,107 @@
+/** Human-readable values printed the way docker's go-units and Go's time package print them. */
+
+/** go-units HumanDuration: "Less than a second", "3 minutes", "About an hour", "2 years". */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.trunc(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(Math.trunc(ms / 3_600_000) / 24 / 365)} years`;
+}
+
+/** "5 seconds ago" for a Unix time in seconds. */
+export function ago(epochSeconds: number, now = Date.now()): string {
+  return `${humanDuration(now - epochSeconds * 1000)} ago`;
+}
+
+/** Go's %.<p>g: shortest of fixed/exponent with `p` significant digits, trailing zeros dropped. */
+export function formatG(v: number, precision: number): string {
+  const s = v.toPrecision(precision);
+  const [mant, exp] = s.split('e');
+  const trimmed = mant.includes('.') ? mant.replace(/\.?0+$/, '') : mant;
+  if (exp === undefined) return trimmed;
+  const sign = exp.startsWith('-') ? '-' : '+';
+  return `${trimmed}e${sign}${exp.replace(/^[-+]/, '').padStart(2, '0')}`;
+}
+
+const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+
+function sizeAndUnit(size: number, base: number, units: string[]): [number, string] {
+  let i = 0;
+  let v = size;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
+    i++;
+  }
+  return [v, units[i]];
+}
+
+/** go-units HumanSizeWithPrecision(size, 3): decimal units, "4.26MB", "1.2kB", "0B". */
+export function humanSize(bytes: number, precision = 3): string {
+  const [v, unit] = sizeAndUnit(bytes, 1000, DECIMAL_UNITS);
+  return `${formatG(v, precision)}${unit}`;
+}
+
+/** go-units BytesSize: binary units with two decimals at most, "1.5GiB". */
+export function bytesSize(bytes: number): string {
+  const [v, unit] = sizeAndUnit(bytes, 1024, BINARY_UNITS);
+  return `${formatG(v, 4)}${unit}`;
+}
+
+/** go-units RAMInBytes: "512m", "1g", "1.5GB", "100" → bytes (binary multiples, as docker). */
+export function parseRamBytes(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(v.trim());
+  if (!m) throw new Error(`invalid size: '${v}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[m[2].toLowerCase() as ''];
+  return Math.trunc(Number(m[1]) * mult);
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+function zone(d: Date): { offset: string; name: string } {
+  const mins = -d.getTimezoneOffset();
+  const sign = mins < 0 ? '-' : '+';
+  const offset = `${sign}${pad2(Math.trunc(Math.abs(mins) / 60))}${pad2(Math.abs(mins) % 60)}`;
+  if (mins === 0 && (process.env.TZ ?? 'UTC').replace(/^:/, '') in { UTC: 1, 'Etc/UTC': 1, '': 1 }) return { offset, name: 'UTC' };
+  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value;
+  return { offset, name: part && /^[A-Z]{2,5}$/.test(part) ? part : mins === 0 ? 'UTC' : offset };
+}
+
+/** Go's time.Time String() in local time: "2024-05-01 10:00:00 +0000 UTC" (ps's CreatedAt). */
+export function goTime(epochSeconds: number): string {
+  const d = new Date(epochSeconds * 1000);
+  const z = zone(d);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${z.offset} ${z.name}`;
+}
+
+/** RFC 3339 in local time, as Go's time.RFC3339 layout prints it ("Z" for UTC). */
+export function rfc3339(epochSeconds: number): string {
+  const d = new Date(epochSeconds * 1000);
+  const mins = -d.getTimezoneOffset();
+  const off = mins === 0 ? 'Z' : `${mins < 0 ? '-' : '+'}${pad2(Math.trunc(Math.abs(mins) / 60))}:${pad2(Math.abs(mins) % 60)}`;
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${off}`;
+}
+
+/** docker's formatter.Ellipsis: cut to `max` characters, the last one being "…". */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  if (chars.length <= max) return s;
+  if (max <= 1) return chars.slice(0, max).join('');
+  return chars.slice(0, max - 1).join('') + '…';
+}
+
+/** stringid.TruncateID: drop the algorithm prefix and keep 12 hex digits. */
+export function shortId(id: string): string {
+  const i = id.indexOf(':');
+  return (i >= 0 ? id.slice(i + 1) : id).slice(0, 12);
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { forEachName, newCommand, requireArgs } from './command.js';
+import { intArg } from './opts.js';
+import type { Session } from './session.js';
+
+/** A command that does one call per named container and echoes each name, as stop/kill/rm do. */
+function perContainer(s: Session, name: string, description: string, fn: (id: string, f: Record<string, unknown>) => Promise<void>): Command {
+  const cmd = newCommand(name, description, '[OPTIONS] CONTAINER [CONTAINER...]');
+  return cmd.argument('[names...]').action(async (names: string[], f: Record<string, unknown>) => {
+    requireArgs(s, cmd, names, 1);
+    await forEachName(s, names, async (n) => {
+      await fn(n, f);
+      s.out(`${n}\n`);
+    });
+  });
+}
+
+export function stopCommand(s: Session): Command {
+  return perContainer(s, 'stop', 'Stop one or more running containers', (n, f) => s.client.containerStop(n, { timeout: f.time as number | undefined, signal: f.signal as string | undefined }))
+    .option('-s, --signal <string>', 'Signal to send to the container')
+    .option('-t, --time <int>', 'Seconds to wait before killing the container', intArg);
+}
+
+export function restartCommand(s: Session): Command {
+  return perContainer(s, 'restart', 'Restart one or more containers', (n, f) => s.client.containerRestart(n, { timeout: f.time as number | undefined, signal: f.signal as string | undefined }))
+    .option('-s, --signal <string>', 'Signal to send to the container')
+    .option('-t, --time <int>', 'Seconds to wait before killing the container', intArg);
+}
+
+export function killCommand(s: Session): Command {
+  return perContainer(s, 'kill', 'Kill one or more running containers', (n, f) => s.client.containerKill(n, f.signal as string | undefined)).option(
+    '-s, --signal <string>',
+    'Signal to send to the container',
+  );
+}
+
+export function pauseCommand(s: Session): Command {
+  return perContainer(s, 'pause', 'Pause all processes within one or more containers', (n) => s.client.containerPause(n));
+}
+
+export function unpauseCommand(s: Session): Command {
+  return perContainer(s, 'unpause', 'Unpause all processes within one or more containers', (n) => s.client.containerUnpause(n));
+}
+
+export function rmCommand(s: Session, name = 'rm'): Command {
+  return perContainer(s, name, 'Remove one or more containers', (n, f) => s.client.containerRemove(n, { force: Boolean(f.force), volumes: Boolean(f.volumes) }))
+    .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
+    .option('-l, --link', 'Remove the specified link')
+    .option('-v, --volumes', 'Remove anonymous volumes associated with the container');
+}
+
+export function waitCommand(s: Session): Command {
+  const cmd = newCommand('wait', 'Block until one or more containers stop, then print their exit codes', 'CONTAINER [CONTAINER...]');
+  return cmd.argument('[names...]').action(async (names: string[]) => {
+    requireArgs(s, cmd, names, 1);
+    await forEachName(s, names, async (n) => {
+      const r = await s.client.containerWait(n, 'not-running');
+      s.out(`${r.StatusCode}\n`);
+    });
+  });
+}
+
+export function renameCommand(s: Session): Command {
+  const cmd = newCommand('rename', 'Rename a container', 'CONTAINER NEW_NAME');
+  return cmd.argument('[args...]').action(async (args: string[]) => {
+    requireArgs(s, cmd, args, 2, 2);
+    await s.client.containerRename(args[0], args[1]);
+  });
+}

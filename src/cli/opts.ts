@@ -1,0 +1,61 @@
+import { InvalidArgumentError } from 'commander';
+import type { Filters } from '../client/index.js';
+import { Exit } from './session.js';
+
+/** Commander accumulator for repeatable flags (-e A -e B). */
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** `--filter k=v` list → docker's filters map; a value without `=` is docker's error. */
+export function parseFilters(list: string[] = []): Filters | undefined {
+  if (!list.length) return undefined;
+  const f: Filters = {};
+  for (const kv of list) {
+    const i = kv.indexOf('=');
+    if (i < 0) throw new Exit(1, `bad format of filter (expected name=value)`);
+    (f[kv.slice(0, i).trim().toLowerCase()] ??= []).push(kv.slice(i + 1));
+  }
+  return f;
+}
+
+/** Splits `repo[:tag]` where a `:` before the last `/` is a registry port, not a tag. */
+export function splitRepoTag(ref: string): { repo: string; tag?: string } {
+  const at = ref.indexOf('@');
+  if (at >= 0) return { repo: ref.slice(0, at), tag: ref.slice(at + 1) };
+  const i = ref.lastIndexOf(':');
+  if (i > ref.lastIndexOf('/')) return { repo: ref.slice(0, i), tag: ref.slice(i + 1) };
+  return { repo: ref };
+}
+
+/** Commander parser for an integer flag, with Go's strconv message on failure. */
+export function intArg(v: string): number {
+  if (!/^[-+]?\d+$/.test(v.trim())) throw new InvalidArgumentError(`strconv.ParseInt: parsing "${v}": invalid syntax`);
+  return Number(v);
+}
+
+/** Commander parser for a float flag (--cpus). */
+export function floatArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`strconv.ParseFloat: parsing "${v}": invalid syntax`);
+  return n;
+}
+
+/** `k=v` → [k, v]; a bare `k` gives v = undefined. */
+export function splitKeyValue(s: string): [string, string | undefined] {
+  const i = s.indexOf('=');
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** Relative times (`10m`, `1h30m`, `2.5s`) become Unix seconds back from now; anything else goes to the daemon as is. */
+export function timestampArg(v: string | undefined, now = Date.now()): string | undefined {
+  if (!v) return undefined;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m; (m = re.exec(v)); ) {
+    total += Number(m[1]) * { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }[m[2] as 's'];
+    matched = re.lastIndex;
+  }
+  if (matched !== v.length || !matched) return v;
+  const t = now / 1000 - total;
+  return Number.isInteger(t) ? String(t) : t.toFixed(9);
+}

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import type { ContainerSummary, Port } from '../api/types/index.js';
+import { newCommand } from './command.js';
+import { render, sortedKeys } from './format.js';
+import { ago, ellipsis, goTime, humanSize } from './human.js';
+import { collect, intArg, parseFilters } from './opts.js';
+import type { Session } from './session.js';
+
+export const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Ports: 'PORTS',
+  State: 'STATE',
+  Status: 'STATUS',
+  Size: 'SIZE',
+  Names: 'NAMES',
+  Labels: 'LABELS',
+  Mounts: 'MOUNTS',
+  Networks: 'NETWORKS',
+  LocalVolumes: 'LOCAL VOLUMES',
+  Label: 'LABEL',
+};
+
+/** docker's port column: "0.0.0.0:8080->80/tcp, 443/tcp", ranges not collapsed. */
+export function formatPorts(ports: Port[] = []): string {
+  return [...ports]
+    .sort((a, b) => a.PrivatePort - b.PrivatePort || (a.PublicPort ?? 0) - (b.PublicPort ?? 0))
+    .map((p) => (p.PublicPort ? `${p.IP && p.IP.includes(':') ? `[${p.IP}]` : p.IP || '0.0.0.0'}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`))
+    .join(', ');
+}
+
+/** One row of `ps` with docker's placeholder names; `Label` is a method as in docker. */
+export function psRow(c: ContainerSummary, opts: { trunc: boolean; now?: number }) {
+  const labels = c.Labels ?? {};
+  const names = c.Names.map((n) => n.replace(/^\//, ''));
+  const row = sortedKeys({
+    Command: JSON.stringify(opts.trunc ? ellipsis(c.Command, 20) : c.Command),
+    CreatedAt: goTime(c.Created),
+    ID: opts.trunc ? c.Id.slice(0, 12) : c.Id,
+    Image: opts.trunc && /^sha256:/.test(c.Image) ? c.Image.slice(7, 19) : c.Image,
+    Labels: Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Type === 'volume').length),
+    Mounts: (c.Mounts ?? []).map((m) => (m.Name && opts.trunc ? ellipsis(m.Name, 15) : (m.Name ?? m.Source))).join(','),
+    // Without --no-trunc docker hides the links (names with a slash inside).
+    Names: (opts.trunc ? names.filter((n) => !n.includes('/')) : names).join(','),
+    Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    Platform: null,
+    Ports: formatPorts(c.Ports),
+    RunningFor: ago(c.Created, opts.now),
+    Size: c.SizeRw === undefined && c.SizeRootFs === undefined ? '0B' : sizeText(c.SizeRw ?? 0, c.SizeRootFs ?? 0),
+    State: c.State,
+    Status: c.Status,
+  });
+  // Not enumerable, so `json` rows leave it out as docker's do.
+  return Object.defineProperty(row, 'Label', { value: (k: string) => labels[k] ?? '', enumerable: false }) as typeof row & { Label(k: string): string };
+}
+
+function sizeText(rw: number, rootFs: number): string {
+  const srw = humanSize(rw);
+  return rootFs > 0 ? `${srw} (virtual ${humanSize(rootFs)})` : srw;
+}
+
+interface PsFlags {
+  all?: boolean;
+  quiet?: boolean;
+  last?: number;
+  latest?: boolean;
+  size?: boolean;
+  trunc?: boolean;
+  filter?: string[];
+  format?: string;
+}
+
+export function psCommand(s: Session, name = 'ps'): Command {
+  return newCommand(name, 'List containers', '[OPTIONS]')
+    .option('-a, --all', 'Show all containers (default shows just running)')
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+    .option('--format <string>', "Format output using a custom template:\n'table', 'table TEMPLATE', 'json', or a Go template")
+    .option('-n, --last <int>', 'Show n last created containers (includes all states)', intArg)
+    .option('-l, --latest', 'Show the latest created container (includes all states)')
+    .option('--no-trunc', "Don't truncate output")
+    .option('-q, --quiet', 'Only display container IDs')
+    .option('-s, --size', 'Display total file sizes')
+    .action(async (f: PsFlags) => {
+      const limit = f.latest ? 1 : f.last !== undefined && f.last > 0 ? f.last : undefined;
+      const format = f.format ?? (f.quiet ? '{{.ID}}' : '');
+      // A custom format that mentions .Size asks for sizes like -s does.
+      const size = Boolean(f.size) || /\.Size\b/.test(format);
+      const list = await s.client.containerList({ all: f.all || limit !== undefined, limit, size, filters: parseFilters(f.filter) });
+      const rows = list.map((c) => psRow(c, { trunc: f.trunc !== false }));
+      const table = `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${f.size ? '\t{{.Size}}' : ''}`;
+      s.out(render(format === '' || format === 'table' ? table : format, rows, PS_HEADERS));
+    });
+}
