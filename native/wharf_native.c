@@ -1,5 +1,6 @@
 // The few system calls wharf needs that Node.js does not offer: mknod and extended attributes
-// (overlay whiteouts and opaque directories in image layers), and a client for conmon's
+// (overlay whiteouts and opaque directories in image layers), mount and umount (spawning the
+// mount binaries cost milliseconds on every container start), and a client for conmon's
 // SOCK_SEQPACKET attach socket, which libuv cannot open. The attach socket is bridged to a
 // SOCK_STREAM socketpair by a small relay thread so Node can use the other end as a net.Socket.
 #define _GNU_SOURCE
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,6 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sched.h>
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -33,7 +36,8 @@ static napi_value throw_errno(napi_env env, const char *syscall, const char *pat
   // errno names match Node's own fs errors so callers can test err.code.
   const char *name = err == ENOENT ? "ENOENT" : err == EEXIST ? "EEXIST" : err == EPERM ? "EPERM"
                      : err == EACCES ? "EACCES" : err == ENOTSUP ? "ENOTSUP" : err == ECONNREFUSED ? "ECONNREFUSED"
-                     : err == ENOTDIR ? "ENOTDIR" : err == ENAMETOOLONG ? "ENAMETOOLONG" : "EIO";
+                     : err == ENOTDIR ? "ENOTDIR" : err == ENAMETOOLONG ? "ENAMETOOLONG" : err == EBUSY ? "EBUSY"
+                     : err == EINVAL ? "EINVAL" : "EIO";
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   napi_set_named_property(env, error, "code", code);
   napi_value errnum;
@@ -68,6 +72,57 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[2], &major));
   CHECK(napi_get_value_uint32(env, argv[3], &minor));
   if (mknod(path, mode, makedev(major, minor)) < 0) return throw_errno(env, "mknod", path);
+  return NULL;
+}
+
+struct overlay_mount {
+  const char *cwd, *options, *target;
+  int err;
+};
+
+// Overlay resolves relative lowerdirs against the caller's working directory, which is shared by
+// the whole process; this thread gets its own (unshare CLONE_FS) so Node's never changes.
+static void *overlay_mount_main(void *arg) {
+  struct overlay_mount *m = arg;
+  m->err = 0;
+  if (unshare(CLONE_FS) < 0 || chdir(m->cwd) < 0 || mount("overlay", m->target, "overlay", 0, m->options) < 0) m->err = errno;
+  return NULL;
+}
+
+// mountOverlay(cwd, options, target)
+static napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char cwd[4096], options[4096], target[4096];
+  if (get_string(env, argv[0], cwd, sizeof cwd) < 0 || get_string(env, argv[1], options, sizeof options) < 0 ||
+      get_string(env, argv[2], target, sizeof target) < 0)
+    return NULL;
+  struct overlay_mount m = {cwd, options, target, 0};
+  pthread_t t;
+  int rc = pthread_create(&t, NULL, overlay_mount_main, &m);
+  if (rc != 0) {
+    errno = rc;
+    return throw_errno(env, "mount", target);
+  }
+  pthread_join(t, NULL);
+  if (m.err) {
+    errno = m.err;
+    return throw_errno(env, "mount", target);
+  }
+  return NULL;
+}
+
+// umount(target, detach)
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char target[4096];
+  bool detach = false;
+  if (get_string(env, argv[0], target, sizeof target) < 0) return NULL;
+  CHECK(napi_get_value_bool(env, argv[1], &detach));
+  if (umount2(target, detach ? MNT_DETACH : 0) < 0) return throw_errno(env, "umount", target);
   return NULL;
 }
 
@@ -249,6 +304,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
       {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
+      {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -67,6 +67,12 @@ for (const cli of ['docker', 'wharf'] as const) {
     assert.equal(r.code, 0);
   });
 
+  test(`${cli}: -i with empty input closes stdin even when EOF comes before the start`, async () => {
+    const r = await run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: '' });
+    assert.equal(r.stdout, 'done\n', r.stderr);
+    assert.equal(r.code, 0);
+  });
+
   test(`${cli}: -t gives the process a terminal`, async () => {
     const r = await run(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'tty; stty size']);
     assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/);

@@ -42,6 +42,7 @@ export function createApiHandler(daemon: Daemon, logger: Logger) {
       path = m[2];
     }
     const ctx = new Context(req, path, url.searchParams, Number(version), target);
+    const started = performance.now();
     try {
       if (compareVersions(version, API_VERSION) > 0) {
         return ctx.send(400, { message: `client version ${version} is too new. Maximum supported API version is ${API_VERSION}` });
@@ -61,6 +62,8 @@ export function createApiHandler(daemon: Daemon, logger: Logger) {
       if (status >= 500) logger.error('request failed', { method: req.method, path, error: errorMessage(err) });
       else logger.debug('request rejected', { method: req.method, path, status, error: errorMessage(err) });
       if (!ctx.responded) ctx.send(status, status === 304 ? undefined : { message: errorMessage(err) });
+    } finally {
+      logger.debug('request', { method: req.method, path: req.url, ms: Math.round((performance.now() - started) * 10) / 10 });
     }
   }
 

@@ -1,3 +1,5 @@
+import { parseLogTime, type LogEntry } from '../daemon/index.js';
+
 /**
  * Docker's stream multiplexing for attach, exec and logs without a TTY: an 8-byte header
  * (stream id, 3 zero bytes, big-endian payload length) before each payload.
@@ -16,3 +18,28 @@ export function frame(stream: 'stdout' | 'stderr' | number, payload: Buffer): Bu
 
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
 export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
+
+/**
+ * A batch of log lines as one buffer: each line framed (without a TTY) and, when asked, behind
+ * Docker's RFC 3339 nanosecond UTC timestamp. One write per batch, not per line.
+ */
+export function logPayload(batch: LogEntry[], o: { tty: boolean; timestamps: boolean }): Buffer {
+  const stamps = o.timestamps ? batch.map((e) => Buffer.from(parseLogTime(e.time).nano + ' ', 'latin1')) : undefined;
+  let size = 0;
+  for (let i = 0; i < batch.length; i++) size += (o.tty ? 0 : 8) + (stamps ? stamps[i].length : 0) + batch[i].line.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const e = batch[i];
+    const len = (stamps ? stamps[i].length : 0) + e.line.length;
+    if (!o.tty) {
+      out[at] = e.stream === 'stdout' ? STREAM_STDOUT : STREAM_STDERR;
+      out[at + 1] = out[at + 2] = out[at + 3] = 0;
+      out.writeUInt32BE(len, at + 4);
+      at += 8;
+    }
+    if (stamps) at += stamps[i].copy(out, at);
+    at += e.line.copy(out, at);
+  }
+  return out;
+}

@@ -360,6 +360,7 @@ export class ContainerService {
     const id = record.id;
     const rt = this.#runtime(c);
     let created = false;
+    let pid = 0;
     try {
       const rootfs = await this.#opts.images.mountRootfs(id);
       const user = await resolveUser(rootfs, record.config.User ?? '', record.hostConfig.GroupAdd ?? []);
@@ -376,11 +377,11 @@ export class ContainerService {
       });
       const spec = containerSpec({ record, rootfs, user, files, initPath: this.#opts.initPath });
       const logCfg = { ...this.#opts.logOpts, ...(record.hostConfig.LogConfig?.Config ?? {}) };
-      await rt.create(spec, {
+      ({ pid } = await rt.create(spec, {
         logPath: record.logPath,
         logMaxSize: parseSize(logCfg['max-size']),
         logMaxFiles: logCfg['max-file'] ? Number(logCfg['max-file']) : undefined,
-      });
+      }));
       created = true;
       await this.#notifyStartListeners(c, true);
       await rt.start(id);
@@ -393,10 +394,9 @@ export class ContainerService {
       await c.files.saveState(c.state);
       throw err;
     }
-    const st = await rt.state(id).catch(() => undefined);
     transition(id, c.state.status, 'running');
     c.state.status = 'running';
-    c.state.pid = st?.pid ?? 0;
+    c.state.pid = pid;
     c.state.startedAt = new Date().toISOString();
     c.state.exitCode = 0;
     c.state.error = '';
@@ -440,34 +440,45 @@ export class ContainerService {
     );
   }
 
-  /** Record an exit exactly once per run (the monitor and stop/kill both may get there); call under the lock. */
+  /**
+   * Record an exit exactly once per run (the monitor and stop/kill both may get there); call under
+   * the lock. Waiters hear of the exit before the runtime's leftovers are cleaned up, and the state
+   * file says "exited" only after, so a daemon that dies in between cleans up on its next start.
+   */
   async #finishRun(c: Container, handle: RunHandle, st: ExitStatus, how: { daemonStart?: boolean }): Promise<void> {
     if (handle.handled) return;
     handle.handled = true;
     if (c.run === handle) c.run = undefined;
     const id = c.record.id;
-    await this.#runtime(c)
-      .delete(id, { force: true })
-      .catch((err) => this.#opts.logger.warn('runtime delete failed', { id, error: errorMessage(err) }));
-    await this.#opts.images.unmountRootfs(id).catch((err) => this.#opts.logger.warn('unmount failed', { id, error: errorMessage(err) }));
     if (c.state.status !== 'exited') transition(id, c.state.status, 'exited');
     c.state.status = 'exited';
     c.state.pid = 0;
     c.state.exitCode = st.exitCode;
     c.state.finishedAt = st.finishedAt.toISOString();
     c.state.oomKilled = st.oomKilled;
-    await c.files.saveState(c.state);
     if (st.oomKilled) this.#event('oom', c);
     this.#event('die', c, { exitCode: String(st.exitCode) });
-    const waiters = c.exitWaiters.splice(0);
-    for (const w of waiters) w(st.exitCode);
+    for (const w of c.exitWaiters.splice(0)) w(st.exitCode);
 
     if (c.record.hostConfig.AutoRemove) {
       await this.#removeLocked(c);
       return;
     }
+    await this.#releaseRun(c);
+    await c.files.saveState(c.state);
     const ranMs = st.finishedAt.getTime() - handle.startedAtMs;
     if (this.#shouldRestart(c, how.daemonStart ?? false)) this.#scheduleRestart(c, ranMs);
+  }
+
+  /** Removes what the runtime keeps of a run that ended and unmounts the file system. */
+  async #releaseRun(c: Container): Promise<void> {
+    const id = c.record.id;
+    await Promise.all([
+      this.#runtime(c)
+        .delete(id, { force: true })
+        .catch((err) => this.#opts.logger.warn('runtime delete failed', { id, error: errorMessage(err) })),
+      this.#opts.images.unmountRootfs(id).catch((err) => this.#opts.logger.warn('unmount failed', { id, error: errorMessage(err) })),
+    ]);
   }
 
   #shouldRestart(c: Container, daemonStart: boolean): boolean {
@@ -651,21 +662,30 @@ export class ContainerService {
     });
   }
 
+  /**
+   * Forget the container, then delete its files. `wait --condition removed` (what `run --rm`
+   * waits for) is answered once the container is gone from the API; the disk work after that is
+   * finished on the next start if the daemon dies meanwhile (the state file says "removing").
+   */
   async #removeLocked(c: Container): Promise<void> {
     const id = c.record.id;
     if (!this.#byId.has(id)) return;
     c.state.status = 'removing';
     await c.files.saveState(c.state).catch(() => {});
     if (c.run) c.run.abort.abort();
-    await this.#runtime(c).delete(id, { force: true }).catch(() => {});
-    await this.#opts.images.removeRootfs(id);
-    await rm(c.files.dir, { recursive: true, force: true });
     this.#byId.delete(id);
     if (this.#byName.get(c.record.name) === id) this.#byName.delete(c.record.name);
     this.#event('destroy', c);
     for (const w of c.removeWaiters.splice(0)) w(c.state.exitCode);
     for (const w of c.exitWaiters.splice(0)) w(c.state.exitCode);
     await this.#notifyStartListeners(c, false);
+    await Promise.all([
+      this.#runtime(c)
+        .delete(id, { force: true })
+        .catch(() => {}),
+      this.#opts.images.removeRootfs(id),
+    ]);
+    await rm(c.files.dir, { recursive: true, force: true });
   }
 
   async rename(ref: string, newName: string): Promise<void> {
@@ -818,7 +838,7 @@ export class ContainerService {
     return { Titles: header, Processes: processes };
   }
 
-  logs(ref: string, opts: LogsOptions): { tty: boolean; entries: AsyncIterable<LogEntry> } {
+  logs(ref: string, opts: LogsOptions): { tty: boolean; entries: AsyncIterable<LogEntry[]> } {
     const c = this.#get(ref);
     const follow = opts.follow && isActive(c.state);
     const entries = readLogs(c.record.logPath, {
@@ -844,8 +864,8 @@ export class ContainerService {
     if (c.state.status === 'paused' && opts.stream) throw new ConflictError(`You cannot attach to a paused container, unpause it first`);
     const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS);
     if (opts.logs) {
-      for await (const e of readLogs(c.record.logPath, { follow: false, tail: -1, stdout: opts.stdout, stderr: opts.stderr })) {
-        io.write(e.stream, e.line);
+      for await (const batch of readLogs(c.record.logPath, { follow: false, tail: -1, stdout: opts.stdout, stderr: opts.stderr })) {
+        for (const e of batch) io.write(e.stream, e.line);
       }
     }
     if (!opts.stream) return;

@@ -45,9 +45,13 @@ export async function writeHostFiles(paths: { hosts: string; hostname: string; r
     const sep = entry.indexOf('=') > 0 ? entry.indexOf('=') : idx;
     if (sep > 0) hosts += `${entry.slice(sep + 1)}\t${entry.slice(0, sep)}\n`;
   }
-  await writeFileAtomic(paths.hosts, hosts);
-  await writeFileAtomic(paths.hostname, `${o.hostname}\n`);
-  await writeFileAtomic(paths.resolvConf, await resolvConf(o));
+  // Rewritten at every start, so a crash cannot lose them: no fsync.
+  const quick = { durable: false };
+  await Promise.all([
+    writeFileAtomic(paths.hosts, hosts, 0o644, quick),
+    writeFileAtomic(paths.hostname, `${o.hostname}\n`, 0o644, quick),
+    writeFileAtomic(paths.resolvConf, await resolvConf(o), 0o644, quick),
+  ]);
 }
 
 async function resolvConf(o: HostFileOptions): Promise<string> {

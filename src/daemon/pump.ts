@@ -45,7 +45,9 @@ export function pump(
         if (forward.length) target.write(forward);
         if (detach) done();
       });
-      stdin.once('end', () => target.end());
+      // A client whose input was empty may have half-closed before the process started.
+      if (stdin.readableEnded) target.end();
+      else stdin.once('end', () => target.end());
     }
   });
 }

@@ -9,7 +9,9 @@ const rec = (ts: string, stream: string, tag: string, text: string) => `${ts} ${
 
 async function collect(path: string, opts: Partial<Parameters<typeof readLogs>[1]> = {}): Promise<string[]> {
   const out: string[] = [];
-  for await (const e of readLogs(path, { follow: false, tail: -1, stdout: true, stderr: true, ...opts })) out.push(`${e.stream}:${e.line.toString()}`);
+  for await (const batch of readLogs(path, { follow: false, tail: -1, stdout: true, stderr: true, ...opts })) {
+    for (const e of batch) out.push(`${e.stream}:${e.line.toString()}`);
+  }
   return out;
 }
 
@@ -52,7 +54,7 @@ test('readLogs follow: sees appended lines and a rotation, stops when told', asy
   const stopWhen = new Promise<void>((r) => (stop = r));
   const got: string[] = [];
   const reader = (async () => {
-    for await (const e of readLogs(path, { follow: true, tail: -1, stdout: true, stderr: true, stopWhen })) got.push(e.line.toString());
+    for await (const batch of readLogs(path, { follow: true, tail: -1, stdout: true, stderr: true, stopWhen })) got.push(...batch.map((e) => e.line.toString()));
   })();
   await new Promise((r) => setTimeout(r, 100));
   await appendFile(path, rec('2024-01-01T00:00:02.000000000+00:00', 'stdout', 'F', 'b'));

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, watch } from 'node:fs';
+import { existsSync, openSync, readFileSync, watch } from 'node:fs';
+import { Socket } from 'node:net';
 import { mkdir, open, readFile, rm, stat, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -127,7 +128,7 @@ export class Runtime {
     const oci = generateSpec(spec, { cgroupV2, devices: await this.#devices(spec), nofileMax: NOFILE_MAX });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
     const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
-    await writeJsonAtomic(join(bundle, 'log.json'), log);
+    await writeJsonAtomic(join(bundle, 'log.json'), log, { durable: false });
 
     const args = [
       '--api-version', '1',
@@ -165,6 +166,7 @@ export class Runtime {
   }
 
   async start(id: string): Promise<void> {
+    if (await releaseExecFifo(join(this.#root, id, 'exec.fifo'))) return;
     const r = await this.#runtime(['start', id]);
     if (r.code !== 0) throw createError(runtimeErrorText(r.stderr || r.stdout));
   }
@@ -442,4 +444,29 @@ class DirWatch {
   }
 }
 
-
+/**
+ * What `runc start` itself does (and crun likewise): the created container's init blocks opening
+ * its exec fifo for writing; opening it for reading lets init write one byte and exec the
+ * process, and removing it marks the container as running. Doing it here saves spawning the
+ * runtime, about a sixth of a container's start. False when there is no fifo: the caller falls
+ * back to `<runtime> start`, which also gives the runtime's own error texts.
+ */
+async function releaseExecFifo(path: string): Promise<boolean> {
+  let fd: number;
+  try {
+    // Non-blocking: a fifo whose writer is gone must not hang a thread of the pool.
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  const got = await new Promise<boolean>((resolve) => {
+    const fifo = new Socket({ fd, readable: true, writable: false });
+    let data = false;
+    fifo.on('data', () => (data = true));
+    fifo.once('error', () => resolve(false));
+    fifo.once('close', () => resolve(data));
+  });
+  if (!got) return false;
+  await rm(path, { force: true });
+  return true;
+}

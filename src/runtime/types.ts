@@ -127,8 +127,7 @@ export interface ExecSession extends AttachSession {
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
-  time: Date;
-  /** RFC 3339 with nanoseconds in UTC, as Docker prints with `logs -t`. */
-  timeNano: string;
+  /** When the line was written, as the log file has it; parseLogTime turns it into Docker's form. */
+  time: string;
   line: Buffer;
 }

@@ -155,8 +155,8 @@ export class LayerStore {
   /** Mounts the container's root file system; idempotent. Returns the merged path. */
   async mount(id: string, chain: string[]): Promise<string> {
     const p = this.paths(id);
-    if (await isMounted(p.merged)) return p.merged;
     await this.prepare(id);
+    // mountOverlay leaves an existing mount alone.
     await mountOverlay({ cwd: this.#root, lowers: this.#lowers(chain), upper: p.upper, work: p.work, target: p.merged });
     return p.merged;
   }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError, run } from '../util/index.js';
+import { errorMessage, InvalidArgumentError, isErrno, mountOverlayNative, umount } from '../util/index.js';
 
 /** Whether `path` is a mount point, from the kernel's own table. */
 export async function isMounted(path: string): Promise<boolean> {
@@ -23,15 +23,26 @@ export async function mountOverlay(o: { cwd: string; lowers: string[]; upper?: s
   let options = `lowerdir=${o.lowers.join(':')}`;
   if (o.upper) options += `,upperdir=${o.upper},workdir=${o.work}`;
   if (options.length >= MAX_OPTIONS) throw new InvalidArgumentError(`image has too many layers to mount (${o.lowers.length}); the overlay options would exceed one page`);
-  const r = await run('mount', ['-t', 'overlay', 'overlay', '-o', options, o.target], { cwd: o.cwd });
-  if (r.code !== 0) throw new Error(`mounting the container's file system at ${o.target} failed: ${r.stderr.trim() || `mount exited with ${r.code}`}`);
+  try {
+    mountOverlayNative(o.cwd, options, o.target);
+  } catch (err) {
+    throw new Error(`mounting the container's file system at ${o.target} failed: ${errorMessage(err)}`);
+  }
 }
 
 /** Unmounts if mounted; falls back to a lazy unmount when something still holds it busy. */
 export async function unmount(target: string): Promise<void> {
-  if (!(await isMounted(target))) return;
-  const r = await run('umount', [target]);
-  if (r.code === 0) return;
-  const lazy = await run('umount', ['-l', target]);
-  if (lazy.code !== 0 && (await isMounted(target))) throw new Error(`unmounting ${target} failed: ${r.stderr.trim()}`);
+  try {
+    umount(target);
+    return;
+  } catch (err) {
+    // EINVAL: not a mount point (already unmounted); ENOENT: already gone.
+    if (isErrno(err, 'EINVAL') || isErrno(err, 'ENOENT')) return;
+    if (!isErrno(err, 'EBUSY')) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+  }
+  try {
+    umount(target, true);
+  } catch (err) {
+    if (await isMounted(target)) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+  }
 }

@@ -6,6 +6,8 @@ interface NativeBinding {
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(path: string, name: string): Buffer | undefined;
   seqpacketConnect(path: string): number;
+  mountOverlay(cwd: string, options: string, target: string): void;
+  umount(target: string, detach: boolean): void;
 }
 
 // The addon is built by `npm run build` into native/build; dist/src/util is three levels below the root.
@@ -42,6 +44,16 @@ export function lsetxattr(path: string, name: string, value: Buffer | string): v
 /** The attribute's value, or undefined when the file does not have it. */
 export function lgetxattr(path: string, name: string): Buffer | undefined {
   return native().lgetxattr(path, name);
+}
+
+/** mount(2) of an overlay whose relative lowerdirs are resolved from `cwd`; errors carry err.code (EBUSY, EINVAL, ...). */
+export function mountOverlayNative(cwd: string, options: string, target: string): void {
+  native().mountOverlay(cwd, options, target);
+}
+
+/** umount2(2); `detach` is MNT_DETACH (lazy). */
+export function umount(target: string, detach = false): void {
+  native().umount(target, detach);
 }
 
 /**

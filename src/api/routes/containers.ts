@@ -4,7 +4,7 @@ import type { ContainerCreateRequest, ContainerConfig } from '../types/index.js'
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
-import { frame, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream.js';
+import { frame, logPayload, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream.js';
 import { hijackForAttach } from './attach.js';
 import { parseTimestampNs } from './system.js';
 
@@ -72,9 +72,8 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const out = ctx.stream(200, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     void ctx.clientGone().then(() => abort.abort());
     try {
-      for await (const e of entries) {
-        const payload = timestamps ? Buffer.concat([Buffer.from(e.timeNano + ' '), e.line]) : e.line;
-        const ok = out.write(tty ? payload : frame(e.stream, payload));
+      for await (const batch of entries) {
+        const ok = out.write(logPayload(batch, { tty, timestamps }));
         if (!ok) await new Promise((res) => (out as NodeJS.WritableStream).once('drain', res));
       }
     } catch (err) {
