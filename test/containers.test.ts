@@ -244,3 +244,27 @@ test('container prune removes stopped containers only', async () => {
   assert.match(names, /\bp2\b/);
   await d.docker(['rm', '-f', 'p2']);
 });
+
+for (const cli of ['docker', 'wharf'] as const) {
+  test(`${cli}: system prune removes stopped containers and dangling images, keeps what runs`, async () => {
+    await d[cli](['run', '--name', `sp-stopped-${cli}`, 'busybox', 'true']);
+    await d[cli](['run', '-d', '--name', `sp-running-${cli}`, 'busybox', 'sleep', '30']);
+    // A dangling image: commit with a tag, then move the tag away.
+    await d[cli](['run', '--name', `sp-src-${cli}`, 'busybox', 'sh', '-c', 'echo x > /x']);
+    const dangling = (await d[cli](['commit', `sp-src-${cli}`, `sp-img-${cli}:1`])).stdout.trim();
+    await d[cli](['tag', 'busybox', `sp-img-${cli}:1`]);
+    const r = await d[cli](['system', 'prune', '-f']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Deleted Containers:/);
+    assert.match(r.stdout, /Deleted Images:/);
+    assert.match(r.stdout, /Total reclaimed space: /);
+    const names = (await d[cli](['ps', '-a', '--format', '{{.Names}}'])).stdout;
+    assert.doesNotMatch(names, new RegExp(`sp-stopped-${cli}|sp-src-${cli}`));
+    assert.match(names, new RegExp(`sp-running-${cli}`));
+    const gone = await d[cli](['image', 'inspect', dangling]);
+    assert.notEqual(gone.code, 0, 'the dangling image is gone');
+    assert.equal((await d[cli](['image', 'inspect', 'busybox'])).code, 0, 'a tagged image stays');
+    await d[cli](['rm', '-f', `sp-running-${cli}`]);
+    await d[cli](['rmi', `sp-img-${cli}:1`]);
+  });
+}

@@ -9,7 +9,7 @@ import { inspectCommand } from './inspect.js';
 import { diffCommand, portCommand, topCommand } from './inspectors.js';
 import { killCommand, pauseCommand, renameCommand, restartCommand, rmCommand, stopCommand, unpauseCommand, waitCommand } from './lifecycle.js';
 import { logsCommand } from './logs.js';
-import { containerPruneCommand, imagePruneCommand } from './prune.js';
+import { containerPruneCommand, imagePruneCommand, systemPruneCommand } from './prune.js';
 import { psCommand } from './ps.js';
 import { createCommand, runCommand } from './run.js';
 import { Exit, Session, type ClientFactory, type IO } from './session.js';
@@ -135,7 +135,7 @@ export function buildProgram(s: Session): Command {
       tagCommand(s),
     ]),
   );
-  program.addCommand(group(s, 'system', 'Manage Docker', [systemDfCommand(s), eventsCommand(s), infoCommand(s)]));
+  program.addCommand(group(s, 'system', 'Manage Docker', [systemDfCommand(s), eventsCommand(s), infoCommand(s), systemPruneCommand(s)]));
 
   configureTree(s, program);
   return program;

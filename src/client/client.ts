@@ -182,6 +182,15 @@ export class Client extends Transport {
   imagePrune(filters?: Filters): Promise<ImagePruneResponse> {
     return this.json('POST', '/images/prune', { query: { filters: filtersQuery(filters) } });
   }
+  networkPrune(filters?: Filters): Promise<{ NetworksDeleted: string[] | null }> {
+    return this.json('POST', '/networks/prune', { query: { filters: filtersQuery(filters) } });
+  }
+  volumePrune(filters?: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.json('POST', '/volumes/prune', { query: { filters: filtersQuery(filters) } });
+  }
+  buildPrune(opts: { all?: boolean; filters?: Filters } = {}): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.json('POST', '/build/prune', { query: { all: opts.all, filters: filtersQuery(opts.filters) } });
+  }
   /** Pulls; the answer is a progress stream (see readProgress). */
   imagePull(fromImage: string, tag?: string, platform?: string): Promise<IncomingMessage> {
     return this.request('POST', '/images/create', { query: { fromImage, tag, platform } });

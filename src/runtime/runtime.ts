@@ -29,6 +29,17 @@ import type {
   RuntimeState,
 } from './types.js';
 
+/**
+ * conmon's own log cap: far enough above the rotation size that wharf's rotation, every half
+ * second, gets there first even for a container writing tens of megabytes a second.
+ */
+const ROTATE_IDLE_MS = 500;
+const ROTATE_BUSY_MS = 100;
+
+function conmonLogCap(maxSize: number): number {
+  return maxSize + Math.max(3 * maxSize, 32 * 1024 * 1024);
+}
+
 export interface RuntimeOptions {
   /** The OCI runtime binary (runc or crun). */
   runtimePath: string;
@@ -147,6 +158,9 @@ export class Runtime {
       '--log-level', 'error',
       '--syslog',
     ];
+    // wharf rotates the log while it runs. This cap is for when it does not: conmon then starts
+    // the file over (losing what it held) instead of letting a chatty container fill the disk.
+    if (opts.logMaxSize) args.push('--log-size-max', String(conmonLogCap(opts.logMaxSize)));
     if (spec.tty) args.push('-t');
     if (spec.openStdin) args.push('-i');
     // Docker closes a container's stdin when the first attached client goes only for `-i` without
@@ -240,7 +254,7 @@ export class Runtime {
   async waitExit(id: string, signal: AbortSignal): Promise<ExitStatus> {
     const bundle = this.#bundle(id);
     const log = await readJsonIfExists<LogSettings>(join(bundle, 'log.json'));
-    const rotator = log?.maxSize ? this.#rotator(id, log as Required<LogSettings>) : undefined;
+    const stopRotating = log?.maxSize ? this.#rotator(id, log as Required<LogSettings>) : undefined;
     const changes = new DirWatch(bundle);
     try {
       for (let round = 0; ; round++) {
@@ -256,26 +270,39 @@ export class Runtime {
       }
     } finally {
       changes.close();
-      if (rotator) clearInterval(rotator);
+      stopRotating?.();
     }
   }
 
-  #rotator(id: string, log: Required<LogSettings>): NodeJS.Timeout {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void (async () => {
-        if (await rotateLog(log.path, log.maxSize, log.maxFiles ?? 1)) {
+  /**
+   * Rotates the log from outside while the container runs. A log that needed rotating is looked
+   * at again soon, so a chatty container overshoots max-size by a few dozen milliseconds of
+   * output, not by half a second of it. Returns the stop function.
+   */
+  #rotator(id: string, log: Required<LogSettings>): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const tick = async () => {
+      let rotated = false;
+      try {
+        rotated = await rotateLog(log.path, log.maxSize, log.maxFiles ?? 1);
+        if (rotated) {
           await this.#ctl(id, `${CTL_REOPEN_LOGS} 0 0\n`);
           if ((log.maxFiles ?? 1) <= 1) await removeRotated(log.path);
         }
-      })()
-        .catch((err) => this.#o.logger.warn('log rotation failed', { id, error: errorMessage(err) }))
-        .finally(() => (busy = false));
-    }, 500);
+      } catch (err) {
+        this.#o.logger.warn('log rotation failed', { id, error: errorMessage(err) });
+      }
+      if (stopped) return;
+      timer = setTimeout(() => void tick(), rotated ? ROTATE_BUSY_MS : ROTATE_IDLE_MS);
+      timer.unref();
+    };
+    timer = setTimeout(() => void tick(), ROTATE_IDLE_MS);
     timer.unref();
-    return timer;
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   async #ctl(id: string, message: string, dir = this.#bundle(id)): Promise<void> {
