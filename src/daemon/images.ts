@@ -115,6 +115,9 @@ const SIZE_CACHE_MS = 5000;
  * Files the runtime creates as mount points for the container (Docker keeps these in an "init"
  * layer). They are not the user's changes: hidden from `diff` and left out of `commit`.
  */
+/** The diff ID of a layer with nothing in it (a tar of only its end-of-archive blocks). */
+const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
 const INIT_PATHS = new Set(['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab', 'dev/console', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys']);
 
 const hex = (digest: string) => digest.replace(/^sha256:/, '');
@@ -850,6 +853,17 @@ export class ImageService {
       const st = await lstat(join(upper, rel)).catch(() => undefined);
       if (st && (await this.#isInitArtifact(rel, st, await lowerStat(rel), upper))) skip.add(rel);
     }
+    // A directory the kernel copied up only to hold those mount points (etc/ for etc/hosts) is
+    // not a change either, as `diff` already says: a container that changed nothing commits an
+    // empty layer, which Docker leaves out of the image.
+    for (const dir of new Set([...skip].filter((r) => r.includes('/')).map((r) => r.slice(0, r.lastIndexOf('/'))))) {
+      const st = await lstat(join(upper, dir)).catch(() => undefined);
+      const lower = await lowerStat(dir);
+      if (!st?.isDirectory() || !lower?.isDirectory() || isOpaque(join(upper, dir))) continue;
+      if (st.mode !== lower.mode || st.uid !== lower.uid || st.gid !== lower.gid) continue;
+      const names = await readdir(join(upper, dir)).catch(() => [] as string[]);
+      if (names.every((n) => skip.has(`${dir}/${n}`))) skip.add(dir);
+    }
     const tmp = join(this.#dir.tmp, `commit-${randomBytes(6).toString('hex')}`);
     const h = hasher();
     try {
@@ -861,11 +875,20 @@ export class ImageService {
     const diffId = h.digest();
     return this.#locked(async () => {
       try {
-        await this.#content.adopt(tmp, diffId);
         for (const c of meta.chain) if (!this.#layers.has(c)) throw new Error(`layer ${c} of the container's image is missing`);
-        await this.#ensureLayer(meta.chain.at(-1), diffId, undefined, 'commit');
+        const empty = diffId === EMPTY_LAYER_DIFF_ID;
+        if (!empty) {
+          await this.#content.adopt(tmp, diffId);
+          await this.#ensureLayer(meta.chain.at(-1), diffId, undefined, 'commit');
+        }
         const now = new Date().toISOString();
-        const entry = { created: now, created_by: opts.containerConfigCmd.join(' '), ...(opts.author ? { author: opts.author } : {}), ...(opts.comment ? { comment: opts.comment } : {}) };
+        const entry = {
+          created: now,
+          created_by: opts.containerConfigCmd.join(' '),
+          ...(opts.author ? { author: opts.author } : {}),
+          ...(opts.comment ? { comment: opts.comment } : {}),
+          ...(empty ? { empty_layer: true } : {}),
+        };
         const next: ImageConfig = {
           ...parentConfig,
           created: now,
@@ -873,7 +896,7 @@ export class ImageService {
           comment: opts.comment ?? '',
           config,
           container_config: undefined,
-          rootfs: { type: 'layers', diff_ids: [...meta.diffIds, diffId] },
+          rootfs: { type: 'layers', diff_ids: empty ? meta.diffIds : [...meta.diffIds, diffId] },
           history: [...(parentConfig.history ?? []), entry],
         };
         if (!next.author) delete next.author;
