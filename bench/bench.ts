@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WHARFD, DOCKER, exec, ping, cleanupRoots } from '../test/harness.js';
+import { WHARFD, DOCKER, exec, ping, cleanupRoots, dockerdArgs } from '../test/harness.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 5 : 20;
@@ -85,11 +85,7 @@ async function startDocker(dir: string): Promise<Engine> {
     spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
   }
   const socket = join(dir, 'docker.sock');
-  const proc = spawn(
-    'dockerd',
-    ['-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip6tables=false', '--containerd-namespace', 'wharfbench', '--containerd-plugins-namespace', 'wharfbenchp'],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
+  const proc = spawn('dockerd', dockerdArgs(dir, 'wharfbench'), { stdio: ['ignore', 'ignore', 'ignore'] });
   await waitSocket(socket, proc, 'dockerd');
   return {
     name: 'docker',

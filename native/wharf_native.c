@@ -30,16 +30,10 @@ static napi_value throw_errno(napi_env env, const char *syscall, const char *pat
   char msg[4200];
   int err = errno;
   snprintf(msg, sizeof msg, "%s %s: %s", syscall, path ? path : "", strerror(err));
-  napi_value error, code, message;
+  napi_value error, message;
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, NULL, message, &error);
-  // errno names match Node's own fs errors so callers can test err.code.
-  const char *name = err == ENOENT ? "ENOENT" : err == EEXIST ? "EEXIST" : err == EPERM ? "EPERM"
-                     : err == EACCES ? "EACCES" : err == ENOTSUP ? "ENOTSUP" : err == ECONNREFUSED ? "ECONNREFUSED"
-                     : err == ENOTDIR ? "ENOTDIR" : err == ENAMETOOLONG ? "ENAMETOOLONG" : err == EBUSY ? "EBUSY"
-                     : err == EINVAL ? "EINVAL" : "EIO";
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-  napi_set_named_property(env, error, "code", code);
+  // The JS side names the errno (err.code) with Node's own table.
   napi_value errnum;
   napi_create_int32(env, -err, &errnum);
   napi_set_named_property(env, error, "errno", errnum);
@@ -215,7 +209,8 @@ static void *relay_main(void *arg) {
       if (n <= 0) {
         str_open = 0;
         shutdown(r.seq, SHUT_WR);
-        if (n < 0) break;
+        // POLLHUP: our side was closed, not just half-closed; nobody will read conmon's output.
+        if (n < 0 || (fds[1].revents & POLLHUP)) break;
         continue;
       }
       if (write_all(r.seq, buf, (size_t)n) < 0) break;

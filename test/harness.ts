@@ -172,6 +172,22 @@ export async function startDaemon(extraArgs: string[] = [], daemonJson = '{}'): 
   return d;
 }
 
+/**
+ * Arguments for a private Debian dockerd under `dir` (the bench and the interop test compare
+ * against it): its own socket, roots and containerd namespace, and no networking of its own.
+ */
+export function dockerdArgs(dir: string, namespace: string): string[] {
+  return [
+    '-H', `unix://${join(dir, 'docker.sock')}`,
+    '--data-root', join(dir, 'data'),
+    '--exec-root', join(dir, 'exec'),
+    '--pidfile', join(dir, 'dockerd.pid'),
+    '--bridge=none', '--iptables=false', '--ip6tables=false',
+    '--containerd-namespace', namespace,
+    '--containerd-plugins-namespace', `${namespace}p`,
+  ];
+}
+
 /** Everything a test daemon may leave behind: containers (via runc state), conmon processes, mounts. */
 export async function cleanupRoots(dir: string): Promise<void> {
   const runtimeDir = join(dir, 'run', 'runtime');

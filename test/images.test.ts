@@ -99,17 +99,23 @@ test('commit, history, diff and export', async () => {
 });
 
 test('commit of a container that changed nothing adds no layer, as Docker', async () => {
-  await d.docker(['run', '--name', 'unchanged', 'busybox', 'true']);
-  assert.equal((await d.docker(['diff', 'unchanged'])).stdout, '');
-  const commit = await d.docker(['commit', '-c', 'CMD ["echo", "same files"]', 'unchanged', 'unchanged:v1']);
-  assert.equal(commit.code, 0, commit.stderr);
-  const layers = async (ref: string) => (await d.docker(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', ref])).stdout.trim();
-  assert.equal(await layers('unchanged:v1'), await layers('busybox'));
-  const hist = await d.docker(['history', '--format', '{{.CreatedBy}}|{{.Size}}', 'unchanged:v1']);
-  assert.match(hist.stdout.split('\n')[0], /^true\|0B$/);
-  assert.equal((await d.docker(['run', '--rm', 'unchanged:v1'])).stdout, 'same files\n');
-  await d.docker(['rm', 'unchanged']);
-  await d.docker(['rmi', 'unchanged:v1']);
+  try {
+    assert.equal((await d.docker(['run', '--name', 'unchanged', 'busybox', 'true'])).code, 0);
+    const diff = await d.docker(['diff', 'unchanged']);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.equal(diff.stdout, '');
+    const commit = await d.docker(['commit', '-c', 'CMD ["echo", "same files"]', 'unchanged', 'unchanged:v1']);
+    assert.equal(commit.code, 0, commit.stderr);
+    const layers = async (ref: string) => (await d.docker(['image', 'inspect', '-f', '{{len .RootFS.Layers}}', ref])).stdout.trim();
+    assert.match(await layers('busybox'), /^\d+$/);
+    assert.equal(await layers('unchanged:v1'), await layers('busybox'));
+    const hist = await d.docker(['history', '--format', '{{.CreatedBy}}|{{.Size}}', 'unchanged:v1']);
+    assert.match(hist.stdout.split('\n')[0], /^true\|0B$/);
+    assert.equal((await d.docker(['run', '--rm', 'unchanged:v1'])).stdout, 'same files\n');
+  } finally {
+    await d.docker(['rm', '-f', 'unchanged']);
+    await d.docker(['rmi', 'unchanged:v1']);
+  }
 });
 
 test('import a rootfs tarball from stdin with changes', async () => {

@@ -4,12 +4,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, exec, ping, startDaemon, type ExecOpts, type RunResult, type TestDaemon } from './harness.js';
+import { DOCKER, cleanupRoots, dockerdArgs, exec, ping, startDaemon, type ExecOpts, type RunResult, type TestDaemon } from './harness.js';
 
 const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
 const TIMEOUT = { timeout: 180_000 };
@@ -40,11 +40,7 @@ async function startDockerd(): Promise<Dockerd> {
   const socket = join(dir, 'docker.sock');
   const logFile = join(dir, 'dockerd.log');
   const fd = openSync(logFile, 'a');
-  const proc = spawn(
-    DOCKERD,
-    ['-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip6tables=false', '--containerd-namespace', 'wharfinterop', '--containerd-plugins-namespace', 'wharfinteropp'],
-    { stdio: ['ignore', fd, fd] },
-  );
+  const proc = spawn(DOCKERD, dockerdArgs(dir, 'wharfinterop'), { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_CLI_HINTS: 'false' };
@@ -68,13 +64,7 @@ async function startDockerd(): Promise<Dockerd> {
           }
         }
       }
-      const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-        .split('\n')
-        .map((l) => l.split(' ')[4])
-        .filter((m) => m && m.startsWith(dir))
-        .sort((a, b) => b.length - a.length);
-      for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
-      await rm(dir, { recursive: true, force: true });
+      await cleanupRoots(dir);
     },
   };
   const deadline = Date.now() + 60_000;
@@ -105,7 +95,7 @@ async function must(e: Engine, args: string[], opts?: ExecOpts): Promise<string>
   const who = e === dk ? 'docker' : 'wharf';
   if (r.code !== 0) {
     const log = who === 'docker' ? dk.log() : w.log();
-    const errors = log.split('\n').filter((l) => /level=error|error/i.test(l)).slice(-20).join('\n');
+    const errors = log.split('\n').filter((l) => /error/i.test(l)).slice(-20).join('\n');
     assert.fail(`${who}: docker ${args.join(' ')} failed (${r.code}): ${r.stderr}\n${errors}`);
   }
   return r.stdout;

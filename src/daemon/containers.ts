@@ -43,7 +43,7 @@ import { resolveUser } from './user.js';
 import { writeHostFiles } from './hostfiles.js';
 import { containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
-import { matchesFilters, parseLabelFilter } from './filters.js';
+import { matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { pump, type AttachIO } from './pump.js';
 
 export type { AttachIO };
@@ -182,6 +182,8 @@ export class ContainerService {
   async init(): Promise<void> {
     await mkdir(this.#root, { recursive: true });
     const ids = await readdir(this.#root);
+    // Everything with a directory here keeps its file system, even a record we could not read.
+    const kept = new Set(ids);
     const loaded: Container[] = [];
     for (const id of ids) {
       const files = ContainerFiles.at(this.#root, id);
@@ -195,6 +197,7 @@ export class ContainerService {
       if (!doc) {
         // A create that died before writing its record: nothing references it.
         await rm(files.dir, { recursive: true, force: true });
+        kept.delete(id);
         continue;
       }
       const c = this.#newContainer(doc.record, doc.state, files);
@@ -202,6 +205,7 @@ export class ContainerService {
       this.#byName.set(doc.record.name, id);
       loaded.push(c);
     }
+    await this.#opts.images.removeOrphanedRootfs((id) => kept.has(id));
     await Promise.all(loaded.map((c) => this.#reconcile(c)));
   }
 
@@ -470,15 +474,21 @@ export class ContainerService {
     if (this.#shouldRestart(c, how.daemonStart ?? false)) this.#scheduleRestart(c, ranMs);
   }
 
-  /** Removes what the runtime keeps of a run that ended and unmounts the file system. */
+  /**
+   * Removes what the runtime keeps of a run that ended, then unmounts the file system: in that
+   * order, because `delete --force` kills stragglers (with --pid=host) that would keep it busy.
+   */
   async #releaseRun(c: Container): Promise<void> {
     const id = c.record.id;
-    await Promise.all([
-      this.#runtime(c)
-        .delete(id, { force: true })
-        .catch((err) => this.#opts.logger.warn('runtime delete failed', { id, error: errorMessage(err) })),
-      this.#opts.images.unmountRootfs(id).catch((err) => this.#opts.logger.warn('unmount failed', { id, error: errorMessage(err) })),
-    ]);
+    await this.#deleteFromRuntime(c);
+    await this.#opts.images.unmountRootfs(id).catch((err) => this.#opts.logger.warn('unmount failed', { id, error: errorMessage(err) }));
+  }
+
+  async #deleteFromRuntime(c: Container): Promise<void> {
+    const id = c.record.id;
+    await this.#runtime(c)
+      .delete(id, { force: true })
+      .catch((err) => this.#opts.logger.warn('runtime delete failed', { id, error: errorMessage(err) }));
   }
 
   #shouldRestart(c: Container, daemonStart: boolean): boolean {
@@ -679,12 +689,8 @@ export class ContainerService {
     for (const w of c.removeWaiters.splice(0)) w(c.state.exitCode);
     for (const w of c.exitWaiters.splice(0)) w(c.state.exitCode);
     await this.#notifyStartListeners(c, false);
-    await Promise.all([
-      this.#runtime(c)
-        .delete(id, { force: true })
-        .catch(() => {}),
-      this.#opts.images.removeRootfs(id),
-    ]);
+    await this.#deleteFromRuntime(c);
+    await this.#opts.images.removeRootfs(id).catch((err) => this.#opts.logger.warn('removing the file system failed', { id, error: errorMessage(err) }));
     await rm(c.files.dir, { recursive: true, force: true });
   }
 
@@ -943,7 +949,7 @@ export class ContainerService {
   async prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {
     const deleted: string[] = [];
     let reclaimed = 0;
-    const until = filters.until?.[0] ? parseUntil(filters.until[0]) : undefined;
+    const until = filters.until?.[0] ? parseFilterTime('until', filters.until[0]) : undefined;
     for (const c of [...this.#byId.values()]) {
       if (isActive(c.state) || c.state.status === 'restarting' || c.state.status === 'removing') continue;
       if (until !== undefined && Date.parse(c.record.created) >= until) continue;
@@ -971,8 +977,8 @@ export class ContainerService {
   }
 
   /** Rootfs path of a running container (for exec user lookup). */
-  async rootfsOf(id: string): Promise<string> {
-    return this.#opts.images.mountRootfs(id);
+  rootfsOf(id: string): string {
+    return this.#opts.images.rootfsPath(this.#get(id).record.id);
   }
 
   event(ref: string, action: string, attrs: Record<string, string> = {}): void {
@@ -1032,15 +1038,6 @@ function parseSize(s: string | undefined): number | undefined {
   if (!m) throw new InvalidArgumentError(`invalid log option max-size: ${s}`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.floor(Number(m[1]) * mult);
-}
-
-function parseUntil(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+)([smh])$/.exec(v);
-  if (m) return Date.now() - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter 'until=${v}'`);
-  return t;
 }
 
 /** Docker merges the image's config under the user's: Env by key, entrypoint/cmd by its own rule. */

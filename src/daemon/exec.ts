@@ -5,7 +5,7 @@ import type { ContainerService } from './containers.js';
 import { pump, type AttachIO } from './pump.js';
 import { resolveUser } from './user.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
-import { DEFAULT_PATH } from './spec.js';
+import { processEnv } from './spec.js';
 
 interface ExecRecord {
   id: string;
@@ -75,16 +75,9 @@ export class ExecService {
     e.started = true;
     const { runtime, record } = this.containers.runningRuntime(e.containerId);
     const c = e.config;
-    const rootfs = await this.containers.rootfsOf(e.containerId);
+    const rootfs = this.containers.rootfsOf(e.containerId);
     const user = await resolveUser(rootfs, c.User || record.config.User || '', record.hostConfig.GroupAdd ?? []);
-    const env = new Map<string, string>();
-    for (const kv of [...(record.config.Env ?? []), ...(c.Env ?? [])]) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env.set(kv.slice(0, eq), kv);
-    }
-    if (!env.has('PATH')) env.set('PATH', `PATH=${DEFAULT_PATH}`);
-    if (!env.has('HOME')) env.set('HOME', `HOME=${user.home}`);
-    if (c.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+    const env = processEnv([record.config.Env ?? [], c.Env ?? []], user.home, c.Tty ?? false);
     const tty = req.Tty ?? c.Tty ?? false;
     const size = req.ConsoleSize ?? c.ConsoleSize;
     let session: ExecSession;
@@ -92,7 +85,7 @@ export class ExecService {
       session = await runtime.exec(e.containerId, {
       execId: id,
       args: c.Cmd,
-      env: [...env.values()],
+      env,
       cwd: c.WorkingDir || record.config.WorkingDir || '/',
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       tty,

@@ -2,6 +2,16 @@ import { InvalidArgumentError } from '../util/index.js';
 
 export type Filters = Record<string, string[]>;
 
+/** A filter's time value (`until`): RFC 3339, Unix seconds, or a duration back from now (10m, 2h). */
+export function parseFilterTime(key: string, v: string): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const d = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
+  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter '${key}=${v}'`);
+  return t;
+}
+
 /**
  * Parse the `filters` query parameter: `{"status":["running"]}` or the pre-1.22 form
  * `{"status":{"running":true}}`. Unknown keys are rejected by the caller's `matchesFilters`.

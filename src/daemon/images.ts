@@ -42,12 +42,14 @@ import {
   NotFoundError,
   WharfError,
   errorMessage,
+  isHostFault,
   readJsonIfExists,
   sha256,
+  shortId,
   writeJsonAtomic,
   type Logger,
 } from '../util/index.js';
-import { matchesFilters, parseLabelFilter } from './filters.js';
+import { matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 
 /** An image as the rest of the daemon sees it. */
 export interface ImageRecord {
@@ -121,7 +123,6 @@ const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea417
 const INIT_PATHS = new Set(['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab', 'dev/console', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys']);
 
 const hex = (digest: string) => digest.replace(/^sha256:/, '');
-const short = (id: string) => hex(id).slice(0, 12);
 
 /** Docker's reference filter glob: `*` and `?` stay within one path component. */
 function globMatch(pattern: string, value: string): boolean {
@@ -129,18 +130,13 @@ function globMatch(pattern: string, value: string): boolean {
   return new RegExp(`^${re}$`).test(value);
 }
 
-/** A Docker filter time: RFC 3339, Unix seconds, or a duration back from now (10m, 2h). */
-function parseTime(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
-  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid time filter: ${v}`);
-  return t;
+/** An upper-dir directory the kernel copied up from below without changing what it is. */
+function copiedUpOnly(upperPath: string, st: Stats, lower: Stats): boolean {
+  return st.isDirectory() && lower.isDirectory() && st.mode === lower.mode && st.uid === lower.uid && st.gid === lower.gid && !isOpaque(upperPath);
 }
 
 function toInvalid(context: string, err: unknown): Error {
-  if (err instanceof WharfError) return err;
+  if (err instanceof WharfError || isHostFault(err)) return err as Error;
   return new InvalidArgumentError(`${context}: ${errorMessage(err)}`, { cause: err });
 }
 
@@ -365,7 +361,7 @@ export class ImageService {
     const createdOf = (k: string) => this.#createdSec(this.#mustFind(k));
     const before = f.before?.length ? Math.min(...f.before.map(createdOf)) : undefined;
     const since = f.since?.length ? Math.max(...f.since.map(createdOf)) : undefined;
-    const until = f.until?.length ? parseTime(f.until[0]) : undefined;
+    const until = f.until?.length ? parseFilterTime('until', f.until[0]) : undefined;
     for (const v of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter 'dangling=${v}'`);
     const refMatch = (v: string, t: string) => globMatch(v, t) || globMatch(v, splitTag(t).repo);
     const out: ImageSummary[] = [];
@@ -451,12 +447,16 @@ export class ImageService {
   // ------------------------------------------------------------ tags and removal
 
   async tag(ref: string, repo: string, tag?: string): Promise<void> {
-    const img = this.#mustFind(ref);
     const r = parseReference(repo);
     if (r.digest) throw new InvalidArgumentError('refusing to create a tag with a digest reference');
     if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) throw new InvalidArgumentError('invalid tag format');
     const name = tagged({ repo: r.repo, tag: tag ?? r.tag });
-    await this.#locked(() => this.#setTag(name, img.id));
+    // Looked up under the lock: an rmi in between must not leave a tag pointing at nothing.
+    const img = await this.#locked(async () => {
+      const found = this.#mustFind(ref);
+      await this.#setTag(name, found.id);
+      return found;
+    });
     this.#o.onEvent('tag', img.id, { name });
   }
 
@@ -477,7 +477,7 @@ export class ImageService {
         const name = tagged(r);
         if (!opts.force && this.#tagsOf(img.id).length <= 1 && users.length) {
           throw new ConflictError(
-            `conflict: unable to remove repository reference ${JSON.stringify(ref)} (must force) - container ${short(users[0].id)} is using its referenced image ${short(img.id)}`,
+            `conflict: unable to remove repository reference ${JSON.stringify(ref)} (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(img.id)}`,
           );
         }
         if (this.#tags.get(name) === img.id) untag(name);
@@ -509,20 +509,19 @@ export class ImageService {
 
   #checkDeleteConflict(img: StoredImage, users: { id: string; running: boolean }[], mask: { soft: boolean; activeReference: boolean }): void {
     const conflict = (hard: boolean, message: string) =>
-      new ConflictError(`conflict: unable to delete ${short(img.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
+      new ConflictError(`conflict: unable to delete ${shortId(img.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
     const running = users.find((u) => u.running);
-    if (running) throw conflict(true, `image is being used by running container ${short(running.id)}`);
+    if (running) throw conflict(true, `image is being used by running container ${shortId(running.id)}`);
     if (mask.activeReference && this.#tagsOf(img.id).length > 0) throw conflict(false, 'image is referenced in multiple repositories');
-    if (mask.soft && users.length) throw conflict(false, `image is being used by stopped container ${short(users[0].id)}`);
+    if (mask.soft && users.length) throw conflict(false, `image is being used by stopped container ${shortId(users[0].id)}`);
   }
 
   async prune(opts: { all: boolean; filters: Record<string, string[]> }, usage: ImageUsage): Promise<ImagePruneResponse> {
-    const until = opts.filters.until?.length ? parseTime(opts.filters.until[0]) : undefined;
+    const until = opts.filters.until?.length ? parseFilterTime('until', opts.filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
     await this.#locked(async () => {
-      const total = () => this.#layers.all().reduce((n, l) => n + l.size, 0);
-      const before = total();
+      const before = this.#layersTotal();
       for (const img of [...this.#images.values()]) {
         const tags = this.#tagsOf(img.id);
         if (!opts.all && tags.length) continue;
@@ -541,7 +540,7 @@ export class ImageService {
       }
       await this.#saveTags();
       await this.#collect();
-      reclaimed = before - total();
+      reclaimed = before - this.#layersTotal();
     });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
@@ -711,6 +710,24 @@ export class ImageService {
     return this.#layers.mount(containerId, meta.chain);
   }
 
+  /** Where a container's file system is mounted while it runs; nothing is mounted by asking. */
+  rootfsPath(containerId: string): string {
+    return this.#layers.paths(containerId).merged;
+  }
+
+  /**
+   * Removes file systems that belong to no container: a daemon that died between making one and
+   * writing the container's record leaves them behind. Called once at start-up.
+   */
+  async removeOrphanedRootfs(isContainer: (id: string) => boolean): Promise<void> {
+    const ids = new Set([...this.#ctrs.keys(), ...(await this.#layers.snapshots())]);
+    for (const id of ids) {
+      if (isContainer(id)) continue;
+      this.#o.logger.info('removing the file system of a container that does not exist', { id });
+      await this.removeRootfs(id).catch((err) => this.#o.logger.warn('removing an orphaned file system failed', { id, error: errorMessage(err) }));
+    }
+  }
+
   async unmountRootfs(containerId: string): Promise<void> {
     try {
       await this.#layers.unmount(containerId);
@@ -792,8 +809,7 @@ export class ImageService {
         }
         const below = st.isDirectory() ? await walk(r) : false;
         // A copied-up directory counts as changed only when its own metadata or something below it did.
-        const sameDir = st.isDirectory() && lower.isDirectory() && st.mode === lower.mode && st.uid === lower.uid && st.gid === lower.gid && !isOpaque(join(upper, r));
-        if (!sameDir || below) {
+        if (!copiedUpOnly(join(upper, r), st, lower) || below) {
           out.push({ Path: `/${r}`, Kind: 0 });
           any = true;
         }
@@ -859,8 +875,7 @@ export class ImageService {
     for (const dir of new Set([...skip].filter((r) => r.includes('/')).map((r) => r.slice(0, r.lastIndexOf('/'))))) {
       const st = await lstat(join(upper, dir)).catch(() => undefined);
       const lower = await lowerStat(dir);
-      if (!st?.isDirectory() || !lower?.isDirectory() || isOpaque(join(upper, dir))) continue;
-      if (st.mode !== lower.mode || st.uid !== lower.uid || st.gid !== lower.gid) continue;
+      if (!st || !lower || !copiedUpOnly(join(upper, dir), st, lower)) continue;
       const names = await readdir(join(upper, dir)).catch(() => [] as string[]);
       if (names.every((n) => skip.has(`${dir}/${n}`))) skip.add(dir);
     }
@@ -938,6 +953,10 @@ export class ImageService {
   }
 
   async layersSize(): Promise<number> {
+    return this.#layersTotal();
+  }
+
+  #layersTotal(): number {
     return this.#layers.all().reduce((n, l) => n + l.size, 0);
   }
 }

@@ -16,18 +16,31 @@ export interface SpecInputs {
 }
 
 const DEFAULT_SHM = 64 * 1024 * 1024;
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * A process's environment: the lists merged (a later VAR= replaces an earlier one in place), with
+ * Docker's defaults for what none of them sets: the usual PATH (an image may set none), the
+ * user's HOME, and TERM with a terminal. Used for the container's process and for exec.
+ */
+export function processEnv(lists: string[][], home: string, tty: boolean): string[] {
+  const env = new Map<string, string>();
+  for (const kv of lists.flat()) {
+    const eq = kv.indexOf('=');
+    env.set(eq > 0 ? kv.slice(0, eq) : kv, kv);
+  }
+  if (!env.has('PATH')) env.set('PATH', `PATH=${DEFAULT_PATH}`);
+  if (!env.has('HOME')) env.set('HOME', `HOME=${home}`);
+  if (tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+  return [...env.values()];
+}
 
 /** Translate a container's Docker-shaped record into the runtime's plain ContainerSpec. */
 export function containerSpec(i: SpecInputs): ContainerSpec {
   const { record: r } = i;
   const hc = r.hostConfig;
   const cfg = r.config;
-  const env = [...(cfg.Env ?? [])];
-  // As Docker: an image that sets no PATH still gets the usual one.
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
-  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${i.user.home}`);
-  if (cfg.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  const env = processEnv([cfg.Env ?? []], i.user.home, cfg.Tty ?? false);
   const network: ContainerSpec['network'] =
     hc.NetworkMode === 'host' ? { mode: 'host' } : i.netnsPath ? { mode: 'path', path: i.netnsPath } : { mode: 'none' };
   return {

@@ -7,6 +7,7 @@ import type { DaemonConfig } from './config.js';
 import type { ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
 import type { EventBus } from './events.js';
+import { cgroupV2 } from '../runtime/index.js';
 
 export const WHARF_VERSION = '0.1.0';
 
@@ -23,15 +24,6 @@ async function osName(): Promise<string> {
     return m ? m[1] : 'Linux';
   } catch {
     return 'Linux';
-  }
-}
-
-async function cgroupVersion(): Promise<'1' | '2'> {
-  try {
-    await access('/sys/fs/cgroup/cgroup.controllers');
-    return '2';
-  } catch {
-    return '1';
   }
 }
 
@@ -73,7 +65,7 @@ export class SystemService {
 
   async info(): Promise<InfoResponse> {
     const counts = this.containers.counts();
-    const cg = await cgroupVersion();
+    const cg = cgroupV2 ? '2' : '1';
     return {
       ID: this.#id,
       Containers: counts.total,

@@ -33,10 +33,6 @@ export class ContentStore {
     );
   }
 
-  async size(digest: string): Promise<number> {
-    return (await stat(this.path(digest))).size;
-  }
-
   /** Stores bytes under their own digest. */
   async put(data: Buffer): Promise<string> {
     const digest = sha256(data);

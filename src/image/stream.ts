@@ -3,18 +3,16 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 /** Hashes what passes through, for digests of uncompressed layers while they are written. */
-export function hasher(): { stream: Transform; digest: () => string; size: () => number } {
+export function hasher(): { stream: Transform; digest: () => string } {
   const h = createHash('sha256');
-  let n = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       h.update(chunk);
-      n += chunk.length;
       cb(null, chunk);
     },
   });
   let digest: string | undefined;
-  return { stream, digest: () => (digest ??= `sha256:${h.digest('hex')}`), size: () => n };
+  return { stream, digest: () => (digest ??= `sha256:${h.digest('hex')}`) };
 }
 
 /** The stream, gunzipped when it starts with gzip's magic bytes (layers and archives may be either). */

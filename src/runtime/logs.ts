@@ -131,16 +131,22 @@ async function logFiles(path: string): Promise<string[]> {
 
 const CHUNK = 1 << 20;
 
+/** A reader's state between reads: the unfinished last record, and the buffer reads go into. */
+interface Carry {
+  rest: Buffer;
+  scratch?: Buffer;
+}
+
 /** Reads whole records from a file handle starting at `pos`; returns the records and the new position. */
-async function readRecords(fh: FileHandle, pos: number, carry: { rest: Buffer }): Promise<{ records: Record[]; pos: number }> {
+async function readRecords(fh: FileHandle, pos: number, carry: Carry): Promise<{ records: Record[]; pos: number }> {
   const records: Record[] = [];
   for (;;) {
-    // A fresh buffer per read: records point into it.
-    const buf = Buffer.allocUnsafe(CHUNK);
-    const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+    carry.scratch ??= Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await fh.read(carry.scratch, 0, CHUNK, pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
-    let data = buf.subarray(0, bytesRead);
+    // Records point into what was read, so it is copied out of the reused scratch buffer.
+    let data = Buffer.from(carry.scratch.subarray(0, bytesRead));
     if (carry.rest.length) data = Buffer.concat([carry.rest, data]);
     let start = 0;
     for (let nl = data.indexOf(NL, start); nl >= 0; nl = data.indexOf(NL, start)) {
@@ -242,7 +248,7 @@ export async function* readLogs(path: string, opts: ReadLogsOptions): AsyncGener
     if (!fh) continue;
     try {
       let pos = i === start.index ? start.offset : 0;
-      const carry = { rest: Buffer.alloc(0) };
+      const carry: Carry = { rest: Buffer.alloc(0) };
       for (;;) {
         const r = await readRecords(fh, pos, carry);
         pos = r.pos;
@@ -258,19 +264,14 @@ export async function* readLogs(path: string, opts: ReadLogsOptions): AsyncGener
   const internal = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal;
   let stopping = false;
-  void opts.stopWhen?.then(
-    () => {
-      stopping = true;
-      internal.abort();
-    },
-    () => {
-      stopping = true;
-      internal.abort();
-    },
-  );
+  const stop = () => {
+    stopping = true;
+    internal.abort();
+  };
+  void opts.stopWhen?.then(stop, stop);
   let fh = await open(path, 'r').catch(() => undefined);
   let pos = start.index === files.length - 1 ? start.offset : 0;
-  const carry = { rest: Buffer.alloc(0) };
+  const carry: Carry = { rest: Buffer.alloc(0) };
   try {
     for (;;) {
       if (fh) {

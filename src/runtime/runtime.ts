@@ -16,7 +16,7 @@ import {
   type Logger,
 } from '../util/index.js';
 import { attachSocket } from './attach.js';
-import { runtimeErrorText, startConmon, type ConmonProcess } from './conmon.js';
+import { runtimeErrorText, startConmon } from './conmon.js';
 import { removeRotated, rotateLog } from './logs.js';
 import { generateSpec, ociProcess, rlimits, ALL_CAPS, type OciDevice } from './oci.js';
 import type {
@@ -63,7 +63,8 @@ const CTL_REOPEN_LOGS = 2;
 
 const CREATE_TIMEOUT_MS = 60_000;
 
-const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+/** Whether the host runs the unified cgroup hierarchy (v2) rather than v1 or hybrid. */
+export const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 
 /** The daemon's own hard limit on open files (containers can't get more). */
 function nofileHardLimit(): number {
@@ -107,7 +108,7 @@ export class Runtime {
     const r = await this.#runtime(args);
     if (r.code !== 0) {
       const text = runtimeErrorText(r.stderr || r.stdout);
-      if (/does not exist|not found|no such file/i.test(text) && !/exec/.test(args[0])) throw new NotFoundError(`No such container: ${id}`);
+      if (/does not exist|not found|no such file/i.test(text)) throw new NotFoundError(`No such container: ${id}`);
       throw new ConflictError(`Cannot ${what} container ${id}: ${text}`);
     }
     return r.stdout;
@@ -398,15 +399,11 @@ export class Runtime {
       };
     } catch (err) {
       session?.close();
-      closeConmonPipes(conmon);
+      conmon.start?.destroy();
       await cleanup();
       throw err;
     }
   }
-}
-
-function closeConmonPipes(c: ConmonProcess): void {
-  c.start?.destroy();
 }
 
 /** Docker's wording for a process that could not be started, with the exit code its CLI uses. */

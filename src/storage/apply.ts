@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
-import { InvalidArgumentError, WharfError, errorMessage, isErrno, lsetxattr, makedev, mknod, resolveInRoot } from '../util/index.js';
+import { InvalidArgumentError, WharfError, errorMessage, isErrno, isHostFault, lsetxattr, mknod, resolveInRoot } from '../util/index.js';
 
 type Headers = Partial<Header> & Pick<Header, 'name'> & { pax?: Record<string, string> | null };
 
@@ -83,14 +83,14 @@ export async function applyLayer(tar: Readable, root: string): Promise<ApplyResu
       },
       (err: unknown) => {
         stream.resume();
-        next(err instanceof WharfError ? err : new InvalidArgumentError(`invalid tar entry "${h.name}": ${errorMessage(err)}`, { cause: err }));
+        next(err instanceof WharfError || isHostFault(err) ? (err as Error) : new InvalidArgumentError(`invalid tar entry "${h.name}": ${errorMessage(err)}`, { cause: err }));
       },
     );
   });
   try {
     await pipeline(tar, ex);
   } catch (err) {
-    if (err instanceof WharfError) throw err;
+    if (err instanceof WharfError || isHostFault(err)) throw err;
     throw new InvalidArgumentError(`invalid layer tar: ${errorMessage(err)}`, { cause: err });
   }
   // Directory times last: creating their children changed them.
@@ -115,7 +115,7 @@ async function applyEntry(root: string, h: Headers, stream: Readable, dirTimes: 
     stream.resume();
     const target = posix.join(parent, base.slice(WHITEOUT_PREFIX.length));
     await removeExisting(target, false);
-    mknod(target, fsConstants.S_IFCHR, 0);
+    mknod(target, fsConstants.S_IFCHR, 0, 0);
     return 0;
   }
   const path = posix.join(parent, base);
@@ -161,7 +161,7 @@ async function applyEntry(root: string, h: Headers, stream: Readable, dirTimes: 
       stream.resume();
       await removeExisting(path, false);
       const type = h.type === 'character-device' ? fsConstants.S_IFCHR : h.type === 'block-device' ? fsConstants.S_IFBLK : fsConstants.S_IFIFO;
-      mknod(path, type | mode, makedev(h.devmajor ?? 0, h.devminor ?? 0));
+      mknod(path, type | mode, h.devmajor ?? 0, h.devminor ?? 0);
       break;
     }
     default:

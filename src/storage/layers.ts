@@ -56,12 +56,14 @@ export class LayerStore {
       if (meta && hex(meta.chainId) === name) this.#layers.set(meta.chainId, meta);
       else await rm(join(d.layers, name), { recursive: true, force: true });
     }
+    const linked = new Set<string>();
     for (const name of await readdir(d.links)) {
       const target = await readlink(join(d.links, name)).catch(() => '');
       const chain = /^\.\.\/layers\/([a-f0-9]{64})\/diff$/.exec(target)?.[1];
-      if (!chain || !this.#layers.has(`sha256:${chain}`)) await rm(join(d.links, name), { force: true });
+      if (chain && this.#layers.has(`sha256:${chain}`) && name === shortName(`sha256:${chain}`)) linked.add(`sha256:${chain}`);
+      else await rm(join(d.links, name), { force: true });
     }
-    for (const meta of this.#layers.values()) await this.#link(meta.chainId);
+    for (const meta of this.#layers.values()) if (!linked.has(meta.chainId)) await this.#link(meta.chainId);
   }
 
   has(chainId: string): boolean {
@@ -155,8 +157,7 @@ export class LayerStore {
   /** Mounts the container's root file system; idempotent. Returns the merged path. */
   async mount(id: string, chain: string[]): Promise<string> {
     const p = this.paths(id);
-    await this.prepare(id);
-    // mountOverlay leaves an existing mount alone.
+    // The directories were made with the snapshot (prepare); mountOverlay leaves an existing mount alone.
     await mountOverlay({ cwd: this.#root, lowers: this.#lowers(chain), upper: p.upper, work: p.work, target: p.merged });
     return p.merged;
   }

@@ -62,3 +62,12 @@ export function isErrno(err: unknown, code: string): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+// Failures of the host, not of what the client sent: they stay server errors (500) wherever
+// bad input is otherwise reported as a 400.
+const HOST_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE', 'ENOMEM']);
+
+export function isHostFault(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined;
+  return code !== undefined && HOST_FAULTS.has(code);
+}

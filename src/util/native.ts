@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
 
 interface NativeBinding {
   mknod(path: string, mode: number, major: number, minor: number): void;
@@ -19,41 +20,51 @@ function native(): NativeBinding {
   return binding;
 }
 
-/** Encodes a device number the way the kernel reports it in stat's rdev. */
-export function makedev(major: number, minor: number): number {
-  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12) | (Math.floor(major / 0x1000) * 2 ** 32);
-}
+// stat's rdev is a 64-bit number (glibc's encoding); JS bit operators work on 32 bits, so split it first.
+const low32 = (dev: number) => dev % 2 ** 32 >>> 0;
+const high32 = (dev: number) => Math.floor(dev / 2 ** 32) >>> 0;
 
 export function devMajor(dev: number): number {
-  return ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+  return (((low32(dev) >>> 8) & 0xfff) | (high32(dev) & 0xfffff000)) >>> 0;
 }
 
 export function devMinor(dev: number): number {
-  return (dev & 0xff) | ((dev >>> 12) & ~0xff & 0xfffff);
+  return ((low32(dev) & 0xff) | (((low32(dev) >>> 12) | (high32(dev) << 20)) & 0xffffff00)) >>> 0;
 }
 
-/** mknod(2); `mode` includes the file type bits (fs.constants.S_IFCHR, ...), `dev` is encoded as stat's rdev. */
-export function mknod(path: string, mode: number, dev: number): void {
-  native().mknod(path, mode, devMajor(dev), devMinor(dev));
+/** mknod(2); `mode` includes the file type bits (fs.constants.S_IFCHR, ...). */
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  withCode(() => native().mknod(path, mode, major, minor));
+}
+
+/** The addon sets errno; Node knows every errno's name (ENOSPC, EROFS, ...). */
+function withCode<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.errno === 'number') e.code = getSystemErrorName(e.errno);
+    throw e;
+  }
 }
 
 export function lsetxattr(path: string, name: string, value: Buffer | string): void {
-  native().lsetxattr(path, name, typeof value === 'string' ? Buffer.from(value) : value);
+  withCode(() => native().lsetxattr(path, name, typeof value === 'string' ? Buffer.from(value) : value));
 }
 
 /** The attribute's value, or undefined when the file does not have it. */
 export function lgetxattr(path: string, name: string): Buffer | undefined {
-  return native().lgetxattr(path, name);
+  return withCode(() => native().lgetxattr(path, name));
 }
 
 /** mount(2) of an overlay whose relative lowerdirs are resolved from `cwd`; errors carry err.code (EBUSY, EINVAL, ...). */
 export function mountOverlayNative(cwd: string, options: string, target: string): void {
-  native().mountOverlay(cwd, options, target);
+  withCode(() => native().mountOverlay(cwd, options, target));
 }
 
 /** umount2(2); `detach` is MNT_DETACH (lazy). */
 export function umount(target: string, detach = false): void {
-  native().umount(target, detach);
+  withCode(() => native().umount(target, detach));
 }
 
 /**
@@ -62,5 +73,5 @@ export function umount(target: string, detach = false): void {
  * 4-byte big-endian length; bytes written go out as packets. Paths longer than sun_path work.
  */
 export function seqpacketConnect(path: string): number {
-  return native().seqpacketConnect(path);
+  return withCode(() => native().seqpacketConnect(path));
 }
