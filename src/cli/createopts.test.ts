@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCreateRequest, parseMount, parsePublish, parseRestart, parseUlimit, readVarFile } from './createopts.js';
 import { fullName, normalizeImageRef, startFailureCode } from './run.js';
-import { flagErrorMessage, normalizeBooleanFlags } from './program.js';
+import { flagErrorMessage } from './program.js';
 import { parseFilters, splitRepoTag, timestampArg } from './opts.js';
 import { CommanderError } from 'commander';
 
@@ -29,6 +29,18 @@ test('create request from run flags', () => {
   const a = buildCreateRequest('busybox', [], { attach: ['STDERR'] });
   assert.equal(a.AttachStdout, false);
   assert.equal(a.AttachStderr, true);
+});
+
+test('StdinOnce only when stdin is both open and attached (docker: OpenStdin && AttachStdin)', () => {
+  const once = (f: Parameters<typeof buildCreateRequest>[2]) => buildCreateRequest('busybox', [], f).StdinOnce;
+  assert.equal(once({ interactive: true }), true);
+  assert.equal(once({ interactive: true, attach: ['stdin', 'stdout'] }), true);
+  assert.equal(once({ interactive: true, attach: ['stdout'] }), false);
+  assert.equal(once({ interactive: true, detach: true }), false);
+  assert.equal(once({ attach: ['stdin'] }), false);
+  // create has no -d: `create -i` attaches stdin like docker's, so a later `start -a -i` gets it.
+  const c = buildCreateRequest('busybox', [], { interactive: true });
+  assert.deepEqual([c.AttachStdin, c.AttachStdout, c.AttachStderr, c.OpenStdin], [true, true, true, true]);
 });
 
 test('restart, publish, mount, ulimit parsing', () => {
@@ -65,7 +77,6 @@ test('misc parsing helpers', () => {
   assert.deepEqual(parseFilters(['name=a', 'name=b', 'status=exited']), { name: ['a', 'b'], status: ['exited'] });
   assert.equal(timestampArg('10m', 1_000_000), String(1000 - 600));
   assert.equal(timestampArg('2024-01-01T00:00:00Z'), '2024-01-01T00:00:00Z');
-  assert.deepEqual(normalizeBooleanFlags(['run', '--sig-proxy=false', 'x', '--', '--pause=false']), ['run', '--no-sig-proxy', 'x', '--', '--pause=false']);
   assert.equal(flagErrorMessage(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--bogus'")), 'unknown flag: --bogus');
   assert.equal(flagErrorMessage(new CommanderError(1, 'commander.unknownOption', "error: unknown option '-Z'")), "unknown shorthand flag: 'Z' in -Z");
   assert.equal(

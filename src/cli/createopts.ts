@@ -326,7 +326,8 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     Labels: labels,
     Tty: Boolean(f.tty),
     OpenStdin: interactive,
-    StdinOnce: interactive && !detached,
+    // docker closes stdin after the first attach only when it is the one attached to it.
+    StdinOnce: interactive && attachStd('stdin'),
     AttachStdin: attachStd('stdin'),
     AttachStdout: attachStd('stdout'),
     AttachStderr: attachStd('stderr'),

@@ -48,6 +48,20 @@ export function render(format: string, rows: readonly unknown[], headers: Record
   return tabulate(head + '\n' + body);
 }
 
+/**
+ * render() for rows that come one at a time (events): the same output as render(format, [row])
+ * but with the templates compiled once for the whole stream.
+ */
+export function formatter(format: string, headers: Record<string, string> = {}): (row: unknown) => string {
+  const { template, table } = prepareFormat(format);
+  const t = compile(template, FORMAT_FUNCS);
+  const head = table ? compile(template, HEADER_FUNCS) : undefined;
+  return (row) => {
+    const line = t.execute(row) + '\n';
+    return head ? tabulate(head.execute(headerRow(headers)) + '\n' + line) : line;
+  };
+}
+
 /** docker's message for a template that doesn't parse or execute. */
 export function templateErrorMessage(err: unknown): string | undefined {
   if (!(err instanceof TemplateError)) return undefined;

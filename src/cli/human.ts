@@ -1,22 +1,5 @@
 /** Human-readable values printed the way docker's go-units and Go's time package print them. */
-
-/** go-units HumanDuration: "Less than a second", "3 minutes", "About an hour", "2 years". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.trunc(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.trunc(ms / 3_600_000 + 0.5);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
-  return `${Math.trunc(Math.trunc(ms / 3_600_000) / 24 / 365)} years`;
-}
+import { humanDuration } from '../util/index.js';
 
 /** "5 seconds ago" for a Unix time in seconds. */
 export function ago(epochSeconds: number, now = Date.now()): string {
@@ -68,12 +51,24 @@ export function parseRamBytes(v: string): number {
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
+/**
+ * One formatter per time zone: building an Intl.DateTimeFormat is costly and `ps` calls goTime
+ * for every row. Keyed by TZ because a formatter keeps the zone it was built in.
+ */
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+function zoneNameFormat(): Intl.DateTimeFormat {
+  const tz = process.env.TZ ?? '';
+  let f = zoneFormats.get(tz);
+  if (!f) zoneFormats.set(tz, (f = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })));
+  return f;
+}
+
 function zone(d: Date): { offset: string; name: string } {
   const mins = -d.getTimezoneOffset();
   const sign = mins < 0 ? '-' : '+';
   const offset = `${sign}${pad2(Math.trunc(Math.abs(mins) / 60))}${pad2(Math.abs(mins) % 60)}`;
   if (mins === 0 && (process.env.TZ ?? 'UTC').replace(/^:/, '') in { UTC: 1, 'Etc/UTC': 1, '': 1 }) return { offset, name: 'UTC' };
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value;
+  const part = zoneNameFormat().formatToParts(d).find((p) => p.type === 'timeZoneName')?.value;
   return { offset, name: part && /^[A-Z]{2,5}$/.test(part) ? part : mins === 0 ? 'UTC' : offset };
 }
 
@@ -98,10 +93,4 @@ export function ellipsis(s: string, max: number): string {
   if (chars.length <= max) return s;
   if (max <= 1) return chars.slice(0, max).join('');
   return chars.slice(0, max - 1).join('') + '…';
-}
-
-/** stringid.TruncateID: drop the algorithm prefix and keep 12 hex digits. */
-export function shortId(id: string): string {
-  const i = id.indexOf(':');
-  return (i >= 0 ? id.slice(i + 1) : id).slice(0, 12);
 }

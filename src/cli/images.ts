@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { ImageHistoryItem, ImageSummary } from '../api/types/index.js';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { render, sortedKeys } from './format.js';
-import { ago, ellipsis, goTime, humanSize, rfc3339, shortId } from './human.js';
+import { shortId } from '../util/index.js';
+import { ago, ellipsis, goTime, humanSize, rfc3339 } from './human.js';
 import { collect, parseFilters, splitRepoTag } from './opts.js';
 import type { Session } from './session.js';
 

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { ApiError, ConnectError } from '../client/index.js';
 import { attachCommand, startCommand } from './attach.js';
 import { commandPath, newCommand } from './command.js';
@@ -155,16 +155,61 @@ function configureTree(s: Session, cmd: Command): void {
   for (const c of cmd.commands) configureTree(s, c);
 }
 
-/** Docker accepts `--flag=false` for booleans; commander spells that `--no-flag`. */
-const NEGATABLE = new Set(['sig-proxy', 'pause', 'human', 'stdin', 'trunc']);
-export function normalizeBooleanFlags(argv: string[]): string[] {
+/** Commands whose first positional argument (image or container) starts the container's own argv. */
+const PASS_THROUGH = new Set(['run', 'create', 'exec']);
+
+/** Go's strconv.ParseBool spellings, which docker's boolean flags accept after `=`. */
+const GO_BOOL: Record<string, boolean> = { 1: true, t: true, T: true, true: true, TRUE: true, True: true, 0: false, f: false, F: false, false: false, FALSE: false, False: false };
+
+const findOption = (cmd: Command, flag: string): Option | undefined => cmd.options.find((o) => o.long === flag || o.short === flag);
+const takesValue = (o: Option | undefined): boolean => Boolean(o && (o.required || o.optional));
+const subcommand = (cmd: Command, name: string): Command | undefined => cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+
+/**
+ * docker's `--flag=true|false` for a boolean flag of `cmd`, in commander's spelling: `--X` when
+ * true, its opposite (`--no-X` / `--X`) when false, nothing if the opposite is the default.
+ * Anything else is returned unchanged, for commander to take or refuse.
+ */
+function booleanSpelling(cmd: Command, arg: string): string[] {
+  const m = /^(--[^=]+)=(.*)$/s.exec(arg);
+  const value = m ? GO_BOOL[m[2]] : undefined;
+  const option = m && findOption(cmd, m[1]);
+  if (!m || value === undefined || !option || takesValue(option)) return [arg];
+  if (value) return [m[1]];
+  const opposite = m[1].startsWith('--no-') ? `--${m[1].slice(5)}` : `--no-${m[1].slice(2)}`;
+  return findOption(cmd, opposite) ? [opposite] : [];
+}
+
+/** How many of the following arguments a flag consumes as its value (0 or 1). */
+function valueArgs(cmd: Command, arg: string): number {
+  if (arg.startsWith('--')) return !arg.includes('=') && takesValue(findOption(cmd, arg)) ? 1 : 0;
+  // A cluster such as -it or -e=X / -eX: the first flag taking a value takes the rest, or the next argument.
+  for (let i = 1; i < arg.length; i++) {
+    if (takesValue(findOption(cmd, `-${arg[i]}`))) return i === arg.length - 1 ? 1 : 0;
+  }
+  return 0;
+}
+
+/**
+ * Docker accepts `--flag=false` for booleans; commander knows only `--flag` and `--no-flag`.
+ * Walks argv with the command tree so that flag values, and everything from the image or
+ * container of run/create/exec on (the container's own arguments), are left untouched.
+ */
+export function normalizeBooleanFlags(argv: string[], program: Command): string[] {
   const out: string[] = [];
-  let passthrough = false;
-  for (const a of argv) {
-    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
-    if (a === '--') passthrough = true;
-    if (!passthrough && m && NEGATABLE.has(m[1])) out.push(m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`);
-    else out.push(a);
+  let cmd = program;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--' || (!a.startsWith('-') && PASS_THROUGH.has(cmd.name()))) return [...out, ...argv.slice(i)];
+    if (a.startsWith('-') && a !== '-') {
+      out.push(...booleanSpelling(cmd, a));
+      const n = valueArgs(cmd, a);
+      out.push(...argv.slice(i + 1, i + 1 + n));
+      i += n;
+      continue;
+    }
+    cmd = subcommand(cmd, a) ?? cmd;
+    out.push(a);
   }
   return out;
 }
@@ -196,12 +241,10 @@ export async function main(argv: string[], io: IO, makeClient: ClientFactory, op
     return 0;
   }
   try {
-    await program.parseAsync(normalizeBooleanFlags(argv), { from: 'user' });
+    await program.parseAsync(normalizeBooleanFlags(argv, program), { from: 'user' });
     return 0;
   } catch (err) {
     return report(s, err);
-  } finally {
-    for (const undo of s.cleanups.splice(0)) undo();
   }
 }
 

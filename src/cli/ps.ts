@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ContainerSummary, Port } from '../api/types/index.js';
+import { shortId } from '../util/index.js';
 import { newCommand } from './command.js';
 import { render, sortedKeys } from './format.js';
 import { ago, ellipsis, goTime, humanSize } from './human.js';
@@ -39,8 +40,9 @@ export function psRow(c: ContainerSummary, opts: { trunc: boolean; now?: number 
   const row = sortedKeys({
     Command: JSON.stringify(opts.trunc ? ellipsis(c.Command, 20) : c.Command),
     CreatedAt: goTime(c.Created),
-    ID: opts.trunc ? c.Id.slice(0, 12) : c.Id,
-    Image: opts.trunc && /^sha256:/.test(c.Image) ? c.Image.slice(7, 19) : c.Image,
+    ID: opts.trunc ? shortId(c.Id) : c.Id,
+    // Only an image ID is shortened; a reference such as busybox:1.36 is shown whole.
+    Image: opts.trunc && /^sha256:/.test(c.Image) ? shortId(c.Image) : c.Image,
     Labels: Object.entries(labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(','),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ContainerCreateRequest, ContainerWaitResponse } from '../api/types/index.js';
 import { ApiError, readProgress } from '../client/index.js';
-import { commandPath, errorText, newCommand, requireArgs } from './command.js';
+import { commandPath, errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { addCreateFlags, addRunFlags, buildCreateRequest, type CreateFlags } from './createopts.js';
 import { Exit, type Session } from './session.js';
 import { proxySignals, pumpStreams, sendSize } from './streams.js';
@@ -32,7 +32,7 @@ export async function createContainer(s: Session, req: ContainerCreateRequest, f
   try {
     return await create();
   } catch (err) {
-    if (!(err instanceof ApiError && err.statusCode === 404 && /No such image/i.test(err.message)) || f.pull === 'never') throw err;
+    if (!(isNotFound(err) && /No such image/i.test((err as Error).message)) || f.pull === 'never') throw err;
   }
   s.err(`Unable to find image '${normalizeImageRef(req.Image!)}' locally\n`);
   await pull(s, req.Image!, f.platform);
@@ -83,7 +83,8 @@ export function createCommand(s: Session): Command {
     .passThroughOptions()
     .action(async (args: string[], f: CreateFlags) => {
       requireArgs(s, cmd, args, 1);
-      const req = buildCreateRequest(args[0], args.slice(1), { ...f, detach: true }, s.env);
+      // create has no -d: the attach flags are recorded for a later `start -a`, as docker's are.
+      const req = buildCreateRequest(args[0], args.slice(1), f, s.env);
       // docker 28 exits 1 when the daemon refuses a create (125 is for its flag errors).
       s.out(`${await createContainer(s, req, f)}\n`);
     });

@@ -27,8 +27,6 @@ export class Session {
   readonly #makeClient: ClientFactory;
   #connect: ConnectOptions = {};
   #client?: Client;
-  /** Signal handlers and the like to undo when the command finishes. */
-  readonly cleanups: (() => void)[] = [];
 
   constructor(io: IO, makeClient: ClientFactory, opts: { prog?: string; env?: Record<string, string | undefined> } = {}) {
     this.io = io;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { EventMessage, VersionResponse } from '../api/types/index.js';
 import { ApiError, ConnectError, jsonLines } from '../client/index.js';
 import { newCommand } from './command.js';
-import { render } from './format.js';
+import { formatter, render } from './format.js';
 import { bytesSize, humanSize } from './human.js';
 import { collect, parseFilters, timestampArg } from './opts.js';
 import { Exit, type Session } from './session.js';
@@ -112,7 +112,9 @@ export function eventsCommand(s: Session): Command {
     .option('--until <string>', 'Stream events until this timestamp')
     .action(async (f: { filter?: string[]; format?: string; since?: string; until?: string }) => {
       const res = await s.client.events({ since: timestampArg(f.since), until: timestampArg(f.until), filters: parseFilters(f.filter) });
-      for await (const e of jsonLines<EventMessage>(res)) s.out(f.format ? render(f.format, [e]) : `${formatEvent(e)}\n`);
+      // Compiled once for the whole stream, not per event.
+      const line = f.format ? formatter(f.format) : (e: EventMessage) => `${formatEvent(e)}\n`;
+      for await (const e of jsonLines<EventMessage>(res)) s.out(line(e));
     });
 }
 

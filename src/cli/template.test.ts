@@ -93,7 +93,8 @@ test('print and println', () => {
 
 test('pipelines', () => {
   assert.equal(run('{{.ID | upper}}', ctr), 'ABC123');
-  assert.equal(run('{{.Names | join "+"}}', { Names: ['a', 'b'] }).length > 0, true);
+  // The piped value is join's last argument, the separator (Go: strings.Join(elems, sep)).
+  assert.equal(run('{{"+" | join .Names}}', ctr), 'web+api');
   assert.equal(run('{{.ID | printf "%s!"}}', ctr), 'abc123!');
   assert.equal(run('{{.ID | upper | lower}}', ctr), 'abc123');
   assert.equal(run('{{"x" | printf "%s%s" "y"}}'), 'yx');
@@ -120,6 +121,13 @@ test('comparisons and logic', () => {
   assert.equal(run('{{not true}} {{not ""}}'), 'false true');
   assert.equal(run('{{if and (gt .Count 1) (ne .ID "")}}yes{{end}}', ctr), 'yes');
   assert.equal(run('{{if or (eq .ID "x") .State.Running}}yes{{end}}', ctr), 'yes');
+  // Go evaluates and/or lazily: the nil Health is never walked into.
+  assert.equal(run('{{if and .State.Health .State.Health.Status}}{{.State.Health.Status}}{{else}}none{{end}}', ctr), 'none');
+  assert.equal(run('{{or .State.Running .State.Health.Status}}', ctr), 'true');
+  assert.equal(run('{{and .State.Running .State.Status}}', ctr), 'running');
+  assert.equal(run('{{.State.Health | and .State.Running}}', ctr), '<nil>');
+  assert.throws(() => run('{{and .State.Running .State.Health.Status}}', ctr), /nil pointer evaluating interface \{\}\.Status/);
+  assert.throws(() => run('{{and}}'), /wrong number of args for and: want at least 1 got 0/);
   assert.throws(() => run('{{lt 1 "a"}}'), /comparison/);
 });
 

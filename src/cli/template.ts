@@ -483,7 +483,7 @@ export type TemplateFunc = (...args: unknown[]) => unknown;
 
 /** Go's built-ins plus docker's template functions (cli/templates/templates.go). */
 export const DEFAULT_FUNCS: Record<string, TemplateFunc> = {
-  // Go built-ins
+  // Go built-ins; in templates, and/or are evaluated lazily by the executor (Executor.logical).
   and: (...a) => a.find((x) => !truthy(x)) ?? a[a.length - 1],
   or: (...a) => a.find((x) => truthy(x)) ?? a[a.length - 1],
   not: (a) => !truthy(a),
@@ -606,12 +606,29 @@ class Executor {
 
   command(cmd: Operand[], s: Scope, line: number, piped: unknown[]): unknown {
     const [head, ...rest] = cmd;
+    if (head.t === 'func' && (head.name === 'and' || head.name === 'or') && this.funcs[head.name] === DEFAULT_FUNCS[head.name]) return this.logical(head.name, rest, s, line, piped);
     const evalArgs = () => [...rest.map((r) => this.operand(r, s, line)), ...piped];
     if (head.t === 'func') return this.call(head.name, evalArgs(), line);
     if (head.t === 'lit' || ((head.t === 'field' || head.t === 'var') && !head.names.length)) {
       if (rest.length || piped.length) throw new TemplateError(`template: :${line}: can't give argument to non-function ${head.t === 'lit' ? goString(head.v) : '.'}`);
     }
     return this.operand(head, s, line, evalArgs());
+  }
+
+  /**
+   * Go's `and` / `or` evaluate their arguments left to right only until the result is known, so
+   * `and .State.Health .State.Health.Status` never walks into a nil Health.
+   */
+  logical(name: 'and' | 'or', args: Operand[], s: Scope, line: number, piped: unknown[]): unknown {
+    const thunks = [...args.map((a) => () => this.operand(a, s, line)), ...piped.map((v) => () => v)];
+    if (!thunks.length) throw new TemplateError(`template: :${line}: executing "" at <${name}>: wrong number of args for ${name}: want at least 1 got 0`);
+    let v: unknown;
+    for (const next of thunks) {
+      v = next();
+      // `and` stops at the first empty value, `or` at the first non-empty one.
+      if (truthy(v) === (name === 'or')) return v;
+    }
+    return v;
   }
 
   pipeline(p: Pipeline, s: Scope): unknown {

@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -14,6 +15,24 @@ async function writeArchive(s: Session, body: Readable, output: string | undefin
     return;
   }
   await pipeline(body, s.io.stdout, { end: false });
+}
+
+/**
+ * Opens an archive to read before any request is made, so a missing file fails the way
+ * docker's does (`open x.tar: no such file or directory`) instead of as a stream error
+ * emitted after the upload has started.
+ */
+export async function openArchive(path: string): Promise<Readable> {
+  try {
+    return (await open(path, 'r')).createReadStream();
+  } catch (err) {
+    throw new Exit(1, `open ${path}: ${goErrno(err as NodeJS.ErrnoException)}`);
+  }
+}
+
+/** Go's text for an errno ("no such file or directory"), from Node's "ENOENT: no such file or directory, open 'x'". */
+function goErrno(err: NodeJS.ErrnoException): string {
+  return err.message.replace(/^[A-Z0-9]+: /, '').replace(/, \w+ '.*'$/s, '');
 }
 
 function refuseTerminal(s: Session, output: string | undefined, message: string): void {
@@ -52,7 +71,7 @@ export function loadCommand(s: Session, name = 'load'): Command {
     .option('-q, --quiet', 'Suppress the load output')
     .action(async (f: { input?: string; quiet?: boolean }) => {
       if (!f.input && s.io.stdin.isTTY) throw new Exit(1, 'requested load from stdin, but stdin is empty');
-      const input = f.input ? createReadStream(f.input) : s.io.stdin;
+      const input = f.input ? await openArchive(f.input) : s.io.stdin;
       const res = await s.client.imageLoad(input, Boolean(f.quiet));
       const error = await readProgress(res, (m) => {
         if (m.stream) s.out(m.stream);
@@ -74,7 +93,7 @@ export function importCommand(s: Session, name = 'import'): Command {
       const [file, repository] = args;
       if (/^https?:\/\//.test(file)) throw new Exit(1, 'importing from a URL is not supported by wharf: download the file and import it');
       const { repo, tag } = repository ? splitRepoTag(repository) : { repo: undefined, tag: undefined };
-      const input = file === '-' ? s.io.stdin : createReadStream(file);
+      const input = file === '-' ? s.io.stdin : await openArchive(file);
       const res = await s.client.imageImport(input, { repo, tag, message: f.message, changes: f.change, platform: f.platform });
       const error = await readProgress(res, (m) => {
         if (m.status) s.out(`${m.status}\n`);

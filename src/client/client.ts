@@ -61,9 +61,6 @@ export class Client extends Transport {
 
   // System
 
-  ping(): Promise<string> {
-    return this.version();
-  }
   versionInfo(): Promise<VersionResponse> {
     return this.json('GET', '/version');
   }

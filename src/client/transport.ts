@@ -73,9 +73,15 @@ export class Transport {
   #send(method: string, path: string, headers: Record<string, string>, body?: Buffer | Readable): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const req = this.#request({ ...this.#base, method, path, headers: { Host: 'api.moby.localhost', 'User-Agent': 'wharf-cli', ...headers } }, resolve);
-      req.on('error', (err: NodeJS.ErrnoException) => reject(connectionError(this.host, err)));
+      // A failing request body (an unreadable archive) is not a connection problem: its error
+      // is passed on as it is, not as "Cannot connect to the Docker daemon".
+      let bodyError: Error | undefined;
+      req.on('error', (err: NodeJS.ErrnoException) => reject(bodyError ?? connectionError(this.host, err)));
       if (body && !Buffer.isBuffer(body)) {
-        body.on('error', (err) => req.destroy(err));
+        body.on('error', (err) => {
+          bodyError = err;
+          req.destroy(err);
+        });
         body.pipe(req);
       } else req.end(body);
     });

@@ -2,6 +2,17 @@
 import { main } from '../cli/index.js';
 import { Client } from '../client/index.js';
 
+/**
+ * A reader that went away (`wharf logs c | head`) is the end of the output, not a crash: quit
+ * without a stack trace, with the 141 (128 + SIGPIPE) a shell reports for docker killed by SIGPIPE.
+ */
+function exitOnBrokenPipe(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(141);
+  throw err;
+}
+process.stdout.on('error', exitOnBrokenPipe);
+process.stderr.on('error', exitOnBrokenPipe);
+
 const code = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, (opts, env) => Client.from(opts, env), {
   prog: 'wharf',
   env: process.env,

@@ -1,20 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { humanDuration, statusText, newState, transition } from './container.js';
-
-test('humanDuration matches go-units', () => {
-  assert.equal(humanDuration(500), 'Less than a second');
-  assert.equal(humanDuration(1000), '1 second');
-  assert.equal(humanDuration(45_000), '45 seconds');
-  assert.equal(humanDuration(90_000), 'About a minute');
-  assert.equal(humanDuration(10 * 60_000), '10 minutes');
-  assert.equal(humanDuration(3_600_000), 'About an hour');
-  assert.equal(humanDuration(5 * 3_600_000), '5 hours');
-  assert.equal(humanDuration(3 * 24 * 3_600_000), '3 days');
-  assert.equal(humanDuration(20 * 24 * 3_600_000), '2 weeks');
-  assert.equal(humanDuration(100 * 24 * 3_600_000), '3 months');
-  assert.equal(humanDuration(800 * 24 * 3_600_000), '2 years');
-});
+import { statusText, newState, transition } from './container.js';
 
 test('statusText shows Docker status column texts', () => {
   const now = Date.parse('2024-01-01T00:01:00Z');

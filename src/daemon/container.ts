@@ -6,7 +6,7 @@ import type {
   NetworkingConfig,
   ContainerState,
 } from '../api/types/index.js';
-import { ConflictError, readJsonIfExists, writeJsonAtomic } from '../util/index.js';
+import { ConflictError, humanDuration, readJsonIfExists, writeJsonAtomic } from '../util/index.js';
 
 /**
  * What a container was created as. Written at create and rewritten only by rename/update; the
@@ -113,24 +113,6 @@ export function statusText(s: ContainerRuntimeState, now = Date.now()): string {
     default:
       return 'Created';
   }
-}
-
-/** go-units HumanDuration, which Docker uses for every "ago" and "Up" text. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.floor(ms / 3_600_000 + 0.5);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
 }
 
 /** One container's files: `config.json` (the record), `state.json`, and the files bound into it. */

@@ -6,8 +6,10 @@ export function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** stringid.TruncateID: drop the algorithm prefix (`sha256:`) and keep 12 hex digits. */
 export function shortId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
+  const i = id.indexOf(':');
+  return (i >= 0 ? id.slice(i + 1) : id).slice(0, 12);
 }
 
 // Docker's rule for container names (daemon/names.go's validContainerNamePattern).

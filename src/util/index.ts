@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './digest.js';
 export * from './ids.js';
+export * from './duration.js';
 export * from './atomic.js';
 export * from './mount.js';
 export * from './safejoin.js';
