@@ -1,5 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from './harness.js';
 
 let d: TestDaemon;
@@ -83,6 +86,45 @@ for (const cli of ['docker', 'wharf'] as const) {
     const r = await run(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "']);
     assert.match(r.stdout, /init/);
     assert.match(r.stdout, /sh -c/);
+  });
+
+  test(`${cli}: seccomp: the default profile refuses new user namespaces, in exec too; unconfined and a profile file`, async () => {
+    const def = await run(['run', '--rm', 'busybox', 'unshare', '-U', 'true']);
+    assert.equal(def.code, 1, def.stderr);
+    assert.match(def.stderr, /Operation not permitted/);
+    const unconfined = await run(['run', '--rm', '--security-opt', 'seccomp=unconfined', 'busybox', 'unshare', '-U', 'true']);
+    assert.equal(unconfined.code, 0, unconfined.stderr);
+
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-seccomp-'));
+    try {
+      const file = join(dir, 'profile.json');
+      const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] };
+      await writeFile(file, JSON.stringify(profile, null, 2));
+      const custom = await run(['run', '--rm', '--security-opt', `seccomp=${file}`, 'busybox', 'sh', '-c', 'mkdir /made; echo $?; unshare -U true && echo userns']);
+      assert.match(custom.stderr, /Permission denied/);
+      assert.equal(custom.stdout, '1\nuserns\n', custom.stderr);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const missing = await run(['run', '--rm', '--security-opt', 'seccomp=/nonexistent/profile.json', 'busybox', 'true']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /opening seccomp profile \(\/nonexistent\/profile.json\) failed/);
+
+    const name = `seccomp-${cli}`;
+    assert.equal((await run(['run', '-d', '--name', name, 'busybox', 'sleep', '30'])).code, 0);
+    try {
+      const ex = await run(['exec', name, 'unshare', '-U', 'true']);
+      assert.equal(ex.code, 1, ex.stderr);
+    } finally {
+      await run(['rm', '-f', name]);
+    }
+  });
+
+  test(`${cli}: --privileged gets every capability the daemon holds`, async () => {
+    const own = /CapBnd:\s+(\w+)/.exec(await readFile('/proc/self/status', 'utf8'))![1];
+    const r = await run(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', 'grep CapEff /proc/self/status; unshare -U true && echo userns']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `CapEff:\t${own}\nuserns\n`);
   });
 
   test(`${cli}: detached container lifecycle: ps, logs, exec, stop, rm`, async () => {

@@ -4,6 +4,7 @@ import type { ContainerCreateRequest, HostConfig, MountSpec, PortMap, RestartPol
 import { parseRamBytes } from './human.js';
 import { collect, floatArg, intArg, splitKeyValue } from './opts.js';
 import { Exit } from './session.js';
+import { errorMessage } from '../util/index.js';
 
 /** The parsed flags that run and create share (commander's camelCase names). */
 export interface CreateFlags {
@@ -139,6 +140,27 @@ export function readVarFile(path: string, env: Record<string, string | undefined
     else if (env[k.trim()] !== undefined) out.push(`${k.trim()}=${env[k.trim()]}`);
   }
   return out;
+}
+
+/**
+ * `seccomp=<file>` goes to the daemon as `seccomp=<the file's JSON>`, as the docker CLI sends it:
+ * the profile is read on the client's side, where the file is.
+ */
+export function inlineSeccompProfile(opt: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): string {
+  const m = /^seccomp[=:](.*)$/s.exec(opt);
+  if (!m || m[1] === 'unconfined' || m[1] === 'builtin') return opt;
+  let text: string;
+  try {
+    text = read(m[1]);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : errorMessage(err);
+    throw new Exit(125, `opening seccomp profile (${m[1]}) failed: open ${m[1]}: ${reason}`);
+  }
+  try {
+    return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+  } catch (err) {
+    throw new Exit(125, `compacting json for seccomp profile (${m[1]}) failed: ${errorMessage(err)}`);
+  }
 }
 
 /** `-e NAME` takes NAME from our environment, and is dropped if we don't have it (docker's rule). */
@@ -294,7 +316,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     Privileged: Boolean(f.privileged),
     CapAdd: f.capAdd,
     CapDrop: f.capDrop,
-    SecurityOpt: f.securityOpt,
+    SecurityOpt: f.securityOpt?.map((o) => inlineSeccompProfile(o)),
     ReadonlyRootfs: Boolean(f.readOnly),
     Tmpfs: tmpfs,
     Memory: f.memory,

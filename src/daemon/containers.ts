@@ -24,6 +24,7 @@ import {
   randomName,
   validateContainerName,
   run,
+  orTimeout,
   type Logger,
 } from '../util/index.js';
 import { readLogs, type Runtime, type LogEntry, type AttachSession } from '../runtime/index.js';
@@ -568,7 +569,7 @@ export class ContainerService {
     const sig = signal || c.record.config.StopSignal || 'SIGTERM';
     const timeout = timeoutSec ?? c.record.config.StopTimeout ?? 10;
     await this.#signal(c, sig);
-    let st = timeout < 0 ? await handle.exited : await raceTimeout(handle.exited, timeout * 1000);
+    let st = timeout < 0 ? await handle.exited : await orTimeout(handle.exited, timeout * 1000, () => undefined);
     if (!st) {
       await this.#signal(c, 'SIGKILL');
       st = await handle.exited;
@@ -663,7 +664,7 @@ export class ContainerService {
         if (handle) {
           if (c.state.status === 'paused') await this.#runtime(c).resume(c.record.id).catch(() => {});
           await this.#signal(c, 'SIGKILL');
-          const st = (await raceTimeout(handle.exited, 10_000)) ?? { exitCode: 137, finishedAt: new Date(), oomKilled: false };
+          const st = (await orTimeout(handle.exited, 10_000, () => undefined)) ?? { exitCode: 137, finishedAt: new Date(), oomKilled: false };
           c.record.hostConfig.AutoRemove = false;
           await this.#finishRun(c, handle, st, {});
         }
@@ -913,11 +914,31 @@ export class ContainerService {
     return this.#opts.images.changes(this.#get(ref).record.id);
   }
 
+  /**
+   * The container's lock is held until the archive is written (or its reader goes): a start would
+   * mount the upper dir that a stopped container's export reads as a lower, and a stop or exit would
+   * unmount a running container's file system mid-read.
+   */
   async export(ref: string): Promise<Readable> {
     const c = this.#get(ref);
-    const stream = await this.#opts.images.exportRootfs(c.record.id);
-    this.#event('export', c);
-    return stream;
+    return new Promise<Readable>((resolve, reject) => {
+      void this.#mutex.run(c.record.id, async () => {
+        let stream: Readable;
+        try {
+          stream = await this.#opts.images.exportRootfs(c.record.id);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        const done = new Promise<void>((r) => {
+          stream.once('close', r);
+          stream.once('error', () => r());
+        });
+        this.#event('export', c);
+        resolve(stream);
+        await done;
+      });
+    });
   }
 
   async commit(
@@ -1007,12 +1028,6 @@ export class ContainerService {
 
 function isActive(s: ContainerRuntimeState): boolean {
   return s.status === 'running' || s.status === 'paused';
-}
-
-function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** `SIGTERM`, `TERM`, `term` and `15` all name signal 15; anything else is Docker's "Invalid signal". */

@@ -1,6 +1,6 @@
 import { isAbsolute, posix } from 'node:path';
 import { stat } from 'node:fs/promises';
-import type { ContainerSpec } from '../runtime/index.js';
+import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
 import type { HostConfig, MountPoint } from '../api/types/index.js';
 import { InvalidArgumentError, isErrno, type Mount } from '../util/index.js';
 import type { ContainerRecord } from './container.js';
@@ -160,6 +160,8 @@ function bindMounts(hc: HostConfig): Mount[] {
 
 /** Check what can be checked at create time, with Docker's messages. */
 export async function validateHostConfig(hc: HostConfig): Promise<void> {
+  // The capabilities only select rules; any set shows whether the options and a profile parse.
+  parseSecurityOpt(hc.SecurityOpt ?? [], [], false);
   for (const b of hc.Binds ?? []) {
     const p = parseBind(b);
     try {

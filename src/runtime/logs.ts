@@ -1,5 +1,6 @@
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { watch } from 'node:fs';
+import { dirname } from 'node:path';
+import { DirWatch } from './dirwatch.js';
 import type { LogEntry } from './types.js';
 
 /*
@@ -209,30 +210,6 @@ async function startPoint(files: string[], tail: number): Promise<{ index: numbe
   return { index: 0, offset: 0 };
 }
 
-function changed(path: string, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      w?.close();
-      signal.removeEventListener('abort', finish);
-      resolve();
-    };
-    // inotify when it works; a slow poll as a safety net (rotation replaces the watched file).
-    let w: ReturnType<typeof watch> | undefined;
-    try {
-      w = watch(path, finish);
-      w.on('error', finish);
-    } catch {
-      w = undefined;
-    }
-    const timer = setTimeout(finish, w ? 1000 : 200);
-    signal.addEventListener('abort', finish);
-  });
-}
-
 /**
  * Reads a container's log: the stored lines, then (with follow) new ones until stopWhen or abort.
  * Lines come in batches (up to a file chunk's worth), which keeps a million-line log fast.
@@ -272,8 +249,11 @@ export async function* readLogs(path: string, opts: ReadLogsOptions): AsyncGener
   let fh = await open(path, 'r').catch(() => undefined);
   let pos = start.index === files.length - 1 ? start.offset : 0;
   const carry: Carry = { rest: Buffer.alloc(0) };
+  // The directory, not the file: rotation puts a new file at the path.
+  const changes = opts.follow ? new DirWatch(dirname(path)) : undefined;
   try {
     for (;;) {
+      changes?.reset();
       if (fh) {
         const r = await readRecords(fh, pos, carry);
         pos = r.pos;
@@ -301,11 +281,12 @@ export async function* readLogs(path: string, opts: ReadLogsOptions): AsyncGener
         carry.rest = Buffer.alloc(0);
         continue;
       }
-      await changed(path, signal);
+      await changes!.next(signal, 1000);
     }
     asm.flush(out);
     if (out.length) yield out.splice(0);
   } finally {
+    changes?.close();
     await fh?.close();
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { capabilities, generateSpec, DEFAULT_CAPS, ALL_CAPS, INIT_PATH_IN_CONTAINER } from './oci.js';
+import { capabilities, capsFromMask, generateSpec, DEFAULT_CAPS, ALL_CAPS, INIT_PATH_IN_CONTAINER } from './oci.js';
 import type { ContainerSpec } from './types.js';
 
 function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
@@ -35,7 +35,7 @@ function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
     ...over,
   };
 }
-const host = { cgroupV2: false, devices: [], nofileMax: 4096 };
+const host = { cgroupV2: false, devices: [], nofileMax: 4096, availableCaps: ALL_CAPS };
 
 test('capabilities: Docker defaults, add and drop by either spelling, drop ALL then add', () => {
   assert.deepEqual(capabilities(spec()), DEFAULT_CAPS);
@@ -45,6 +45,18 @@ test('capabilities: Docker defaults, add and drop by either spelling, drop ALL t
   assert.deepEqual(capabilities(spec({ capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'] })), ['CAP_NET_BIND_SERVICE']);
   assert.deepEqual(capabilities(spec({ privileged: true })), ALL_CAPS);
   assert.throws(() => capabilities(spec({ capAdd: ['bogus'] })), /unknown capability: "CAP_BOGUS"/);
+});
+
+test('capabilities: "all" and the defaults are limited to what the daemon holds', () => {
+  // A bounding set without CAP_SYS_RESOURCE (bit 24) and CAP_MKNOD (bit 27), as in some sandboxes.
+  const available = capsFromMask('000001fff6ffffff');
+  assert.equal(available.length, ALL_CAPS.length - 2);
+  assert.ok(!available.includes('CAP_SYS_RESOURCE') && !available.includes('CAP_MKNOD'));
+  assert.ok(available.includes('CAP_CHECKPOINT_RESTORE') && available.includes('CAP_CHOWN'));
+  assert.deepEqual(capabilities(spec({ privileged: true }), available), available);
+  assert.deepEqual(capabilities(spec({ capAdd: ['ALL'] }), available), available);
+  assert.deepEqual(capabilities(spec(), available), DEFAULT_CAPS.filter((c) => c !== 'CAP_MKNOD'));
+  assert.throws(() => capabilities(spec({ capAdd: ['SYS_RESOURCE'] }), available), /cannot add capability CAP_SYS_RESOURCE: the daemon itself does not hold it/);
 });
 
 test('generateSpec: namespaces follow the modes, host files are bind-mounted, paths masked', () => {
@@ -95,5 +107,5 @@ test('generateSpec: resources and privileged mode', () => {
   const p = generateSpec(spec({ privileged: true }), host);
   assert.deepEqual(p.linux.maskedPaths, []);
   assert.deepEqual(p.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
-  assert.throws(() => generateSpec(spec({ securityOpt: ['bogus=1'] }), host), /Invalid --security-opt/);
+  assert.throws(() => generateSpec(spec({ securityOpt: ['bogus=1'] }), host), /invalid --security-opt 2: "bogus=1"/);
 });

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../util/index.js';
 import type { ContainerSpec, ProcessUser } from './types.js';
+import { parseSecurityOpt, type OciSeccomp } from './seccomp.js';
 
 /** The parts of the OCI runtime specification (config.json) that wharf writes. */
 export interface OciSpec {
@@ -18,6 +19,7 @@ export interface OciSpec {
     devices?: OciDevice[];
     maskedPaths?: string[];
     readonlyPaths?: string[];
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -113,15 +115,30 @@ function normalizeCap(name: string, what: 'CapAdd' | 'CapDrop'): string {
   return cap;
 }
 
-/** The capability set after --cap-add/--cap-drop, Docker's rules: an explicit add wins over drop ALL. */
-export function capabilities(spec: Pick<ContainerSpec, 'privileged' | 'capAdd' | 'capDrop'>): string[] {
-  if (spec.privileged) return [...ALL_CAPS];
+/** The capability names of a kernel bit mask (as /proc/<pid>/status shows it in hex): bit n is capability n. */
+export function capsFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim() || '0'}`);
+  return ALL_CAPS.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/**
+ * The capability set after --cap-add/--cap-drop, Docker's rules: an explicit add wins over drop
+ * ALL. "All" (privileged, --cap-add ALL) and the defaults mean those the daemon itself holds
+ * (`available`), so a daemon in a restricted sandbox still runs privileged containers; naming a
+ * capability it lacks is an error.
+ */
+export function capabilities(spec: Pick<ContainerSpec, 'privileged' | 'capAdd' | 'capDrop'>, available: string[] = ALL_CAPS): string[] {
+  if (spec.privileged) return [...available];
   const add = spec.capAdd.map((c) => normalizeCap(c, 'CapAdd'));
   const drop = spec.capDrop.map((c) => normalizeCap(c, 'CapDrop'));
-  let caps = add.includes('ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS];
+  let caps = add.includes('ALL') ? [...available] : DEFAULT_CAPS.filter((c) => available.includes(c));
   if (drop.includes('ALL')) caps = [];
   else caps = caps.filter((c) => !drop.includes(c));
-  for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
+  for (const c of add) {
+    if (c === 'ALL' || caps.includes(c)) continue;
+    if (!available.includes(c)) throw new InvalidArgumentError(`cannot add capability ${c}: the daemon itself does not hold it (see CapBnd in /proc/<wharfd pid>/status)`);
+    caps.push(c);
+  }
   return caps;
 }
 
@@ -181,15 +198,12 @@ export function rlimits(spec: Pick<ContainerSpec, 'rlimits'>, nofileMax: number)
  * Build the OCI runtime config for a container. Pure: everything that needs the host (device
  * numbers, cgroup version) is passed in.
  */
-export function generateSpec(spec: ContainerSpec, host: { cgroupV2: boolean; devices: OciDevice[]; nofileMax: number }): OciSpec {
-  const caps = capabilities(spec);
-  const noNewPrivileges = spec.securityOpt.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true' || o === 'no-new-privileges=true');
-  for (const o of spec.securityOpt) {
-    const key = o.split(/[:=]/)[0];
-    if (!['no-new-privileges', 'seccomp', 'apparmor', 'label'].includes(key)) {
-      throw new InvalidArgumentError(`Invalid --security-opt: "${o}"`);
-    }
-  }
+export function generateSpec(
+  spec: ContainerSpec,
+  host: { cgroupV2: boolean; devices: OciDevice[]; nofileMax: number; availableCaps: string[] },
+): OciSpec {
+  const caps = capabilities(spec, host.availableCaps);
+  const security = parseSecurityOpt(spec.securityOpt, caps, spec.privileged);
   const args = spec.init ? [INIT_PATH_IN_CONTAINER, '--', ...spec.args] : spec.args;
 
   const mounts: OciMount[] = [
@@ -256,7 +270,7 @@ export function generateSpec(spec: ContainerSpec, host: { cgroupV2: boolean; dev
       caps,
       rlimits: rlimits(spec, host.nofileMax),
       oomScoreAdj: spec.oomScoreAdj,
-      noNewPrivileges,
+      noNewPrivileges: security.noNewPrivileges,
     }),
     root: { path: spec.rootfs, readonly: spec.readonlyRootfs },
     hostname: spec.uts === 'private' ? spec.hostname : undefined,
@@ -271,6 +285,7 @@ export function generateSpec(spec: ContainerSpec, host: { cgroupV2: boolean; dev
       devices: host.devices.length ? host.devices : undefined,
       maskedPaths: spec.privileged ? [] : (spec.maskedPaths ?? DEFAULT_MASKED),
       readonlyPaths: spec.privileged ? [] : (spec.readonlyPaths ?? DEFAULT_READONLY),
+      seccomp: security.seccomp,
     },
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, openSync, readFileSync, watch } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { mkdir, open, readFile, rm, stat, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,15 +10,17 @@ import {
   devMinor,
   errorMessage,
   isErrno,
+  orTimeout,
   readJsonIfExists,
   run,
   writeJsonAtomic,
   type Logger,
 } from '../util/index.js';
 import { attachSocket } from './attach.js';
+import { DirWatch } from './dirwatch.js';
 import { runtimeErrorText, startConmon } from './conmon.js';
 import { removeRotated, rotateLog } from './logs.js';
-import { generateSpec, ociProcess, rlimits, ALL_CAPS, type OciDevice } from './oci.js';
+import { capsFromMask, generateSpec, ociProcess, rlimits, ALL_CAPS, type OciDevice } from './oci.js';
 import type {
   AttachSession,
   ContainerSpec,
@@ -77,6 +79,18 @@ function nofileHardLimit(): number {
   }
 }
 const NOFILE_MAX = nofileHardLimit();
+
+/** The capabilities wharfd can pass on: its own bounding set (a sandboxed host may lack some). */
+function daemonCaps(): string[] {
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
+    if (line) return capsFromMask(line.slice('CapBnd:'.length));
+  } catch {
+    // No /proc: assume all.
+  }
+  return [...ALL_CAPS];
+}
+const DAEMON_CAPS = daemonCaps();
 
 /** Runs containers with an OCI runtime under conmon, one conmon per container and per exec. */
 export class Runtime {
@@ -137,7 +151,7 @@ export class Runtime {
     await mkdir(this.#root, { recursive: true, mode: 0o700 });
     await rm(bundle, { recursive: true, force: true });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
-    const oci = generateSpec(spec, { cgroupV2, devices: await this.#devices(spec), nofileMax: NOFILE_MAX });
+    const oci = generateSpec(spec, { cgroupV2, devices: await this.#devices(spec), nofileMax: NOFILE_MAX, availableCaps: DAEMON_CAPS });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
     const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
     await writeJsonAtomic(join(bundle, 'log.json'), log, { durable: false });
@@ -168,7 +182,7 @@ export class Runtime {
     // a TTY (StdinOnce); with a TTY, or when stdin stays open, detaching must not close it.
     if (spec.tty || !spec.stdinOnce) args.push('--leave-stdin-open');
     const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false });
-    const msg = await withTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, `timed out creating container ${id}`).catch((err: Error) => ({
+    const msg = await orTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, () => timedOut(`timed out creating container ${id}`)).catch((err: Error) => ({
       data: -1,
       message: err.message,
     }));
@@ -336,7 +350,7 @@ export class Runtime {
     const spec = JSON.parse(await readFile(join(this.#bundle(containerId), 'config.json'), 'utf8')) as {
       process: { capabilities: { bounding: string[] }; rlimits: { type: string; soft: number; hard: number }[]; noNewPrivileges: boolean };
     };
-    const caps = p.privileged ? [...ALL_CAPS] : spec.process.capabilities.bounding;
+    const caps = p.privileged ? DAEMON_CAPS : spec.process.capabilities.bounding;
     const proc = ociProcess({
       args: p.args,
       env: p.env,
@@ -374,17 +388,18 @@ export class Runtime {
     let session: AttachSession | undefined;
     try {
       conmon.start!.write('0');
-      const ready = await withTimeout(conmon.attach!.next(), CREATE_TIMEOUT_MS, 'timed out waiting for the exec attach socket');
+      const ready = await orTimeout(conmon.attach!.next(), CREATE_TIMEOUT_MS, () => timedOut('timed out waiting for the exec attach socket'));
       if (!ready || ready.data < 0) throw createError(runtimeErrorText(ready?.message || conmon.stderr() || 'conmon failed to start the exec session'));
       session = attachSocket(join(dir, 'attach'), { stdin: p.stdin });
       conmon.start!.write('0');
-      const started = await withTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, 'timed out starting the exec process');
+      const started = await orTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, () => timedOut('timed out starting the exec process'));
       if (!started || started.data <= 0) {
         throw createError(runtimeErrorText(started?.message || conmon.stderr() || 'exec failed'), 'exec');
       }
       const pid = started.data;
-      const exited = conmon.sync.next().then(async (m) => {
-        await cleanup();
+      // The exit code goes out first; removing the session's files is nobody's wait.
+      const exited = conmon.sync.next().then((m) => {
+        void cleanup();
         return m ? (m.data < 0 ? 255 : m.data) : 255;
       });
       const s = session;
@@ -414,58 +429,8 @@ function createError(text: string, what: 'create' | 'exec' = 'create'): Error {
   return new Error(message);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-      timer.unref();
-    }),
-  ]);
-}
-
-/** Notices changes in a directory between reset() and next(), so none falls between a check and a wait. */
-class DirWatch {
-  #dirty = false;
-  #wake: (() => void) | undefined;
-  readonly #w: ReturnType<typeof watch> | undefined;
-
-  constructor(dir: string) {
-    try {
-      this.#w = watch(dir, () => {
-        this.#dirty = true;
-        this.#wake?.();
-      });
-      this.#w.on('error', () => {});
-    } catch {
-      this.#w = undefined;
-    }
-  }
-
-  reset(): void {
-    this.#dirty = false;
-  }
-
-  /** Resolves at the next change (at once if one came since reset), after `ms`, or on abort. */
-  next(signal: AbortSignal, ms: number): Promise<void> {
-    if (this.#dirty) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.#w ? ms : Math.min(ms, 100));
-      this.#wake = done;
-      signal.addEventListener('abort', done);
-    });
-  }
-
-  close(): void {
-    this.#w?.close();
-  }
+function timedOut(message: string): never {
+  throw new Error(message);
 }
 
 /**

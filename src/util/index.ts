@@ -8,3 +8,4 @@ export * from './safejoin.js';
 export * from './spawn.js';
 export * from './logger.js';
 export * from './native.js';
+export * from './timeout.js';
