@@ -50,3 +50,25 @@ test('unsupported instructions, blank lines, multi-line changes and the input le
   assert.deepEqual(c.Cmd, ['/bin/sh', '-c', 'echo   continued']);
   assert.deepEqual(base, { Env: ['A=1'] });
 });
+
+test('HEALTHCHECK: shell and JSON forms, durations in nanoseconds, NONE, and Docker error texts', () => {
+  assert.deepEqual(applyChanges({}, ['HEALTHCHECK CMD curl -f http://localhost/ || exit 1']).Healthcheck, { Test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'] });
+  assert.deepEqual(applyChanges({}, ['HEALTHCHECK --interval=5s --timeout=1m30s --start-period=100ms --start-interval=2s --retries=3 CMD ["true"]']).Healthcheck, {
+    Test: ['CMD', 'true'],
+    Interval: 5e9,
+    Timeout: 90e9,
+    StartPeriod: 1e8,
+    StartInterval: 2e9,
+    Retries: 3,
+  });
+  assert.deepEqual(applyChanges({ Healthcheck: { Test: ['CMD', 'x'] } }, ['healthcheck none']).Healthcheck, { Test: ['NONE'] });
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK']), /^InvalidArgumentError: HEALTHCHECK requires at least one argument$/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK NONE x']), /HEALTHCHECK NONE takes no arguments/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK RUN x']), /Unknown type "RUN" in HEALTHCHECK \(try CMD\)/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK CMD']), /Missing command after HEALTHCHECK CMD/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --interval=1us CMD x']), /Interval "interval" cannot be less than 1ms/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --timeout=-1s CMD x']), /Interval "timeout" cannot be negative/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --interval=5 CMD x']), /time: missing unit in duration "5"/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --retries=-1 CMD x']), /--retries cannot be negative \(-1\)/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --toString=1 CMD x']), /Unknown flag: toString/);
+});

@@ -1,22 +1,74 @@
 import { posix } from 'node:path';
-import { InvalidArgumentError } from '../util/index.js';
-import type { ContainerConfig } from '../api/types/index.js';
+import { InvalidArgumentError, errorMessage, parseGoDuration } from '../util/index.js';
+import type { ContainerConfig, HealthConfig } from '../api/types/index.js';
 
 /** The Dockerfile instructions that `docker commit/import --change` accepts. */
-const SUPPORTED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+const SUPPORTED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
+
+const HEALTH_FLAGS = { interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' } as const;
+
+/** `HEALTHCHECK [--interval=D --timeout=D --start-period=D --start-interval=D --retries=N] CMD ...` or `HEALTHCHECK NONE`. */
+function healthcheck(rest: string): HealthConfig {
+  let t = rest.trim();
+  const flags = new Map<string, string>();
+  const flag = /^--(\S+?)(?:=(\S*))?(?:\s+|$)/;
+  for (let m = flag.exec(t); m; m = flag.exec(t)) {
+    const [, name, value] = m;
+    if (name !== 'retries' && !Object.hasOwn(HEALTH_FLAGS, name)) throw new InvalidArgumentError(`Unknown flag: ${name}`);
+    if (value === undefined) throw new InvalidArgumentError(`Missing a value on flag: ${name}`);
+    flags.set(name, value);
+    t = t.slice(m[0].length);
+  }
+  if (!t) throw new InvalidArgumentError('HEALTHCHECK requires at least one argument');
+  const m = /^(\S+)\s*(.*)$/s.exec(t)!;
+  const type = m[1].toUpperCase();
+  if (type === 'NONE') {
+    if (m[2]) throw new InvalidArgumentError('HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (type !== 'CMD') throw new InvalidArgumentError(`Unknown type ${JSON.stringify(type)} in HEALTHCHECK (try CMD)`);
+  if (!m[2].trim()) throw new InvalidArgumentError('Missing command after HEALTHCHECK CMD');
+  const json = jsonForm(m[2]);
+  const h: HealthConfig = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', m[2].trim()] };
+  for (const [name, field] of Object.entries(HEALTH_FLAGS)) {
+    const v = flags.get(name);
+    if (!v) continue;
+    let ns: number;
+    try {
+      ns = parseGoDuration(v);
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err), { cause: err });
+    }
+    if (ns < 0) throw new InvalidArgumentError(`Interval ${JSON.stringify(name)} cannot be negative`);
+    if (ns > 0 && ns < 1e6) throw new InvalidArgumentError(`Interval ${JSON.stringify(name)} cannot be less than 1ms`);
+    if (ns > 0) h[field] = ns;
+  }
+  const retries = flags.get('retries');
+  if (retries) {
+    if (!/^[-+]?\d+$/.test(retries)) throw new InvalidArgumentError(`strconv.ParseInt: parsing ${JSON.stringify(retries)}: invalid syntax`);
+    const n = Number(retries);
+    if (n < 0) throw new InvalidArgumentError(`--retries cannot be negative (${n})`);
+    if (n > 0) h.Retries = n;
+  }
+  return h;
+}
+
+/** The JSON array form of a command, or undefined when `rest` is not one (then it is the shell form). */
+function jsonForm(rest: string): string[] | undefined {
+  const t = rest.trim();
+  if (!t.startsWith('[')) return undefined;
+  try {
+    const v = JSON.parse(t) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    // Not JSON after all: Docker falls back to the shell form.
+  }
+  return undefined;
+}
 
 /** JSON array form, or the shell form wrapped in /bin/sh -c, as a Dockerfile does. */
 function commandForm(rest: string): string[] {
-  const t = rest.trim();
-  if (t.startsWith('[')) {
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-    } catch {
-      // Not JSON after all: Docker falls back to the shell form.
-    }
-  }
-  return ['/bin/sh', '-c', t];
+  return jsonForm(rest) ?? ['/bin/sh', '-c', rest.trim()];
 }
 
 /** Splits shell-style words, honouring quotes and backslashes the way the Dockerfile parser does. */
@@ -156,6 +208,9 @@ export function applyChanges(config: ContainerConfig, changes: string[]): Contai
         if (!rest) throw new InvalidArgumentError('WORKDIR requires exactly one argument');
         // A relative WORKDIR continues from the previous one, as in a Dockerfile.
         c.WorkingDir = posix.join(posix.isAbsolute(rest) ? '/' : c.WorkingDir || '/', rest).replace(/(.)\/+$/, '$1');
+        break;
+      case 'HEALTHCHECK':
+        c.Healthcheck = healthcheck(rest);
         break;
       case 'STOPSIGNAL':
         if (!rest) throw new InvalidArgumentError('STOPSIGNAL requires exactly one argument');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { humanDuration } from './duration.js';
+import { humanDuration, parseGoDuration } from './duration.js';
 
 test('humanDuration matches go-units HumanDuration', () => {
   assert.equal(humanDuration(-5000), 'Less than a second');
@@ -21,4 +21,19 @@ test('humanDuration matches go-units HumanDuration', () => {
   assert.equal(humanDuration(100 * 86_400_000), '3 months');
   assert.equal(humanDuration(800 * 86_400_000), '2 years');
   assert.equal(humanDuration(3 * 365 * 86_400_000), '3 years');
+});
+
+test('parseGoDuration reads Go duration syntax in nanoseconds, with Go error texts', () => {
+  assert.equal(parseGoDuration('0'), 0);
+  assert.equal(parseGoDuration('5s'), 5e9);
+  assert.equal(parseGoDuration('1.5h'), 5400e9);
+  assert.equal(parseGoDuration('2h45m30.5s'), (2 * 3600 + 45 * 60 + 30.5) * 1e9);
+  assert.equal(parseGoDuration('300ms'), 300e6);
+  assert.equal(parseGoDuration('-1m'), -60e9);
+  assert.equal(parseGoDuration('1µs'), 1000);
+  assert.equal(parseGoDuration('.5s'), 5e8);
+  assert.throws(() => parseGoDuration(''), /^SyntaxError: time: invalid duration ""$/);
+  assert.throws(() => parseGoDuration('abc'), /time: invalid duration "abc"/);
+  assert.throws(() => parseGoDuration('10'), /time: missing unit in duration "10"/);
+  assert.throws(() => parseGoDuration('10d'), /time: unknown unit "d" in duration "10d"/);
 });

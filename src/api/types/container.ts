@@ -12,6 +12,7 @@ export interface HealthConfig {
   Timeout?: number;
   Retries?: number;
   StartPeriod?: number;
+  StartInterval?: number;
 }
 
 /** `Config` of a create request and of inspect: what the image/user asked the process to be. */
