@@ -58,7 +58,7 @@ async function removeExisting(path: string, keepDir: boolean): Promise<void> {
 }
 
 export interface ApplyResult {
-  /** Bytes of file content written. */
+  /** Bytes of file content and symlink targets written, as Docker counts a layer's size. */
   size: number;
 }
 
@@ -141,6 +141,8 @@ async function applyEntry(root: string, h: Headers, stream: Readable, dirTimes: 
       stream.resume();
       await removeExisting(path, false);
       await symlink(h.linkname ?? '', path);
+      // Docker's layer size is what lstat says of every non-directory, and a symlink's size is its target's length.
+      written = Buffer.byteLength(h.linkname ?? '');
       break;
     case 'link': {
       stream.resume();
