@@ -1,14 +1,22 @@
-import { InvalidArgumentError } from '../util/index.js';
+import { InvalidArgumentError, parseGoDuration } from '../util/index.js';
 
 export type Filters = Record<string, string[]>;
 
-/** A filter's time value (`until`): RFC 3339, Unix seconds, or a duration back from now (10m, 2h). */
-export function parseFilterTime(key: string, v: string): number {
+/**
+ * A filter's time value (`until`) in epoch milliseconds: Unix seconds, RFC 3339, or a Go duration
+ * back from now (`10m`, `1h30m`), which Docker rounds down to a whole second.
+ */
+export function parseFilterTime(_key: string, v: string): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
-  if (d) return Date.now() - Number(d[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 's' | 'm' | 'h'];
+  if (v !== '0') {
+    try {
+      return Math.floor((Date.now() - parseGoDuration(v) / 1e6) / 1000) * 1000;
+    } catch {
+      // Not a duration: a point in time.
+    }
+  }
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid filter '${key}=${v}'`);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`failed to parse value as time or duration: ${JSON.stringify(v)}`);
   return t;
 }
 

@@ -84,7 +84,10 @@ test('busybox:latest is made at first start, with the same ID on every machine',
     assert.deepEqual(inspect.Config.Cmd, ['sh']);
     assert.equal(svc.history('busybox')[0].Id, first);
     assert.ok((await svc.layersSize()) > 100_000);
-    assert.throws(() => svc.get('nope'), { message: 'No such image: nope' });
+    // Docker names what it looked for: the default tag filled in, an ID as given.
+    assert.throws(() => svc.get('nope'), { message: 'No such image: nope:latest' });
+    assert.throws(() => svc.get('sha256:abcd'), { message: 'No such image: sha256:abcd' });
+    assert.throws(() => svc.get('a'.repeat(64)), { message: `No such image: ${'a'.repeat(64)}` });
   });
   await withService(async (svc) => assert.equal(svc.get('busybox').id, first));
 });
@@ -111,7 +114,10 @@ test('tags and rmi follow Docker, and rmi leaves nothing unreferenced on disk', 
     // Forced by name while running: untagged, and the image stays for its container.
     assert.deepEqual(await svc.remove('busybox', { force: true, noPrune: false }, running), [{ Untagged: 'busybox:latest' }]);
     assert.deepEqual(svc.list({ filters: { dangling: ['true'] } }).map((i) => i.Id), [id]);
-    assert.deepEqual(await svc.remove(id, { force: false, noPrune: false }, noUsers), [{ Deleted: id }]);
+    // The layers that went with it are listed too, top first, as Docker does.
+    const layers = svc.inspect(id).RootFS.Layers;
+    assert.equal(layers.length, 1, 'busybox has one layer, so its chain ID is its diff ID');
+    assert.deepEqual(await svc.remove(id, { force: false, noPrune: false }, noUsers), [{ Deleted: id }, { Deleted: layers[0] }]);
     assert.ok(events.includes(`delete ${id.slice(7, 19)}`));
     assert.deepEqual(await onDisk(root), { blobs: [], layers: [], links: [], images: [], tmp: [] });
     assert.equal(await svc.layersSize(), 0);
@@ -139,7 +145,7 @@ test('import with changes, list filters, prune of dangling images', { skip }, as
     assert.deepEqual((await svc.prune({ all: false, filters: {} }, noUsers)).ImagesDeleted, null, 'untagging the last name deleted it already');
     const id2 = await svc.import(Readable.from([tar]), { changes: [] });
     const pruned = await svc.prune({ all: false, filters: {} }, noUsers);
-    assert.deepEqual(pruned.ImagesDeleted, [{ Deleted: id2 }]);
+    assert.deepEqual(pruned.ImagesDeleted, [{ Deleted: id2 }, { Deleted: sha256(tar) }]);
     assert.equal(pruned.SpaceReclaimed, 2);
     const after = await onDisk(root);
     assert.equal(after.blobs.length, before.blobs.length - 2);

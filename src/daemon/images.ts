@@ -293,7 +293,7 @@ export class ImageService {
    * Deletes layers, blobs and image metadata that nothing references: reference counts are
    * derived from the images and containers themselves, so they cannot drift.
    */
-  async #collect(): Promise<void> {
+  async #collect(): Promise<Set<string>> {
     const chains = new Set<string>();
     const blobs = new Set<string>();
     for (const img of this.#images.values()) {
@@ -305,11 +305,25 @@ export class ImageService {
       c.chain.forEach((x) => chains.add(x));
       c.diffIds.forEach((d) => blobs.add(d));
     }
-    for (const l of this.#layers.all()) if (!chains.has(l.chainId)) await this.#layers.remove(l.chainId);
+    const removed = new Set<string>();
+    for (const l of this.#layers.all()) {
+      if (chains.has(l.chainId)) continue;
+      await this.#layers.remove(l.chainId);
+      removed.add(l.chainId);
+    }
     for (const b of await this.#content.list()) if (!blobs.has(b)) await this.#content.remove(b);
     for (const name of await readdir(this.#dir.images)) {
       if (!this.#images.has(`sha256:${name.replace(/\.json$/, '')}`)) await rm(join(this.#dir.images, name), { force: true });
     }
+    return removed;
+  }
+
+  /** Drops `img` from the index and its now unused layers from disk; Docker's `Deleted:` lines for both, top layer first. */
+  async #delete(img: StoredImage): Promise<ImageDeleteItem[]> {
+    this.#images.delete(img.id);
+    this.#o.onEvent('delete', img.id, { name: img.id });
+    const removed = await this.#collect();
+    return [{ Deleted: img.id }, ...[...img.chain].reverse().filter((c) => removed.has(c)).map((c) => ({ Deleted: c }))];
   }
 
   // ------------------------------------------------------------ lookups
@@ -332,7 +346,11 @@ export class ImageService {
 
   #mustFind(ref: string): StoredImage {
     const img = this.#find(ref);
-    if (!img) throw new NotFoundError(`No such image: ${ref}`);
+    if (!img) {
+      // Docker names what it looked for: `busybox` is `busybox:latest`, an ID stays as given.
+      const r = tryParseReference(ref);
+      throw new NotFoundError(`No such image: ${r ? (r.digest ? `${r.repo}@${r.digest}` : tagged(r)) : ref}`);
+    }
     return img;
   }
 
@@ -351,12 +369,20 @@ export class ImageService {
     return this.#record(this.#mustFind(ref));
   }
 
-  #createdSec(img: StoredImage): number {
+  #createdMs(img: StoredImage): number {
     const t = Date.parse(img.config.created ?? '');
-    return Number.isNaN(t) ? 0 : Math.floor(t / 1000);
+    return Number.isNaN(t) ? 0 : t;
   }
 
-  list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean; containerCount?: (id: string) => number }): ImageSummary[] {
+  #createdSec(img: StoredImage): number {
+    return Math.floor(this.#createdMs(img) / 1000);
+  }
+
+  /**
+   * `containerCount` and `sharedSize` are for `system df`; a plain image list reports -1 for
+   * both, as Docker does (its CLI shows N/A).
+   */
+  list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean; containerCount?: (id: string) => number; sharedSize?: boolean }): ImageSummary[] {
     const f = opts.filters ?? {};
     const createdOf = (k: string) => this.#createdSec(this.#mustFind(k));
     const before = f.before?.length ? Math.min(...f.before.map(createdOf)) : undefined;
@@ -364,13 +390,16 @@ export class ImageService {
     const until = f.until?.length ? parseFilterTime('until', f.until[0]) : undefined;
     for (const v of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter 'dangling=${v}'`);
     const refMatch = (v: string, t: string) => globMatch(v, t) || globMatch(v, splitTag(t).repo);
+    // A layer counts as shared when more than one image has it.
+    const users = new Map<string, number>();
+    if (opts.sharedSize) for (const img of this.#images.values()) for (const c of img.chain) users.set(c, (users.get(c) ?? 0) + 1);
     const out: ImageSummary[] = [];
     for (const img of this.#images.values()) {
       const tags = this.#tagsOf(img.id);
       const created = this.#createdSec(img);
       if (before !== undefined && created >= before) continue;
       if (since !== undefined && created <= since) continue;
-      if (until !== undefined && created * 1000 > until) continue;
+      if (until !== undefined && this.#createdMs(img) > until) continue;
       const labels = img.config.config?.Labels ?? {};
       const ok = matchesFilters(f, {
         dangling: (v) => (v === 'true' || v === '1') === (tags.length === 0),
@@ -391,7 +420,7 @@ export class ImageService {
         RepoDigests: [],
         Created: created,
         Size: img.size,
-        SharedSize: -1,
+        SharedSize: opts.sharedSize ? img.chain.reduce((n, c) => n + ((users.get(c) ?? 0) > 1 ? (this.#layers.get(c)?.size ?? 0) : 0), 0) : -1,
         Labels: img.config.config?.Labels ?? null,
         Containers: opts.containerCount ? opts.containerCount(img.id) : -1,
       });
@@ -469,7 +498,8 @@ export class ImageService {
       const untag = (t: string) => {
         this.#tags.delete(t);
         out.push({ Untagged: t });
-        this.#o.onEvent('untag', img.id, { name: t });
+        // Docker names the image, not the tag, in untag events.
+        this.#o.onEvent('untag', img.id, { name: img.id });
       };
       let quiet = false;
       if (!isIdPrefix(img.id, ref)) {
@@ -499,10 +529,7 @@ export class ImageService {
       }
       for (const t of this.#tagsOf(img.id)) untag(t);
       await this.#saveTags();
-      this.#images.delete(img.id);
-      out.push({ Deleted: img.id });
-      this.#o.onEvent('delete', img.id, {});
-      await this.#collect();
+      out.push(...(await this.#delete(img)));
       return out;
     });
   }
@@ -517,6 +544,8 @@ export class ImageService {
   }
 
   async prune(opts: { all: boolean; filters: Record<string, string[]> }, usage: ImageUsage): Promise<ImagePruneResponse> {
+    const known = new Set(['label', 'label!', 'until']);
+    for (const key of Object.keys(opts.filters)) if (!known.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
     const until = opts.filters.until?.length ? parseFilterTime('until', opts.filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
@@ -526,22 +555,20 @@ export class ImageService {
         const tags = this.#tagsOf(img.id);
         if (!opts.all && tags.length) continue;
         if (usage.containersUsing(img.id).length) continue;
-        if (until !== undefined && this.#createdSec(img) * 1000 >= until) continue;
+        if (until !== undefined && this.#createdMs(img) >= until) continue;
         const labels = img.config.config?.Labels ?? {};
         if (!matchesFilters(opts.filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
         for (const t of tags) {
           this.#tags.delete(t);
           deleted.push({ Untagged: t });
-          this.#o.onEvent('untag', img.id, { name: t });
+          this.#o.onEvent('untag', img.id, { name: img.id });
         }
-        this.#images.delete(img.id);
-        deleted.push({ Deleted: img.id });
-        this.#o.onEvent('delete', img.id, {});
+        await this.#saveTags();
+        deleted.push(...(await this.#delete(img)));
       }
-      await this.#saveTags();
-      await this.#collect();
       reclaimed = before - this.#layersTotal();
     });
+    this.#o.onEvent('prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
@@ -574,7 +601,7 @@ export class ImageService {
               onProgress({ stream: `Loaded image: ${t}\n` });
             }
             if (!entry.repoTags.length) onProgress({ stream: `Loaded image ID: ${id}\n` });
-            this.#o.onEvent('load', id, entry.repoTags.length ? { name: entry.repoTags[0] } : {});
+            this.#o.onEvent('load', id, { name: id });
           }
         } finally {
           await this.#collect();
@@ -630,7 +657,7 @@ export class ImageService {
         if (r && !r.digest && this.#tags.get(tagged(r)) === img.id && !e.tags.includes(tagged(r))) e.tags.push(tagged(r));
         chosen.set(img.id, e);
       }
-      for (const id of chosen.keys()) this.#o.onEvent('save', id, {});
+      for (const id of chosen.keys()) this.#o.onEvent('save', id, { name: id });
       return [...chosen.values()];
     });
   }
@@ -671,8 +698,11 @@ export class ImageService {
           history: [{ created: now, comment: msg }],
         };
         const id = await this.#register(Buffer.from(JSON.stringify(config)));
-        if (name) await this.#setTag(name, id);
-        this.#o.onEvent('import', id, name ? { name } : {});
+        if (name) {
+          await this.#setTag(name, id);
+          this.#o.onEvent('tag', id, { name });
+        }
+        this.#o.onEvent('import', id, { name: id });
         return id;
       } finally {
         await rm(tmp, { force: true });

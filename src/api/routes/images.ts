@@ -5,17 +5,26 @@ import { InvalidArgumentError, NotImplementedError, errorMessage } from '../../u
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
 
-/** Stream JSON progress lines; a failure after the headers went out becomes an in-band error line. */
-async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) => Promise<void>): Promise<void> {
-  const out = ctx.stream(200, 'application/json');
-  const emit = (m: ProgressMessage) => out.write(JSON.stringify(m) + '\n');
+/**
+ * Stream JSON progress lines; a failure after the headers went out becomes an in-band error line.
+ * With `plainEarlyErrors` the headers wait for the first line, so a failure before any progress
+ * is a plain error response: Docker does that for create/import (a bad change, a non-tar body)
+ * but not for load, whose errors are always in-band.
+ */
+async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) => Promise<void>, opts: { plainEarlyErrors?: boolean } = {}): Promise<void> {
+  let out: ReturnType<Context['stream']> | undefined;
+  const start = () => (out ??= ctx.stream(200, 'application/json'));
+  if (!opts.plainEarlyErrors) start();
+  const emit = (m: ProgressMessage) => start().write(JSON.stringify(m) + '\n');
   try {
     await fn(emit);
   } catch (err) {
+    if (!out) throw err;
     emit({ errorDetail: { message: errorMessage(err) }, error: errorMessage(err) });
   } finally {
-    out.end();
+    out?.end();
   }
+  if (!out) start().end();
 }
 
 export function imageRoutes(r: Router, d: Daemon): void {
@@ -23,16 +32,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
   const usage = { containersUsing: (id: string) => d.containers.containersUsing(id) };
 
   r.add('GET', '/images/json', (ctx) => {
-    const counts = new Map<string, number>();
-    ctx.send(
-      200,
-      images.list({
-        all: ctx.bool('all'),
-        filters: parseFilters(ctx.str('filters')),
-        digests: ctx.bool('digests'),
-        containerCount: (id) => counts.get(id) ?? (counts.set(id, d.containers.containersUsing(id).length), counts.get(id)!),
-      }),
-    );
+    ctx.send(200, images.list({ all: ctx.bool('all'), filters: parseFilters(ctx.str('filters')), digests: ctx.bool('digests') }));
   });
 
   r.add('POST', '/images/create', async (ctx) => {
@@ -41,7 +41,6 @@ export function imageRoutes(r: Router, d: Daemon): void {
     if (fromSrc !== undefined) {
       if (fromSrc !== '-') throw new NotImplementedError('importing from a URL is not supported; download the file and import it from standard input');
       const changes = ctx.query.getAll('changes').flatMap((s) => s.split('\n')).filter((s) => s.trim() !== '');
-      // Validate everything that can fail before the body is read, so errors are plain 4xx responses.
       await progress(ctx, async (emit) => {
         const id = await images.import(ctx.req, {
           repo: ctx.str('repo') || undefined,
@@ -51,7 +50,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
           platform: ctx.str('platform') || undefined,
         });
         emit({ status: id });
-      });
+      }, { plainEarlyErrors: true });
       return;
     }
     if (fromImage) {

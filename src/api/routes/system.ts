@@ -24,7 +24,7 @@ export function systemRoutes(r: Router, d: Daemon): void {
     });
   r.add('GET', '/_ping', ping);
   r.add('HEAD', '/_ping', ping);
-  r.add('GET', '/version', (ctx) => ctx.send(200, d.system.version()));
+  r.add('GET', '/version', async (ctx) => ctx.send(200, await d.system.version()));
   r.add('GET', '/info', async (ctx) => ctx.send(200, await d.system.info()));
   r.add('GET', '/system/df', async (ctx) => ctx.send(200, await d.system.df()));
 
@@ -50,9 +50,19 @@ export function systemRoutes(r: Router, d: Daemon): void {
     void ctx.clientGone().then(finish);
   });
 
-  // Parts of `docker system prune` that belong to later subsystems: nothing to prune yet.
-  r.add('POST', '/networks/prune', (ctx) => ctx.send(200, { NetworksDeleted: null }));
-  r.add('POST', '/volumes/prune', (ctx) => ctx.send(200, { VolumesDeleted: null, SpaceReclaimed: 0 }));
+  // Parts of `docker system prune` that belong to later subsystems: nothing to prune yet, but a
+  // filter Docker would refuse is refused here too, so `system prune` fails the same way.
+  const checkFilters = (ctx: Context, known: string[]) => {
+    for (const key of Object.keys(parseFilters(ctx.str('filters')))) if (!known.includes(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
+  };
+  r.add('POST', '/networks/prune', (ctx) => {
+    checkFilters(ctx, ['until', 'label', 'label!']);
+    ctx.send(200, { NetworksDeleted: null });
+  });
+  r.add('POST', '/volumes/prune', (ctx) => {
+    checkFilters(ctx, ['label', 'label!', 'all']);
+    ctx.send(200, { VolumesDeleted: null, SpaceReclaimed: 0 });
+  });
   r.add('POST', '/build/prune', (ctx) => ctx.send(200, { CachesDeleted: null, SpaceReclaimed: 0 }));
   r.add('GET', '/volumes', (ctx) => ctx.send(200, { Volumes: [], Warnings: null }));
   r.add('GET', '/networks', (ctx) =>
