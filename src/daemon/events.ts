@@ -1,4 +1,5 @@
 import type { EventMessage } from '../api/types/index.js';
+import { tryParseReference } from '../image/index.js';
 
 export type EventType = EventMessage['Type'];
 export type EventFilters = Record<string, string[]>;
@@ -72,9 +73,13 @@ export function matchesEvent(e: EventMessage, filters: EventFilters): boolean {
         case 'event':
           return e.Action === v || e.Action.split(':')[0] === v;
         case 'container':
-          return e.Type === 'container' && (e.Actor.ID === v || e.Actor.ID.startsWith(v) || attrs.name === v);
-        case 'image':
-          return (e.Type === 'image' && (e.Actor.ID === v || attrs.name === v)) || attrs.image === v || attrs.image === `${v}:latest`;
+          // Docker's fuzzy match: an ID or a name, or a prefix of either, on any event type.
+          return e.Actor.ID.startsWith(v) || (attrs.name ?? '').startsWith(v);
+        case 'image': {
+          // Docker's rule: the actor's ID or image name, with or without its tag.
+          const name = (e.Type === 'image' ? attrs.name : attrs.image) ?? '';
+          return [e.Actor.ID, name].some((x) => x === v || stripTag(x) === v);
+        }
         case 'volume':
           return e.Type === 'volume' && e.Actor.ID === v;
         case 'network':
@@ -94,4 +99,9 @@ export function matchesEvent(e: EventMessage, filters: EventFilters): boolean {
     if (!ok) return false;
   }
   return true;
+}
+
+/** `busybox:latest` -> `busybox`; anything that is not a reference stays as it is. */
+function stripTag(ref: string): string {
+  return tryParseReference(ref)?.repo ?? ref;
 }
