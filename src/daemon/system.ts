@@ -8,6 +8,7 @@ import type { ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
 import type { EventBus } from './events.js';
 import { cgroupV2 } from '../runtime/index.js';
+import { run } from '../util/index.js';
 
 export const WHARF_VERSION = '0.1.0';
 
@@ -15,6 +16,21 @@ export const WHARF_VERSION = '0.1.0';
 export function goArch(): string {
   const a = osArch();
   return a === 'x64' ? 'amd64' : a === 'ia32' ? '386' : a;
+}
+
+interface ToolVersion {
+  version: string;
+  commit: string;
+}
+
+/** `runc --version` / `conmon --version`: "<name> version X" and "commit: Y" lines; empty when the tool cannot say. */
+async function toolVersion(path: string): Promise<ToolVersion> {
+  try {
+    const { stdout } = await run(path, ['--version']);
+    return { version: /\bversion\s+(\S+)/.exec(stdout)?.[1] ?? '', commit: /^commit:\s*(\S+)/m.exec(stdout)?.[1] ?? '' };
+  } catch {
+    return { version: '', commit: '' };
+  }
 }
 
 async function osName(): Promise<string> {
@@ -29,6 +45,7 @@ async function osName(): Promise<string> {
 
 export class SystemService {
   readonly #id: string;
+  #tools: Promise<{ runtime: ToolVersion; conmon: ToolVersion }> | undefined;
   constructor(
     private readonly config: DaemonConfig,
     private readonly containers: ContainerService,
@@ -38,8 +55,16 @@ export class SystemService {
     this.#id = createHash('sha256').update(`${hostname()}:${config.dataRoot}`).digest('hex').slice(0, 36);
   }
 
-  version(): VersionResponse {
+  /** The runtime's and conmon's own versions, asked once: they do not change under a running daemon. */
+  #toolVersions(): Promise<{ runtime: ToolVersion; conmon: ToolVersion }> {
+    const runtimePath = this.config.runtimes[this.config.defaultRuntime]?.path ?? this.config.defaultRuntime;
+    this.#tools ??= Promise.all([toolVersion(runtimePath), toolVersion(this.config.conmonPath)]).then(([runtime, conmon]) => ({ runtime, conmon }));
+    return this.#tools;
+  }
+
+  async version(): Promise<VersionResponse> {
     const kernel = release();
+    const tools = await this.#toolVersions();
     return {
       Platform: { Name: 'wharf' },
       Components: [
@@ -48,8 +73,8 @@ export class SystemService {
           Version: WHARF_VERSION,
           Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: goArch(), KernelVersion: kernel, GitCommit: '', GoVersion: process.version, BuildTime: '', Experimental: 'false' },
         },
-        { Name: 'runc', Version: 'runc', Details: { GitCommit: '' } },
-        { Name: 'conmon', Version: 'conmon', Details: { GitCommit: '' } },
+        { Name: this.config.defaultRuntime, Version: tools.runtime.version, Details: { GitCommit: tools.runtime.commit } },
+        { Name: 'conmon', Version: tools.conmon.version, Details: { GitCommit: tools.conmon.commit } },
       ],
       Version: WHARF_VERSION,
       ApiVersion: API_VERSION,
@@ -66,6 +91,7 @@ export class SystemService {
   async info(): Promise<InfoResponse> {
     const counts = this.containers.counts();
     const cg = cgroupV2 ? '2' : '1';
+    const tools = await this.#toolVersions();
     return {
       ID: this.#id,
       Containers: counts.total,
@@ -102,7 +128,11 @@ export class SystemService {
       OSType: 'linux',
       Architecture: osArch() === 'x64' ? 'x86_64' : osArch(),
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+      RegistryConfig: {
+        IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
+        InsecureRegistryCIDRs: ['127.0.0.0/8'],
+        Mirrors: [],
+      },
       NCPU: cpus().length,
       MemTotal: totalmem(),
       DockerRootDir: this.config.dataRoot,
@@ -120,9 +150,10 @@ export class SystemService {
       Isolation: '',
       InitBinary: this.config.initPath,
       ContainerdCommit: { ID: '' },
-      RuncCommit: { ID: '' },
+      RuncCommit: { ID: tools.runtime.commit },
       InitCommit: { ID: '' },
-      SecurityOptions: ['name=seccomp,profile=builtin', `name=cgroupns`],
+      // Containers get a private cgroup namespace only on cgroup v2 (runtime/oci.ts), and Docker says so only then.
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupV2 ? ['name=cgroupns'] : [])],
       Warnings: null,
     };
   }
@@ -131,7 +162,7 @@ export class SystemService {
     const containers = await this.containers.list({ all: true, size: true });
     const usage = new Map<string, number>();
     for (const c of containers) usage.set(c.ImageID, (usage.get(c.ImageID) ?? 0) + 1);
-    const images = this.images.list({ all: false, containerCount: (id) => usage.get(id) ?? 0 });
+    const images = this.images.list({ all: false, containerCount: (id) => usage.get(id) ?? 0, sharedSize: true });
     return { LayersSize: await this.images.layersSize(), Images: images, Containers: containers, Volumes: [], BuildCache: [] };
   }
 }
