@@ -111,6 +111,10 @@ const MAX_RESTART_DELAY_MS = 60_000;
 /** A container that ran this long is considered healthy again and its back-off restarts at the minimum. */
 const RESTART_RESET_MS = 10_000;
 
+/** Log driver names accepted; all write the same conmon log, which `logs` reads. */
+export const LOG_DRIVERS = ['json-file', 'local', 'k8s-file'];
+export const DEFAULT_LOG_DRIVER = 'json-file';
+
 export class ContainerService {
   readonly #opts: ContainerServiceOptions;
   readonly #root: string;
@@ -276,8 +280,10 @@ export class ContainerService {
     hostConfig.Runtime = runtimeName;
     hostConfig.NetworkMode = hostConfig.NetworkMode && hostConfig.NetworkMode !== 'default' ? hostConfig.NetworkMode : 'bridge';
     hostConfig.RestartPolicy = { Name: hostConfig.RestartPolicy?.Name || 'no', MaximumRetryCount: hostConfig.RestartPolicy?.MaximumRetryCount ?? 0 };
-    hostConfig.LogConfig = { Type: hostConfig.LogConfig?.Type || 'k8s-file', Config: hostConfig.LogConfig?.Config ?? {} };
-    if (!['k8s-file', 'json-file', 'local'].includes(hostConfig.LogConfig.Type!)) {
+    // Every driver name Docker scripts use is served by conmon's log file. The default is named
+    // json-file as Docker's is: tools such as docker-compose read logs only from drivers they know.
+    hostConfig.LogConfig = { Type: hostConfig.LogConfig?.Type || DEFAULT_LOG_DRIVER, Config: hostConfig.LogConfig?.Config ?? {} };
+    if (!LOG_DRIVERS.includes(hostConfig.LogConfig.Type!)) {
       throw new InvalidArgumentError(`logger: no log driver named '${hostConfig.LogConfig.Type}' is registered`);
     }
 
@@ -970,7 +976,7 @@ export class ContainerService {
   async prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {
     const deleted: string[] = [];
     let reclaimed = 0;
-    const until = filters.until?.[0] ? parseFilterTime('until', filters.until[0]) : undefined;
+    const until = filters.until?.[0] ? parseFilterTime(filters.until[0]) : undefined;
     for (const c of [...this.#byId.values()]) {
       if (isActive(c.state) || c.state.status === 'restarting' || c.state.status === 'removing') continue;
       if (until !== undefined && Date.parse(c.record.created) >= until) continue;

@@ -6,7 +6,7 @@ export type Filters = Record<string, string[]>;
  * A filter's time value (`until`) in epoch milliseconds: Unix seconds, RFC 3339, or a Go duration
  * back from now (`10m`, `1h30m`), which Docker rounds down to a whole second.
  */
-export function parseFilterTime(_key: string, v: string): number {
+export function parseFilterTime(v: string): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   if (v !== '0') {
     try {

@@ -387,7 +387,7 @@ export class ImageService {
     const createdOf = (k: string) => this.#createdSec(this.#mustFind(k));
     const before = f.before?.length ? Math.min(...f.before.map(createdOf)) : undefined;
     const since = f.since?.length ? Math.max(...f.since.map(createdOf)) : undefined;
-    const until = f.until?.length ? parseFilterTime('until', f.until[0]) : undefined;
+    const until = f.until?.length ? parseFilterTime(f.until[0]) : undefined;
     for (const v of f.dangling ?? []) if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidArgumentError(`invalid filter 'dangling=${v}'`);
     const refMatch = (v: string, t: string) => globMatch(v, t) || globMatch(v, splitTag(t).repo);
     // A layer counts as shared when more than one image has it.
@@ -546,7 +546,7 @@ export class ImageService {
   async prune(opts: { all: boolean; filters: Record<string, string[]> }, usage: ImageUsage): Promise<ImagePruneResponse> {
     const known = new Set(['label', 'label!', 'until']);
     for (const key of Object.keys(opts.filters)) if (!known.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-    const until = opts.filters.until?.length ? parseFilterTime('until', opts.filters.until[0]) : undefined;
+    const until = opts.filters.until?.length ? parseFilterTime(opts.filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
     await this.#locked(async () => {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { InfoResponse, VersionResponse, SystemDfResponse } from '../api/types/index.js';
 import { API_VERSION, MIN_API_VERSION } from '../api/types/index.js';
 import type { DaemonConfig } from './config.js';
-import type { ContainerService } from './containers.js';
+import { DEFAULT_LOG_DRIVER, LOG_DRIVERS, type ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
 import type { EventBus } from './events.js';
 import { cgroupV2 } from '../runtime/index.js';
@@ -104,7 +104,7 @@ export class SystemService {
         ['Backing Filesystem', 'extfs'],
         ['Supports d_type', 'true'],
       ],
-      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['k8s-file'] },
+      Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: LOG_DRIVERS },
       MemoryLimit: true,
       SwapLimit: true,
       CpuCfsPeriod: true,
@@ -118,7 +118,7 @@ export class SystemService {
       OomKillDisable: cg === '1',
       NGoroutines: 0,
       SystemTime: new Date().toISOString(),
-      LoggingDriver: 'k8s-file',
+      LoggingDriver: DEFAULT_LOG_DRIVER,
       CgroupDriver: 'cgroupfs',
       CgroupVersion: cg,
       NEventsListener: this.events.listenerCount,
