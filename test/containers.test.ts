@@ -310,3 +310,10 @@ for (const cli of ['docker', 'wharf'] as const) {
     await d[cli](['rmi', `sp-img-${cli}:1`]);
   });
 }
+
+test('the primary group is in the supplementary list, as id shows under Docker', async () => {
+  const r = await d.docker(['run', '--rm', '-u', '1000:100', '--group-add', '10', 'busybox', 'id']);
+  assert.equal(r.stdout, 'uid=1000 gid=100 groups=10,100\n', r.stderr);
+  const root = await d.docker(['run', '--rm', 'busybox', 'id']);
+  assert.equal(root.stdout, 'uid=0(root) gid=0(root) groups=0(root)\n');
+});

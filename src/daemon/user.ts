@@ -61,7 +61,9 @@ export async function resolveUser(rootfs: string, spec: string, groupAdd: string
     }
   }
   for (const g of groupAdd) additional.add(lookupGroup(groups, g));
-  additional.delete(gid);
+  // Docker puts the primary group in the supplementary list too: getgroups() is never empty and
+  // `id` prints `groups=0(root)`, which scripts and tests compare against.
+  additional.add(gid);
   return { uid, gid, additionalGids: [...additional].sort((a, b) => a - b), home };
 }
 
