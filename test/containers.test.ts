@@ -317,3 +317,21 @@ test('the primary group is in the supplementary list, as id shows under Docker',
   const root = await d.docker(['run', '--rm', 'busybox', 'id']);
   assert.equal(root.stdout, 'uid=0(root) gid=0(root) groups=0(root)\n');
 });
+
+test('ps quotes arguments with spaces in COMMAND; bad filters are refused even when nothing matches', async () => {
+  await d.docker(['create', '--name', 'quoted1', 'busybox', 'sh', '-c', 'exit 3']);
+  const ps = await d.docker(['ps', '-a', '--no-trunc', '--filter', 'name=quoted1', '--format', '{{.Command}}']);
+  assert.equal(ps.stdout, `"sh -c 'exit 3'"\n`);
+  await d.docker(['rm', 'quoted1']);
+  for (const f of ['bogus=1', 'status=bogus', 'exited=abc']) {
+    const r = await d.docker(['ps', '-a', '--filter', 'name=nothing-has-this-name', '--filter', f]);
+    assert.equal(r.code, 1, `${f}: ${r.stdout}`);
+    assert.match(r.stderr, /invalid filter/i);
+  }
+  const badRegexp = await d.docker(['ps', '-a', '-q', '--filter', 'name=[']);
+  assert.equal(badRegexp.code, 0, 'like Docker, a name that is not a valid regexp matches nothing');
+  assert.equal(badRegexp.stdout, '');
+  const prune = await d.docker(['container', 'prune', '-f', '--filter', 'bogus=1']);
+  assert.equal(prune.code, 1);
+  assert.match(prune.stderr, /invalid filter 'bogus'/);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeImageConfig, signalNumber } from './containers.js';
+import { mergeImageConfig, signalNumber, summaryCommand } from './containers.js';
 import type { ImageRecord } from './images.js';
 
 const image = {
@@ -38,4 +38,10 @@ test('signalNumber accepts names, short names and numbers', () => {
   assert.equal(signalNumber('USR1'), 10);
   assert.throws(() => signalNumber('SIGNOPE'), /Invalid signal: SIGNOPE/);
   assert.throws(() => signalNumber('99'), /Invalid signal/);
+});
+
+test('summaryCommand quotes the arguments that hold a space, as docker ps shows them', () => {
+  assert.equal(summaryCommand('sh', ['-c', 'exit 3']), "sh -c 'exit 3'");
+  assert.equal(summaryCommand('sleep', ['1000']), 'sleep 1000');
+  assert.equal(summaryCommand('true', []), 'true');
 });

@@ -11,6 +11,7 @@ import type {
   ContainerPruneResponse,
   FilesystemChange,
   ContainerConfig,
+  ContainerStateStatus,
   Port,
 } from '../api/types/index.js';
 import {
@@ -44,7 +45,7 @@ import { resolveUser } from './user.js';
 import { writeHostFiles } from './hostfiles.js';
 import { containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
-import { matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
+import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { pump, type AttachIO } from './pump.js';
 
 export type { AttachIO };
@@ -767,6 +768,21 @@ export class ContainerService {
 
   async list(opts: { all?: boolean; limit?: number; size?: boolean; filters?: Record<string, string[]> }): Promise<ContainerSummary[]> {
     const filters = opts.filters ?? {};
+    checkFilterKeys(filters, LIST_FILTERS);
+    for (const v of filters.status ?? []) {
+      if (!STATUSES.includes(v)) throw new InvalidArgumentError(`invalid filter 'status=${v}'`);
+    }
+    for (const v of filters.exited ?? []) {
+      if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`invalid filter 'exited=${v}': the exit code must be an integer`);
+    }
+    // Docker matches a name exactly or as a regular expression; one that does not compile matches nothing.
+    const namePatterns = (filters.name ?? []).map((v) => {
+      try {
+        return new RegExp(v);
+      } catch {
+        return undefined;
+      }
+    });
     let items = [...this.#byId.values()].sort((a, b) => b.record.created.localeCompare(a.record.created));
     const all = opts.all || (opts.limit !== undefined && opts.limit > 0) || filters.status?.length || filters.exited?.length;
     if (!all) items = items.filter((c) => isActive(c.state) || c.state.status === 'restarting');
@@ -785,7 +801,7 @@ export class ContainerService {
       if (since && r.created <= since) return false;
       return matchesFilters(filters, {
         id: (v) => r.id.startsWith(v),
-        name: (v) => new RegExp(v).test(r.name) || new RegExp(v).test(`/${r.name}`),
+        name: (v, i) => v === r.name || v === `/${r.name}` || (namePatterns[i] ? namePatterns[i].test(r.name) || namePatterns[i].test(`/${r.name}`) : false),
         status: (v) => c.state.status === v,
         label: (v) => parseLabelFilter(v)(r.config.Labels ?? {}),
         exited: (v) => c.state.status === 'exited' && c.state.exitCode === Number(v),
@@ -811,7 +827,7 @@ export class ContainerService {
       Names: [`/${r.name}`],
       Image: r.image,
       ImageID: r.imageId,
-      Command: [r.path, ...r.args].join(' '),
+      Command: summaryCommand(r.path, r.args),
       Created: Math.floor(Date.parse(r.created) / 1000),
       Ports: ports(r),
       Labels: r.config.Labels ?? {},
@@ -974,6 +990,7 @@ export class ContainerService {
   }
 
   async prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {
+    checkFilterKeys(filters, ['label', 'label!', 'until']);
     const deleted: string[] = [];
     let reclaimed = 0;
     const until = filters.until?.[0] ? parseFilterTime(filters.until[0]) : undefined;
@@ -1031,6 +1048,9 @@ export class ContainerService {
     this.#opts.events.publish('container', action, c.record.id, attrs);
   }
 }
+
+const LIST_FILTERS = ['id', 'name', 'status', 'label', 'exited', 'ancestor', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose'];
+const STATUSES: readonly string[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] satisfies ContainerStateStatus[];
 
 function isActive(s: ContainerRuntimeState): boolean {
   return s.status === 'running' || s.status === 'paused';
@@ -1103,6 +1123,14 @@ export function mergeImageConfig(req: ContainerCreateRequest, image: ImageRecord
     StopTimeout: req.StopTimeout ?? undefined,
     Healthcheck: req.Healthcheck ?? ic.Healthcheck,
   };
+}
+
+/**
+ * `ps`'s COMMAND column as Docker builds it: arguments holding a space are wrapped in single
+ * quotes (nothing is escaped), so `sh -c 'exit 3'` does not read as four words.
+ */
+export function summaryCommand(path: string, args: string[]): string {
+  return [path, ...args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
 }
 
 function ports(r: ContainerRecord): Port[] {

@@ -56,6 +56,17 @@ export function matchesFilters(filters: Filters, tests: Record<string, (value: s
   return true;
 }
 
+/**
+ * Reject a filter key the caller does not know before matching anything: `matchesFilters` only
+ * sees the keys when there is an object to match, and Docker refuses `--filter bogus=1` even on
+ * an empty list.
+ */
+export function checkFilterKeys(filters: Filters, known: readonly string[]): void {
+  for (const key of Object.keys(filters)) {
+    if (!known.includes(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
+  }
+}
+
 /** `label=key` or `label=key=value`. */
 export function parseLabelFilter(v: string): (labels: Record<string, string>) => boolean {
   const eq = v.indexOf('=');
