@@ -335,3 +335,14 @@ test('ps quotes arguments with spaces in COMMAND; bad filters are refused even w
   assert.equal(prune.code, 1);
   assert.match(prune.stderr, /invalid filter 'bogus'/);
 });
+
+test('logs --tail that is not a non-negative integer shows everything, as Docker documents', async () => {
+  await d.docker(['run', '--name', 'tail1', 'busybox', 'sh', '-c', 'echo a; echo b']);
+  for (const t of ['abc', '-1']) {
+    const r = await d.docker(['logs', '--tail', t, 'tail1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'a\nb\n');
+  }
+  assert.equal((await d.docker(['logs', '--tail', '1', 'tail1'])).stdout, 'b\n');
+  await d.docker(['rm', 'tail1']);
+});

@@ -55,9 +55,9 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const stdout = ctx.bool('stdout');
     const stderr = ctx.bool('stderr');
     if (!stdout && !stderr) throw new InvalidArgumentError('Bad parameters: you must choose at least one stream');
-    const tailRaw = ctx.str('tail');
-    const tail = tailRaw === undefined || tailRaw === 'all' || tailRaw === '' ? -1 : Number(tailRaw);
-    if (!Number.isInteger(tail)) throw new InvalidArgumentError(`invalid value for tail: ${tailRaw}`);
+    // Docker documents that a negative or non-integer tail means "all".
+    const tailRaw = ctx.str('tail') ?? '';
+    const tail = /^\d+$/.test(tailRaw) ? Number(tailRaw) : -1;
     const abort = new AbortController();
     const { tty, entries } = c.logs(ctx.params.id, {
       follow: ctx.bool('follow'),
