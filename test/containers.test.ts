@@ -346,3 +346,9 @@ test('logs --tail that is not a non-negative integer shows everything, as Docker
   assert.equal((await d.docker(['logs', '--tail', '1', 'tail1'])).stdout, 'b\n');
   await d.docker(['rm', 'tail1']);
 });
+
+test('create refuses an invalid --stop-signal with Docker text', async () => {
+  const r = await d.docker(['run', '--rm', '--stop-signal', 'BOGUS', 'busybox', 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /Invalid signal: BOGUS/);
+});

@@ -273,6 +273,8 @@ export class ContainerService {
 
   async create(req: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
     if (!req.Image) throw new InvalidArgumentError('No image was specified');
+    // Checked now, as Docker does: a bad signal found only at `stop` would leave a container that cannot be stopped gracefully.
+    if (req.StopSignal) signalNumber(req.StopSignal);
     const image = this.#opts.images.get(req.Image);
     const hostConfig = { ...(req.HostConfig ?? {}) };
     await validateHostConfig(hostConfig);
