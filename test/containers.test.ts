@@ -352,3 +352,16 @@ test('create refuses an invalid --stop-signal with Docker text', async () => {
   assert.equal(r.code, 125);
   assert.match(r.stderr, /Invalid signal: BOGUS/);
 });
+
+test('the default hostname is recorded at create and reaches the process and exec as HOSTNAME', async () => {
+  const created = await d.docker(['create', '--name', 'hn1', 'busybox', 'sleep', '30']);
+  assert.equal(created.code, 0, created.stderr);
+  const id = created.stdout.trim();
+  assert.equal((await d.docker(['inspect', '-f', '{{.Config.Hostname}}', 'hn1'])).stdout.trim(), id.slice(0, 12));
+  await d.docker(['start', 'hn1']);
+  const ex = await d.docker(['exec', 'hn1', 'sh', '-c', 'env | grep ^HOSTNAME=']);
+  assert.equal(ex.stdout, `HOSTNAME=${id.slice(0, 12)}\n`, ex.stderr);
+  await d.docker(['rm', '-f', 'hn1']);
+  const own = await d.docker(['run', '--rm', '--hostname', 'box2', '-e', 'A=1', 'busybox', 'sh', '-c', 'env | grep -E "^(HOSTNAME|A)=" | sort']);
+  assert.equal(own.stdout, 'A=1\nHOSTNAME=box2\n', own.stderr);
+});

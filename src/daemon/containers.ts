@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, hostname as osHostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type {
   ContainerCreateRequest,
@@ -43,7 +43,7 @@ import {
 import { KeyedMutex } from './mutex.js';
 import { resolveUser } from './user.js';
 import { writeHostFiles } from './hostfiles.js';
-import { containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
+import { containerHostname, containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { pump, type AttachIO } from './pump.js';
@@ -305,6 +305,8 @@ export class ContainerService {
     if (argv.length === 0) throw new InvalidArgumentError('No command specified');
 
     const id = newId();
+    // Docker records the default hostname at create, so inspect shows what the process will see.
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
     const files = ContainerFiles.at(this.#root, id);
     const record: ContainerRecord = {
       id,
@@ -381,7 +383,7 @@ export class ContainerService {
       await this.#prepareBindSources(record);
       const files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
       await writeHostFiles(files, {
-        hostname: record.config.Hostname || id.slice(0, 12),
+        hostname: containerHostname(record),
         domainname: record.config.Domainname,
         networkMode: record.hostConfig.NetworkMode ?? 'bridge',
         extraHosts: record.hostConfig.ExtraHosts ?? [],

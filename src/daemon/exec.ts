@@ -5,7 +5,7 @@ import type { ContainerService } from './containers.js';
 import { pump, type AttachIO } from './pump.js';
 import { resolveUser } from './user.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
-import { processEnv } from './spec.js';
+import { containerHostname, processEnv } from './spec.js';
 
 interface ExecRecord {
   id: string;
@@ -77,7 +77,7 @@ export class ExecService {
     const c = e.config;
     const rootfs = this.containers.rootfsOf(e.containerId);
     const user = await resolveUser(rootfs, c.User || record.config.User || '', record.hostConfig.GroupAdd ?? []);
-    const env = processEnv([record.config.Env ?? [], c.Env ?? []], user.home, c.Tty ?? false);
+    const env = processEnv([record.config.Env ?? [], c.Env ?? []], { home: user.home, hostname: containerHostname(record), tty: c.Tty ?? false });
     const tty = req.Tty ?? c.Tty ?? false;
     const size = req.ConsoleSize ?? c.ConsoleSize;
     let session: ExecSession;

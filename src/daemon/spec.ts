@@ -20,19 +20,25 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 
 /**
  * A process's environment: the lists merged (a later VAR= replaces an earlier one in place), with
- * Docker's defaults for what none of them sets: the usual PATH (an image may set none), the
- * user's HOME, and TERM with a terminal. Used for the container's process and for exec.
+ * Docker's defaults for what none of them sets: the usual PATH (an image may set none), HOSTNAME,
+ * the user's HOME, and TERM with a terminal. Used for the container's process and for exec.
  */
-export function processEnv(lists: string[][], home: string, tty: boolean): string[] {
+export function processEnv(lists: string[][], d: { home: string; hostname: string; tty: boolean }): string[] {
   const env = new Map<string, string>();
   for (const kv of lists.flat()) {
     const eq = kv.indexOf('=');
     env.set(eq > 0 ? kv.slice(0, eq) : kv, kv);
   }
   if (!env.has('PATH')) env.set('PATH', `PATH=${DEFAULT_PATH}`);
-  if (!env.has('HOME')) env.set('HOME', `HOME=${home}`);
-  if (tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+  if (!env.has('HOSTNAME')) env.set('HOSTNAME', `HOSTNAME=${d.hostname}`);
+  if (!env.has('HOME')) env.set('HOME', `HOME=${d.home}`);
+  if (d.tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
   return [...env.values()];
+}
+
+/** Containers created before create recorded the default hostname have none in their config. */
+export function containerHostname(r: ContainerRecord): string {
+  return r.config.Hostname || r.id.slice(0, 12);
 }
 
 /** Translate a container's Docker-shaped record into the runtime's plain ContainerSpec. */
@@ -40,7 +46,8 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const { record: r } = i;
   const hc = r.hostConfig;
   const cfg = r.config;
-  const env = processEnv([cfg.Env ?? []], i.user.home, cfg.Tty ?? false);
+  const hostname = containerHostname(r);
+  const env = processEnv([cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
   const network: ContainerSpec['network'] =
     hc.NetworkMode === 'host' ? { mode: 'host' } : i.netnsPath ? { mode: 'path', path: i.netnsPath } : { mode: 'none' };
   return {
@@ -51,7 +58,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     env,
     cwd: cfg.WorkingDir || '/',
     user: { uid: i.user.uid, gid: i.user.gid, additionalGids: i.user.additionalGids },
-    hostname: cfg.Hostname || r.id.slice(0, 12),
+    hostname,
     domainname: cfg.Domainname || undefined,
     tty: cfg.Tty ?? false,
     openStdin: cfg.OpenStdin ?? false,
