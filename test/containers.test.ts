@@ -365,3 +365,10 @@ test('the default hostname is recorded at create and reaches the process and exe
   const own = await d.docker(['run', '--rm', '--hostname', 'box2', '-e', 'A=1', 'busybox', 'sh', '-c', 'env | grep -E "^(HOSTNAME|A)=" | sort']);
   assert.equal(own.stdout, 'A=1\nHOSTNAME=box2\n', own.stderr);
 });
+
+test('inspect records the defaults: no pids limit is null, 64 MiB shm, private ipc, user env first', async () => {
+  await d.docker(['create', '--name', 'defaults1', '-e', 'A=1', 'busybox', 'true']);
+  const r = await d.docker(['inspect', '-f', '{{json .HostConfig.PidsLimit}} {{json .HostConfig.MemorySwappiness}} {{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}} {{json .Config.Env}}', 'defaults1']);
+  assert.equal(r.stdout.trim(), 'null null 67108864 private ["A=1","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]', r.stderr);
+  await d.docker(['rm', 'defaults1']);
+});

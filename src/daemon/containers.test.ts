@@ -14,7 +14,8 @@ const image = {
 
 test('mergeImageConfig: user env overrides image env by key, cmd defaults to the image', () => {
   const c = mergeImageConfig({ Image: 'x', Env: ['A=2', 'B=3'] }, image);
-  assert.deepEqual(c.Env, ['PATH=/bin', 'A=2', 'B=3']);
+  // Docker's order: the user's variables first, then what the image sets and the user did not.
+  assert.deepEqual(c.Env, ['A=2', 'B=3', 'PATH=/bin']);
   assert.deepEqual(c.Entrypoint, ['/entry']);
   assert.deepEqual(c.Cmd, ['sh']);
   assert.equal(c.WorkingDir, '/w');

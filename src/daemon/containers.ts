@@ -43,7 +43,7 @@ import {
 import { KeyedMutex } from './mutex.js';
 import { resolveUser } from './user.js';
 import { writeHostFiles } from './hostfiles.js';
-import { containerHostname, containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
+import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { pump, type AttachIO } from './pump.js';
@@ -282,6 +282,12 @@ export class ContainerService {
     this.#opts.runtimeFor(runtimeName);
     hostConfig.Runtime = runtimeName;
     hostConfig.NetworkMode = hostConfig.NetworkMode && hostConfig.NetworkMode !== 'default' ? hostConfig.NetworkMode : 'bridge';
+    // Docker stores "no limit" as null, whichever of 0 or -1 the client sent, and inspect shows it so.
+    if (hostConfig.PidsLimit != null && hostConfig.PidsLimit <= 0) hostConfig.PidsLimit = null;
+    if (hostConfig.MemorySwappiness === -1) hostConfig.MemorySwappiness = null;
+    // The defaults the runtime applies, recorded as Docker records them so inspect tells the truth.
+    hostConfig.IpcMode ||= 'private';
+    hostConfig.ShmSize ||= DEFAULT_SHM_SIZE;
     hostConfig.RestartPolicy = { Name: hostConfig.RestartPolicy?.Name || 'no', MaximumRetryCount: hostConfig.RestartPolicy?.MaximumRetryCount ?? 0 };
     // Every driver name Docker scripts use is served by conmon's log file. The default is named
     // json-file as Docker's is: tools such as docker-compose read logs only from drivers they know.
@@ -1098,12 +1104,10 @@ export function mergeImageConfig(req: ContainerCreateRequest, image: ImageRecord
     entrypoint = userEntrypoint;
     cmd = req.Cmd && req.Cmd.length ? req.Cmd : userEntrypoint.length === 0 ? (ic.Cmd ?? null) : null;
   }
-  const env = new Map<string, string>();
-  for (const e of [...(ic.Env ?? []), ...(req.Env ?? [])]) {
-    const eq = e.indexOf('=');
-    if (eq < 0) continue;
-    env.set(e.slice(0, eq), e);
-  }
+  // Docker's order: the user's variables as given, then the image's that the user did not set.
+  const userEnv = (req.Env ?? []).filter((e) => e.indexOf('=') > 0);
+  const userKeys = new Set(userEnv.map((e) => e.slice(0, e.indexOf('='))));
+  const env = [...userEnv, ...(ic.Env ?? []).filter((e) => !userKeys.has(e.slice(0, e.indexOf('='))))];
   return {
     Hostname: req.Hostname ?? '',
     Domainname: req.Domainname ?? '',
@@ -1115,7 +1119,7 @@ export function mergeImageConfig(req: ContainerCreateRequest, image: ImageRecord
     Tty: req.Tty ?? false,
     OpenStdin: req.OpenStdin ?? false,
     StdinOnce: req.StdinOnce ?? false,
-    Env: [...env.values()],
+    Env: env,
     Cmd: cmd,
     Image: req.Image,
     Volumes: req.Volumes ?? ic.Volumes ?? null,

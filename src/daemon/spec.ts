@@ -15,7 +15,7 @@ export interface SpecInputs {
   netnsPath?: string;
 }
 
-const DEFAULT_SHM = 64 * 1024 * 1024;
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -75,7 +75,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     securityOpt: hc.SecurityOpt ?? [],
     sysctls: hc.Sysctls ?? {},
     rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })),
-    shmSize: hc.ShmSize || DEFAULT_SHM,
+    shmSize: hc.ShmSize || DEFAULT_SHM_SIZE,
     tmpfs: hc.Tmpfs ?? {},
     devices: (hc.Devices ?? []).map((d) => ({
       pathOnHost: d.PathOnHost,
