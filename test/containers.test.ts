@@ -372,3 +372,14 @@ test('inspect records the defaults: no pids limit is null, 64 MiB shm, private i
   assert.equal(r.stdout.trim(), 'null null 67108864 private ["A=1","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]', r.stderr);
   await d.docker(['rm', 'defaults1']);
 });
+
+test('exec as an unknown user exits 126 and prints the reason on stdout, as Docker does', async () => {
+  await d.docker(['run', '-d', '--name', 'exu1', 'busybox', 'sleep', '30']);
+  const r = await d.docker(['exec', '-u', 'nosuch', 'exu1', 'true']);
+  assert.equal(r.code, 126, r.stderr);
+  assert.match(r.stdout, /unable to find user nosuch/);
+  const top = await d.docker(['top', 'exu1', '-x', 'bogus']);
+  assert.equal(top.code, 1);
+  assert.match(top.stderr, /^Error response from daemon: ps: \S.*\n$/, 'only the first line of what ps said');
+  await d.docker(['rm', '-f', 'exu1']);
+});

@@ -860,7 +860,8 @@ export class ContainerService {
     if (!isActive(c.state)) throw new ConflictError(`Container ${c.record.id} is not running`);
     const pids = new Set(await this.#runtime(c).pids(c.record.id));
     const r = await run('ps', psArgs.split(/\s+/).filter(Boolean));
-    if (r.code !== 0) throw new InvalidArgumentError(`Error running ps: ${r.stderr.trim()}`);
+    // ps follows its first line with a page of usage; the first line says what was wrong.
+    if (r.code !== 0) throw new InvalidArgumentError(`ps: ${r.stderr.trim().split('\n')[0]}`);
     const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
     const header = lines[0].trim().split(/\s+/);
     const pidCol = header.indexOf('PID');
@@ -1025,7 +1026,7 @@ export class ContainerService {
   /** For exec: the runtime and ID of a running container, or a Docker-worded conflict. */
   runningRuntime(ref: string): { id: string; runtime: Runtime; record: ContainerRecord } {
     const c = this.#get(ref);
-    if (c.state.status === 'paused') throw new ConflictError(`Container ${c.record.id} is paused, unpause the container before exec`);
+    if (c.state.status === 'paused') throw new ConflictError(`Container ${ref} is paused, unpause the container before exec`);
     if (c.state.status !== 'running') throw new ConflictError(`Container ${c.record.id} is not running`);
     return { id: c.record.id, runtime: this.#runtime(c), record: c.record };
   }

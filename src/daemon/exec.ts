@@ -75,23 +75,24 @@ export class ExecService {
     e.started = true;
     const { runtime, record } = this.containers.runningRuntime(e.containerId);
     const c = e.config;
-    const rootfs = this.containers.rootfsOf(e.containerId);
-    const user = await resolveUser(rootfs, c.User || record.config.User || '', record.hostConfig.GroupAdd ?? []);
-    const env = processEnv([record.config.Env ?? [], c.Env ?? []], { home: user.home, hostname: containerHostname(record), tty: c.Tty ?? false });
     const tty = req.Tty ?? c.Tty ?? false;
     const size = req.ConsoleSize ?? c.ConsoleSize;
     let session: ExecSession;
     try {
+      // A user that does not resolve is a failure to invoke the command (126), like one runc refuses.
+      const rootfs = this.containers.rootfsOf(e.containerId);
+      const user = await resolveUser(rootfs, c.User || record.config.User || '', record.hostConfig.GroupAdd ?? []);
+      const env = processEnv([record.config.Env ?? [], c.Env ?? []], { home: user.home, hostname: containerHostname(record), tty: c.Tty ?? false });
       session = await runtime.exec(e.containerId, {
-      execId: id,
-      args: c.Cmd,
-      env,
-      cwd: c.WorkingDir || record.config.WorkingDir || '/',
-      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
-      tty,
-      stdin: (c.AttachStdin ?? false) && !req.Detach,
-      privileged: c.Privileged ?? false,
-      consoleSize: size ? { height: size[0], width: size[1] } : undefined,
+        execId: id,
+        args: c.Cmd,
+        env,
+        cwd: c.WorkingDir || record.config.WorkingDir || '/',
+        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        tty,
+        stdin: (c.AttachStdin ?? false) && !req.Detach,
+        privileged: c.Privileged ?? false,
+        consoleSize: size ? { height: size[0], width: size[1] } : undefined,
       });
     } catch (err) {
       e.exitCode = err instanceof CommandInvokeError ? err.exitCode : 126;

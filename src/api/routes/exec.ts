@@ -28,9 +28,10 @@ export function execRoutes(r: Router, d: Daemon): void {
       const { done } = await d.execs.start(id, body, io);
       await done;
     } catch (err) {
-      // The connection is already hijacked: report the failure in-band like Docker does.
+      // The connection is already hijacked: report the failure in-band, on stdout like Docker
+      // does, so `out=$(docker exec ...)` captures the same text under both engines.
       const msg = Buffer.from(`${err instanceof Error ? err.message : String(err)}\r\n`);
-      io.write('stderr', msg);
+      io.write('stdout', msg);
     } finally {
       conn.end();
     }
