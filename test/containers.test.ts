@@ -353,6 +353,13 @@ test('create refuses an invalid --stop-signal with Docker text', async () => {
   assert.match(r.stderr, /Invalid signal: BOGUS/);
 });
 
+test('create refuses a relative working directory instead of leaving a container that cannot start', async () => {
+  const r = await d.docker(['run', '--name', 'relwd', '-w', 'rel', 'busybox', 'pwd']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /the working directory 'rel' is invalid, it needs to be an absolute path/);
+  assert.equal((await d.docker(['inspect', 'relwd'])).code, 1, 'no container was created');
+});
+
 test('the default hostname is recorded at create and reaches the process and exec as HOSTNAME', async () => {
   const created = await d.docker(['create', '--name', 'hn1', 'busybox', 'sleep', '30']);
   assert.equal(created.code, 0, created.stderr);

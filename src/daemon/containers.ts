@@ -275,6 +275,10 @@ export class ContainerService {
     if (!req.Image) throw new InvalidArgumentError('No image was specified');
     // Checked now, as Docker does: a bad signal found only at `stop` would leave a container that cannot be stopped gracefully.
     if (req.StopSignal) signalNumber(req.StopSignal);
+    // runc refuses a relative cwd only at start, which would leave a container that can never run.
+    if (req.WorkingDir && !req.WorkingDir.startsWith('/')) {
+      throw new InvalidArgumentError(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
+    }
     const image = this.#opts.images.get(req.Image);
     const hostConfig = { ...(req.HostConfig ?? {}) };
     await validateHostConfig(hostConfig);
