@@ -49,7 +49,7 @@ import {
   writeJsonAtomic,
   type Logger,
 } from '../util/index.js';
-import { matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
+import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 
 /** An image as the rest of the daemon sees it. */
 export interface ImageRecord {
@@ -384,6 +384,7 @@ export class ImageService {
    */
   list(opts: { all?: boolean; filters?: Record<string, string[]>; digests?: boolean; containerCount?: (id: string) => number; sharedSize?: boolean }): ImageSummary[] {
     const f = opts.filters ?? {};
+    checkFilterKeys(f, ['dangling', 'label', 'label!', 'reference', 'before', 'since', 'until']);
     const createdOf = (k: string) => this.#createdSec(this.#mustFind(k));
     const before = f.before?.length ? Math.min(...f.before.map(createdOf)) : undefined;
     const since = f.since?.length ? Math.max(...f.since.map(createdOf)) : undefined;
@@ -544,8 +545,7 @@ export class ImageService {
   }
 
   async prune(opts: { all: boolean; filters: Record<string, string[]> }, usage: ImageUsage): Promise<ImagePruneResponse> {
-    const known = new Set(['label', 'label!', 'until']);
-    for (const key of Object.keys(opts.filters)) if (!known.has(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
+    checkFilterKeys(opts.filters, ['label', 'label!', 'until']);
     const until = opts.filters.until?.length ? parseFilterTime(opts.filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;

@@ -1,5 +1,5 @@
 import type { Daemon } from '../../daemon/index.js';
-import { parseFilters } from '../../daemon/index.js';
+import { checkFilterKeys, parseFilters } from '../../daemon/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
@@ -52,9 +52,7 @@ export function systemRoutes(r: Router, d: Daemon): void {
 
   // Parts of `docker system prune` that belong to later subsystems: nothing to prune yet, but a
   // filter Docker would refuse is refused here too, so `system prune` fails the same way.
-  const checkFilters = (ctx: Context, known: string[]) => {
-    for (const key of Object.keys(parseFilters(ctx.str('filters')))) if (!known.includes(key)) throw new InvalidArgumentError(`invalid filter '${key}'`);
-  };
+  const checkFilters = (ctx: Context, known: string[]) => checkFilterKeys(parseFilters(ctx.str('filters')), known);
   r.add('POST', '/networks/prune', (ctx) => {
     checkFilters(ctx, ['until', 'label', 'label!']);
     ctx.send(200, { NetworksDeleted: null });
