@@ -174,6 +174,21 @@ for (const cli of ['docker', 'wharf'] as const) {
   });
 }
 
+test('inspect shows the overlay directories, and a file the container writes is in them', async () => {
+  const name = 'graphdriver';
+  assert.equal((await d.docker(['run', '-d', '--name', name, 'busybox', 'sh', '-c', 'echo on-disk > /made; sleep 30'])).code, 0);
+  try {
+    const out = await d.docker(['inspect', '-f', '{{.GraphDriver.Name}} {{.GraphDriver.Data.MergedDir}} {{.GraphDriver.Data.UpperDir}} {{.GraphDriver.Data.LowerDir}}', name]);
+    const [driver, merged, upper, lower] = out.stdout.trim().split(' ');
+    assert.equal(driver, 'overlay2');
+    assert.ok(lower && lower.split(':').length >= 1, out.stdout);
+    await waitFor('the file in the upper dir', async () => ((await readFile(join(upper, 'made'), 'utf8').catch(() => '')) === 'on-disk\n' ? true : undefined));
+    assert.equal(await readFile(join(merged, 'made'), 'utf8'), 'on-disk\n');
+  } finally {
+    await d.docker(['rm', '-f', name]);
+  }
+});
+
 test('kill -s, pause/unpause, rename, top, wait, rm -f', async () => {
   const r = await d.docker(['run', '-d', '--name', 'k1', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while true; do sleep 0.1; done']);
   assert.equal(r.code, 0, r.stderr);

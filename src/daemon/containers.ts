@@ -767,7 +767,7 @@ export class ContainerService {
       AppArmorProfile: '',
       ExecIDs: null,
       HostConfig: r.hostConfig,
-      GraphDriver: { Name: r.driver, Data: null },
+      GraphDriver: { Name: r.driver, Data: this.#opts.images.graphDriverData(r.id) },
       Mounts: mountPoints(r.hostConfig),
       Config: r.config,
       NetworkSettings: networkSettings(r),

@@ -740,6 +740,15 @@ export class ImageService {
     return this.#layers.mount(containerId, meta.chain);
   }
 
+  /** Docker's GraphDriver.Data for a container: its layers' directories, top first, and its own. */
+  graphDriverData(containerId: string): Record<string, string> | null {
+    const meta = this.#ctrs.get(containerId);
+    if (!meta) return null;
+    const p = this.#layers.paths(containerId);
+    const lowers = [...meta.chain].reverse().map((ch) => this.#layers.diffDir(ch));
+    return { ...(lowers.length ? { LowerDir: lowers.join(':') } : {}), MergedDir: p.merged, UpperDir: p.upper, WorkDir: p.work };
+  }
+
   /** Where a container's file system is mounted while it runs; nothing is mounted by asking. */
   rootfsPath(containerId: string): string {
     return this.#layers.paths(containerId).merged;
