@@ -338,8 +338,8 @@ export class ContainerService {
       await mkdir(files.dir, { recursive: true, mode: 0o710 });
       await this.#opts.images.createRootfs(id, image.id);
       const state = newState();
-      await files.saveState(state);
-      await files.saveRecord(record);
+      // Either order survives a crash: load() treats a record without a state as just created.
+      await Promise.all([files.saveState(state), files.saveRecord(record)]);
       this.#byId.set(id, this.#newContainer(record, state, files));
     } catch (err) {
       this.#byName.delete(cname);
