@@ -9,3 +9,6 @@ export * from './spawn.js';
 export * from './logger.js';
 export * from './native.js';
 export * from './timeout.js';
+export * from './untar.js';
+export * from './tarpack.js';
+export * from './copypath.js';

@@ -5,11 +5,32 @@ import { InvalidArgumentError, isErrno } from './errors.js';
 const MAX_LINKS = 255;
 
 /**
- * Resolve `path` (as seen from inside a container whose root is `root`) to a host path that is
- * guaranteed to stay below `root`: `..` is clamped at the root and every existing symlink on the
- * way is followed as if `root` were `/`, the way chroot would. Missing components are kept as-is.
+ * A container's file system as the host sees it: its root directory plus the files and
+ * directories bind-mounted over it (which are not in the root directory itself).
  */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
+export interface RootView {
+  root: string;
+  /** `target`: an absolute, symlink-free path inside the view; `source`: the host path mounted there. */
+  mounts?: readonly { target: string; source: string }[];
+}
+
+/** The host path of a symlink-free path inside the view: under the deepest mount that covers it, else under the root. */
+export function hostPathIn(view: RootView, path: string): string {
+  const p = posix.normalize('/' + path);
+  let best: { target: string; source: string } | undefined;
+  for (const m of view.mounts ?? []) {
+    if ((p === m.target || p.startsWith(m.target === '/' ? '/' : m.target + '/')) && (!best || m.target.length > best.target.length)) best = m;
+  }
+  return best ? posix.join(best.source, posix.relative(best.target, p)) : posix.join(view.root, p);
+}
+
+/**
+ * Resolves `path` inside the view the way chroot would, and returns it as an absolute,
+ * symlink-free path inside the view: `..` is clamped at `/` and every existing symlink on the way
+ * is followed as if the view's root were `/` (the last one only with `followLast`, the default).
+ * Missing components are kept as they are.
+ */
+export async function resolveInView(view: RootView, path: string, opts: { followLast?: boolean } = {}): Promise<string> {
   const parts = posix.normalize('/' + path).split('/').filter(Boolean);
   const resolved: string[] = [];
   let links = 0;
@@ -20,7 +41,11 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
       resolved.pop();
       continue;
     }
-    const host = posix.join(root, ...resolved, part);
+    if (parts.length === 0 && opts.followLast === false) {
+      resolved.push(part);
+      break;
+    }
+    const host = hostPathIn(view, '/' + [...resolved, part].join('/'));
     let target: string | undefined;
     try {
       const st = await lstat(host);
@@ -36,7 +61,16 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
     if (target.startsWith('/')) resolved.length = 0;
     parts.unshift(...target.split('/').filter(Boolean));
   }
-  return posix.join(root, ...resolved);
+  return '/' + resolved.join('/');
+}
+
+/**
+ * Resolve `path` (as seen from inside a container whose root is `root`) to a host path that is
+ * guaranteed to stay below `root`: `..` is clamped at the root and every existing symlink on the
+ * way is followed as if `root` were `/`, the way chroot would. Missing components are kept as-is.
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  return hostPathIn({ root }, await resolveInView({ root }, path));
 }
 
 /** Join without following links, refusing any result outside `root` (for names from archives). */

@@ -1,0 +1,89 @@
+import { createReadStream, type Stats } from 'node:fs';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pack, type Pack } from 'tar-stream';
+import { devMajor, devMinor } from './native.js';
+import type { TarHeader } from './untar.js';
+
+export interface PackOptions {
+  /**
+   * Name of `path` itself in the archive; its children go below it (`name/child`). When not
+   * given, only what is inside `path` is archived, with names relative to it.
+   */
+  name?: string;
+  /** Leaves out an entry (and everything below it); `rel` is relative to `path`, without a leading slash. */
+  skip?: (rel: string, st: Stats) => boolean;
+  /** Another host path to read for `rel` (a file or directory bind-mounted there); followed if it is a link. */
+  redirect?: (rel: string) => string | undefined;
+  /** Entries to write first in a directory (`rel` '' is `path` itself), such as an opaque marker. */
+  before?: (dir: string, rel: string) => TarHeader[];
+  /** An entry to write instead of `rel` (not descended into), such as a whiteout. */
+  replace?: (rel: string, st: Stats) => TarHeader | undefined;
+}
+
+function header(name: string, st: Stats): TarHeader {
+  return { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+}
+
+/**
+ * Writes the tree at `path` as a tar stream: files, directories, symlinks (never followed),
+ * hard links between files met twice, devices and fifos. Sockets have no tar form and are left
+ * out, as Docker does. A reader that goes away mid-stream destroys the pack.
+ */
+export function packTree(path: string, opts: PackOptions = {}): Pack {
+  const p = pack();
+  // A reader that goes away mid-stream destroys the pack; that's the reader's error to see, not ours.
+  p.on('error', () => {});
+  const seen = new Map<string, string>();
+  const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(h, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+  const nameOf = (rel: string) => (opts.name === undefined || !rel ? (opts.name ?? rel) : opts.name.endsWith('/') ? opts.name + rel : `${opts.name}/${rel}`);
+
+  const entry = async (host: string, rel: string, st: Stats): Promise<void> => {
+    const replaced = opts.replace?.(rel, st);
+    if (replaced) return add(replaced);
+    const name = nameOf(rel);
+    if (st.isDirectory()) {
+      await add({ ...header(name.endsWith('/') ? name : `${name}/`, st), type: 'directory' });
+      await walk(host, rel);
+    } else if (st.isSymbolicLink()) {
+      await add({ ...header(name, st), type: 'symlink', linkname: await readlink(host) });
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? seen.get(key) : undefined;
+      if (first) return add({ ...header(name, st), type: 'link', linkname: first });
+      if (st.nlink > 1) seen.set(key, name);
+      await new Promise<void>((resolve, reject) => {
+        const e = p.entry({ ...header(name, st), type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
+        pipeline(createReadStream(host), e).catch(reject);
+      });
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      await add({ ...header(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
+    } else if (st.isFIFO()) {
+      await add({ ...header(name, st), type: 'fifo' });
+    }
+  };
+
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const h of opts.before?.(dir, rel) ?? []) await add({ ...h, name: nameOf(h.name) });
+    for (const child of (await readdir(dir)).sort()) {
+      const r = rel ? `${rel}/${child}` : child;
+      const other = opts.redirect?.(r);
+      const host = other ?? join(dir, child);
+      const st = other ? await stat(host) : await lstat(host);
+      if (opts.skip?.(r, st)) continue;
+      await entry(host, r, st);
+    }
+  };
+
+  const top = async (): Promise<void> => {
+    if (opts.name === undefined) return walk(path, '');
+    const other = opts.redirect?.('');
+    await entry(other ?? path, '', other ? await stat(other) : await lstat(path));
+  };
+  top().then(
+    () => p.finalize(),
+    (err) => p.destroy(err),
+  );
+  return p;
+}

@@ -1,0 +1,236 @@
+import { createWriteStream } from 'node:fs';
+import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, constants as fsConstants } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, type Header } from 'tar-stream';
+import { InvalidArgumentError, WharfError, errorMessage, isErrno, isHostFault } from './errors.js';
+import { lsetxattr, mknod } from './native.js';
+import { hostPathIn, resolveInView, type RootView } from './safejoin.js';
+
+export type TarHeader = Partial<Header> & Pick<Header, 'name'> & { pax?: Record<string, string> | null };
+
+const PAX_XATTR = 'SCHILY.xattr.';
+
+/** A tar entry's path made relative and normal, or an error if it points outside the root. */
+export function cleanEntryPath(name: string): string {
+  const n = posix.normalize(name.replace(/^\/+/, ''));
+  if (n === '.' || n === './' || n === '') return '';
+  if (n === '..' || n.startsWith('../')) throw new InvalidArgumentError(`invalid tar entry "${name}": path escapes the root`);
+  return n.replace(/\/+$/, '');
+}
+
+/** An entry about to be extracted, for an `intercept` hook. */
+export interface UntarEntry {
+  header: TarHeader;
+  /** The entry's path, relative to the extraction directory and clean. */
+  rel: string;
+  /** Host path of the directory that holds the entry (already resolved and created). */
+  parent: string;
+  base: string;
+}
+
+export interface UntarOptions {
+  /** The tree extracted into: a directory, or a container's root with its mounts. */
+  view: RootView;
+  /** Absolute path inside the view that entry names are relative to (`/` when not given). */
+  dir?: string;
+  /** Owners from the headers, left to the extracting process ('none', as a client does), or one fixed owner. */
+  owner: 'header' | 'none' | { uid: number; gid: number };
+  /** An existing directory is not replaced by a non-directory, nor the other way around (`docker cp`). */
+  noOverwriteDirNonDir?: boolean;
+  /** Refuse symlinks whose relative target climbs above `dir`, as Docker's copy does. */
+  confineSymlinks?: boolean;
+  /** Set extended attributes recorded as PAX `SCHILY.xattr.*` records. */
+  xattrs?: boolean;
+  /** Entries skipped before anything is resolved for them (layer metadata). */
+  skip?: (rel: string) => boolean;
+  /** Handles an entry before the default does; resolves true when it did (layer whiteouts). */
+  intercept?: (e: UntarEntry) => Promise<boolean>;
+  /** What a hard link's missing target is called in errors ("in the layer", "in the archive"). */
+  linkScope?: string;
+  /** How the extraction directory is named in errors (`dir` when not given). */
+  label?: string;
+  /** Renames entries (and hard link targets) before anything else: the client side of `docker cp`. */
+  rename?: (name: string) => string;
+}
+
+export interface UntarResult {
+  /** Bytes of file content and symlink targets written, as Docker counts a layer's size. */
+  size: number;
+}
+
+/**
+ * Extracts a tar stream into a tree without ever writing outside it: every entry name is
+ * checked to stay inside, symlinks already in place (or extracted earlier) are resolved as if
+ * the tree's root were `/`, and files are created with O_EXCL so nothing is written through a
+ * link. Any bad entry is an InvalidArgumentError naming it; the caller removes a partial tree.
+ */
+export async function untar(tar: Readable, o: UntarOptions): Promise<UntarResult> {
+  let size = 0;
+  const dirTimes: [string, Date][] = [];
+  const ex = extract();
+  ex.on('entry', (h, stream, next) => {
+    // A truncated tar destroys the entry stream after our own pipeline has let go of it; the
+    // error reaches us through the outer pipeline, so this listener only keeps it from being uncaught.
+    stream.on('error', () => {});
+    untarEntry(o, h as TarHeader, stream as unknown as Readable, dirTimes).then(
+      (n) => {
+        size += n;
+        next();
+      },
+      (err: unknown) => {
+        stream.resume();
+        next(err instanceof WharfError || isHostFault(err) ? (err as Error) : new InvalidArgumentError(`invalid tar entry "${h.name}": ${errorMessage(err)}`, { cause: err }));
+      },
+    );
+  });
+  try {
+    await pipeline(tar, ex);
+  } catch (err) {
+    if (err instanceof WharfError || isHostFault(err)) throw err;
+    throw new InvalidArgumentError(`invalid tar: ${errorMessage(err)}`, { cause: err });
+  }
+  // Directory times last: creating their children changed them.
+  for (const [path, mtime] of dirTimes.reverse()) await lutimes(path, mtime, mtime).catch(() => {});
+  return { size };
+}
+
+/**
+ * The host path of the directory that will hold `rel`: existing symlinks on the way are followed
+ * inside the view (so they can never lead out of it), missing directories are created.
+ */
+async function parentIn(o: UntarOptions, rel: string, entry: string): Promise<string> {
+  const dir = posix.join(o.dir ?? '/', posix.dirname(rel));
+  const inside = await resolveInView(o.view, dir);
+  let cur = '/';
+  for (const part of inside.split('/').filter(Boolean)) {
+    cur = posix.join(cur, part);
+    const host = hostPathIn(o.view, cur);
+    try {
+      const st = await lstat(host);
+      if (!st.isDirectory()) throw new InvalidArgumentError(`invalid tar entry "${entry}": "${cur}" is not a directory`);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      await mkdir(host, { mode: 0o755 });
+    }
+  }
+  return hostPathIn(o.view, inside);
+}
+
+const label = (o: UntarOptions) => o.label ?? o.dir ?? '/';
+
+async function removeExisting(path: string, isDir: boolean, o: UntarOptions, rel: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  if (o.noOverwriteDirNonDir && st.isDirectory() !== isDir) {
+    const dir = label(o);
+    const where = posix.join(dir, rel);
+    throw new InvalidArgumentError(isDir ? `cannot overwrite non-directory "${where}" with directory "${dir}"` : `cannot overwrite directory "${where}" with non-directory "${dir}"`);
+  }
+  if (isDir && st.isDirectory()) return;
+  await rm(path, { recursive: true, force: true });
+}
+
+async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTimes: [string, Date][]): Promise<number> {
+  if (o.rename) {
+    h.name = o.rename(h.name);
+    if (h.type === 'link' && h.linkname) h.linkname = o.rename(h.linkname);
+  }
+  const rel = cleanEntryPath(h.name);
+  // The extraction directory itself ("./"): it exists, and Docker leaves it as it is.
+  if (rel === '' || o.skip?.(rel)) {
+    stream.resume();
+    return 0;
+  }
+  const base = posix.basename(rel);
+  const parent = await parentIn(o, rel, h.name);
+  if (o.intercept && (await o.intercept({ header: h, rel, parent, base }))) {
+    stream.resume();
+    return 0;
+  }
+  const path = posix.join(parent, base);
+  const mode = (h.mode ?? 0o644) & 0o7777;
+  let written = 0;
+  switch (h.type) {
+    case 'directory':
+      stream.resume();
+      await removeExisting(path, true, o, rel);
+      await mkdir(path, { recursive: true });
+      if (h.mtime) dirTimes.push([path, h.mtime]);
+      break;
+    case 'file':
+    case 'contiguous-file':
+    case undefined:
+    case null:
+      await removeExisting(path, false, o, rel);
+      // 'wx' is O_EXCL: never writes through a symlink that might have appeared.
+      await pipeline(stream, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      written = h.size ?? 0;
+      break;
+    case 'symlink': {
+      stream.resume();
+      const target = h.linkname ?? '';
+      if (o.confineSymlinks && !target.startsWith('/') && posix.normalize(posix.join(posix.dirname(rel), target)).split('/')[0] === '..') {
+        throw new InvalidArgumentError(`invalid symlink "${posix.join(label(o), rel)}" -> "${target}"`);
+      }
+      await removeExisting(path, false, o, rel);
+      await symlink(target, path);
+      // Docker's layer size is what lstat says of every non-directory, and a symlink's size is its target's length.
+      written = Buffer.byteLength(target);
+      break;
+    }
+    case 'link': {
+      stream.resume();
+      const targetRel = cleanEntryPath(h.linkname ?? '');
+      if (targetRel === '') throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link to the root`);
+      const target = posix.join(await parentIn(o, targetRel, h.name), posix.basename(targetRel));
+      const st = await lstat(target).catch(() => undefined);
+      if (!st) throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link target "${h.linkname}" is not ${o.linkScope ?? 'in the archive'}`);
+      if (st.isDirectory()) throw new InvalidArgumentError(`invalid tar entry "${h.name}": hard link target "${h.linkname}" is a directory`);
+      if (target === path) return 0;
+      await removeExisting(path, false, o, rel);
+      await link(target, path);
+      return 0;
+    }
+    case 'character-device':
+    case 'block-device':
+    case 'fifo': {
+      stream.resume();
+      await removeExisting(path, false, o, rel);
+      const type = h.type === 'character-device' ? fsConstants.S_IFCHR : h.type === 'block-device' ? fsConstants.S_IFBLK : fsConstants.S_IFIFO;
+      mknod(path, type | mode, h.devmajor ?? 0, h.devminor ?? 0);
+      break;
+    }
+    default:
+      // Sockets and vendor types have no place in a tree; Docker skips them too.
+      stream.resume();
+      return 0;
+  }
+  const owner = o.owner === 'header' ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : o.owner === 'none' ? undefined : o.owner;
+  if (owner) await lchown(path, owner.uid, owner.gid);
+  // chown clears set-id bits, so the mode comes after it.
+  if (h.type !== 'symlink') await chmod(path, mode);
+  if (o.xattrs) applyXattrs(path, h);
+  if (h.mtime && h.type !== 'directory') await lutimes(path, h.mtime, h.mtime);
+  return written;
+}
+
+/** File capabilities and other extended attributes recorded as PAX `SCHILY.xattr.*` records. */
+function applyXattrs(path: string, h: TarHeader): void {
+  for (const [key, value] of Object.entries(h.pax ?? {})) {
+    if (!key.startsWith(PAX_XATTR)) continue;
+    // tar-stream hands PAX values over as UTF-8 text; a value that did not survive that is skipped rather than corrupted.
+    if (value.includes('\uFFFD')) continue;
+    try {
+      lsetxattr(path, key.slice(PAX_XATTR.length), Buffer.from(value, 'utf8'));
+    } catch {
+      // Not every file system takes every namespace (Docker ignores these failures as well).
+    }
+  }
+}
