@@ -151,17 +151,17 @@ export class Context {
   }
 
   /** Start a streamed response (JSON lines, logs, tar): headers now, body as it comes. */
-  stream(status: number, contentType: string): NodeJS.WritableStream & { flushHeaders?: () => void } {
+  stream(status: number, contentType: string, headers: Record<string, string> = {}): NodeJS.WritableStream & { flushHeaders?: () => void } {
     this.#responded = true;
     if (this.#socket) {
       const out = new PassThrough();
       const sock = this.#socket;
-      sock.write(`HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: ${contentType}\r\nConnection: close\r\n` + Object.entries(COMMON_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
+      sock.write(`HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: ${contentType}\r\nConnection: close\r\n` + Object.entries({ ...COMMON_HEADERS, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
       out.pipe(sock);
       return out;
     }
     const res = this.#resOrFail();
-    res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': contentType });
+    res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Type': contentType });
     res.flushHeaders();
     return res;
   }

@@ -4,6 +4,7 @@ import type {
   ContainerCreateRequest,
   ContainerCreateResponse,
   ContainerInspect,
+  ContainerPathStat,
   ContainerPruneResponse,
   ContainerSummary,
   ContainerTopResponse,
@@ -24,6 +25,16 @@ import type {
 } from '../api/types/index.js';
 import { resolveEndpoint, type ConnectEnv, type ConnectOptions } from './host.js';
 import { Transport } from './transport.js';
+
+/** The X-Docker-Container-Path-Stat header of the archive endpoints, decoded. */
+function pathStat(res: IncomingMessage): ContainerPathStat {
+  const header = res.headers['x-docker-container-path-stat'];
+  try {
+    return JSON.parse(Buffer.from(String(header ?? ''), 'base64').toString('utf8')) as ContainerPathStat;
+  } catch (err) {
+    throw new Error(`unable to get resource stat from response: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 /** Docker's filter map `{"name": ["a", "b"]}`, sent JSON-encoded in the `filters` query. */
 export type Filters = Record<string, string[]>;
@@ -128,6 +139,29 @@ export class Client extends Transport {
   }
   containerExport(id: string): Promise<IncomingMessage> {
     return this.request('GET', `/containers/${enc(id)}/export`);
+  }
+  /** Stat of a path inside a container (`HEAD .../archive`). */
+  async containerStatPath(id: string, path: string): Promise<ContainerPathStat> {
+    const res = await this.request('HEAD', `/containers/${enc(id)}/archive`, { query: { path } });
+    res.resume();
+    return pathStat(res);
+  }
+  /** A tar of a path inside a container, with the path's stat. */
+  async containerArchive(id: string, path: string): Promise<{ stat: ContainerPathStat; body: IncomingMessage }> {
+    const res = await this.request('GET', `/containers/${enc(id)}/archive`, { query: { path } });
+    try {
+      return { stat: pathStat(res), body: res };
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+  }
+  /** Extracts a tar into a directory of a container. */
+  containerExtract(id: string, path: string, input: Readable, opts: { copyUIDGID?: boolean; noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
+    return this.call('PUT', `/containers/${enc(id)}/archive`, {
+      query: { path, noOverwriteDirNonDir: opts.noOverwriteDirNonDir || undefined, copyUIDGID: opts.copyUIDGID || undefined },
+      input,
+    });
   }
   containerAttach(id: string, opts: AttachOptions): Promise<Duplex> {
     return this.hijack(`/containers/${enc(id)}/attach`, {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants, hostname as osHostname } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import type {
   FilesystemChange,
   ContainerConfig,
   ContainerStateStatus,
+  ContainerPathStat,
   Port,
 } from '../api/types/index.js';
 import {
@@ -26,7 +27,9 @@ import {
   validateContainerName,
   run,
   orTimeout,
+  resolveInView,
   type Logger,
+  type RootView,
 } from '../util/index.js';
 import { readLogs, type Runtime, type LogEntry, type AttachSession } from '../runtime/index.js';
 import type { ImageService, ImageRecord } from './images.js';
@@ -43,7 +46,8 @@ import {
 import { KeyedMutex } from './mutex.js';
 import { resolveUser } from './user.js';
 import { writeHostFiles } from './hostfiles.js';
-import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
+import { DEFAULT_SHM_SIZE, bindMounts, containerHostname, containerSpec, mountPoints, parseBind, validateHostConfig } from './spec.js';
+import { archiveIn, extractIn, extractPoint, statIn } from './archive.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { pump, type AttachIO } from './pump.js';
@@ -976,6 +980,108 @@ export class ContainerService {
         await done;
       });
     });
+  }
+
+  // ---------------------------------------------------------------- archive (docker cp)
+
+  /** What HEAD /containers/{id}/archive answers: the path's stat, as the container sees it. */
+  async statPath(ref: string, path: string): Promise<ContainerPathStat> {
+    const c = this.#get(ref);
+    return this.#mutex.run(c.record.id, () => this.#withFs(c, { freeze: false }, async ({ view }) => (await statIn(view, path, ref)).stat));
+  }
+
+  /**
+   * A tar of `path` and its stat. The container's lock is held until the archive is written (or
+   * its reader goes), as for export: a stopped container's file system is mounted for the copy
+   * and a running one's must not be unmounted by its exit mid-read.
+   */
+  async archivePath(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
+    const c = this.#get(ref);
+    return new Promise((resolve, reject) => {
+      void this.#mutex.run(c.record.id, async () => {
+        await this.#withFs(c, { freeze: true }, async ({ view }) => {
+          const found = await statIn(view, path, ref);
+          const tar = archiveIn(view, found);
+          const done = new Promise<void>((r) => {
+            tar.once('close', r);
+            tar.once('error', () => r());
+          });
+          this.#event('archive-path', c);
+          resolve({ stat: found.stat, tar: tar as unknown as Readable });
+          await done;
+        }).catch(reject);
+      });
+    });
+  }
+
+  /**
+   * Extracts a tar into the directory `path` of the container. With `copyUIDGID` and a
+   * container user, everything is owned by that user (Docker's `cp -a`); otherwise by the
+   * owners the archive records.
+   */
+  async extractToDir(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
+    const c = this.#get(ref);
+    await this.#mutex.run(c.record.id, () =>
+      this.#withFs(c, { freeze: true }, async ({ root, view, readonlyMounts }) => {
+        const dir = await extractPoint(view, path, ref, { readonlyRootfs: c.record.hostConfig.ReadonlyRootfs ?? false, readonlyMounts });
+        const user = c.record.config.User;
+        const owner = opts.copyUIDGID && user ? await resolveUser(root, user) : undefined;
+        await extractIn(view, dir, tar, {
+          noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
+          owner: owner && { uid: owner.uid, gid: owner.gid },
+          readonlyRootfs: false,
+          readonlyMounts,
+        });
+        this.#event('extract-to-dir', c);
+      }),
+    );
+  }
+
+  /**
+   * Runs `fn` on the container's file system as its processes see it; call under the lock.
+   * With `freeze`, a running container is paused meanwhile: paths are resolved inside the
+   * container and then opened from the host, and its processes must not swap a directory for a
+   * symlink in between (which the host would follow out of the container).
+   */
+  async #withFs<T>(c: Container, opts: { freeze: boolean }, fn: (fs: { root: string; view: RootView; readonlyMounts: string[] }) => Promise<T>): Promise<T> {
+    const freeze = opts.freeze && c.state.status === 'running';
+    const fs = await this.#opts.images.openRootfs(c.record.id);
+    try {
+      if (freeze) await this.#runtime(c).pause(c.record.id);
+      try {
+        return await fn({ root: fs.root, ...(await this.#view(c, fs.root)) });
+      } finally {
+        if (freeze) await this.#runtime(c).resume(c.record.id).catch((err) => this.#opts.logger.warn('resuming after a copy failed', { id: c.record.id, error: errorMessage(err) }));
+      }
+    } finally {
+      await fs.release();
+    }
+  }
+
+  /**
+   * The files mounted over the container's root as the runtime mounts them: its hosts,
+   * hostname and resolv.conf (once a start wrote them) and its bind mounts, each target
+   * resolved as runc resolves it (inside the root, through the mounts before it).
+   */
+  async #view(c: Container, root: string): Promise<{ view: RootView; readonlyMounts: string[] }> {
+    const mounts: { target: string; source: string }[] = [];
+    const readonlyMounts: string[] = [];
+    const binds = bindMounts(c.record.hostConfig).filter((m) => m.type === 'bind');
+    const userTargets = new Set(binds.map((m) => m.target));
+    const hostFiles: [string, string][] = [
+      ['/etc/resolv.conf', c.files.resolvConfPath],
+      ['/etc/hostname', c.files.hostnamePath],
+      ['/etc/hosts', c.files.hostsPath],
+    ];
+    const all = [...hostFiles.filter(([t]) => !userTargets.has(t)).map(([target, source]) => ({ target, source, ro: false })), ...binds.map((m) => ({ target: m.target, source: m.source, ro: m.options.includes('ro') }))];
+    for (const m of all) {
+      // A source that is gone (a never-started container's host files) leaves the root's own file visible.
+      if (!(await access(m.source).then(() => true, () => false))) continue;
+      const target = await resolveInView({ root, mounts }, m.target);
+      mounts.push({ target, source: m.source });
+      if (m.ro) readonlyMounts.push(target);
+    }
+    return { view: { root, mounts }, readonlyMounts };
   }
 
   async commit(

@@ -740,6 +740,17 @@ export class ImageService {
     return this.#layers.mount(containerId, meta.chain);
   }
 
+  /**
+   * The container's root file system for a copy in or out: where it is mounted while the
+   * container runs, else mounted there now until `release`. The caller holds the container's
+   * lock, so no start, stop or exit can mount or unmount it meanwhile.
+   */
+  async openRootfs(containerId: string): Promise<{ root: string; release: () => Promise<void> }> {
+    if (await this.#layers.isMounted(containerId)) return { root: this.#layers.paths(containerId).merged, release: async () => {} };
+    const root = await this.mountRootfs(containerId);
+    return { root, release: () => this.unmountRootfs(containerId) };
+  }
+
   /** Docker's GraphDriver.Data for a container: its layers' directories, top first, and its own. */
   graphDriverData(containerId: string): Record<string, string> | null {
     const meta = this.#ctrs.get(containerId);

@@ -139,7 +139,7 @@ export function parseBind(spec: string): ParsedBind {
   };
 }
 
-function bindMounts(hc: HostConfig): Mount[] {
+export function bindMounts(hc: HostConfig): Mount[] {
   const mounts: Mount[] = [];
   for (const b of hc.Binds ?? []) {
     const p = parseBind(b);

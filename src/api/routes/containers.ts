@@ -1,6 +1,8 @@
+import { PassThrough } from 'node:stream';
 import type { Daemon } from '../../daemon/index.js';
 import { parseFilters } from '../../daemon/index.js';
-import type { ContainerCreateRequest, ContainerConfig } from '../types/index.js';
+import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat } from '../types/index.js';
+import type { Context } from '../context.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
@@ -11,6 +13,15 @@ import { parseTimestampNs } from './system.js';
 function nsToDate(ns: bigint | undefined): Date | undefined {
   return ns === undefined ? undefined : new Date(Number(ns / 1_000_000n));
 }
+
+/** The `path` query of the archive endpoints; Docker's own wording when it is missing. */
+function archivePath(ctx: Context): string {
+  const path = ctx.str('path');
+  if (!path) throw new InvalidArgumentError('bad parameter: pathcannot be empty');
+  return path;
+}
+
+const pathStatHeader = (stat: ContainerPathStat) => ({ 'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64') });
 
 export function containerRoutes(r: Router, d: Daemon): void {
   const c = d.containers;
@@ -49,6 +60,36 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const out = ctx.stream(200, 'application/x-tar');
     tar.pipe(out as NodeJS.WritableStream);
     void ctx.clientGone().then(() => tar.destroy());
+  });
+
+  // HEAD before GET: the router answers a HEAD with the first GET route of the same path otherwise.
+  r.add('HEAD', '/containers/{id}/archive', async (ctx) => {
+    ctx.send(200, undefined, pathStatHeader(await c.statPath(ctx.params.id, archivePath(ctx))));
+  });
+
+  r.add('GET', '/containers/{id}/archive', async (ctx) => {
+    const { stat, tar } = await c.archivePath(ctx.params.id, archivePath(ctx));
+    const out = ctx.stream(200, 'application/x-tar', pathStatHeader(stat));
+    tar.pipe(out as NodeJS.WritableStream);
+    // Headers are out: a failure mid-archive can only cut the body short, which the client sees as a broken tar.
+    tar.once('error', () => (out as unknown as { destroy(): void }).destroy());
+    void ctx.clientGone().then(() => tar.destroy());
+  });
+
+  r.add('PUT', '/containers/{id}/archive', async (ctx) => {
+    const path = archivePath(ctx);
+    // The extraction may stop early (a bad entry); the rest of the upload is then drained, not
+    // left to close the connection before the client has read the error.
+    const body = new PassThrough();
+    ctx.req.pipe(body);
+    try {
+      await c.extractToDir(ctx.params.id, path, body, { noOverwriteDirNonDir: ctx.bool('noOverwriteDirNonDir'), copyUIDGID: ctx.bool('copyUIDGID') });
+    } catch (err) {
+      ctx.req.unpipe(body);
+      ctx.req.resume();
+      throw err;
+    }
+    ctx.send(200);
   });
 
   r.add('GET', '/containers/{id}/logs', async (ctx) => {

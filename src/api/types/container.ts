@@ -298,6 +298,20 @@ export interface FilesystemChange {
   Kind: 0 | 1 | 2;
 }
 
+/**
+ * What `HEAD`/`GET /containers/{id}/archive` say about a path, base64 JSON in the
+ * X-Docker-Container-Path-Stat header. `mode` is Go's os.FileMode (type bits above the permissions).
+ */
+export interface ContainerPathStat {
+  name: string;
+  size: number;
+  mode: number;
+  /** RFC 3339 with nanoseconds, as Go writes a time.Time. */
+  mtime: string;
+  /** For a symlink: its target fully resolved inside the container, absolute; else empty. */
+  linkTarget: string;
+}
+
 export interface ContainerPruneResponse {
   ContainersDeleted: string[] | null;
   SpaceReclaimed: number;
