@@ -2,6 +2,7 @@ import { Command, CommanderError, type Option } from 'commander';
 import { ApiError, ConnectError } from '../client/index.js';
 import { attachCommand, startCommand } from './attach.js';
 import { commandPath, newCommand } from './command.js';
+import { cpCommand } from './cp.js';
 import { execCommand } from './exec.js';
 import { templateErrorMessage } from './format.js';
 import { historyCommand, imagesCommand, rmiCommand, tagCommand } from './images.js';
@@ -70,6 +71,7 @@ export function buildProgram(s: Session): Command {
     infoCommand(s),
     attachCommand(s),
     commitCommand(s),
+    cpCommand(s),
     createCommand(s),
     diffCommand(s),
     eventsCommand(s),
@@ -100,6 +102,7 @@ export function buildProgram(s: Session): Command {
     group(s, 'container', 'Manage containers', [
       attachCommand(s),
       commitCommand(s),
+      cpCommand(s),
       createCommand(s),
       diffCommand(s),
       execCommand(s),
