@@ -161,6 +161,25 @@ for (const cli of ['docker', 'wharf'] as const) {
     assert.match(gone.stderr, new RegExp(`No such (container|object): ${name}`));
   });
 
+  // The attached stream ends before the exit is recorded; an inspect right then still sees the
+  // container running, which made wharf report 0. Several rounds, as the race was not every time.
+  test(`${cli}: start -a and attach exit with the container's status`, async () => {
+    for (let i = 0; i < 5; i++) {
+      const name = `quick-${cli}-${i}`;
+      assert.equal((await run(['create', '--name', name, 'busybox', 'sh', '-c', 'echo bye; exit 7'])).code, 0);
+      const r = await run(['start', '-a', name]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [7, 'bye\n', ''], `round ${i}`);
+      await run(['rm', name]);
+    }
+    for (let i = 0; i < 3; i++) {
+      const name = `attached-${cli}-${i}`;
+      assert.equal((await run(['run', '-d', '--name', name, 'busybox', 'sh', '-c', 'sleep 1; echo bye; exit 7'])).code, 0);
+      const r = await run(['attach', name]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [7, 'bye\n', ''], `round ${i}`);
+      await run(['rm', name]);
+    }
+  });
+
   test(`${cli}: stop escalates to SIGKILL after the timeout`, async () => {
     const name = `stubborn-${cli}`;
     await run(['run', '-d', '--name', name, 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']);

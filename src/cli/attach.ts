@@ -2,21 +2,13 @@ import type { Command } from 'commander';
 import type { ContainerInspect } from '../api/types/index.js';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { Exit, type Session } from './session.js';
-import { proxySignals, pumpStreams, sendSize } from './streams.js';
+import { exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
 import { startFailureCode } from './run.js';
 
 interface AttachFlags {
   stdin?: boolean;
   sigProxy?: boolean;
   detachKeys?: string;
-}
-
-/** After the stream ends: exit with the container's code, or 0 if it still runs (a detach). */
-async function exitAfterStream(s: Session, id: string): Promise<void> {
-  const after = await s.client.containerInspect(id).catch(() => undefined);
-  if (!after || after.State.Running || after.State.Paused) return;
-  const code = after.State.ExitCode;
-  if (code) throw new Exit(code);
 }
 
 function attachStreams(s: Session, info: ContainerInspect, stdin: boolean, detachKeys?: string) {
@@ -40,6 +32,9 @@ export function attachCommand(s: Session): Command {
     .action(async (args: string[], f: AttachFlags) => {
       requireArgs(s, cmd, args, 1, 1);
       const c = s.client;
+      // Asked for first, as docker does, so an exit while we attach is not missed.
+      const waiting = c.containerWait(args[0], 'not-running');
+      waiting.catch(() => {});
       const info = await c.containerInspect(args[0]);
       if (!info.State.Running) throw new Exit(1, 'You cannot attach to a stopped container, start it first');
       if (info.State.Paused) throw new Exit(1, 'You cannot attach to a paused container, unpause it first');
@@ -53,7 +48,8 @@ export function attachCommand(s: Session): Command {
       } finally {
         unproxy();
       }
-      await exitAfterStream(s, info.Id);
+      const code = await exitCodeAfterStream(s, info.Id, waiting, stdin);
+      if (code) throw new Exit(code);
     });
 }
 
@@ -84,7 +80,7 @@ export function startCommand(s: Session): Command {
       const info = await c.containerInspect(names[0]);
       const stdin = Boolean(f.interactive) && Boolean(info.Config.OpenStdin);
       const { pumping, resize, conn } = await attachStreams(s, info, stdin, f.detachKeys);
-      const waiting = c.containerWait(info.Id, 'next-exit');
+      const waiting = c.containerWait(info.Id, info.HostConfig.AutoRemove ? 'removed' : 'next-exit');
       waiting.catch(() => {});
       try {
         await c.containerStart(info.Id);
@@ -100,9 +96,7 @@ export function startCommand(s: Session): Command {
       } finally {
         unproxy();
       }
-      const after = await c.containerInspect(info.Id).catch(() => undefined);
-      if (after && (after.State.Running || after.State.Paused)) return;
-      const code = (await waiting).StatusCode;
+      const code = await exitCodeAfterStream(s, info.Id, waiting, stdin);
       if (code) throw new Exit(code);
     });
 }

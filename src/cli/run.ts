@@ -4,7 +4,7 @@ import { ApiError, readProgress } from '../client/index.js';
 import { commandPath, errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { addCreateFlags, addRunFlags, buildCreateRequest, type CreateFlags } from './createopts.js';
 import { Exit, type Session } from './session.js';
-import { proxySignals, pumpStreams, sendSize } from './streams.js';
+import { exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
 
 /** docker's exit code for a container that could not start: 127 no command, 126 not executable, else 125. */
 export function startFailureCode(message: string): number {
@@ -133,20 +133,9 @@ async function runContainer(s: Session, cmd: Command, image: string, command: st
   if (tty) sendSize(s, resize);
   const unproxy = !tty && f.sigProxy !== false ? proxySignals((sig) => void c.containerKill(id, sig).catch(() => {})) : () => {};
   try {
-    if (!conn) return (await waiting).StatusCode;
     await pumping;
-    // The stream ended: the process exited, or the user detached and the container runs on.
-    const exited = await Promise.race([waiting.then(() => true, () => true), delay(200).then(() => false)]);
-    if (!exited) {
-      const state = await c.containerInspect(id).then((i) => i.State, () => undefined);
-      if (state && (state.Running || state.Paused) && !state.Restarting) return 0;
-    }
-    const res = await waiting;
-    if (res.Error?.Message) s.err(`${res.Error.Message}\n`);
-    return res.StatusCode;
+    return await exitCodeAfterStream(s, id, waiting, Boolean(conn && req.AttachStdin));
   } finally {
     unproxy();
   }
 }
-
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

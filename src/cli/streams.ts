@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { ContainerWaitResponse } from '../api/types/index.js';
 import { copyRaw, demux } from '../client/index.js';
 import type { Session } from './session.js';
 
@@ -66,3 +67,31 @@ export function proxySignals(send: (signal: string) => void): () => void {
     for (const [sig, h] of handlers) process.off(sig, h);
   };
 }
+
+/**
+ * The exit code of `run`, `attach` and `start -a` once the attached stream has ended, as docker
+ * reports it: the container's status, or 0 if the user detached and the container runs on.
+ *
+ * `waiting` must have been asked for before the stream could end (before start, or before
+ * attaching): the stream closes when the container's output does, which is before its exit
+ * is recorded, so an inspect right then can still see it running.
+ *
+ * Detaching takes the detach keys on stdin, so without stdin the stream's end is always the
+ * container's. With stdin, an exit is normally recorded within moments of the stream's end; a
+ * container still running after that grace period is taken as a detach.
+ */
+export async function exitCodeAfterStream(s: Session, id: string, waiting: Promise<ContainerWaitResponse>, stdin: boolean): Promise<number> {
+  if (stdin) {
+    const exited = await Promise.race([waiting.then(() => true, () => true), delay(DETACH_GRACE_MS).then(() => false)]);
+    if (!exited) {
+      const state = await s.client.containerInspect(id).then((i) => i.State, () => undefined);
+      if (state && (state.Running || state.Paused) && !state.Restarting) return 0;
+    }
+  }
+  const res = await waiting;
+  if (res.Error?.Message) s.err(`${res.Error.Message}\n`);
+  return res.StatusCode;
+}
+
+const DETACH_GRACE_MS = 200;
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
