@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { ApiError } from '../client/index.js';
 import { Exit, type Session } from './session.js';
 
+export const CLI_VERSION = '0.1.0';
+
 /**
  * A command with docker's conventions: `--help` only (`-h` is --hostname on run), a docker-like
  * usage line, and a fixed argument count checked the way docker's CLI words it.

@@ -1,3 +1,3 @@
 export { main, buildProgram } from './program.js';
 export { Session, Exit, type IO, type ClientFactory } from './session.js';
-export { CLI_VERSION } from './system.js';
+export { CLI_VERSION } from './command.js';

@@ -1,21 +1,7 @@
 import { Command, CommanderError, type Option } from 'commander';
 import { ApiError, ConnectError } from '../client/index.js';
-import { attachCommand, startCommand } from './attach.js';
-import { commandPath, newCommand } from './command.js';
-import { cpCommand } from './cp.js';
-import { execCommand } from './exec.js';
-import { templateErrorMessage } from './format.js';
-import { historyCommand, imagesCommand, rmiCommand, tagCommand } from './images.js';
-import { inspectCommand } from './inspect.js';
-import { diffCommand, portCommand, topCommand } from './inspectors.js';
-import { killCommand, pauseCommand, renameCommand, restartCommand, rmCommand, stopCommand, unpauseCommand, waitCommand } from './lifecycle.js';
-import { logsCommand } from './logs.js';
-import { containerPruneCommand, imagePruneCommand, systemPruneCommand } from './prune.js';
-import { psCommand } from './ps.js';
-import { createCommand, runCommand } from './run.js';
+import { CLI_VERSION, commandPath, newCommand } from './command.js';
 import { Exit, Session, type ClientFactory, type IO } from './session.js';
-import { CLI_VERSION, eventsCommand, infoCommand, systemDfCommand, versionCommand } from './system.js';
-import { commitCommand, exportCommand, importCommand, loadCommand, saveCommand } from './transfer.js';
 
 /** A flag error from commander, with the command whose flags were wrong. */
 class FlagError extends Error {
@@ -27,21 +13,172 @@ class FlagError extends Error {
   }
 }
 
-/** A management command (`container`, `image`, `system`) grouping its subcommands. */
-function group(s: Session, name: string, description: string, children: Command[]): Command {
-  const g = newCommand(name, description, 'COMMAND').argument('[command]').enablePositionalOptions();
-  for (const c of children) g.addCommand(c);
-  g.action((sub: string | undefined) => {
-    if (sub) throw new Exit(1, `${s.prog}: unknown command: ${commandPath(s, g)} ${sub}\n\nRun '${commandPath(s, g)} --help' for more information`);
-    s.out(g.helpInformation());
-  });
-  return g;
+/**
+ * A command of the tree, built on demand. A call builds only the command it invokes (with its
+ * module and what that imports), which is most of a short command's start-up time; help and
+ * unknown names build them all.
+ */
+interface Lazy {
+  aliases?: string[];
+  build(s: Session, argv: string[]): Promise<Command>;
 }
 
-const alias = (c: Command, ...names: string[]) => c.aliases(names);
+const lazy = (load: (s: Session) => Promise<Command>, ...aliases: string[]): Lazy => ({
+  aliases,
+  build: async (s) => {
+    const c = await load(s);
+    return aliases.length ? c.aliases(aliases) : c;
+  },
+});
 
-/** Builds the `wharf` command tree around one session. */
-export function buildProgram(s: Session): Command {
+/**
+ * Adds to `parent` the command of `table` that `argv[at]` names, or every command if it names
+ * none of them or help for `parent` is asked first (so that help lists them all and commander
+ * reports an unknown one).
+ */
+async function addSelected(s: Session, parent: Command, table: Record<string, Lazy>, argv: string[], at: number): Promise<void> {
+  const name = argv[at];
+  const help = argv.slice(0, at).some((a) => a === '--help' || a === '-h');
+  const picked = help ? undefined : Object.entries(table).find(([n, l]) => n === name || l.aliases?.includes(name!));
+  for (const [, l] of picked ? [picked] : Object.entries(table)) parent.addCommand(await l.build(s, argv.slice(at + 1)));
+}
+
+/** Index of the first argument that is not a flag of `cmd` or a flag's value; argv.length if none. */
+function firstPositional(cmd: Command, argv: string[]): number {
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '-' && argv[i] !== '--') i += 1 + valueArgs(cmd, argv[i]);
+  return argv[i] === '--' ? argv.length : Math.min(i, argv.length);
+}
+
+/** A management command (`container`, `image`, `system`) grouping its subcommands. */
+function group(name: string, description: string, children: Record<string, Lazy>): Lazy {
+  return {
+    build: async (s, argv) => {
+      const g = newCommand(name, description, 'COMMAND').argument('[command]').enablePositionalOptions();
+      await addSelected(s, g, children, argv, firstPositional(g, argv));
+      g.action((sub: string | undefined) => {
+        if (sub) throw new Exit(1, `${s.prog}: unknown command: ${commandPath(s, g)} ${sub}\n\nRun '${commandPath(s, g)} --help' for more information`);
+        s.out(g.helpInformation());
+      });
+      return g;
+    },
+  };
+}
+
+const run = lazy(async (s) => (await import('./run.js')).runCommand(s));
+const exec = lazy(async (s) => (await import('./exec.js')).execCommand(s));
+const attach = lazy(async (s) => (await import('./attach.js')).attachCommand(s));
+const start = lazy(async (s) => (await import('./attach.js')).startCommand(s));
+const commit = lazy(async (s) => (await import('./transfer.js')).commitCommand(s));
+const cp = lazy(async (s) => (await import('./cp.js')).cpCommand(s));
+const create = lazy(async (s) => (await import('./run.js')).createCommand(s));
+const diff = lazy(async (s) => (await import('./inspectors.js')).diffCommand(s));
+const top = lazy(async (s) => (await import('./inspectors.js')).topCommand(s));
+const port = lazy(async (s) => (await import('./inspectors.js')).portCommand(s));
+const events = lazy(async (s) => (await import('./system.js')).eventsCommand(s));
+const info = lazy(async (s) => (await import('./system.js')).infoCommand(s));
+const exportCmd = lazy(async (s) => (await import('./transfer.js')).exportCommand(s));
+const history = lazy(async (s) => (await import('./images.js')).historyCommand(s));
+const importCmd = lazy(async (s) => (await import('./transfer.js')).importCommand(s));
+const load = lazy(async (s) => (await import('./transfer.js')).loadCommand(s));
+const save = lazy(async (s) => (await import('./transfer.js')).saveCommand(s));
+const tag = lazy(async (s) => (await import('./images.js')).tagCommand(s));
+const logs = lazy(async (s) => (await import('./logs.js')).logsCommand(s));
+const kill = lazy(async (s) => (await import('./lifecycle.js')).killCommand(s));
+const pause = lazy(async (s) => (await import('./lifecycle.js')).pauseCommand(s));
+const unpause = lazy(async (s) => (await import('./lifecycle.js')).unpauseCommand(s));
+const rename = lazy(async (s) => (await import('./lifecycle.js')).renameCommand(s));
+const restart = lazy(async (s) => (await import('./lifecycle.js')).restartCommand(s));
+const stop = lazy(async (s) => (await import('./lifecycle.js')).stopCommand(s));
+const wait = lazy(async (s) => (await import('./lifecycle.js')).waitCommand(s));
+
+const CONTAINER: Record<string, Lazy> = {
+  attach,
+  commit,
+  cp,
+  create,
+  diff,
+  exec,
+  export: exportCmd,
+  inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s, 'container')),
+  kill,
+  logs,
+  ls: lazy(async (s) => (await import('./ps.js')).psCommand(s, 'ls'), 'ps', 'list'),
+  pause,
+  port,
+  prune: lazy(async (s) => (await import('./prune.js')).containerPruneCommand(s)),
+  rename,
+  restart,
+  rm: lazy(async (s) => (await import('./lifecycle.js')).rmCommand(s), 'remove'),
+  run,
+  start,
+  stop,
+  top,
+  unpause,
+  wait,
+};
+const IMAGE: Record<string, Lazy> = {
+  history,
+  import: importCmd,
+  inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s, 'image')),
+  load,
+  ls: lazy(async (s) => (await import('./images.js')).imagesCommand(s, 'ls'), 'list'),
+  prune: lazy(async (s) => (await import('./prune.js')).imagePruneCommand(s)),
+  rm: lazy(async (s) => (await import('./images.js')).rmiCommand(s, 'rm'), 'remove'),
+  save,
+  tag,
+};
+const SYSTEM: Record<string, Lazy> = {
+  df: lazy(async (s) => (await import('./system.js')).systemDfCommand(s)),
+  events,
+  info,
+  prune: lazy(async (s) => (await import('./prune.js')).systemPruneCommand(s)),
+};
+
+/** The top level, in the order of docker's help: common commands first. */
+const TOP: Record<string, Lazy> = {
+  run,
+  exec,
+  ps: lazy(async (s) => (await import('./ps.js')).psCommand(s)),
+  images: lazy(async (s) => (await import('./images.js')).imagesCommand(s)),
+  version: lazy(async (s) => (await import('./system.js')).versionCommand(s)),
+  info,
+  attach,
+  commit,
+  cp,
+  create,
+  diff,
+  events,
+  export: exportCmd,
+  history,
+  import: importCmd,
+  inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s)),
+  kill,
+  load,
+  logs,
+  pause,
+  port,
+  rename,
+  restart,
+  rm: lazy(async (s) => (await import('./lifecycle.js')).rmCommand(s)),
+  rmi: lazy(async (s) => (await import('./images.js')).rmiCommand(s)),
+  save,
+  start,
+  stop,
+  tag,
+  top,
+  unpause,
+  wait,
+  container: group('container', 'Manage containers', CONTAINER),
+  image: group('image', 'Manage images', IMAGE),
+  system: group('system', 'Manage Docker', SYSTEM),
+};
+
+/**
+ * Builds the `wharf` command tree around one session: with `argv`, only the path it invokes;
+ * without, every command.
+ */
+export async function buildProgram(s: Session, argv: string[] = []): Promise<Command> {
   const program = new Command(s.prog)
     .description('A self-sufficient runtime for containers (Docker-compatible)')
     .usage('[OPTIONS] COMMAND')
@@ -61,85 +198,7 @@ export function buildProgram(s: Session): Command {
       const o = action.optsWithGlobals();
       s.setConnectOptions({ host: o.host, tls: o.tls, tlsverify: o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey });
     });
-
-  const topLevel = [
-    runCommand(s),
-    execCommand(s),
-    psCommand(s),
-    imagesCommand(s),
-    versionCommand(s),
-    infoCommand(s),
-    attachCommand(s),
-    commitCommand(s),
-    cpCommand(s),
-    createCommand(s),
-    diffCommand(s),
-    eventsCommand(s),
-    exportCommand(s),
-    historyCommand(s),
-    importCommand(s),
-    inspectCommand(s),
-    killCommand(s),
-    loadCommand(s),
-    logsCommand(s),
-    pauseCommand(s),
-    portCommand(s),
-    renameCommand(s),
-    restartCommand(s),
-    rmCommand(s),
-    rmiCommand(s),
-    saveCommand(s),
-    startCommand(s),
-    stopCommand(s),
-    tagCommand(s),
-    topCommand(s),
-    unpauseCommand(s),
-    waitCommand(s),
-  ];
-  for (const c of topLevel) program.addCommand(c);
-
-  program.addCommand(
-    group(s, 'container', 'Manage containers', [
-      attachCommand(s),
-      commitCommand(s),
-      cpCommand(s),
-      createCommand(s),
-      diffCommand(s),
-      execCommand(s),
-      exportCommand(s),
-      inspectCommand(s, 'container'),
-      killCommand(s),
-      logsCommand(s),
-      alias(psCommand(s, 'ls'), 'ps', 'list'),
-      pauseCommand(s),
-      portCommand(s),
-      containerPruneCommand(s),
-      renameCommand(s),
-      restartCommand(s),
-      alias(rmCommand(s), 'remove'),
-      runCommand(s),
-      startCommand(s),
-      stopCommand(s),
-      topCommand(s),
-      unpauseCommand(s),
-      waitCommand(s),
-    ]),
-  );
-  program.addCommand(
-    group(s, 'image', 'Manage images', [
-      historyCommand(s),
-      importCommand(s),
-      inspectCommand(s, 'image'),
-      loadCommand(s),
-      alias(imagesCommand(s, 'ls'), 'list'),
-      imagePruneCommand(s),
-      alias(rmiCommand(s, 'rm'), 'remove'),
-      saveCommand(s),
-      tagCommand(s),
-    ]),
-  );
-  program.addCommand(group(s, 'system', 'Manage Docker', [systemDfCommand(s), eventsCommand(s), infoCommand(s), systemPruneCommand(s)]));
-
+  await addSelected(s, program, TOP, argv, firstPositional(program, argv));
   configureTree(s, program);
   return program;
 }
@@ -238,7 +297,7 @@ export function flagErrorMessage(err: CommanderError): string {
 /** Runs the CLI on `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: IO, makeClient: ClientFactory, opts: { prog?: string; env?: Record<string, string | undefined> } = {}): Promise<number> {
   const s = new Session(io, makeClient, opts);
-  const program = buildProgram(s);
+  const program = await buildProgram(s, argv);
   if (!argv.length) {
     s.out(program.helpInformation());
     return 0;
@@ -247,11 +306,11 @@ export async function main(argv: string[], io: IO, makeClient: ClientFactory, op
     await program.parseAsync(normalizeBooleanFlags(argv, program), { from: 'user' });
     return 0;
   } catch (err) {
-    return report(s, err);
+    return await report(s, err);
   }
 }
 
-function report(s: Session, err: unknown): number {
+async function report(s: Session, err: unknown): Promise<number> {
   if (err instanceof Exit) {
     if (err.message) s.err(`${err.message}\n`);
     return err.code;
@@ -277,7 +336,8 @@ function report(s: Session, err: unknown): number {
     s.err(`${err.message}\n`);
     return 1;
   }
-  const tmpl = templateErrorMessage(err);
+  // Only a command that formats has loaded the template engine, so only then can this be its error.
+  const tmpl = (await import('./format.js')).templateErrorMessage(err);
   if (tmpl) {
     s.err(`${tmpl}\n`);
     return 1;

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
 import type { EventMessage, VersionResponse } from '../api/types/index.js';
 import { ApiError, ConnectError, jsonLines } from '../client/index.js';
-import { newCommand } from './command.js';
+import { CLI_VERSION, newCommand } from './command.js';
 import { formatter, render } from './format.js';
 import { bytesSize, humanSize } from './human.js';
 import { collect, parseFilters, timestampArg } from './opts.js';
 import { Exit, type Session } from './session.js';
 import { API_VERSION } from '../api/types/index.js';
-
-export const CLI_VERSION = '0.1.0';
 
 const goArch = (a: string) => ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' })[a] ?? a;
 
