@@ -12,13 +12,22 @@ export function newCommand(name: string, description: string, usage: string): Co
   return new Command(name).description(description).usage(usage).helpOption('--help', 'Print usage').allowExcessArguments(true);
 }
 
-/** Docker's "requires at least N argument(s)" check; exits 1 as docker does. */
+/**
+ * docker's argument count checks (cli/required.go), with their words: an exact count, a range,
+ * a minimum or a maximum; exits 1 as docker does. docker says "See" after a minimum and "Run"
+ * after the others (its "SRun" typo after a maximum is not copied).
+ */
 export function requireArgs(s: Session, cmd: Command, args: unknown[], min: number, max = Infinity): void {
   if (args.length >= min && args.length <= max) return;
-  const path = commandPath(s, cmd);
   const n = (k: number) => `${k} argument${k === 1 ? '' : 's'}`;
-  const what = min === max ? `requires ${n(min)}` : args.length < min ? `requires at least ${n(min)}` : `accepts at most ${n(max)}`;
-  throw new Exit(1, `${s.prog}: '${path}' ${what}\n\nUsage:  ${path} ${cmd.usage()}\n\nSee '${path} --help' for more information`);
+  let what: string;
+  if (min === max) what = max === 0 ? 'accepts no arguments' : `requires ${n(min)}`;
+  else if (max === Infinity) what = `requires at least ${n(min)}`;
+  else if (min === 0) what = `requires at most ${n(max)}`;
+  else what = `requires at least ${min} and at most ${n(max)}`;
+  const verb = max === Infinity ? 'See' : 'Run';
+  const path = commandPath(s, cmd);
+  throw new Exit(1, `${s.prog}: '${path}' ${what}\n\nUsage:  ${path} ${cmd.usage()}\n\n${verb} '${path} --help' for more information`);
 }
 
 export function commandPath(s: Session, cmd: Command): string {

@@ -84,4 +84,6 @@ test('misc parsing helpers', () => {
     'invalid argument "x" for "-n, --last" flag: strconv.ParseInt: parsing "x": invalid syntax',
   );
   assert.equal(flagErrorMessage(new CommanderError(1, 'commander.optionMissingArgument', "error: option '--name <string>' argument missing")), 'flag needs an argument: --name');
+  assert.equal(flagErrorMessage(new CommanderError(1, 'commander.optionMissingArgument', "error: option '-e, --env <list>' argument missing"), '-ie'), "flag needs an argument: 'e' in -e");
+  assert.equal(flagErrorMessage(new CommanderError(1, 'commander.optionMissingArgument', "error: option '-e, --env <list>' argument missing"), '--env'), 'flag needs an argument: --env');
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ContainerCreateRequest, HostConfig, MountSpec, PortMap, RestartPolicy, Ulimit } from '../api/types/index.js';
 import { parseRamBytes } from './human.js';
 import { collect, floatArg, intArg, splitKeyValue } from './opts.js';
@@ -27,6 +27,7 @@ export interface CreateFlags {
   stopSignal?: string;
   stopTimeout?: number;
   network?: string;
+  net?: string;
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -72,7 +73,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
     .option('--cap-add <list>', 'Add Linux capabilities', collect)
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
-    .option('--cpu-shares <int>', 'CPU shares (relative weight)', intArg)
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
     .option('--cpus <decimal>', 'Number of CPUs', floatArg)
     .option('--dns <list>', 'Set custom DNS servers', collect)
     .option('--domainname <string>', 'Container NIS domain name')
@@ -91,7 +92,9 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
     .option('--name <string>', 'Assign a name to the container')
-    .option('--network, --net <network>', 'Connect a container to a network')
+    .option('--network <network>', 'Connect a container to a network')
+    // docker's older name for --network, still taken but not listed.
+    .addOption(new Option('--net <network>', 'Connect a container to a network').hideHelp())
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intArg)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--privileged', 'Give extended privileges to this container')
@@ -305,7 +308,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
   }
   for (const e of f.expose ?? []) for (const { key } of parsePublish(e)) exposed[key] = {};
   const tmpfs = keyValueMap(f.tmpfs, ':');
-  const network = f.network ?? 'default';
+  const network = f.network ?? f.net ?? 'default';
   const hostConfig: HostConfig = {
     Binds: f.volume?.length ? f.volume : undefined,
     Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,

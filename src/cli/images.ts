@@ -4,7 +4,7 @@ import { forEachName, newCommand, requireArgs } from './command.js';
 import { render, sortedKeys } from './format.js';
 import { shortId } from '../util/index.js';
 import { ago, ellipsis, goTime, humanSize, rfc3339 } from './human.js';
-import { collect, parseFilters, splitRepoTag } from './opts.js';
+import { collect, FORMAT_TABLE_HELP, parseFilters, splitRepoTag } from './opts.js';
 import type { Session } from './session.js';
 
 export const IMAGE_HEADERS: Record<string, string> = {
@@ -61,7 +61,7 @@ export function imagesCommand(s: Session, name = 'images'): Command {
     .option('-a, --all', 'Show all images (default hides intermediate images)')
     .option('--digests', 'Show digests')
     .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
-    .option('--format <string>', "Format output using a custom template:\n'table', 'table TEMPLATE', 'json', or a Go template")
+    .option('--format <string>', FORMAT_TABLE_HELP)
     .option('--no-trunc', "Don't truncate output")
     .option('-q, --quiet', 'Only show image IDs')
     .action(async (args: string[], f: ImagesFlags) => {
@@ -99,7 +99,7 @@ export function historyCommand(s: Session): Command {
   const cmd = newCommand('history', 'Show the history of an image', '[OPTIONS] IMAGE');
   return cmd
     .argument('[args...]')
-    .option('--format <string>', "Format output using a custom template:\n'table', 'table TEMPLATE', 'json', or a Go template")
+    .option('--format <string>', FORMAT_TABLE_HELP)
     .option('-H, --human', 'Print sizes and dates in human readable format (default true)')
     .option('--no-human', 'Print sizes and dates as raw values')
     .option('--no-trunc', "Don't truncate output")

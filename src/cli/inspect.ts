@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { indentJson, render } from './format.js';
+import { FORMAT_HELP } from './opts.js';
 import { Exit, type Session } from './session.js';
 
 type Kind = 'container' | 'image';
@@ -34,8 +35,8 @@ export function printInspect(s: Session, items: unknown[], format?: string): voi
 export function inspectCommand(s: Session, kind?: Kind): Command {
   const cmd = newCommand('inspect', kind ? `Display detailed information on one or more ${kind}s` : 'Return low-level information on Docker objects', kind ? `[OPTIONS] ${kind.toUpperCase()} [${kind.toUpperCase()}...]` : '[OPTIONS] NAME|ID [NAME|ID...]')
     .argument('[names...]')
-    .option('-f, --format <string>', "Format output using a custom template:\n'json', or a Go template");
-  if (kind !== 'image') cmd.option('-s, --size', 'Display total file sizes if the type is container');
+    .option('-f, --format <string>', FORMAT_HELP);
+  if (kind !== 'image') cmd.option('-s, --size', kind ? 'Display total file sizes' : 'Display total file sizes if the type is container');
   if (!kind) cmd.option('--type <string>', 'Only inspect objects of the given type');
   cmd.action(async (names: string[], f: InspectFlags) => {
     requireArgs(s, cmd, names, 1);

@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { intArg } from './opts.js';
 import type { Session } from './session.js';
 
 /** A command that does one call per named container and echoes each name, as stop/kill/rm do. */
-function perContainer(s: Session, name: string, description: string, fn: (id: string, f: Record<string, unknown>) => Promise<void>): Command {
-  const cmd = newCommand(name, description, '[OPTIONS] CONTAINER [CONTAINER...]');
+function perContainer(s: Session, name: string, description: string, fn: (id: string, f: Record<string, unknown>) => Promise<void>, usage = '[OPTIONS] CONTAINER [CONTAINER...]'): Command {
+  const cmd = newCommand(name, description, usage);
   return cmd.argument('[names...]').action(async (names: string[], f: Record<string, unknown>) => {
     requireArgs(s, cmd, names, 1);
     await forEachName(s, names, async (n) => {
@@ -15,16 +15,24 @@ function perContainer(s: Session, name: string, description: string, fn: (id: st
   });
 }
 
-export function stopCommand(s: Session): Command {
-  return perContainer(s, 'stop', 'Stop one or more running containers', (n, f) => s.client.containerStop(n, { timeout: f.time as number | undefined, signal: f.signal as string | undefined }))
+/** stop/restart options: docker's `-t, --timeout`, and `--time`, its older name, still taken but not listed. */
+const stopOptions = (f: Record<string, unknown>) => ({ timeout: (f.timeout ?? f.time) as number | undefined, signal: f.signal as string | undefined });
+const addStopFlags = (s: Session, cmd: Command) =>
+  cmd
     .option('-s, --signal <string>', 'Signal to send to the container')
-    .option('-t, --time <int>', 'Seconds to wait before killing the container', intArg);
+    .option('-t, --timeout <int>', 'Seconds to wait before killing the container', intArg)
+    .addOption(new Option('--time <int>', 'Seconds to wait before killing the container').argParser(intArg).hideHelp())
+    // docker's notice, on stdout as docker prints it.
+    .hook('preAction', () => {
+      if (cmd.opts().time !== undefined) s.out('Flag --time has been deprecated, use --timeout instead\n');
+    });
+
+export function stopCommand(s: Session): Command {
+  return addStopFlags(s, perContainer(s, 'stop', 'Stop one or more running containers', (n, f) => s.client.containerStop(n, stopOptions(f))));
 }
 
 export function restartCommand(s: Session): Command {
-  return perContainer(s, 'restart', 'Restart one or more containers', (n, f) => s.client.containerRestart(n, { timeout: f.time as number | undefined, signal: f.signal as string | undefined }))
-    .option('-s, --signal <string>', 'Signal to send to the container')
-    .option('-t, --time <int>', 'Seconds to wait before killing the container', intArg);
+  return addStopFlags(s, perContainer(s, 'restart', 'Restart one or more containers', (n, f) => s.client.containerRestart(n, stopOptions(f))));
 }
 
 export function killCommand(s: Session): Command {
@@ -35,11 +43,11 @@ export function killCommand(s: Session): Command {
 }
 
 export function pauseCommand(s: Session): Command {
-  return perContainer(s, 'pause', 'Pause all processes within one or more containers', (n) => s.client.containerPause(n));
+  return perContainer(s, 'pause', 'Pause all processes within one or more containers', (n) => s.client.containerPause(n), 'CONTAINER [CONTAINER...]');
 }
 
 export function unpauseCommand(s: Session): Command {
-  return perContainer(s, 'unpause', 'Unpause all processes within one or more containers', (n) => s.client.containerUnpause(n));
+  return perContainer(s, 'unpause', 'Unpause all processes within one or more containers', (n) => s.client.containerUnpause(n), 'CONTAINER [CONTAINER...]');
 }
 
 export function rmCommand(s: Session, name = 'rm'): Command {

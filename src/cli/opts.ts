@@ -59,3 +59,16 @@ export function timestampArg(v: string | undefined, now = Date.now()): string | 
   const t = now / 1000 - total;
   return Number.isInteger(t) ? String(t) : t.toFixed(9);
 }
+
+const FORMAT_TAIL = `'json':             Print in JSON format
+'TEMPLATE':         Print output using the given Go template.
+Refer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates`;
+
+/** docker's description of --format for commands that print one object (inspect, version, info). */
+export const FORMAT_HELP = `Format output using a custom template:\n${FORMAT_TAIL}`;
+
+/** docker's description of --format for commands that print a table (ps, images, df). */
+export const FORMAT_TABLE_HELP = `Format output using a custom template:
+'table':            Print output in table format with column headers (default)
+'table TEMPLATE':   Print output in table format using the given Go template
+${FORMAT_TAIL}`;

@@ -1,6 +1,7 @@
 import { Command, CommanderError, type Option } from 'commander';
 import { ApiError, ConnectError } from '../client/index.js';
-import { CLI_VERSION, commandPath, newCommand } from './command.js';
+import { CLI_VERSION, commandPath, newCommand, requireArgs } from './command.js';
+import { formatHelp } from './help.js';
 import { Exit, Session, type ClientFactory, type IO } from './session.js';
 
 /** A flag error from commander, with the command whose flags were wrong. */
@@ -57,8 +58,10 @@ function group(name: string, description: string, children: Record<string, Lazy>
       const g = newCommand(name, description, 'COMMAND').argument('[command]').enablePositionalOptions();
       await addSelected(s, g, children, argv, firstPositional(g, argv));
       g.action((sub: string | undefined) => {
-        if (sub) throw new Exit(1, `${s.prog}: unknown command: ${commandPath(s, g)} ${sub}\n\nRun '${commandPath(s, g)} --help' for more information`);
-        s.out(g.helpInformation());
+        const path = commandPath(s, g);
+        if (sub) throw new Exit(1, `${s.prog}: unknown command: ${path} ${sub}\n\nUsage:  ${path}\n\nRun '${path} --help' for more information`);
+        // Without a subcommand, docker shows the group's help as a usage hint: on stderr.
+        s.err(g.helpInformation());
       });
       return g;
     },
@@ -103,7 +106,7 @@ const CONTAINER: Record<string, Lazy> = {
   inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s, 'container')),
   kill,
   logs,
-  ls: lazy(async (s) => (await import('./ps.js')).psCommand(s, 'ls'), 'ps', 'list'),
+  ls: lazy(async (s) => (await import('./ps.js')).psCommand(s, 'ls'), 'list', 'ps'),
   pause,
   port,
   prune: lazy(async (s) => (await import('./prune.js')).containerPruneCommand(s)),
@@ -174,13 +177,40 @@ const TOP: Record<string, Lazy> = {
   system: group('system', 'Manage Docker', SYSTEM),
 };
 
+const GROUPS: [string, Record<string, Lazy>][] = [
+  ['container', CONTAINER],
+  ['image', IMAGE],
+  ['system', SYSTEM],
+];
+/** Group commands whose top-level twin has another name. */
+const TWINS: Record<string, string> = { 'container ls': 'ps', 'image ls': 'images', 'image rm': 'rmi' };
+
+/**
+ * docker's "Aliases:" line for each command that is both in a group and at the top level
+ * (`wharf container stop, wharf stop`), keyed by `group name` and by the top-level name.
+ */
+function aliasLines(prog: string): Map<string, string> {
+  const lines = new Map<string, string>();
+  for (const [group, table] of GROUPS) {
+    for (const [name, l] of Object.entries(table)) {
+      const key = `${group} ${name}`;
+      // `inspect` at the top level is generic, not container inspect under another name.
+      const top = TWINS[key] ?? (name in TOP && name !== 'inspect' ? name : undefined);
+      if (!top) continue;
+      const line = [name, ...(l.aliases ?? [])].map((n) => `${prog} ${group} ${n}`).concat(`${prog} ${top}`).join(', ');
+      lines.set(key, line).set(top, line);
+    }
+  }
+  return lines;
+}
+
 /**
  * Builds the `wharf` command tree around one session: with `argv`, only the path it invokes;
  * without, every command.
  */
 export async function buildProgram(s: Session, argv: string[] = []): Promise<Command> {
   const program = new Command(s.prog)
-    .description('A self-sufficient runtime for containers (Docker-compatible)')
+    .description('A self-sufficient runtime for containers')
     .usage('[OPTIONS] COMMAND')
     .option('--config <string>', 'Location of client config files')
     .option('-c, --context <string>', 'Name of the context to use to connect to the daemon')
@@ -199,12 +229,12 @@ export async function buildProgram(s: Session, argv: string[] = []): Promise<Com
       s.setConnectOptions({ host: o.host, tls: o.tls, tlsverify: o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey });
     });
   await addSelected(s, program, TOP, argv, firstPositional(program, argv));
-  configureTree(s, program);
+  configureTree(s, program, aliasLines(s.prog));
   return program;
 }
 
 /** Every command reports through our streams and throws instead of exiting. */
-function configureTree(s: Session, cmd: Command): void {
+function configureTree(s: Session, cmd: Command, aliases: Map<string, string>): void {
   cmd.exitOverride((err) => {
     throw new FlagError(cmd, err);
   });
@@ -214,7 +244,15 @@ function configureTree(s: Session, cmd: Command): void {
     // main() prints flag errors in docker's words.
     outputError: () => {},
   });
-  for (const c of cmd.commands) configureTree(s, c);
+  // A command that takes no arguments refuses them, as docker's NoArgs does.
+  if (!cmd.registeredArguments.length && !cmd.commands.length && cmd.parent) {
+    cmd.hook('preAction', (_c, action) => {
+      if (action === cmd) requireArgs(s, cmd, cmd.args, 0, 0);
+    });
+  }
+  const key = cmd.parent?.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+  cmd.configureHelp({ formatHelp: (c) => formatHelp(c, commandPath(s, c), { aliases: cmd.parent ? aliases.get(key) : undefined }) });
+  for (const c of cmd.commands) configureTree(s, c, aliases);
 }
 
 /** Commands whose first positional argument (image or container) starts the container's own argv. */
@@ -276,8 +314,11 @@ export function normalizeBooleanFlags(argv: string[], program: Command): string[
   return out;
 }
 
-/** Docker's wording for a flag error, from commander's. */
-export function flagErrorMessage(err: CommanderError): string {
+/**
+ * Docker's wording for a flag error, from commander's. A missing value is reported in the
+ * spelling the user typed (`'e' in -e` or `--env`): the flag missing its value is the last argument.
+ */
+export function flagErrorMessage(err: CommanderError, lastArg = ''): string {
   const m = err.message.replace(/^error: /, '');
   let r: RegExpExecArray | null;
   if (err.code === 'commander.unknownOption' && (r = /unknown option '([^']+)'/.exec(m))) {
@@ -289,6 +330,9 @@ export function flagErrorMessage(err: CommanderError): string {
   }
   if (err.code === 'commander.optionMissingArgument' && (r = /option '([^']+?)(?: <[^>]*>)?' argument missing/.exec(m))) {
     const long = r[1].split(/,\s*/).pop()!;
+    const short = /^-[^-]/.test(lastArg) ? lastArg[lastArg.length - 1] : undefined;
+    // docker names the shorthand alone, even typed in a cluster (-ie).
+    if (short) return `flag needs an argument: '${short}' in -${short}`;
     return `flag needs an argument: ${long.startsWith('--') ? long : `'${long[1]}' in ${long}`}`;
   }
   return m;
@@ -299,18 +343,19 @@ export async function main(argv: string[], io: IO, makeClient: ClientFactory, op
   const s = new Session(io, makeClient, opts);
   const program = await buildProgram(s, argv);
   if (!argv.length) {
-    s.out(program.helpInformation());
+    // As docker does: help as a usage hint, on stderr.
+    s.err(program.helpInformation());
     return 0;
   }
   try {
     await program.parseAsync(normalizeBooleanFlags(argv, program), { from: 'user' });
     return 0;
   } catch (err) {
-    return await report(s, err);
+    return await report(s, err, argv[argv.length - 1]);
   }
 }
 
-async function report(s: Session, err: unknown): Promise<number> {
+async function report(s: Session, err: unknown, lastArg?: string): Promise<number> {
   if (err instanceof Exit) {
     if (err.message) s.err(`${err.message}\n`);
     return err.code;
@@ -324,7 +369,7 @@ async function report(s: Session, err: unknown): Promise<number> {
       s.err(`${s.prog}: unknown command: ${path} ${name}\n\nRun '${path} --help' for more information\n`);
       return 1;
     }
-    s.err(`${flagErrorMessage(e)}\n\nUsage:  ${path} ${err.command.usage()}\n\nRun '${path} --help' for more information\n`);
+    s.err(`${flagErrorMessage(e, lastArg)}\n\nUsage:  ${path} ${err.command.usage()}\n\nRun '${path} --help' for more information\n`);
     // docker exits 125 for every flag error.
     return 125;
   }

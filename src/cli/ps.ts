@@ -4,7 +4,7 @@ import { shortId } from '../util/index.js';
 import { newCommand } from './command.js';
 import { render, sortedKeys } from './format.js';
 import { ago, ellipsis, goTime, humanSize } from './human.js';
-import { collect, intArg, parseFilters } from './opts.js';
+import { collect, FORMAT_TABLE_HELP, intArg, parseFilters } from './opts.js';
 import type { Session } from './session.js';
 
 export const PS_HEADERS: Record<string, string> = {
@@ -82,8 +82,8 @@ export function psCommand(s: Session, name = 'ps'): Command {
   return newCommand(name, 'List containers', '[OPTIONS]')
     .option('-a, --all', 'Show all containers (default shows just running)')
     .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
-    .option('--format <string>', "Format output using a custom template:\n'table', 'table TEMPLATE', 'json', or a Go template")
-    .option('-n, --last <int>', 'Show n last created containers (includes all states)', intArg)
+    .option('--format <string>', FORMAT_TABLE_HELP)
+    .option('-n, --last <int>', 'Show n last created containers (includes all states) (default -1)', intArg)
     .option('-l, --latest', 'Show the latest created container (includes all states)')
     .option('--no-trunc', "Don't truncate output")
     .option('-q, --quiet', 'Only display container IDs')

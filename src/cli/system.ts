@@ -4,7 +4,7 @@ import { ApiError, ConnectError, jsonLines } from '../client/index.js';
 import { CLI_VERSION, newCommand } from './command.js';
 import { formatter, render } from './format.js';
 import { bytesSize, humanSize } from './human.js';
-import { collect, parseFilters, timestampArg } from './opts.js';
+import { collect, FORMAT_HELP, FORMAT_TABLE_HELP, parseFilters, timestampArg } from './opts.js';
 import { Exit, type Session } from './session.js';
 import { API_VERSION } from '../api/types/index.js';
 
@@ -12,7 +12,7 @@ const goArch = (a: string) => ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm:
 
 export function versionCommand(s: Session): Command {
   return newCommand('version', 'Show the Docker version information', '[OPTIONS]')
-    .option('-f, --format <string>', "Format output using a custom template:\n'json', or a Go template")
+    .option('-f, --format <string>', FORMAT_HELP)
     .action(async (f: { format?: string }) => {
       const client = { Version: CLI_VERSION, ApiVersion: API_VERSION, DefaultAPIVersion: API_VERSION, GoVersion: process.version, Os: process.platform, Arch: goArch(process.arch), Context: 'default' };
       let server: VersionResponse | undefined;
@@ -48,7 +48,7 @@ export function versionCommand(s: Session): Command {
 
 export function infoCommand(s: Session): Command {
   return newCommand('info', 'Display system-wide information', '[OPTIONS]')
-    .option('-f, --format <string>', "Format output using a custom template:\n'json', or a Go template")
+    .option('-f, --format <string>', FORMAT_HELP)
     .action(async (f: { format?: string }) => {
       const i = await s.client.info();
       if (f.format) return void s.out(render(f.format, [i]));
@@ -105,7 +105,7 @@ export function formatEvent(e: EventMessage): string {
 export function eventsCommand(s: Session): Command {
   return newCommand('events', 'Get real time events from the server', '[OPTIONS]')
     .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
-    .option('--format <string>', "Format output using a custom template:\n'json', or a Go template")
+    .option('--format <string>', FORMAT_HELP)
     .option('--since <string>', 'Show all events created since timestamp')
     .option('--until <string>', 'Stream events until this timestamp')
     .action(async (f: { filter?: string[]; format?: string; since?: string; until?: string }) => {
@@ -118,7 +118,7 @@ export function eventsCommand(s: Session): Command {
 
 export function systemDfCommand(s: Session): Command {
   return newCommand('df', 'Show docker disk usage', '[OPTIONS]')
-    .option('--format <string>', "Format output using a custom template:\n'table', 'table TEMPLATE', 'json', or a Go template")
+    .option('--format <string>', FORMAT_TABLE_HELP)
     .option('-v, --verbose', 'Show detailed information on space usage')
     .action(async (f: { format?: string }) => {
       const df = await s.client.systemDf();

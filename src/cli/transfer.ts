@@ -89,7 +89,7 @@ export function importCommand(s: Session, name = 'import'): Command {
     .option('-m, --message <string>', 'Set commit message for imported image')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .action(async (args: string[], f: { change?: string[]; message?: string; platform?: string }) => {
-      requireArgs(s, cmd, args, 1, 2);
+      requireArgs(s, cmd, args, 1);
       const [file, repository] = args;
       if (/^https?:\/\//.test(file)) throw new Exit(1, 'importing from a URL is not supported by wharf: download the file and import it');
       const { repo, tag } = repository ? splitRepoTag(repository) : { repo: undefined, tag: undefined };
