@@ -7,7 +7,7 @@ import { parseFilters, splitRepoTag, timestampArg } from './opts.js';
 import { CommanderError } from 'commander';
 
 test('create request from run flags', () => {
-  const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', rm: true, network: 'none', publish: ['8080:80'] }, { HOME_X: '/x' });
+  const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', network: 'none', publish: ['8080:80'] }, { HOME_X: '/x' });
   assert.deepEqual(r.Cmd, ['sh', '-c', 'true']);
   assert.deepEqual(r.Env, ['A=1', 'HOME_X=/x']);
   assert.deepEqual(r.Labels, { a: 'b', c: '' });
@@ -18,7 +18,6 @@ test('create request from run flags', () => {
   assert.equal(r.Tty, true);
   assert.deepEqual(r.HostConfig?.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
   assert.equal(r.HostConfig?.NanoCpus, 1_500_000_000);
-  assert.equal(r.HostConfig?.AutoRemove, true);
   assert.equal(r.HostConfig?.NetworkMode, 'none');
   assert.deepEqual(r.HostConfig?.PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
   assert.deepEqual(r.ExposedPorts, { '80/tcp': {} });
@@ -46,7 +45,13 @@ test('StdinOnce only when stdin is both open and attached (docker: OpenStdin && 
 test('restart, publish, mount, ulimit parsing', () => {
   assert.deepEqual(parseRestart('always'), { Name: 'always', MaximumRetryCount: 0 });
   assert.throws(() => parseRestart('on-failure:x'), /must be an integer/);
-  assert.throws(() => parseRestart('always:2'), /only be used with 'on-failure'/);
+  assert.throws(() => parseRestart(':2'), /no policy provided before colon/);
+  assert.throws(() => parseRestart('on-failure:3:4'), /must be an integer/);
+  // A count on another policy is the daemon's to refuse, as with docker.
+  assert.deepEqual(parseRestart('always:2'), { Name: 'always', MaximumRetryCount: 2 });
+  assert.equal(buildCreateRequest('busybox', [], { rm: true }).HostConfig?.AutoRemove, true);
+  assert.throws(() => buildCreateRequest('busybox', [], { rm: true, restart: 'always' }), /cannot specify both --restart and --rm/);
+  assert.equal(buildCreateRequest('busybox', [], { rm: true, restart: 'no' }).HostConfig?.RestartPolicy?.Name, 'no');
   assert.deepEqual(parsePublish('127.0.0.1:8080:80/udp'), [{ key: '80/udp', binding: { HostIp: '127.0.0.1', HostPort: '8080' } }]);
   assert.deepEqual(parsePublish('80'), [{ key: '80/tcp', binding: { HostIp: '', HostPort: '' } }]);
   assert.equal(parsePublish('8000-8001:80-81').length, 2);

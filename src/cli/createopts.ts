@@ -171,15 +171,16 @@ export function expandEnv(list: string[], env: Record<string, string | undefined
   return list.flatMap((e) => (e.includes('=') ? [e] : env[e] !== undefined ? [`${e}=${env[e]}`] : []));
 }
 
+/**
+ * docker's client-side reading of --restart: only the `name[:count]` form is checked here;
+ * unknown names and a count on a policy other than on-failure are the daemon's to refuse.
+ */
 export function parseRestart(v: string): RestartPolicy {
   if (v === '') return { Name: 'no', MaximumRetryCount: 0 };
-  const [name, count, ...extra] = v.split(':');
-  if (extra.length) throw new Exit(125, `invalid restart policy format: ${v}`);
-  // Unknown policy names are the daemon's to refuse, with its own message, as with docker.
-  if (count !== undefined) {
-    if (name !== 'on-failure') throw new Exit(125, `invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
-    if (!/^\d+$/.test(count)) throw new Exit(125, `invalid restart policy format: maximum retry count must be an integer`);
-  }
+  const colon = v.indexOf(':');
+  const [name, count] = colon < 0 ? [v, ''] : [v.slice(0, colon), v.slice(colon + 1)];
+  if (colon >= 0 && !name) throw new Exit(125, 'invalid restart policy format: no policy provided before colon');
+  if (count && !/^[+-]?\d+$/.test(count)) throw new Exit(125, 'invalid restart policy format: maximum retry count must be an integer');
   return { Name: name as RestartPolicy['Name'], MaximumRetryCount: count ? Number(count) : 0 };
 }
 
@@ -309,11 +310,13 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
   for (const e of f.expose ?? []) for (const { key } of parsePublish(e)) exposed[key] = {};
   const tmpfs = keyValueMap(f.tmpfs, ':');
   const network = f.network ?? f.net ?? 'default';
+  const restart = parseRestart(f.restart ?? 'no');
+  if (f.rm && restart.Name !== 'no') throw new Exit(125, 'conflicting options: cannot specify both --restart and --rm');
   const hostConfig: HostConfig = {
     Binds: f.volume?.length ? f.volume : undefined,
     Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,
     NetworkMode: network,
-    RestartPolicy: parseRestart(f.restart ?? 'no'),
+    RestartPolicy: restart,
     AutoRemove: Boolean(f.rm),
     Init: f.init ? true : undefined,
     Privileged: Boolean(f.privileged),

@@ -54,6 +54,11 @@ test('human sizes like go-units HumanSizeWithPrecision(3)', () => {
   assert.equal(parseRamBytes('100'), 100);
   assert.equal(parseRamBytes('1.5kb'), 1536);
   assert.throws(() => parseRamBytes('abc'), /invalid size: 'abc'/);
+  assert.equal(parseRamBytes('2 MiB'), 2 * 1024 ** 2);
+  assert.equal(parseRamBytes('3B'), 3);
+  assert.throws(() => parseRamBytes('1z'), /invalid suffix: 'z'/);
+  assert.throws(() => parseRamBytes('1kbb'), /invalid suffix: 'kbb'/);
+  assert.throws(() => parseRamBytes('1.2.3m'), /parsing "1.2.3": invalid syntax/);
 });
 
 test('ago', () => {

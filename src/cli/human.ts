@@ -43,10 +43,18 @@ export function bytesSize(bytes: number): string {
 
 /** go-units RAMInBytes: "512m", "1g", "1.5GB", "100" → bytes (binary multiples, as docker). */
 export function parseRamBytes(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(v.trim());
-  if (!m) throw new Error(`invalid size: '${v}'`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[m[2].toLowerCase() as ''];
-  return Math.trunc(Number(m[1]) * mult);
+  // docker's units.RAMInBytes: the number ends at the last digit, dot or space; what follows is
+  // a suffix of b, or k/m/g/t/p with an optional b or ib, in any case.
+  const end = Math.max(...[...'0123456789. '].map((c) => v.lastIndexOf(c)));
+  if (end < 0) throw new Error(`invalid size: '${v}'`);
+  const num = v[end] === ' ' ? v.slice(0, end) : v.slice(0, end + 1);
+  const suffix = v.slice(end + 1).toLowerCase();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(num)) throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
+  const size = Number(num);
+  if (size < 0) throw new Error(`invalid size: '${v}'`);
+  const mult = suffix === '' || suffix === 'b' ? 1 : /^[kmgtp](b|ib)?$/.test(suffix) ? 1024 ** ('kmgtp'.indexOf(suffix[0]) + 1) : undefined;
+  if (mult === undefined) throw new Error(`invalid suffix: '${suffix}'`);
+  return Math.trunc(size * mult);
 }
 
 const pad2 = (n: number) => String(n).padStart(2, '0');

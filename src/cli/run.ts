@@ -64,6 +64,15 @@ function runError(s: Session, cmd: Command, err: unknown, code: number): Exit {
   return new Exit(code, `${s.prog}: ${errorText(err)}\n\nRun '${commandPath(s, cmd)} --help' for more information`);
 }
 
+/** The create request; a flag value docker would refuse is reported as its CLI does (125). */
+function requestFromFlags(s: Session, cmd: Command, image: string, command: string[], f: CreateFlags): ContainerCreateRequest {
+  try {
+    return buildCreateRequest(image, command, f, s.env);
+  } catch (err) {
+    throw err instanceof Exit ? runError(s, cmd, err, err.code) : err;
+  }
+}
+
 export function runCommand(s: Session): Command {
   const cmd = newCommand('run', 'Create and run a new container from an image', '[OPTIONS] IMAGE [COMMAND] [ARG...]');
   addRunFlags(addCreateFlags(cmd))
@@ -84,7 +93,7 @@ export function createCommand(s: Session): Command {
     .action(async (args: string[], f: CreateFlags) => {
       requireArgs(s, cmd, args, 1);
       // create has no -d: the attach flags are recorded for a later `start -a`, as docker's are.
-      const req = buildCreateRequest(args[0], args.slice(1), f, s.env);
+      const req = requestFromFlags(s, cmd, args[0], args.slice(1), f);
       // docker 28 exits 1 when the daemon refuses a create (125 is for its flag errors).
       s.out(`${await createContainer(s, req, f)}\n`);
     });
@@ -93,7 +102,7 @@ export function createCommand(s: Session): Command {
 
 async function runContainer(s: Session, cmd: Command, image: string, command: string[], f: CreateFlags): Promise<number> {
   const c = s.client;
-  const req = buildCreateRequest(image, command, f, s.env);
+  const req = requestFromFlags(s, cmd, image, command, f);
   let id: string;
   try {
     id = await createContainer(s, req, f);
