@@ -70,10 +70,15 @@ export function startCommand(s: Session): Command {
       requireArgs(s, cmd, names, 1);
       const c = s.client;
       if (!f.attach && !f.interactive) {
-        await forEachName(s, names, async (n) => {
-          await c.containerStart(n, f.detachKeys);
-          s.out(`${n}\n`);
-        });
+        await forEachName(
+          s,
+          names,
+          async (n) => {
+            await c.containerStart(n, f.detachKeys);
+            s.out(`${n}\n`);
+          },
+          (failed) => `Error: failed to start containers: ${failed.join(', ')}`,
+        );
         return;
       }
       if (names.length > 1) throw new Exit(1, 'you cannot start and attach multiple containers at once');

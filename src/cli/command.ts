@@ -38,19 +38,22 @@ export function commandPath(s: Session, cmd: Command): string {
 
 /**
  * Runs `fn` on each name; the rest still run after a failure, and the failures are printed
- * together at the end (docker: "Error response from daemon: …") with exit code 1.
+ * together at the end (docker: "Error response from daemon: …"), then `summary` of the failed
+ * names if given, with exit code 1.
  */
-export async function forEachName(s: Session, names: string[], fn: (name: string) => Promise<void>): Promise<void> {
+export async function forEachName(s: Session, names: string[], fn: (name: string) => Promise<void>, summary?: (failed: string[]) => string): Promise<void> {
   const errors: string[] = [];
+  const failed: string[] = [];
   for (const n of names) {
     try {
       await fn(n);
     } catch (err) {
       errors.push(errorText(err));
+      failed.push(n);
     }
   }
-  // docker reports the failures together, after the successes.
-  if (errors.length) throw new Exit(1, errors.join('\n'));
+  // docker reports the failures together, after the successes (start adds a summary line).
+  if (errors.length) throw new Exit(1, [...errors, ...(summary ? [summary(failed)] : [])].join('\n'));
 }
 
 /** How docker's CLI shows an error: daemon errors with their prefix, others as they are. */

@@ -109,7 +109,8 @@ export function historyCommand(s: Session): Command {
       requireArgs(s, cmd, args, 1, 1);
       const items = await s.client.imageHistory(args[0]);
       const rows = historyRows(items, { trunc: f.trunc !== false, human: f.human !== false });
-      const table = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+      // docker's table has a CREATED AT column when sizes and dates are raw.
+      const table = `table {{.ID}}\t${f.human === false ? '{{.CreatedAt}}' : '{{.CreatedSince}}'}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}`;
       const format = f.format ?? (f.quiet ? '{{.ID}}' : table);
       s.out(render(format === 'table' ? table : format, rows, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
     });

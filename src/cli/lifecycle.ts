@@ -1,16 +1,16 @@
 import { Option, type Command } from 'commander';
-import { forEachName, newCommand, requireArgs } from './command.js';
+import { errorText, forEachName, isNotFound, newCommand, requireArgs } from './command.js';
 import { intArg } from './opts.js';
-import type { Session } from './session.js';
+import { Exit, type Session } from './session.js';
 
-/** A command that does one call per named container and echoes each name, as stop/kill/rm do. */
-function perContainer(s: Session, name: string, description: string, fn: (id: string, f: Record<string, unknown>) => Promise<void>, usage = '[OPTIONS] CONTAINER [CONTAINER...]'): Command {
+/** A command that does one call per named container and echoes each name done, as stop/kill/rm do. */
+function perContainer(s: Session, name: string, description: string, fn: (id: string, f: Record<string, unknown>) => Promise<void | false>, usage = '[OPTIONS] CONTAINER [CONTAINER...]'): Command {
   const cmd = newCommand(name, description, usage);
   return cmd.argument('[names...]').action(async (names: string[], f: Record<string, unknown>) => {
     requireArgs(s, cmd, names, 1);
     await forEachName(s, names, async (n) => {
-      await fn(n, f);
-      s.out(`${n}\n`);
+      // false: nothing done, and nothing to echo.
+      if ((await fn(n, f)) !== false) s.out(`${n}\n`);
     });
   });
 }
@@ -51,7 +51,17 @@ export function unpauseCommand(s: Session): Command {
 }
 
 export function rmCommand(s: Session, name = 'rm'): Command {
-  return perContainer(s, name, 'Remove one or more containers', (n, f) => s.client.containerRemove(n, { force: Boolean(f.force), volumes: Boolean(f.volumes) }))
+  const remove = async (n: string, f: Record<string, unknown>) => {
+    try {
+      await s.client.containerRemove(n, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
+    } catch (err) {
+      // With --force a container that is not there is no failure: docker says so and goes on, exit 0.
+      if (!f.force || !isNotFound(err)) throw err;
+      s.err(`${errorText(err)}\n`);
+      return false;
+    }
+  };
+  return perContainer(s, name, 'Remove one or more containers', remove)
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
     .option('-l, --link', 'Remove the specified link')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container');
@@ -72,6 +82,14 @@ export function renameCommand(s: Session): Command {
   const cmd = newCommand('rename', 'Rename a container', 'CONTAINER NEW_NAME');
   return cmd.argument('[args...]').action(async (args: string[]) => {
     requireArgs(s, cmd, args, 2, 2);
-    await s.client.containerRename(args[0], args[1]);
+    const [from, to] = args.map((a) => a.trim());
+    if (!from || !to) throw new Exit(1, 'Error: Neither old nor new names may be empty');
+    try {
+      await s.client.containerRename(from, to);
+    } catch (err) {
+      // docker prints the daemon's error, then its own line naming the container.
+      s.err(`${errorText(err)}\n`);
+      throw new Exit(1, `Error: failed to rename container named ${from}`);
+    }
   });
 }

@@ -26,6 +26,10 @@ test('boolean flags: --X=true, --X=false and --no-X=<bool> in commander spelling
   assert.deepEqual(norm('run', '--pull=never', 'x'), ['run', '--pull=never', 'x']);
   assert.deepEqual(norm('run', '--rm=maybe', 'x'), ['run', '--rm=maybe', 'x']);
   assert.deepEqual(norm('ps', '--bogus=false'), ['ps', '--bogus=false']);
+  // Shorthands too, as pflag takes them.
+  assert.deepEqual(norm('history', '-H=false', 'img'), ['history', '--no-human', 'img']);
+  assert.deepEqual(norm('ps', '-a=true'), ['ps', '-a']);
+  assert.deepEqual(norm('ps', '-a=false'), ['ps']);
 });
 
 test('the container’s own arguments and flag values are never rewritten', () => {

@@ -266,17 +266,17 @@ const takesValue = (o: Option | undefined): boolean => Boolean(o && (o.required 
 const subcommand = (cmd: Command, name: string): Command | undefined => cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
 
 /**
- * docker's `--flag=true|false` for a boolean flag of `cmd`, in commander's spelling: `--X` when
+ * docker's `--flag=true|false` (or `-f=false`) for a boolean flag of `cmd`, in commander's spelling: `--X` when
  * true, its opposite (`--no-X` / `--X`) when false, nothing if the opposite is the default.
  * Anything else is returned unchanged, for commander to take or refuse.
  */
 function booleanSpelling(cmd: Command, arg: string): string[] {
-  const m = /^(--[^=]+)=(.*)$/s.exec(arg);
+  const m = /^(--[^=]+|-[^-=])=(.*)$/s.exec(arg);
   const value = m ? GO_BOOL[m[2]] : undefined;
   const option = m && findOption(cmd, m[1]);
-  if (!m || value === undefined || !option || takesValue(option)) return [arg];
+  if (!m || value === undefined || !option || takesValue(option) || !option.long) return [arg];
   if (value) return [m[1]];
-  const opposite = m[1].startsWith('--no-') ? `--${m[1].slice(5)}` : `--no-${m[1].slice(2)}`;
+  const opposite = option.long.startsWith('--no-') ? `--${option.long.slice(5)}` : `--no-${option.long.slice(2)}`;
   return findOption(cmd, opposite) ? [opposite] : [];
 }
 
