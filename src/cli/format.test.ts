@@ -123,3 +123,13 @@ test('json of formatter rows escapes HTML like Go; inspect data does not', () =>
   assert.equal(render('json', [sortedKeys({ Tag: '<none>' })]), '{"Tag":"\\u003cnone\\u003e"}\n');
   assert.equal(render('{{json .}}', [{ Tag: '<none>' }]), '{"Tag":"<none>"}\n');
 });
+
+test('events keep timeNano exact and marshal in docker’s field order', async () => {
+  const { eventJson, formatEvent } = await import('./system.js');
+  const e = { Type: 'container' as const, Action: 'start', Actor: { ID: 'abc', Attributes: { name: 'x' } }, scope: 'local' as const, time: 1795435324, timeNano: '1795435324049918700', id: 'abc' };
+  assert.equal(formatEvent(e), '2026-11-23T12:02:04.049918700Z container start abc (name=x)');
+  assert.equal(
+    eventJson(e),
+    '{"id":"abc","Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"x"}},"scope":"local","time":1795435324,"timeNano":1795435324049918700}',
+  );
+});

@@ -62,8 +62,11 @@ export function copyRaw(input: Readable, write: (b: Buffer) => void): Promise<vo
   });
 }
 
-/** Yields each JSON value of a newline-delimited JSON stream (events, progress). */
-export async function* jsonLines<T = unknown>(input: AsyncIterable<Buffer | string>): AsyncGenerator<T> {
+/**
+ * Yields each JSON value of a newline-delimited JSON stream (events, progress). `prepare` may
+ * rewrite a line before it is parsed (to keep a number JSON.parse would round, as a string).
+ */
+export async function* jsonLines<T = unknown>(input: AsyncIterable<Buffer | string>, prepare: (line: string) => string = (l) => l): AsyncGenerator<T> {
   let rest = '';
   for await (const chunk of input) {
     rest += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
@@ -71,10 +74,10 @@ export async function* jsonLines<T = unknown>(input: AsyncIterable<Buffer | stri
     while ((nl = rest.indexOf('\n')) >= 0) {
       const line = rest.slice(0, nl).trim();
       rest = rest.slice(nl + 1);
-      if (line) yield JSON.parse(line) as T;
+      if (line) yield JSON.parse(prepare(line)) as T;
     }
   }
-  if (rest.trim()) yield JSON.parse(rest) as T;
+  if (rest.trim()) yield JSON.parse(prepare(rest)) as T;
 }
 
 /**
