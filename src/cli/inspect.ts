@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { indentJson, render } from './format.js';
 import { FORMAT_HELP } from './opts.js';
+import { TemplateError } from './template.js';
 import { Exit, type Session } from './session.js';
 
 type Kind = 'container' | 'image';
@@ -41,21 +42,33 @@ export function inspectCommand(s: Session, kind?: Kind): Command {
   cmd.action(async (names: string[], f: InspectFlags) => {
     requireArgs(s, cmd, names, 1);
     const type = kind ?? f.type;
-    if (type && type !== 'container' && type !== 'image') throw new Exit(1, `"${type}" is not a valid value for --type`);
+    if (type && type !== 'container' && type !== 'image') {
+      throw new Exit(1, `unknown type: "${type}": must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"`);
+    }
+    // A template that does not parse is refused before any lookup, with docker's words and code.
+    if (f.format && f.format !== 'json') {
+      try {
+        render(f.format, []);
+      } catch (err) {
+        if (err instanceof TemplateError) throw new Exit(64, `template parsing error: ${err.message}`);
+        throw err;
+      }
+    }
     const kinds: Kind[] = type ? [type as Kind] : ['container', 'image'];
     const found: unknown[] = [];
     const errors: string[] = [];
     for (const n of names) {
       try {
         const v = await lookup(s, n, kinds, Boolean(f.size));
-        if (v === undefined) errors.push(kind ? `Error response from daemon: No such ${kind}: ${n}` : `Error: No such ${type ?? 'object'}: ${n}`);
+        if (v === undefined) errors.push(type ? `Error response from daemon: No such ${type}: ${n}` : `Error: No such object: ${n}`);
         else found.push(v);
       } catch (err) {
         errors.push(errorText(err));
       }
     }
-    // docker prints what it found (even an empty array) before the errors.
-    printInspect(s, found, f.format);
+    // docker prints what it found (even an empty array, or an empty line for a template) before the errors.
+    if (!found.length && f.format && f.format !== 'json') s.out('\n');
+    else printInspect(s, found, f.format);
     if (errors.length) throw new Exit(1, errors.join('\n'));
   });
   return cmd;
