@@ -64,6 +64,17 @@ for (const cli of ['docker', 'wharf'] as const) {
     assert.equal(ep.stdout, 'from entrypoint\n');
   });
 
+  // wharf used to drop --network (declared so that commander stored it under another name).
+  test(`${cli}: --network and its old name --net reach the container's config`, async () => {
+    for (const flag of ['--network', '--net']) {
+      const name = `net-${cli}-${flag.slice(2)}`;
+      assert.equal((await run(['create', '--name', name, flag, 'none', 'busybox', 'true'])).code, 0);
+      const mode = await run(['inspect', '-f', '{{.HostConfig.NetworkMode}}', name]);
+      assert.equal(mode.stdout, 'none\n', flag);
+      await run(['rm', name]);
+    }
+  });
+
   test(`${cli}: -i passes stdin and closes it at EOF`, async () => {
     const r = await run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line one\nline two\n' });
     assert.equal(r.stdout, 'line one\nline two\ndone\n', r.stderr);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ContainerInspect } from '../api/types/index.js';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { Exit, type Session } from './session.js';
-import { exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
+import { checkTty, exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
 import { startFailureCode } from './run.js';
 
 interface AttachFlags {
@@ -39,6 +39,7 @@ export function attachCommand(s: Session): Command {
       if (!info.State.Running) throw new Exit(1, 'You cannot attach to a stopped container, start it first');
       if (info.State.Paused) throw new Exit(1, 'You cannot attach to a paused container, unpause it first');
       if (info.State.Restarting) throw new Exit(1, 'You cannot attach to a restarting container, wait until it is running');
+      checkTty(s, Boolean(info.Config.Tty), f.stdin !== false);
       const stdin = f.stdin !== false && Boolean(info.Config.OpenStdin);
       const { pumping, resize } = await attachStreams(s, info, stdin, f.detachKeys);
       if (info.Config.Tty) sendSize(s, resize);

@@ -3,7 +3,7 @@ import { newCommand, requireArgs } from './command.js';
 import { expandEnv, readVarFile } from './createopts.js';
 import { collect } from './opts.js';
 import { Exit, type Session } from './session.js';
-import { pumpStreams, sendSize } from './streams.js';
+import { checkTty, pumpStreams, sendSize } from './streams.js';
 
 interface ExecFlags {
   detach?: boolean;
@@ -37,6 +37,7 @@ export function execCommand(s: Session): Command {
       const c = s.client;
       const tty = Boolean(f.tty);
       const stdin = Boolean(f.interactive) && !f.detach;
+      checkTty(s, tty, stdin);
       const env = [...(f.envFile ?? []).flatMap((p) => readVarFile(p, s.env)), ...expandEnv(f.env ?? [], s.env)];
       const out = s.io.stdout;
       const { Id: execId } = await c.execCreate(container, {

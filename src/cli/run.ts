@@ -4,7 +4,7 @@ import { ApiError, readProgress } from '../client/index.js';
 import { commandPath, errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { addCreateFlags, addRunFlags, buildCreateRequest, type CreateFlags } from './createopts.js';
 import { Exit, type Session } from './session.js';
-import { exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
+import { checkTty, exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
 
 /** docker's exit code for a container that could not start: 127 no command, 126 not executable, else 125. */
 export function startFailureCode(message: string): number {
@@ -103,6 +103,7 @@ export function createCommand(s: Session): Command {
 async function runContainer(s: Session, cmd: Command, image: string, command: string[], f: CreateFlags): Promise<number> {
   const c = s.client;
   const req = requestFromFlags(s, cmd, image, command, f);
+  checkTty(s, Boolean(req.Tty), Boolean(req.AttachStdin));
   let id: string;
   try {
     id = await createContainer(s, req, f);

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ContainerWaitResponse } from '../api/types/index.js';
 import { copyRaw, demux } from '../client/index.js';
-import type { Session } from './session.js';
+import { Exit, type Session } from './session.js';
 
 export interface PumpOptions {
   /** The container (or exec) has a TTY: the stream is raw, not multiplexed. */
@@ -47,6 +47,11 @@ export async function pumpStreams(s: Session, conn: Duplex, opts: PumpOptions): 
       stdin.pause();
     }
   }
+}
+
+/** docker refuses a TTY session whose attached stdin is not a terminal (exit 1). */
+export function checkTty(s: Session, tty: boolean, stdin: boolean): void {
+  if (tty && stdin && !s.io.stdin.isTTY) throw new Exit(1, 'the input device is not a TTY');
 }
 
 /** Sends our terminal's size, if we have one. */
