@@ -133,3 +133,18 @@ test('events keep timeNano exact and marshal in docker’s field order', async (
     '{"id":"abc","Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"x"}},"scope":"local","time":1795435324,"timeNano":1795435324049918700}',
   );
 });
+
+test('an unknown field of a formatter row is an execution error; of inspect data, <no value>', async () => {
+  const { templateErrorMessage } = await import('./format.js');
+  const row = sortedKeys({ Names: 'a' }, '*formatter.ContainerContext');
+  assert.equal(render('{{.Names}}', [row]), 'a\n');
+  let err: unknown;
+  try {
+    render('{{.Nope}}', [row]);
+  } catch (e) {
+    err = e;
+  }
+  assert.equal(templateErrorMessage(err), 'failed to execute template: template: :1: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.ContainerContext');
+  assert.equal(render('{{.Nope}}', [{ Names: 'a' }]), '<no value>\n');
+  assert.throws(() => render('{{.Names', [row]), (e) => templateErrorMessage(e) === 'failed to parse template: template: :1: unclosed action');
+});

@@ -1,5 +1,5 @@
 import { tabulate } from './table.js';
-import { compile, TemplateError, type TemplateFunc } from './template.js';
+import { compile, GO_TYPE, TemplateError, type TemplateFunc } from './template.js';
 
 /** docker's pre-processing of --format: `table`/`json` keys, outer spaces, `\t` and `\n` escapes. */
 export function prepareFormat(format: string): { template: string; table: boolean } {
@@ -65,7 +65,7 @@ export function formatter(format: string, headers: Record<string, string> = {}):
 /** docker's message for a template that doesn't parse or execute. */
 export function templateErrorMessage(err: unknown): string | undefined {
   if (!(err instanceof TemplateError)) return undefined;
-  return `failed to parse template: ${err.message}`;
+  return `failed to ${err.phase} template: ${err.message}`;
 }
 
 /** Go's json.MarshalIndent(v, "", "    "), which escapes <, > and & like encoding/json. */
@@ -73,9 +73,13 @@ export function indentJson(v: unknown): string {
   return JSON.stringify(v, null, 4).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** An object with its keys sorted, as Go marshals a map (docker's `--format json` rows). */
-export function sortedKeys<T extends object>(o: T): T {
+/**
+ * An object with its keys sorted, as Go marshals a map (docker's `--format json` rows); with
+ * `goType`, templates treat it as that Go struct (an unknown field is an error).
+ */
+export function sortedKeys<T extends object>(o: T, goType?: string): T {
   const row = Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
+  if (goType) Object.defineProperty(row, GO_TYPE, { value: goType, enumerable: false });
   return Object.defineProperty(row, FORMATTER_ROW, { value: true, enumerable: false });
 }
 

@@ -40,7 +40,7 @@ export function imageRows(list: ImageSummary[], opts: { trunc: boolean; digests?
         Tag: tag ?? '<none>',
         UniqueSize: img.SharedSize < 0 ? 'N/A' : humanSize(img.Size - img.SharedSize),
         VirtualSize: humanSize(img.VirtualSize ?? img.Size, 4),
-      }),
+      }, '*formatter.imageContext'),
     );
   });
 }
@@ -91,7 +91,7 @@ export function historyRows(items: ImageHistoryItem[], opts: { trunc: boolean; h
       CreatedSince: opts.human ? ago(h.Created, opts.now) : rfc3339(h.Created),
       ID: h.Id === '<missing>' || !opts.trunc ? h.Id : shortId(h.Id),
       Size: opts.human ? humanSize(h.Size) : String(h.Size),
-    });
+    }, '*image.historyContext');
   });
 }
 

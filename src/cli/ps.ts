@@ -57,7 +57,7 @@ export function psRow(c: ContainerSummary, opts: { trunc: boolean; now?: number 
     Size: c.SizeRw === undefined && c.SizeRootFs === undefined ? '0B' : sizeText(c.SizeRw ?? 0, c.SizeRootFs ?? 0),
     State: c.State,
     Status: c.Status,
-  });
+  }, '*formatter.ContainerContext');
   // Not enumerable, so `json` rows leave it out as docker's do.
   return Object.defineProperty(row, 'Label', { value: (k: string) => labels[k] ?? '', enumerable: false }) as typeof row & { Label(k: string): string };
 }
@@ -91,8 +91,10 @@ export function psCommand(s: Session, name = 'ps'): Command {
     .action(async (f: PsFlags) => {
       const limit = f.latest ? 1 : f.last !== undefined && f.last > 0 ? f.last : undefined;
       const format = f.format ?? (f.quiet ? '{{.ID}}' : '');
-      // A custom format that mentions .Size asks for sizes like -s does.
-      const size = Boolean(f.size) || /\.Size\b/.test(format);
+      // A template that shows .Size asks for sizes like -s does; so does one that marshals the
+      // whole row ({{json .}}), as docker's CLI finds by trying the template. The 'json'
+      // shortcut is no template to try: docker asks for no sizes then.
+      const size = Boolean(f.size) || /\.Size\b|\bjson\s+\.\s*-?\}\}/.test(format);
       const list = await s.client.containerList({ all: f.all || limit !== undefined, limit, size, filters: parseFilters(f.filter) });
       const rows = list.map((c) => psRow(c, { trunc: f.trunc !== false }));
       const table = `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${f.size ? '\t{{.Size}}' : ''}`;

@@ -184,7 +184,7 @@ export function systemDfCommand(s: Session): Command {
         { Type: 'Containers', TotalCount: String(df.Containers.length), Active: String(df.Containers.filter((c) => c.State === 'running' || c.State === 'paused').length), Size: humanSize(ctrSize, 4), Reclaimable: humanSize(ctrReclaim, 4) + pct(ctrReclaim, ctrSize) },
         { Type: 'Local Volumes', TotalCount: String(vols.length), Active: String(vols.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(volSize, 4), Reclaimable: humanSize(volReclaim, 4) + pct(volReclaim, volSize) },
         { Type: 'Build Cache', TotalCount: String(df.BuildCache?.length ?? 0), Active: '0', Size: '0B', Reclaimable: '0B' },
-      ].map(sortedKeys);
+      ].map((r) => sortedKeys(r));
       const format = f.format ?? 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
       s.out(render(format, rows, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
     });

@@ -5,9 +5,23 @@
  * built-in functions and docker's own (json, join, split, upper, lower, title, truncate, pad).
  */
 
+/** A template that does not parse, or fails while executing (`phase`, as docker's messages say). */
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
+  constructor(
+    message: string,
+    readonly phase: 'parse' | 'execute' = 'parse',
+  ) {
+    super(message);
+  }
 }
+
+/**
+ * Marks data that is a Go struct in docker, named by its type (`*formatter.ContainerContext`):
+ * its fields are fixed, so a missing one is an error, where a map (inspect's data) gives
+ * `<no value>`.
+ */
+export const GO_TYPE = Symbol('Go type');
 
 // ---------------------------------------------------------------------------------------------
 // Lexing
@@ -567,6 +581,10 @@ class Executor {
         throw new TemplateError(`template: :${line}: nil pointer evaluating interface {}.${name}`);
       }
       if (typeof v !== 'object' && typeof v !== 'function') throw new TemplateError(`template: :${line}: can't evaluate field ${name} in type ${typeName(v)}`);
+      const goType = (v as { [GO_TYPE]?: unknown })[GO_TYPE];
+      if (typeof goType === 'string' && !(name in v)) {
+        throw new TemplateError(`template: :${line}: executing "" at <.${names.slice(0, i + 1).join('.')}>: can't evaluate field ${name} in type ${goType}`);
+      }
       const next = (v as Record<string, unknown>)[name];
       const last = i === names.length - 1;
       if (typeof next === 'function') v = (next as TemplateFunc).apply(v, last ? args : []);
@@ -722,7 +740,12 @@ export function compile(src: string, extraFuncs: Record<string, TemplateFunc> = 
   return {
     execute(data: unknown): string {
       const out: string[] = [];
-      ex.run(nodes, new Scope(data, [new Map([['$', data]])]), out);
+      try {
+        ex.run(nodes, new Scope(data, [new Map([['$', data]])]), out);
+      } catch (err) {
+        if (err instanceof TemplateError && err.phase === 'parse') throw new TemplateError(err.message, 'execute');
+        throw err;
+      }
       return out.join('');
     },
   };
