@@ -59,5 +59,6 @@ test('only the invoked command is built; help and unknown names get the whole tr
   assert.ok(all.length > 30 && all.includes('container') && all.includes('version'));
   assert.deepEqual(names(await buildProgram(s, ['nosuch'])), all);
   assert.deepEqual(names(await buildProgram(s, ['--help', 'ps'])), all);
+  assert.deepEqual(names(await buildProgram(s, ['--version'])), []);
   assert.equal((await buildProgram(s, ['image', 'nosuch'])).commands[0].commands.length, 9);
 });

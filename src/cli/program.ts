@@ -39,7 +39,10 @@ const lazy = (load: (s: Session) => Promise<Command>, ...aliases: string[]): Laz
  */
 async function addSelected(s: Session, parent: Command, table: Record<string, Lazy>, argv: string[], at: number): Promise<void> {
   const name = argv[at];
-  const help = argv.slice(0, at).some((a) => a === '--help' || a === '-h');
+  const flags = argv.slice(0, at);
+  // `wharf --version` needs no command at all.
+  if (name === undefined && flags.some((a) => a === '--version' || a === '-v')) return;
+  const help = flags.some((a) => a === '--help' || a === '-h');
   const picked = help ? undefined : Object.entries(table).find(([n, l]) => n === name || l.aliases?.includes(name!));
   for (const [, l] of picked ? [picked] : Object.entries(table)) parent.addCommand(await l.build(s, argv.slice(at + 1)));
 }
