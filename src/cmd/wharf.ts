@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `node --` ends node's own options: node 20 otherwise reads `--env-file` even among the
+// script's arguments and exits when `wharf run --env-file <missing file>` names no file.
 import { main } from '../cli/index.js';
 import { Client } from '../client/index.js';
 
