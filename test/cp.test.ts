@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pack, type Header } from 'tar-stream';
+import { tarOfEntries } from '../src/util/index.js';
 import { startDaemon, type TestDaemon } from './harness.js';
 
 let d: TestDaemon;
@@ -21,20 +21,7 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function tarOf(entries: (Partial<Header> & { name: string; body?: string })[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
-  for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => p.entry({ mode: 0o644, ...h, size: body?.length ?? 0 }, body ?? '', (e) => (e ? reject(e) : resolve())));
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
+const tarOf = tarOfEntries;
 
 /** PUT a raw tar to the archive endpoint, as a hostile client could. */
 function putArchive(container: string, path: string, body: Buffer): Promise<{ status: number; body: string }> {

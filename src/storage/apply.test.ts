@@ -4,29 +4,13 @@ import { lstat, mkdtemp, mkdir, readFile, readlink, readdir, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack, type Header } from 'tar-stream';
-import { lgetxattr } from '../util/index.js';
+import { lgetxattr, tarOfEntries, type MemoryEntry } from '../util/index.js';
 import { applyLayer, cleanEntryPath } from './apply.js';
 import { isWhiteout, packDir } from './pack.js';
 
-type Entry = Partial<Header> & { name: string } & { body?: string };
 
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
-  for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry({ mode: h.type === 'directory' ? 0o755 : 0o644, ...h, size: body?.length ?? 0 }, body ?? '', (e) => (e ? reject(e) : resolve())),
-    );
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
+
+const tarOf = tarOfEntries;
 
 async function withDirs(fn: (root: string, outside: string) => Promise<void>): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'wharf-apply-'));
@@ -41,7 +25,7 @@ async function withDirs(fn: (root: string, outside: string) => Promise<void>): P
   }
 }
 
-const apply = async (entries: Entry[], root: string) => applyLayer(Readable.from([await tarOf(entries)]), root);
+const apply = async (entries: MemoryEntry[], root: string) => applyLayer(Readable.from([await tarOf(entries)]), root);
 
 test('cleanEntryPath normalizes and refuses escapes', () => {
   assert.equal(cleanEntryPath('./a/b/'), 'a/b');

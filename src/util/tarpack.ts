@@ -87,3 +87,24 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
   );
   return p;
 }
+
+/** One in-memory archive entry: a header and, for a file, its content. */
+export type MemoryEntry = Partial<TarHeader> & { name: string; body?: string };
+
+/** A tar of entries held in memory (files 0644 and directories 0755 unless a mode is given). */
+export async function tarOfEntries(entries: MemoryEntry[]): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
+  for (const { body, ...h } of entries) {
+    await new Promise<void>((resolve, reject) =>
+      p.entry({ mode: h.type === 'directory' ? 0o755 : 0o644, ...h, size: body?.length ?? 0 }, body ?? '', (e) => (e ? reject(e) : resolve())),
+    );
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
