@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ContainerInspect } from '../api/types/index.js';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { Exit, type Session } from './session.js';
-import { checkTty, exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
+import { checkTty, followAttached, pumpStreams } from './streams.js';
 import { startFailureCode } from './run.js';
 
 interface AttachFlags {
@@ -42,14 +42,7 @@ export function attachCommand(s: Session): Command {
       checkTty(s, Boolean(info.Config.Tty), f.stdin !== false);
       const stdin = f.stdin !== false && Boolean(info.Config.OpenStdin);
       const { pumping, resize } = await attachStreams(s, info, stdin, f.detachKeys);
-      if (info.Config.Tty) sendSize(s, resize);
-      const unproxy = f.sigProxy !== false && !info.Config.Tty ? proxySignals((sig) => void c.containerKill(info.Id, sig).catch(() => {})) : () => {};
-      try {
-        await pumping;
-      } finally {
-        unproxy();
-      }
-      const code = await exitCodeAfterStream(s, info.Id, waiting, stdin);
+      const code = await followAttached(s, { id: info.Id, tty: Boolean(info.Config.Tty), sigProxy: f.sigProxy !== false, stdin, pumping, waiting, resize });
       if (code) throw new Exit(code);
     });
 }
@@ -95,14 +88,7 @@ export function startCommand(s: Session): Command {
         await pumping;
         throw new Exit(startFailureCode((err as Error).message), `Error response from daemon: ${(err as Error).message}`);
       }
-      if (info.Config.Tty) sendSize(s, resize);
-      const unproxy = !info.Config.Tty ? proxySignals((sig) => void c.containerKill(info.Id, sig).catch(() => {})) : () => {};
-      try {
-        await pumping;
-      } finally {
-        unproxy();
-      }
-      const code = await exitCodeAfterStream(s, info.Id, waiting, stdin);
+      const code = await followAttached(s, { id: info.Id, tty: Boolean(info.Config.Tty), sigProxy: true, stdin, pumping, waiting, resize });
       if (code) throw new Exit(code);
     });
 }

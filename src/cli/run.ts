@@ -4,7 +4,7 @@ import { ApiError, readProgress } from '../client/index.js';
 import { commandPath, errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { addCreateFlags, addRunFlags, buildCreateRequest, type CreateFlags } from './createopts.js';
 import { Exit, type Session } from './session.js';
-import { checkTty, exitCodeAfterStream, proxySignals, pumpStreams, sendSize } from './streams.js';
+import { checkTty, followAttached, pumpStreams } from './streams.js';
 
 /** docker's exit code for a container that could not start: 127 no command, 126 not executable, else 125. */
 export function startFailureCode(message: string): number {
@@ -140,12 +140,5 @@ async function runContainer(s: Session, cmd: Command, image: string, command: st
     await pumping;
     throw runError(s, cmd, err, startFailureCode((err as Error).message));
   }
-  if (tty) sendSize(s, resize);
-  const unproxy = !tty && f.sigProxy !== false ? proxySignals((sig) => void c.containerKill(id, sig).catch(() => {})) : () => {};
-  try {
-    await pumping;
-    return await exitCodeAfterStream(s, id, waiting, Boolean(conn && req.AttachStdin));
-  } finally {
-    unproxy();
-  }
+  return followAttached(s, { id, tty, sigProxy: f.sigProxy !== false, stdin: Boolean(conn && req.AttachStdin), pumping, waiting, resize });
 }

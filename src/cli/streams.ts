@@ -98,5 +98,24 @@ export async function exitCodeAfterStream(s: Session, id: string, waiting: Promi
   return res.StatusCode;
 }
 
+/**
+ * What run, attach and start -a do once the container's streams are attached and it runs: send
+ * the terminal's size, forward signals (without a TTY, when asked), wait for the streams to end,
+ * then give the container's exit status (0 after a detach).
+ */
+export async function followAttached(
+  s: Session,
+  a: { id: string; tty: boolean; sigProxy: boolean; stdin: boolean; pumping: Promise<void>; waiting: Promise<ContainerWaitResponse>; resize: (h: number, w: number) => void },
+): Promise<number> {
+  if (a.tty) sendSize(s, a.resize);
+  const unproxy = !a.tty && a.sigProxy ? proxySignals((sig) => void s.client.containerKill(a.id, sig).catch(() => {})) : () => {};
+  try {
+    await a.pumping;
+  } finally {
+    unproxy();
+  }
+  return exitCodeAfterStream(s, a.id, a.waiting, a.stdin);
+}
+
 const DETACH_GRACE_MS = 200;
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

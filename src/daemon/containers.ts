@@ -971,10 +971,7 @@ export class ContainerService {
           reject(err);
           return;
         }
-        const done = new Promise<void>((r) => {
-          stream.once('close', r);
-          stream.once('error', () => r());
-        });
+        const done = whenClosed(stream);
         this.#event('export', c);
         resolve(stream);
         await done;
@@ -1002,10 +999,7 @@ export class ContainerService {
         await this.#withFs(c, { freeze: true }, async ({ view }) => {
           const found = await statIn(view, path, ref);
           const tar = archiveIn(view, found);
-          const done = new Promise<void>((r) => {
-            tar.once('close', r);
-            tar.once('error', () => r());
-          });
+          const done = whenClosed(tar);
           this.#event('archive-path', c);
           resolve({ stat: found.stat, tar: tar as unknown as Readable });
           await done;
@@ -1172,6 +1166,14 @@ export class ContainerService {
 
 const LIST_FILTERS = ['id', 'name', 'status', 'label', 'exited', 'ancestor', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose'];
 const STATUSES: readonly string[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] satisfies ContainerStateStatus[];
+
+/** Resolves when a stream (node or streamx) has closed: read to the end, failed, or destroyed by its reader. */
+function whenClosed(stream: { once(event: string, fn: () => void): unknown }): Promise<void> {
+  return new Promise<void>((r) => {
+    stream.once('close', r);
+    stream.once('error', () => r());
+  });
+}
 
 function isActive(s: ContainerRuntimeState): boolean {
   return s.status === 'running' || s.status === 'paused';
