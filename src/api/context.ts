@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { InvalidArgumentError } from '../util/index.js';
-import { API_VERSION } from './types/index.js';
+import { API_VERSION } from '../types/index.js';
 
 const MAX_JSON_BODY = 16 * 1024 * 1024;
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Daemon } from '../daemon/index.js';
 import { errorMessage, type Logger } from '../util/index.js';
-import { API_VERSION, MIN_API_VERSION } from './types/index.js';
+import { API_VERSION, MIN_API_VERSION } from '../types/index.js';
 import { Context } from './context.js';
 import { Router } from './router.js';
 import { errorBody, httpStatus } from './errors.js';

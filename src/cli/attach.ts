@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ContainerInspect } from '../api/types/index.js';
+import type { ContainerInspect } from '../types/index.js';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { Exit, type Session } from './session.js';
 import { checkTty, followAttached, pumpStreams } from './streams.js';

@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Option, type Command } from 'commander';
-import type { ContainerPathStat } from '../api/types/index.js';
+import type { ContainerPathStat } from '../types/index.js';
 import {
   assertsDirectory,
   goBase,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ContainerCreateRequest, HostConfig, MountSpec, PortMap, RestartPolicy, Ulimit } from '../api/types/index.js';
+import type { ContainerCreateRequest, HostConfig, MountSpec, PortMap, RestartPolicy, Ulimit } from '../types/index.js';
 import { parseRamBytes } from './human.js';
 import { collect, floatArg, intArg, splitKeyValue } from './opts.js';
 import { Exit } from './session.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ImageHistoryItem, ImageSummary } from '../api/types/index.js';
+import type { ImageHistoryItem, ImageSummary } from '../types/index.js';
 import { forEachName, newCommand, requireArgs } from './command.js';
 import { render, sortedKeys } from './format.js';
 import { shortId } from '../util/index.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ContainerSummary, Port } from '../api/types/index.js';
+import type { ContainerSummary, Port } from '../types/index.js';
 import { shortId } from '../util/index.js';
 import { newCommand } from './command.js';
 import { render, sortedKeys } from './format.js';

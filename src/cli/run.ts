@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ContainerCreateRequest, ContainerWaitResponse } from '../api/types/index.js';
+import type { ContainerCreateRequest, ContainerWaitResponse } from '../types/index.js';
 import { ApiError, readProgress } from '../client/index.js';
 import { commandPath, errorText, isNotFound, newCommand, requireArgs } from './command.js';
 import { addCreateFlags, addRunFlags, buildCreateRequest, type CreateFlags } from './createopts.js';

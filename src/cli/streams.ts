@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { ContainerWaitResponse } from '../api/types/index.js';
+import type { ContainerWaitResponse } from '../types/index.js';
 import { copyRaw, demux } from '../client/index.js';
 import { Exit, type Session } from './session.js';
 

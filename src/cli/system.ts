@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import type { EventMessage, VersionResponse } from '../api/types/index.js';
+import type { EventMessage, VersionResponse } from '../types/index.js';
 import { ApiError, ConnectError, jsonLines } from '../client/index.js';
 import { CLI_VERSION, newCommand } from './command.js';
 import { formatter, prepareFormat, render, sortedKeys } from './format.js';
 import { bytesSize, humanSize } from './human.js';
 import { collect, FORMAT_HELP, FORMAT_TABLE_HELP, parseFilters, timestampArg } from './opts.js';
 import { Exit, type Session } from './session.js';
-import { API_VERSION } from '../api/types/index.js';
+import { API_VERSION } from '../types/index.js';
 
 const goArch = (a: string) => ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' })[a] ?? a;
 

@@ -22,7 +22,7 @@ import type {
   InfoResponse,
   SystemDfResponse,
   VersionResponse,
-} from '../api/types/index.js';
+} from '../types/index.js';
 import { resolveEndpoint, type ConnectEnv, type ConnectOptions } from './host.js';
 import { Transport } from './transport.js';
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ProgressMessage } from '../api/types/index.js';
+import type { ProgressMessage } from '../types/index.js';
 
 /** Which of the container's streams a demultiplexed frame belongs to (byte 0 of the header). */
 export type StreamId = 0 | 1 | 2;

@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Duplex, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { API_VERSION } from '../api/types/index.js';
+import { API_VERSION } from '../types/index.js';
 import { apiErrorFrom, connectionError } from './errors.js';
 import type { Endpoint } from './host.js';
 import { readAll } from './stream.js';

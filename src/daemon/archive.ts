@@ -4,7 +4,7 @@ import { lstat, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Pack } from 'tar-stream';
-import type { ContainerPathStat } from '../api/types/index.js';
+import type { ContainerPathStat } from '../types/index.js';
 import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, packTree, preserveTrailingDotOrSeparator, resolveInView, untar, type RootView } from '../util/index.js';
 
 /*

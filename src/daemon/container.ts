@@ -5,7 +5,7 @@ import type {
   HostConfig,
   NetworkingConfig,
   ContainerState,
-} from '../api/types/index.js';
+} from '../types/index.js';
 import { ConflictError, humanDuration, readJsonIfExists, writeJsonAtomic } from '../util/index.js';
 
 /**

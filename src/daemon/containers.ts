@@ -14,7 +14,7 @@ import type {
   ContainerStateStatus,
   ContainerPathStat,
   Port,
-} from '../api/types/index.js';
+} from '../types/index.js';
 import {
   ConflictError,
   InvalidArgumentError,

@@ -1,4 +1,4 @@
-import type { EventMessage } from '../api/types/index.js';
+import type { EventMessage } from '../types/index.js';
 import { tryParseReference } from '../image/index.js';
 
 export type EventType = EventMessage['Type'];

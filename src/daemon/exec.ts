@@ -1,4 +1,4 @@
-import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../api/types/index.js';
+import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/index.js';
 import { CommandInvokeError, ConflictError, InvalidArgumentError, NotFoundError, errorMessage, newId, type Logger } from '../util/index.js';
 import type { ExecSession } from '../runtime/index.js';
 import type { ContainerService } from './containers.js';

@@ -13,7 +13,7 @@ import type {
   ImagePruneResponse,
   ImageSummary,
   ProgressMessage,
-} from '../api/types/index.js';
+} from '../types/index.js';
 import {
   ContentStore,
   applyChanges,

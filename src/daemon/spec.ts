@@ -1,7 +1,7 @@
 import { isAbsolute, posix } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
-import type { HostConfig, MountPoint } from '../api/types/index.js';
+import type { HostConfig, MountPoint } from '../types/index.js';
 import { InvalidArgumentError, isErrno, type Mount } from '../util/index.js';
 import type { ContainerRecord } from './container.js';
 import type { ResolvedUser } from './user.js';

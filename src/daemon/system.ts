@@ -1,8 +1,8 @@
 import { cpus, hostname, release, totalmem, arch as osArch } from 'node:os';
 import { readFile, access } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { InfoResponse, VersionResponse, SystemDfResponse } from '../api/types/index.js';
-import { API_VERSION, MIN_API_VERSION } from '../api/types/index.js';
+import type { InfoResponse, VersionResponse, SystemDfResponse } from '../types/index.js';
+import { API_VERSION, MIN_API_VERSION } from '../types/index.js';
 import type { DaemonConfig } from './config.js';
 import { DEFAULT_LOG_DRIVER, LOG_DRIVERS, type ContainerService } from './containers.js';
 import type { ImageService } from './images.js';

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { InvalidArgumentError, errorMessage, parseGoDuration } from '../util/index.js';
-import type { ContainerConfig, HealthConfig } from '../api/types/index.js';
+import type { ContainerConfig, HealthConfig } from '../types/index.js';
 
 /** The Dockerfile instructions that `docker commit/import --change` accepts. */
 const SUPPORTED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);

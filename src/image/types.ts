@@ -1,4 +1,4 @@
-import type { ContainerConfig } from '../api/types/index.js';
+import type { ContainerConfig } from '../types/index.js';
 
 /** OCI image configuration (what an image ID is the digest of). */
 export interface ImageConfig {

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Daemon } from '../../daemon/index.js';
 import { parseFilters } from '../../daemon/index.js';
-import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat } from '../types/index.js';
+import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat } from '../../types/index.js';
 import type { Context } from '../context.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';

@@ -1,5 +1,5 @@
 import type { Daemon } from '../../daemon/index.js';
-import type { ExecCreateRequest, ExecStartRequest } from '../types/index.js';
+import type { ExecCreateRequest, ExecStartRequest } from '../../types/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, EXEC_CREATE } from '../validate.js';

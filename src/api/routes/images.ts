@@ -1,6 +1,6 @@
 import type { Daemon } from '../../daemon/index.js';
 import { parseFilters } from '../../daemon/index.js';
-import type { ProgressMessage } from '../types/index.js';
+import type { ProgressMessage } from '../../types/index.js';
 import { InvalidArgumentError, NotImplementedError, errorMessage } from '../../util/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';

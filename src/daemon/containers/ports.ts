@@ -1,0 +1,121 @@
+/**
+ * What the container lifecycle needs from the rest of the engine, declared here by the
+ * lifecycle itself (the consumer). `daemon/daemon.ts` wires the real implementations in:
+ * `runtime.Runtime` for the OCI runtime, the storage snapshotter (through the image service)
+ * for root file systems, and the network and volume services. Unit tests wire fakes.
+ *
+ * Container start is one sequence over these ports, each step with its undo:
+ *
+ *   rootfs.mount -> volumes.setup -> network.attach -> spec -> runtime.create -> runtime.start
+ *
+ * A failure undoes every step that succeeded, in reverse, so nothing leaks.
+ */
+import type { Readable } from 'node:stream';
+import type { ContainerConfig, FilesystemChange, HostConfig, NetworkingConfig, EndpointSettings } from '../../types/index.js';
+import type { AttachSession, ContainerSpec, CreateOptions, ExecProcess, ExecSession, ExitStatus, RuntimeState } from '../../runtime/index.js';
+import type { Mount } from '../../util/index.js';
+
+/** The OCI runtime under its monitor, as the lifecycle drives it. */
+export interface RuntimePort {
+  create(spec: ContainerSpec, opts: CreateOptions): Promise<{ pid: number }>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: number | string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  delete(id: string, opts: { force: boolean }): Promise<void>;
+  /** What the runtime says of a container; undefined when it does not know it. */
+  state(id: string): Promise<RuntimeState | undefined>;
+  /** The exit the monitor recorded, if the process is gone. */
+  exitStatus(id: string): Promise<ExitStatus | undefined>;
+  /** Resolves when the process exits; rejects when `signal` aborts (the daemon stops watching). */
+  waitExit(id: string, signal: AbortSignal): Promise<ExitStatus>;
+  attach(id: string, opts: { stdin: boolean }): AttachSession;
+  resize(id: string, size: { height: number; width: number }): Promise<void>;
+  pids(id: string): Promise<number[]>;
+  exec(containerId: string, p: ExecProcess): Promise<ExecSession>;
+}
+
+/** What a commit records besides the container's changes. */
+export interface CommitOptions {
+  /** The image the container was created from, the new image's parent. */
+  imageId: string;
+  config: ContainerConfig;
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  changes?: string[];
+  /** The container's command, recorded in the history entry's created_by. */
+  containerConfigCmd: string[];
+}
+
+/**
+ * A container's root file system: a writable snapshot over its image's layers. Keyed by
+ * container ID. Mount state belongs to the implementation; the lifecycle holds the container's
+ * lock around every call, so no two calls for one container overlap.
+ */
+export interface RootfsPort {
+  /** Makes the writable snapshot over `imageId`'s layers. */
+  create(containerId: string, imageId: string): Promise<void>;
+  /** Mounts it (idempotent) and returns the mounted path. */
+  mount(containerId: string): Promise<string>;
+  /** Unmounts it if mounted; never throws for "not mounted". */
+  unmount(containerId: string): Promise<void>;
+  /** The mounted path while the container runs, else a mount that lasts until `release`. */
+  open(containerId: string): Promise<{ root: string; release(): Promise<void> }>;
+  /** Unmounts and deletes it; idempotent. */
+  remove(containerId: string): Promise<void>;
+  /** Removes snapshots whose container does not exist (a create that died half-way). */
+  removeOrphans(isContainer: (id: string) => boolean): Promise<void>;
+  /** Where it is mounted while the container runs; asking mounts nothing. */
+  path(containerId: string): string;
+  /** Docker's GraphDriver.Data: LowerDir, MergedDir, UpperDir, WorkDir. */
+  graphDriverData(containerId: string): Record<string, string> | null;
+  size(containerId: string): Promise<{ sizeRw: number; sizeRootFs: number }>;
+  changes(containerId: string): Promise<FilesystemChange[]>;
+  export(containerId: string): Promise<Readable>;
+  /** Packs the container's changes into a new image; returns its ID. */
+  commit(containerId: string, opts: CommitOptions): Promise<string>;
+}
+
+/** What the network attach step knows of a container. */
+export interface NetworkRequest {
+  containerId: string;
+  name: string;
+  hostname: string;
+  hostConfig: HostConfig;
+  networkingConfig: NetworkingConfig;
+}
+
+/** Where the container's network is, and what inspect shows of it. */
+export interface NetworkAttachment {
+  /**
+   * The namespace the process joins: `host` shares the host's, `new` lets the runtime make an
+   * empty one (loopback only), `path` joins one the network service made.
+   */
+  namespace: { mode: 'host' } | { mode: 'new' } | { mode: 'path'; path: string };
+  /** Per network, as inspect's NetworkSettings.Networks shows it. */
+  endpoints: Record<string, EndpointSettings>;
+  /** Lines for the container's /etc/hosts beyond localhost and its own name (links, --add-host). */
+  extraHosts: string[];
+  /** Name servers, search domains and options for /etc/resolv.conf; empty means the host's. */
+  dns: { servers: string[]; search: string[]; options: string[] };
+}
+
+/** Networks as container start and stop use them. */
+export interface NetworkPort {
+  attach(req: NetworkRequest): Promise<NetworkAttachment>;
+  /** Undoes `attach`; idempotent, also for a container that was never attached. */
+  detach(containerId: string): Promise<void>;
+}
+
+/** Volumes and mounts as container start and stop use them. */
+export interface VolumePort {
+  /**
+   * The container's binds, `--mount`s, volumes and tmpfs as runtime mounts, each source ready
+   * (a missing `-v` host directory created, as Docker does).
+   */
+  setup(containerId: string, hostConfig: HostConfig, config: ContainerConfig): Promise<Mount[]>;
+  /** Undoes `setup`; idempotent. */
+  release(containerId: string): Promise<void>;
+}
