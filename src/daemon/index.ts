@@ -8,4 +8,4 @@ export type { EventBus } from './events.js';
 export { checkFilterKeys, parseFilters } from './filters.js';
 export { signalNumber } from './containers.js';
 export { WHARF_VERSION, goArch } from './system.js';
-export { parseLogTime, type LogEntry } from '../runtime/index.js';
+export { dockerLogTime, type LogLine } from './logs.js';
