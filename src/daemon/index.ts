@@ -5,7 +5,7 @@ export type { AttachIO } from './pump.js';
 export type { ExecService } from './exec.js';
 export type { ImageService } from './images.js';
 export type { EventBus } from './events.js';
-export { checkFilterKeys, parseFilters } from './filters.js';
+export { checkFilterKeys, type Filters } from './filters.js';
 export { signalNumber } from './containers.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';
