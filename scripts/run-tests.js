@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled tests with node's test runner. Node 20 takes no globs, so list them here.
-// --unit: only the unit tests beside the code (dist/src/**); default: unit + integration (dist/test/**).
+// --unit: only the unit tests beside the code (dist/src/**, dist/scripts/**); default: unit +
+// integration (dist/test/**).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +25,7 @@ function walk(dir, out) {
 }
 
 const files = walk('dist/src', []);
+walk('dist/scripts', files);
 if (!unitOnly) walk('dist/test', files);
 files.sort();
 const filtered = extra.length ? files.filter((f) => extra.some((e) => f.includes(e))) : files;

@@ -3,6 +3,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { InvalidArgumentError } from '../util/index.js';
 import { API_VERSION } from '../types/index.js';
+import { boolParam, intParam, strParam } from './query.js';
 
 const MAX_JSON_BODY = 16 * 1024 * 1024;
 
@@ -53,23 +54,17 @@ export class Context {
     return this.#responded;
   }
 
+  // The query readers every handler uses, kept on the context for brevity; query.ts holds them.
   bool(name: string, dflt = false): boolean {
-    const v = this.query.get(name);
-    if (v === null) return dflt;
-    return !(v === '' || v === '0' || v.toLowerCase() === 'false' || v.toLowerCase() === 'no');
+    return boolParam(this.query, name, dflt);
   }
 
   int(name: string): number | undefined {
-    const v = this.query.get(name);
-    if (v === null || v === '') return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`invalid value for ${name}: ${v}`);
-    return n;
+    return intParam(this.query, name);
   }
 
   str(name: string): string | undefined {
-    const v = this.query.get(name);
-    return v === null ? undefined : v;
+    return strParam(this.query, name);
   }
 
   /** Parse a JSON body; an empty body is `undefined`. */

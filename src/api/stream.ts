@@ -1,4 +1,4 @@
-import { parseLogTime, type LogEntry } from '../daemon/index.js';
+import { dockerLogTime, type LogLine } from '../daemon/index.js';
 
 /**
  * Docker's stream multiplexing for attach, exec and logs without a TTY: an 8-byte header
@@ -23,8 +23,8 @@ export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
  * A batch of log lines as one buffer: each line framed (without a TTY) and, when asked, behind
  * Docker's RFC 3339 nanosecond UTC timestamp. One write per batch, not per line.
  */
-export function logPayload(batch: LogEntry[], o: { tty: boolean; timestamps: boolean }): Buffer {
-  const stamps = o.timestamps ? batch.map((e) => Buffer.from(parseLogTime(e.time).nano + ' ', 'latin1')) : undefined;
+export function logPayload(batch: LogLine[], o: { tty: boolean; timestamps: boolean }): Buffer {
+  const stamps = o.timestamps ? batch.map((e) => Buffer.from(dockerLogTime(e) + ' ', 'latin1')) : undefined;
   let size = 0;
   for (let i = 0; i < batch.length; i++) size += (o.tty ? 0 : 8) + (stamps ? stamps[i].length : 0) + batch[i].line.length;
   const out = Buffer.allocUnsafe(size);

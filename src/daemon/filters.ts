@@ -21,28 +21,6 @@ export function parseFilterTime(v: string): number {
 }
 
 /**
- * Parse the `filters` query parameter: `{"status":["running"]}` or the pre-1.22 form
- * `{"status":{"running":true}}`. Unknown keys are rejected by the caller's `matchesFilters`.
- */
-export function parseFilters(raw: string | undefined | null): Filters {
-  if (!raw) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new InvalidArgumentError(`invalid filter: ${raw}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError(`invalid filter: ${raw}`);
-  const out: Filters = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(v)) out[k] = v.map(String);
-    else if (v && typeof v === 'object') out[k] = Object.entries(v as Record<string, unknown>).filter(([, on]) => on).map(([x]) => x);
-    else throw new InvalidArgumentError(`invalid filter: ${raw}`);
-  }
-  return out;
-}
-
-/**
  * Docker's filter semantics: within one key any value may match (OR), across keys all must (AND).
  * A key the caller did not list is an error, with Docker's text.
  */

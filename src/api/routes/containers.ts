@@ -1,25 +1,12 @@
 import { PassThrough } from 'node:stream';
 import type { Daemon } from '../../daemon/index.js';
-import { parseFilters } from '../../daemon/index.js';
 import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat } from '../../types/index.js';
-import type { Context } from '../context.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
 import { frame, logPayload, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream.js';
 import { hijackForAttach } from './attach.js';
-import { parseTimestampNs } from './system.js';
-
-function nsToDate(ns: bigint | undefined): Date | undefined {
-  return ns === undefined ? undefined : new Date(Number(ns / 1_000_000n));
-}
-
-/** The `path` query of the archive endpoints; Docker's own wording when it is missing. */
-function archivePath(ctx: Context): string {
-  const path = ctx.str('path');
-  if (!path) throw new InvalidArgumentError('bad parameter: pathcannot be empty');
-  return path;
-}
+import { archivePath, changesParam, nsToDate, parseFilters, parseTimestampNs } from '../query.js';
 
 const pathStatHeader = (stat: ContainerPathStat) => ({ 'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64') });
 
@@ -64,11 +51,11 @@ export function containerRoutes(r: Router, d: Daemon): void {
 
   // HEAD before GET: the router answers a HEAD with the first GET route of the same path otherwise.
   r.add('HEAD', '/containers/{id}/archive', async (ctx) => {
-    ctx.send(200, undefined, pathStatHeader(await c.statPath(ctx.params.id, archivePath(ctx))));
+    ctx.send(200, undefined, pathStatHeader(await c.statPath(ctx.params.id, archivePath(ctx.query))));
   });
 
   r.add('GET', '/containers/{id}/archive', async (ctx) => {
-    const { stat, tar } = await c.archivePath(ctx.params.id, archivePath(ctx));
+    const { stat, tar } = await c.archivePath(ctx.params.id, archivePath(ctx.query));
     const out = ctx.stream(200, 'application/x-tar', pathStatHeader(stat));
     tar.pipe(out as NodeJS.WritableStream);
     // Headers are out: a failure mid-archive can only cut the body short, which the client sees as a broken tar.
@@ -77,7 +64,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
   });
 
   r.add('PUT', '/containers/{id}/archive', async (ctx) => {
-    const path = archivePath(ctx);
+    const path = archivePath(ctx.query);
     // The extraction may stop early (a bad entry); the rest of the upload is then drained, not
     // left to close the connection before the client has read the error.
     const body = new PassThrough();
@@ -212,7 +199,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     if (!container) throw new InvalidArgumentError('No container specified');
     const config = await ctx.json<ContainerConfig>();
     if (config) validateShape(config, CONTAINER_CONFIG);
-    const changes = ctx.query.getAll('changes').flatMap((s) => s.split('\n')).filter((s) => s.trim() !== '');
+    const changes = changesParam(ctx.query);
     const id = await c.commit(container, {
       repo: ctx.str('repo') || undefined,
       tag: ctx.str('tag') || undefined,

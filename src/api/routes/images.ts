@@ -1,9 +1,9 @@
 import type { Daemon } from '../../daemon/index.js';
-import { parseFilters } from '../../daemon/index.js';
 import type { ProgressMessage } from '../../types/index.js';
 import { InvalidArgumentError, NotImplementedError, errorMessage } from '../../util/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
+import { changesParam, parseFilters } from '../query.js';
 
 /**
  * Stream JSON progress lines; a failure after the headers went out becomes an in-band error line.
@@ -40,7 +40,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
     const fromImage = ctx.str('fromImage');
     if (fromSrc !== undefined) {
       if (fromSrc !== '-') throw new NotImplementedError('importing from a URL is not supported; download the file and import it from standard input');
-      const changes = ctx.query.getAll('changes').flatMap((s) => s.split('\n')).filter((s) => s.trim() !== '');
+      const changes = changesParam(ctx.query);
       await progress(ctx, async (emit) => {
         const id = await images.import(ctx.req, {
           repo: ctx.str('repo') || undefined,

@@ -1,18 +1,8 @@
 import type { Daemon } from '../../daemon/index.js';
-import { checkFilterKeys, parseFilters } from '../../daemon/index.js';
-import { InvalidArgumentError } from '../../util/index.js';
+import { checkFilterKeys } from '../../daemon/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
-
-/** Docker's timestamp query values: unix seconds with optional fraction, or RFC 3339. */
-export function parseTimestampNs(v: string | undefined): bigint | undefined {
-  if (v === undefined || v === '') return undefined;
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
-  if (m) return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`invalid timestamp: ${v}`);
-  return BigInt(t) * 1_000_000n;
-}
+import { parseFilters, parseTimestampNs } from '../query.js';
 
 export function systemRoutes(r: Router, d: Daemon): void {
   const ping = (ctx: Context) =>
