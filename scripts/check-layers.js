@@ -18,7 +18,7 @@ const ALLOWED = {
   storage: ['util'],
   runtime: ['util'],
   network: ['util'],
-  volume: ['util'],
+  volume: ['types', 'util'],
   build: ['image', 'util', 'types'],
   registry: ['image', 'util'],
   web: ['client', 'types', 'util'],
