@@ -8,7 +8,7 @@ export type { NetworkService } from './networks.js';
 export type { VolumeService } from './volumes.js';
 export type { BuildService } from './builds.js';
 export type { EventBus } from './events.js';
-export { checkFilterKeys, parseFilters } from './filters.js';
+export { parseFilters } from './filters.js';
 export { signalNumber } from './containers.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { parseLogTime, type LogEntry } from '../runtime/index.js';
