@@ -9,6 +9,9 @@ import { errorBody, httpStatus } from './errors.js';
 import { containerRoutes } from './routes/containers.js';
 import { execRoutes } from './routes/exec.js';
 import { imageRoutes } from './routes/images.js';
+import { networkRoutes } from './routes/networks.js';
+import { volumeRoutes } from './routes/volumes.js';
+import { buildRoutes } from './routes/build.js';
 import { systemRoutes } from './routes/system.js';
 
 const VERSION_PREFIX = /^\/v(\d+\.\d+)(\/.*)$/;
@@ -19,6 +22,9 @@ export function buildRouter(daemon: Daemon): Router {
   containerRoutes(r, daemon);
   execRoutes(r, daemon);
   imageRoutes(r, daemon);
+  networkRoutes(r, daemon);
+  volumeRoutes(r, daemon);
+  buildRoutes(r, daemon);
   return r;
 }
 

@@ -7,11 +7,17 @@ import { EventBus } from './events.js';
 import { ContainerService } from './containers.js';
 import { ExecService } from './exec.js';
 import { ImageService } from './images.js';
+import { NetworkService } from './networks.js';
+import { VolumeService } from './volumes.js';
+import { BuildService } from './builds.js';
 import { SystemService } from './system.js';
 
 /** The daemon's services, wired together. The API layer talks only to this. */
 export class Daemon {
   readonly events = new EventBus();
+  readonly networks = new NetworkService();
+  readonly volumes = new VolumeService();
+  readonly builds = new BuildService();
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly execs: ExecService;
@@ -39,7 +45,7 @@ export class Daemon {
       logOpts: config.logOpts,
     });
     this.execs = new ExecService(this.containers, logger);
-    this.system = new SystemService(config, this.containers, this.images, this.events);
+    this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds });
   }
 
   /** The OCI runtime named `name` ('runc', 'crun' or one from daemon.json), created on first use. */

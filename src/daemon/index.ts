@@ -4,8 +4,11 @@ export type { ContainerService, AttachOptions, LogsOptions } from './containers.
 export type { AttachIO } from './pump.js';
 export type { ExecService } from './exec.js';
 export type { ImageService } from './images.js';
+export type { NetworkService } from './networks.js';
+export type { VolumeService } from './volumes.js';
+export type { BuildService } from './builds.js';
 export type { EventBus } from './events.js';
-export { checkFilterKeys, type Filters } from './filters.js';
+export type { Filters } from './filters.js';
 export { signalNumber } from './containers.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';

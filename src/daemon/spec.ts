@@ -1,10 +1,12 @@
-import { isAbsolute, posix } from 'node:path';
-import { stat } from 'node:fs/promises';
 import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
-import type { HostConfig, MountPoint } from '../types/index.js';
-import { InvalidArgumentError, isErrno, type Mount } from '../util/index.js';
+import type { HostConfig } from '../types/index.js';
+import { InvalidArgumentError } from '../util/index.js';
+import { bindMounts, validateMounts } from '../volume/index.js';
 import type { ContainerRecord } from './container.js';
 import type { ResolvedUser } from './user.js';
+
+// Mount parsing moved to volume/; re-exported so the daemon's callers keep their imports.
+export { parseBind, bindMounts, mountPoints } from '../volume/index.js';
 
 export interface SpecInputs {
   record: ContainerRecord;
@@ -105,94 +107,11 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   };
 }
 
-interface ParsedBind {
-  source: string;
-  destination: string;
-  readOnly: boolean;
-  propagation: string;
-  mode: string;
-}
-
-/** Parse `-v /src:/dst[:ro,z,rshared]`; named volumes are not yet supported. */
-export function parseBind(spec: string): ParsedBind {
-  const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new InvalidArgumentError(`invalid volume specification: '${spec}'`);
-  const [source, destination, mode = ''] = parts;
-  if (!isAbsolute(destination)) {
-    throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config for type "bind": invalid mount path: '${destination}' mount path must be absolute`);
-  }
-  if (!isAbsolute(source)) {
-    throw new InvalidArgumentError(`invalid volume specification: '${spec}': named volumes are not supported by this version of wharf yet; use an absolute host path`);
-  }
-  const opts = mode ? mode.split(',') : [];
-  for (const o of opts) {
-    if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave', 'nocopy'].includes(o)) {
-      throw new InvalidArgumentError(`invalid mode: ${o}`);
-    }
-  }
-  return {
-    source: posix.normalize(source),
-    destination: posix.normalize(destination),
-    readOnly: opts.includes('ro'),
-    propagation: opts.find((o) => /^r?(private|shared|slave)$/.test(o)) ?? 'rprivate',
-    mode,
-  };
-}
-
-export function bindMounts(hc: HostConfig): Mount[] {
-  const mounts: Mount[] = [];
-  for (const b of hc.Binds ?? []) {
-    const p = parseBind(b);
-    mounts.push({ type: 'bind', source: p.source, target: p.destination, options: ['rbind', p.readOnly ? 'ro' : 'rw', p.propagation] });
-  }
-  for (const m of hc.Mounts ?? []) {
-    if (!m.Target) continue;
-    if (m.Type === 'tmpfs') {
-      const opts = ['nosuid', 'nodev', 'noexec'];
-      if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);
-      if (m.TmpfsOptions?.Mode) opts.push(`mode=${m.TmpfsOptions.Mode.toString(8)}`);
-      mounts.push({ type: 'tmpfs', source: 'tmpfs', target: m.Target, options: opts });
-    } else if (m.Type === 'bind' && m.Source) {
-      const prop = m.BindOptions?.Propagation || 'rprivate';
-      mounts.push({
-        type: 'bind',
-        source: m.Source,
-        target: m.Target,
-        options: [m.BindOptions?.NonRecursive ? 'bind' : 'rbind', m.ReadOnly ? 'ro' : 'rw', prop],
-      });
-    }
-  }
-  return mounts;
-}
-
 /** Check what can be checked at create time, with Docker's messages. */
 export async function validateHostConfig(hc: HostConfig): Promise<void> {
   // The capabilities only select rules; any set shows whether the options and a profile parse.
   parseSecurityOpt(hc.SecurityOpt ?? [], [], false);
-  for (const b of hc.Binds ?? []) {
-    const p = parseBind(b);
-    try {
-      await stat(p.source);
-    } catch (err) {
-      // Docker creates a missing bind source directory for -v (not for --mount).
-      if (!isErrno(err, 'ENOENT')) throw err;
-    }
-  }
-  for (const m of hc.Mounts ?? []) {
-    if (!m.Target || !isAbsolute(m.Target)) throw new InvalidArgumentError(`invalid mount config for type "${m.Type}": invalid mount path: '${m.Target ?? ''}' mount path must be absolute`);
-    if (m.Type === 'bind') {
-      if (!m.Source) throw new InvalidArgumentError('invalid mount config for type "bind": field Source must not be empty');
-      try {
-        await stat(m.Source);
-      } catch {
-        throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
-      }
-    } else if (m.Type === 'volume') {
-      throw new InvalidArgumentError('invalid mount config for type "volume": named volumes are not supported by this version of wharf yet');
-    } else if (m.Type !== 'tmpfs') {
-      throw new InvalidArgumentError(`invalid mount config: mount type unknown: "${m.Type ?? ''}"`);
-    }
-  }
+  await validateMounts(hc);
   const r = hc.RestartPolicy;
   if (r?.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
     throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
@@ -214,25 +133,4 @@ export async function validateHostConfig(hc: HostConfig): Promise<void> {
   if (!['', 'default', 'none', 'host', 'bridge'].includes(mode)) {
     throw new InvalidArgumentError(`network ${mode} not found`);
   }
-}
-
-/** The Mounts array of inspect and ps. */
-export function mountPoints(hc: HostConfig): MountPoint[] {
-  const out: MountPoint[] = [];
-  for (const b of hc.Binds ?? []) {
-    const p = parseBind(b);
-    out.push({ Type: 'bind', Source: p.source, Destination: p.destination, Mode: p.mode, RW: !p.readOnly, Propagation: p.propagation });
-  }
-  for (const m of hc.Mounts ?? []) {
-    if (!m.Target) continue;
-    out.push({
-      Type: m.Type ?? 'bind',
-      Source: m.Source ?? '',
-      Destination: m.Target,
-      Mode: '',
-      RW: !m.ReadOnly,
-      Propagation: m.Type === 'bind' ? m.BindOptions?.Propagation || 'rprivate' : '',
-    });
-  }
-  return out;
 }

@@ -7,6 +7,8 @@ import type { DaemonConfig } from './config.js';
 import { DEFAULT_LOG_DRIVER, LOG_DRIVERS, type ContainerService } from './containers.js';
 import type { ImageService } from './images.js';
 import type { EventBus } from './events.js';
+import type { VolumeService } from './volumes.js';
+import type { BuildService } from './builds.js';
 import { cgroupV2 } from '../runtime/index.js';
 import { run } from '../util/index.js';
 
@@ -51,6 +53,8 @@ export class SystemService {
     private readonly containers: ContainerService,
     private readonly images: ImageService,
     private readonly events: EventBus,
+    /** What `system df` reports of volumes and the build cache. */
+    private readonly usageSources: { volumes: Pick<VolumeService, 'usage'>; builds: Pick<BuildService, 'usage'> },
   ) {
     this.#id = createHash('sha256').update(`${hostname()}:${config.dataRoot}`).digest('hex').slice(0, 36);
   }
@@ -163,6 +167,7 @@ export class SystemService {
     const usage = new Map<string, number>();
     for (const c of containers) usage.set(c.ImageID, (usage.get(c.ImageID) ?? 0) + 1);
     const images = this.images.list({ all: false, containerCount: (id) => usage.get(id) ?? 0, sharedSize: true });
-    return { LayersSize: await this.images.layersSize(), Images: images, Containers: containers, Volumes: [], BuildCache: [] };
+    const [layersSize, volumes, buildCache] = await Promise.all([this.images.layersSize(), this.usageSources.volumes.usage(), this.usageSources.builds.usage()]);
+    return { LayersSize: layersSize, Images: images, Containers: containers, Volumes: volumes, BuildCache: buildCache };
   }
 }

@@ -1,5 +1,4 @@
 import type { Daemon } from '../../daemon/index.js';
-import { checkFilterKeys } from '../../daemon/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
 import { parseFilters, parseTimestampNs } from '../query.js';
@@ -39,24 +38,4 @@ export function systemRoutes(r: Router, d: Daemon): void {
     if (untilNs !== undefined) timer = setTimeout(finish, Number((untilNs - nowNs) / 1_000_000n));
     void ctx.clientGone().then(finish);
   });
-
-  // Parts of `docker system prune` that belong to later subsystems: nothing to prune yet, but a
-  // filter Docker would refuse is refused here too, so `system prune` fails the same way.
-  const checkFilters = (ctx: Context, known: string[]) => checkFilterKeys(parseFilters(ctx.str('filters')), known);
-  r.add('POST', '/networks/prune', (ctx) => {
-    checkFilters(ctx, ['until', 'label', 'label!']);
-    ctx.send(200, { NetworksDeleted: null });
-  });
-  r.add('POST', '/volumes/prune', (ctx) => {
-    checkFilters(ctx, ['label', 'label!', 'all']);
-    ctx.send(200, { VolumesDeleted: null, SpaceReclaimed: 0 });
-  });
-  r.add('POST', '/build/prune', (ctx) => ctx.send(200, { CachesDeleted: null, SpaceReclaimed: 0 }));
-  r.add('GET', '/volumes', (ctx) => ctx.send(200, { Volumes: [], Warnings: null }));
-  r.add('GET', '/networks', (ctx) =>
-    ctx.send(200, [
-      { Name: 'none', Id: 'none', Created: '0001-01-01T00:00:00Z', Scope: 'local', Driver: 'null', EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {} },
-      { Name: 'host', Id: 'host', Created: '0001-01-01T00:00:00Z', Scope: 'local', Driver: 'host', EnableIPv6: false, IPAM: { Driver: 'default', Options: null, Config: [] }, Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {} },
-    ]),
-  );
 }

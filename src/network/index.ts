@@ -1,0 +1,1 @@
+export { hostsContent, resolvConfContent, type HostsInput, type ResolvConfInput } from './hostfiles.js';

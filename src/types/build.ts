@@ -1,0 +1,5 @@
+/** POST /build/prune. */
+export interface BuildCachePruneResponse {
+  CachesDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
