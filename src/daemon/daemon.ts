@@ -4,9 +4,11 @@ import { Runtime } from '../runtime/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
-import { ContainerService } from './containers.js';
+import { ContainerService, emptyEndpoints, type NetworkPort, type RootfsPort, type RuntimePort, type VolumePort } from './containers/index.js';
 import { ExecService } from './exec.js';
+import { extraHostLines } from './hostfiles.js';
 import { ImageService } from './images.js';
+import { bindMounts, parseBind } from './spec.js';
 import { SystemService } from './system.js';
 
 /** The daemon's services, wired together. The API layer talks only to this. */
@@ -30,13 +32,17 @@ export class Daemon {
     });
     this.containers = new ContainerService({
       dataRoot: config.dataRoot,
-      runtimeFor: (name) => this.runtime(name),
+      runtimeFor: (name): RuntimePort => this.runtime(name),
       defaultRuntime: config.defaultRuntime,
       images: this.images,
+      rootfs: imageRootfs(this.images),
+      network: loopbackNetwork,
+      volumes: bindVolumes,
       events: this.events,
       logger,
       initPath: config.initPath,
       logOpts: config.logOpts,
+      onRemoved: (id) => this.execs.forgetContainer(id),
     });
     this.execs = new ExecService(this.containers, logger);
     this.system = new SystemService(config, this.containers, this.images, this.events);
@@ -71,3 +77,52 @@ export class Daemon {
     this.containers.detachAll();
   }
 }
+
+// ------------------------------------------------------------ the container service's ports
+// Today's implementations, kept small and together: the storage snapshotter, the network service
+// and the volume service replace them one by one.
+
+/** Container file systems as the image service keeps them today. */
+function imageRootfs(images: ImageService): RootfsPort {
+  return {
+    create: (id, imageId) => images.createRootfs(id, imageId),
+    mount: (id) => images.mountRootfs(id),
+    unmount: (id) => images.unmountRootfs(id),
+    open: (id) => images.openRootfs(id),
+    remove: (id) => images.removeRootfs(id),
+    removeOrphans: (isContainer) => images.removeOrphanedRootfs(isContainer),
+    path: (id) => images.rootfsPath(id),
+    graphDriverData: (id) => images.graphDriverData(id),
+    size: (id) => images.rootfsSize(id),
+    changes: (id) => images.changes(id),
+    export: (id) => images.exportRootfs(id),
+    commit: (id, opts) => images.commit(id, opts),
+  };
+}
+
+/**
+ * No networks yet: `host` shares the host's namespace, every other mode gets a new namespace
+ * with loopback only. /etc/hosts and resolv.conf take --add-host and --dns* as given.
+ */
+const loopbackNetwork: NetworkPort = {
+  async attach({ hostConfig }) {
+    const mode = hostConfig.NetworkMode ?? 'bridge';
+    return {
+      namespace: mode === 'host' ? { mode: 'host' } : { mode: 'new' },
+      endpoints: emptyEndpoints(mode),
+      extraHosts: extraHostLines(hostConfig.ExtraHosts ?? []),
+      dns: { servers: hostConfig.Dns ?? [], search: hostConfig.DnsSearch ?? [], options: hostConfig.DnsOptions ?? [] },
+    };
+  },
+  async detach() {},
+};
+
+/** No named volumes yet: binds, `--mount` binds and tmpfs mounts, straight from the host config. */
+const bindVolumes: VolumePort = {
+  async setup(_id, hostConfig) {
+    // Docker creates a missing source directory for `-v /path:/dst`, never for `--mount`.
+    for (const b of hostConfig.Binds ?? []) await mkdir(parseBind(b).source, { recursive: true });
+    return bindMounts(hostConfig);
+  },
+  async release() {},
+};

@@ -12,13 +12,25 @@ ff02::2\tip6-allrouters
 export interface HostFileOptions {
   hostname: string;
   domainname?: string;
-  networkMode: string;
-  extraHosts?: string[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
+  /** Whether the container shares the host's network namespace (then it gets the host's /etc/hosts). */
+  hostNetwork: boolean;
+  /** Lines beyond localhost and the container's own name (see `extraHostLines`). */
+  extraHosts: string[];
+  /** Name servers, search domains and options; each empty list keeps the host's. */
+  dns: { servers: string[]; search: string[]; options: string[] };
   /** The container's own addresses, for its /etc/hosts entry. */
   addresses?: string[];
+}
+
+/** `--add-host name:ip` (or `name=ip`) entries as /etc/hosts lines. */
+export function extraHostLines(entries: string[]): string[] {
+  const out: string[] = [];
+  for (const entry of entries) {
+    const idx = entry.lastIndexOf(':');
+    const sep = entry.indexOf('=') > 0 ? entry.indexOf('=') : idx;
+    if (sep > 0) out.push(`${entry.slice(sep + 1)}\t${entry.slice(0, sep)}`);
+  }
+  return out;
 }
 
 async function readHostFile(path: string): Promise<string> {
@@ -34,17 +46,13 @@ async function readHostFile(path: string): Promise<string> {
 export async function writeHostFiles(paths: { hosts: string; hostname: string; resolvConf: string }, o: HostFileOptions): Promise<void> {
   const fqdn = o.domainname ? `${o.hostname}.${o.domainname}` : o.hostname;
   let hosts: string;
-  if (o.networkMode === 'host') {
+  if (o.hostNetwork) {
     hosts = await readHostFile('/etc/hosts');
   } else {
     hosts = DEFAULT_HOSTS;
     for (const addr of o.addresses ?? []) hosts += `${addr}\t${fqdn === o.hostname ? o.hostname : `${fqdn} ${o.hostname}`}\n`;
   }
-  for (const entry of o.extraHosts ?? []) {
-    const idx = entry.lastIndexOf(':');
-    const sep = entry.indexOf('=') > 0 ? entry.indexOf('=') : idx;
-    if (sep > 0) hosts += `${entry.slice(sep + 1)}\t${entry.slice(0, sep)}\n`;
-  }
+  for (const line of o.extraHosts) hosts += `${line}\n`;
   // Rewritten at every start, so a crash cannot lose them: no fsync.
   const quick = { durable: false };
   await Promise.all([
@@ -60,14 +68,15 @@ async function resolvConf(o: HostFileOptions): Promise<string> {
   let nameservers = lines.filter((l) => /^\s*nameserver\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]);
   let search = lines.filter((l) => /^\s*search\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
   let options = lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
-  if (o.networkMode !== 'host') {
+  if (!o.hostNetwork) {
     // A loopback resolver on the host is unreachable from the container's own network namespace.
     nameservers = nameservers.filter((ns) => !ns.startsWith('127.') && ns !== '::1');
     if (nameservers.length === 0) nameservers = ['8.8.8.8', '8.8.4.4'];
   }
-  if (o.dns?.length) nameservers = o.dns;
-  if (o.dnsSearch?.length) search = o.dnsSearch.filter((s) => s !== '.');
-  if (o.dnsOptions?.length) options = o.dnsOptions;
+  if (o.dns.servers.length) nameservers = o.dns.servers;
+  // `--dns-search .` means no search domains at all.
+  if (o.dns.search.length) search = o.dns.search.filter((s) => s !== '.');
+  if (o.dns.options.length) options = o.dns.options;
   let out = '';
   for (const ns of nameservers) out += `nameserver ${ns}\n`;
   if (search.length) out += `search ${search.join(' ')}\n`;

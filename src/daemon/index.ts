@@ -1,11 +1,11 @@
 export { Daemon } from './daemon.js';
 export { DEFAULT_CONFIG, readDaemonJson, type DaemonConfig } from './config.js';
-export type { ContainerService, AttachOptions, LogsOptions } from './containers.js';
+export type { ContainerService, AttachOptions, LogsOptions } from './containers/index.js';
 export type { AttachIO } from './pump.js';
 export type { ExecService } from './exec.js';
 export type { ImageService } from './images.js';
 export type { EventBus } from './events.js';
 export { checkFilterKeys, parseFilters } from './filters.js';
-export { signalNumber } from './containers.js';
+export { signalNumber } from './containers/index.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { parseLogTime, type LogEntry } from '../runtime/index.js';

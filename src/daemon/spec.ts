@@ -3,16 +3,22 @@ import { stat } from 'node:fs/promises';
 import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
 import type { HostConfig, MountPoint } from '../types/index.js';
 import { InvalidArgumentError, isErrno, type Mount } from '../util/index.js';
-import type { ContainerRecord } from './container.js';
+import type { ContainerRecord } from './containers/state.js';
+import type { NetworkAttachment } from './containers/ports.js';
 import type { ResolvedUser } from './user.js';
 
+/** What the start sequence's earlier steps made, for the OCI spec. */
 export interface SpecInputs {
   record: ContainerRecord;
+  /** The mounted root file system (the rootfs step). */
   rootfs: string;
   user: ResolvedUser;
   files: { hosts: string; hostname: string; resolvConf: string };
   initPath: string;
-  netnsPath?: string;
+  /** The binds, `--mount`s and tmpfs mounts (the volumes step). */
+  mounts: Mount[];
+  /** The network namespace to join (the network step). */
+  network: NetworkAttachment['namespace'];
 }
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -48,8 +54,8 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const cfg = r.config;
   const hostname = containerHostname(r);
   const env = processEnv([cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
-  const network: ContainerSpec['network'] =
-    hc.NetworkMode === 'host' ? { mode: 'host' } : i.netnsPath ? { mode: 'path', path: i.netnsPath } : { mode: 'none' };
+  // The runtime's 'none' is a new namespace of its own, with loopback only.
+  const network: ContainerSpec['network'] = i.network.mode === 'new' ? { mode: 'none' } : i.network;
   return {
     id: r.id,
     rootfs: i.rootfs,
@@ -63,7 +69,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     tty: cfg.Tty ?? false,
     openStdin: cfg.OpenStdin ?? false,
     stdinOnce: cfg.StdinOnce ?? false,
-    mounts: bindMounts(hc),
+    mounts: i.mounts,
     files: i.files,
     network,
     ipc: hc.IpcMode === 'host' ? 'host' : 'private',

@@ -52,7 +52,9 @@ export interface CommitOptions {
 /**
  * A container's root file system: a writable snapshot over its image's layers. Keyed by
  * container ID. Mount state belongs to the implementation; the lifecycle holds the container's
- * lock around every call, so no two calls for one container overlap.
+ * lock around every call that mounts, unmounts, removes or packs it, so no two of those overlap
+ * for one container. The read-only queries (`path`, `graphDriverData`, `size`, `changes`) are
+ * called without it: inspect and `ps -s` must not wait for a stop's timeout.
  */
 export interface RootfsPort {
   /** Makes the writable snapshot over `imageId`'s layers. */
@@ -76,6 +78,17 @@ export interface RootfsPort {
   export(containerId: string): Promise<Readable>;
   /** Packs the container's changes into a new image; returns its ID. */
   commit(containerId: string, opts: CommitOptions): Promise<string>;
+}
+
+/** Images as create and the list's `ancestor` filter use them. */
+export interface ImagePort {
+  /** The image `ref` names (name, ID or ID prefix); throws NotFoundError in Docker's words. */
+  get(ref: string): { id: string; config: object };
+}
+
+/** Where the lifecycle announces what happened to a container (the daemon's event bus). */
+export interface EventPort {
+  publish(type: 'container', action: string, id: string, attributes: Record<string, string>): unknown;
 }
 
 /** What the network attach step knows of a container. */
