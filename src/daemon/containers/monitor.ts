@@ -98,7 +98,10 @@ export class Monitor {
     const handle: RunHandle = { exited: this.ctx.runtimeOf(c).waitExit(c.record.id, abort.signal), abort, handled: false, startedAtMs };
     c.run = handle;
     handle.exited.then(
-      (st) => this.ctx.mutex.run(c.record.id, () => this.recordExit(c, handle, st)),
+      (st) =>
+        this.ctx.mutex
+          .run(c.record.id, () => this.recordExit(c, handle, st))
+          .catch((err) => this.ctx.logger.error('recording an exit failed', { id: c.record.id, error: errorMessage(err) })),
       (err) => {
         if (!abort.signal.aborted) this.ctx.logger.error('lost track of container', { id: c.record.id, error: errorMessage(err) });
       },
