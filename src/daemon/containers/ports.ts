@@ -2,7 +2,8 @@
  * What the container lifecycle needs from the rest of the engine, declared here by the
  * lifecycle itself (the consumer). `daemon/daemon.ts` wires the real implementations in:
  * `runtime.Runtime` for the OCI runtime, the storage snapshotter (through the image service)
- * for root file systems, and the network and volume services. Unit tests wire fakes.
+ * for root file systems, the network and volume services, the image service (for lookups
+ * only) and the event bus. Unit tests wire fakes (`_fakes.ts`).
  *
  * Container start is one sequence over these ports, each step with its undo:
  *
