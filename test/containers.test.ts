@@ -439,3 +439,15 @@ test('exec as an unknown user exits 126 and prints the reason on stdout, as Dock
   assert.match(top.stderr, /^Error response from daemon: ps: \S.*\n$/, 'only the first line of what ps said');
   await d.docker(['rm', '-f', 'exu1']);
 });
+
+test('removing a container frees its exec instances: inspecting one answers 404, as Docker does', async () => {
+  await d.docker(['run', '-d', '--name', 'execgone1', 'busybox', 'sleep', '30']);
+  const created = await d.api('POST', '/containers/execgone1/exec', { Cmd: ['true'] });
+  assert.equal(created.status, 201, created.body);
+  const execId = (JSON.parse(created.body) as { Id: string }).Id;
+  assert.equal((await d.api('GET', `/exec/${execId}/json`)).status, 200);
+  await d.docker(['rm', '-f', 'execgone1']);
+  const gone = await d.api('GET', `/exec/${execId}/json`);
+  assert.equal(gone.status, 404, gone.body);
+  assert.match(gone.body, /No such exec instance/);
+});

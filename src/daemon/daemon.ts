@@ -4,7 +4,7 @@ import { Runtime } from '../runtime/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
-import { ContainerService } from './containers.js';
+import { ContainerService, type RootfsPort, type RuntimePort } from './containers/index.js';
 import { ExecService } from './exec.js';
 import { ImageService } from './images.js';
 import { NetworkService } from './networks.js';
@@ -36,13 +36,17 @@ export class Daemon {
     });
     this.containers = new ContainerService({
       dataRoot: config.dataRoot,
-      runtimeFor: (name) => this.runtime(name),
+      runtimeFor: (name): RuntimePort => this.runtime(name),
       defaultRuntime: config.defaultRuntime,
       images: this.images,
+      rootfs: imageRootfs(this.images),
+      network: this.networks,
+      volumes: this.volumes,
       events: this.events,
       logger,
       initPath: config.initPath,
       logOpts: config.logOpts,
+      onRemoved: (id) => this.execs.forgetContainer(id),
     });
     this.execs = new ExecService(this.containers, logger);
     this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds });
@@ -76,4 +80,25 @@ export class Daemon {
   shutdown(): void {
     this.containers.detachAll();
   }
+}
+
+// ------------------------------------------------------------ the container service's ports
+// Today's implementation, until the storage snapshotter replaces it.
+
+/** Container file systems as the image service keeps them today. */
+function imageRootfs(images: ImageService): RootfsPort {
+  return {
+    create: (id, imageId) => images.createRootfs(id, imageId),
+    mount: (id) => images.mountRootfs(id),
+    unmount: (id) => images.unmountRootfs(id),
+    open: (id) => images.openRootfs(id),
+    remove: (id) => images.removeRootfs(id),
+    removeOrphans: (isContainer) => images.removeOrphanedRootfs(isContainer),
+    path: (id) => images.rootfsPath(id),
+    graphDriverData: (id) => images.graphDriverData(id),
+    size: (id) => images.rootfsSize(id),
+    changes: (id) => images.changes(id),
+    export: (id) => images.exportRootfs(id),
+    commit: (id, opts) => images.commit(id, opts),
+  };
 }

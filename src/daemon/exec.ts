@@ -1,7 +1,7 @@
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/index.js';
 import { CommandInvokeError, ConflictError, InvalidArgumentError, NotFoundError, errorMessage, newId, type Logger } from '../util/index.js';
 import type { ExecSession } from '../runtime/index.js';
-import type { ContainerService } from './containers.js';
+import type { ContainerService } from './containers/index.js';
 import { pump, type AttachIO } from './pump.js';
 import { resolveUser } from './user.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
@@ -18,12 +18,15 @@ interface ExecRecord {
   started: boolean;
 }
 
+/** What exec needs of the containers: a running one's runtime (a RuntimePort) and file system, and its events. */
+export type ExecContainers = Pick<ContainerService, 'runningRuntime' | 'rootfsOf' | 'event'>;
+
 /** Exec instances live in memory only, as in Docker: they do not survive a daemon restart. */
 export class ExecService {
   readonly #execs = new Map<string, ExecRecord>();
 
   constructor(
-    private readonly containers: ContainerService,
+    private readonly containers: ExecContainers,
     private readonly logger: Logger,
   ) {}
 
@@ -131,8 +134,16 @@ export class ExecService {
     await e.session.resize({ height, width });
   }
 
-  /** Forget finished execs of a removed container. */
+  /**
+   * Frees the records of a removed container's execs, as Docker does. One whose process has
+   * not reported its exit yet died with the container; its session still finishes on its own.
+   */
   forgetContainer(containerId: string): void {
-    for (const [id, e] of this.#execs) if (e.containerId === containerId && !e.running) this.#execs.delete(id);
+    for (const [id, e] of this.#execs) if (e.containerId === containerId) this.#execs.delete(id);
+  }
+
+  /** How many exec records are held (for tests). */
+  get size(): number {
+    return this.#execs.size;
   }
 }

@@ -1,6 +1,6 @@
 export { Daemon } from './daemon.js';
 export { DEFAULT_CONFIG, readDaemonJson, type DaemonConfig } from './config.js';
-export type { ContainerService, AttachOptions, LogsOptions } from './containers.js';
+export type { ContainerService, AttachOptions, LogsOptions } from './containers/index.js';
 export type { AttachIO } from './pump.js';
 export type { ExecService } from './exec.js';
 export type { ImageService } from './images.js';
@@ -9,6 +9,6 @@ export type { VolumeService } from './volumes.js';
 export type { BuildService } from './builds.js';
 export type { EventBus } from './events.js';
 export type { Filters } from './filters.js';
-export { signalNumber } from './containers.js';
+export { signalNumber } from './containers/index.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';

@@ -4,8 +4,8 @@
  * only, made by the runtime. Bridge networks replace this implementation behind the same port;
  * the routes stay as they are.
  */
-import type { EndpointSettings, NetworkPruneResponse, NetworkResource } from '../types/index.js';
-import type { NetworkAttachment, NetworkPort, NetworkRequest } from './containers/ports.js';
+import type { NetworkPruneResponse, NetworkResource } from '../types/index.js';
+import { emptyEndpoints, type NetworkAttachment, type NetworkPort, type NetworkRequest } from './containers/index.js';
 import { checkFilterKeys, type Filters } from './filters.js';
 
 /** The filters `docker network prune` may send; Docker refuses others even when there is nothing to prune. */
@@ -32,26 +32,6 @@ function predefined(name: string, driver: string): NetworkResource {
   };
 }
 
-/** An endpoint with no address: what inspect shows of a network without IPAM. */
-function emptyEndpoint(): EndpointSettings {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    MacAddress: '',
-    DriverOpts: null,
-    DNSNames: null,
-  };
-}
-
 export class NetworkService implements NetworkPort {
   /** `extraHosts` come back in HostConfig.ExtraHosts' `name:address` form, which writeHostFiles takes. */
   async attach(req: NetworkRequest): Promise<NetworkAttachment> {
@@ -59,7 +39,7 @@ export class NetworkService implements NetworkPort {
     const mode = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : 'bridge';
     return {
       namespace: mode === 'host' ? { mode: 'host' } : { mode: 'new' },
-      endpoints: { [mode]: emptyEndpoint() },
+      endpoints: emptyEndpoints(mode),
       extraHosts: hc.ExtraHosts ?? [],
       dns: { servers: hc.Dns ?? [], search: hc.DnsSearch ?? [], options: hc.DnsOptions ?? [] },
     };

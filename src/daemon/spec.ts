@@ -1,20 +1,23 @@
 import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
-import { InvalidArgumentError } from '../util/index.js';
-import { bindMounts, validateMounts } from '../volume/index.js';
-import type { ContainerRecord } from './container.js';
+import { InvalidArgumentError, type Mount } from '../util/index.js';
+import { validateMounts } from '../volume/index.js';
+import type { ContainerRecord } from './containers/state.js';
+import type { NetworkAttachment } from './containers/ports.js';
 import type { ResolvedUser } from './user.js';
 
-// Mount parsing moved to volume/; re-exported so the daemon's callers keep their imports.
-export { parseBind, bindMounts, mountPoints } from '../volume/index.js';
-
+/** What the start sequence's earlier steps made, for the OCI spec. */
 export interface SpecInputs {
   record: ContainerRecord;
+  /** The mounted root file system (the rootfs step). */
   rootfs: string;
   user: ResolvedUser;
   files: { hosts: string; hostname: string; resolvConf: string };
   initPath: string;
-  netnsPath?: string;
+  /** The binds, `--mount`s and tmpfs mounts (the volumes step). */
+  mounts: Mount[];
+  /** The network namespace to join (the network step). */
+  network: NetworkAttachment['namespace'];
 }
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -50,8 +53,8 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const cfg = r.config;
   const hostname = containerHostname(r);
   const env = processEnv([cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
-  const network: ContainerSpec['network'] =
-    hc.NetworkMode === 'host' ? { mode: 'host' } : i.netnsPath ? { mode: 'path', path: i.netnsPath } : { mode: 'none' };
+  // The runtime's 'none' is a new namespace of its own, with loopback only.
+  const network: ContainerSpec['network'] = i.network.mode === 'new' ? { mode: 'none' } : i.network;
   return {
     id: r.id,
     rootfs: i.rootfs,
@@ -65,7 +68,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     tty: cfg.Tty ?? false,
     openStdin: cfg.OpenStdin ?? false,
     stdinOnce: cfg.StdinOnce ?? false,
-    mounts: bindMounts(hc),
+    mounts: i.mounts,
     files: i.files,
     network,
     ipc: hc.IpcMode === 'host' ? 'host' : 'private',
@@ -78,7 +81,6 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     sysctls: hc.Sysctls ?? {},
     rlimits: (hc.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })),
     shmSize: hc.ShmSize || DEFAULT_SHM_SIZE,
-    tmpfs: hc.Tmpfs ?? {},
     devices: (hc.Devices ?? []).map((d) => ({
       pathOnHost: d.PathOnHost,
       pathInContainer: d.PathInContainer || d.PathOnHost,

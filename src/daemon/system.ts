@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { InfoResponse, VersionResponse, SystemDfResponse } from '../types/index.js';
 import { API_VERSION, MIN_API_VERSION } from '../types/index.js';
 import type { DaemonConfig } from './config.js';
-import { DEFAULT_LOG_DRIVER, LOG_DRIVERS, type ContainerService } from './containers.js';
+import { DEFAULT_LOG_DRIVER, LOG_DRIVERS, type ContainerService } from './containers/index.js';
 import type { ImageService } from './images.js';
 import type { EventBus } from './events.js';
 import type { VolumeService } from './volumes.js';

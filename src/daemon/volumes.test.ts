@@ -4,9 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALL_CAPS, generateSpec, type ContainerSpec } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
-import { bindMounts } from './spec.js';
 import { VolumeService } from './volumes.js';
 
 test('setup: the container\'s mounts, a missing -v source created, a --mount source never', async () => {
@@ -34,32 +32,6 @@ test('release is idempotent, also for a container never set up', async () => {
   const v = new VolumeService();
   await v.release('never');
   await v.release('never');
-});
-
-test('the runtime writes the same mounts from setup\'s list as from the tmpfs map it took before', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'wharf-volumes-'));
-  const hc: HostConfig = {
-    Tmpfs: { '/t': 'size=1m,exec', '/etc/hosts': '' },
-    Binds: [`${dir}/a:/h:ro`, `${dir}/b:/t`],
-    Mounts: [{ Type: 'tmpfs', Target: '/u', TmpfsOptions: { SizeBytes: 2048 } }],
-  };
-  const base: ContainerSpec = {
-    id: 'abc', rootfs: '/r', readonlyRootfs: false, args: ['sh'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] },
-    hostname: 'h', tty: false, openStdin: false, stdinOnce: false, mounts: [], tmpfs: {},
-    files: { hosts: '/f/hosts', hostname: '/f/hostname', resolvConf: '/f/resolv.conf' }, network: { mode: 'none' },
-    ipc: 'private', pid: 'private', uts: 'private', privileged: false, capAdd: [], capDrop: [], securityOpt: [], sysctls: {},
-    rlimits: [], shmSize: 1024, devices: [], resources: {}, init: { path: '/init' },
-  };
-  const host = { cgroupV2: true, devices: [], nofileMax: 4096, availableCaps: ALL_CAPS };
-  try {
-    const before = generateSpec({ ...base, tmpfs: hc.Tmpfs!, mounts: bindMounts(hc) }, host).mounts;
-    const mounts = await new VolumeService().setup('abc', hc, {});
-    assert.deepEqual(generateSpec({ ...base, mounts }, host).mounts, before);
-    // A spec that still passes the tmpfs map as well comes out the same.
-    assert.deepEqual(generateSpec({ ...base, tmpfs: hc.Tmpfs!, mounts }, host).mounts, before);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 });
 
 test('list and prune: no volumes yet; prune refuses a filter Docker refuses', () => {

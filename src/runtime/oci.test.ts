@@ -29,7 +29,6 @@ function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
     sysctls: {},
     rlimits: [],
     shmSize: 1024,
-    tmpfs: {},
     devices: [],
     resources: {},
     ...over,
@@ -78,12 +77,14 @@ test('generateSpec: namespaces follow the modes, host files are bind-mounted, pa
   assert.deepEqual(joined.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/run/netns/x' });
 });
 
-test('generateSpec: init goes in front of the command; user mounts replace defaults; tmpfs flags', () => {
+test('generateSpec: init goes in front of the command; user mounts replace defaults; tmpfs mounts as given', () => {
   const s = generateSpec(
     spec({
       init: { path: '/usr/bin/tini' },
-      mounts: [{ type: 'bind', source: '/h', target: '/dev/shm', options: ['rbind', 'rw'] }],
-      tmpfs: { '/run': 'exec,size=1m' },
+      mounts: [
+        { type: 'bind', source: '/h', target: '/dev/shm', options: ['rbind', 'rw'] },
+        { type: 'tmpfs', source: 'tmpfs', target: '/run', options: ['nosuid', 'nodev', 'exec', 'size=1m'] },
+      ],
       readonlyRootfs: true,
     }),
     host,

@@ -146,18 +146,6 @@ function processUser(u: ProcessUser): OciProcess['user'] {
   return { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids.length ? u.additionalGids : undefined, umask: 0o022 };
 }
 
-function tmpfsMount(target: string, opts: string): OciMount {
-  const options = ['nosuid', 'nodev', 'noexec'];
-  for (const o of opts.split(',').map((s) => s.trim()).filter(Boolean)) {
-    // Flags the user gives replace their opposites (exec over noexec, and so on).
-    const opposite = o.startsWith('no') ? o.slice(2) : `no${o}`;
-    const i = options.indexOf(opposite);
-    if (i >= 0) options.splice(i, 1);
-    if (!options.includes(o)) options.push(o);
-  }
-  return { destination: target, type: 'tmpfs', source: 'tmpfs', options };
-}
-
 /** The process fields shared by the container's main process and exec'd processes. */
 export function ociProcess(p: {
   args: string[];
@@ -215,7 +203,7 @@ export function generateSpec(
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize}`] },
   ];
-  const userTargets = new Set([...spec.mounts.map((m) => m.target), ...Object.keys(spec.tmpfs)]);
+  const userTargets = new Set(spec.mounts.map((m) => m.target));
   const hostFiles: [string, string][] = [
     ['/etc/resolv.conf', spec.files.resolvConf],
     ['/etc/hostname', spec.files.hostname],
@@ -225,7 +213,6 @@ export function generateSpec(
     if (!userTargets.has(dst)) mounts.push({ destination: dst, type: 'bind', source: src, options: ['rbind', 'rprivate'] });
   }
   if (spec.init) mounts.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: spec.init.path, options: ['rbind', 'ro', 'rprivate'] });
-  for (const [target, opts] of Object.entries(spec.tmpfs)) mounts.push(tmpfsMount(target, opts));
   for (const m of spec.mounts) mounts.push({ destination: m.target, type: m.type, source: m.source, options: m.options });
   // A user mount over a default one (say -v /x:/dev/shm) replaces it.
   const seen = new Set<string>();

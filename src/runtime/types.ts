@@ -49,6 +49,7 @@ export interface ContainerSpec {
   tty: boolean;
   openStdin: boolean;
   stdinOnce: boolean;
+  /** The binds, volumes and tmpfs mounts the user asked for, in mount order. */
   mounts: Mount[];
   /** Host files bind-mounted over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
   files: { hosts: string; hostname: string; resolvConf: string };
@@ -63,8 +64,6 @@ export interface ContainerSpec {
   sysctls: Record<string, string>;
   rlimits: Rlimit[];
   shmSize: number;
-  /** Mount point -> tmpfs options ("size=64m,mode=1777"). */
-  tmpfs: Record<string, string>;
   devices: DeviceRequest[];
   resources: Resources;
   cgroupParent?: string;

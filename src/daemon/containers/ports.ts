@@ -2,7 +2,8 @@
  * What the container lifecycle needs from the rest of the engine, declared here by the
  * lifecycle itself (the consumer). `daemon/daemon.ts` wires the real implementations in:
  * `runtime.Runtime` for the OCI runtime, the storage snapshotter (through the image service)
- * for root file systems, and the network and volume services. Unit tests wire fakes.
+ * for root file systems, the network and volume services, the image service (for lookups
+ * only) and the event bus. Unit tests wire fakes (`_fakes.ts`).
  *
  * Container start is one sequence over these ports, each step with its undo:
  *
@@ -52,7 +53,9 @@ export interface CommitOptions {
 /**
  * A container's root file system: a writable snapshot over its image's layers. Keyed by
  * container ID. Mount state belongs to the implementation; the lifecycle holds the container's
- * lock around every call, so no two calls for one container overlap.
+ * lock around every call that mounts, unmounts, removes or packs it, so no two of those overlap
+ * for one container. The read-only queries (`path`, `graphDriverData`, `size`, `changes`) are
+ * called without it: inspect and `ps -s` must not wait for a stop's timeout.
  */
 export interface RootfsPort {
   /** Makes the writable snapshot over `imageId`'s layers. */
@@ -78,6 +81,17 @@ export interface RootfsPort {
   commit(containerId: string, opts: CommitOptions): Promise<string>;
 }
 
+/** Images as create and the list's `ancestor` filter use them. */
+export interface ImagePort {
+  /** The image `ref` names (name, ID or ID prefix); throws NotFoundError in Docker's words. */
+  get(ref: string): { id: string; config: object };
+}
+
+/** Where the lifecycle announces what happened to a container (the daemon's event bus). */
+export interface EventPort {
+  publish(type: 'container', action: string, id: string, attributes: Record<string, string>): unknown;
+}
+
 /** What the network attach step knows of a container. */
 export interface NetworkRequest {
   containerId: string;
@@ -96,7 +110,7 @@ export interface NetworkAttachment {
   namespace: { mode: 'host' } | { mode: 'new' } | { mode: 'path'; path: string };
   /** Per network, as inspect's NetworkSettings.Networks shows it. */
   endpoints: Record<string, EndpointSettings>;
-  /** Lines for the container's /etc/hosts beyond localhost and its own name (links, --add-host). */
+  /** `name:address` entries for the container's /etc/hosts beyond localhost and its own name (--add-host, links). */
   extraHosts: string[];
   /** Name servers, search domains and options for /etc/resolv.conf; empty means the host's. */
   dns: { servers: string[]; search: string[]; options: string[] };

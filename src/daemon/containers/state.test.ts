@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusText, newState, transition } from './container.js';
+import { statusText, newState, transition } from './state.js';
 
 test('statusText shows Docker status column texts', () => {
   const now = Date.parse('2024-01-01T00:01:00Z');

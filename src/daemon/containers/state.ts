@@ -1,12 +1,15 @@
-import { join } from 'node:path';
+/**
+ * A container's two documents and its status model, pure: what it was created as (the record),
+ * what it is doing (the state), the legal moves between statuses, and how Docker shows them.
+ */
 import type {
   ContainerConfig,
   ContainerStateStatus,
   HostConfig,
   NetworkingConfig,
   ContainerState,
-} from '../types/index.js';
-import { ConflictError, humanDuration, readJsonIfExists, writeJsonAtomic } from '../util/index.js';
+} from '../../types/index.js';
+import { ConflictError, humanDuration } from '../../util/index.js';
 
 /**
  * What a container was created as. Written at create and rewritten only by rename/update; the
@@ -70,7 +73,10 @@ const ALLOWED: Record<ContainerStateStatus, ContainerStateStatus[]> = {
   dead: ['removing'],
 };
 
-/** The one place that decides which status changes are legal. */
+/**
+ * The legal-moves table: whether a container may go from one status to another. Pure; the
+ * store's `setStatus` applies a move (with its save and event) only after this allowed it.
+ */
 export function transition(id: string, from: ContainerStateStatus, to: ContainerStateStatus): void {
   if (from === to) return;
   if (!ALLOWED[from].includes(to)) {
@@ -115,40 +121,7 @@ export function statusText(s: ContainerRuntimeState, now = Date.now()): string {
   }
 }
 
-/** One container's files: `config.json` (the record), `state.json`, and the files bound into it. */
-export class ContainerFiles {
-  constructor(readonly dir: string) {}
-  static at(containersRoot: string, id: string): ContainerFiles {
-    return new ContainerFiles(join(containersRoot, id));
-  }
-  get configPath() {
-    return join(this.dir, 'config.json');
-  }
-  get statePath() {
-    return join(this.dir, 'state.json');
-  }
-  get hostsPath() {
-    return join(this.dir, 'hosts');
-  }
-  get hostnamePath() {
-    return join(this.dir, 'hostname');
-  }
-  get resolvConfPath() {
-    return join(this.dir, 'resolv.conf');
-  }
-  get logPath() {
-    return join(this.dir, 'container.log');
-  }
-  async saveRecord(r: ContainerRecord) {
-    await writeJsonAtomic(this.configPath, r);
-  }
-  async saveState(s: ContainerRuntimeState) {
-    await writeJsonAtomic(this.statePath, s);
-  }
-  async load(): Promise<{ record: ContainerRecord; state: ContainerRuntimeState } | undefined> {
-    const record = await readJsonIfExists<ContainerRecord>(this.configPath);
-    if (!record) return undefined;
-    const state = (await readJsonIfExists<ContainerRuntimeState>(this.statePath)) ?? newState();
-    return { record, state };
-  }
+/** Running or paused: a process exists. */
+export function isActive(s: ContainerRuntimeState): boolean {
+  return s.status === 'running' || s.status === 'paused';
 }

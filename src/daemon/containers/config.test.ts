@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeImageConfig, signalNumber, summaryCommand } from './containers.js';
-import type { ImageRecord } from './images.js';
+import { mergeImageConfig, signalNumber, summaryCommand } from './index.js';
+import type { ImageRecord } from '../images.js';
 
 const image = {
   id: 'sha256:' + 'a'.repeat(64),

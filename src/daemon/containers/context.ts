@@ -1,0 +1,27 @@
+import type { Logger } from '../../util/index.js';
+import type { KeyedMutex } from '../mutex.js';
+import type { ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
+import type { Container, ContainerStore } from './store.js';
+
+/** What every room of the container service shares: the store, the lock, the ports. */
+export interface ContainerContext {
+  store: ContainerStore;
+  /** One lock per container ID; which methods take it is written in index.ts. */
+  mutex: KeyedMutex;
+  /** The OCI runtime the container was created with. */
+  runtimeOf(c: Container): RuntimePort;
+  /** The runtime named `name`; throws for one that does not exist. */
+  runtimeFor(name: string): RuntimePort;
+  defaultRuntime: string;
+  rootfs: RootfsPort;
+  volumes: VolumePort;
+  network: NetworkPort;
+  images: ImagePort;
+  logger: Logger;
+  /** The init (tini) bound into containers started with --init. */
+  initPath: string;
+  /** The daemon's default log options, under each container's own. */
+  logOpts: Record<string, string>;
+  /** Told, synchronously, of each container the moment it is forgotten. */
+  onRemoved(id: string): void;
+}

@@ -1,0 +1,197 @@
+/**
+ * Operations on a container's file system, through the RootfsPort: `docker cp` (stat, archive,
+ * extract), export, diff and commit.
+ */
+import { access } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { ContainerConfig, ContainerPathStat, FilesystemChange } from '../../types/index.js';
+import { errorMessage, resolveInView, type RootView } from '../../util/index.js';
+import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
+import { bindMounts } from '../../volume/index.js';
+import { resolveUser } from '../user.js';
+import type { ContainerContext } from './context.js';
+import type { Container } from './store.js';
+
+export interface CommitRequest {
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  changes?: string[];
+  pause?: boolean;
+  config?: ContainerConfig;
+}
+
+export class FsOps {
+  constructor(private readonly ctx: ContainerContext) {}
+
+  /** Read-only, without the lock: a diff must not wait for a stop's timeout. */
+  async changes(ref: string): Promise<FilesystemChange[]> {
+    return this.ctx.rootfs.changes(this.ctx.store.get(ref).record.id);
+  }
+
+  /**
+   * The container's lock is held until the archive is written (or its reader goes): a start would
+   * mount the upper dir that a stopped container's export reads as a lower, and a stop or exit would
+   * unmount a running container's file system mid-read.
+   */
+  async export(ref: string): Promise<Readable> {
+    const c = this.ctx.store.get(ref);
+    return new Promise<Readable>((resolve, reject) => {
+      void this.ctx.mutex.run(c.record.id, async () => {
+        let stream: Readable;
+        try {
+          stream = await this.ctx.rootfs.export(c.record.id);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        const done = whenClosed(stream);
+        this.ctx.store.publish(c, 'export');
+        resolve(stream);
+        await done;
+      });
+    });
+  }
+
+  /** What HEAD /containers/{id}/archive answers: the path's stat, as the container sees it. */
+  async statPath(ref: string, path: string): Promise<ContainerPathStat> {
+    const c = this.ctx.store.get(ref);
+    return this.ctx.mutex.run(c.record.id, () => this.#withFs(c, { freeze: false }, async ({ view }) => (await statIn(view, path, ref)).stat));
+  }
+
+  /**
+   * A tar of `path` and its stat. The container's lock is held until the archive is written (or
+   * its reader goes), as for export: a stopped container's file system is mounted for the copy
+   * and a running one's must not be unmounted by its exit mid-read.
+   */
+  async archivePath(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
+    const c = this.ctx.store.get(ref);
+    return new Promise((resolve, reject) => {
+      void this.ctx.mutex.run(c.record.id, async () => {
+        await this.#withFs(c, { freeze: true }, async ({ view }) => {
+          const found = await statIn(view, path, ref);
+          const tar = archiveIn(view, found);
+          const done = whenClosed(tar);
+          this.ctx.store.publish(c, 'archive-path');
+          resolve({ stat: found.stat, tar: tar as unknown as Readable });
+          await done;
+        }).catch(reject);
+      });
+    });
+  }
+
+  /**
+   * Extracts a tar into the directory `path` of the container. With `copyUIDGID` and a
+   * container user, everything is owned by that user (Docker's `cp -a`); otherwise by the
+   * owners the archive records.
+   */
+  async extractToDir(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, () =>
+      this.#withFs(c, { freeze: true }, async ({ root, view, readonlyMounts }) => {
+        const dir = await extractPoint(view, path, ref, { readonlyRootfs: c.record.hostConfig.ReadonlyRootfs ?? false, readonlyMounts });
+        const user = c.record.config.User;
+        const owner = opts.copyUIDGID && user ? await resolveUser(root, user) : undefined;
+        await extractIn(view, dir, tar, {
+          noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
+          owner: owner && { uid: owner.uid, gid: owner.gid },
+          readonlyRootfs: false,
+          readonlyMounts,
+        });
+        this.ctx.store.publish(c, 'extract-to-dir');
+      }),
+    );
+  }
+
+  /**
+   * Under the lock: the RootfsPort's calls for one container must not overlap (a removal would
+   * delete the upper dir being packed), and a pause or unpause in between would be undone by
+   * this commit's own resume. A stop or rm waits for the commit, as with Docker.
+   */
+  async commit(ref: string, opts: CommitRequest): Promise<string> {
+    const c = this.ctx.store.get(ref);
+    const id = c.record.id;
+    return this.ctx.mutex.run(id, async () => {
+      const rt = this.ctx.runtimeOf(c);
+      const pause = (opts.pause ?? true) && c.state.status === 'running';
+      if (pause) await rt.pause(id);
+      try {
+        const imageId = await this.ctx.rootfs.commit(id, {
+          imageId: c.record.imageId,
+          config: { ...c.record.config, ...(opts.config ?? {}) },
+          repo: opts.repo,
+          tag: opts.tag,
+          comment: opts.comment,
+          author: opts.author,
+          changes: opts.changes,
+          containerConfigCmd: [c.record.path, ...c.record.args],
+        });
+        this.ctx.store.publish(c, 'commit', { comment: opts.comment ?? '' });
+        return imageId;
+      } finally {
+        if (pause) await rt.resume(id).catch(() => {});
+      }
+    });
+  }
+
+  /**
+   * Runs `fn` on the container's file system as its processes see it; call under the lock.
+   * With `freeze`, a running container is paused meanwhile: paths are resolved inside the
+   * container and then opened from the host, and its processes must not swap a directory for a
+   * symlink in between (which the host would follow out of the container).
+   */
+  async #withFs<T>(c: Container, opts: { freeze: boolean }, fn: (fs: { root: string; view: RootView; readonlyMounts: string[] }) => Promise<T>): Promise<T> {
+    const id = c.record.id;
+    const rt = this.ctx.runtimeOf(c);
+    const freeze = opts.freeze && c.state.status === 'running';
+    const fs = await this.ctx.rootfs.open(id);
+    try {
+      if (freeze) await rt.pause(id);
+      try {
+        return await fn({ root: fs.root, ...(await this.#view(c, fs.root)) });
+      } finally {
+        if (freeze) await rt.resume(id).catch((err) => this.ctx.logger.warn('resuming after a copy failed', { id, error: errorMessage(err) }));
+      }
+    } finally {
+      await fs.release();
+    }
+  }
+
+  /**
+   * The files mounted over the container's root as the runtime mounts them: its hosts,
+   * hostname and resolv.conf (once a start wrote them) and its bind mounts, each target
+   * resolved as runc resolves it (inside the root, through the mounts before it).
+   */
+  async #view(c: Container, root: string): Promise<{ view: RootView; readonlyMounts: string[] }> {
+    const mounts: { target: string; source: string }[] = [];
+    const readonlyMounts: string[] = [];
+    const binds = bindMounts(c.record.hostConfig).filter((m) => m.type === 'bind');
+    const userTargets = new Set(binds.map((m) => m.target));
+    const hostFiles: [string, string][] = [
+      ['/etc/resolv.conf', c.files.resolvConfPath],
+      ['/etc/hostname', c.files.hostnamePath],
+      ['/etc/hosts', c.files.hostsPath],
+    ];
+    const all = [
+      ...hostFiles.filter(([t]) => !userTargets.has(t)).map(([target, source]) => ({ target, source, ro: false })),
+      ...binds.map((m) => ({ target: m.target, source: m.source, ro: m.options.includes('ro') })),
+    ];
+    for (const m of all) {
+      // A source that is gone (a never-started container's host files) leaves the root's own file visible.
+      if (!(await access(m.source).then(() => true, () => false))) continue;
+      const target = await resolveInView({ root, mounts }, m.target);
+      mounts.push({ target, source: m.source });
+      if (m.ro) readonlyMounts.push(target);
+    }
+    return { view: { root, mounts }, readonlyMounts };
+  }
+}
+
+/** Resolves when a stream (node or streamx) has closed: read to the end, failed, or destroyed by its reader. */
+function whenClosed(stream: { once(event: string, fn: () => void): unknown }): Promise<void> {
+  return new Promise<void>((r) => {
+    stream.once('close', r);
+    stream.once('error', () => r());
+  });
+}

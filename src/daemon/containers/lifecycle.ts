@@ -1,0 +1,334 @@
+/**
+ * The lifecycle: create, start, stop, kill, pause, unpause, restart, rm, rename, wait. Each
+ * method that moves a container takes its lock (kill and wait excepted; see index.ts), and every
+ * status change goes through the store's `setStatus`.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse } from '../../types/index.js';
+import {
+  CommandInvokeError,
+  ConflictError,
+  InvalidArgumentError,
+  NotModifiedError,
+  errorMessage,
+  newId,
+  orTimeout,
+  validateContainerName,
+} from '../../util/index.js';
+import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
+import { validateHostConfig } from '../spec.js';
+import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
+import type { ContainerContext } from './context.js';
+import type { Monitor } from './monitor.js';
+import { releaseRun, startRun } from './run.js';
+import { isActive, newState, transition, type ContainerRecord } from './state.js';
+import { notifyStartListeners, type Container } from './store.js';
+
+export class Lifecycle {
+  constructor(
+    private readonly ctx: ContainerContext,
+    private readonly monitor: Monitor,
+  ) {}
+
+  async create(req: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
+    const { store } = this.ctx;
+    if (!req.Image) throw new InvalidArgumentError('No image was specified');
+    // Checked now, as Docker does: a bad signal found only at `stop` would leave a container that cannot be stopped gracefully.
+    if (req.StopSignal) signalNumber(req.StopSignal);
+    // runc refuses a relative cwd only at start, which would leave a container that can never run.
+    if (req.WorkingDir && !req.WorkingDir.startsWith('/')) {
+      throw new InvalidArgumentError(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
+    }
+    const image = this.ctx.images.get(req.Image);
+    const given = { ...(req.HostConfig ?? {}) };
+    await validateHostConfig(given);
+    const runtimeName = given.Runtime || this.ctx.defaultRuntime;
+    this.ctx.runtimeFor(runtimeName);
+    const hostConfig = recordedHostConfig(given, runtimeName);
+
+    const cname = name ? validateContainerName(name) : store.uniqueName();
+    store.assertNameFree(cname);
+
+    const config = mergeImageConfig(req, image);
+    const argv = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+    if (argv.length === 0) throw new InvalidArgumentError('No command specified');
+
+    const id = newId();
+    // Docker records the default hostname at create, so inspect shows what the process will see.
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+    const files = store.files(id);
+    const record: ContainerRecord = {
+      id,
+      name: cname,
+      created: new Date().toISOString(),
+      image: req.Image,
+      imageId: image.id,
+      path: argv[0],
+      args: argv.slice(1),
+      config,
+      hostConfig,
+      networkingConfig: req.NetworkingConfig ?? {},
+      logPath: files.logPath,
+      driver: 'overlay2',
+    };
+    // Reserved before the first await so two concurrent creates cannot both take the name.
+    store.reserveName(cname, id);
+    let c: Container;
+    try {
+      await mkdir(files.dir, { recursive: true, mode: 0o710 });
+      await this.ctx.rootfs.create(id, image.id);
+      const state = newState();
+      // Either order survives a crash: load() treats a record without a state as just created.
+      await Promise.all([files.saveState(state), files.saveRecord(record)]);
+      c = store.add(record, state, files);
+    } catch (err) {
+      store.releaseName(cname, id);
+      await this.ctx.rootfs.remove(id).catch(() => {});
+      await rm(files.dir, { recursive: true, force: true });
+      throw err;
+    }
+    store.publish(c, 'create');
+    return { Id: id, Warnings: [] };
+  }
+
+  async start(ref: string): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      const s = c.state.status;
+      if (s === 'running' || s === 'paused') throw new NotModifiedError('container already started');
+      if (s === 'removing' || s === 'dead') throw new ConflictError(`Container ${c.record.id} is marked for removal and cannot be started.`);
+      await this.#cancelRestart(c);
+      try {
+        await this.startLocked(c);
+      } catch (err) {
+        // `run --rm` waits for the removal even when the start failed (as with dockerd).
+        if (c.record.hostConfig.AutoRemove) await this.removeLocked(c).catch(() => {});
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Runs the start sequence and records the result; call under the lock. A failed start keeps
+   * the status it had (Docker shows a container whose first start failed as "Created") and
+   * records the error and an exit code: the one the command could not be invoked with, else 128.
+   */
+  async startLocked(c: Container): Promise<void> {
+    const id = c.record.id;
+    transition(id, c.state.status, 'running');
+    let pid: number;
+    try {
+      ({ pid } = await startRun(this.ctx, c));
+    } catch (err) {
+      c.state.exitCode = err instanceof CommandInvokeError ? err.exitCode : 128;
+      c.state.error = errorMessage(err);
+      await this.ctx.store.save(c);
+      throw err;
+    }
+    await this.ctx.store.setStatus(c, 'running', {
+      fields: { pid, startedAt: new Date().toISOString(), exitCode: 0, error: '', oomKilled: false, hasBeenStarted: true, manuallyStopped: false },
+      event: 'start',
+    });
+    this.monitor.watch(c, Date.now());
+  }
+
+  /** A start by hand replaces a scheduled restart; the container is exited until it runs. */
+  async #cancelRestart(c: Container): Promise<void> {
+    if (c.state.status !== 'restarting') return;
+    this.monitor.cancelRestart(c);
+    await this.ctx.store.setStatus(c, 'exited');
+  }
+
+  async stop(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      if (c.state.status === 'restarting') {
+        this.monitor.cancelRestart(c);
+        await this.ctx.store.setStatus(c, 'exited', { fields: { manuallyStopped: true }, event: 'stop' });
+        return;
+      }
+      if (!isActive(c.state)) throw new NotModifiedError('container already stopped');
+      c.state.manuallyStopped = true;
+      await this.ctx.store.save(c);
+      await this.#stopLocked(c, opts.signal, opts.timeout);
+      this.ctx.store.publish(c, 'stop');
+    });
+  }
+
+  /** Sends the stop signal, then SIGKILL after the timeout; returns once the exit is recorded. */
+  async #stopLocked(c: Container, signal?: string, timeoutSec?: number): Promise<void> {
+    const handle = c.run;
+    if (!handle) return;
+    if (c.state.status === 'paused') {
+      // A frozen process cannot act on the signal.
+      await this.ctx.runtimeOf(c).resume(c.record.id).catch(() => {});
+      await this.ctx.store.setStatus(c, 'running');
+    }
+    const sig = signal || c.record.config.StopSignal || 'SIGTERM';
+    const timeout = timeoutSec ?? c.record.config.StopTimeout ?? 10;
+    await this.#signal(c, sig);
+    let st = timeout < 0 ? await handle.exited : await orTimeout(handle.exited, timeout * 1000, () => undefined);
+    if (!st) {
+      await this.#signal(c, 'SIGKILL');
+      st = await handle.exited;
+    }
+    await this.monitor.recordExit(c, handle, st);
+  }
+
+  async #signal(c: Container, sig: string): Promise<void> {
+    const num = signalNumber(sig);
+    try {
+      await this.ctx.runtimeOf(c).kill(c.record.id, num);
+    } catch (err) {
+      // The process may have exited between our check and the signal; the exit is recorded anyway.
+      this.ctx.logger.debug('kill failed', { id: c.record.id, error: errorMessage(err) });
+    }
+    this.ctx.store.publish(c, 'kill', { signal: String(num) });
+  }
+
+  /** Without the lock: it must reach a process that a stop, holding the lock, waits on. */
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    const num = signalNumber(signal);
+    if (!isActive(c.state) || c.state.status === 'restarting') {
+      throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.record.id} is not running`);
+    }
+    // Docker marks any kill as a manual stop so restart policies leave the container down.
+    c.state.manuallyStopped = true;
+    await this.ctx.store.save(c);
+    if (c.state.status === 'paused' && (num === 9 || num === 15)) await this.ctx.runtimeOf(c).resume(c.record.id).catch(() => {});
+    await this.#signal(c, String(num));
+  }
+
+  async restart(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      await this.#cancelRestart(c);
+      if (isActive(c.state)) await this.#stopLocked(c, opts.signal, opts.timeout);
+      if (c.state.status === 'removing' || c.state.status === 'dead') throw new ConflictError(`Container ${c.record.id} is marked for removal and cannot be started.`);
+      await this.startLocked(c);
+      this.ctx.store.publish(c, 'restart');
+    });
+  }
+
+  async pause(ref: string): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      if (c.state.status === 'paused') throw new ConflictError(`Container ${c.record.id} is already paused`);
+      if (c.state.status !== 'running') throw new ConflictError(`Container ${c.record.id} is not running`);
+      await this.ctx.runtimeOf(c).pause(c.record.id);
+      await this.ctx.store.setStatus(c, 'paused', { event: 'pause' });
+    });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      if (c.state.status !== 'paused') throw new ConflictError(`Container ${c.record.id} is not paused`);
+      await this.ctx.runtimeOf(c).resume(c.record.id);
+      await this.ctx.store.setStatus(c, 'running', { event: 'unpause' });
+    });
+  }
+
+  /**
+   * Registers a wait synchronously (so a `run` that waits before it starts cannot miss the
+   * exit) and returns the promise of the exit code. Without the lock: it only listens.
+   */
+  wait(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
+    const c = this.ctx.store.get(ref);
+    if (condition === 'removed') return new Promise((resolve) => c.removeWaiters.push(resolve));
+    if (condition === 'not-running' && !isActive(c.state) && c.state.status !== 'restarting') return Promise.resolve(c.state.exitCode);
+    return new Promise((resolve) => c.exitWaiters.push(resolve));
+  }
+
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      if (!this.ctx.store.has(c)) return;
+      this.monitor.cancelRestart(c);
+      if (isActive(c.state)) {
+        if (!opts.force) {
+          const what = c.state.status === 'paused' ? 'container is paused and must be unpaused first' : 'container is running: stop the container before removing or force remove';
+          throw new ConflictError(`cannot remove container "/${c.record.name}": ${what}`);
+        }
+        c.state.manuallyStopped = true;
+        const handle = c.run;
+        if (handle) {
+          if (c.state.status === 'paused') await this.ctx.runtimeOf(c).resume(c.record.id).catch(() => {});
+          await this.#signal(c, 'SIGKILL');
+          const st = (await orTimeout(handle.exited, 10_000, () => undefined)) ?? { exitCode: 137, finishedAt: new Date(), oomKilled: false };
+          await this.monitor.recordExit(c, handle, st, { remove: true });
+          return;
+        }
+      }
+      await this.removeLocked(c);
+    });
+  }
+
+  /**
+   * Forgets the container, then deletes its files; call under the lock. `wait --condition
+   * removed` (what `run --rm` waits for) is answered once the container is gone from the API;
+   * the disk work after that is finished on the next start if the daemon dies meanwhile (the
+   * state file says "removing").
+   */
+  async removeLocked(c: Container): Promise<void> {
+    const { store } = this.ctx;
+    if (!store.has(c)) return;
+    const id = c.record.id;
+    // A state that cannot be saved must not stop the removal: the directory goes anyway.
+    await store.setStatus(c, 'removing').catch((err) => this.ctx.logger.warn('saving the removal failed', { id, error: errorMessage(err) }));
+    c.run?.abort.abort();
+    store.forget(c);
+    this.ctx.onRemoved(id);
+    store.publish(c, 'destroy');
+    for (const w of c.removeWaiters.splice(0)) w(c.state.exitCode);
+    for (const w of c.exitWaiters.splice(0)) w(c.state.exitCode);
+    await notifyStartListeners(c, false);
+    await releaseRun(this.ctx, c, 'remove');
+    await rm(c.files.dir, { recursive: true, force: true });
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const { store } = this.ctx;
+    const c = store.get(ref);
+    const name = validateContainerName(newName);
+    await this.ctx.mutex.run(c.record.id, async () => {
+      const old = c.record.name;
+      if (old === name) throw new InvalidArgumentError(`Renaming a container with the same name as its current name`);
+      store.reserveName(name, c.record.id);
+      c.record.name = name;
+      try {
+        await c.files.saveRecord(c.record);
+      } catch (err) {
+        c.record.name = old;
+        store.releaseName(name, c.record.id);
+        throw err;
+      }
+      store.releaseName(old, c.record.id);
+      store.publish(c, 'rename', { oldName: `/${old}` });
+    });
+  }
+
+  async prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {
+    checkFilterKeys(filters, ['label', 'label!', 'until']);
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    const until = filters.until?.[0] ? parseFilterTime(filters.until[0]) : undefined;
+    for (const c of this.ctx.store.all()) {
+      if (isActive(c.state) || c.state.status === 'restarting' || c.state.status === 'removing') continue;
+      if (until !== undefined && Date.parse(c.record.created) >= until) continue;
+      const labels = c.record.config.Labels ?? {};
+      if (!matchesFilters(filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
+      const size = (await this.ctx.rootfs.size(c.record.id).catch(() => ({ sizeRw: 0 }))).sizeRw;
+      try {
+        await this.remove(c.record.id);
+        deleted.push(c.record.id);
+        reclaimed += size;
+      } catch (err) {
+        this.ctx.logger.warn('prune: could not remove container', { id: c.record.id, error: errorMessage(err) });
+      }
+    }
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+}

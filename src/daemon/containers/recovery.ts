@@ -1,0 +1,50 @@
+/**
+ * Recovery at daemon start: the disk is the truth about what containers exist, the runtime about
+ * what runs. Each container is reconciled under its lock: one that still runs is watched again,
+ * one whose process exited while wharfd was down gets that exit recorded (and its restart
+ * policy applied), a removal that was cut short is finished, and `always`/`unless-stopped`
+ * containers are started again.
+ */
+import { errorMessage } from '../../util/index.js';
+import type { ContainerContext } from './context.js';
+import type { Lifecycle } from './lifecycle.js';
+import { restartsAtDaemonStart, type Monitor } from './monitor.js';
+import type { Container } from './store.js';
+
+export async function recover(ctx: ContainerContext, monitor: Monitor, lifecycle: Lifecycle): Promise<void> {
+  const { loaded, kept } = await ctx.store.load(ctx.logger);
+  await ctx.rootfs.removeOrphans((id) => kept.has(id));
+  // One container that cannot be reconciled must not keep the daemon from starting.
+  await Promise.all(
+    loaded.map((c) =>
+      reconcile(ctx, monitor, lifecycle, c).catch((err) => ctx.logger.warn('reconciling a container failed', { id: c.record.id, error: errorMessage(err) })),
+    ),
+  );
+}
+
+async function reconcile(ctx: ContainerContext, monitor: Monitor, lifecycle: Lifecycle, c: Container): Promise<void> {
+  const id = c.record.id;
+  const rt = ctx.runtimeOf(c);
+  await ctx.mutex.run(id, async () => {
+    const status = c.state.status;
+    if (status === 'running' || status === 'paused' || status === 'restarting') {
+      const st = await rt.state(id).catch(() => undefined);
+      if (st && (st.status === 'running' || st.status === 'paused')) {
+        await ctx.store.setStatus(c, st.status, { fields: { pid: st.pid } });
+        monitor.watch(c, Date.parse(c.state.startedAt));
+        return;
+      }
+      // A monitor that vanished without writing the exit leaves nothing to read: Docker's 255.
+      const ex = (await rt.exitStatus(id).catch(() => undefined)) ?? { exitCode: 255, finishedAt: new Date(), oomKilled: false };
+      await monitor.recordFoundExit(c, ex);
+      return;
+    }
+    if (status === 'removing') {
+      await lifecycle.removeLocked(c);
+      return;
+    }
+    if (status === 'exited' && restartsAtDaemonStart(c.record.hostConfig.RestartPolicy, c.state)) {
+      await lifecycle.startLocked(c).catch((err) => ctx.logger.warn('restart at start-up failed', { id, error: errorMessage(err) }));
+    }
+  });
+}

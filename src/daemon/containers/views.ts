@@ -1,0 +1,214 @@
+/**
+ * What the API shows of containers: inspect, the list with its filters, top. Queries only:
+ * none takes a container's lock, so they never wait for a stop.
+ */
+import type {
+  ContainerInspect,
+  ContainerStateStatus,
+  ContainerSummary,
+  ContainerTopResponse,
+  EndpointSettings,
+  Port,
+} from '../../types/index.js';
+import { ConflictError, InvalidArgumentError, run } from '../../util/index.js';
+import { checkFilterKeys, matchesFilters, parseLabelFilter } from '../filters.js';
+import { mountPoints } from '../../volume/index.js';
+import type { ContainerContext } from './context.js';
+import { inspectState, isActive, statusText, type ContainerRecord } from './state.js';
+import type { Container } from './store.js';
+
+const LIST_FILTERS = ['id', 'name', 'status', 'label', 'exited', 'ancestor', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose'];
+const STATUSES: readonly string[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] satisfies ContainerStateStatus[];
+
+export interface ListOptions {
+  all?: boolean;
+  limit?: number;
+  size?: boolean;
+  filters?: Record<string, string[]>;
+}
+
+export class Views {
+  constructor(private readonly ctx: ContainerContext) {}
+
+  async inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerInspect> {
+    const c = this.ctx.store.get(ref);
+    const r = c.record;
+    const out: ContainerInspect = {
+      Id: r.id,
+      Created: r.created,
+      Path: r.path,
+      Args: r.args,
+      State: inspectState(c.state),
+      Image: r.imageId,
+      ResolvConfPath: c.files.resolvConfPath,
+      HostnamePath: c.files.hostnamePath,
+      HostsPath: c.files.hostsPath,
+      LogPath: r.logPath,
+      Name: `/${r.name}`,
+      RestartCount: c.state.restartCount,
+      Driver: r.driver,
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: null,
+      HostConfig: r.hostConfig,
+      GraphDriver: { Name: r.driver, Data: this.ctx.rootfs.graphDriverData(r.id) },
+      Mounts: mountPoints(r.hostConfig),
+      Config: r.config,
+      NetworkSettings: networkSettings(c),
+    };
+    if (opts.size) {
+      const sz = await this.ctx.rootfs.size(r.id);
+      out.SizeRw = sz.sizeRw;
+      out.SizeRootFs = sz.sizeRootFs;
+    }
+    return out;
+  }
+
+  async list(opts: ListOptions): Promise<ContainerSummary[]> {
+    const filters = opts.filters ?? {};
+    checkFilterKeys(filters, LIST_FILTERS);
+    for (const v of filters.status ?? []) {
+      if (!STATUSES.includes(v)) throw new InvalidArgumentError(`invalid filter 'status=${v}'`);
+    }
+    for (const v of filters.exited ?? []) {
+      if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`invalid filter 'exited=${v}': the exit code must be an integer`);
+    }
+    // Docker matches a name exactly or as a regular expression; one that does not compile matches nothing.
+    const namePatterns = (filters.name ?? []).map((v) => {
+      try {
+        return new RegExp(v);
+      } catch {
+        return undefined;
+      }
+    });
+    const { store } = this.ctx;
+    let items = store.all().sort((a, b) => b.record.created.localeCompare(a.record.created));
+    const all = opts.all || (opts.limit !== undefined && opts.limit > 0) || filters.status?.length || filters.exited?.length;
+    if (!all) items = items.filter((c) => isActive(c.state) || c.state.status === 'restarting');
+    const before = filters.before?.[0] ? store.get(filters.before[0]).record.created : undefined;
+    const since = filters.since?.[0] ? store.get(filters.since[0]).record.created : undefined;
+    const ancestors = (filters.ancestor ?? []).map((a) => {
+      try {
+        return this.ctx.images.get(a).id;
+      } catch {
+        return undefined;
+      }
+    });
+    items = items.filter((c) => {
+      const r = c.record;
+      if (before && r.created >= before) return false;
+      if (since && r.created <= since) return false;
+      return matchesFilters(filters, {
+        id: (v) => r.id.startsWith(v),
+        name: (v, i) => v === r.name || v === `/${r.name}` || (namePatterns[i] ? namePatterns[i].test(r.name) || namePatterns[i].test(`/${r.name}`) : false),
+        status: (v) => c.state.status === v,
+        label: (v) => parseLabelFilter(v)(r.config.Labels ?? {}),
+        exited: (v) => c.state.status === 'exited' && c.state.exitCode === Number(v),
+        ancestor: (_v, i) => ancestors[i] !== undefined && r.imageId === ancestors[i],
+        before: () => true,
+        since: () => true,
+        health: (v) => v === 'none',
+        network: (v) => r.hostConfig.NetworkMode === v,
+        volume: (v) => mountPoints(r.hostConfig).some((m) => m.Source === v || m.Destination === v),
+        'is-task': (v) => v === 'false',
+        publish: () => false,
+        expose: () => false,
+      });
+    });
+    if (opts.limit !== undefined && opts.limit > 0) items = items.slice(0, opts.limit);
+    return Promise.all(items.map((c) => this.#summary(c, opts.size ?? false)));
+  }
+
+  async #summary(c: Container, size: boolean): Promise<ContainerSummary> {
+    const r = c.record;
+    const s: ContainerSummary = {
+      Id: r.id,
+      Names: [`/${r.name}`],
+      Image: r.image,
+      ImageID: r.imageId,
+      Command: summaryCommand(r.path, r.args),
+      Created: Math.floor(Date.parse(r.created) / 1000),
+      Ports: ports(r),
+      Labels: r.config.Labels ?? {},
+      State: c.state.status,
+      Status: statusText(c.state),
+      HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'bridge' },
+      NetworkSettings: { Networks: networkSettings(c).Networks },
+      Mounts: mountPoints(r.hostConfig),
+    };
+    if (size) {
+      const sz = await this.ctx.rootfs.size(r.id);
+      s.SizeRw = sz.sizeRw;
+      s.SizeRootFs = sz.sizeRootFs;
+    }
+    return s;
+  }
+
+  async top(ref: string, psArgs = '-ef'): Promise<ContainerTopResponse> {
+    const c = this.ctx.store.get(ref);
+    if (!isActive(c.state)) throw new ConflictError(`Container ${c.record.id} is not running`);
+    const pids = new Set(await this.ctx.runtimeOf(c).pids(c.record.id));
+    const r = await run('ps', psArgs.split(/\s+/).filter(Boolean));
+    // ps follows its first line with a page of usage; the first line says what was wrong.
+    if (r.code !== 0) throw new InvalidArgumentError(`ps: ${r.stderr.trim().split('\n')[0]}`);
+    const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+    const header = lines[0].trim().split(/\s+/);
+    const pidCol = header.indexOf('PID');
+    if (pidCol < 0) throw new InvalidArgumentError(`Couldn't find PID field in ps output`);
+    const processes: string[][] = [];
+    for (const line of lines.slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (!pids.has(Number(fields[pidCol]))) continue;
+      // The last column (the command) may contain spaces: keep it whole.
+      const row = fields.slice(0, header.length - 1);
+      row.push(fields.slice(header.length - 1).join(' '));
+      processes.push(row);
+    }
+    return { Titles: header, Processes: processes };
+  }
+}
+
+/**
+ * `ps`'s COMMAND column as Docker builds it: arguments holding a space are wrapped in single
+ * quotes (nothing is escaped), so `sh -c 'exit 3'` does not read as four words.
+ */
+export function summaryCommand(path: string, args: string[]): string {
+  return [path, ...args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
+}
+
+function ports(r: ContainerRecord): Port[] {
+  const out: Port[] = [];
+  for (const key of Object.keys(r.config.ExposedPorts ?? {})) {
+    const [port, proto = 'tcp'] = key.split('/');
+    out.push({ PrivatePort: Number(port), Type: proto as Port['Type'] });
+  }
+  return out;
+}
+
+/** An endpoint with nothing assigned: what a container on `mode` shows before (or without) an address. */
+export function emptyEndpoints(mode: string): Record<string, EndpointSettings> {
+  return {
+    [mode]: { IPAMConfig: null, Links: null, Aliases: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null, DNSNames: null },
+  };
+}
+
+/** The endpoints the running container's network attachment reported, else empty ones for its mode. */
+function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
+  return {
+    Bridge: '',
+    SandboxID: '',
+    SandboxKey: '',
+    Ports: {},
+    EndpointID: '',
+    Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    MacAddress: '',
+    Networks: c.network?.endpoints ?? emptyEndpoints(c.record.hostConfig.NetworkMode ?? 'bridge'),
+  };
+}
