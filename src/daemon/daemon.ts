@@ -1,18 +1,22 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
+import { OverlaySnapshotter } from '../storage/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { ContainerService } from './containers.js';
 import { ExecService } from './exec.js';
 import { ImageService } from './images.js';
+import { ContainerFilesystems } from './rootfs.js';
 import { SystemService } from './system.js';
 
 /** The daemon's services, wired together. The API layer talks only to this. */
 export class Daemon {
   readonly events = new EventBus();
   readonly images: ImageService;
+  readonly #rootfs: ContainerFilesystems;
+  readonly #snapshots: OverlaySnapshotter;
   readonly containers: ContainerService;
   readonly execs: ExecService;
   readonly system: SystemService;
@@ -22,17 +26,23 @@ export class Daemon {
     readonly config: DaemonConfig,
     readonly logger: Logger,
   ) {
+    // Layers and container file systems live in <data root>/overlay, images in <data root>/image.
+    this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'));
     this.images = new ImageService({
       root: config.dataRoot,
       logger,
       busyboxPath: config.busyboxPath,
       onEvent: (action, id, attrs) => this.events.publish('image', action, id, attrs),
+      layers: this.#snapshots,
+      layerUsers: { layersInUse: () => this.#rootfs.layersInUse() },
     });
+    this.#rootfs = new ContainerFilesystems({ root: config.dataRoot, logger, snapshots: this.#snapshots, images: this.images });
     this.containers = new ContainerService({
       dataRoot: config.dataRoot,
       runtimeFor: (name) => this.runtime(name),
       defaultRuntime: config.defaultRuntime,
       images: this.images,
+      rootfs: this.#rootfs,
       events: this.events,
       logger,
       initPath: config.initPath,
@@ -62,6 +72,9 @@ export class Daemon {
   async init(): Promise<void> {
     await mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(this.config.execRoot, { recursive: true, mode: 0o700 });
+    // Layers first; then the containers' file systems, whose layers the image service's collection keeps.
+    await this.#snapshots.init();
+    await this.#rootfs.init();
     await this.images.init();
     await this.containers.init();
   }
