@@ -34,6 +34,7 @@ import {
 import { readLogs, type Runtime, type LogEntry, type AttachSession } from '../runtime/index.js';
 import type { ImageService, ImageRecord } from './images.js';
 import type { EventBus } from './events.js';
+import type { RootfsPort } from './containers/ports.js';
 import {
   ContainerFiles,
   inspectState,
@@ -86,6 +87,7 @@ export interface ContainerServiceOptions {
   runtimeFor: (name: string) => Runtime;
   defaultRuntime: string;
   images: ImageService;
+  rootfs: RootfsPort;
   events: EventBus;
   logger: Logger;
   initPath: string;
@@ -215,7 +217,7 @@ export class ContainerService {
       this.#byName.set(doc.record.name, id);
       loaded.push(c);
     }
-    await this.#opts.images.removeOrphanedRootfs((id) => kept.has(id));
+    await this.#opts.rootfs.removeOrphans((id) => kept.has(id));
     await Promise.all(loaded.map((c) => this.#reconcile(c)));
   }
 
@@ -340,14 +342,14 @@ export class ContainerService {
     this.#byName.set(cname, id);
     try {
       await mkdir(files.dir, { recursive: true, mode: 0o710 });
-      await this.#opts.images.createRootfs(id, image.id);
+      await this.#opts.rootfs.create(id, image.id);
       const state = newState();
       // Either order survives a crash: load() treats a record without a state as just created.
       await Promise.all([files.saveState(state), files.saveRecord(record)]);
       this.#byId.set(id, this.#newContainer(record, state, files));
     } catch (err) {
       this.#byName.delete(cname);
-      await this.#opts.images.removeRootfs(id).catch(() => {});
+      await this.#opts.rootfs.remove(id).catch(() => {});
       await rm(files.dir, { recursive: true, force: true });
       throw err;
     }
@@ -392,7 +394,7 @@ export class ContainerService {
     let created = false;
     let pid = 0;
     try {
-      const rootfs = await this.#opts.images.mountRootfs(id);
+      const rootfs = await this.#opts.rootfs.mount(id);
       const user = await resolveUser(rootfs, record.config.User ?? '', record.hostConfig.GroupAdd ?? []);
       await this.#prepareBindSources(record);
       const files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
@@ -417,7 +419,7 @@ export class ContainerService {
       await rt.start(id);
     } catch (err) {
       if (created) await rt.delete(id, { force: true }).catch(() => {});
-      await this.#opts.images.unmountRootfs(id).catch(() => {});
+      await this.#opts.rootfs.unmount(id).catch(() => {});
       await this.#notifyStartListeners(c, false);
       c.state.exitCode = err instanceof CommandInvokeError ? err.exitCode : 128;
       c.state.error = errorMessage(err);
@@ -507,7 +509,7 @@ export class ContainerService {
   async #releaseRun(c: Container): Promise<void> {
     const id = c.record.id;
     await this.#deleteFromRuntime(c);
-    await this.#opts.images.unmountRootfs(id).catch((err) => this.#opts.logger.warn('unmount failed', { id, error: errorMessage(err) }));
+    await this.#opts.rootfs.unmount(id).catch((err) => this.#opts.logger.warn('unmount failed', { id, error: errorMessage(err) }));
   }
 
   async #deleteFromRuntime(c: Container): Promise<void> {
@@ -716,7 +718,7 @@ export class ContainerService {
     for (const w of c.exitWaiters.splice(0)) w(c.state.exitCode);
     await this.#notifyStartListeners(c, false);
     await this.#deleteFromRuntime(c);
-    await this.#opts.images.removeRootfs(id).catch((err) => this.#opts.logger.warn('removing the file system failed', { id, error: errorMessage(err) }));
+    await this.#opts.rootfs.remove(id).catch((err) => this.#opts.logger.warn('removing the file system failed', { id, error: errorMessage(err) }));
     await rm(c.files.dir, { recursive: true, force: true });
   }
 
@@ -771,13 +773,13 @@ export class ContainerService {
       AppArmorProfile: '',
       ExecIDs: null,
       HostConfig: r.hostConfig,
-      GraphDriver: { Name: r.driver, Data: this.#opts.images.graphDriverData(r.id) },
+      GraphDriver: { Name: r.driver, Data: this.#opts.rootfs.graphDriverData(r.id) },
       Mounts: mountPoints(r.hostConfig),
       Config: r.config,
       NetworkSettings: networkSettings(r),
     };
     if (opts.size) {
-      const sz = await this.#opts.images.rootfsSize(r.id);
+      const sz = await this.#opts.rootfs.size(r.id);
       out.SizeRw = sz.sizeRw;
       out.SizeRootFs = sz.sizeRootFs;
     }
@@ -856,7 +858,7 @@ export class ContainerService {
       Mounts: mountPoints(r.hostConfig),
     };
     if (size) {
-      const sz = await this.#opts.images.rootfsSize(r.id);
+      const sz = await this.#opts.rootfs.size(r.id);
       s.SizeRw = sz.sizeRw;
       s.SizeRootFs = sz.sizeRootFs;
     }
@@ -952,7 +954,7 @@ export class ContainerService {
   }
 
   async changes(ref: string): Promise<FilesystemChange[]> {
-    return this.#opts.images.changes(this.#get(ref).record.id);
+    return this.#opts.rootfs.changes(this.#get(ref).record.id);
   }
 
   /**
@@ -966,7 +968,7 @@ export class ContainerService {
       void this.#mutex.run(c.record.id, async () => {
         let stream: Readable;
         try {
-          stream = await this.#opts.images.exportRootfs(c.record.id);
+          stream = await this.#opts.rootfs.export(c.record.id);
         } catch (err) {
           reject(err);
           return;
@@ -1039,7 +1041,7 @@ export class ContainerService {
    */
   async #withFs<T>(c: Container, opts: { freeze: boolean }, fn: (fs: { root: string; view: RootView; readonlyMounts: string[] }) => Promise<T>): Promise<T> {
     const freeze = opts.freeze && c.state.status === 'running';
-    const fs = await this.#opts.images.openRootfs(c.record.id);
+    const fs = await this.#opts.rootfs.open(c.record.id);
     try {
       if (freeze) await this.#runtime(c).pause(c.record.id);
       try {
@@ -1087,7 +1089,7 @@ export class ContainerService {
     const pause = (opts.pause ?? true) && c.state.status === 'running';
     if (pause) await this.#runtime(c).pause(id);
     try {
-      const imageId = await this.#opts.images.commit(id, {
+      const imageId = await this.#opts.rootfs.commit(id, {
         imageId: c.record.imageId,
         config: { ...c.record.config, ...(opts.config ?? {}) },
         repo: opts.repo,
@@ -1115,7 +1117,7 @@ export class ContainerService {
       if (!matchesFilters(filters, { label: (v) => parseLabelFilter(v)(c.record.config.Labels ?? {}), 'label!': (v) => !parseLabelFilter(v)(c.record.config.Labels ?? {}), until: () => true })) {
         continue;
       }
-      const size = (await this.#opts.images.rootfsSize(c.record.id).catch(() => ({ sizeRw: 0 }))).sizeRw;
+      const size = (await this.#opts.rootfs.size(c.record.id).catch(() => ({ sizeRw: 0 }))).sizeRw;
       try {
         await this.remove(c.record.id);
         deleted.push(c.record.id);
@@ -1137,7 +1139,7 @@ export class ContainerService {
 
   /** Rootfs path of a running container (for exec user lookup). */
   rootfsOf(id: string): string {
-    return this.#opts.images.rootfsPath(this.#get(id).record.id);
+    return this.#opts.rootfs.path(this.#get(id).record.id);
   }
 
   event(ref: string, action: string, attrs: Record<string, string> = {}): void {
