@@ -34,6 +34,7 @@ export class Daemon {
       busyboxPath: config.busyboxPath,
       onEvent: (action, id, attrs) => this.events.publish('image', action, id, attrs),
       layers: this.#snapshots,
+      containers: { containersUsing: (id) => this.containers.containersUsing(id) },
       layerUsers: { layersInUse: () => this.#rootfs.layersInUse() },
     });
     this.#rootfs = new ContainerFilesystems({ root: config.dataRoot, logger, snapshots: this.#snapshots, images: this.images });

@@ -25,7 +25,7 @@ export interface ImageLayers extends ImageBase {
   size: number;
 }
 
-/** Which containers use an image, for rmi's and prune's refusals. */
+/** Which containers use an image, for rmi's and prune's refusals (the container service answers). */
 export interface ImageUsage {
   containersUsing(imageId: string): { id: string; running: boolean }[];
 }
@@ -39,6 +39,7 @@ export interface ImageServiceOptions {
   onEvent(action: string, id: string, attrs: Record<string, string>): void;
   /** Extracted layers: the storage snapshotter, initialised before this service. */
   layers: Layers;
+  containers: ImageUsage;
   /** The layers container file systems stand on, kept while they do (daemon/rootfs.ts). */
   layerUsers: LayersInUse;
 }
@@ -217,11 +218,11 @@ export class ImageService {
   }
 
   /** Docker's `rmi` decisions (daemon/images/image_delete.go), message for message. */
-  async remove(ref: string, opts: { force: boolean; noPrune: boolean }, usage: ImageUsage): Promise<ImageDeleteItem[]> {
+  async remove(ref: string, opts: { force: boolean; noPrune: boolean }): Promise<ImageDeleteItem[]> {
     return this.#store.locked(async () => {
       const img = this.#store.mustFind(ref);
       const out: ImageDeleteItem[] = [];
-      const users = usage.containersUsing(img.id);
+      const users = this.#o.containers.containersUsing(img.id);
       const untag = (t: string) => {
         this.#store.tags.delete(t);
         out.push({ Untagged: t });
@@ -270,7 +271,7 @@ export class ImageService {
     if (mask.soft && users.length) throw conflict(false, `image is being used by stopped container ${shortId(users[0].id)}`);
   }
 
-  async prune(opts: { all: boolean; filters: Record<string, string[]> }, usage: ImageUsage): Promise<ImagePruneResponse> {
+  async prune(opts: { all: boolean; filters: Record<string, string[]> }): Promise<ImagePruneResponse> {
     checkFilterKeys(opts.filters, ['label', 'label!', 'until']);
     const until = opts.filters.until?.length ? parseFilterTime(opts.filters.until[0]) : undefined;
     const deleted: ImageDeleteItem[] = [];
@@ -280,7 +281,7 @@ export class ImageService {
       for (const img of [...this.#store.images.values()]) {
         const tags = this.#store.tagsOf(img.id);
         if (!opts.all && tags.length) continue;
-        if (usage.containersUsing(img.id).length) continue;
+        if (this.#o.containers.containersUsing(img.id).length) continue;
         if (until !== undefined && this.#createdMs(img) >= until) continue;
         const labels = img.config.config?.Labels ?? {};
         if (!matchesFilters(opts.filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
@@ -296,6 +297,26 @@ export class ImageService {
     });
     this.#o.onEvent('prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  // ------------------------------------------------------------ pull
+
+  /**
+   * `docker pull`. Pulling from registries is a later issue: an image that is already here
+   * "pulls" instantly, anything else is refused before any progress is sent.
+   */
+  async pull(image: string, tag: string | undefined, emit: (m: ProgressMessage) => void): Promise<void> {
+    const ref = tag ? (tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`) : image;
+    let img: ImageRecord;
+    try {
+      img = this.get(ref);
+    } catch {
+      const name = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
+      throw new InvalidArgumentError(`pull access denied for ${name.split(':')[0]}: pulling from registries is not supported yet by this wharf; load the image with 'docker load' or import it`);
+    }
+    emit({ status: `Pulling from ${image}`, id: tag || 'latest' });
+    emit({ status: `Digest: ${img.id}` });
+    emit({ status: `Status: Image is up to date for ${ref}` });
   }
 
   // ------------------------------------------------------------ archives

@@ -27,6 +27,7 @@ async function open(root: string) {
     busyboxPath: BUSYBOX!,
     onEvent() {},
     layers: snapshots,
+    containers: { containersUsing: (id) => users.containersUsing(id) },
     layerUsers: { layersInUse: () => rootfs!.layersInUse() },
   });
   rootfs = new ContainerFilesystems({ root, logger, snapshots, images });
@@ -129,7 +130,7 @@ test('container rootfs: overlay mount, diff, commit, export, sizes; no orphans a
       // Deleting an image that a stopped container uses (forced) keeps its layers until the container goes.
       users = { containersUsing: (id) => (id === committed ? [{ id: c2, running: false }] : []) };
       await rootfs.unmount(c2);
-      const out = await svc.remove('snap', { force: true, noPrune: false }, users);
+      const out = await svc.remove('snap', { force: true, noPrune: false });
       assert.deepEqual(out, [{ Untagged: 'snap:latest' }, { Deleted: committed }]);
       assert.equal((await onDisk(root)).layers.length, 2);
       const m3 = await rootfs.mount(c2);
@@ -142,7 +143,7 @@ test('container rootfs: overlay mount, diff, commit, export, sizes; no orphans a
     assert.ok(!mounts.includes(root), 'nothing left mounted');
     assert.equal((await onDisk(root)).layers.length, 1, 'the removed image freed its layer with its last container');
     users = { containersUsing: () => [] };
-    await svc.remove('busybox', { force: false, noPrune: false }, users);
+    await svc.remove('busybox', { force: false, noPrune: false });
     assert.deepEqual(await onDisk(root), { blobs: [], layers: [], links: [], images: [], tmp: [] });
     assert.deepEqual(await readdir(join(root, 'overlay/containers')), []);
   });
@@ -171,8 +172,8 @@ test('a new daemon on the same data root finds the file systems as they were: li
     assert.equal(committed.config.history?.at(-1)?.empty_layer, true);
 
     // The image goes while its container stays: its layers stay, also across a restart.
-    await first.images.remove('busybox', { force: true, noPrune: false }, users);
-    await first.images.remove(same, { force: true, noPrune: false }, users);
+    await first.images.remove('busybox', { force: true, noPrune: false });
+    await first.images.remove(same, { force: true, noPrune: false });
     const graph = first.rootfs.graphDriverData(c1);
 
     const second = await open(root);
