@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile, lstat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,7 +12,6 @@ import { sha256 } from '../util/index.js';
 import { ImageService, type ImageUsage } from './images.js';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
-const canMount = process.getuid?.() === 0;
 const skip = !BUSYBOX ? 'no busybox here' : false;
 
 const logger = { debug() {}, info() {}, warn() {}, error() {} };
