@@ -182,7 +182,10 @@ export class ContainerFilesystems implements RootfsPort {
     // Not running: a private read-only view, so a concurrent start/stop cannot pull it away mid-export.
     const view = await snapshots.view(containerId, top(meta));
     const tar = packDir(view.path, { layer: false });
+    let cleaned = false;
     const cleanup = () => {
+      if (cleaned) return;
+      cleaned = true;
       view.release().catch((err) => this.#o.logger.warn('cleaning up an export mount failed', { path: view.path, error: errorMessage(err) }));
     };
     tar.on('end', cleanup);
