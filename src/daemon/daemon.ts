@@ -1,15 +1,17 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
+import { OverlaySnapshotter } from '../storage/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
-import { ContainerService, type RootfsPort, type RuntimePort } from './containers/index.js';
+import { ContainerService, type RuntimePort } from './containers/index.js';
 import { ExecService } from './exec.js';
 import { ImageService } from './images.js';
 import { NetworkService } from './networks.js';
 import { VolumeService } from './volumes.js';
 import { BuildService } from './builds.js';
+import { ContainerFilesystems } from './rootfs.js';
 import { SystemService } from './system.js';
 
 /** The daemon's services, wired together. The API layer talks only to this. */
@@ -19,6 +21,8 @@ export class Daemon {
   readonly volumes = new VolumeService();
   readonly builds = new BuildService();
   readonly images: ImageService;
+  readonly #rootfs: ContainerFilesystems;
+  readonly #snapshots: OverlaySnapshotter;
   readonly containers: ContainerService;
   readonly execs: ExecService;
   readonly system: SystemService;
@@ -28,18 +32,24 @@ export class Daemon {
     readonly config: DaemonConfig,
     readonly logger: Logger,
   ) {
+    // Layers and container file systems live in <data root>/overlay, images in <data root>/image.
+    this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'));
     this.images = new ImageService({
       root: config.dataRoot,
       logger,
       busyboxPath: config.busyboxPath,
       onEvent: (action, id, attrs) => this.events.publish('image', action, id, attrs),
+      layers: this.#snapshots,
+      containers: { containersUsing: (id) => this.containers.containersUsing(id) },
+      layerUsers: { layersInUse: () => this.#rootfs.layersInUse() },
     });
+    this.#rootfs = new ContainerFilesystems({ root: config.dataRoot, logger, snapshots: this.#snapshots, images: this.images });
     this.containers = new ContainerService({
       dataRoot: config.dataRoot,
       runtimeFor: (name): RuntimePort => this.runtime(name),
       defaultRuntime: config.defaultRuntime,
       images: this.images,
-      rootfs: imageRootfs(this.images),
+      rootfs: this.#rootfs,
       network: this.networks,
       volumes: this.volumes,
       events: this.events,
@@ -72,6 +82,9 @@ export class Daemon {
   async init(): Promise<void> {
     await mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(this.config.execRoot, { recursive: true, mode: 0o700 });
+    // Layers first; then the containers' file systems, whose layers the image service's collection keeps.
+    await this.#snapshots.init();
+    await this.#rootfs.init();
     await this.images.init();
     await this.containers.init();
   }
@@ -80,25 +93,4 @@ export class Daemon {
   shutdown(): void {
     this.containers.detachAll();
   }
-}
-
-// ------------------------------------------------------------ the container service's ports
-// Today's implementation, until the storage snapshotter replaces it.
-
-/** Container file systems as the image service keeps them today. */
-function imageRootfs(images: ImageService): RootfsPort {
-  return {
-    create: (id, imageId) => images.createRootfs(id, imageId),
-    mount: (id) => images.mountRootfs(id),
-    unmount: (id) => images.unmountRootfs(id),
-    open: (id) => images.openRootfs(id),
-    remove: (id) => images.removeRootfs(id),
-    removeOrphans: (isContainer) => images.removeOrphanedRootfs(isContainer),
-    path: (id) => images.rootfsPath(id),
-    graphDriverData: (id) => images.graphDriverData(id),
-    size: (id) => images.rootfsSize(id),
-    changes: (id) => images.changes(id),
-    export: (id) => images.exportRootfs(id),
-    commit: (id, opts) => images.commit(id, opts),
-  };
 }

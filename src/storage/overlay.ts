@@ -1,48 +1,286 @@
-import { readFile } from 'node:fs/promises';
-import { errorMessage, InvalidArgumentError, isErrno, mountOverlayNative, umount } from '../util/index.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError, WharfError, errorMessage, isErrno, readJsonIfExists, type Mount } from '../util/index.js';
+import { applyLayer } from './apply.js';
+import { chainIdOf } from './chain.js';
+import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
+import { isMounted, mountOverlay, unmount } from './mount.js';
+import { diskUsage } from './pack.js';
+import type { Diff, DiffOptions, LayerInfo, Snapshotter, Usage, View } from './snapshotter.js';
 
-/** Whether `path` is a mount point, from the kernel's own table. */
-export async function isMounted(path: string): Promise<boolean> {
-  const table = await readFile('/proc/self/mountinfo', 'utf8');
-  const escaped = path.replace(/[\s\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-  return table.split('\n').some((l) => l.split(' ')[4] === escaped);
+const hex = (d: string) => d.replace(/^sha256:/, '');
+/** Short names under l/ keep a mount's option string within one page even with ~200 layers. */
+const shortName = (chainId: string) => hex(chainId).slice(0, 16);
+/** Keys name directories: no separators, no dots of their own, no overlay option syntax. */
+const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** Anything being made or removed carries this in its name, so init can tell it from what is whole. */
+const TMP = '.tmp';
+
+/** The layers below a snapshot, top first (see #chain). */
+interface Chain {
+  dirs: string[];
+  long: string;
+  short: string;
 }
 
-/** The kernel copies mount options into one page. */
-const MAX_OPTIONS = 4000;
+function checkKey(key: string): void {
+  if (!KEY.test(key)) throw new InvalidArgumentError(`invalid snapshot key "${key}": use letters, digits, '_' and '-'`);
+}
 
 /**
- * Mounts an overlay; read-only when there is no upper dir. Relative lower directories are
- * resolved from `cwd` (the layer store), which keeps many layers within the option limit.
+ * The overlay snapshotter: layers extracted once by chain ID, and one writable upper/work
+ * pair per active snapshot, mounted over them with overlayfs.
+ *
+ * On disk, under `root` (`<data root>/overlay`). wharfd starts on a data root that an earlier
+ * wharfd wrote, with its containers still running (live restore), so this layout does not
+ * change without a migration; it is Docker's overlay2 layout in all but names:
+ *
+ *   layers/<chain hex>/diff          a layer's files (OCI whiteouts as overlay whiteouts)
+ *   layers/<chain hex>/layer.json    its LayerInfo
+ *   l/<16 hex>                        -> ../layers/<chain hex>/diff, the short lowerdir names
+ *   containers/<key>/{upper,work,merged}   an active snapshot, mounted at merged
+ *   empty/                            the lower dir of a snapshot over no layer
+ *   views/<key>-<random>/             read-only views being read (never kept across a restart)
+ *
+ * Names containing ".tmp" are being made or removed; init deletes them.
  */
-export async function mountOverlay(o: { cwd: string; lowers: string[]; upper?: string; work?: string; target: string }): Promise<void> {
-  if (await isMounted(o.target)) return;
-  for (const p of [...o.lowers, o.upper ?? '', o.work ?? '']) {
-    if (/[,:]/.test(p)) throw new InvalidArgumentError(`cannot mount an overlay on "${p}": the path contains a comma or colon`);
-  }
-  let options = `lowerdir=${o.lowers.join(':')}`;
-  if (o.upper) options += `,upperdir=${o.upper},workdir=${o.work}`;
-  if (options.length >= MAX_OPTIONS) throw new InvalidArgumentError(`image has too many layers to mount (${o.lowers.length}); the overlay options would exceed one page`);
-  try {
-    mountOverlayNative(o.cwd, options, o.target);
-  } catch (err) {
-    throw new Error(`mounting the container's file system at ${o.target} failed: ${errorMessage(err)}`);
-  }
-}
+export class OverlaySnapshotter implements Snapshotter {
+  readonly #root: string;
+  readonly #layers = new Map<string, LayerInfo>();
+  readonly #chains = new Map<string, Chain>();
+  readonly #d: { layers: string; links: string; containers: string; empty: string; views: string };
 
-/** Unmounts if mounted; falls back to a lazy unmount when something still holds it busy. */
-export async function unmount(target: string): Promise<void> {
-  try {
-    umount(target);
-    return;
-  } catch (err) {
-    // EINVAL: not a mount point (already unmounted); ENOENT: already gone.
-    if (isErrno(err, 'EINVAL') || isErrno(err, 'ENOENT')) return;
-    if (!isErrno(err, 'EBUSY')) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+  constructor(root: string) {
+    this.#root = root;
+    this.#d = { layers: join(root, 'layers'), links: join(root, 'l'), containers: join(root, 'containers'), empty: join(root, 'empty'), views: join(root, 'views') };
   }
-  try {
-    umount(target, true);
-  } catch (err) {
-    if (await isMounted(target)) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+
+  async init(): Promise<void> {
+    const d = this.#d;
+    for (const p of [d.layers, d.links, d.containers, d.empty, d.views]) await mkdir(p, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(d.layers)) {
+      const meta = name.includes(TMP) ? undefined : await readJsonIfExists<LayerInfo>(join(d.layers, name, 'layer.json')).catch(() => undefined);
+      if (meta && hex(meta.chainId) === name) this.#layers.set(meta.chainId, meta);
+      else await rm(join(d.layers, name), { recursive: true, force: true });
+    }
+    const linked = new Set<string>();
+    for (const name of await readdir(d.links)) {
+      const target = await readlink(join(d.links, name)).catch(() => '');
+      const chain = /^\.\.\/layers\/([a-f0-9]{64})\/diff$/.exec(target)?.[1];
+      if (chain && this.#layers.has(`sha256:${chain}`) && name === shortName(`sha256:${chain}`)) linked.add(`sha256:${chain}`);
+      else await rm(join(d.links, name), { force: true });
+    }
+    for (const meta of this.#layers.values()) if (!linked.has(meta.chainId)) await this.#link(meta.chainId);
+    for (const name of await readdir(d.containers)) if (name.includes(TMP)) await rm(join(d.containers, name), { recursive: true, force: true });
+    // A view outlives nothing: its reader died with the daemon that served it.
+    for (const name of await readdir(d.views)) {
+      await unmount(join(d.views, name));
+      await rm(join(d.views, name), { recursive: true, force: true });
+    }
+  }
+
+  // ------------------------------------------------------------ committed layers
+
+  layer(chainId: string): LayerInfo | undefined {
+    return this.#layers.get(chainId);
+  }
+
+  layers(): LayerInfo[] {
+    return [...this.#layers.values()];
+  }
+
+  layerPath(chainId: string): string {
+    return join(this.#d.layers, hex(chainId), 'diff');
+  }
+
+  async #link(chainId: string): Promise<void> {
+    try {
+      await symlink(`../layers/${hex(chainId)}/diff`, join(this.#d.links, shortName(chainId)));
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+  }
+
+  async apply(parent: string | undefined, diffId: string, open: () => Readable): Promise<LayerInfo> {
+    const chainId = chainIdOf(parent, diffId);
+    const existing = this.#layers.get(chainId);
+    if (existing) return existing;
+    if (parent && !this.#layers.has(parent)) throw new InvalidArgumentError(`layer ${diffId}: its parent layer ${parent} is not present`);
+    const final = join(this.#d.layers, hex(chainId));
+    const tmp = `${final}${TMP}-${randomBytes(4).toString('hex')}`;
+    try {
+      await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
+      const { size } = await applyLayer(open(), join(tmp, 'diff'));
+      const meta: LayerInfo = { chainId, diffId, ...(parent ? { parent } : {}), size };
+      await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
+      await rename(tmp, final);
+      this.#layers.set(chainId, meta);
+      await this.#link(chainId);
+      return meta;
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      if (err instanceof WharfError) throw err;
+      throw new Error(`extracting layer ${diffId}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async removeLayer(chainId: string): Promise<void> {
+    await rm(join(this.#d.links, shortName(chainId)), { force: true });
+    // Rename first so that a crash mid-delete leaves a .tmp dir that init removes, not a torn layer.
+    const dir = join(this.#d.layers, hex(chainId));
+    const doomed = `${dir}${TMP}-rm-${randomBytes(4).toString('hex')}`;
+    await rename(dir, doomed).catch((err) => {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    });
+    await rm(doomed, { recursive: true, force: true });
+    this.#layers.delete(chainId);
+    this.#chains.clear();
+  }
+
+  /**
+   * The layers below a snapshot on `parent`, top first: their directories, and the lowerdir
+   * option naming them as they are and by their short links (as mounted, from the root, so
+   * ~200 layers fit in the one page of options). Cached: container start asks every time.
+   */
+  #chain(parent: string | undefined): Chain {
+    if (!parent) return { dirs: [], long: this.#d.empty, short: 'empty' };
+    const cached = this.#chains.get(parent);
+    if (cached) return cached;
+    const dirs: string[] = [];
+    const shorts: string[] = [];
+    for (let c: string | undefined = parent; c; c = this.#layers.get(c)!.parent) {
+      if (!this.#layers.has(c)) throw new Error(`layer ${c} is missing from the layer store`);
+      dirs.push(this.layerPath(c));
+      shorts.push(`l/${shortName(c)}`);
+    }
+    const chain = { dirs, long: dirs.join(':'), short: shorts.join(':') };
+    this.#chains.set(parent, chain);
+    return chain;
+  }
+
+  /** An overlay of `lowerdir` (and upper/work when writable) at `target`. */
+  #overlay(target: string, lowerdir: string, rw?: { upper: string; work: string }): Mount {
+    // Keys cannot hold them, but the data root might: a comma or colon would change the options' meaning.
+    if (/[,:]/.test(this.#root)) throw new InvalidArgumentError(`cannot mount an overlay on "${this.#root}": the path contains a comma or colon`);
+    const options = [`lowerdir=${lowerdir}`];
+    if (rw) options.push(`upperdir=${rw.upper}`, `workdir=${rw.work}`);
+    return { type: 'overlay', source: 'overlay', target, options };
+  }
+
+  // ------------------------------------------------------------ active snapshots
+
+  #paths(key: string) {
+    checkKey(key);
+    const dir = join(this.#d.containers, key);
+    return { dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged') };
+  }
+
+  async prepare(key: string, parent: string | undefined): Promise<Mount[]> {
+    const p = this.#paths(key);
+    const mounts = this.mounts(key, parent);
+    // Made whole under a temporary name, so a crash leaves either a snapshot or a .tmp dir.
+    const tmp = `${p.dir}${TMP}-${randomBytes(4).toString('hex')}`;
+    try {
+      for (const d of ['upper', 'work', 'merged']) await mkdir(join(tmp, d), { recursive: true, mode: 0o755 });
+      await rename(tmp, p.dir);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      // Already prepared: prepare is idempotent.
+      if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST')) throw err;
+    }
+    return mounts;
+  }
+
+  mounts(key: string, parent: string | undefined): Mount[] {
+    const p = this.#paths(key);
+    return [this.#overlay(p.merged, this.#chain(parent).long, p)];
+  }
+
+  async mount(key: string, parent: string | undefined): Promise<string> {
+    const p = this.#paths(key);
+    // What mounts() describes, with the layers named by their short links.
+    await mountOverlay(this.#overlay(p.merged, this.#chain(parent).short, p), this.#root);
+    return p.merged;
+  }
+
+  async unmount(key: string): Promise<void> {
+    await unmount(this.#paths(key).merged);
+  }
+
+  async isMounted(key: string): Promise<boolean> {
+    return isMounted(this.#paths(key).merged);
+  }
+
+  path(key: string): string {
+    return this.#paths(key).merged;
+  }
+
+  describe(key: string, parent: string | undefined): Record<string, string> {
+    const p = this.#paths(key);
+    const { dirs } = this.#chain(parent);
+    return { ...(dirs.length ? { LowerDir: dirs.join(':') } : {}), MergedDir: p.merged, UpperDir: p.upper, WorkDir: p.work };
+  }
+
+  async view(key: string, parent: string | undefined): Promise<View> {
+    const p = this.#paths(key);
+    const chain = this.#chain(parent);
+    const target = join(this.#d.views, `${key}-${randomBytes(6).toString('hex')}`);
+    // The snapshot's upper dir as the top lower layer: the same tree, and no upper to write to.
+    const m = this.#overlay(target, `${p.upper}:${chain.short}`);
+    await mkdir(target, { recursive: true });
+    try {
+      await mountOverlay(m, this.#root);
+    } catch (err) {
+      await rm(target, { recursive: true, force: true });
+      throw err;
+    }
+    let released: Promise<void> | undefined;
+    return {
+      path: target,
+      release: () => (released ??= unmount(target).then(() => rm(target, { recursive: true, force: true }))),
+    };
+  }
+
+  diff(key: string, parent: string | undefined, opts: DiffOptions = {}): Diff {
+    return upperDiff(this.#paths(key).upper, this.#chain(parent).dirs, opts);
+  }
+
+  async commit(key: string, parent: string | undefined, opts: DiffOptions = {}): Promise<LayerInfo | undefined> {
+    const tar = await this.diff(key, parent, opts).tar();
+    // The tar is kept whole before it is extracted: its digest names the layer.
+    const tmp = join(this.#d.layers, `commit-${randomBytes(6).toString('hex')}${TMP}`);
+    const hash = createHash('sha256');
+    try {
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
+      await pipeline(tar, hashing, createWriteStream(tmp, { flags: 'wx' }));
+      const diffId = `sha256:${hash.digest('hex')}`;
+      if (diffId === EMPTY_LAYER_DIFF_ID) return undefined;
+      return await this.apply(parent, diffId, () => createReadStream(tmp));
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async usage(key: string): Promise<Usage> {
+    return diskUsage(this.#paths(key).upper);
+  }
+
+  async remove(key: string): Promise<void> {
+    const p = this.#paths(key);
+    await unmount(p.merged);
+    await rm(p.dir, { recursive: true, force: true });
+  }
+
+  async keys(): Promise<string[]> {
+    return (await readdir(this.#d.containers).catch(() => [] as string[])).filter((n) => KEY.test(n));
   }
 }

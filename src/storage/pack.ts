@@ -35,9 +35,10 @@ export function packDir(root: string, opts: { layer: boolean; skip?: (rel: strin
     },
   });
 }
-/** Bytes of regular file content under `root`, each inode once. */
-export async function diskUsage(root: string): Promise<number> {
-  let total = 0;
+/** Bytes of regular file content under `root` and the inodes below it, each inode once. */
+export async function diskUsage(root: string): Promise<{ size: number; inodes: number }> {
+  let size = 0;
+  let inodes = 0;
   const seen = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     let names: string[];
@@ -50,17 +51,16 @@ export async function diskUsage(root: string): Promise<number> {
       const path = join(dir, name);
       const st = await lstat(path).catch(() => undefined);
       if (!st) continue;
-      if (st.isDirectory()) await walk(path);
-      else if (st.isFile()) {
+      if (st.nlink > 1 && !st.isDirectory()) {
         const key = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1) {
-          if (seen.has(key)) continue;
-          seen.add(key);
-        }
-        total += st.size;
+        if (seen.has(key)) continue;
+        seen.add(key);
       }
+      inodes++;
+      if (st.isDirectory()) await walk(path);
+      else if (st.isFile()) size += st.size;
     }
   };
   await walk(root);
-  return total;
+  return { size, inodes };
 }

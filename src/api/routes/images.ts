@@ -29,7 +29,6 @@ async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) =
 
 export function imageRoutes(r: Router, d: Daemon): void {
   const images = d.images;
-  const usage = { containersUsing: (id: string) => d.containers.containersUsing(id) };
 
   r.add('GET', '/images/json', (ctx) => {
     ctx.send(200, images.list({ all: ctx.bool('all'), filters: parseFilters(ctx.str('filters')), digests: ctx.bool('digests') }));
@@ -54,20 +53,8 @@ export function imageRoutes(r: Router, d: Daemon): void {
       return;
     }
     if (fromImage) {
-      const tag = ctx.str('tag');
-      const ref = tag ? (tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`) : fromImage;
-      // Pulling from registries is a later issue; an image that is already here "pulls" instantly.
-      try {
-        const img = images.get(ref);
-        return await progress(ctx, async (emit) => {
-          emit({ status: `Pulling from ${fromImage}`, id: tag || 'latest' });
-          emit({ status: `Digest: ${img.id}` });
-          emit({ status: `Status: Image is up to date for ${ref}` });
-        });
-      } catch {
-        const name = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
-        throw new InvalidArgumentError(`pull access denied for ${name.split(':')[0]}: pulling from registries is not supported yet by this wharf; load the image with 'docker load' or import it`);
-      }
+      await progress(ctx, (emit) => images.pull(fromImage, ctx.str('tag') || undefined, emit), { plainEarlyErrors: true });
+      return;
     }
     throw new InvalidArgumentError('fromImage or fromSrc is required');
   });
@@ -94,7 +81,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
     const filters = parseFilters(ctx.str('filters'));
     const dangling = filters.dangling?.[0];
     delete filters.dangling;
-    ctx.send(200, await images.prune({ all: dangling === 'false' || dangling === '0', filters }, usage));
+    ctx.send(200, await images.prune({ all: dangling === 'false' || dangling === '0', filters }));
   });
 
   r.add('GET', '/images/{name*}/json', (ctx) => ctx.send(200, images.inspect(ctx.params.name)));
@@ -107,6 +94,6 @@ export function imageRoutes(r: Router, d: Daemon): void {
     ctx.send(201);
   });
   r.add('DELETE', '/images/{name*}', async (ctx) => {
-    ctx.send(200, await images.remove(ctx.params.name, { force: ctx.bool('force'), noPrune: ctx.bool('noprune') }, usage));
+    ctx.send(200, await images.remove(ctx.params.name, { force: ctx.bool('force'), noPrune: ctx.bool('noprune') }));
   });
 }

@@ -1,8 +1,8 @@
 /**
  * What the container lifecycle needs from the rest of the engine, declared here by the
  * lifecycle itself (the consumer). `daemon/daemon.ts` wires the real implementations in:
- * `runtime.Runtime` for the OCI runtime, the storage snapshotter (through the image service)
- * for root file systems, the network and volume services, the image service (for lookups
+ * `runtime.Runtime` for the OCI runtime, `ContainerFilesystems` (daemon/rootfs.ts, over the storage
+ * snapshotter) for root file systems, the network and volume services, the image service (for lookups
  * only) and the event bus. Unit tests wire fakes (`_fakes.ts`).
  *
  * Container start is one sequence over these ports, each step with its undo:

@@ -1,0 +1,261 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ContainerConfig, ProgressMessage } from '../types/index.js';
+import {
+  applyChanges,
+  extractArchive,
+  goArch,
+  hasher,
+  isIdPrefix,
+  maybeGunzip,
+  parseReference,
+  readArchiveImages,
+  tagged,
+  tryParseReference,
+  writeArchive,
+  type ArchiveImage,
+  type ImageConfig,
+  type SaveImage,
+} from '../image/index.js';
+import { EMPTY_LAYER_DIFF_ID } from '../storage/index.js';
+import { InvalidArgumentError, sha256 } from '../util/index.js';
+import { toInvalid, type ImageStore } from './image-store.js';
+
+/** New images from tars (load, import, commit) and archives of images (save), over the image store. */
+
+/** What a container's root file system was made from (daemon/rootfs.ts keeps it per container). */
+export interface ImageBase {
+  imageId: string;
+  /** Chain IDs of its layers, bottom first. */
+  chain: string[];
+  diffIds: string[];
+  config: ImageConfig;
+}
+
+/** A container's changes to become an image. */
+export interface CommitImageRequest {
+  /** The image the container was created from: its config is the new one's base while it exists. */
+  imageId: string;
+  /** The container's layers and config as they were at create, for when the image is gone. */
+  base: ImageBase;
+  /** The container's changes as a layer tar; asked for once the request is known to be valid. */
+  layer(): Promise<Readable>;
+  config: ContainerConfig;
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  changes?: string[];
+  /** The history entry's created_by: the container's command. */
+  createdBy: string;
+}
+
+function tagName(repo: string | undefined, tag: string | undefined): string | undefined {
+  if (!repo) return undefined;
+  const r = parseReference(repo);
+  if (r.digest) throw new InvalidArgumentError('refusing to create a tag with a digest reference');
+  return tagged({ repo: r.repo, tag: tag || r.tag });
+}
+
+export async function loadArchive(store: ImageStore, input: Readable, onProgress: (m: ProgressMessage) => void): Promise<void> {
+  const work = store.tmpPath('load');
+  await mkdir(work, { recursive: true });
+  try {
+    let source: Readable;
+    try {
+      source = await maybeGunzip(input);
+    } catch (err) {
+      throw toInvalid('invalid image archive', err);
+    }
+    await extractArchive(source, work);
+    const images = await readArchiveImages(work);
+    if (!images.length) throw new InvalidArgumentError('invalid image archive: it holds no images');
+    await store.locked(async () => {
+      try {
+        for (const entry of images) {
+          const id = await loadOne(store, work, entry);
+          for (const t of entry.repoTags) {
+            const old = store.tags.get(t);
+            if (old && old !== id) {
+              // Docker tells when a load takes a name away from another image.
+              onProgress({ stream: `The image ${t} already exists, renaming the old one with ID ${old} to empty string\n` });
+            }
+            await store.setTag(t, id);
+            onProgress({ stream: `Loaded image: ${t}\n` });
+          }
+          if (!entry.repoTags.length) onProgress({ stream: `Loaded image ID: ${id}\n` });
+          store.o.onEvent('load', id, { name: id });
+        }
+      } finally {
+        await store.collect();
+      }
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function loadOne(store: ImageStore, work: string, entry: ArchiveImage): Promise<string> {
+  const file = (p: string) => join(work, p.replace(/^\/+/, ''));
+  const configBytes = await readFile(file(entry.config)).catch(() => {
+    throw new InvalidArgumentError(`invalid image archive: config ${entry.config} is missing`);
+  });
+  // Both archive layouts name the config by its digest; a mismatch means corruption.
+  const named = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/.exec(entry.config)?.[1];
+  if (named && sha256(configBytes) !== `sha256:${named}`) {
+    throw new InvalidArgumentError(`invalid image archive: config ${entry.config} has digest ${sha256(configBytes)}`);
+  }
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  } catch {
+    throw new InvalidArgumentError(`invalid image archive: config ${entry.config} is not JSON`);
+  }
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== entry.layers.length) {
+    throw new InvalidArgumentError(`invalid image archive: ${entry.layers.length} layers listed but the config has ${diffIds.length}`);
+  }
+  let parent: string | undefined;
+  for (let i = 0; i < diffIds.length; i++) {
+    const path = file(entry.layers[i]);
+    parent = await store.ensureLayer(parent, diffIds[i], () => maybeGunzip(createReadStream(path)), `invalid image archive: ${entry.layers[i]}`);
+  }
+  return store.register(configBytes);
+}
+
+/** Docker 25+'s archive format (an OCI layout plus manifest.json), which older Dockers load too. */
+export function saveArchive(store: ImageStore, refs: string[]): Readable {
+  return writeArchive(async () => {
+    const chosen = new Map<string, SaveImage>();
+    for (const ref of refs) {
+      const img = store.mustFind(ref);
+      const e = chosen.get(img.id) ?? {
+        id: img.id,
+        configBytes: await store.content.read(img.id),
+        tags: [],
+        layers: img.config.rootfs.diff_ids.map((d) => ({ diffId: d, path: store.content.path(d) })),
+      };
+      // Saved by name: that name goes along. Saved by ID: no names, as Docker does.
+      const r = isIdPrefix(img.id, ref) ? undefined : tryParseReference(ref);
+      if (r && !r.digest && store.tags.get(tagged(r)) === img.id && !e.tags.includes(tagged(r))) e.tags.push(tagged(r));
+      chosen.set(img.id, e);
+    }
+    for (const id of chosen.keys()) store.o.onEvent('save', id, { name: id });
+    return [...chosen.values()];
+  });
+}
+
+/** Hashes a layer tar into the work directory: the file and its diff ID. */
+async function spool(store: ImageStore, tar: Readable): Promise<{ tmp: string; diffId: string }> {
+  const tmp = store.tmpPath('layer');
+  const h = hasher();
+  try {
+    await pipeline(tar, h.stream, createWriteStream(tmp, { flags: 'wx' }));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return { tmp, diffId: h.digest() };
+}
+
+export async function importImage(
+  store: ImageStore,
+  input: Readable,
+  opts: { repo?: string; tag?: string; changes: string[]; message?: string; platform?: string },
+): Promise<string> {
+  const name = tagName(opts.repo, opts.tag);
+  const containerConfig = applyChanges({}, opts.changes);
+  const [os, arch, variant] = (opts.platform ?? '').split('/');
+  if (os && os !== 'linux') throw new InvalidArgumentError(`unsupported os ${os}`);
+  let spooled: { tmp: string; diffId: string };
+  try {
+    spooled = await spool(store, await maybeGunzip(input));
+  } catch (err) {
+    throw toInvalid('import: could not read the archive', err);
+  }
+  const { tmp, diffId } = spooled;
+  return store.locked(async () => {
+    try {
+      await store.content.adopt(tmp, diffId);
+      await store.ensureLayer(undefined, diffId, undefined, 'import');
+      const now = new Date().toISOString();
+      const msg = opts.message || 'Imported from -';
+      const config: ImageConfig = {
+        architecture: arch || goArch(),
+        ...(variant ? { variant } : {}),
+        os: 'linux',
+        created: now,
+        comment: msg,
+        config: containerConfig,
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+        history: [{ created: now, comment: msg }],
+      };
+      const id = await store.register(Buffer.from(JSON.stringify(config)));
+      if (name) {
+        await store.setTag(name, id);
+        store.o.onEvent('tag', id, { name });
+      }
+      store.o.onEvent('import', id, { name: id });
+      return id;
+    } finally {
+      await rm(tmp, { force: true });
+      await store.collect();
+    }
+  });
+}
+
+/**
+ * A container's changes as a new image on its base. The layer is made under the store's lock,
+ * so no collection can take it away before the image that holds it is registered. A container
+ * that changed nothing commits no layer: Docker leaves an empty layer out of the image.
+ */
+export async function commitImage(store: ImageStore, req: CommitImageRequest): Promise<string> {
+  const name = tagName(req.repo, req.tag);
+  const config = applyChanges(req.config, req.changes ?? []);
+  const base = req.base;
+  const parentConfig = store.images.get(req.imageId)?.config ?? base.config;
+  const { tmp, diffId } = await spool(store, await req.layer());
+  return store.locked(async () => {
+    try {
+      for (const c of base.chain) if (!store.o.layers.layer(c)) throw new Error(`layer ${c} of the container's image is missing`);
+      const empty = diffId === EMPTY_LAYER_DIFF_ID;
+      if (!empty) {
+        await store.content.adopt(tmp, diffId);
+        await store.ensureLayer(base.chain.at(-1), diffId, undefined, 'commit');
+      }
+      const now = new Date().toISOString();
+      const entry = {
+        created: now,
+        created_by: req.createdBy,
+        ...(req.author ? { author: req.author } : {}),
+        ...(req.comment ? { comment: req.comment } : {}),
+        ...(empty ? { empty_layer: true } : {}),
+      };
+      const next: ImageConfig = {
+        ...parentConfig,
+        created: now,
+        author: req.author ?? '',
+        comment: req.comment ?? '',
+        config,
+        container_config: undefined,
+        rootfs: { type: 'layers', diff_ids: empty ? base.diffIds : [...base.diffIds, diffId] },
+        history: [...(parentConfig.history ?? []), entry],
+      };
+      if (!next.author) delete next.author;
+      if (!next.comment) delete next.comment;
+      delete next.container_config;
+      const id = await store.register(Buffer.from(JSON.stringify(next)), base.imageId);
+      if (name) {
+        await store.setTag(name, id);
+        store.o.onEvent('tag', id, { name });
+      }
+      return id;
+    } finally {
+      await rm(tmp, { force: true });
+      await store.collect();
+    }
+  });
+}

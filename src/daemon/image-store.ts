@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ImageDeleteItem } from '../types/index.js';
+import { ContentStore, hasher, matchIdPrefix, splitTag, tagged, tryParseReference, type ImageConfig } from '../image/index.js';
+import { chainIds, type Layers } from '../storage/index.js';
+import { InvalidArgumentError, NotFoundError, WharfError, errorMessage, isHostFault, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+
+/** The layers that container file systems stand on, which the image store must keep. */
+export interface LayersInUse {
+  layersInUse(): { chainIds: Iterable<string>; diffIds: Iterable<string> };
+}
+
+export interface ImageStoreOptions {
+  /** The daemon's data root; images live in <root>/image. */
+  root: string;
+  logger: Logger;
+  /** Extracted layers (the storage snapshotter); the store decides which are still needed. */
+  layers: Layers;
+  layerUsers: LayersInUse;
+  onEvent(action: string, id: string, attrs: Record<string, string>): void;
+}
+
+export interface StoredImage {
+  id: string;
+  config: ImageConfig;
+  /** Chain IDs of the layers, bottom first. */
+  chain: string[];
+  size: number;
+  lastTagTime: string;
+  /** The image this one was committed from, as Docker's Parent. */
+  parent?: string;
+}
+
+/** Local facts about an image, in <root>/image/images/<hex>.json; the config itself is a blob. */
+interface ImageMeta {
+  lastTagTime: string;
+  parent?: string;
+}
+
+export const hex = (digest: string) => digest.replace(/^sha256:/, '');
+
+export function toInvalid(context: string, err: unknown): Error {
+  if (err instanceof WharfError || isHostFault(err)) return err as Error;
+  return new InvalidArgumentError(`${context}: ${errorMessage(err)}`, { cause: err });
+}
+
+/**
+ * The local image store: configs and layer tars by digest, the images and their tags, and
+ * which extracted layers are still needed. Module-private to the image service.
+ *
+ * On disk, under `<data root>/image`. wharfd starts on a data root an earlier wharfd wrote
+ * (live restore), so this layout does not change without a migration:
+ *
+ *   blobs/sha256/<hex>        configs and uncompressed layer tars
+ *   images/<hex>.json         ImageMeta of each image
+ *   repositories.json         tag -> image ID
+ *   tmp/                      work files, emptied at start
+ *   containers/<id>.json      each container's root file system (daemon/rootfs.ts owns these)
+ */
+export class ImageStore {
+  readonly o: ImageStoreOptions;
+  readonly content: ContentStore;
+  readonly images = new Map<string, StoredImage>();
+  readonly tags = new Map<string, string>();
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: ImageStoreOptions) {
+    this.o = opts;
+    this.content = new ContentStore(join(opts.root, 'image', 'blobs', 'sha256'));
+  }
+
+  get dir() {
+    const image = join(this.o.root, 'image');
+    return { images: join(image, 'images'), tmp: join(image, 'tmp'), repositories: join(image, 'repositories.json') };
+  }
+
+  /** A fresh path in the work directory. */
+  tmpPath(what: string): string {
+    return join(this.dir.tmp, `${what}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Serializes changes to the store. */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#lock.then(fn, fn);
+    this.#lock = next.catch(() => {});
+    return next;
+  }
+
+  /** Loads the images and tags; the layers were loaded by the snapshotter. */
+  async init(): Promise<void> {
+    const d = this.dir;
+    await mkdir(d.images, { recursive: true, mode: 0o700 });
+    // Whatever was half-written when the daemon last stopped.
+    await rm(d.tmp, { recursive: true, force: true });
+    await mkdir(d.tmp, { recursive: true, mode: 0o700 });
+    await this.content.init();
+    for (const name of await readdir(d.images)) if (name.endsWith('.tmp')) await rm(join(d.images, name), { force: true });
+    for (const name of await readdir(d.images)) {
+      if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
+      const id = `sha256:${name.slice(0, -5)}`;
+      try {
+        const meta = (await readJsonIfExists<ImageMeta>(join(d.images, name))) ?? { lastTagTime: '' };
+        const config = JSON.parse((await this.content.read(id)).toString('utf8')) as ImageConfig;
+        this.#addImage(id, config, meta);
+      } catch (err) {
+        this.o.logger.warn('skipping unreadable image', { id, error: errorMessage(err) });
+      }
+    }
+    const repos = (await readJsonIfExists<Record<string, string>>(d.repositories)) ?? {};
+    for (const [tag, id] of Object.entries(repos)) if (this.images.has(id)) this.tags.set(tag, id);
+  }
+
+  layerSize(chainId: string): number {
+    return this.o.layers.layer(chainId)?.size ?? 0;
+  }
+
+  layersTotal(): number {
+    return this.o.layers.layers().reduce((n, l) => n + l.size, 0);
+  }
+
+  #addImage(id: string, config: ImageConfig, meta: ImageMeta): StoredImage {
+    const chain = chainIds(config.rootfs?.diff_ids ?? []);
+    const size = chain.reduce((n, c) => n + this.layerSize(c), 0);
+    const img: StoredImage = { id, config, chain, size, lastTagTime: meta.lastTagTime, ...(meta.parent ? { parent: meta.parent } : {}) };
+    this.images.set(id, img);
+    return img;
+  }
+
+  /**
+   * Makes sure the uncompressed layer `diffId` is in the content store (verifying its digest)
+   * and extracted on top of `parent`. Returns its chain ID.
+   */
+  async ensureLayer(parent: string | undefined, diffId: string, source: (() => Promise<Readable>) | undefined, what: string): Promise<string> {
+    if (!(await this.content.has(diffId))) {
+      if (!source) throw new InvalidArgumentError(`${what}: layer ${diffId} is missing`);
+      const tmp = this.tmpPath('layer');
+      const h = hasher();
+      try {
+        await pipeline(await source(), h.stream, createWriteStream(tmp, { flags: 'wx' }));
+        if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
+        await this.content.adopt(tmp, diffId);
+      } catch (err) {
+        throw toInvalid(`${what}: layer ${diffId}`, err);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    }
+    const meta = await this.o.layers.apply(parent, diffId, () => createReadStream(this.content.path(diffId))).catch((err) => {
+      throw toInvalid(`${what}: layer ${diffId}`, err);
+    });
+    return meta.chainId;
+  }
+
+  /** Stores a config whose layers are present and indexes the image. Returns the image ID. */
+  async register(configBytes: Buffer, parent?: string): Promise<string> {
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+    } catch {
+      throw new InvalidArgumentError('invalid image config: not JSON');
+    }
+    if (!config || !config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw new InvalidArgumentError('invalid image config: no rootfs.diff_ids');
+    for (const c of chainIds(config.rootfs.diff_ids)) if (!this.o.layers.layer(c)) throw new Error(`layer ${c} of the image is not in the layer store`);
+    const id = await this.content.put(configBytes);
+    if (!this.images.has(id)) {
+      const meta: ImageMeta = { lastTagTime: '', ...(parent ? { parent } : {}) };
+      await writeJsonAtomic(join(this.dir.images, `${hex(id)}.json`), meta);
+      this.#addImage(id, config, meta);
+    }
+    return id;
+  }
+
+  async saveTags(): Promise<void> {
+    await writeJsonAtomic(this.dir.repositories, Object.fromEntries([...this.tags].sort()));
+  }
+
+  async setTag(repoTag: string, id: string): Promise<void> {
+    this.tags.set(repoTag, id);
+    const img = this.images.get(id)!;
+    img.lastTagTime = new Date().toISOString();
+    await writeJsonAtomic(join(this.dir.images, `${hex(id)}.json`), { lastTagTime: img.lastTagTime, ...(img.parent ? { parent: img.parent } : {}) });
+    await this.saveTags();
+  }
+
+  /**
+   * Deletes layers, blobs and image metadata that nothing references: reference counts are
+   * derived from the images and container file systems themselves, so they cannot drift.
+   */
+  async collect(): Promise<Set<string>> {
+    const chains = new Set<string>();
+    const blobs = new Set<string>();
+    for (const img of this.images.values()) {
+      img.chain.forEach((c) => chains.add(c));
+      blobs.add(img.id);
+      img.config.rootfs.diff_ids.forEach((d) => blobs.add(d));
+    }
+    const used = this.o.layerUsers.layersInUse();
+    for (const c of used.chainIds) chains.add(c);
+    for (const d of used.diffIds) blobs.add(d);
+    const removed = new Set<string>();
+    for (const l of this.o.layers.layers()) {
+      if (chains.has(l.chainId)) continue;
+      await this.o.layers.removeLayer(l.chainId);
+      removed.add(l.chainId);
+    }
+    for (const b of await this.content.list()) if (!blobs.has(b)) await this.content.remove(b);
+    for (const name of await readdir(this.dir.images)) {
+      if (!this.images.has(`sha256:${name.replace(/\.json$/, '')}`)) await rm(join(this.dir.images, name), { force: true });
+    }
+    return removed;
+  }
+
+  /** Drops `img` from the index and its now unused layers from disk; Docker's `Deleted:` lines for both, top layer first. */
+  async delete(img: StoredImage): Promise<ImageDeleteItem[]> {
+    this.images.delete(img.id);
+    this.o.onEvent('delete', img.id, { name: img.id });
+    const removed = await this.collect();
+    return [{ Deleted: img.id }, ...[...img.chain].reverse().filter((c) => removed.has(c)).map((c) => ({ Deleted: c }))];
+  }
+
+  find(ref: string): StoredImage | undefined {
+    const r = tryParseReference(ref);
+    if (r && !r.digest) {
+      const id = this.tags.get(tagged(r));
+      if (id) return this.images.get(id);
+    }
+    if (r?.digest) {
+      // No registry digests here: name@<image ID> is what identifies a local image by content.
+      const img = this.images.get(r.digest);
+      if (img && this.tagsOf(img.id).some((t) => splitTag(t).repo === r.repo)) return img;
+      return undefined;
+    }
+    const id = matchIdPrefix(this.images.keys(), ref);
+    return id ? this.images.get(id) : undefined;
+  }
+
+  mustFind(ref: string): StoredImage {
+    const img = this.find(ref);
+    if (!img) {
+      // Docker names what it looked for: `busybox` is `busybox:latest`, an ID stays as given.
+      const r = tryParseReference(ref);
+      throw new NotFoundError(`No such image: ${r ? (r.digest ? `${r.repo}@${r.digest}` : tagged(r)) : ref}`);
+    }
+    return img;
+  }
+
+  tagsOf(id: string): string[] {
+    return [...this.tags]
+      .filter(([, v]) => v === id)
+      .map(([k]) => k)
+      .sort();
+  }
+}

@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { errorMessage, InvalidArgumentError, isErrno, mountOverlayNative, umount, type Mount } from '../util/index.js';
+
+/** Whether `path` is a mount point, from the kernel's own table. */
+export async function isMounted(path: string): Promise<boolean> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8');
+  const escaped = path.replace(/[\s\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
+  return table.split('\n').some((l) => l.split(' ')[4] === escaped);
+}
+
+/** The kernel copies mount options into one page. */
+const MAX_OPTIONS = 4000;
+
+/**
+ * Performs an overlay mount described as data, unless its target is already a mount point.
+ * Relative lower directories are resolved from `cwd`, which keeps many layers within the
+ * one-page option limit. An overlay without an upper dir is read-only by nature.
+ */
+export async function mountOverlay(m: Mount, cwd: string): Promise<void> {
+  if (m.type !== 'overlay') throw new Error(`cannot mount ${m.type} at ${m.target}: only overlay mounts are performed here`);
+  if (await isMounted(m.target)) return;
+  const options = m.options.join(',');
+  if (options.length >= MAX_OPTIONS) {
+    const layers = m.options.find((o) => o.startsWith('lowerdir='))?.split(':').length ?? 0;
+    throw new InvalidArgumentError(`image has too many layers to mount (${layers}); the overlay options would exceed one page`);
+  }
+  try {
+    mountOverlayNative(cwd, options, m.target);
+  } catch (err) {
+    throw new Error(`mounting the container's file system at ${m.target} failed: ${errorMessage(err)}`);
+  }
+}
+
+/** Unmounts if mounted; falls back to a lazy unmount when something still holds it busy. */
+export async function unmount(target: string): Promise<void> {
+  try {
+    umount(target);
+    return;
+  } catch (err) {
+    // EINVAL: not a mount point (already unmounted); ENOENT: already gone.
+    if (isErrno(err, 'EINVAL') || isErrno(err, 'ENOENT')) return;
+    if (!isErrno(err, 'EBUSY')) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+  }
+  try {
+    umount(target, true);
+  } catch (err) {
+    if (await isMounted(target)) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+  }
+}
