@@ -1,6 +1,18 @@
 import { Command } from 'commander';
-import { ApiError } from '../client/index.js';
-import { Exit, type Session } from './session.js';
+import { Exit } from './errors.js';
+import type { Session } from './session.js';
+
+/*
+ * The commander side of a command. Each commands/<group>/<cmd>.ts holds three things:
+ *  - `XxxOptions`, the command's typed options;
+ *  - one plain function, `(client, args, opts, io)` (`(client, opts, io)` for a command without
+ *    arguments), that asks only for the client methods it calls, writes only to `io`, and
+ *    resolves with the exit code; it throws Exit for a failure that ends it early, and lets
+ *    the client's errors through for main() to print as docker does;
+ *  - `xxxCommand(session)`, the commander declaration (flags, help), whose action checks the
+ *    argument count, reads the flags the user gave (givenFlags) and calls the function.
+ * So a command's logic is tested with a fake client and in-memory streams, without a process.
+ */
 
 export const CLI_VERSION = '0.1.0';
 
@@ -10,6 +22,25 @@ export const CLI_VERSION = '0.1.0';
  */
 export function newCommand(name: string, description: string, usage: string): Command {
   return new Command(name).description(description).usage(usage).helpOption('--help', 'Print usage').allowExcessArguments(true);
+}
+
+/**
+ * The flags the user gave, by commander's camelCase names. A default that was not given is
+ * left out (pflag's Changed(), as nerdctl asks it), so the daemon's own default applies and a
+ * default shown in the help is never sent as if the user had typed it.
+ */
+export function givenFlags<T extends object>(cmd: Command): T {
+  const given: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cmd.opts())) {
+    const source = cmd.getOptionValueSource(k);
+    if (source !== undefined && source !== 'default') given[k] = v;
+  }
+  return given as T;
+}
+
+/** Leaves with the exit code a command function resolved with, when it is not 0. */
+export function exitWith(code: number | void): void {
+  if (code) throw new Exit(code);
 }
 
 /**
@@ -35,32 +66,3 @@ export function commandPath(s: Session, cmd: Command): string {
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.parent ? c.name() : s.prog);
   return names.join(' ');
 }
-
-/**
- * Runs `fn` on each name; the rest still run after a failure, and the failures are printed
- * together at the end (docker: "Error response from daemon: …"), then `summary` of the failed
- * names if given, with exit code 1.
- */
-export async function forEachName(s: Session, names: string[], fn: (name: string) => Promise<void>, summary?: (failed: string[]) => string): Promise<void> {
-  const errors: string[] = [];
-  const failed: string[] = [];
-  for (const n of names) {
-    try {
-      await fn(n);
-    } catch (err) {
-      errors.push(errorText(err));
-      failed.push(n);
-    }
-  }
-  // docker reports the failures together, after the successes (start adds a summary line).
-  if (errors.length) throw new Exit(1, [...errors, ...(summary ? [summary(failed)] : [])].join('\n'));
-}
-
-/** How docker's CLI shows an error: daemon errors with their prefix, others as they are. */
-export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return `Error response from daemon: ${err.message}`;
-  return (err as Error).message;
-}
-
-/** Whether a daemon error is a 404 (no such container/image). */
-export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.statusCode === 404;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import type { Filters } from '../client/index.js';
-import { Exit } from './session.js';
+import { Exit } from './errors.js';
 
 /** Commander accumulator for repeatable flags (-e A -e B). */
 export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -37,6 +37,22 @@ export function floatArg(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`strconv.ParseFloat: parsing "${v}": invalid syntax`);
   return n;
+}
+
+/** go-units RAMInBytes: "512m", "1g", "1.5GB", "100" → bytes (binary multiples, as docker). */
+export function parseRamBytes(v: string): number {
+  // docker's units.RAMInBytes: the number ends at the last digit, dot or space; what follows is
+  // a suffix of b, or k/m/g/t/p with an optional b or ib, in any case.
+  const end = Math.max(...[...'0123456789. '].map((c) => v.lastIndexOf(c)));
+  if (end < 0) throw new Error(`invalid size: '${v}'`);
+  const num = v[end] === ' ' ? v.slice(0, end) : v.slice(0, end + 1);
+  const suffix = v.slice(end + 1).toLowerCase();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(num)) throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
+  const size = Number(num);
+  if (size < 0) throw new Error(`invalid size: '${v}'`);
+  const mult = suffix === '' || suffix === 'b' ? 1 : /^[kmgtp](b|ib)?$/.test(suffix) ? 1024 ** ('kmgtp'.indexOf(suffix[0]) + 1) : undefined;
+  if (mult === undefined) throw new Error(`invalid suffix: '${suffix}'`);
+  return Math.trunc(size * mult);
 }
 
 /** `k=v` → [k, v]; a bare `k` gives v = undefined. */

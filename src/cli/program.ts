@@ -1,18 +1,10 @@
-import { Command, CommanderError, type Option } from 'commander';
+import { Command } from 'commander';
 import { ApiError, ConnectError } from '../client/index.js';
 import { CLI_VERSION, commandPath, newCommand, requireArgs } from './command.js';
+import { CommandFailure, Exit } from './errors.js';
+import { firstPositional, FlagError, flagErrorMessage, normalizeBooleanFlags } from './flags.js';
 import { formatHelp } from './help.js';
-import { Exit, Session, type ClientFactory, type IO } from './session.js';
-
-/** A flag error from commander, with the command whose flags were wrong. */
-class FlagError extends Error {
-  constructor(
-    readonly command: Command,
-    readonly commanderError: CommanderError,
-  ) {
-    super(commanderError.message);
-  }
-}
+import { Session, type ClientFactory, type IO } from './session.js';
 
 /**
  * A command of the tree, built on demand. A call builds only the command it invokes (with its
@@ -47,13 +39,6 @@ async function addSelected(s: Session, parent: Command, table: Record<string, La
   for (const [, l] of picked ? [picked] : Object.entries(table)) parent.addCommand(await l.build(s, argv.slice(at + 1)));
 }
 
-/** Index of the first argument that is not a flag of `cmd` or a flag's value; argv.length if none. */
-function firstPositional(cmd: Command, argv: string[]): number {
-  let i = 0;
-  while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '-' && argv[i] !== '--') i += 1 + valueArgs(cmd, argv[i]);
-  return argv[i] === '--' ? argv.length : Math.min(i, argv.length);
-}
-
 /** A management command (`container`, `image`, `system`) grouping its subcommands. */
 function group(name: string, description: string, children: Record<string, Lazy>): Lazy {
   return {
@@ -71,32 +56,33 @@ function group(name: string, description: string, children: Record<string, Lazy>
   };
 }
 
-const run = lazy(async (s) => (await import('./run.js')).runCommand(s));
-const exec = lazy(async (s) => (await import('./exec.js')).execCommand(s));
-const attach = lazy(async (s) => (await import('./attach.js')).attachCommand(s));
-const start = lazy(async (s) => (await import('./attach.js')).startCommand(s));
-const commit = lazy(async (s) => (await import('./transfer.js')).commitCommand(s));
-const cp = lazy(async (s) => (await import('./cp.js')).cpCommand(s));
-const create = lazy(async (s) => (await import('./run.js')).createCommand(s));
-const diff = lazy(async (s) => (await import('./inspectors.js')).diffCommand(s));
-const top = lazy(async (s) => (await import('./inspectors.js')).topCommand(s));
-const port = lazy(async (s) => (await import('./inspectors.js')).portCommand(s));
-const events = lazy(async (s) => (await import('./system.js')).eventsCommand(s));
-const info = lazy(async (s) => (await import('./system.js')).infoCommand(s));
-const exportCmd = lazy(async (s) => (await import('./transfer.js')).exportCommand(s));
-const history = lazy(async (s) => (await import('./images.js')).historyCommand(s));
-const importCmd = lazy(async (s) => (await import('./transfer.js')).importCommand(s));
-const load = lazy(async (s) => (await import('./transfer.js')).loadCommand(s));
-const save = lazy(async (s) => (await import('./transfer.js')).saveCommand(s));
-const tag = lazy(async (s) => (await import('./images.js')).tagCommand(s));
-const logs = lazy(async (s) => (await import('./logs.js')).logsCommand(s));
-const kill = lazy(async (s) => (await import('./lifecycle.js')).killCommand(s));
-const pause = lazy(async (s) => (await import('./lifecycle.js')).pauseCommand(s));
-const unpause = lazy(async (s) => (await import('./lifecycle.js')).unpauseCommand(s));
-const rename = lazy(async (s) => (await import('./lifecycle.js')).renameCommand(s));
-const restart = lazy(async (s) => (await import('./lifecycle.js')).restartCommand(s));
-const stop = lazy(async (s) => (await import('./lifecycle.js')).stopCommand(s));
-const wait = lazy(async (s) => (await import('./lifecycle.js')).waitCommand(s));
+// Each command's module, imported only when that command is built.
+const attach = lazy(async (s) => (await import('./commands/container/attach.js')).attachCommand(s));
+const commit = lazy(async (s) => (await import('./commands/container/commit.js')).commitCommand(s));
+const cp = lazy(async (s) => (await import('./commands/container/cp.js')).cpCommand(s));
+const create = lazy(async (s) => (await import('./commands/container/create.js')).createCommand(s));
+const diff = lazy(async (s) => (await import('./commands/container/diff.js')).diffCommand(s));
+const exec = lazy(async (s) => (await import('./commands/container/exec.js')).execCommand(s));
+const exportCmd = lazy(async (s) => (await import('./commands/container/export.js')).exportCommand(s));
+const kill = lazy(async (s) => (await import('./commands/container/kill.js')).killCommand(s));
+const logs = lazy(async (s) => (await import('./commands/container/logs.js')).logsCommand(s));
+const pause = lazy(async (s) => (await import('./commands/container/pause.js')).pauseCommand(s));
+const port = lazy(async (s) => (await import('./commands/container/port.js')).portCommand(s));
+const rename = lazy(async (s) => (await import('./commands/container/rename.js')).renameCommand(s));
+const restart = lazy(async (s) => (await import('./commands/container/restart.js')).restartCommand(s));
+const run = lazy(async (s) => (await import('./commands/container/run.js')).runCommand(s));
+const start = lazy(async (s) => (await import('./commands/container/start.js')).startCommand(s));
+const stop = lazy(async (s) => (await import('./commands/container/stop.js')).stopCommand(s));
+const top = lazy(async (s) => (await import('./commands/container/top.js')).topCommand(s));
+const unpause = lazy(async (s) => (await import('./commands/container/unpause.js')).unpauseCommand(s));
+const wait = lazy(async (s) => (await import('./commands/container/wait.js')).waitCommand(s));
+const history = lazy(async (s) => (await import('./commands/image/history.js')).historyCommand(s));
+const importCmd = lazy(async (s) => (await import('./commands/image/import.js')).importCommand(s));
+const load = lazy(async (s) => (await import('./commands/image/load.js')).loadCommand(s));
+const save = lazy(async (s) => (await import('./commands/image/save.js')).saveCommand(s));
+const tag = lazy(async (s) => (await import('./commands/image/tag.js')).tagCommand(s));
+const events = lazy(async (s) => (await import('./commands/system/events.js')).eventsCommand(s));
+const info = lazy(async (s) => (await import('./commands/system/info.js')).infoCommand(s));
 
 const CONTAINER: Record<string, Lazy> = {
   attach,
@@ -106,16 +92,16 @@ const CONTAINER: Record<string, Lazy> = {
   diff,
   exec,
   export: exportCmd,
-  inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s, 'container')),
+  inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s, 'container')),
   kill,
   logs,
-  ls: lazy(async (s) => (await import('./ps.js')).psCommand(s, 'ls'), 'list', 'ps'),
+  ls: lazy(async (s) => (await import('./commands/container/ls.js')).psCommand(s, 'ls'), 'list', 'ps'),
   pause,
   port,
-  prune: lazy(async (s) => (await import('./prune.js')).containerPruneCommand(s)),
+  prune: lazy(async (s) => (await import('./commands/container/prune.js')).containerPruneCommand(s)),
   rename,
   restart,
-  rm: lazy(async (s) => (await import('./lifecycle.js')).rmCommand(s), 'remove'),
+  rm: lazy(async (s) => (await import('./commands/container/rm.js')).rmCommand(s), 'remove'),
   run,
   start,
   stop,
@@ -126,28 +112,28 @@ const CONTAINER: Record<string, Lazy> = {
 const IMAGE: Record<string, Lazy> = {
   history,
   import: importCmd,
-  inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s, 'image')),
+  inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s, 'image')),
   load,
-  ls: lazy(async (s) => (await import('./images.js')).imagesCommand(s, 'ls'), 'list'),
-  prune: lazy(async (s) => (await import('./prune.js')).imagePruneCommand(s)),
-  rm: lazy(async (s) => (await import('./images.js')).rmiCommand(s, 'rm'), 'remove'),
+  ls: lazy(async (s) => (await import('./commands/image/ls.js')).imagesCommand(s, 'ls'), 'list'),
+  prune: lazy(async (s) => (await import('./commands/image/prune.js')).imagePruneCommand(s)),
+  rm: lazy(async (s) => (await import('./commands/image/rm.js')).rmiCommand(s, 'rm'), 'remove'),
   save,
   tag,
 };
 const SYSTEM: Record<string, Lazy> = {
-  df: lazy(async (s) => (await import('./system.js')).systemDfCommand(s)),
+  df: lazy(async (s) => (await import('./commands/system/df.js')).systemDfCommand(s)),
   events,
   info,
-  prune: lazy(async (s) => (await import('./prune.js')).systemPruneCommand(s)),
+  prune: lazy(async (s) => (await import('./commands/system/prune.js')).systemPruneCommand(s)),
 };
 
 /** The top level, in the order of docker's help: common commands first. */
 const TOP: Record<string, Lazy> = {
   run,
   exec,
-  ps: lazy(async (s) => (await import('./ps.js')).psCommand(s)),
-  images: lazy(async (s) => (await import('./images.js')).imagesCommand(s)),
-  version: lazy(async (s) => (await import('./system.js')).versionCommand(s)),
+  ps: lazy(async (s) => (await import('./commands/container/ls.js')).psCommand(s)),
+  images: lazy(async (s) => (await import('./commands/image/ls.js')).imagesCommand(s)),
+  version: lazy(async (s) => (await import('./commands/system/version.js')).versionCommand(s)),
   info,
   attach,
   commit,
@@ -158,7 +144,7 @@ const TOP: Record<string, Lazy> = {
   export: exportCmd,
   history,
   import: importCmd,
-  inspect: lazy(async (s) => (await import('./inspect.js')).inspectCommand(s)),
+  inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s)),
   kill,
   load,
   logs,
@@ -166,8 +152,8 @@ const TOP: Record<string, Lazy> = {
   port,
   rename,
   restart,
-  rm: lazy(async (s) => (await import('./lifecycle.js')).rmCommand(s)),
-  rmi: lazy(async (s) => (await import('./images.js')).rmiCommand(s)),
+  rm: lazy(async (s) => (await import('./commands/container/rm.js')).rmCommand(s)),
+  rmi: lazy(async (s) => (await import('./commands/image/rm.js')).rmiCommand(s)),
   save,
   start,
   stop,
@@ -258,89 +244,6 @@ function configureTree(s: Session, cmd: Command, aliases: Map<string, string>): 
   for (const c of cmd.commands) configureTree(s, c, aliases);
 }
 
-/** Commands whose first positional argument (image or container) starts the container's own argv. */
-const PASS_THROUGH = new Set(['run', 'create', 'exec']);
-
-/** Go's strconv.ParseBool spellings, which docker's boolean flags accept after `=`. */
-const GO_BOOL: Record<string, boolean> = { 1: true, t: true, T: true, true: true, TRUE: true, True: true, 0: false, f: false, F: false, false: false, FALSE: false, False: false };
-
-const findOption = (cmd: Command, flag: string): Option | undefined => cmd.options.find((o) => o.long === flag || o.short === flag);
-const takesValue = (o: Option | undefined): boolean => Boolean(o && (o.required || o.optional));
-const subcommand = (cmd: Command, name: string): Command | undefined => cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
-
-/**
- * docker's `--flag=true|false` (or `-f=false`) for a boolean flag of `cmd`, in commander's spelling: `--X` when
- * true, its opposite (`--no-X` / `--X`) when false, nothing if the opposite is the default.
- * Anything else is returned unchanged, for commander to take or refuse.
- */
-function booleanSpelling(cmd: Command, arg: string): string[] {
-  const m = /^(--[^=]+|-[^-=])=(.*)$/s.exec(arg);
-  const value = m ? GO_BOOL[m[2]] : undefined;
-  const option = m && findOption(cmd, m[1]);
-  if (!m || value === undefined || !option || takesValue(option) || !option.long) return [arg];
-  if (value) return [m[1]];
-  const opposite = option.long.startsWith('--no-') ? `--${option.long.slice(5)}` : `--no-${option.long.slice(2)}`;
-  return findOption(cmd, opposite) ? [opposite] : [];
-}
-
-/** How many of the following arguments a flag consumes as its value (0 or 1). */
-function valueArgs(cmd: Command, arg: string): number {
-  if (arg.startsWith('--')) return !arg.includes('=') && takesValue(findOption(cmd, arg)) ? 1 : 0;
-  // A cluster such as -it or -e=X / -eX: the first flag taking a value takes the rest, or the next argument.
-  for (let i = 1; i < arg.length; i++) {
-    if (takesValue(findOption(cmd, `-${arg[i]}`))) return i === arg.length - 1 ? 1 : 0;
-  }
-  return 0;
-}
-
-/**
- * Docker accepts `--flag=false` for booleans; commander knows only `--flag` and `--no-flag`.
- * Walks argv with the command tree so that flag values, and everything from the image or
- * container of run/create/exec on (the container's own arguments), are left untouched.
- */
-export function normalizeBooleanFlags(argv: string[], program: Command): string[] {
-  const out: string[] = [];
-  let cmd = program;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--' || (!a.startsWith('-') && PASS_THROUGH.has(cmd.name()))) return [...out, ...argv.slice(i)];
-    if (a.startsWith('-') && a !== '-') {
-      out.push(...booleanSpelling(cmd, a));
-      const n = valueArgs(cmd, a);
-      out.push(...argv.slice(i + 1, i + 1 + n));
-      i += n;
-      continue;
-    }
-    cmd = subcommand(cmd, a) ?? cmd;
-    out.push(a);
-  }
-  return out;
-}
-
-/**
- * Docker's wording for a flag error, from commander's. A missing value is reported in the
- * spelling the user typed (`'e' in -e` or `--env`): the flag missing its value is the last argument.
- */
-export function flagErrorMessage(err: CommanderError, lastArg = ''): string {
-  const m = err.message.replace(/^error: /, '');
-  let r: RegExpExecArray | null;
-  if (err.code === 'commander.unknownOption' && (r = /unknown option '([^']+)'/.exec(m))) {
-    const flag = r[1];
-    return flag.startsWith('--') ? `unknown flag: ${flag.split('=')[0]}` : `unknown shorthand flag: '${flag[1]}' in ${flag}`;
-  }
-  if (err.code === 'commander.invalidArgument' && (r = /option '([^']+?)(?: <[^>]*>| \[[^\]]*\])?' argument '(.*)' is invalid\. ?(.*)$/s.exec(m))) {
-    return `invalid argument "${r[2]}" for "${r[1]}" flag: ${r[3]}`;
-  }
-  if (err.code === 'commander.optionMissingArgument' && (r = /option '([^']+?)(?: <[^>]*>)?' argument missing/.exec(m))) {
-    const long = r[1].split(/,\s*/).pop()!;
-    const short = /^-[^-]/.test(lastArg) ? lastArg[lastArg.length - 1] : undefined;
-    // docker names the shorthand alone, even typed in a cluster (-ie).
-    if (short) return `flag needs an argument: '${short}' in -${short}`;
-    return `flag needs an argument: ${long.startsWith('--') ? long : `'${long[1]}' in ${long}`}`;
-  }
-  return m;
-}
-
 /** Runs the CLI on `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: IO, makeClient: ClientFactory, opts: { prog?: string; env?: Record<string, string | undefined> } = {}): Promise<number> {
   const s = new Session(io, makeClient, opts);
@@ -350,15 +253,24 @@ export async function main(argv: string[], io: IO, makeClient: ClientFactory, op
     s.err(program.helpInformation());
     return 0;
   }
+  let invoked: Command | undefined;
+  program.hook('preAction', (_root, action) => {
+    invoked = action;
+  });
   try {
     await program.parseAsync(normalizeBooleanFlags(argv, program), { from: 'user' });
     return 0;
   } catch (err) {
-    return await report(s, err, argv[argv.length - 1]);
+    return await report(s, err, invoked, argv[argv.length - 1]);
   }
 }
 
-async function report(s: Session, err: unknown, lastArg?: string): Promise<number> {
+/** Prints a command's failure as docker's CLI does and gives its exit code. */
+async function report(s: Session, err: unknown, invoked: Command | undefined, lastArg?: string): Promise<number> {
+  if (err instanceof CommandFailure && invoked) {
+    s.err(`${s.prog}: ${err.message}\n\nRun '${commandPath(s, invoked)} --help' for more information\n`);
+    return err.code;
+  }
   if (err instanceof Exit) {
     if (err.message) s.err(`${err.message}\n`);
     return err.code;
@@ -385,7 +297,7 @@ async function report(s: Session, err: unknown, lastArg?: string): Promise<numbe
     return 1;
   }
   // Only a command that formats has loaded the template engine, so only then can this be its error.
-  const tmpl = (await import('./format.js')).templateErrorMessage(err);
+  const tmpl = (await import('./format/index.js')).templateErrorMessage(err);
   if (tmpl) {
     s.err(`${tmpl}\n`);
     return 1;

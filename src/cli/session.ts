@@ -6,7 +6,10 @@ export type Output = Writable & { isTTY?: boolean; columns?: number; rows?: numb
 /** A terminal-ish input: the fields of a tty.ReadStream a command looks at. */
 export type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 
-/** The outside world as a command sees it; only cmd/wharf.ts builds one from process.*. */
+/**
+ * The outside world as a command sees it: every command function writes here and reads here,
+ * never to process.stdout; only cmd/wharf.ts builds one from process.*.
+ */
 export interface IO {
   stdin: Input;
   stdout: Output;
@@ -54,21 +57,10 @@ export class Session {
   }
 }
 
-/** Leaves the command with an exit code; `message` (if any) goes to stderr with a newline. */
-export class Exit extends Error {
-  override readonly name = 'Exit';
-  constructor(
-    readonly code: number,
-    message = '',
-  ) {
-    super(message);
-  }
-}
-
 /** Asks a yes/no question on stdout and reads one line of stdin; anything but y/yes is no. */
-export async function confirm(s: Session, question: string): Promise<boolean> {
-  s.out(question);
-  const stdin = s.io.stdin;
+export async function confirm(io: IO, question: string): Promise<boolean> {
+  io.stdout.write(question);
+  const stdin = io.stdin;
   const answer = await new Promise<string>((resolve) => {
     let buf = '';
     const onData = (d: Buffer | string) => {

@@ -1,7 +1,15 @@
 import type { Duplex } from 'node:stream';
 import type { ContainerWaitResponse } from '../types/index.js';
-import { copyRaw, demux } from '../client/index.js';
-import { Exit, type Session } from './session.js';
+import { copyRaw, demux, type Client } from '../client/index.js';
+import { Exit } from './errors.js';
+import type { IO } from './session.js';
+
+/** docker's exit code for a container that could not start: 127 no command, 126 not executable, else 125. */
+export function startFailureCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied|cannot execute/i.test(message)) return 126;
+  return 125;
+}
 
 export interface PumpOptions {
   /** The container (or exec) has a TTY: the stream is raw, not multiplexed. */
@@ -17,14 +25,14 @@ export interface PumpOptions {
  * with a TTY, demultiplexed otherwise. With a TTY on our side the terminal is put in raw mode
  * (so Ctrl-P Ctrl-Q and Ctrl-C reach the container) and restored afterwards.
  */
-export async function pumpStreams(s: Session, conn: Duplex, opts: PumpOptions): Promise<void> {
-  const { stdin, stdout, stderr } = s.io;
+export async function pumpStreams(io: IO, conn: Duplex, opts: PumpOptions): Promise<void> {
+  const { stdin, stdout, stderr } = io;
   let restore = () => {};
   if (opts.tty && opts.stdin && stdin.isTTY && stdin.setRawMode) {
     stdin.setRawMode(true);
     restore = () => void stdin.setRawMode?.(false);
   }
-  const onWinch = () => sendSize(s, opts.resize);
+  const onWinch = () => sendSize(io, opts.resize);
   if (opts.tty && opts.resize) process.on('SIGWINCH', onWinch);
   const onData = (d: Buffer) => conn.write(d);
   const onEnd = () => conn.end();
@@ -50,13 +58,13 @@ export async function pumpStreams(s: Session, conn: Duplex, opts: PumpOptions): 
 }
 
 /** docker refuses a TTY session whose attached stdin is not a terminal (exit 1). */
-export function checkTty(s: Session, tty: boolean, stdin: boolean): void {
-  if (tty && stdin && !s.io.stdin.isTTY) throw new Exit(1, 'the input device is not a TTY');
+export function checkTty(io: IO, tty: boolean, stdin: boolean): void {
+  if (tty && stdin && !io.stdin.isTTY) throw new Exit(1, 'the input device is not a TTY');
 }
 
 /** Sends our terminal's size, if we have one. */
-export function sendSize(s: Session, resize?: (h: number, w: number) => void): void {
-  const out = s.io.stdout;
+export function sendSize(io: IO, resize?: (h: number, w: number) => void): void {
+  const out = io.stdout;
   if (resize && out.isTTY && out.rows && out.columns) resize(out.rows, out.columns);
 }
 
@@ -85,18 +93,21 @@ export function proxySignals(send: (signal: string) => void): () => void {
  * container's. With stdin, an exit is normally recorded within moments of the stream's end; a
  * container still running after that grace period is taken as a detach.
  */
-export async function exitCodeAfterStream(s: Session, id: string, waiting: Promise<ContainerWaitResponse>, stdin: boolean): Promise<number> {
+export async function exitCodeAfterStream(client: Pick<Client, 'containerInspect'>, io: IO, id: string, waiting: Promise<ContainerWaitResponse>, stdin: boolean): Promise<number> {
   if (stdin) {
     const exited = await Promise.race([waiting.then(() => true, () => true), delay(DETACH_GRACE_MS).then(() => false)]);
     if (!exited) {
-      const state = await s.client.containerInspect(id).then((i) => i.State, () => undefined);
+      const state = await client.containerInspect(id).then((i) => i.State, () => undefined);
       if (state && (state.Running || state.Paused) && !state.Restarting) return 0;
     }
   }
   const res = await waiting;
-  if (res.Error?.Message) s.err(`${res.Error.Message}\n`);
+  if (res.Error?.Message) io.stderr.write(`${res.Error.Message}\n`);
   return res.StatusCode;
 }
+
+/** What following an attached container asks of the daemon. */
+export type AttachedClient = Pick<Client, 'containerInspect' | 'containerKill'>;
 
 /**
  * What run, attach and start -a do once the container's streams are attached and it runs: send
@@ -104,17 +115,18 @@ export async function exitCodeAfterStream(s: Session, id: string, waiting: Promi
  * then give the container's exit status (0 after a detach).
  */
 export async function followAttached(
-  s: Session,
+  client: AttachedClient,
+  io: IO,
   a: { id: string; tty: boolean; sigProxy: boolean; stdin: boolean; pumping: Promise<void>; waiting: Promise<ContainerWaitResponse>; resize: (h: number, w: number) => void },
 ): Promise<number> {
-  if (a.tty) sendSize(s, a.resize);
-  const unproxy = !a.tty && a.sigProxy ? proxySignals((sig) => void s.client.containerKill(a.id, sig).catch(() => {})) : () => {};
+  if (a.tty) sendSize(io, a.resize);
+  const unproxy = !a.tty && a.sigProxy ? proxySignals((sig) => void client.containerKill(a.id, sig).catch(() => {})) : () => {};
   try {
     await a.pumping;
   } finally {
     unproxy();
   }
-  return exitCodeAfterStream(s, a.id, a.waiting, a.stdin);
+  return exitCodeAfterStream(client, io, a.id, a.waiting, a.stdin);
 }
 
 const DETACH_GRACE_MS = 200;

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildCreateRequest, parseMount, parsePublish, parseRestart, parseUlimit, readVarFile } from './createopts.js';
+
+test('create request from run flags', () => {
+  const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', network: 'none', publish: ['8080:80'] }, { HOME_X: '/x' });
+  assert.deepEqual(r.Cmd, ['sh', '-c', 'true']);
+  assert.deepEqual(r.Env, ['A=1', 'HOME_X=/x']);
+  assert.deepEqual(r.Labels, { a: 'b', c: '' });
+  assert.deepEqual(r.Entrypoint, ['']);
+  assert.equal(r.AttachStdin, true);
+  assert.equal(r.OpenStdin, true);
+  assert.equal(r.StdinOnce, true);
+  assert.equal(r.Tty, true);
+  assert.deepEqual(r.HostConfig?.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
+  assert.equal(r.HostConfig?.NanoCpus, 1_500_000_000);
+  assert.equal(r.HostConfig?.NetworkMode, 'none');
+  assert.deepEqual(r.HostConfig?.PortBindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }] });
+  assert.deepEqual(r.ExposedPorts, { '80/tcp': {} });
+  const d = buildCreateRequest('busybox', [], { detach: true, interactive: true });
+  assert.equal(d.AttachStdout, false);
+  assert.equal(d.StdinOnce, false);
+  assert.equal(d.Cmd, undefined);
+  const a = buildCreateRequest('busybox', [], { attach: ['STDERR'] });
+  assert.equal(a.AttachStdout, false);
+  assert.equal(a.AttachStderr, true);
+});
+
+test('StdinOnce only when stdin is both open and attached (docker: OpenStdin && AttachStdin)', () => {
+  const once = (f: Parameters<typeof buildCreateRequest>[2]) => buildCreateRequest('busybox', [], f).StdinOnce;
+  assert.equal(once({ interactive: true }), true);
+  assert.equal(once({ interactive: true, attach: ['stdin', 'stdout'] }), true);
+  assert.equal(once({ interactive: true, attach: ['stdout'] }), false);
+  assert.equal(once({ interactive: true, detach: true }), false);
+  assert.equal(once({ attach: ['stdin'] }), false);
+  // create has no -d: `create -i` attaches stdin like docker's, so a later `start -a -i` gets it.
+  const c = buildCreateRequest('busybox', [], { interactive: true });
+  assert.deepEqual([c.AttachStdin, c.AttachStdout, c.AttachStderr, c.OpenStdin], [true, true, true, true]);
+});
+
+test('restart, publish, mount, ulimit parsing', () => {
+  assert.deepEqual(parseRestart('always'), { Name: 'always', MaximumRetryCount: 0 });
+  assert.throws(() => parseRestart('on-failure:x'), /must be an integer/);
+  assert.throws(() => parseRestart(':2'), /no policy provided before colon/);
+  assert.throws(() => parseRestart('on-failure:3:4'), /must be an integer/);
+  // A count on another policy is the daemon's to refuse, as with docker.
+  assert.deepEqual(parseRestart('always:2'), { Name: 'always', MaximumRetryCount: 2 });
+  assert.equal(buildCreateRequest('busybox', [], { rm: true }).HostConfig?.AutoRemove, true);
+  assert.throws(() => buildCreateRequest('busybox', [], { rm: true, restart: 'always' }), /cannot specify both --restart and --rm/);
+  assert.equal(buildCreateRequest('busybox', [], { rm: true, restart: 'no' }).HostConfig?.RestartPolicy?.Name, 'no');
+  assert.deepEqual(parsePublish('127.0.0.1:8080:80/udp'), [{ key: '80/udp', binding: { HostIp: '127.0.0.1', HostPort: '8080' } }]);
+  assert.deepEqual(parsePublish('80'), [{ key: '80/tcp', binding: { HostIp: '', HostPort: '' } }]);
+  assert.equal(parsePublish('8000-8001:80-81').length, 2);
+  assert.deepEqual(parseMount('type=bind,source=/a,target=/b,readonly'), { Type: 'bind', Source: '/a', Target: '/b', ReadOnly: true });
+  assert.deepEqual(parseMount('type=tmpfs,dst=/t,tmpfs-size=1m'), { Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576 } });
+  assert.throws(() => parseMount('type=bind,source=/a'), /target is required/);
+  assert.deepEqual(parseUlimit('nofile=1024:2048'), { Name: 'nofile', Soft: 1024, Hard: 2048 });
+  assert.deepEqual(parseUlimit('nproc=10'), { Name: 'nproc', Soft: 10, Hard: 10 });
+});
+
+test('env files', () => {
+  const lines = readVarFile('f', { B: 'fromenv' }, () => '# c\nA=1\n\nB\nC\n  D=x y\n');
+  assert.deepEqual(lines, ['A=1', 'B=fromenv', 'D=x y']);
+});

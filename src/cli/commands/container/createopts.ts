@@ -1,0 +1,366 @@
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { ContainerCreateRequest, HostConfig, MountSpec, PortMap, RestartPolicy, Ulimit } from '../../../types/index.js';
+import { errorMessage } from '../../../util/index.js';
+import { Exit } from '../../errors.js';
+import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
+
+/** The parsed flags that run and create share (commander's camelCase names). */
+export interface CreateFlags {
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  rm?: boolean;
+  name?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  hostname?: string;
+  domainname?: string;
+  label?: string[];
+  labelFile?: string[];
+  restart?: string;
+  init?: boolean;
+  stopSignal?: string;
+  stopTimeout?: number;
+  network?: string;
+  net?: string;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  readOnly?: boolean;
+  tmpfs?: string[];
+  volume?: string[];
+  mount?: string[];
+  memory?: number;
+  memorySwap?: number;
+  cpus?: number;
+  cpuShares?: number;
+  pidsLimit?: number;
+  ulimit?: string[];
+  sysctl?: string[];
+  shmSize?: number;
+  addHost?: string[];
+  dns?: string[];
+  logDriver?: string;
+  logOpt?: string[];
+  runtime?: string;
+  detachKeys?: string;
+  sigProxy?: boolean;
+  attach?: string[];
+  publish?: string[];
+  expose?: string[];
+  platform?: string;
+  pull?: string;
+}
+
+const bytesArg = (v: string) => {
+  try {
+    return parseRamBytes(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** Declares docker's run/create flags on `cmd`. */
+export function addCreateFlags(cmd: Command): Command {
+  return cmd
+    .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect)
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
+    .option('--cap-add <list>', 'Add Linux capabilities', collect)
+    .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
+    .option('--cpus <decimal>', 'Number of CPUs', floatArg)
+    .option('--dns <list>', 'Set custom DNS servers', collect)
+    .option('--domainname <string>', 'Container NIS domain name')
+    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('-e, --env <list>', 'Set environment variables', collect)
+    .option('--env-file <list>', 'Read in a file of environment variables', collect)
+    .option('--expose <list>', 'Expose a port or a range of ports', collect)
+    .option('-h, --hostname <string>', 'Container host name')
+    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-l, --label <list>', 'Set meta data on a container', collect)
+    .option('--label-file <list>', 'Read in a line delimited file of labels', collect)
+    .option('--log-driver <string>', 'Logging driver for the container')
+    .option('--log-opt <list>', 'Log driver options', collect)
+    .option('-m, --memory <bytes>', 'Memory limit', bytesArg)
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
+    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
+    .option('--name <string>', 'Assign a name to the container')
+    .option('--network <network>', 'Connect a container to a network')
+    // docker's older name for --network, still taken but not listed.
+    .addOption(new Option('--net <network>', 'Connect a container to a network').hideHelp())
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intArg)
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('--privileged', 'Give extended privileges to this container')
+    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
+    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('--read-only', "Mount the container's root filesystem as read only")
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
+    .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')
+    .option('--runtime <string>', 'Runtime to use for this container')
+    .option('--security-opt <list>', 'Security Options', collect)
+    .option('--shm-size <bytes>', 'Size of /dev/shm', bytesArg)
+    .option('--stop-signal <string>', 'Signal to stop the container')
+    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container', intArg)
+    .option('--sysctl <map>', 'Sysctl options', collect)
+    .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('--ulimit <ulimit>', 'Ulimit options', collect)
+    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-v, --volume <list>', 'Bind mount a volume', collect)
+    .option('-w, --workdir <string>', 'Working directory inside the container');
+}
+
+/** The flags only `run` has. */
+export function addRunFlags(cmd: Command): Command {
+  return cmd
+    .option('-d, --detach', 'Run container in background and print container ID')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--sig-proxy', 'Proxy received signals to the process (default true)')
+    .option('--no-sig-proxy', 'Do not proxy received signals to the process');
+}
+
+/** Lines of an env or label file: comments and blanks dropped; `NAME` alone takes our value. */
+export function readVarFile(path: string, env: Record<string, string | undefined>, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): string[] {
+  let text: string;
+  try {
+    text = read(path);
+  } catch {
+    throw new Exit(125, `open ${path}: no such file or directory`);
+  }
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (!line || line.startsWith('#')) continue;
+    const [k, v] = splitKeyValue(line);
+    if (v !== undefined) out.push(line);
+    else if (env[k.trim()] !== undefined) out.push(`${k.trim()}=${env[k.trim()]}`);
+  }
+  return out;
+}
+
+/**
+ * `seccomp=<file>` goes to the daemon as `seccomp=<the file's JSON>`, as the docker CLI sends it:
+ * the profile is read on the client's side, where the file is.
+ */
+export function inlineSeccompProfile(opt: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): string {
+  const m = /^seccomp[=:](.*)$/s.exec(opt);
+  if (!m || m[1] === 'unconfined' || m[1] === 'builtin') return opt;
+  let text: string;
+  try {
+    text = read(m[1]);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : errorMessage(err);
+    throw new Exit(125, `opening seccomp profile (${m[1]}) failed: open ${m[1]}: ${reason}`);
+  }
+  try {
+    return `seccomp=${JSON.stringify(JSON.parse(text))}`;
+  } catch (err) {
+    throw new Exit(125, `compacting json for seccomp profile (${m[1]}) failed: ${errorMessage(err)}`);
+  }
+}
+
+/** `-e NAME` takes NAME from our environment, and is dropped if we don't have it (docker's rule). */
+export function expandEnv(list: string[], env: Record<string, string | undefined>): string[] {
+  return list.flatMap((e) => (e.includes('=') ? [e] : env[e] !== undefined ? [`${e}=${env[e]}`] : []));
+}
+
+/**
+ * docker's client-side reading of --restart: only the `name[:count]` form is checked here;
+ * unknown names and a count on a policy other than on-failure are the daemon's to refuse.
+ */
+export function parseRestart(v: string): RestartPolicy {
+  if (v === '') return { Name: 'no', MaximumRetryCount: 0 };
+  const colon = v.indexOf(':');
+  const [name, count] = colon < 0 ? [v, ''] : [v.slice(0, colon), v.slice(colon + 1)];
+  if (colon >= 0 && !name) throw new Exit(125, 'invalid restart policy format: no policy provided before colon');
+  if (count && !/^[+-]?\d+$/.test(count)) throw new Exit(125, 'invalid restart policy format: maximum retry count must be an integer');
+  return { Name: name as RestartPolicy['Name'], MaximumRetryCount: count ? Number(count) : 0 };
+}
+
+/** `[ip:][hostPort:]containerPort[/proto]` → exposed port key and its binding. */
+export function parsePublish(spec: string): { key: string; binding: { HostIp: string; HostPort: string } }[] {
+  let rest = spec;
+  let proto = 'tcp';
+  const slash = rest.lastIndexOf('/');
+  if (slash >= 0) {
+    proto = rest.slice(slash + 1) || 'tcp';
+    rest = rest.slice(0, slash);
+  }
+  // An IPv6 host address comes in brackets: [::1]:8080:80.
+  let ip = '';
+  const v6 = /^\[([^\]]+)\]:(.*)$/.exec(rest);
+  if (v6) {
+    ip = v6[1];
+    rest = v6[2];
+  }
+  const parts = rest.split(':');
+  if (parts.length > 3 || (parts.length === 3 && ip)) throw new Exit(125, `invalid port format: ${spec}`);
+  const ctr = parts.pop()!;
+  const hostPort = parts.pop() ?? '';
+  if (parts.length) ip = parts.pop()!;
+  const range = (p: string): number[] => {
+    if (!p) return [];
+    const m = /^(\d+)(?:-(\d+))?$/.exec(p);
+    if (!m) throw new Exit(125, `invalid containerPort: ${p}`);
+    const lo = Number(m[1]);
+    const hi = m[2] ? Number(m[2]) : lo;
+    return Array.from({ length: hi - lo + 1 }, (_x, i) => lo + i);
+  };
+  const ctrPorts = range(ctr);
+  if (!ctrPorts.length) throw new Exit(125, `no port specified: ${spec}<empty>`);
+  const hostPorts = range(hostPort);
+  return ctrPorts.map((p, i) => ({
+    key: `${p}/${proto}`,
+    binding: { HostIp: ip, HostPort: hostPorts.length > 1 ? String(hostPorts[i] ?? '') : hostPort },
+  }));
+}
+
+/** `--mount type=bind,source=/a,target=/b,readonly` → a MountSpec. */
+export function parseMount(spec: string): MountSpec {
+  const m: MountSpec = { Type: 'volume' };
+  for (const field of spec.split(',')) {
+    const [k, v] = splitKeyValue(field.trim());
+    const key = k.toLowerCase();
+    switch (key) {
+      case 'type':
+        if (v !== 'bind' && v !== 'volume' && v !== 'tmpfs') throw new Exit(125, `invalid argument "${spec}" for "--mount" flag: invalid mount type: ${v}`);
+        m.Type = v;
+        break;
+      case 'source':
+      case 'src':
+        m.Source = v;
+        break;
+      case 'target':
+      case 'destination':
+      case 'dst':
+        m.Target = v;
+        break;
+      case 'readonly':
+      case 'ro':
+        m.ReadOnly = v === undefined || v === 'true' || v === '1';
+        break;
+      case 'bind-propagation':
+        m.BindOptions = { ...m.BindOptions, Propagation: v };
+        break;
+      case 'tmpfs-size':
+        m.TmpfsOptions = { ...m.TmpfsOptions, SizeBytes: parseRamBytes(v ?? '') };
+        break;
+      case 'tmpfs-mode':
+        m.TmpfsOptions = { ...m.TmpfsOptions, Mode: parseInt(v ?? '', 8) };
+        break;
+      case 'volume-nocopy':
+        m.VolumeOptions = { ...m.VolumeOptions, NoCopy: v === undefined || v === 'true' };
+        break;
+      case 'consistency':
+        m.Consistency = v;
+        break;
+      default:
+        throw new Exit(125, `invalid argument "${spec}" for "--mount" flag: unexpected key '${k}' in '${field}'`);
+    }
+  }
+  if (!m.Target) throw new Exit(125, `invalid argument "${spec}" for "--mount" flag: target is required`);
+  return m;
+}
+
+export function parseUlimit(spec: string): Ulimit {
+  const [name, limits] = splitKeyValue(spec);
+  const m = limits === undefined ? null : /^(-?\d+)(?::(-?\d+))?$/.exec(limits);
+  if (!m) throw new Exit(125, `invalid argument "${spec}" for "--ulimit" flag: invalid ulimit argument: ${spec}`);
+  return { Name: name, Soft: Number(m[1]), Hard: Number(m[2] ?? m[1]) };
+}
+
+function keyValueMap(list: string[] | undefined, sep = '='): Record<string, string> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const i = item.indexOf(sep);
+    out[i < 0 ? item : item.slice(0, i)] = i < 0 ? '' : item.slice(i + 1);
+  }
+  return out;
+}
+
+/** The POST /containers/create body for an image, a command and the run/create flags. */
+export function buildCreateRequest(image: string, command: string[], f: CreateFlags, env: Record<string, string | undefined> = {}): ContainerCreateRequest {
+  const attach = f.attach?.map((s) => s.toLowerCase());
+  for (const a of attach ?? []) if (!['stdin', 'stdout', 'stderr'].includes(a)) throw new Exit(125, `invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+  if (f.detach && attach?.length) throw new Exit(125, 'Conflicting options: -a and -d');
+  const detached = Boolean(f.detach);
+  const interactive = Boolean(f.interactive);
+  const envList = [...(f.envFile ?? []).flatMap((p) => readVarFile(p, env)), ...expandEnv(f.env ?? [], env)];
+  const labels: Record<string, string> = {};
+  for (const l of [...(f.labelFile ?? []).flatMap((p) => readVarFile(p, {})), ...(f.label ?? [])]) {
+    const [k, v] = splitKeyValue(l);
+    labels[k] = v ?? '';
+  }
+  const exposed: Record<string, object> = {};
+  const bindings: PortMap = {};
+  for (const p of f.publish ?? []) {
+    for (const { key, binding } of parsePublish(p)) {
+      exposed[key] = {};
+      (bindings[key] ??= []).push(binding);
+    }
+  }
+  for (const e of f.expose ?? []) for (const { key } of parsePublish(e)) exposed[key] = {};
+  const tmpfs = keyValueMap(f.tmpfs, ':');
+  const network = f.network ?? f.net ?? 'default';
+  const restart = parseRestart(f.restart ?? 'no');
+  if (f.rm && restart.Name !== 'no') throw new Exit(125, 'conflicting options: cannot specify both --restart and --rm');
+  const hostConfig: HostConfig = {
+    Binds: f.volume?.length ? f.volume : undefined,
+    Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,
+    NetworkMode: network,
+    RestartPolicy: restart,
+    AutoRemove: Boolean(f.rm),
+    Init: f.init ? true : undefined,
+    Privileged: Boolean(f.privileged),
+    CapAdd: f.capAdd,
+    CapDrop: f.capDrop,
+    SecurityOpt: f.securityOpt?.map((o) => inlineSeccompProfile(o)),
+    ReadonlyRootfs: Boolean(f.readOnly),
+    Tmpfs: tmpfs,
+    Memory: f.memory,
+    MemorySwap: f.memorySwap,
+    NanoCpus: f.cpus !== undefined ? Math.round(f.cpus * 1e9) : undefined,
+    CpuShares: f.cpuShares,
+    PidsLimit: f.pidsLimit,
+    Ulimits: f.ulimit?.length ? f.ulimit.map(parseUlimit) : undefined,
+    Sysctls: keyValueMap(f.sysctl),
+    ShmSize: f.shmSize,
+    ExtraHosts: f.addHost,
+    Dns: f.dns,
+    LogConfig: f.logDriver || f.logOpt?.length ? { Type: f.logDriver ?? '', Config: keyValueMap(f.logOpt) ?? {} } : undefined,
+    Runtime: f.runtime,
+    PortBindings: Object.keys(bindings).length ? bindings : undefined,
+  };
+  const entrypoint = f.entrypoint;
+  const attachStd = (s: string) => !detached && (attach ? attach.includes(s) : s !== 'stdin' || interactive);
+  return {
+    Image: image,
+    Cmd: command.length ? command : undefined,
+    // An empty --entrypoint clears the image's entrypoint.
+    Entrypoint: entrypoint === undefined ? undefined : entrypoint === '' ? [''] : [entrypoint],
+    Env: envList.length ? envList : undefined,
+    WorkingDir: f.workdir,
+    User: f.user,
+    Hostname: f.hostname,
+    Domainname: f.domainname,
+    Labels: labels,
+    Tty: Boolean(f.tty),
+    OpenStdin: interactive,
+    // docker closes stdin after the first attach only when it is the one attached to it.
+    StdinOnce: interactive && attachStd('stdin'),
+    AttachStdin: attachStd('stdin'),
+    AttachStdout: attachStd('stdout'),
+    AttachStderr: attachStd('stderr'),
+    StopSignal: f.stopSignal,
+    StopTimeout: f.stopTimeout,
+    ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+    HostConfig: hostConfig,
+  };
+}
