@@ -31,7 +31,8 @@ for (const cli of ['docker', 'wharf'] as const) {
       // busybox prints "tmpfs on /scratch type tmpfs (rw,...,size=1024k)".
       "mount | grep ' /scratch ' | grep -o 'type tmpfs.*size=1024k' | cut -d' ' -f1-2",
       "mount | grep -c ' /t2 type tmpfs'",
-      'cp /bin/true /scratch/t && /scratch/t && echo exec-ok',
+      // exec: a program on the tmpfs runs (Docker's default would be noexec).
+      "printf '#!/bin/sh\\necho exec-ok\\n' > /scratch/t && chmod +x /scratch/t && /scratch/t",
     ].join('; ');
     const r = await d[cli]([
       'run', '--rm', '-v', `${host}:/ro:ro`, '-v', `${made}:/made`, '--tmpfs', '/scratch:size=1m,exec', '--mount', 'type=tmpfs,target=/t2', 'busybox', 'sh', '-c', script,

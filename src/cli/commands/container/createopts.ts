@@ -45,6 +45,8 @@ export interface CreateFlags {
   shmSize?: number;
   addHost?: string[];
   dns?: string[];
+  dnsOption?: string[];
+  dnsSearch?: string[];
   logDriver?: string;
   logOpt?: string[];
   runtime?: string;
@@ -75,6 +77,8 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
     .option('--cpus <decimal>', 'Number of CPUs', floatArg)
     .option('--dns <list>', 'Set custom DNS servers', collect)
+    .option('--dns-option <list>', 'Set DNS options', collect)
+    .option('--dns-search <list>', 'Set custom DNS search domains', collect)
     .option('--domainname <string>', 'Container NIS domain name')
     .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
     .option('-e, --env <list>', 'Set environment variables', collect)
@@ -334,6 +338,8 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     ShmSize: f.shmSize,
     ExtraHosts: f.addHost,
     Dns: f.dns,
+    DnsOptions: f.dnsOption,
+    DnsSearch: f.dnsSearch,
     LogConfig: f.logDriver || f.logOpt?.length ? { Type: f.logDriver ?? '', Config: keyValueMap(f.logOpt) ?? {} } : undefined,
     Runtime: f.runtime,
     PortBindings: Object.keys(bindings).length ? bindings : undefined,
