@@ -5,9 +5,8 @@ import { lstat, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
 import { OverlaySnapshotter } from '../storage/index.js';
-import { umount } from '../util/index.js';
+import { readTarEntries, umount } from '../util/index.js';
 import { ImageService, type ImageUsage } from './images.js';
 import { ContainerFilesystems } from './rootfs.js';
 
@@ -61,23 +60,6 @@ async function toBuffer(r: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function tarNames(buf: Buffer): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const ex = extract();
-  ex.on('entry', (h, s, next) => {
-    toBuffer(s as unknown as Readable).then((b) => {
-      files.set(h.name, b);
-      next();
-    }, next);
-  });
-  await new Promise<void>((resolve, reject) => {
-    ex.on('finish', resolve);
-    ex.on('error', reject);
-    Readable.from([buf]).pipe(ex);
-  });
-  return files;
-}
-
 const onDisk = async (root: string) => {
   const ls = (p: string) => readdir(join(root, p)).catch(() => [] as string[]);
   return { blobs: await ls('image/blobs/sha256'), layers: await ls('overlay/layers'), links: await ls('overlay/l'), images: await ls('image/images'), tmp: await ls('image/tmp') };
@@ -116,7 +98,7 @@ test('container rootfs: overlay mount, diff, commit, export, sizes; no orphans a
 
       await rootfs.unmount(c1);
       await rootfs.unmount(c1);
-      const exported = await tarNames(await toBuffer(await rootfs.export(c1)));
+      const exported = await tarFiles(await toBuffer(await rootfs.export(c1)));
       assert.equal(exported.get('new.txt')?.toString(), 'hello');
       assert.ok(!exported.has('etc/group') && exported.has('etc/passwd'));
 
@@ -196,3 +178,7 @@ test('a new daemon on the same data root finds the file systems as they were: li
     assert.deepEqual((await onDisk(root)).layers, [chain[0].slice(7)]);
   });
 });
+
+async function tarFiles(tar: Buffer): Promise<Map<string, Buffer>> {
+  return new Map((await readTarEntries(tar)).map((e) => [e.header.name, e.body]));
+}

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
-import { sha256 } from '../util/index.js';
+import { readTarEntries, sha256 } from '../util/index.js';
 import { busyboxConfig, busyboxLayer } from './busybox.js';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
@@ -15,18 +13,7 @@ test('the busybox image is byte-for-byte the same every time', { skip: !BUSYBOX 
   const id = (tar: Buffer) => sha256(JSON.stringify(busyboxConfig(sha256(tar), BUSYBOX!)));
   assert.equal(id(a), id(b));
 
-  const entries: { name: string; type: string; uid: number; gid: number; mtime: number; linkname?: string | null; mode: number }[] = [];
-  const ex = extract();
-  ex.on('entry', (h, s, next) => {
-    entries.push({ name: h.name, type: h.type ?? '', uid: h.uid ?? -1, gid: h.gid ?? -1, mtime: h.mtime?.getTime() ?? 0, linkname: h.linkname, mode: h.mode ?? 0 });
-    s.resume();
-    next();
-  });
-  await new Promise<void>((resolve, reject) => {
-    ex.on('finish', resolve);
-    ex.on('error', reject);
-    Readable.from([a]).pipe(ex);
-  });
+  const entries = (await readTarEntries(a)).map(({ header: h }) => ({ name: h.name, type: h.type ?? '', uid: h.uid ?? -1, gid: h.gid ?? -1, mtime: h.mtime?.getTime() ?? 0, linkname: h.linkname, mode: h.mode ?? 0 }));
   const names = entries.map((e) => e.name);
   assert.deepEqual(names, [...names].sort(), 'entries sorted');
   assert.ok(entries.every((e) => e.uid === 0 && e.gid === 0 && e.mtime === Date.parse('2024-01-01T00:00:00Z')));

@@ -1,8 +1,9 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pack, type Pack } from 'tar-stream';
+import { extract, pack, type Header, type Pack } from 'tar-stream';
 import { devMajor, devMinor } from './native.js';
 import type { TarHeader } from './untar.js';
 
@@ -107,4 +108,29 @@ export async function tarOfEntries(entries: MemoryEntry[]): Promise<Buffer> {
   p.finalize();
   await done;
   return Buffer.concat(chunks);
+}
+
+/** Every entry of a tar, in order, with its content read into memory: tests read back what they packed. */
+export async function readTarEntries(tar: Readable | Buffer): Promise<{ header: Header; body: Buffer }[]> {
+  const out: { header: Header; body: Buffer }[] = [];
+  const ex = extract();
+  ex.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
+    stream.on('end', () => {
+      out.push({ header, body: Buffer.concat(chunks) });
+      next();
+    });
+    stream.on('error', next);
+  });
+  const source = Buffer.isBuffer(tar) ? Readable.from([tar]) : tar;
+  await new Promise<void>((resolve, reject) => {
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+    source.on('error', reject);
+    source.pipe(ex);
+  });
+  return out;
 }
