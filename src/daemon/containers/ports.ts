@@ -12,7 +12,7 @@
  * A failure undoes every step that succeeded, in reverse, so nothing leaks.
  */
 import type { Readable } from 'node:stream';
-import type { ContainerConfig, FilesystemChange, HostConfig, NetworkingConfig, EndpointSettings } from '../../types/index.js';
+import type { ContainerConfig, FilesystemChange, HostConfig, NetworkingConfig, EndpointSettings, PortMap } from '../../types/index.js';
 import type { AttachSession, ContainerSpec, CreateOptions, ExecProcess, ExecSession, ExitStatus, RuntimeState } from '../../runtime/index.js';
 import type { Mount } from '../../util/index.js';
 
@@ -114,6 +114,10 @@ export interface NetworkAttachment {
   extraHosts: string[];
   /** Name servers, search domains and options for /etc/resolv.conf; empty means the host's. */
   dns: { servers: string[]; search: string[]; options: string[] };
+  /** The namespace's path as inspect's NetworkSettings.SandboxKey shows it; '' when none. */
+  sandboxKey?: string;
+  /** Published ports as inspect's NetworkSettings.Ports shows them (`"80/tcp": [{HostIp, HostPort}]`). */
+  ports?: PortMap;
 }
 
 /** Networks as container start and stop use them. */
@@ -121,6 +125,8 @@ export interface NetworkPort {
   attach(req: NetworkRequest): Promise<NetworkAttachment>;
   /** Undoes `attach`; idempotent, also for a container that was never attached. */
   detach(containerId: string): Promise<void>;
+  /** The attachment of a container that runs, also one attached before the daemon restarted. */
+  current?(containerId: string): NetworkAttachment | undefined;
 }
 
 /** Volumes and mounts as container start and stop use them. */

@@ -1,0 +1,81 @@
+/**
+ * The bridge datapath as the daemon's network service drives it. Plain data in, kernel state
+ * out: the service owns the records (networks, IP allocations, endpoints) and their files; the
+ * driver only makes and unmakes devices, namespaces and firewall rules from them, idempotently,
+ * so that a daemon killed half-way can run any step again on its next start.
+ *
+ * Vocabulary:
+ * - a *network* is a bridge device with a subnet, its gateway address on the bridge, NAT to the
+ *   outside (unless internal) and isolation from every other network;
+ * - a *namespace* is a container's network namespace, a file under the exec root that outlives
+ *   the container's processes until the service removes it;
+ * - an *endpoint* is one container's interface on one network: a veth pair, one end on the
+ *   bridge, the other in the namespace with the container's address, plus its published ports.
+ */
+
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+
+export interface BridgeNetwork {
+  /** The network's ID, 64 hex digits (used to name its firewall rules). */
+  id: string;
+  /** The bridge device, at most 15 characters: `wharf0` for the default network, `br-<id 12>` otherwise. */
+  bridge: string;
+  /** IPv4 subnet in CIDR form, `172.30.0.0/16`. */
+  subnet: string;
+  /** The bridge's own address inside the subnet, the containers' default route. */
+  gateway: string;
+  /** No route out and no NAT: containers reach only each other. */
+  internal: boolean;
+  /** Inter-container traffic on this network allowed (Docker's `enable_icc`, default true). */
+  icc: boolean;
+  /** Masquerade traffic leaving the host (Docker's `enable_ip_masquerade`, default true). */
+  masquerade: boolean;
+  /** MTU of the bridge and the veths; 0 means the kernel's default. */
+  mtu: number;
+}
+
+export interface PortMapping {
+  protocol: Protocol;
+  /** The host address to listen on; '' means every address. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+export interface Endpoint {
+  containerId: string;
+  network: BridgeNetwork;
+  /** The interface name inside the namespace: eth0, eth1, ... */
+  ifname: string;
+  /** The container's address on this network and the subnet's prefix length. */
+  ip: string;
+  prefixLen: number;
+  mac: string;
+  /** Whether the default route goes through this network's gateway (the first network's does). */
+  defaultRoute: boolean;
+  ports: PortMapping[];
+}
+
+export interface NetworkDriver {
+  /** Makes the bridge, its address and its firewall rules; nothing when they are there. */
+  ensureNetwork(n: BridgeNetwork): Promise<void>;
+  /** Removes the bridge and its rules; idempotent. */
+  removeNetwork(n: BridgeNetwork): Promise<void>;
+  /** A new network namespace for a container, with loopback up; returns its path. */
+  createNamespace(containerId: string): Promise<string>;
+  /** Removes the namespace (and with it what is inside); idempotent. */
+  removeNamespace(containerId: string): Promise<void>;
+  /**
+   * Connects the namespace to the endpoint's network: veth, address, routes, published ports.
+   * A host port another process or endpoint holds fails with Docker's "port is already
+   * allocated" text and leaves nothing behind.
+   */
+  attach(nsPath: string, ep: Endpoint): Promise<void>;
+  /** Undoes `attach`; idempotent, also when the namespace is already gone. */
+  detach(nsPath: string | undefined, ep: Endpoint): Promise<void>;
+  /**
+   * Removes every device, namespace and rule the driver made that the records given no longer
+   * explain: what a daemon killed with -9 left behind. Called once at start-up.
+   */
+  cleanup(live: { networks: BridgeNetwork[]; endpoints: Endpoint[] }): Promise<void>;
+}
