@@ -120,6 +120,10 @@ const IMAGE: Record<string, Lazy> = {
   save,
   tag,
 };
+const NETWORK: Record<string, Lazy> = {
+  inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s, 'network')),
+  ls: lazy(async (s) => (await import('./commands/network/ls.js')).networkLsCommand(s), 'list'),
+};
 const SYSTEM: Record<string, Lazy> = {
   df: lazy(async (s) => (await import('./commands/system/df.js')).systemDfCommand(s)),
   events,
@@ -163,12 +167,14 @@ const TOP: Record<string, Lazy> = {
   wait,
   container: group('container', 'Manage containers', CONTAINER),
   image: group('image', 'Manage images', IMAGE),
+  network: group('network', 'Manage networks', NETWORK),
   system: group('system', 'Manage Docker', SYSTEM),
 };
 
 const GROUPS: [string, Record<string, Lazy>][] = [
   ['container', CONTAINER],
   ['image', IMAGE],
+  ['network', NETWORK],
   ['system', SYSTEM],
 ];
 /** Group commands whose top-level twin has another name. */

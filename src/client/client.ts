@@ -20,6 +20,7 @@ import type {
   ImagePruneResponse,
   ImageSummary,
   InfoResponse,
+  NetworkResource,
   SystemDfResponse,
   VersionResponse,
 } from '../types/index.js';
@@ -212,6 +213,12 @@ export class Client extends Transport {
   }
   imagePrune(filters?: Filters): Promise<ImagePruneResponse> {
     return this.json('POST', '/images/prune', { query: { filters: filtersQuery(filters) } });
+  }
+  networkList(filters?: Filters): Promise<NetworkResource[]> {
+    return this.json('GET', '/networks', { query: { filters: filtersQuery(filters) } });
+  }
+  networkInspect(id: string, opts: { verbose?: boolean } = {}): Promise<NetworkResource> {
+    return this.json('GET', `/networks/${enc(id)}`, { query: { verbose: opts.verbose || undefined } });
   }
   networkPrune(filters?: Filters): Promise<{ NetworksDeleted: string[] | null }> {
     return this.json('POST', '/networks/prune', { query: { filters: filtersQuery(filters) } });
