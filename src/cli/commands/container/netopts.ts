@@ -260,7 +260,12 @@ export function networkConfig(f: NetworkFlags): { mode: string; endpoints: Recor
     endpoints[n.target] = ep;
   });
   if (userDefined && builtin) throw new Exit(125, 'conflicting options: cannot attach both user-defined and non-user-defined network-modes');
-  return { mode: list[0].target, endpoints };
+  return { mode: list[0].target, endpoints: goMapOrder(endpoints) };
+}
+
+/** Go's encoding/json writes a map's keys sorted; so does docker's body, and inspect then lists them in that order. */
+function goMapOrder<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** ExposedPorts and PortBindings from -p and --expose, as docker merges them. */
@@ -274,5 +279,5 @@ export function portConfig(f: NetworkFlags): { exposed: Record<string, object>; 
     }
   }
   for (const e of f.expose ?? []) for (const key of parseExpose(e)) exposed[key] = {};
-  return { exposed, bindings };
+  return { exposed: goMapOrder(exposed), bindings: goMapOrder(bindings) };
 }
