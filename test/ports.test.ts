@@ -135,3 +135,23 @@ test('port, ps PORTS, network ls and network inspect: the same output through bo
     await d.wharf(['rm', 'wt-ports-show']);
   }
 });
+
+test('network create, connect, disconnect, rm, prune: the same texts through both CLIs for the daemon\'s answers', async () => {
+  const mask = (r: RunResult, name: string) => [r.code, r.stdout.replace(/\b[0-9a-f]{64}\b/g, 'ID').replaceAll(name, 'NAME'), r.stderr.replaceAll(name, 'NAME')];
+  const both = async (args: (name: string) => string[]) => {
+    const dr = await d.docker(args('wt-net-d'));
+    const wr = await d.wharf(args('wt-net-w'));
+    assert.deepEqual(mask(wr, 'wt-net-w'), mask(dr, 'wt-net-d'), args('NAME').join(' '));
+  };
+  try {
+    await both((n) => ['network', 'create', '--subnet', '10.231.0.0/24', '--label', 'wt=1', n]);
+    await both((n) => ['network', 'create', '--gateway', '10.231.0.1', n]);
+    await both((n) => ['network', 'connect', '--alias', 'a', n, 'wt-no-such-container']);
+    await both((n) => ['network', 'disconnect', n, 'wt-no-such-container']);
+    await both((n) => ['network', 'rm', n]);
+    await both((n) => ['network', 'rm', '-f', `${n}-never`]);
+    await both(() => ['network', 'prune', '-f', '--filter', 'label=wt-never']);
+  } finally {
+    for (const n of ['wt-net-d', 'wt-net-w']) await d.docker(['network', 'rm', '-f', n]);
+  }
+});
