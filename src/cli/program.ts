@@ -120,6 +120,15 @@ const IMAGE: Record<string, Lazy> = {
   save,
   tag,
 };
+const NETWORK: Record<string, Lazy> = {
+  connect: lazy(async (s) => (await import('./commands/network/connect.js')).networkConnectCommand(s)),
+  create: lazy(async (s) => (await import('./commands/network/create.js')).networkCreateCommand(s)),
+  disconnect: lazy(async (s) => (await import('./commands/network/connect.js')).networkDisconnectCommand(s)),
+  inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s, 'network')),
+  ls: lazy(async (s) => (await import('./commands/network/ls.js')).networkLsCommand(s), 'list'),
+  prune: lazy(async (s) => (await import('./commands/network/prune.js')).networkPruneCommand(s)),
+  rm: lazy(async (s) => (await import('./commands/network/rm.js')).networkRmCommand(s), 'remove'),
+};
 const SYSTEM: Record<string, Lazy> = {
   df: lazy(async (s) => (await import('./commands/system/df.js')).systemDfCommand(s)),
   events,
@@ -163,12 +172,14 @@ const TOP: Record<string, Lazy> = {
   wait,
   container: group('container', 'Manage containers', CONTAINER),
   image: group('image', 'Manage images', IMAGE),
+  network: group('network', 'Manage networks', NETWORK),
   system: group('system', 'Manage Docker', SYSTEM),
 };
 
 const GROUPS: [string, Record<string, Lazy>][] = [
   ['container', CONTAINER],
   ['image', IMAGE],
+  ['network', NETWORK],
   ['system', SYSTEM],
 ];
 /** Group commands whose top-level twin has another name. */
@@ -183,11 +194,13 @@ function aliasLines(prog: string): Map<string, string> {
   for (const [group, table] of GROUPS) {
     for (const [name, l] of Object.entries(table)) {
       const key = `${group} ${name}`;
-      // `inspect` at the top level is generic, not container inspect under another name.
-      const top = TWINS[key] ?? (name in TOP && name !== 'inspect' ? name : undefined);
-      if (!top) continue;
-      const line = [name, ...(l.aliases ?? [])].map((n) => `${prog} ${group} ${n}`).concat(`${prog} ${top}`).join(', ');
-      lines.set(key, line).set(top, line);
+      // `inspect` at the top level is generic, not container inspect under another name; the
+      // network commands have no top-level twins (`create` and `rm` there are container commands).
+      const top = TWINS[key] ?? (name in TOP && name !== 'inspect' && group !== 'network' ? name : undefined);
+      if (!top && !l.aliases?.length) continue;
+      const line = [name, ...(l.aliases ?? [])].map((n) => `${prog} ${group} ${n}`).concat(top ? [`${prog} ${top}`] : []).join(', ');
+      lines.set(key, line);
+      if (top) lines.set(top, line);
     }
   }
   return lines;

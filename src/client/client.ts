@@ -20,6 +20,9 @@ import type {
   ImagePruneResponse,
   ImageSummary,
   InfoResponse,
+  EndpointSettings,
+  NetworkCreateRequest,
+  NetworkResource,
   SystemDfResponse,
   VersionResponse,
 } from '../types/index.js';
@@ -212,6 +215,24 @@ export class Client extends Transport {
   }
   imagePrune(filters?: Filters): Promise<ImagePruneResponse> {
     return this.json('POST', '/images/prune', { query: { filters: filtersQuery(filters) } });
+  }
+  networkList(filters?: Filters): Promise<NetworkResource[]> {
+    return this.json('GET', '/networks', { query: { filters: filtersQuery(filters) } });
+  }
+  networkInspect(id: string, opts: { verbose?: boolean } = {}): Promise<NetworkResource> {
+    return this.json('GET', `/networks/${enc(id)}`, { query: { verbose: opts.verbose || undefined } });
+  }
+  networkCreate(req: NetworkCreateRequest): Promise<{ Id: string; Warning?: string }> {
+    return this.json('POST', '/networks/create', { body: req });
+  }
+  networkRemove(id: string): Promise<void> {
+    return this.call('DELETE', `/networks/${enc(id)}`);
+  }
+  networkConnect(id: string, req: { Container: string; EndpointConfig?: EndpointSettings }): Promise<void> {
+    return this.call('POST', `/networks/${enc(id)}/connect`, { body: req });
+  }
+  networkDisconnect(id: string, req: { Container: string; Force?: boolean }): Promise<void> {
+    return this.call('POST', `/networks/${enc(id)}/disconnect`, { body: req });
   }
   networkPrune(filters?: Filters): Promise<{ NetworksDeleted: string[] | null }> {
     return this.json('POST', '/networks/prune', { query: { filters: filtersQuery(filters) } });

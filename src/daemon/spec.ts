@@ -1,5 +1,6 @@
 import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
+import { validatePorts } from '../network/index.js';
 import { InvalidArgumentError, type Mount } from '../util/index.js';
 import { validateMounts } from '../volume/index.js';
 import type { ContainerRecord } from './containers/state.js';
@@ -109,11 +110,15 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   };
 }
 
-/** Check what can be checked at create time, with Docker's messages. */
-export async function validateHostConfig(hc: HostConfig): Promise<void> {
+/**
+ * Check what can be checked at create time, with Docker's messages. `exposed` is the request's
+ * ExposedPorts; the image's EXPOSE is not the client's to fix, so it is not checked here.
+ */
+export async function validateHostConfig(hc: HostConfig, exposed?: Record<string, unknown> | null): Promise<void> {
   // The capabilities only select rules; any set shows whether the options and a profile parse.
   parseSecurityOpt(hc.SecurityOpt ?? [], [], false);
   await validateMounts(hc);
+  validatePorts(exposed, hc.PortBindings);
   const r = hc.RestartPolicy;
   if (r?.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
     throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);

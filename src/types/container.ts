@@ -161,6 +161,7 @@ export interface EndpointSettings {
   MacAddress?: string;
   Aliases?: string[] | null;
   DriverOpts?: Record<string, string> | null;
+  GwPriority?: number;
   NetworkID?: string;
   EndpointID?: string;
   Gateway?: string;

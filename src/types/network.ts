@@ -37,3 +37,20 @@ export interface NetworkResource {
 export interface NetworkPruneResponse {
   NetworksDeleted: string[] | null;
 }
+
+/** POST /networks/create, as the docker CLI sends it. */
+export interface NetworkCreateRequest {
+  Name: string;
+  Driver?: string;
+  Scope?: string;
+  EnableIPv4?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Options?: Record<string, string>; Config?: IPAMConfig[] };
+  Internal?: boolean;
+  Attachable?: boolean;
+  Ingress?: boolean;
+  ConfigOnly?: boolean;
+  ConfigFrom?: { Network: string } | null;
+  Options?: Record<string, string>;
+  Labels?: Record<string, string>;
+}

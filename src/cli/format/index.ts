@@ -5,3 +5,4 @@
 export { formatter, indentJson, prepareFormat, render, sortedKeys, templateErrorMessage } from './format.js';
 export { tabulate, type TabOptions } from './table.js';
 export { ago, bytesSize, ellipsis, formatG, goTime, humanSize, rfc3339 } from './human.js';
+export { displayablePorts, joinHostPort, naturalCompare, portLines } from './ports.js';

@@ -42,7 +42,7 @@ export class Lifecycle {
     }
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
-    await validateHostConfig(given);
+    await validateHostConfig(given, req.ExposedPorts);
     const runtimeName = given.Runtime || this.ctx.defaultRuntime;
     this.ctx.runtimeFor(runtimeName);
     const hostConfig = recordedHostConfig(given, runtimeName);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildCreateRequest, parseMount, parsePublish, parseRestart, parseUlimit, readVarFile } from './createopts.js';
 
 test('create request from run flags', () => {
-  const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', network: 'none', publish: ['8080:80'] }, { HOME_X: '/x' });
+  const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', network: [{ target: 'none' }], publish: ['8080:80'] }, { HOME_X: '/x' });
   assert.deepEqual(r.Cmd, ['sh', '-c', 'true']);
   assert.deepEqual(r.Env, ['A=1', 'HOME_X=/x']);
   assert.deepEqual(r.Labels, { a: 'b', c: '' });

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ContainerCreateRequest, HostConfig, MountSpec, PortMap, RestartPolicy, Ulimit } from '../../../types/index.js';
+import type { ContainerCreateRequest, HostConfig, MountSpec, RestartPolicy, Ulimit } from '../../../types/index.js';
 import { errorMessage } from '../../../util/index.js';
 import { Exit } from '../../errors.js';
 import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
+import { linkArg, networkArg, networkConfig, portConfig, type NetworkFlags } from './netopts.js';
+
+export { parseExpose, parsePublish } from './netopts.js';
 
 /** The parsed flags that run and create share (commander's camelCase names). */
-export interface CreateFlags {
+export interface CreateFlags extends NetworkFlags {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -25,8 +28,6 @@ export interface CreateFlags {
   init?: boolean;
   stopSignal?: string;
   stopTimeout?: number;
-  network?: string;
-  net?: string;
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -53,10 +54,9 @@ export interface CreateFlags {
   detachKeys?: string;
   sigProxy?: boolean;
   attach?: string[];
-  publish?: string[];
-  expose?: string[];
   platform?: string;
   pull?: string;
+  netAlias?: string[];
 }
 
 const bytesArg = (v: string) => {
@@ -85,23 +85,30 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--env-file <list>', 'Read in a file of environment variables', collect)
     .option('--expose <list>', 'Expose a port or a range of ports', collect)
     .option('-h, --hostname <string>', 'Container host name')
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-l, --label <list>', 'Set meta data on a container', collect)
     .option('--label-file <list>', 'Read in a line delimited file of labels', collect)
+    .option('--link <list>', 'Add link to another container', linkArg)
     .option('--log-driver <string>', 'Logging driver for the container')
     .option('--log-opt <list>', 'Log driver options', collect)
+    .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
     .option('-m, --memory <bytes>', 'Memory limit', bytesArg)
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
     .option('--name <string>', 'Assign a name to the container')
-    .option('--network <network>', 'Connect a container to a network')
-    // docker's older name for --network, still taken but not listed.
-    .addOption(new Option('--net <network>', 'Connect a container to a network').hideHelp())
+    .option('--network <network>', 'Connect a container to a network', networkArg)
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect)
+    // docker's older names for --network and --network-alias, still taken but not listed.
+    .addOption(new Option('--net <network>', 'Connect a container to a network').argParser(networkArg).hideHelp())
+    .addOption(new Option('--net-alias <list>', 'Add network-scoped alias for the container').argParser(collect).hideHelp())
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intArg)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--privileged', 'Give extended privileges to this container')
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('--read-only', "Mount the container's root filesystem as read only")
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
@@ -187,44 +194,6 @@ export function parseRestart(v: string): RestartPolicy {
   return { Name: name as RestartPolicy['Name'], MaximumRetryCount: count ? Number(count) : 0 };
 }
 
-/** `[ip:][hostPort:]containerPort[/proto]` → exposed port key and its binding. */
-export function parsePublish(spec: string): { key: string; binding: { HostIp: string; HostPort: string } }[] {
-  let rest = spec;
-  let proto = 'tcp';
-  const slash = rest.lastIndexOf('/');
-  if (slash >= 0) {
-    proto = rest.slice(slash + 1) || 'tcp';
-    rest = rest.slice(0, slash);
-  }
-  // An IPv6 host address comes in brackets: [::1]:8080:80.
-  let ip = '';
-  const v6 = /^\[([^\]]+)\]:(.*)$/.exec(rest);
-  if (v6) {
-    ip = v6[1];
-    rest = v6[2];
-  }
-  const parts = rest.split(':');
-  if (parts.length > 3 || (parts.length === 3 && ip)) throw new Exit(125, `invalid port format: ${spec}`);
-  const ctr = parts.pop()!;
-  const hostPort = parts.pop() ?? '';
-  if (parts.length) ip = parts.pop()!;
-  const range = (p: string): number[] => {
-    if (!p) return [];
-    const m = /^(\d+)(?:-(\d+))?$/.exec(p);
-    if (!m) throw new Exit(125, `invalid containerPort: ${p}`);
-    const lo = Number(m[1]);
-    const hi = m[2] ? Number(m[2]) : lo;
-    return Array.from({ length: hi - lo + 1 }, (_x, i) => lo + i);
-  };
-  const ctrPorts = range(ctr);
-  if (!ctrPorts.length) throw new Exit(125, `no port specified: ${spec}<empty>`);
-  const hostPorts = range(hostPort);
-  return ctrPorts.map((p, i) => ({
-    key: `${p}/${proto}`,
-    binding: { HostIp: ip, HostPort: hostPorts.length > 1 ? String(hostPorts[i] ?? '') : hostPort },
-  }));
-}
-
 /** `--mount type=bind,source=/a,target=/b,readonly` → a MountSpec. */
 export function parseMount(spec: string): MountSpec {
   const m: MountSpec = { Type: 'volume' };
@@ -302,23 +271,15 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     const [k, v] = splitKeyValue(l);
     labels[k] = v ?? '';
   }
-  const exposed: Record<string, object> = {};
-  const bindings: PortMap = {};
-  for (const p of f.publish ?? []) {
-    for (const { key, binding } of parsePublish(p)) {
-      exposed[key] = {};
-      (bindings[key] ??= []).push(binding);
-    }
-  }
-  for (const e of f.expose ?? []) for (const { key } of parsePublish(e)) exposed[key] = {};
+  const { exposed, bindings } = portConfig(f);
+  const network = networkConfig({ ...f, networkAlias: [...(f.networkAlias ?? []), ...(f.netAlias ?? [])] });
   const tmpfs = keyValueMap(f.tmpfs, ':');
-  const network = f.network ?? f.net ?? 'default';
   const restart = parseRestart(f.restart ?? 'no');
   if (f.rm && restart.Name !== 'no') throw new Exit(125, 'conflicting options: cannot specify both --restart and --rm');
   const hostConfig: HostConfig = {
     Binds: f.volume?.length ? f.volume : undefined,
     Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,
-    NetworkMode: network,
+    NetworkMode: network.mode,
     RestartPolicy: restart,
     AutoRemove: Boolean(f.rm),
     Init: f.init ? true : undefined,
@@ -343,6 +304,8 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     LogConfig: f.logDriver || f.logOpt?.length ? { Type: f.logDriver ?? '', Config: keyValueMap(f.logOpt) ?? {} } : undefined,
     Runtime: f.runtime,
     PortBindings: Object.keys(bindings).length ? bindings : undefined,
+    PublishAllPorts: f.publishAll ? true : undefined,
+    Links: f.link?.length ? f.link : undefined,
   };
   const entrypoint = f.entrypoint;
   const attachStd = (s: string) => !detached && (attach ? attach.includes(s) : s !== 'stdin' || interactive);
@@ -368,5 +331,6 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     StopTimeout: f.stopTimeout,
     ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
     HostConfig: hostConfig,
+    NetworkingConfig: Object.keys(network.endpoints).length ? { EndpointsConfig: network.endpoints } : undefined,
   };
 }

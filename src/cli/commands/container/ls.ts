@@ -3,7 +3,7 @@ import type { Client } from '../../../client/index.js';
 import type { ContainerSummary, Port } from '../../../types/index.js';
 import { shortId } from '../../../util/index.js';
 import { givenFlags, newCommand } from '../../command.js';
-import { ago, ellipsis, goTime, humanSize, render, sortedKeys } from '../../format/index.js';
+import { ago, displayablePorts, ellipsis, goTime, humanSize, render, sortedKeys } from '../../format/index.js';
 import { collect, FORMAT_TABLE_HELP, intArg, parseFilters } from '../../opts.js';
 import type { IO, Session } from '../../session.js';
 
@@ -25,13 +25,8 @@ export const PS_HEADERS: Record<string, string> = {
   Label: 'LABEL',
 };
 
-/** docker's port column: "0.0.0.0:8080->80/tcp, 443/tcp", ranges not collapsed. */
-export function formatPorts(ports: Port[] = []): string {
-  return [...ports]
-    .sort((a, b) => a.PrivatePort - b.PrivatePort || (a.PublicPort ?? 0) - (b.PublicPort ?? 0))
-    .map((p) => (p.PublicPort ? `${p.IP && p.IP.includes(':') ? `[${p.IP}]` : p.IP || '0.0.0.0'}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`))
-    .join(', ');
-}
+/** docker's PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp", runs of ports collapsed as docker does. */
+export const formatPorts = (ports: Port[] = []): string => displayablePorts(ports);
 
 /** One row of `ps` with docker's placeholder names; `Label` is a method as in docker. */
 export function psRow(c: ContainerSummary, opts: { trunc: boolean; now?: number }) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Client } from '../../../client/index.js';
 import { exitWith, newCommand, requireArgs } from '../../command.js';
+import { portLines } from '../../format/index.js';
 import type { IO, Session } from '../../session.js';
 
 /** `port` has no options. */
@@ -13,20 +14,24 @@ export type PortOptions = Record<string, never>;
 export async function port(client: Pick<Client, 'containerInspect'>, args: [string, string?], _opts: PortOptions, io: IO): Promise<number> {
   const [container, wanted] = args;
   const info = await client.containerInspect(container);
-  const ports = info.NetworkSettings?.Ports ?? {};
-  const addr = (ip: string | undefined, hostPort: string | undefined) => `${ip && ip.includes(':') ? `[${ip}]` : ip || '0.0.0.0'}:${hostPort ?? ''}`;
-  if (wanted) {
-    const [number, proto = 'tcp'] = wanted.split('/');
-    const binds = ports[`${number}/${proto}`];
-    if (!binds?.length) {
-      io.stderr.write(`Error: No public port '${wanted}' published for ${container}\n`);
+  let key: string | undefined;
+  if (wanted !== undefined) {
+    const slash = wanted.indexOf('/');
+    const [number, proto] = slash < 0 ? [wanted, ''] : [wanted.slice(0, slash), wanted.slice(slash + 1)];
+    // Checked after the inspect, as docker does: an unknown container is the error shown first.
+    const bad = !/^\d+$/.test(number) ? 'invalid syntax' : Number(number) > 65535 ? 'value out of range' : undefined;
+    if (bad) {
+      io.stderr.write(`Error: invalid port (${number}): strconv.ParseUint: parsing ${JSON.stringify(number)}: ${bad}\n`);
       return 1;
     }
-    for (const b of binds) io.stdout.write(`${addr(b.HostIp, b.HostPort)}\n`);
-    return 0;
+    key = `${number}/${proto || 'tcp'}`;
   }
-  const keys = Object.keys(ports).sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
-  for (const k of keys) for (const b of ports[k] ?? []) io.stdout.write(`${k} -> ${addr(b.HostIp, b.HostPort)}\n`);
+  const lines = portLines(info.NetworkSettings?.Ports, key);
+  if (!lines) {
+    io.stderr.write(`Error: No public port '${wanted}' published for ${container}\n`);
+    return 1;
+  }
+  if (lines.length) io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
 

@@ -7,7 +7,7 @@ import { TemplateError } from '../../gotemplate/index.js';
 import { FORMAT_HELP } from '../../opts.js';
 import type { IO, Session } from '../../session.js';
 
-export type InspectKind = 'container' | 'image';
+export type InspectKind = 'container' | 'image' | 'network';
 
 export interface InspectOptions {
   format?: string;
@@ -15,15 +15,19 @@ export interface InspectOptions {
   size?: boolean;
   /** Only objects of this type; containers first, then images, when not given. */
   type?: string;
+  /** network inspect -v: the network's details across a swarm (the API's verbose). */
+  verbose?: boolean;
 }
 
-export type InspectClient = Pick<Client, 'containerInspect' | 'imageInspect'>;
+export type InspectClient = Pick<Client, 'containerInspect' | 'imageInspect'> & Partial<Pick<Client, 'networkInspect'>>;
 
 /** Looks a name up as each kind in turn; undefined when none has it. */
-async function lookup(client: InspectClient, name: string, kinds: InspectKind[], size: boolean): Promise<unknown> {
+async function lookup(client: InspectClient, name: string, kinds: InspectKind[], opts: InspectOptions): Promise<unknown> {
   for (const k of kinds) {
+    // The daemon's own 404 text ("network x not found") is what docker shows for a network.
+    if (k === 'network') return await client.networkInspect!(name, { verbose: opts.verbose });
     try {
-      return k === 'container' ? await client.containerInspect(name, size) : await client.imageInspect(name);
+      return k === 'container' ? await client.containerInspect(name, Boolean(opts.size)) : await client.imageInspect(name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -45,7 +49,7 @@ function printInspect(io: IO, items: unknown[], format?: string): void {
  */
 export async function inspect(client: InspectClient, names: string[], opts: InspectOptions, io: IO): Promise<number> {
   const type = opts.type;
-  if (type && type !== 'container' && type !== 'image') {
+  if (type && type !== 'container' && type !== 'image' && type !== 'network') {
     throw new Exit(1, `unknown type: "${type}": must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"`);
   }
   if (opts.format && opts.format !== 'json') {
@@ -61,7 +65,7 @@ export async function inspect(client: InspectClient, names: string[], opts: Insp
   const errors: string[] = [];
   for (const n of names) {
     try {
-      const v = await lookup(client, n, kinds, Boolean(opts.size));
+      const v = await lookup(client, n, kinds, opts);
       if (v === undefined) errors.push(type ? `Error response from daemon: No such ${type}: ${n}` : `Error: No such object: ${n}`);
       else found.push(v);
     } catch (err) {
@@ -84,7 +88,8 @@ export function inspectCommand(s: Session, kind?: InspectKind): Command {
   )
     .argument('[names...]')
     .option('-f, --format <string>', FORMAT_HELP);
-  if (kind !== 'image') cmd.option('-s, --size', kind ? 'Display total file sizes' : 'Display total file sizes if the type is container');
+  if (kind === 'network') cmd.option('-v, --verbose', 'Verbose output for diagnostics');
+  else if (kind !== 'image') cmd.option('-s, --size', kind ? 'Display total file sizes' : 'Display total file sizes if the type is container');
   if (!kind) cmd.option('--type <string>', 'Only inspect objects of the given type');
   return cmd.action(async (names: string[]) => {
     requireArgs(s, cmd, names, 1);
