@@ -44,6 +44,10 @@ export interface PortMapping {
 
 export interface Endpoint {
   containerId: string;
+  /** The endpoint's name in Docker's errors: the container's name (its short ID when not given). */
+  name?: string;
+  /** Docker's EndpointID, shown beside the name in errors when given. */
+  endpointId?: string;
   network: BridgeNetwork;
   /** The interface name inside the namespace: eth0, eth1, ... */
   ifname: string;
@@ -75,7 +79,9 @@ export interface NetworkDriver {
   detach(nsPath: string | undefined, ep: Endpoint): Promise<void>;
   /**
    * Removes every device, namespace and rule the driver made that the records given no longer
-   * explain: what a daemon killed with -9 left behind. Called once at start-up.
+   * explain: what a daemon killed with -9 left behind. Called once at start-up. `namespaces`
+   * names the containers whose namespaces stay although they have no endpoint (`--network
+   * none`); the endpoints' containers keep theirs anyway.
    */
-  cleanup(live: { networks: BridgeNetwork[]; endpoints: Endpoint[] }): Promise<void>;
+  cleanup(live: { networks: BridgeNetwork[]; endpoints: Endpoint[]; namespaces?: string[] }): Promise<void>;
 }

@@ -1,1 +1,4 @@
 export { hostsContent, resolvConfContent, type HostsInput, type ResolvConfInput } from './hostfiles.js';
+export type { BridgeNetwork, Endpoint, NetworkDriver, PortMapping, Protocol } from './driver.js';
+export { BridgeDriver, type BridgeDriverOptions } from './bridge.js';
+export { PortInUseError } from './_ports.js';
