@@ -83,6 +83,12 @@ async function main(): Promise<void> {
         await driver.detach(undefined, ep(cid2, i, true));
       });
     }
+    // What the machine gives right now, to read the figures against: one process, and one
+    // iptables-restore that changes nothing.
+    for (let i = 0; i < N; i++) {
+      await time('baseline: spawn true', () => run('true', []));
+      await time('baseline: empty iptables-restore', () => run('iptables-restore', ['-w', '--noflush'], { input: '*filter\nCOMMIT\n' }));
+    }
     console.log(`bridge driver, median of ${N} (ms), host iptables rules: ${(await run('iptables-save', [])).stdout.split('\n').filter((l) => l.startsWith('-A')).length}`);
     for (const [what, xs] of Object.entries(times)) console.log(`  ${what.padEnd(32)} ${median(xs).toFixed(1).padStart(6)}   (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}, n=${xs.length})`);
     console.log('processes spawned:');
