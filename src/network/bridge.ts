@@ -325,7 +325,9 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async #run(file: string, args: string[], input: string | undefined, what?: string) {
-    const r = await run(file, args, input === undefined ? {} : { input });
+    const r = await run(file, args, input === undefined ? {} : { input }).catch((err: unknown) => {
+      throw new WharfError(`cannot ${what ?? 'run a network command'}: ${file}: ${errorMessage(err)}`, { cause: err });
+    });
     if (r.code !== 0 && what) throw new WharfError(`cannot ${what}: ${file}: ${r.stderr.trim() || r.stdout.trim() || `exit status ${r.code}`}`);
     return r;
   }

@@ -75,7 +75,11 @@ export interface NetworkDriver {
    * allocated" text and leaves nothing behind.
    */
   attach(nsPath: string, ep: Endpoint): Promise<void>;
-  /** Undoes `attach`; idempotent, also when the namespace is already gone. */
+  /**
+   * Undoes `attach`; idempotent, also when the namespace is already gone. A stop that removes
+   * the namespace first and then detaches with `nsPath` undefined is ~20 ms faster: the kernel
+   * destroys the veth with the namespace, where deleting it is most of a detach's time.
+   */
   detach(nsPath: string | undefined, ep: Endpoint): Promise<void>;
   /**
    * Removes every device, namespace and rule the driver made that the records given no longer
