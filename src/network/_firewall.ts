@@ -8,8 +8,10 @@
  *
  *   filter FORWARD     -> P-FORWARD (first rule)
  *   filter P-FORWARD   1. -j P-ISOLATION, then per network: replies and published ports in,
- *                      traffic inside the bridge (icc), out of the bridge (unless internal),
- *                      and a final drop of anything else into the bridge
+ *                      traffic inside the bridge (icc), out of the bridge to P-OUT (unless
+ *                      internal), and a final drop of anything else into the bridge
+ *   filter P-OUT       what leaves a wharf bridge: accepted, except into Docker's bridges
+ *                      (docker0, br-*), where Docker's own rules decide, as for any outsider
  *   filter P-ISOLATION per network: internal networks drop all that crosses their bridge;
  *                      others hand what leaves their bridge to P-ISOLATION-2
  *   filter P-ISOLATION-2  1. replies and published ports return (they may cross networks),
@@ -44,6 +46,7 @@ export interface Chains {
   forward: string;
   isolation: string;
   isolation2: string;
+  out: string;
   dnat: string;
   postrouting: string;
   rawPrerouting: string;
@@ -55,6 +58,7 @@ export function chainsFor(tag: string): Chains {
     forward: `${p}-FORWARD`,
     isolation: `${p}-ISOLATION`,
     isolation2: `${p}-ISOLATION-2`,
+    out: `${p}-OUT`,
     dnat: `${p}-DNAT`,
     postrouting: `${p}-POSTROUTING`,
     rawPrerouting: `${p}-PREROUTING`,
@@ -80,7 +84,7 @@ export function parseComment(tag: string, comment: string): { net?: string; ctr?
 }
 
 /** The chains and the jumps into them from the built-in chains; `comment` marks the jumps. */
-export function baseRules(tag: string): { chains: { table: Table; chain: string }[]; jumps: Rule[]; heads: Rule[] } {
+export function baseRules(tag: string): { chains: { table: Table; chain: string }[]; jumps: Rule[]; heads: Rule[]; out: Rule[] } {
   const c = chainsFor(tag);
   const m = `-m comment --comment ${tag}`;
   return {
@@ -88,6 +92,7 @@ export function baseRules(tag: string): { chains: { table: Table; chain: string 
       { table: 'filter', chain: c.forward },
       { table: 'filter', chain: c.isolation },
       { table: 'filter', chain: c.isolation2 },
+      { table: 'filter', chain: c.out },
       { table: 'nat', chain: c.dnat },
       { table: 'nat', chain: c.postrouting },
       { table: 'raw', chain: c.rawPrerouting },
@@ -105,6 +110,14 @@ export function baseRules(tag: string): { chains: { table: Table; chain: string 
     heads: [
       { table: 'filter', chain: c.forward, spec: `${m} -j ${c.isolation}` },
       { table: 'filter', chain: c.isolation2, spec: `-m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${m} -j RETURN` },
+    ],
+    // The whole of P-OUT, rewritten (declared, so flushed) with every network change. A wharf
+    // bridge may be named br-* too: what returns from here into such a bridge is then accepted
+    // by that network's own rules (replies and published ports) or was dropped by isolation.
+    out: [
+      { table: 'filter', chain: c.out, spec: `-o docker0 ${m} -j RETURN` },
+      { table: 'filter', chain: c.out, spec: `-o br-+ ${m} -j RETURN` },
+      { table: 'filter', chain: c.out, spec: `${m} -j ACCEPT` },
     ],
   };
 }
@@ -125,7 +138,7 @@ export function networkRules(tag: string, n: BridgeNetwork): Rule[] {
   filter(c.forward, `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED ${m} -j ACCEPT`);
   if (!n.internal) filter(c.forward, `-o ${br} -m conntrack --ctstate DNAT ${m} -j ACCEPT`);
   filter(c.forward, `-i ${br} -o ${br} ${m} -j ${n.icc ? 'ACCEPT' : 'DROP'}`);
-  if (!n.internal) filter(c.forward, `-i ${br} ! -o ${br} ${m} -j ACCEPT`);
+  if (!n.internal) filter(c.forward, `-i ${br} ! -o ${br} ${m} -j ${c.out}`);
   filter(c.forward, `-o ${br} ${m} -j DROP`);
   if (!n.internal) {
     const nat = (spec: string) => rules.push({ table: 'nat', chain: c.postrouting, spec });

@@ -104,7 +104,7 @@ async function sh(cmd: string): Promise<string> {
 const iptablesMine = async () => (await sh('iptables-save')).split('\n').filter((l) => l.includes(TAG) || l.includes(TAG.toUpperCase()));
 const linksMine = async () => {
   const links = JSON.parse((await run('ip', ['-j', '-d', 'link', 'show'])).stdout) as { ifname: string; ifalias?: string }[];
-  return links.filter((l) => l.ifname.startsWith(TAG) || (l.ifalias ?? '').startsWith(`${TAG}:`)).map((l) => l.ifname);
+  return links.filter((l) => l.ifname.includes(TAG) || (l.ifalias ?? '').startsWith(`${TAG}:`)).map((l) => l.ifname);
 };
 
 /** Removes whatever carries this run's tag, independently of the driver. */
@@ -155,7 +155,8 @@ describe('bridge driver', { skip: !root && 'needs root' }, () => {
     netnsDir = join(dir, 'netns');
     driver = new BridgeDriver({ netnsDir, tag: TAG });
     A = network(0, 'a');
-    B = network(1, 'b');
+    // Named like Docker's bridges: what leaves for a br-* bridge takes another way (P-OUT).
+    B = network(1, 'b', { bridge: `br-${TAG}b` });
     I = network(2, 'i', { internal: true });
     P = await freePorts(6);
     for (const n of [A, B, I]) await driver.ensureNetwork(n);
@@ -391,8 +392,17 @@ for (const id of ids) ns.push(await d.createNamespace(id));
 const eps = [ep(A, 2, ids[0], [{ protocol: 'tcp', hostIp: '', hostPort: 18080, containerPort: 8080 }]), ep(A, 3, ids[1]), ep(B, 4, ids[2])];
 for (let i = 0; i < 3; i++) await d.attach(ns[i], eps[i]);
 sh('iptables -I FORWARD 1 -j DOCKER-USER');
+// A Docker bridge with a container and Docker's own accepts, appended after wharf's jump.
+const dns = await d.createNamespace('d'.repeat(64));
+sh('ip link add docker0 type bridge; ip addr add 10.231.3.1/24 dev docker0; ip link set docker0 up;'
+  + 'ip link add wtdropd master docker0 up type veth peer name eth0 netns ' + dns + ';'
+  + 'nsenter --net=' + dns + ' sh -ec "ip addr add 10.231.3.2/24 dev eth0; ip link set eth0 up; ip route add default via 10.231.3.1";'
+  + 'iptables -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT;'
+  + 'iptables -A FORWARD -i docker0 ! -o docker0 -j ACCEPT; iptables -A FORWARD -i docker0 -o docker0 -j ACCEPT');
 const server = spawn('nsenter', ['--net=' + ns[0], process.execPath, '-e', SERVER, 's', '8080', '8081'], { stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise((r) => server.stdout.once('data', r));
+const dserver = spawn('nsenter', ['--net=' + dns, process.execPath, '-e', SERVER, 'docker', '8080', '8081'], { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((r) => dserver.stdout.once('data', r));
 const ask = (n, host, port, ms = 2000) => spawnSync('nsenter', ['--net=' + n, process.execPath, '-e', CLIENT, 'tcp', host, String(port), String(ms)], { encoding: 'utf8', timeout: 10000 }).stdout.trim();
 const out = {
   same: ask(ns[1], '10.231.1.2', 8080),
@@ -400,8 +410,13 @@ const out = {
   hairpin: ask(ns[1], '10.231.1.1', 18080),
   across: ask(ns[2], '10.231.2.1', 18080),
   isolated: ask(ns[2], '10.231.1.2', 8080, 1000),
+  toDocker: ask(ns[1], '10.231.3.2', 8080, 1000),
+  fromDocker: ask(dns, '10.231.1.2', 8080, 1000),
+  fromDockerPublished: ask(dns, '10.231.3.1', 18080),
 };
 server.kill('SIGKILL');
+dserver.kill('SIGKILL');
+await d.removeNamespace('d'.repeat(64));
 for (let i = 0; i < 3; i++) { await d.detach(ns[i], eps[i]); await d.removeNamespace(ids[i]); }
 await d.removeNetwork(A); await d.removeNetwork(B);
 out.left = sh('iptables-save').split('\\n').filter((l) => /wtdrop|WTDROP/i.test(l));
@@ -431,5 +446,9 @@ test('published ports, isolation and traffic inside a network work under FORWARD
   assert.equal(out.hairpin, 's 10.231.1.1');
   assert.match(out.across, /^s 10\.231\./);
   assert.equal(out.isolated, 'timeout');
+  // Docker's containers are Docker's to protect, wharf's are wharf's; published ports serve both.
+  assert.equal(out.toDocker, 'timeout');
+  assert.equal(out.fromDocker, 'timeout');
+  assert.equal(out.fromDockerPublished, 's 10.231.3.2');
   assert.deepEqual(out.left, []);
 });

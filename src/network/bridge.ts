@@ -83,8 +83,10 @@ export class BridgeDriver implements NetworkDriver {
       const want = networkRules(this.#tag, n);
       const same = have.length === want.length && sameTexts(have, want);
       // Rewritten as a whole when anything differs: one transaction, never a moment without.
-      const script = restoreScript({ ...base, del: same ? [] : have, append: [...base.append, ...(same ? [] : want)] });
-      if (script) await this.#restore(script, `set up the firewall of network ${n.bridge}`);
+      const out = baseRules(this.#tag).out;
+      const create = [...base.create, ...(base.create.some((c) => c.chain === this.chains.out) ? [] : [{ table: 'filter' as const, chain: this.chains.out }])];
+      const script = restoreScript({ ...base, create, del: same ? [] : have, append: [...base.append, ...out, ...(same ? [] : want)] });
+      await this.#restore(script, `set up the firewall of network ${n.bridge}`);
       this.#ensured.set(n.id, config);
     });
   }
