@@ -1,0 +1,232 @@
+/**
+ * The bridge driver's iptables rules, as text for `iptables-restore --noflush`, and the parser of
+ * `iptables-save` that cleanup and network changes read. Pure: no process is run here.
+ *
+ * Layout (P is the driver's tag in capitals, WHARF by default). Every rule a network or an
+ * endpoint owns carries a comment `<tag>:net=<id12>` or `<tag>:net=<id12>:ctr=<id12>`, so that
+ * removal finds exactly its own rules and leaves Docker's (and other tags') alone.
+ *
+ *   filter FORWARD     -> P-FORWARD (first rule)
+ *   filter P-FORWARD   1. -j P-ISOLATION, then per network: replies and published ports in,
+ *                      traffic inside the bridge (icc), out of the bridge to P-OUT (unless
+ *                      internal), and a final drop of anything else into the bridge
+ *   filter P-OUT       what leaves a wharf bridge: accepted, except into Docker's bridges
+ *                      (docker0, br-*), where Docker's own rules decide, as for any outsider
+ *   filter P-ISOLATION per network: internal networks drop all that crosses their bridge;
+ *                      others hand what leaves their bridge to P-ISOLATION-2
+ *   filter P-ISOLATION-2  1. replies and published ports return (they may cross networks),
+ *                      then per network: drop into its bridge
+ *   nat PREROUTING, OUTPUT (to a local address) -> P-DNAT: per endpoint, its published ports
+ *   nat POSTROUTING    -> P-POSTROUTING: per network, masquerade out, masquerade 127.0.0.0/8
+ *                      (the host reaching a port through 127.0.0.1, with route_localnet on the
+ *                      bridge) and hairpin (a container reaching a port through a gateway)
+ *   raw PREROUTING     -> P-PREROUTING: per network, drop 127.0.0.0/8 arriving on the bridge
+ *                      (route_localnet must not open the host's loopback services to
+ *                      containers); per endpoint, drop a port published on a loopback address
+ *                      arriving on any interface but lo (moby#45610)
+ *
+ * Specs are written in the order iptables-save prints them (addresses, interfaces, protocol,
+ * matches, target), so that the kernel's rules can be compared with the wanted ones as text.
+ *
+ * Isolation is decided before any accept, so the order in which networks were added does not
+ * matter; each network's rules name only its own bridge.
+ */
+import type { BridgeNetwork, Endpoint, PortMapping } from './driver.js';
+
+export type Table = 'filter' | 'nat' | 'raw';
+
+export interface Rule {
+  table: Table;
+  chain: string;
+  /** Everything after `-A <chain> `, as iptables-restore takes it. */
+  spec: string;
+}
+
+export interface Chains {
+  forward: string;
+  isolation: string;
+  isolation2: string;
+  out: string;
+  dnat: string;
+  postrouting: string;
+  rawPrerouting: string;
+}
+
+export function chainsFor(tag: string): Chains {
+  const p = tag.toUpperCase();
+  return {
+    forward: `${p}-FORWARD`,
+    isolation: `${p}-ISOLATION`,
+    isolation2: `${p}-ISOLATION-2`,
+    out: `${p}-OUT`,
+    dnat: `${p}-DNAT`,
+    postrouting: `${p}-POSTROUTING`,
+    rawPrerouting: `${p}-PREROUTING`,
+  };
+}
+
+const short = (id: string) => id.slice(0, 12);
+
+export function networkComment(tag: string, networkId: string): string {
+  return `${tag}:net=${short(networkId)}`;
+}
+
+export function endpointComment(tag: string, networkId: string, containerId: string): string {
+  return `${tag}:net=${short(networkId)}:ctr=${short(containerId)}`;
+}
+
+/** What a rule's comment says it belongs to; undefined for rules of another tag or none. */
+export function parseComment(tag: string, comment: string): { net?: string; ctr?: string } | undefined {
+  if (comment === tag) return {};
+  const m = /^([a-z0-9]+):net=([0-9a-f]+)(?::ctr=([0-9a-f]+))?$/.exec(comment);
+  if (!m || m[1] !== tag) return undefined;
+  return m[3] === undefined ? { net: m[2] } : { net: m[2], ctr: m[3] };
+}
+
+/** The chains and the jumps into them from the built-in chains; `comment` marks the jumps. */
+export function baseRules(tag: string): { chains: { table: Table; chain: string }[]; jumps: Rule[]; heads: Rule[]; out: Rule[] } {
+  const c = chainsFor(tag);
+  const m = `-m comment --comment ${tag}`;
+  return {
+    chains: [
+      { table: 'filter', chain: c.forward },
+      { table: 'filter', chain: c.isolation },
+      { table: 'filter', chain: c.isolation2 },
+      { table: 'filter', chain: c.out },
+      { table: 'nat', chain: c.dnat },
+      { table: 'nat', chain: c.postrouting },
+      { table: 'raw', chain: c.rawPrerouting },
+    ],
+    // Inserted at the top of the built-in chains: dockerd's FORWARD policy DROP and its own
+    // chains must not get to judge wharf's traffic first.
+    jumps: [
+      { table: 'filter', chain: 'FORWARD', spec: `${m} -j ${c.forward}` },
+      { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL ${m} -j ${c.dnat}` },
+      { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL ${m} -j ${c.dnat}` },
+      { table: 'nat', chain: 'POSTROUTING', spec: `${m} -j ${c.postrouting}` },
+      { table: 'raw', chain: 'PREROUTING', spec: `${m} -j ${c.rawPrerouting}` },
+    ],
+    // The first rules of the driver's own chains, before any network's.
+    heads: [
+      { table: 'filter', chain: c.forward, spec: `${m} -j ${c.isolation}` },
+      { table: 'filter', chain: c.isolation2, spec: `-m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${m} -j RETURN` },
+    ],
+    // The whole of P-OUT, rewritten (declared, so flushed) with every network change. A wharf
+    // bridge may be named br-* too: what returns from here into such a bridge is then accepted
+    // by that network's own rules (replies and published ports) or was dropped by isolation.
+    out: [
+      { table: 'filter', chain: c.out, spec: `-o docker0 ${m} -j RETURN` },
+      { table: 'filter', chain: c.out, spec: `-o br-+ ${m} -j RETURN` },
+      { table: 'filter', chain: c.out, spec: `${m} -j ACCEPT` },
+    ],
+  };
+}
+
+export function networkRules(tag: string, n: BridgeNetwork): Rule[] {
+  const c = chainsFor(tag);
+  const br = n.bridge;
+  const m = `-m comment --comment ${networkComment(tag, n.id)}`;
+  const rules: Rule[] = [];
+  const filter = (chain: string, spec: string) => rules.push({ table: 'filter', chain, spec });
+  if (n.internal) {
+    filter(c.isolation, `-i ${br} ! -o ${br} ${m} -j DROP`);
+    filter(c.isolation, `-o ${br} ! -i ${br} ${m} -j DROP`);
+  } else {
+    filter(c.isolation, `-i ${br} ! -o ${br} ${m} -j ${c.isolation2}`);
+  }
+  filter(c.isolation2, `-o ${br} ${m} -j DROP`);
+  filter(c.forward, `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED ${m} -j ACCEPT`);
+  if (!n.internal) filter(c.forward, `-o ${br} -m conntrack --ctstate DNAT ${m} -j ACCEPT`);
+  filter(c.forward, `-i ${br} -o ${br} ${m} -j ${n.icc ? 'ACCEPT' : 'DROP'}`);
+  if (!n.internal) filter(c.forward, `-i ${br} ! -o ${br} ${m} -j ${c.out}`);
+  filter(c.forward, `-o ${br} ${m} -j DROP`);
+  if (!n.internal) {
+    const nat = (spec: string) => rules.push({ table: 'nat', chain: c.postrouting, spec });
+    if (n.masquerade) nat(`-s ${n.subnet} ! -o ${br} ${m} -j MASQUERADE`);
+    nat(`-s 127.0.0.0/8 -o ${br} ${m} -j MASQUERADE`);
+    nat(`-s ${n.subnet} -o ${br} -m conntrack --ctstate DNAT ${m} -j MASQUERADE`);
+    rules.push({ table: 'raw', chain: c.rawPrerouting, spec: `-d 127.0.0.0/8 -i ${br} ${m} -j DROP` });
+  }
+  return rules;
+}
+
+export const isLoopback = (ip: string) => ip.startsWith('127.');
+
+/** Published ports: none on an internal network, as in Docker (it has no way in or out). */
+export function endpointRules(tag: string, ep: Endpoint): Rule[] {
+  if (ep.network.internal) return [];
+  const c = chainsFor(tag);
+  const m = `-m comment --comment ${endpointComment(tag, ep.network.id, ep.containerId)}`;
+  const rules: Rule[] = [];
+  for (const p of ep.ports) {
+    const hostIp = normalHostIp(p);
+    const match = `-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort}`;
+    const dst = hostIp ? `-d ${hostIp}/32 ` : '';
+    rules.push({ table: 'nat', chain: c.dnat, spec: `${dst}${match} ${m} -j DNAT --to-destination ${ep.ip}:${p.containerPort}` });
+    if (isLoopback(hostIp)) {
+      rules.push({ table: 'raw', chain: c.rawPrerouting, spec: `-d ${hostIp}/32 ! -i lo ${match} ${m} -j DROP` });
+    }
+  }
+  return rules;
+}
+
+/** '' and 0.0.0.0 both mean every address. */
+export function normalHostIp(p: PortMapping): string {
+  return p.hostIp === '0.0.0.0' ? '' : p.hostIp;
+}
+
+/** A script for `iptables-restore --noflush`: declare chains (new ones only: declaring flushes), then delete, then append/insert. */
+export function restoreScript(ops: { create?: { table: Table; chain: string }[]; del?: Rule[]; insert?: Rule[]; append?: Rule[]; flush?: { table: Table; chain: string }[]; drop?: { table: Table; chain: string }[] }): string {
+  let out = '';
+  for (const table of ['raw', 'nat', 'filter'] as const) {
+    const lines: string[] = [];
+    for (const c of ops.create ?? []) if (c.table === table) lines.push(`:${c.chain} - [0:0]`);
+    for (const r of ops.del ?? []) if (r.table === table) lines.push(`-D ${r.chain} ${r.spec}`);
+    for (const c of ops.flush ?? []) if (c.table === table) lines.push(`-F ${c.chain}`);
+    for (const c of ops.drop ?? []) if (c.table === table) lines.push(`-X ${c.chain}`);
+    // Inserted in reverse so that several go to the top in the order given.
+    for (const r of [...(ops.insert ?? [])].reverse()) if (r.table === table) lines.push(`-I ${r.chain} 1 ${r.spec}`);
+    for (const r of ops.append ?? []) if (r.table === table) lines.push(`-A ${r.chain} ${r.spec}`);
+    if (lines.length) out += `*${table}\n${lines.join('\n')}\nCOMMIT\n`;
+  }
+  return out;
+}
+
+export interface SavedRule extends Rule {
+  /** The rule's comment, unquoted; '' when it has none. */
+  comment: string;
+}
+
+export interface Saved {
+  chains: Set<string>; // `${table}/${chain}`
+  rules: SavedRule[];
+}
+
+/** A rule as text to compare a saved rule with a wanted one: quotes do not count. */
+export function ruleText(r: Rule): string {
+  return `${r.table} ${r.chain} ${r.spec.replace(/"/g, '')}`;
+}
+
+/** Reads `iptables-save` output: every chain and rule of the tables given. */
+export function parseSave(text: string): Saved {
+  const saved: Saved = { chains: new Set(), rules: [] };
+  let table: Table | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) {
+      const t = line.slice(1).trim();
+      table = t === 'filter' || t === 'nat' || t === 'raw' ? t : undefined;
+    } else if (!table) {
+      continue;
+    } else if (line.startsWith(':')) {
+      saved.chains.add(`${table}/${line.slice(1).split(' ')[0]}`);
+    } else if (line.startsWith('-A ')) {
+      const rest = line.slice(3);
+      const sp = rest.indexOf(' ');
+      const chain = sp < 0 ? rest : rest.slice(0, sp);
+      const spec = sp < 0 ? '' : rest.slice(sp + 1);
+      const cm = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(spec);
+      saved.rules.push({ table, chain, spec, comment: cm ? (cm[1] ?? cm[2]) : '' });
+    }
+  }
+  return saved;
+}
