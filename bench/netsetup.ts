@@ -21,7 +21,7 @@
  * end, also when a candidate fails; the last lines show that nothing is left.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, readFile, symlink, copyFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, readFile, readdir, symlink, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,8 +41,13 @@ const TABLES = ['filter', 'nat', 'mangle', 'raw'];
 const OURS = /NETAVARK|CNI-|DOCKER|wtb|docker0|10\.232\./i;
 const OUR_CHAIN = /^(NETAVARK|CNI-|DOCKER|WTB)/;
 
+/** While set, run() goes through strace, so one untimed round can count the processes each candidate makes. */
+let traceDir: string | undefined;
+let traced = 0;
+
 async function run(file: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
-  const r = await exec(file, args, { input, env: env ?? process.env, timeoutMs: 60_000 });
+  const [f, a] = traceDir ? ['strace', ['-f', '-qq', '-e', 'trace=execve', '-o', join(traceDir, `t${traced++}`), '--', file, ...args]] : [file, args];
+  const r = await exec(f, a, { input, env: env ?? process.env, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   return r;
 }
@@ -83,8 +88,6 @@ function pidsWith(comm: string, needle: string): number[] {
 
 interface Candidate {
   name: string;
-  /** Processes spawned per container, set-up + teardown, as the engine would spawn them. */
-  spawns: string;
   setup(ns: string, i: number): Promise<void>;
   teardown(ns: string, i: number): Promise<void>;
   /** Teardown deletes the namespace itself (otherwise the bench deletes it, untimed). */
@@ -128,7 +131,6 @@ function netavark(base: string, idx: number, dns: boolean): Candidate {
   const anchorOpts = opts('a', `10.232.${idx}.250`, false);
   return {
     name: `netavark${dns ? ' + aardvark-dns' : ''}`,
-    spawns: dns ? '2 (netavark; aardvark-dns reloaded by SIGHUP)' : '2 (netavark)',
     gateway,
     setup: (ns, i) => call('setup', `/run/netns/${ns}`, opts(`c${i}`, `10.232.${idx}.${10 + i}`, true)).then(() => {}),
     teardown: (ns, i) => call('teardown', `/run/netns/${ns}`, opts(`c${i}`, `10.232.${idx}.${10 + i}`, true)).then(() => {}),
@@ -195,7 +197,6 @@ function cni(base: string, idx: number): Candidate {
   const anchorNs = `wtbench-a${idx}`;
   return {
     name: 'CNI bridge+host-local+portmap+firewall',
-    spawns: '8 (bridge, host-local, portmap, firewall; ADD and DEL)',
     gateway,
     setup: (ns, i) => add(`wtbc${i}`, ns, true),
     teardown: (ns, i) => del(`wtbc${i}`, ns, true),
@@ -235,7 +236,6 @@ function hand(idx: number, deleteNetns: boolean): Candidate {
   const dnat = (op: 'A' | 'D', i: number) => `*nat\n-${op} ${chain} -p tcp --dport ${port} -j DNAT --to-destination ${ip(i)}:80\nCOMMIT\n`;
   return {
     name: `iproute2 + iptables-restore, teardown by ${deleteNetns ? 'ip netns del' : 'ip link del'}`,
-    spawns: '4 (ip -batch x2, iptables-restore; then ip + iptables-restore)',
     gateway: `10.232.${idx}.1`,
     deletesNetns: deleteNetns,
     setup: async (ns, i) => {
@@ -251,10 +251,37 @@ function hand(idx: number, deleteNetns: boolean): Candidate {
   };
 }
 
+/** One extra, untimed set-up and teardown under strace: how many processes each makes. */
+async function countSpawns(c: Candidate, ns: string, i: number, dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await run('ip', ['netns', 'add', ns]);
+  const count = async () => {
+    let n = 0;
+    for (const f of await readdir(dir)) n += (await readFile(join(dir, f), 'utf8')).split('\n').filter((l) => /execve(\(| resumed>).* = 0$/.test(l)).length;
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    return n;
+  };
+  try {
+    traceDir = dir;
+    await c.setup(ns, i);
+    const up = await count();
+    if (!c.gateway) return String(up);
+    await c.teardown(ns, i);
+    return `${up} + ${await count()}`;
+  } catch (err) {
+    // Seen once: netavark with DNS hung under strace. A count is not worth failing the figures for.
+    return `not counted: ${(err as Error).message.split('\n')[0].slice(0, 60)}`;
+  } finally {
+    traceDir = undefined;
+    if (existsSync(`/run/netns/${ns}`)) await exec('ip', ['netns', 'del', ns]);
+  }
+}
+
 function baseline(): Candidate {
   return {
     name: 'baseline: spawn /bin/true (one process)',
-    spawns: '1',
     gateway: '',
     setup: () => run('/bin/true', []).then(() => {}),
     teardown: async () => {},
@@ -294,6 +321,26 @@ async function startDockerd(dir: string, onStart: (d: Dockerd) => void): Promise
   await run('tar', ['-C', root, '-cf', join(dir, 'rootfs.tar'), '.']);
   await run(DOCKER, ['import', join(dir, 'rootfs.tar'), 'busybox:latest'], undefined, env);
   return d;
+}
+
+/** Processes dockerd and its containerd make (runc, shims, iptables, docker-proxy) for one `run --rm`. */
+async function countDockerSpawns(d: Dockerd, flags: string[], dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const daemons = [d.proc.pid!, ...pidsWith('containerd', d.dir)];
+  const file = join(dir, 'dockerd');
+  const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', file, ...daemons.flatMap((p) => ['-p', String(p)])], { stdio: 'ignore' });
+  try {
+    // strace attaches asynchronously and says nothing with -qq: give it time before the run.
+    await new Promise((r) => setTimeout(r, 1000));
+    await run(DOCKER, ['run', '--rm', ...flags, 'busybox', 'true'], undefined, d.env);
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    strace.kill('SIGINT');
+    await new Promise((r) => (strace.exitCode !== null ? r(null) : strace.once('exit', r)));
+  }
+  const n = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => /execve(\(| resumed>).* = 0$/.test(l)).length;
+  return `${n} (in dockerd+containerd)`;
 }
 
 async function stopDockerd(d: Dockerd): Promise<void> {
@@ -395,6 +442,7 @@ interface Row {
   name: string;
   setup: number[];
   teardown: number[];
+  /** Processes made per container (execve calls that succeeded): set-up + teardown. */
   spawns: string;
   resident: string;
 }
@@ -402,7 +450,7 @@ interface Row {
 function printTable(rows: Row[]): void {
   const f = (x: number[]) => (x.length ? `${median(x).toFixed(1)} / ${p90(x).toFixed(1)}` : '-');
   const total = (r: Row) => (r.teardown.length ? r.setup.map((s, i) => s + (r.teardown[i] ?? 0)) : r.setup);
-  const cells = [['candidate', 'set-up ms med/p90', 'teardown ms med/p90', 'total ms med/p90', 'spawns/container', 'resident'], ...rows.map((r) => [r.name, f(r.setup), f(r.teardown), f(total(r)), r.spawns, r.resident])];
+  const cells = [['candidate', 'set-up ms med/p90', 'teardown ms med/p90', 'total ms med/p90', 'processes up + down', 'resident'], ...rows.map((r) => [r.name, f(r.setup), f(r.teardown), f(total(r)), r.spawns, r.resident])];
   const widths = cells[0].map((_, i) => Math.max(...cells.map((c) => c[i].length)));
   for (const c of cells) console.log(c.map((x, i) => (i === 0 || i >= 4 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ').trimEnd());
 }
@@ -414,7 +462,7 @@ async function main() {
   const before = snapshot();
   const base = await mkdtemp(join(tmpdir(), 'wtbench-net-'));
   const cands: Candidate[] = [baseline(), netavark(base, 1, false), netavark(base, 2, true), cni(base, 3), hand(4, false), hand(5, true)];
-  const rows: Row[] = cands.map((c) => ({ name: c.name, setup: [], teardown: [], spawns: c.spawns, resident: 'none' }));
+  const rows: Row[] = cands.map((c) => ({ name: c.name, setup: [], teardown: [], spawns: '', resident: 'none' }));
   let dockerd: Dockerd | undefined;
   let failed = false;
   try {
@@ -439,17 +487,20 @@ async function main() {
       }
     }
 
+    for (const [k, c] of cands.entries()) rows[k].spawns = await countSpawns(c, `wtbench-${k}xt`, N, join(base, 'trace'));
+
     const d = await startDockerd(join(base, 'docker'), (started) => (dockerd = started));
     const variants: [string, string[]][] = [
       ['docker run --rm busybox true --network none', ['--network', 'none']],
       ['docker run --rm busybox true (default bridge)', []],
       [`docker run --rm -p ${DOCKER_PORT}:80 busybox true (bridge)`, ['-p', `${DOCKER_PORT}:80`]],
     ];
-    const docker = variants.map(([name]) => ({ name, setup: [] as number[], teardown: [] as number[], spawns: 'dockerd + containerd-shim + runc', resident: 'none' }));
+    const docker = variants.map(([name]) => ({ name, setup: [] as number[], teardown: [] as number[], spawns: '', resident: 'none' }));
     for (const [, flags] of variants) await run(DOCKER, ['run', '--rm', ...flags, 'busybox', 'true'], undefined, d.env);
     for (let round = 0; round < N; round++) {
       for (const [k, [, flags]] of variants.entries()) docker[k].setup.push(await timeIt(() => run(DOCKER, ['run', '--rm', ...flags, 'busybox', 'true'], undefined, d.env)));
     }
+    for (const [k, [, flags]] of variants.entries()) docker[k].spawns = await countDockerSpawns(d, flags, join(base, 'trace'));
     await run(DOCKER, ['run', '-d', '--name', 'wtb-proxy', '-p', `${DOCKER_PORT}:80`, 'busybox', 'sleep', '600'], undefined, d.env);
     const proxies = pidsWith('docker-proxy', String(DOCKER_PORT));
     docker[2].resident = `docker-proxy ${((await rssKb(proxies)) / 1024).toFixed(1)} MB in ${proxies.length} process(es) per running container's port`;
