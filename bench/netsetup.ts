@@ -20,13 +20,14 @@
  * Everything it makes is named wtb... (netns wtbench-...), lives in 10.232.0.0/16, and is removed at the
  * end, also when a candidate fails; the last lines show that nothing is left.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, readFile, readdir, symlink, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DOCKER, exec, ping, type RunResult } from '../test/harness.js';
+import { cleanIptables, leftovers, pidsWith, sh, snapshot, type Snapshot } from './netsetup-cleanup.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 5 : 20;
@@ -36,10 +37,6 @@ const CNI_PATH = '/usr/lib/cni';
 const SUBNET = '10.232.0.0/16';
 const DOCKER_BIP = '10.232.100.1/24';
 const DOCKER_PORT = 18090;
-const TABLES = ['filter', 'nat', 'mangle', 'raw'];
-/** What this bench's engines put into iptables: only these, and only if new, are removed. */
-const OURS = /NETAVARK|CNI-|DOCKER|wtb|docker0|10\.232\./i;
-const OUR_CHAIN = /^(NETAVARK|CNI-|DOCKER|WTB)/;
 
 /** While set, run() goes through strace, so one untimed round can count the processes each candidate makes. */
 let traceDir: string | undefined;
@@ -50,10 +47,6 @@ async function run(file: string, args: string[], input?: string, env?: NodeJS.Pr
   const r = await exec(f, a, { input, env: env ?? process.env, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   return r;
-}
-
-function sh(cmd: string): string {
-  return spawnSync('bash', ['-c', cmd], { encoding: 'utf8' }).stdout ?? '';
 }
 
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {
@@ -73,15 +66,6 @@ async function rssKb(pids: number[]): Promise<number> {
     total += Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
   }
   return total;
-}
-
-/** Pids whose command line contains `needle` (our temp dir or port), never by name alone. */
-function pidsWith(comm: string, needle: string): number[] {
-  return sh('ps -e -o pid=,comm=,args=')
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[1] === comm && f.slice(2).join(' ').includes(needle))
-    .map((f) => Number(f[0]));
 }
 
 // ---------------------------------------------------------------- candidates
@@ -356,52 +340,6 @@ async function stopDockerd(d: Dockerd): Promise<void> {
 
 // ---------------------------------------------------------------- cleanup
 
-interface Snapshot {
-  rules: Set<string>;
-  chains: Set<string>;
-  forwardPolicy: string;
-  docker0: boolean;
-}
-
-function iptablesSave(table: string): string[] {
-  return sh(`iptables-save -t ${table} 2>/dev/null`).split('\n');
-}
-
-function snapshot(): Snapshot {
-  const rules = new Set<string>();
-  const chains = new Set<string>();
-  for (const t of TABLES) {
-    for (const l of iptablesSave(t)) {
-      if (l.startsWith('-A ')) rules.add(`${t} ${l}`);
-      if (l.startsWith(':')) chains.add(`${t} ${l.slice(1).split(' ')[0]}`);
-    }
-  }
-  const forwardPolicy = /^:FORWARD (\w+)/m.exec(iptablesSave('filter').join('\n'))?.[1] ?? 'ACCEPT';
-  return { rules, chains, forwardPolicy, docker0: existsSync('/sys/class/net/docker0') };
-}
-
-/** Removes the rules and chains that appeared since `before` and are this bench's, and restores FORWARD's policy. */
-async function cleanIptables(before: Snapshot): Promise<void> {
-  for (const t of TABLES) {
-    const lines = iptablesSave(t);
-    const dels = lines.filter((l) => l.startsWith('-A ') && !before.rules.has(`${t} ${l}`) && OURS.test(l)).map((l) => `-D ${l.slice(3)}`);
-    const chains = lines
-      .filter((l) => l.startsWith(':'))
-      .map((l) => l.slice(1).split(' ')[0])
-      .filter((c) => OUR_CHAIN.test(c) && !before.chains.has(`${t} ${c}`));
-    const ops = [...dels, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`)];
-    if (!ops.length) continue;
-    const batch = await exec('iptables-restore', ['--noflush'], { input: `*${t}\n${ops.join('\n')}\nCOMMIT\n` });
-    if (batch.code === 0) continue;
-    // One bad line fails the whole transaction: retry line by line so the rest still goes.
-    for (const op of ops) {
-      const r = await exec('iptables-restore', ['--noflush'], { input: `*${t}\n${op}\nCOMMIT\n` });
-      if (r.code !== 0) console.error(`cleanup: iptables -t ${t} ${op}: ${r.stderr.trim()}`);
-    }
-  }
-  if (/^:FORWARD (\w+)/m.exec(iptablesSave('filter').join('\n'))?.[1] !== before.forwardPolicy) await exec('iptables', ['-P', 'FORWARD', before.forwardPolicy]);
-}
-
 async function cleanup(before: Snapshot, base: string, dockerd: Dockerd | undefined, cands: Candidate[]): Promise<void> {
   const step = async (what: string, fn: () => Promise<unknown>) => {
     try {
@@ -423,17 +361,6 @@ async function cleanup(before: Snapshot, base: string, dockerd: Dockerd | undefi
   }
   await step('iptables', () => cleanIptables(before));
   await step('temp dir', () => rm(base, { recursive: true, force: true }));
-}
-
-/** What a reader needs to see is gone: devices, namespaces, rules, processes. */
-function leftovers(before: Snapshot, base: string): string[] {
-  const left: string[] = [];
-  for (const l of sh('ip -br link').split('\n')) if (/^(wtb|docker0)/.test(l) && !(l.startsWith('docker0') && before.docker0)) left.push(`link: ${l}`);
-  for (const l of sh('ip netns list').split('\n')) if (l.startsWith('wtbench-')) left.push(`netns: ${l}`);
-  for (const t of TABLES) for (const l of iptablesSave(t)) if ((l.startsWith('-A ') || l.startsWith(':')) && OURS.test(l) && !before.rules.has(`${t} ${l}`) && !before.chains.has(`${t} ${l.slice(1).split(' ')[0]}`)) left.push(`iptables -t ${t}: ${l}`);
-  for (const l of sh('ip route').split('\n')) if (l.startsWith('10.232.')) left.push(`route: ${l}`);
-  for (const p of [...pidsWith('aardvark-dns', base), ...pidsWith('docker-proxy', String(DOCKER_PORT)), ...pidsWith('dockerd', base)]) left.push(`process: ${p}`);
-  return left;
 }
 
 // ---------------------------------------------------------------- main
@@ -519,7 +446,7 @@ async function main() {
   }
   console.log(`netsetup: ${N} rounds; times in ms (median / p90); teardown excludes deleting the namespace unless it says so`);
   printTable(rows);
-  const left = leftovers(before, base);
+  const left = leftovers(before, base, DOCKER_PORT);
   console.log(left.length ? `LEFT BEHIND:\n  ${left.join('\n  ')}` : 'left behind: nothing (ip -br link, ip netns, iptables-save, ip route, processes checked)');
   if (failed || left.length) process.exitCode = 1;
 }
