@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The Debian packages wharf needs at run time and in its tests. Used by .ci/run and the quick start.
 # docker.io is the real Docker that test/interop.test.ts and bench/ compare against.
+# netavark, aardvark-dns and containernetworking-plugins are networking candidates bench/netsetup.ts measures (issue 8);
+# strace lets it count the processes each one makes.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  runc crun conmon tini iptables iproute2 procps busybox-static ca-certificates docker.io >/dev/null
+  runc crun conmon tini iptables iproute2 procps busybox-static ca-certificates docker.io \
+  netavark aardvark-dns containernetworking-plugins strace >/dev/null
