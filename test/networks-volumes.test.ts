@@ -1,5 +1,5 @@
-// What the docker CLI prints for networks, volumes and the build cache while wharf has none of
-// its own (the predefined none and host networks only), and what the API answers for the
+// What the docker CLI prints for networks, volumes and the build cache while wharf has only its
+// default bridge network and the predefined none and host, and what the API answers for the
 // routes not served yet. Each expectation is what wharf printed before these answers moved
 // into daemon services, so the move changes nothing a user sees.
 import { test, before, after } from 'node:test';
@@ -70,8 +70,9 @@ test('the API: the same JSON, and 404 "page not found" for what is not served ye
     ['POST', '/build/prune?filters=garbage', 200, '{"CachesDeleted":null,"SpaceReclaimed":0}'],
     ['GET', '/networks/host', 200, net('host', 'host')],
     ['GET', '/networks/nope', 404, '{"message":"network nope not found"}'],
-    ['POST', '/networks/create', 404, '{"message":"page not found"}'],
-    ['DELETE', '/networks/x', 404, '{"message":"page not found"}'],
+    // Their path is inspect's (GET /networks/{id}), so the router says the method is not allowed.
+    ['POST', '/networks/create', 405, '{"message":"method not allowed"}'],
+    ['DELETE', '/networks/x', 405, '{"message":"method not allowed"}'],
     ['POST', '/networks/x/connect', 404, '{"message":"page not found"}'],
     ['GET', '/volumes/x', 404, '{"message":"page not found"}'],
     ['POST', '/volumes/create', 404, '{"message":"page not found"}'],
