@@ -107,6 +107,8 @@ async function bridgeSubnet(): Promise<string> {
 }
 
 const HTTPD = ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'];
+/** busybox wget, bounded by busybox timeout: Debian's busybox-static 1.35 wget crashes (SIGSEGV) with -T. */
+const WGET = ['busybox', 'timeout', '20', 'wget'];
 
 const CLIS = [
   { cli: 'docker', local: 18081, all: 18091 },
@@ -126,11 +128,11 @@ for (const { cli, local, all } of CLIS) {
     assert.deepEqual(c.NetworkSettings.Ports, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(local) }, { HostIp: '0.0.0.0', HostPort: String(all) }] });
     if (cli === 'docker') assert.equal(await ok('docker', ['port', name, '80']), `127.0.0.1:${local}\n0.0.0.0:${all}\n`);
 
-    const byIp = await d[cli](['run', '--rm', 'busybox', 'wget', '-T', '5', '-qO-', `http://${c.NetworkSettings.IPAddress}/hostname`], T);
+    const byIp = await d[cli](['run', '--rm', ...WGET, '-qO-', `http://${c.NetworkSettings.IPAddress}/hostname`], T);
     assert.equal(byIp.code, 0, byIp.stderr);
     assert.equal(byIp.stdout, hostname);
 
-    const viaGateway = await d[cli](['run', '--rm', 'busybox', 'wget', '-T', '5', '-qO-', `http://${c.NetworkSettings.Gateway}:${all}/hostname`], T);
+    const viaGateway = await d[cli](['run', '--rm', ...WGET, '-qO-', `http://${c.NetworkSettings.Gateway}:${all}/hostname`], T);
     assert.equal(viaGateway.code, 0, viaGateway.stderr);
     assert.equal(viaGateway.stdout, hostname);
 
@@ -164,7 +166,7 @@ for (const { cli, local, all } of CLIS) {
   });
 
   test(`${cli}: NAT out: the Debian archive is reachable from a container`, async () => {
-    const r = await d[cli](['run', '--rm', 'busybox', 'wget', '-T', '20', '-q', '-O', '/dev/null', 'http://deb.debian.org/debian/dists/bookworm/Release'], T);
+    const r = await d[cli](['run', '--rm', ...WGET, '-q', '-O', '/dev/null', 'http://deb.debian.org/debian/dists/bookworm/Release'], T);
     assert.equal(r.code, 0, r.stderr);
   });
 }
