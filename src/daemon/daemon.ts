@@ -93,6 +93,7 @@ export class Daemon {
     // Before the containers: their recovery detaches runs that ended, which needs the records.
     await this.networks.init();
     await this.containers.init();
+    await this.networks.releaseOrphans((id) => this.containers.exists(id));
   }
 
   /** Stop serving; running containers stay up under their monitors. */

@@ -130,6 +130,16 @@ test('records survive a reload: current() and the network\'s Containers after a 
   assert.equal(again.current('c1'), undefined);
 });
 
+test('releaseOrphans: the records of containers that are gone are detached, the others kept', async (t) => {
+  const { driver, svc } = await setup(t);
+  await svc.attach(req('kept'));
+  await svc.attach(req('gone'));
+  await svc.releaseOrphans((id) => id === 'kept');
+  assert.deepEqual([...driver.namespaces], ['kept']);
+  assert.equal(svc.current('gone'), undefined);
+  assert.ok(svc.current('kept'));
+});
+
 test('a failed driver.attach frees the address, removes the namespace and leaves no record', async (t) => {
   const { root, driver, svc } = await setup(t);
   driver.failAttach = 'Bind for 0.0.0.0:8080 failed: port is already allocated';

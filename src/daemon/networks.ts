@@ -261,6 +261,17 @@ export class NetworkService implements NetworkPort {
     await rm(this.#recordPath(containerId), { force: true });
   }
 
+  /**
+   * Detaches the records of containers that no longer exist (a removal the daemon's death cut
+   * short after the container's files went). Called once at start-up, after the containers loaded.
+   */
+  async releaseOrphans(isContainer: (id: string) => boolean): Promise<void> {
+    for (const id of [...this.#sandboxes.keys()]) {
+      if (isContainer(id)) continue;
+      await this.detach(id).catch((err) => this.#logger.warn('releasing the network of a removed container failed', { id, error: errorMessage(err) }));
+    }
+  }
+
   current(containerId: string): NetworkAttachment | undefined {
     const sb = this.#sandboxes.get(containerId);
     return sb ? this.#attachment(sb) : undefined;
