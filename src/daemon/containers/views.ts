@@ -133,6 +133,7 @@ export class Views {
 
   async #summary(c: Container, size: boolean): Promise<ContainerSummary> {
     const r = c.record;
+    const a = this.#attachment(c);
     const s: ContainerSummary = {
       Id: r.id,
       Names: [`/${r.name}`],
@@ -140,12 +141,12 @@ export class Views {
       ImageID: r.imageId,
       Command: summaryCommand(r.path, r.args),
       Created: Math.floor(Date.parse(r.created) / 1000),
-      Ports: summaryPorts(r, this.#attachment(c)),
+      Ports: summaryPorts(r, a),
       Labels: r.config.Labels ?? {},
       State: c.state.status,
       Status: statusText(c.state),
       HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'bridge' },
-      NetworkSettings: { Networks: networkSettings(c, this.#attachment(c)).Networks },
+      NetworkSettings: { Networks: networkSettings(c, a).Networks },
       Mounts: mountPoints(r.hostConfig),
     };
     if (size) {
