@@ -161,7 +161,11 @@ test('ports: -P and ephemeral ports from the kernel\'s range; a port held by ano
   assert.equal(driver.attached.get('c1')?.ports.length, 3);
   const b = await svc.attach(req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }, { '80/tcp': {}, '22/tcp': {} }));
   assert.equal(JSON.stringify(b.ports), '{"22/tcp":null,"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}');
-  await assert.rejects(svc.attach(req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } })), /Bind for 127\.0\.0\.1:8080 failed: port is already allocated/);
+  await assert.rejects(svc.attach(req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } })), {
+    message: /^driver failed programming external connectivity on endpoint n-c3 \([0-9a-f]{64}\): Bind for 127\.0\.0\.1:8080 failed: port is already allocated$/,
+  });
+  await assert.rejects(svc.attach(req('c4', { PortBindings: { '99999/tcp': [{ HostPort: '1' }] } })), { code: 'WHARF_INVALID_ARGUMENT', message: 'invalid port specification: "99999/tcp"' });
+  assert.deepEqual([...driver.namespaces].sort(), ['c1', 'c2']);
   assert.equal(driver.namespaces.has('c3'), false);
   await svc.detach('c2');
   await svc.attach(req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } }));

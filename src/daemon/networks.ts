@@ -13,7 +13,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetworkContainer, NetworkPruneResponse, NetworkResource, PortMap } from '../types/index.js';
-import { errorMessage, isErrno, newId, NotFoundError, run, writeJsonAtomic, type Logger } from '../util/index.js';
+import { errorMessage, isErrno, newId, NotFoundError, run, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
 import {
   allocateIp,
   defaultGateway,
@@ -203,13 +203,21 @@ export class NetworkService implements NetworkPort {
     try {
       nsPath = await driver.createNamespace(id);
       const ip = allocateIp(net.subnet, net.gateway, this.#ipsOn(net.id));
-      const ports = planPorts(
-        { portBindings: hc.PortBindings, publishAll: hc.PublishAllPorts, exposedPorts: req.exposedPorts },
-        (proto, hostIp, port) => this.#portHeld(proto, hostIp, port),
-        this.#ephemeral,
-        this.#cursor,
-      );
       const endpointId = newId();
+      // Docker's words for a port taken, whether its records or the kernel say so.
+      const programming = (err: unknown) =>
+        new Error(`driver failed programming external connectivity on endpoint ${req.name} (${endpointId}): ${errorMessage(err)}`, { cause: err });
+      let ports: PortMapping[];
+      try {
+        ports = planPorts(
+          { portBindings: hc.PortBindings, publishAll: hc.PublishAllPorts, exposedPorts: req.exposedPorts },
+          (proto, hostIp, port) => this.#portHeld(proto, hostIp, port),
+          this.#ephemeral,
+          this.#cursor,
+        );
+      } catch (err) {
+        throw err instanceof WharfError ? err : programming(err);
+      }
       sb = {
         containerId: id,
         name: req.name,
@@ -228,7 +236,7 @@ export class NetworkService implements NetworkPort {
         try {
           await driver.attach(nsPath, this.#driverEndpoint(sb, e));
         } catch (err) {
-          throw new Error(`driver failed programming external connectivity on endpoint ${req.name} (${e.endpointId}): ${errorMessage(err)}`, { cause: err });
+          throw programming(err);
         }
       }
       return this.#attachment(sb);
