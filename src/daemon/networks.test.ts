@@ -149,6 +149,9 @@ test('a failed driver.attach frees the address, removes the namespace and leaves
   assert.equal(driver.namespaces.size, 0);
   assert.equal(svc.current('c1'), undefined);
   assert.deepEqual(await readdir(join(root, 'endpoints')), []);
+  driver.failAttach = 'creating veth wt1: file exists';
+  await assert.rejects(svc.attach(req('c1')), { message: 'failed to create endpoint n-c1 on network bridge: creating veth wt1: file exists' });
+  assert.equal(driver.namespaces.size, 0);
   driver.failAttach = undefined;
   const a = await svc.attach(req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }));
   assert.equal(a.endpoints.bridge.IPAddress, '172.18.0.2');

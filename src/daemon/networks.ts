@@ -236,7 +236,10 @@ export class NetworkService implements NetworkPort {
         try {
           await driver.attach(nsPath, this.#driverEndpoint(sb, e));
         } catch (err) {
-          throw programming(err);
+          // Docker words a port failure and any other failure of the endpoint differently.
+          throw /port is already allocated|address already in use/.test(errorMessage(err))
+            ? programming(err)
+            : new Error(`failed to create endpoint ${req.name} on network bridge: ${errorMessage(err)}`, { cause: err });
         }
       }
       return this.#attachment(sb);
