@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WHARFD, DOCKER, exec, ping, cleanupRoots, dockerdArgs } from '../test/harness.js';
+import { WHARFD, DOCKER, exec, ping, cleanupRoots, dockerdArgs, testBridge } from '../test/harness.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 5 : 20;
@@ -105,7 +105,7 @@ async function startWharf(dir: string): Promise<Engine> {
   const socket = join(dir, 'wharf.sock');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'daemon.json'), '{}');
-  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitSocket(socket, proc, 'wharfd');
   return {
     name: 'wharf',

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:http';
+import { createHash } from 'node:crypto';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const WHARFD = join(ROOT, 'dist/src/cmd/wharfd.js');
@@ -69,10 +70,18 @@ export function exec(file: string, args: string[], opts: ExecOpts & SpawnOptions
   });
 }
 
+/**
+ * The default network's bridge of a test daemon under `dir`: its own per daemon, so tests never
+ * touch the host's wharf0 or each other's rules (the driver tags what it makes with this name).
+ */
+export function testBridge(dir: string): string {
+  return `wt${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`;
+}
+
 function spawnDaemon(dir: string, socket: string, extraArgs: string[]): ChildProcess {
   const proc = spawn(
     process.execPath,
-    [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--group', 'root', ...extraArgs],
+    [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--group', 'root', '--bridge', testBridge(dir), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: false },
   );
   return proc;
@@ -225,6 +234,11 @@ export async function cleanupRoots(dir: string): Promise<void> {
     .map((l) => l.split(' ')[4])
     .filter((m) => m && m.startsWith(dir))
     .sort((a, b) => b.length - a.length);
+  // The daemon's bridge, veths, namespaces and firewall rules: everything tagged with its bridge.
+  const { BridgeDriver, bridgeTag } = await import('../src/network/index.js');
+  await new BridgeDriver({ netnsDir: join(dir, 'run', 'netns'), tag: bridgeTag(testBridge(dir)) })
+    .cleanup({ networks: [], endpoints: [] })
+    .catch((err) => console.error(`cleaning up the network of ${dir}: ${err}`));
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   await rm(dir, { recursive: true, force: true });
 }

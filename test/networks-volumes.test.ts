@@ -1,5 +1,5 @@
-// What the docker CLI prints for networks, volumes and the build cache while wharf has none of
-// its own (the predefined none and host networks only), and what the API answers for the
+// What the docker CLI prints for networks, volumes and the build cache while wharf has only its
+// default bridge network and the predefined none and host, and what the API answers for the
 // routes not served yet. Each expectation is what wharf printed before these answers moved
 // into daemon services, so the move changes nothing a user sees.
 import { test, before, after } from 'node:test';
@@ -20,9 +20,10 @@ const ok = async (args: string[]) => {
   return r.stdout;
 };
 
-test('network ls lists host and none; volume ls is empty', async () => {
-  assert.equal(await ok(['network', 'ls']), 'NETWORK ID   NAME      DRIVER    SCOPE\nhost         host      host      local\nnone         none      null      local\n');
-  assert.equal(await ok(['network', 'ls', '-q']), 'host\nnone\n');
+test('network ls lists bridge, host and none; volume ls is empty', async () => {
+  const ls = await ok(['network', 'ls']);
+  assert.match(ls, /^NETWORK ID     NAME      DRIVER    SCOPE\n[0-9a-f]{12}   bridge    bridge    local\nhost           host      host      local\nnone           none      null      local\n$/);
+  assert.match(await ok(['network', 'ls', '-q']), /^[0-9a-f]{12}\nhost\nnone\n$/);
   assert.equal(await ok(['volume', 'ls']), 'DRIVER    VOLUME NAME\n');
   assert.equal(await ok(['volume', 'ls', '-q']), '');
 });
@@ -59,8 +60,6 @@ test('the API: the same JSON, and 404 "page not found" for what is not served ye
   const net = (name: string, driver: string) =>
     `{"Name":"${name}","Id":"${name}","Created":"0001-01-01T00:00:00Z","Scope":"local","Driver":"${driver}","EnableIPv6":false,"IPAM":{"Driver":"default","Options":null,"Config":[]},"Internal":false,"Attachable":false,"Ingress":false,"ConfigFrom":{"Network":""},"ConfigOnly":false,"Containers":{},"Options":{},"Labels":{}}`;
   const answers: [string, string, number, string][] = [
-    ['GET', '/networks', 200, `[${net('none', 'null')},${net('host', 'host')}]`],
-    ['GET', '/networks?filters=garbage', 200, `[${net('none', 'null')},${net('host', 'host')}]`],
     ['POST', '/networks/prune', 200, '{"NetworksDeleted":null}'],
     ['POST', '/networks/prune?filters=%7B%22x%22%3A%5B%221%22%5D%7D', 400, `{"message":"invalid filter 'x'"}`],
     ['GET', '/volumes', 200, '{"Volumes":[],"Warnings":null}'],
@@ -69,19 +68,26 @@ test('the API: the same JSON, and 404 "page not found" for what is not served ye
     ['POST', '/volumes/prune?filters=garbage', 400, '{"message":"invalid filter: garbage"}'],
     ['POST', '/build/prune', 200, '{"CachesDeleted":null,"SpaceReclaimed":0}'],
     ['POST', '/build/prune?filters=garbage', 200, '{"CachesDeleted":null,"SpaceReclaimed":0}'],
-    ['GET', '/networks/bridge', 404, '{"message":"page not found"}'],
-    ['POST', '/networks/create', 404, '{"message":"page not found"}'],
-    ['DELETE', '/networks/x', 404, '{"message":"page not found"}'],
+    ['GET', '/networks/host', 200, net('host', 'host')],
+    ['GET', '/networks/nope', 404, '{"message":"network nope not found"}'],
+    // Their path is inspect's (GET /networks/{id}), so the router says the method is not allowed.
+    ['POST', '/networks/create', 405, '{"message":"method not allowed"}'],
+    ['DELETE', '/networks/x', 405, '{"message":"method not allowed"}'],
     ['POST', '/networks/x/connect', 404, '{"message":"page not found"}'],
     ['GET', '/volumes/x', 404, '{"message":"page not found"}'],
     ['POST', '/volumes/create', 404, '{"message":"page not found"}'],
     ['POST', '/build', 404, '{"message":"page not found"}'],
-    ['GET', '/networks/prune', 405, '{"message":"method not allowed"}'],
+    ['GET', '/networks/prune', 404, '{"message":"network prune not found"}'],
     ['POST', '/volumes', 405, '{"message":"method not allowed"}'],
   ];
   for (const [method, path, status, body] of answers) {
     const r = await d.api(method, path);
     assert.equal(`${r.status} ${r.body.trimEnd()}`, `${status} ${body}`, `${method} ${path}`);
+  }
+  for (const path of ['/networks', '/networks?filters=garbage']) {
+    const list = JSON.parse((await d.api('GET', path)).body) as { Name: string }[];
+    assert.deepEqual(list.map((n) => n.Name), ['bridge', 'none', 'host'], path);
+    assert.equal(JSON.stringify(list.slice(1)), `[${net('none', 'null')},${net('host', 'host')}]`);
   }
   const df = JSON.parse((await d.api('GET', '/system/df')).body);
   assert.deepEqual([df.Volumes, df.BuildCache], [[], []]);

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { createServer as createTlsServer } from 'node:https';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:net';
 import { Command, Option } from 'commander';
 import { createApiHandler, createApiServer } from '../api/index.js';
+import { BridgeDriver, bridgeTag } from '../network/index.js';
 import { Daemon, DEFAULT_CONFIG, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
 import { createLogger, errorMessage, isErrno, type Logger, type LogLevel } from '../util/index.js';
 
@@ -34,6 +35,8 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--live-restore', 'Keep containers alive during daemon downtime (always on in wharf)')
     .option('--group <group>', 'Group for the unix socket', DEFAULT_CONFIG.group)
     .option('--log-opt <opt>', 'Default log driver options for containers (max-size, max-file)', collect, [])
+    .option('-b, --bridge <name>', "The default network's bridge device", DEFAULT_CONFIG.bridge)
+    .option('--bip <cidr>', "The default network's gateway address and prefix, as 172.30.0.1/16")
     .allowExcessArguments(false);
   program.parse(argv);
   const o = program.opts();
@@ -55,12 +58,16 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
   if (o.insecureTcp) cfg.insecureTcp = true;
   if (o.defaultRuntime) cfg.defaultRuntime = o.defaultRuntime;
   if (fromCli('group')) cfg.group = o.group;
+  if (fromCli('bridge')) cfg.bridge = o.bridge;
+  if (o.bip) cfg.bip = o.bip;
   for (const opt of o.logOpt as string[]) {
     const eq = opt.indexOf('=');
     if (eq < 0) throw new Error(`invalid log opt ${opt}: expected key=value`);
     cfg.logOpts = { ...cfg.logOpts, [opt.slice(0, eq)]: opt.slice(eq + 1) };
   }
   if (process.env.WHARF_RUNC) cfg.runtimes = { ...cfg.runtimes, runc: { path: process.env.WHARF_RUNC } };
+  if (!/^[A-Za-z][\w.-]{0,14}$/.test(cfg.bridge)) throw new Error(`invalid bridge name "${cfg.bridge}": at most 15 letters, digits, '.', '-' or '_', starting with a letter`);
+  bridgeTag(cfg.bridge);
   return cfg;
 }
 
@@ -160,7 +167,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   await claimPidfile(cfg.pidfile);
-  const daemon = new Daemon(cfg, logger);
+  // The driver's tag marks every device and rule it makes, so daemons with their own bridges share a host.
+  const networkDriver = new BridgeDriver({ netnsDir: join(cfg.execRoot, 'netns'), tag: bridgeTag(cfg.bridge), logger });
+  const daemon = new Daemon(cfg, logger, { networkDriver });
   let servers: Server[] = [];
   let sockets: string[] = [];
   try {

@@ -23,6 +23,10 @@ export interface DaemonConfig {
   initPath: string;
   busyboxPath: string;
   group: string;
+  /** The default network's bridge device (dockerd's --bridge); made if missing. */
+  bridge: string;
+  /** The default network's gateway address and prefix, `172.30.0.1/16` (dockerd's --bip); picked once when unset. */
+  bip?: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -45,6 +49,8 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   initPath: '/usr/bin/tini-static',
   busyboxPath: '/usr/bin/busybox',
   group: 'wharf',
+  // Not docker0, so wharf and Docker share a host.
+  bridge: 'wharf0',
 };
 
 /** daemon.json keys (dockerd's names) that map onto DaemonConfig. */
@@ -64,6 +70,8 @@ interface DaemonJson {
   'live-restore'?: boolean;
   'log-opts'?: Record<string, string>;
   group?: string;
+  bridge?: string;
+  bip?: string;
 }
 
 export async function readDaemonJson(path: string, required: boolean): Promise<Partial<DaemonConfig>> {
@@ -96,5 +104,7 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j['live-restore'] !== undefined) out.liveRestore = j['live-restore'];
   if (j['log-opts']) out.logOpts = j['log-opts'];
   if (j.group) out.group = j.group;
+  if (j.bridge) out.bridge = j.bridge;
+  if (j.bip) out.bip = j.bip;
   return out;
 }

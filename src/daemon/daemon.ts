@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
+import type { NetworkDriver } from '../network/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { ContainerService, type RuntimePort } from './containers/index.js';
@@ -17,7 +18,7 @@ import { SystemService } from './system.js';
 /** The daemon's services, wired together. The API layer talks only to this. */
 export class Daemon {
   readonly events = new EventBus();
-  readonly networks = new NetworkService();
+  readonly networks: NetworkService;
   readonly volumes = new VolumeService();
   readonly builds = new BuildService();
   readonly images: ImageService;
@@ -31,7 +32,10 @@ export class Daemon {
   constructor(
     readonly config: DaemonConfig,
     readonly logger: Logger,
+    /** The bridge datapath (cmd wires the real one); without it, bridge containers get loopback only. */
+    opts: { networkDriver?: NetworkDriver } = {},
   ) {
+    this.networks = new NetworkService({ root: join(config.dataRoot, 'network'), driver: opts.networkDriver, bridge: config.bridge, bip: config.bip, logger });
     // Layers and container file systems live in <data root>/overlay, images in <data root>/image.
     this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'));
     this.images = new ImageService({
@@ -86,7 +90,10 @@ export class Daemon {
     await this.#snapshots.init();
     await this.#rootfs.init();
     await this.images.init();
+    // Before the containers: their recovery detaches runs that ended, which needs the records.
+    await this.networks.init();
     await this.containers.init();
+    await this.networks.releaseOrphans((id) => this.containers.exists(id));
   }
 
   /** Stop serving; running containers stay up under their monitors. */

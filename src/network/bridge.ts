@@ -34,6 +34,18 @@ const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const ID_RE = /^[0-9a-f]{12,64}$/;
 
+/**
+ * The tag a daemon's driver uses for the bridge device it is given: `wharf` for the default
+ * `wharf0`, else the device name in lower-case letters and digits, so two daemons with their
+ * own bridges (tests, a second data root) never take each other's rules for their own.
+ */
+export function bridgeTag(bridge: string): string {
+  if (bridge === 'wharf0') return 'wharf';
+  const tag = bridge.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12);
+  if (!/^[a-z]/.test(tag)) throw new InvalidArgumentError(`bridge name "${bridge}": it must start with a letter`);
+  return tag;
+}
+
 export class BridgeDriver implements NetworkDriver {
   readonly #dir: string;
   readonly #tag: string;

@@ -1,5 +1,25 @@
 export { hostsContent, resolvConfContent, type HostsInput, type ResolvConfInput } from './hostfiles.js';
 export { portMappings, validatePorts, type PublishedPort } from './ports.js';
 export type { BridgeNetwork, Endpoint, NetworkDriver, PortMapping, Protocol } from './driver.js';
-export { BridgeDriver, type BridgeDriverOptions } from './bridge.js';
+export { BridgeDriver, bridgeTag, type BridgeDriverOptions } from './bridge.js';
 export { PortInUseError } from './_ports.js';
+export {
+  allocateIp,
+  broadcastOf,
+  contains,
+  defaultGateway,
+  defaultSubnetCandidates,
+  formatCidr,
+  formatIp,
+  macFromIp,
+  overlaps,
+  parseCidr,
+  parseIp,
+  parseIpAddrJson,
+  parseEphemeralRange,
+  parseProcRoutes,
+  pickSubnet,
+  tryParseIp,
+  type Cidr,
+} from './ipam.js';
+export { ipsClash, planPorts, portMap, type PortHeld } from './publish.js';

@@ -99,6 +99,8 @@ export interface NetworkRequest {
   hostname: string;
   hostConfig: HostConfig;
   networkingConfig: NetworkingConfig;
+  /** The container config's ExposedPorts: what `-P` publishes and inspect lists as unpublished. */
+  exposedPorts?: Record<string, object> | null;
 }
 
 /** Where the container's network is, and what inspect shows of it. */
@@ -116,6 +118,8 @@ export interface NetworkAttachment {
   dns: { servers: string[]; search: string[]; options: string[] };
   /** The namespace's path as inspect's NetworkSettings.SandboxKey shows it; '' when none. */
   sandboxKey?: string;
+  /** NetworkSettings.SandboxID: 64 hex digits naming the namespace's attachment; '' when none. */
+  sandboxId?: string;
   /** Published ports as inspect's NetworkSettings.Ports shows them (`"80/tcp": [{HostIp, HostPort}]`). */
   ports?: PortMap;
 }

@@ -32,7 +32,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     undo.push({ what: 'releasing the volumes', fn: () => ctx.volumes.release(id) });
 
     const hostname = containerHostname(record);
-    const network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig });
+    const network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
     undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
 
     const user = await resolveUser(rootfs, record.config.User ?? '', record.hostConfig.GroupAdd ?? []);

@@ -14,6 +14,7 @@ import { ConflictError, InvalidArgumentError, run } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseLabelFilter } from '../filters.js';
 import { mountPoints } from '../../volume/index.js';
 import type { ContainerContext } from './context.js';
+import type { NetworkAttachment } from './ports.js';
 import { inspectState, isActive, statusText, type ContainerRecord } from './state.js';
 import type { Container } from './store.js';
 
@@ -56,7 +57,7 @@ export class Views {
       GraphDriver: { Name: r.driver, Data: this.ctx.rootfs.graphDriverData(r.id) },
       Mounts: mountPoints(r.hostConfig),
       Config: r.config,
-      NetworkSettings: networkSettings(c),
+      NetworkSettings: networkSettings(c, this.#attachment(c)),
     };
     if (opts.size) {
       const sz = await this.ctx.rootfs.size(r.id);
@@ -121,8 +122,18 @@ export class Views {
     return Promise.all(items.map((c) => this.#summary(c, opts.size ?? false)));
   }
 
+  /**
+   * The running container's attachment: the start's, or after a daemon restart the network
+   * service's records (an in-memory lookup, no file read).
+   */
+  #attachment(c: Container): NetworkAttachment | undefined {
+    if (c.network) return c.network;
+    return isActive(c.state) ? this.ctx.network.current?.(c.record.id) : undefined;
+  }
+
   async #summary(c: Container, size: boolean): Promise<ContainerSummary> {
     const r = c.record;
+    const a = this.#attachment(c);
     const s: ContainerSummary = {
       Id: r.id,
       Names: [`/${r.name}`],
@@ -130,12 +141,12 @@ export class Views {
       ImageID: r.imageId,
       Command: summaryCommand(r.path, r.args),
       Created: Math.floor(Date.parse(r.created) / 1000),
-      Ports: ports(r),
+      Ports: summaryPorts(r, a),
       Labels: r.config.Labels ?? {},
       State: c.state.status,
       Status: statusText(c.state),
       HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'bridge' },
-      NetworkSettings: { Networks: networkSettings(c).Networks },
+      NetworkSettings: { Networks: networkSettings(c, a).Networks },
       Mounts: mountPoints(r.hostConfig),
     };
     if (size) {
@@ -178,8 +189,20 @@ export function summaryCommand(path: string, args: string[]): string {
   return [path, ...args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
 }
 
-function ports(r: ContainerRecord): Port[] {
+/**
+ * `ps`'s Ports: each published binding with its host address and port (`0.0.0.0:8080->80/tcp`),
+ * each port only exposed without; a container that does not run shows its exposed ports only.
+ */
+function summaryPorts(r: ContainerRecord, a: NetworkAttachment | undefined): Port[] {
   const out: Port[] = [];
+  if (a?.ports) {
+    for (const [key, bindings] of Object.entries(a.ports)) {
+      const [port, proto = 'tcp'] = key.split('/');
+      if (!bindings) out.push({ PrivatePort: Number(port), Type: proto as Port['Type'] });
+      for (const b of bindings ?? []) out.push({ IP: b.HostIp ?? '', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto as Port['Type'] });
+    }
+    return out;
+  }
   for (const key of Object.keys(r.config.ExposedPorts ?? {})) {
     const [port, proto = 'tcp'] = key.split('/');
     out.push({ PrivatePort: Number(port), Type: proto as Port['Type'] });
@@ -194,21 +217,27 @@ export function emptyEndpoints(mode: string): Record<string, EndpointSettings> {
   };
 }
 
-/** The endpoints the running container's network attachment reported, else empty ones for its mode. */
-function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
+/**
+ * NetworkSettings as Docker shows them: a running container's from its attachment, the
+ * top-level address fields from its `bridge` endpoint (Docker fills them for the default
+ * network only); a container that does not run shows empty endpoints for its mode and no
+ * ports (moby's releaseNetwork clears them).
+ */
+function networkSettings(c: Container, a: NetworkAttachment | undefined): ContainerInspect['NetworkSettings'] {
+  const bridge = a?.endpoints.bridge;
   return {
     Bridge: '',
-    SandboxID: '',
-    SandboxKey: '',
-    Ports: {},
-    EndpointID: '',
-    Gateway: '',
+    SandboxID: a?.sandboxId ?? '',
+    SandboxKey: a?.sandboxKey ?? '',
+    Ports: a?.ports ?? {},
+    EndpointID: bridge?.EndpointID ?? '',
+    Gateway: bridge?.Gateway ?? '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? '',
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
     IPv6Gateway: '',
-    MacAddress: '',
-    Networks: c.network?.endpoints ?? emptyEndpoints(c.record.hostConfig.NetworkMode ?? 'bridge'),
+    MacAddress: bridge?.MacAddress ?? '',
+    Networks: a?.endpoints ?? emptyEndpoints(c.record.hostConfig.NetworkMode ?? 'bridge'),
   };
 }
