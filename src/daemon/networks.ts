@@ -29,6 +29,7 @@ import {
   planPorts,
   portMap,
   portMappings,
+  PortInUseError,
   tryParseIp,
   validatePorts,
   type BridgeNetwork,
@@ -256,9 +257,9 @@ export class NetworkService implements NetworkPort {
         try {
           await driver.attach(nsPath, this.#driverEndpoint(sb, e));
         } catch (err) {
-          // Docker words a port failure and any other failure of the endpoint differently.
-          throw /port is already allocated|address already in use/.test(errorMessage(err))
-            ? programming(err)
+          // The driver words a taken port as Docker does, endpoint included; any other failure of the endpoint Docker words so.
+          throw err instanceof PortInUseError
+            ? err
             : new Error(`failed to create endpoint ${req.name} on network bridge: ${errorMessage(err)}`, { cause: err });
         }
       }
@@ -377,7 +378,7 @@ export class NetworkService implements NetworkPort {
   #driverEndpoint(sb: SandboxRecord, e: EndpointRecord): Endpoint {
     const n = this.#networks.get(e.networkId);
     if (!n) throw new Error(`network ${e.networkId} of container ${sb.containerId} not found`);
-    return { containerId: sb.containerId, network: bridgeOf(n), ifname: e.ifname, ip: e.ip, prefixLen: e.prefixLen, mac: e.mac, defaultRoute: e.ifname === 'eth0', ports: e.ifname === 'eth0' ? sb.ports : [] };
+    return { containerId: sb.containerId, name: sb.name, endpointId: e.endpointId, network: bridgeOf(n), ifname: e.ifname, ip: e.ip, prefixLen: e.prefixLen, mac: e.mac, defaultRoute: e.ifname === 'eth0', ports: e.ifname === 'eth0' ? sb.ports : [] };
   }
 
   /** For cleanup: an endpoint whose network record is gone explains nothing. */

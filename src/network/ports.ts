@@ -90,8 +90,9 @@ export function validatePorts(exposed: Record<string, unknown> | null | undefine
   }
 }
 
-const byMapping = (a: PublishedPort, b: PublishedPort) =>
-  a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol) || a.hostIp.localeCompare(b.hostIp) || a.hostPort - b.hostPort;
+// By container port and protocol only: the bindings of one port keep the order the client gave,
+// which inspect's Ports shows. The sort is stable.
+const byMapping = (a: PublishedPort, b: PublishedPort) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol);
 
 /**
  * What to publish for a container: its PortBindings, plus with `publishAll` (-P) every exposed
