@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../types/index.js';
-import type { BridgeNetwork, Endpoint, NetworkDriver } from '../network/index.js';
+import { PortInUseError, type BridgeNetwork, type Endpoint, type NetworkDriver } from '../network/index.js';
 import { silentLogger } from '../util/index.js';
 import { NetworkService } from './networks.js';
 
@@ -14,7 +14,8 @@ class FakeDriver implements NetworkDriver {
   namespaces = new Set<string>();
   attached = new Map<string, Endpoint>();
   cleaned?: { networks: BridgeNetwork[]; endpoints: Endpoint[] };
-  failAttach?: string;
+  /** A message, or a port the driver finds taken (it words that as Docker does, endpoint included). */
+  failAttach?: string | { port: number };
   async ensureNetwork(n: BridgeNetwork) {
     this.calls.push(`ensure ${n.bridge} ${n.subnet}`);
   }
@@ -29,7 +30,11 @@ class FakeDriver implements NetworkDriver {
     this.namespaces.delete(id);
   }
   async attach(_ns: string, ep: Endpoint) {
-    if (this.failAttach) throw new Error(this.failAttach);
+    const fail = this.failAttach;
+    if (typeof fail === 'object') {
+      throw new PortInUseError(`driver failed programming external connectivity on endpoint ${ep.name} (${ep.endpointId}): Bind for 0.0.0.0:${fail.port} failed: port is already allocated`, '0.0.0.0', fail.port, 'tcp');
+    }
+    if (fail) throw new Error(fail);
     this.attached.set(ep.containerId, ep);
   }
   async detach(_ns: string | undefined, ep: Endpoint) {
@@ -142,7 +147,7 @@ test('releaseOrphans: the records of containers that are gone are detached, the 
 
 test('a failed driver.attach frees the address, removes the namespace and leaves no record', async (t) => {
   const { root, driver, svc } = await setup(t);
-  driver.failAttach = 'Bind for 0.0.0.0:8080 failed: port is already allocated';
+  driver.failAttach = { port: 8080 };
   await assert.rejects(svc.attach(req('c1', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } })), {
     message: /^driver failed programming external connectivity on endpoint n-c1 \([0-9a-f]{64}\): Bind for 0\.0\.0\.0:8080 failed: port is already allocated$/,
   });
