@@ -286,8 +286,10 @@ export class NetworkService implements NetworkPort {
     if (!sb) return;
     const driver = this.#driver;
     if (driver) {
-      for (const e of sb.endpoints) await driver.detach(sb.nsPath, this.#driverEndpoint(sb, e));
+      // The namespace first: the kernel then destroys its veths by itself, which is half the cost
+      // of deleting each one (20 ms); detach only takes the endpoints' rules and ports back.
       await driver.removeNamespace(containerId);
+      for (const e of sb.endpoints) await driver.detach(undefined, this.#driverEndpoint(sb, e));
     }
     if (this.#sandboxes.get(containerId) === sb) this.#sandboxes.delete(containerId);
     await rm(this.#recordPath(containerId), { force: true });
