@@ -96,14 +96,14 @@ async function rssKb(pids: number[]): Promise<number> {
   return total;
 }
 
-async function startDocker(dir: string, net: DockerNet): Promise<Engine> {
+/** `spawned` gets the engine before it is ready, so a cleanup meanwhile stops it too. */
+async function startDocker(dir: string, net: DockerNet, spawned: (e: Engine) => void): Promise<void> {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
     spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
   }
   const socket = join(dir, 'docker.sock');
   const proc = spawn('dockerd', net.args, { stdio: ['ignore', 'ignore', 'ignore'] });
-  await waitSocket(socket, proc, 'dockerd');
-  return {
+  spawned({
     name: 'docker',
     socket,
     proc,
@@ -113,16 +113,16 @@ async function startDocker(dir: string, net: DockerNet): Promise<Engine> {
       await stopProc(proc, 'dockerd');
       spawnSync('bash', ['-c', `grep ' ${dir}' /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r umount -l`]);
     },
-  };
+  });
+  await waitSocket(socket, proc, 'dockerd');
 }
 
-async function startWharf(dir: string): Promise<Engine> {
+async function startWharf(dir: string, spawned: (e: Engine) => void): Promise<void> {
   const socket = join(dir, 'wharf.sock');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'daemon.json'), '{}');
   const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitSocket(socket, proc, 'wharfd');
-  return {
+  spawned({
     name: 'wharf',
     socket,
     proc,
@@ -132,7 +132,8 @@ async function startWharf(dir: string): Promise<Engine> {
       await stopProc(proc, 'wharfd');
       await cleanupRoots(dir);
     },
-  };
+  });
+  await waitSocket(socket, proc, 'wharfd');
 }
 
 /** SIGTERM, and SIGKILL after 30 s: a daemon that hangs must not keep the bench from cleaning up. */
@@ -235,10 +236,31 @@ async function main() {
   let wharf: Engine | undefined;
   let dockerEngine: Engine | undefined;
   let net: DockerNet | undefined;
+  // Ctrl-C or a kill must still reach the cleanup below: the work in flight fails once the daemons stop.
+  let stopped: (err: Error) => void = () => {};
+  const signalled = new Promise<never>((_, reject) => (stopped = reject));
+  const onSignal = (sig: NodeJS.Signals) => stopped(new Error(`bench stopped by ${sig}; cleaning up`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    wharf = await startWharf(join(base, 'wharf'));
+    const work = bench();
+    // After a signal, bench() fails against the stopped daemons; that failure is expected, not news.
+    work.catch(() => {});
+    await Promise.race([signalled, work]);
+  } finally {
+    await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
+    await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
+    if (net) await cleanupDockerNet(net).catch((err) => console.error(`removing ${DOCKER_BRIDGE} and Docker's rules: ${err}`));
+    await rm(base, { recursive: true, force: true });
+    const left = net ? netLeftovers(net, testBridge(join(base, 'wharf'))) : [];
+    if (left.length) console.error(`left on the host:\n${left.join('\n')}`);
+  }
+
+  async function bench() {
+    await startWharf(join(base, 'wharf'), (e) => (wharf = e));
     net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
-    dockerEngine = await startDocker(join(base, 'docker'), net);
+    await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
+    if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');
     // Docker has no registry here: give it wharf's busybox, which also proves the archive format.
     const tarPath = join(base, 'busybox.tar');
     await must(wharf, ['save', '-o', tarPath, 'busybox']);
@@ -253,14 +275,9 @@ async function main() {
     for (const r of rows) console.log(line(r));
     console.log('');
     for (const n of NOTES) console.log(`- ${n}`);
-  } finally {
-    await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
-    await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
-    if (net) await cleanupDockerNet(net).catch((err) => console.error(`removing ${DOCKER_BRIDGE} and Docker's rules: ${err}`));
-    await rm(base, { recursive: true, force: true });
-    const left = net ? netLeftovers(net, testBridge(join(base, 'wharf'))) : [];
-    if (left.length) console.error(`left on the host:\n${left.join('\n')}`);
   }
 }
 
 await main();
+// A signal's race leaves bench() running against stopped daemons; nothing of it is wanted now.
+process.exit(0);
