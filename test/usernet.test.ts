@@ -142,3 +142,35 @@ test('docker: create-time errors in Docker\'s words', async () => {
   await ok('docker', ['network', 'rm', net]);
   networks.delete(net);
 });
+
+test('wharf: a stopped container connected is attached at its next start, also after a daemon restart; addresses from the IP range', async () => {
+  const a = 'wt-un-stopa';
+  const b = 'wt-un-stopb';
+  await network('wharf', a, ['--subnet', '10.232.0.0/24', '--ip-range', '10.232.0.128/25']);
+  await network('docker', b);
+  const c = 'wt-un-stopped';
+  containers.add(c);
+  await ok('wharf', ['create', '--name', c, '--network', a, 'busybox', ...SLEEP]);
+  await ok('docker', ['network', 'connect', '--alias', 'cache', b, c]);
+  const [created] = JSON.parse(await ok('docker', ['inspect', c])) as { NetworkSettings: { Networks: Record<string, unknown> } }[];
+  assert.deepEqual(Object.keys(created.NetworkSettings.Networks).sort(), [a, b].sort());
+  await d.restart();
+  await ok('docker', ['start', c]);
+  assert.equal(await ipOn('docker', c, a), '10.232.0.129');
+  const [running] = JSON.parse(await ok('docker', ['inspect', c])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] }> } }[];
+  assert.ok(running.NetworkSettings.Networks[b].IPAddress);
+  assert.ok(running.NetworkSettings.Networks[b].Aliases.includes('cache'));
+  const ifaces = await ok('docker', ['exec', c, 'busybox', 'ip', '-o', 'addr', 'show']);
+  assert.match(ifaces, /eth0\s+inet 10\.232\.0\.129\/24/);
+  assert.match(ifaces, /eth1\s+inet /);
+  await ok('docker', ['stop', '-t', '0', c]);
+  await ok('docker', ['network', 'disconnect', b, c]);
+  await ok('docker', ['start', c]);
+  assert.deepEqual(Object.keys((JSON.parse(await ok('docker', ['inspect', c])) as { NetworkSettings: { Networks: object } }[])[0].NetworkSettings.Networks), [a]);
+  await ok('docker', ['rm', '-f', c]);
+  containers.delete(c);
+  for (const n of [a, b]) {
+    await ok('docker', ['network', 'rm', n]);
+    networks.delete(n);
+  }
+});
