@@ -132,12 +132,12 @@ test('docker: create-time errors in Docker\'s words', async () => {
   assert.equal(r.code, 125);
   assert.match(r.stderr, /network wt-un-nope not found/);
   const net = 'wt-un-sub';
-  await network('docker', net, ['--subnet', '10.231.0.0/24', '--ip-range', '10.231.0.128/25']);
-  const outside = await d.docker(['run', '--rm', '--network', net, '--ip', '10.231.0.5', 'busybox', 'true'], T);
-  assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address 10\.231\.0\.5/);
+  await network('docker', net, ['--subnet', '10.248.0.0/24', '--ip-range', '10.248.0.128/25']);
+  const outside = await d.docker(['run', '--rm', '--network', net, '--ip', '10.248.0.5', 'busybox', 'true'], T);
+  assert.match(outside.stderr, /no configured subnet or ip-range contain the IP address 10\.248\.0\.5/);
   const dup = await d.docker(['network', 'create', net], T);
   assert.equal(dup.stderr, `Error response from daemon: network with name ${net} already exists\n`);
-  const overlap = await d.docker(['network', 'create', '--subnet', '10.231.0.0/16', 'wt-un-over'], T);
+  const overlap = await d.docker(['network', 'create', '--subnet', '10.248.0.0/16', 'wt-un-over'], T);
   assert.equal(overlap.stderr, 'Error response from daemon: Pool overlaps with other one on this address space\n');
   await ok('docker', ['network', 'rm', net]);
   networks.delete(net);
@@ -146,7 +146,7 @@ test('docker: create-time errors in Docker\'s words', async () => {
 test('wharf: a stopped container connected is attached at its next start, also after a daemon restart; addresses from the IP range', async () => {
   const a = 'wt-un-stopa';
   const b = 'wt-un-stopb';
-  await network('wharf', a, ['--subnet', '10.232.0.0/24', '--ip-range', '10.232.0.128/25']);
+  await network('wharf', a, ['--subnet', '10.248.10.0/24', '--ip-range', '10.248.10.128/25']);
   await network('docker', b);
   const c = 'wt-un-stopped';
   containers.add(c);
@@ -156,12 +156,12 @@ test('wharf: a stopped container connected is attached at its next start, also a
   assert.deepEqual(Object.keys(created.NetworkSettings.Networks).sort(), [a, b].sort());
   await d.restart();
   await ok('docker', ['start', c]);
-  assert.equal(await ipOn('docker', c, a), '10.232.0.129');
+  assert.equal(await ipOn('docker', c, a), '10.248.10.129');
   const [running] = JSON.parse(await ok('docker', ['inspect', c])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] }> } }[];
   assert.ok(running.NetworkSettings.Networks[b].IPAddress);
   assert.ok(running.NetworkSettings.Networks[b].Aliases.includes('cache'));
   const ifaces = await ok('docker', ['exec', c, 'busybox', 'ip', '-o', 'addr', 'show']);
-  assert.match(ifaces, /eth0\s+inet 10\.232\.0\.129\/24/);
+  assert.match(ifaces, /eth0\s+inet 10\.248\.10\.129\/24/);
   assert.match(ifaces, /eth1\s+inet /);
   await ok('docker', ['stop', '-t', '0', c]);
   await ok('docker', ['network', 'disconnect', b, c]);

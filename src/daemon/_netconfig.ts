@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EndpointSettings, NetworkContainer, NetworkCreateRequest, NetworkResource, PortMap } from '../types/index.js';
 import { ConflictError, ForbiddenError, InvalidArgumentError, isErrno, NotFoundError, run } from '../util/index.js';
-import { contains, formatCidr, overlaps, parseCidr, parseIp, parseIpAddrJson, parseProcRoutes, portMap, tryParseIp, type BridgeNetwork, type PortMapping } from '../network/index.js';
+import { contains, defaultGateway, formatCidr, overlaps, parseCidr, parseIp, parseIpAddrJson, parseProcRoutes, portMap, tryParseIp, type BridgeNetwork, type PortMapping } from '../network/index.js';
 import { emptyEndpoints, type NetworkAttachment } from './containers/index.js';
 
 /** A network as its record keeps it: the driver's view plus what inspect shows. */
@@ -151,6 +151,29 @@ export function checkCreate(req: NetworkCreateRequest, nameTaken: (name: string)
   if (bridge !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) throw new InvalidArgumentError(`invalid bridge name "${bridge}": at most 15 letters, digits, '.', '_' or '-'`);
   const mtu = req.Options?.['com.docker.network.driver.mtu'];
   if (mtu !== undefined && !/^\d+$/.test(mtu)) throw new InvalidArgumentError(`invalid MTU "${mtu}": strconv.Atoi: parsing "${mtu}": invalid syntax`);
+}
+
+/** A user-defined network's record from its create request, checked, and its subnet. */
+export function newNetworkRecord(req: NetworkCreateRequest, id: string, subnet: string, plan: IpamPlan): NetworkRecord {
+  const opts = { ...(req.Options ?? {}) };
+  return {
+    id,
+    name: req.Name,
+    created: new Date().toISOString(),
+    driver: 'bridge',
+    bridge: opts['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`,
+    subnet,
+    gateway: plan.gateway ?? defaultGateway(subnet),
+    internal: req.Internal ?? false,
+    icc: boolOption(opts, 'com.docker.network.bridge.enable_icc', true),
+    masquerade: boolOption(opts, 'com.docker.network.bridge.enable_ip_masquerade', true),
+    mtu: Number(opts['com.docker.network.driver.mtu'] ?? 0),
+    attachable: req.Attachable ?? false,
+    labels: req.Labels ?? {},
+    options: opts,
+    ipRange: plan.ipRange,
+    userSubnet: plan.subnet !== undefined,
+  };
 }
 
 /** Docker's boolean options: "true"/"false" and Go's other spellings. */

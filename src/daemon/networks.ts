@@ -1,10 +1,16 @@
 /**
- * Networks: the default `bridge` network every container joins unless told otherwise, and
- * the predefined `host` and `none`. The service owns the records, under `<data root>/network/`:
+ * Networks: the default `bridge` network every container joins unless told otherwise, the
+ * user-defined bridge networks (`network create`), and the predefined `host` and `none`. The
+ * service owns the records, under `<data root>/network/`:
  *
- *   <network id>.json            one per network: its bridge, subnet and gateway, kept for good
- *   endpoints/<container id>.json one per attached container: its namespace, its endpoint on each
- *                                network (address, MAC) and its published ports
+ *   <network id>.json            one per network: its bridge, subnet, IP range and gateway
+ *   endpoints/<container id>.json one per running container: its namespace, its endpoint on each
+ *                                network (interface, address, MAC, aliases) and its published ports
+ *
+ * Which networks a container joins is its own record's (HostConfig.NetworkMode first, then
+ * NetworkingConfig.EndpointsConfig), which connect and disconnect of a stopped container edit;
+ * the endpoint records hold only what a run was given, so only running containers hold
+ * endpoints, as under Docker.
  *
  * An address and the host ports are written down before any kernel work, so a daemon killed
  * half-way never hands them out twice; at start the driver is given every record and removes
@@ -12,7 +18,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EndpointSettings, NetworkContainer, NetworkCreateRequest, NetworkingConfig, NetworkPruneResponse, NetworkResource, PortMap, HostConfig } from '../types/index.js';
+import type { EndpointSettings, NetworkCreateRequest, NetworkingConfig, NetworkPruneResponse, NetworkResource, HostConfig } from '../types/index.js';
 import { ConflictError, errorMessage, ForbiddenError, InvalidArgumentError, newId, NotFoundError, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
 import {
   allocateIp,
@@ -25,12 +31,10 @@ import {
   parseEphemeralRange,
   pickSubnet,
   planPorts,
-  portMap,
   portMappings,
   PortInUseError,
   tryParseIp,
   validatePorts,
-  type BridgeNetwork,
   type Endpoint,
   type NetworkDriver,
   type PortMapping,
@@ -40,10 +44,10 @@ import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter, typ
 import {
   attachmentOf,
   bridgeOf,
-  boolOption,
   checkCreate,
   checkEndpoint,
   networkResource,
+  newNetworkRecord,
   planIpam,
   PREDEFINED,
   predefined,
@@ -338,36 +342,16 @@ export class NetworkService implements NetworkPort {
 
   /** POST /networks/create: the record written, then the bridge made; a failure leaves neither. */
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    const host = await this.#hostSubnets();
+    // After the await, so that two creates of one name or subnet cannot both pass.
     checkCreate(req, (name) => PREDEFINED.includes(name) || this.#find(name)?.name === name);
-    const opts = { ...(req.Options ?? {}) };
-    const icc = boolOption(opts, 'com.docker.network.bridge.enable_icc', true);
-    const masquerade = boolOption(opts, 'com.docker.network.bridge.enable_ip_masquerade', true);
-    const mtu = Number(opts['com.docker.network.driver.mtu'] ?? 0);
-    const used = [...(await this.#hostSubnets()), ...[...this.#networks.values()].map((n) => ({ subnet: n.subnet, dev: n.bridge }))];
+    const used = [...host, ...[...this.#networks.values()].map((n) => ({ subnet: n.subnet, dev: n.bridge }))];
     const plan = planIpam(req, used);
     const subnet = plan.subnet ?? pickSubnet(defaultSubnetCandidates(), used.map((u) => u.subnet));
     if (!subnet) throw new ForbiddenError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
     const id = newId();
-    const bridge = opts['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`;
-    if ([...this.#networks.values()].some((n) => n.bridge === bridge)) throw new ConflictError(`bridge name ${bridge} is already used by another network`);
-    const n: NetworkRecord = {
-      id,
-      name: req.Name,
-      created: new Date().toISOString(),
-      driver: 'bridge',
-      bridge,
-      subnet,
-      gateway: plan.gateway ?? defaultGateway(subnet),
-      internal: req.Internal ?? false,
-      icc,
-      masquerade,
-      mtu,
-      attachable: req.Attachable ?? false,
-      labels: req.Labels ?? {},
-      options: opts,
-      ipRange: plan.ipRange,
-      userSubnet: plan.subnet !== undefined,
-    };
+    const n = newNetworkRecord(req, id, subnet, plan);
+    if ([...this.#networks.values()].some((x) => x.bridge === n.bridge)) throw new ConflictError(`bridge name ${n.bridge} is already used by another network`);
     this.#networks.set(id, n);
     try {
       await writeJsonAtomic(join(this.#root, `${id}.json`), n);
@@ -378,7 +362,7 @@ export class NetworkService implements NetworkPort {
       await rm(join(this.#root, `${id}.json`), { force: true });
       throw err;
     }
-    this.#logger.info('created network', { name: n.name, bridge, subnet });
+    this.#logger.info('created network', { name: n.name, bridge: n.bridge, subnet });
     return { Id: id, Warning: '' };
   }
 
