@@ -291,6 +291,9 @@ test('containers on user networks: several at once, eth0 first, --ip and the IP 
   const c = svc.inspect('a').Containers.c1;
   assert.equal(c.IPv4Address, '10.1.7.1/16');
   assert.ok(dnsUpdates.some((u) => u.endsWith(' n-c1')));
+  dnsUpdates.length = 0;
+  await svc.detach('c1');
+  assert.deepEqual(dnsUpdates.sort(), [`${a.Id.slice(0, 4)} `, `${svc.inspect('b').Id.slice(0, 4)} `].sort());
   assert.equal(dnsUpdates.some((u) => u.startsWith(svc.inspect('bridge').Id.slice(0, 4))), false);
 });
 

@@ -405,6 +405,7 @@ export class NetworkService implements NetworkPort {
     }
     if (this.#sandboxes.get(containerId) === sb) this.#sandboxes.delete(containerId);
     await rm(this.#recordPath(containerId), { force: true });
+    await this.#notifyDns(sb.endpoints.map((e) => e.networkId));
   }
 
   /**
