@@ -11,6 +11,7 @@ import {
   ConflictError,
   ForbiddenError,
   InvalidArgumentError,
+  NotImplementedError,
   NotModifiedError,
   errorMessage,
   newId,
@@ -321,7 +322,7 @@ export class Lifecycle {
     const c = this.ctx.store.get(ref);
     const net = this.ctx.network;
     await this.ctx.mutex.run(c.record.id, async () => {
-      const target = net.resolve!(network);
+      const target = this.#resolveNetwork(network);
       const r = c.record;
       const mode = r.hostConfig.NetworkMode ?? 'bridge';
       if (target.name === 'host' || mode === 'host') throw new ForbiddenError('container cannot be disconnected from host network or connected to host network');
@@ -345,7 +346,7 @@ export class Lifecycle {
     const c = this.ctx.store.get(ref);
     const net = this.ctx.network;
     await this.ctx.mutex.run(c.record.id, async () => {
-      const target = net.resolve!(network);
+      const target = this.#resolveNetwork(network);
       const r = c.record;
       const mode = r.hostConfig.NetworkMode ?? 'bridge';
       const eps = r.networkingConfig.EndpointsConfig ?? {};
@@ -360,6 +361,11 @@ export class Lifecycle {
       await c.files.saveRecord(r);
       c.network = undefined;
     });
+  }
+
+  #resolveNetwork(ref: string): { id: string; name: string } {
+    if (!this.ctx.network.resolve) throw new NotImplementedError('this engine has no user-defined networks to connect to');
+    return this.ctx.network.resolve(ref);
   }
 
   /** A network reference's ID, '' for one that no longer exists. */
