@@ -70,10 +70,9 @@ test('the API: the same JSON, and 404 "page not found" for what is not served ye
     ['POST', '/build/prune?filters=garbage', 200, '{"CachesDeleted":null,"SpaceReclaimed":0}'],
     ['GET', '/networks/host', 200, net('host', 'host')],
     ['GET', '/networks/nope', 404, '{"message":"network nope not found"}'],
-    // Their path is inspect's (GET /networks/{id}), so the router says the method is not allowed.
-    ['POST', '/networks/create', 405, '{"message":"method not allowed"}'],
-    ['DELETE', '/networks/x', 405, '{"message":"method not allowed"}'],
-    ['POST', '/networks/x/connect', 404, '{"message":"page not found"}'],
+    ['POST', '/networks/create', 400, '{"message":"network name must not be empty"}'],
+    ['DELETE', '/networks/x', 404, '{"message":"network x not found"}'],
+    ['POST', '/networks/x/connect', 404, '{"message":"No such container: "}'],
     ['GET', '/volumes/x', 404, '{"message":"page not found"}'],
     ['POST', '/volumes/create', 404, '{"message":"page not found"}'],
     ['POST', '/build', 404, '{"message":"page not found"}'],

@@ -144,7 +144,9 @@ test('network create, connect, disconnect, rm, prune: the same texts through bot
     assert.deepEqual(mask(wr, 'wt-net-w'), mask(dr, 'wt-net-d'), args('NAME').join(' '));
   };
   try {
-    await both((n) => ['network', 'create', '--subnet', '10.231.0.0/24', '--label', 'wt=1', n]);
+    // A subnet each: the second create of one subnet would overlap the first.
+    const subnets: Record<string, string> = { 'wt-net-d': '10.249.10.0/24', 'wt-net-w': '10.249.11.0/24' };
+    await both((n) => ['network', 'create', '--subnet', subnets[n] ?? '10.249.12.0/24', '--label', 'wt=1', n]);
     await both((n) => ['network', 'create', '--gateway', '10.231.0.1', n]);
     await both((n) => ['network', 'connect', '--alias', 'a', n, 'wt-no-such-container']);
     await both((n) => ['network', 'disconnect', n, 'wt-no-such-container']);

@@ -36,9 +36,11 @@ class FakeDriver implements NetworkDriver {
     }
     if (fail) throw new Error(fail);
     this.attached.set(ep.containerId, ep);
+    this.calls.push(`attach ${ep.containerId} ${ep.ifname} ${ep.network.bridge} ${ep.ip}`);
   }
   async detach(_ns: string | undefined, ep: Endpoint) {
     this.attached.delete(ep.containerId);
+    this.calls.push(`detach ${ep.containerId} ${ep.ifname}`);
   }
   async cleanup(live: { networks: BridgeNetwork[]; endpoints: Endpoint[] }) {
     this.cleaned = live;
@@ -203,7 +205,109 @@ test('list: bridge, then the predefined none and host', async (t) => {
 
 test('prune: nothing to delete; a filter Docker refuses is refused', async (t) => {
   const { svc: n } = await setup(t);
-  assert.deepEqual(n.prune({}), { NetworksDeleted: null });
-  assert.deepEqual(n.prune({ until: ['1h'], label: ['a'], 'label!': ['b'] }), { NetworksDeleted: null });
-  assert.throws(() => n.prune({ all: ['1'] }), { code: 'WHARF_INVALID_ARGUMENT', message: "invalid filter 'all'" });
+  assert.deepEqual(await n.prune({}), { NetworksDeleted: null });
+  assert.deepEqual(await n.prune({ until: ['1h'], label: ['a'], 'label!': ['b'] }), { NetworksDeleted: null });
+  await assert.rejects(n.prune({ all: ['1'] }), { code: 'WHARF_INVALID_ARGUMENT', message: "invalid filter 'all'" });
+});
+
+const onNet = (containerId: string, mode: string, endpoints: Record<string, object> = {}) => ({ ...req(containerId, { NetworkMode: mode }), networkingConfig: { EndpointsConfig: endpoints } });
+
+test('create: Docker\'s validation texts; a subnet picked when none given; the record survives a reload', async (t) => {
+  const { driver, make, svc } = await setup(t);
+  const bad = async (body: object, code: string, message: string) => assert.rejects(svc.create({ Name: 'x', ...body }), { code, message });
+  await bad({ Driver: 'overlay' }, 'WHARF_NOT_FOUND', 'could not find plugin overlay in v1 plugin registry: plugin not found');
+  await bad({ Name: 'bridge' }, 'WHARF_CONFLICT', 'network with name bridge already exists');
+  await bad({ IPAM: { Config: [{ Subnet: '10.1.0.0/33' }] } }, 'WHARF_INVALID_ARGUMENT', 'invalid CIDR address: 10.1.0.0/33');
+  await bad({ IPAM: { Config: [{ Subnet: '10.1.0.0/16', Gateway: '10.2.0.1' }] } }, 'WHARF_INVALID_ARGUMENT', "invalid gateway 10.2.0.1: parent subnet 10.1.0.0/16 doesn't contain ip address 10.2.0.1");
+  await bad({ IPAM: { Config: [{ Subnet: '10.1.0.0/16', IPRange: '10.2.0.0/24' }] } }, 'WHARF_INVALID_ARGUMENT', "invalid ip-range 10.2.0.0/24: parent subnet 10.1.0.0/16 doesn't contain ip-range 10.2.0.0/24");
+  await bad({ IPAM: { Config: [{ Subnet: '172.18.5.0/24' }] } }, 'WHARF_FORBIDDEN', 'Pool overlaps with other one on this address space');
+  await bad({ IPAM: { Config: [{ Subnet: '192.0.2.0/25' }] } }, 'WHARF_FORBIDDEN', 'Pool overlaps with other one on this address space');
+  const { Id, Warning } = await svc.create({ Name: 'front', Labels: { a: '1' }, Internal: true, IPAM: { Config: [{ Subnet: '10.1.0.0/16', IPRange: '10.1.5.0/24' }] } });
+  assert.equal(Warning, '');
+  await bad({ Name: 'front' }, 'WHARF_CONFLICT', 'network with name front already exists');
+  const auto = await svc.create({ Name: 'back', Options: { 'com.docker.network.bridge.name': 'wt-back0' } });
+  const f = (await make()).inspect('front');
+  assert.equal(f.Id, Id);
+  assert.deepEqual(f.IPAM.Config, [{ Subnet: '10.1.0.0/16', IPRange: '10.1.5.0/24', Gateway: '10.1.0.1' }]);
+  assert.equal(f.Internal, true);
+  assert.deepEqual(f.Labels, { a: '1' });
+  assert.deepEqual(svc.inspect(auto.Id).IPAM.Config, [{ Subnet: '172.19.0.0/16', Gateway: '172.19.0.1' }]);
+  assert.ok(driver.calls.includes(`ensure br-${Id.slice(0, 12)} 10.1.0.0/16`));
+  assert.ok(driver.calls.includes('ensure wt-back0 172.19.0.0/16'));
+});
+
+test('a failed create leaves no record', async (t) => {
+  const { root, make } = await setup(t);
+  const failing = new (class extends FakeDriver {
+    override async ensureNetwork(n: BridgeNetwork) {
+      if (n.bridge !== 'wharf0') throw new Error('no bridge today');
+    }
+  })();
+  const svc = await make(failing);
+  await assert.rejects(svc.create({ Name: 'x' }), /no bridge today/);
+  assert.equal(svc.list().length, 3);
+  assert.equal((await readdir(root)).filter((f) => f.endsWith('.json')).length, 1);
+});
+
+test('remove: pre-defined ones refused, active endpoints refused in Docker\'s words; prune takes the unused', async (t) => {
+  const { driver, svc } = await setup(t);
+  await assert.rejects(svc.remove('bridge'), { code: 'WHARF_FORBIDDEN', message: 'bridge is a pre-defined network and cannot be removed' });
+  await assert.rejects(svc.remove('host'), { code: 'WHARF_FORBIDDEN', message: 'host is a pre-defined network and cannot be removed' });
+  await assert.rejects(svc.remove('nope'), { code: 'WHARF_NOT_FOUND', message: 'network nope not found' });
+  const { Id } = await svc.create({ Name: 'busy' });
+  await svc.create({ Name: 'idle', Labels: { keep: '1' } });
+  await svc.create({ Name: 'idle2' });
+  await svc.attach(onNet('c1', 'busy'));
+  await assert.rejects(svc.remove('busy'), { code: 'WHARF_FORBIDDEN', message: `error while removing network: network busy id ${Id} has active endpoints` });
+  assert.deepEqual(await svc.prune({ 'label!': ['keep'] }), { NetworksDeleted: ['idle2'] });
+  assert.deepEqual(await svc.prune({}), { NetworksDeleted: ['idle'] });
+  await svc.detach('c1');
+  await svc.remove(Id.slice(0, 8));
+  assert.ok(driver.calls.includes(`remove br-${Id.slice(0, 12)}`));
+  assert.equal(svc.list().length, 3);
+});
+
+test('containers on user networks: several at once, eth0 first, --ip and the IP range, aliases with the short ID', async (t) => {
+  const dnsUpdates: string[] = [];
+  const { root, driver } = await setup(t);
+  const svc = new NetworkService({ root, driver, bridge: 'wharf0', logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009', dns: { update: (id, e) => void dnsUpdates.push(`${id.slice(0, 4)} ${e.map((x) => x.name).join(',')}`) } });
+  await svc.init();
+  const a = await svc.create({ Name: 'a', IPAM: { Config: [{ Subnet: '10.1.0.0/16', IPRange: '10.1.7.0/24' }] } });
+  await svc.create({ Name: 'b', IPAM: { Config: [{ Subnet: '10.2.0.0/24' }] } });
+  assert.throws(() => svc.check({ NetworkMode: 'nope' }, {}), { code: 'WHARF_NOT_FOUND', message: 'network nope not found' });
+  assert.throws(() => svc.check({ NetworkMode: 'a' }, { EndpointsConfig: { a: { IPAMConfig: { IPv4Address: '10.1.9.9' } } } }), { message: 'no configured subnet or ip-range contain the IP address 10.1.9.9' });
+  assert.throws(() => svc.check({ NetworkMode: 'bridge' }, { EndpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '172.18.0.9' } } } }), { message: 'user specified IP address is supported on user defined networks only' });
+  svc.check({ NetworkMode: 'default' }, { EndpointsConfig: { default: {} } });
+  const first = await svc.attach(onNet('c1', 'a', { a: { Aliases: ['web'] }, b: { IPAMConfig: { IPv4Address: '10.2.0.20' } } }));
+  assert.equal(first.endpoints.a.IPAddress, '10.1.7.1');
+  assert.deepEqual(first.endpoints.a.Aliases, ['web', 'c1']);
+  assert.deepEqual(first.endpoints.a.DNSNames, ['n-c1', 'c1', 'web']);
+  assert.equal(first.endpoints.b.IPAddress, '10.2.0.20');
+  assert.deepEqual(first.dns.servers, ['10.1.0.1']);
+  assert.ok(driver.calls.includes('attach c1 eth0 br-' + a.Id.slice(0, 12) + ' 10.1.7.1'));
+  assert.ok(driver.calls.some((c) => /^attach c1 eth1 br-\w+ 10\.2\.0\.20$/.test(c)));
+  await assert.rejects(svc.attach(onNet('c2', 'b', { b: { IPAMConfig: { IPv4Address: '10.2.0.20' } } })), { message: 'Address already in use: 10.2.0.20 on network b' });
+  assert.equal(driver.namespaces.has('c2'), false);
+  const c = svc.inspect('a').Containers.c1;
+  assert.equal(c.IPv4Address, '10.1.7.1/16');
+  assert.ok(dnsUpdates.some((u) => u.endsWith(' n-c1')));
+  dnsUpdates.length = 0;
+  await svc.detach('c1');
+  assert.deepEqual(dnsUpdates.sort(), [`${a.Id.slice(0, 4)} `, `${svc.inspect('b').Id.slice(0, 4)} `].sort());
+  assert.equal(dnsUpdates.some((u) => u.startsWith(svc.inspect('bridge').Id.slice(0, 4))), false);
+});
+
+test('connect and disconnect a running container: eth1 in its namespace, twice refused, records survive a reload', async (t) => {
+  const { driver, make, svc } = await setup(t);
+  await svc.create({ Name: 'x', IPAM: { Config: [{ Subnet: '10.3.0.0/24' }] } });
+  await svc.attach(req('c1'));
+  await svc.connect('x', 'c1', { Aliases: ['db'] });
+  assert.ok(driver.calls.includes('attach c1 eth1 ' + svc.inspect('x').Options['com.docker.network.bridge.name'] + ' 10.3.0.2') || driver.calls.some((c) => /^attach c1 eth1 br-\w+ 10\.3\.0\.2$/.test(c)));
+  await assert.rejects(svc.connect('x', 'c1', {}), { code: 'WHARF_FORBIDDEN', message: 'endpoint with name n-c1 already exists in network x' });
+  const again = await make();
+  assert.deepEqual(Object.keys(again.current('c1')!.endpoints), ['bridge', 'x']);
+  assert.equal(await again.disconnect('x', 'c1'), true);
+  assert.ok(driver.calls.includes('detach c1 eth1'));
+  assert.equal(await again.disconnect('x', 'c1'), false);
+  assert.deepEqual(Object.keys((await make()).current('c1')!.endpoints), ['bridge']);
 });

@@ -1,19 +1,25 @@
 /**
- * Networks: the default `bridge` network every container joins unless told otherwise, and
- * the predefined `host` and `none`. The service owns the records, under `<data root>/network/`:
+ * Networks: the default `bridge` network every container joins unless told otherwise, the
+ * user-defined bridge networks (`network create`), and the predefined `host` and `none`. The
+ * service owns the records, under `<data root>/network/`:
  *
- *   <network id>.json            one per network: its bridge, subnet and gateway, kept for good
- *   endpoints/<container id>.json one per attached container: its namespace, its endpoint on each
- *                                network (address, MAC) and its published ports
+ *   <network id>.json            one per network: its bridge, subnet, IP range and gateway
+ *   endpoints/<container id>.json one per running container: its namespace, its endpoint on each
+ *                                network (interface, address, MAC, aliases) and its published ports
+ *
+ * Which networks a container joins is its own record's (HostConfig.NetworkMode first, then
+ * NetworkingConfig.EndpointsConfig), which connect and disconnect of a stopped container edit;
+ * the endpoint records hold only what a run was given, so only running containers hold
+ * endpoints, as under Docker.
  *
  * An address and the host ports are written down before any kernel work, so a daemon killed
  * half-way never hands them out twice; at start the driver is given every record and removes
  * what they do not explain. The kernel work itself is the NetworkDriver's (network/driver.ts).
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NetworkContainer, NetworkPruneResponse, NetworkResource, PortMap } from '../types/index.js';
-import { errorMessage, InvalidArgumentError, isErrno, newId, NotFoundError, run, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
+import type { EndpointSettings, NetworkCreateRequest, NetworkingConfig, NetworkPruneResponse, NetworkResource, HostConfig } from '../types/index.js';
+import { ConflictError, errorMessage, ForbiddenError, InvalidArgumentError, newId, NotFoundError, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
 import {
   allocateIp,
   defaultGateway,
@@ -23,65 +29,42 @@ import {
   macFromIp,
   parseCidr,
   parseEphemeralRange,
-  parseIpAddrJson,
-  parseProcRoutes,
   pickSubnet,
   planPorts,
-  portMap,
   portMappings,
   PortInUseError,
   tryParseIp,
   validatePorts,
-  type BridgeNetwork,
   type Endpoint,
   type NetworkDriver,
   type PortMapping,
 } from '../network/index.js';
 import { emptyEndpoints, type NetworkAttachment, type NetworkPort, type NetworkRequest } from './containers/index.js';
-import { checkFilterKeys, type Filters } from './filters.js';
+import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter, type Filters } from './filters.js';
+import {
+  attachmentOf,
+  bridgeOf,
+  checkCreate,
+  checkEndpoint,
+  networkResource,
+  newNetworkRecord,
+  planIpam,
+  PREDEFINED,
+  predefined,
+  readHostSubnets,
+  readRecords,
+  type DnsEntry,
+  type EndpointRecord,
+  type HostSubnet,
+  type NetworkDnsPort,
+  type NetworkRecord,
+  type SandboxRecord,
+} from './_netconfig.js';
+
+export type { DnsEntry, EndpointRecord, HostSubnet, NetworkDnsPort, NetworkRecord, SandboxRecord } from './_netconfig.js';
 
 /** The filters `docker network prune` may send; Docker refuses others even when there is nothing to prune. */
 const PRUNE_FILTERS = ['until', 'label', 'label!'];
-
-/** A network as its record keeps it: the driver's view plus what inspect shows. */
-export interface NetworkRecord extends BridgeNetwork {
-  name: string;
-  created: string;
-  driver: 'bridge';
-  attachable: boolean;
-  labels: Record<string, string>;
-  options: Record<string, string>;
-}
-
-/** A container's interface on one network. */
-export interface EndpointRecord {
-  networkId: string;
-  endpointId: string;
-  ifname: string;
-  ip: string;
-  prefixLen: number;
-  mac: string;
-}
-
-/** A container's attachment as its record keeps it. */
-export interface SandboxRecord {
-  containerId: string;
-  /** The container's name when attached, as a network's inspect lists it. */
-  name: string;
-  sandboxId: string;
-  nsPath: string;
-  endpoints: EndpointRecord[];
-  ports: PortMapping[];
-  exposedPorts: Record<string, object> | null;
-  extraHosts: string[];
-  dns: { servers: string[]; search: string[]; options: string[] };
-}
-
-/** Where a host's subnets are in use: a route's or an address's, with its device. */
-export interface HostSubnet {
-  subnet: string;
-  dev: string;
-}
 
 export interface NetworkServiceOptions {
   /** `<data root>/network`. */
@@ -94,29 +77,10 @@ export interface NetworkServiceOptions {
   logger: Logger;
   /** The subnets the host uses (routes, addresses); the real host's when left out. */
   hostSubnets?: () => Promise<HostSubnet[]>;
+  /** Name resolution on user networks; when wired, their containers' resolv.conf names the gateway. */
+  dns?: NetworkDnsPort;
   /** The text of /proc/sys/net/ipv4/ip_local_port_range; the host's when left out. */
   portRange?: () => Promise<string | undefined>;
-}
-
-/** The networks every engine has. Docker's zero time: they were never created. */
-function predefined(name: string, driver: string): NetworkResource {
-  return {
-    Name: name,
-    Id: name,
-    Created: '0001-01-01T00:00:00Z',
-    Scope: 'local',
-    Driver: driver,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: [] },
-    Internal: false,
-    Attachable: false,
-    Ingress: false,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: false,
-    Containers: {},
-    Options: {},
-    Labels: {},
-  };
 }
 
 export class NetworkService implements NetworkPort {
@@ -126,6 +90,7 @@ export class NetworkService implements NetworkPort {
   readonly #logger: Logger;
   readonly #hostSubnets: () => Promise<HostSubnet[]>;
   readonly #portRangeText: () => Promise<string | undefined>;
+  readonly #dns: NetworkDnsPort | undefined;
   readonly #networks = new Map<string, NetworkRecord>();
   readonly #sandboxes = new Map<string, SandboxRecord>();
   #ephemeral = { first: 32768, last: 60999 };
@@ -137,6 +102,7 @@ export class NetworkService implements NetworkPort {
     this.#defaultBridge = { bridge: opts.bridge, bip: opts.bip };
     this.#logger = opts.logger;
     this.#hostSubnets = opts.hostSubnets ?? readHostSubnets;
+    this.#dns = opts.dns;
     this.#portRangeText = opts.portRange ?? (() => readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => undefined));
   }
 
@@ -203,6 +169,42 @@ export class NetworkService implements NetworkPort {
     this.#logger.info('created the default bridge network', { bridge: n.bridge, subnet });
   }
 
+  /**
+   * The container's networks in order: NetworkMode's first (eth0, the default route), then the
+   * other EndpointsConfig entries, as Docker attaches a container created with several.
+   */
+  #wanted(mode: string, nc: NetworkingConfig | undefined): { net: NetworkRecord; cfg: EndpointSettings | undefined }[] {
+    const first = this.#find(mode);
+    if (!first) throw new NotFoundError(`network ${mode} not found`);
+    const out: { net: NetworkRecord; cfg: EndpointSettings | undefined }[] = [{ net: first, cfg: undefined }];
+    for (const [key, cfg] of Object.entries(nc?.EndpointsConfig ?? {})) {
+      const n = this.#find(key === 'default' ? 'bridge' : key);
+      if (!n) throw new NotFoundError(`network ${key} not found`);
+      const known = out.find((o) => o.net.id === n.id);
+      if (known) known.cfg ??= cfg;
+      else out.push({ net: n, cfg });
+    }
+    return out;
+  }
+
+  /** Create's check of a container's networks, so that a bad one fails `create`, not the first start. */
+  check(hc: HostConfig, nc: NetworkingConfig | undefined): void {
+    const mode = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : 'bridge';
+    if (mode === 'host' || mode === 'none') return;
+    for (const { net, cfg } of this.#wanted(mode, nc)) checkEndpoint(net, cfg);
+  }
+
+  /** A new endpoint on `net`; the address is taken by the caller putting it in a record before any await. */
+  #newEndpoint(net: NetworkRecord, cfg: EndpointSettings | undefined, ifname: string, extraTaken: string[]): EndpointRecord {
+    checkEndpoint(net, cfg);
+    const taken = [...this.#ipsOn(net.id), ...extraTaken];
+    const want = cfg?.IPAMConfig?.IPv4Address;
+    if (want && taken.includes(want)) throw new ForbiddenError(`Address already in use: ${want} on network ${net.name}`);
+    const ip = want || allocateIp(net.ipRange ?? net.subnet, net.gateway, taken);
+    const aliases = net.name === 'bridge' ? undefined : [...(cfg?.Aliases ?? [])];
+    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: cfg?.MacAddress || macFromIp(ip), aliases };
+  }
+
   /** `extraHosts` come back in HostConfig.ExtraHosts' `name:address` form, which writeHostFiles takes. */
   async attach(req: NetworkRequest): Promise<NetworkAttachment> {
     const hc = req.hostConfig;
@@ -210,10 +212,10 @@ export class NetworkService implements NetworkPort {
     const extraHosts = hc.ExtraHosts ?? [];
     const dns = { servers: hc.Dns ?? [], search: hc.DnsSearch ?? [], options: hc.DnsOptions ?? [] };
     const driver = this.#driver;
-    if (mode !== 'bridge' || !driver) {
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || !driver) {
       return { namespace: mode === 'host' ? { mode: 'host' } : { mode: 'new' }, endpoints: emptyEndpoints(mode), extraHosts, dns };
     }
-    const net = this.#find('bridge')!;
+    const wanted = this.#wanted(mode, req.networkingConfig);
     const id = req.containerId;
     // A run that was never released (a crash between start and stop) must not hold its address twice.
     if (this.#sandboxes.has(id)) await this.detach(id);
@@ -221,8 +223,9 @@ export class NetworkService implements NetworkPort {
     let nsPath: string | undefined;
     try {
       nsPath = await driver.createNamespace(id);
-      const ip = allocateIp(net.subnet, net.gateway, this.#ipsOn(net.id));
-      const endpointId = newId();
+      const endpoints: EndpointRecord[] = [];
+      wanted.forEach((w, i) => endpoints.push(this.#newEndpoint(w.net, w.cfg, `eth${i}`, [])));
+      const endpointId = endpoints[0].endpointId;
       // Docker's words for a port taken, whether its records or the kernel say so.
       const programming = (err: unknown) =>
         new Error(`driver failed programming external connectivity on endpoint ${req.name} (${endpointId}): ${errorMessage(err)}`, { cause: err });
@@ -239,35 +242,144 @@ export class NetworkService implements NetworkPort {
       } catch (err) {
         throw err instanceof WharfError ? err : programming(err);
       }
-      sb = {
-        containerId: id,
-        name: req.name,
-        sandboxId: newId(),
-        nsPath,
-        endpoints: [{ networkId: net.id, endpointId, ifname: 'eth0', ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: macFromIp(ip) }],
-        ports,
-        exposedPorts: req.exposedPorts ?? null,
-        extraHosts,
-        dns,
-      };
+      // Containers on a user network ask its name server, on the gateway, unless told otherwise.
+      const first = wanted[0].net;
+      if (this.#dns && first.name !== 'bridge' && dns.servers.length === 0) dns.servers = [first.gateway];
+      sb = { containerId: id, name: req.name, sandboxId: newId(), nsPath, endpoints, ports, exposedPorts: req.exposedPorts ?? null, extraHosts, dns };
       // Held in memory before the first await, so a concurrent attach cannot take the same address.
       this.#sandboxes.set(id, sb);
       await writeJsonAtomic(this.#recordPath(id), sb);
-      for (const e of sb.endpoints) {
-        try {
-          await driver.attach(nsPath, this.#driverEndpoint(sb, e));
-        } catch (err) {
-          // The driver words a taken port as Docker does, endpoint included; any other failure of the endpoint Docker words so.
-          throw err instanceof PortInUseError
-            ? err
-            : new Error(`failed to create endpoint ${req.name} on network bridge: ${errorMessage(err)}`, { cause: err });
-        }
-      }
+      for (const e of sb.endpoints) await this.#attachEndpoint(sb, e);
+      await this.#notifyDns(sb.endpoints.map((e) => e.networkId));
       return this.#attachment(sb);
     } catch (err) {
       await this.#undoAttach(id, nsPath, sb).catch((e) => this.#logger.warn('undoing a failed network attach failed', { id, error: errorMessage(e) }));
       throw err;
     }
+  }
+
+  async #attachEndpoint(sb: SandboxRecord, e: EndpointRecord): Promise<void> {
+    try {
+      await this.#driver!.attach(sb.nsPath, this.#driverEndpoint(sb, e));
+    } catch (err) {
+      // The driver words a taken port as Docker does, endpoint included; any other failure of the endpoint Docker words so.
+      const net = this.#networks.get(e.networkId)?.name ?? e.networkId;
+      throw err instanceof PortInUseError ? err : new Error(`failed to create endpoint ${sb.name} on network ${net}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * POST /networks/{id}/connect for a running container: a new interface (eth1, eth2, ...) in
+   * its namespace. Stopped containers are the container service's: their record says what the
+   * next start attaches. Answers the network's name, under which the record keeps the endpoint.
+   */
+  async connect(ref: string, containerId: string, cfg: EndpointSettings | undefined): Promise<void> {
+    const net = this.#networkFor(ref);
+    const sb = this.#sandboxes.get(containerId);
+    if (!sb || !this.#driver) return;
+    if (sb.endpoints.some((e) => e.networkId === net.id)) throw new ForbiddenError(`endpoint with name ${sb.name} already exists in network ${net.name}`);
+    const used = new Set(sb.endpoints.map((e) => e.ifname));
+    let i = 0;
+    while (used.has(`eth${i}`)) i++;
+    const e = this.#newEndpoint(net, cfg, `eth${i}`, []);
+    sb.endpoints.push(e);
+    try {
+      await writeJsonAtomic(this.#recordPath(containerId), sb);
+      await this.#attachEndpoint(sb, e);
+    } catch (err) {
+      await this.#driver.detach(sb.nsPath, this.#driverEndpoint(sb, e)).catch(() => {});
+      sb.endpoints = sb.endpoints.filter((x) => x !== e);
+      await writeJsonAtomic(this.#recordPath(containerId), sb).catch(() => {});
+      throw err;
+    }
+    await this.#notifyDns([net.id]);
+  }
+
+  /** Removes a running container's endpoint on the network; false when it has none there. */
+  async disconnect(ref: string, containerId: string): Promise<boolean> {
+    const net = this.#networkFor(ref);
+    const sb = this.#sandboxes.get(containerId);
+    const e = sb?.endpoints.find((x) => x.networkId === net.id);
+    if (!sb || !e) return false;
+    await this.#driver?.detach(sb.nsPath, this.#driverEndpoint(sb, e));
+    sb.endpoints = sb.endpoints.filter((x) => x !== e);
+    await writeJsonAtomic(this.#recordPath(containerId), sb);
+    await this.#notifyDns([net.id]);
+    return true;
+  }
+
+  /** The network a request names; host and none cannot be connected to. */
+  #networkFor(ref: string): NetworkRecord {
+    const net = this.#find(ref);
+    if (!net) throw new NotFoundError(`network ${ref} not found`);
+    return net;
+  }
+
+  /** The network's name and ID, for the container service's record of a stopped container. */
+  resolve(ref: string): { id: string; name: string } {
+    if (ref === 'host' || ref === 'none') return { id: ref, name: ref };
+    const n = this.#networkFor(ref);
+    return { id: n.id, name: n.name };
+  }
+
+  async #notifyDns(networkIds: string[]): Promise<void> {
+    const dns = this.#dns;
+    if (!dns) return;
+    for (const id of new Set(networkIds)) {
+      const n = this.#networks.get(id);
+      if (!n || n.name === 'bridge') continue;
+      const entries: DnsEntry[] = [];
+      for (const s of this.#sandboxes.values()) {
+        for (const e of s.endpoints) if (e.networkId === id) entries.push({ containerId: s.containerId, name: s.name, aliases: e.aliases ?? [], ip: e.ip });
+      }
+      try {
+        await dns.update(id, entries);
+      } catch (err) {
+        this.#logger.warn('updating the name server of a network failed', { network: n.name, error: errorMessage(err) });
+      }
+    }
+  }
+
+  /** POST /networks/create: the record written, then the bridge made; a failure leaves neither. */
+  async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
+    const host = await this.#hostSubnets();
+    // After the await, so that two creates of one name or subnet cannot both pass.
+    checkCreate(req, (name) => PREDEFINED.includes(name) || this.#find(name)?.name === name);
+    const used = [...host, ...[...this.#networks.values()].map((n) => ({ subnet: n.subnet, dev: n.bridge }))];
+    const plan = planIpam(req, used);
+    const subnet = plan.subnet ?? pickSubnet(defaultSubnetCandidates(), used.map((u) => u.subnet));
+    if (!subnet) throw new ForbiddenError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+    const id = newId();
+    const n = newNetworkRecord(req, id, subnet, plan);
+    if ([...this.#networks.values()].some((x) => x.bridge === n.bridge)) throw new ConflictError(`bridge name ${n.bridge} is already used by another network`);
+    this.#networks.set(id, n);
+    try {
+      await writeJsonAtomic(join(this.#root, `${id}.json`), n);
+      await this.#driver?.ensureNetwork(bridgeOf(n));
+    } catch (err) {
+      await this.#driver?.removeNetwork(bridgeOf(n)).catch(() => {});
+      this.#networks.delete(id);
+      await rm(join(this.#root, `${id}.json`), { force: true });
+      throw err;
+    }
+    this.#logger.info('created network', { name: n.name, bridge: n.bridge, subnet });
+    return { Id: id, Warning: '' };
+  }
+
+  /** DELETE /networks/{id}. Only running containers hold endpoints, as under Docker. */
+  async remove(ref: string): Promise<void> {
+    if (PREDEFINED.includes(ref)) throw new ForbiddenError(`${ref} is a pre-defined network and cannot be removed`);
+    const n = this.#networkFor(ref);
+    if (n.name === 'bridge') throw new ForbiddenError(`bridge is a pre-defined network and cannot be removed`);
+    if (this.#inUse(n.id)) throw new ForbiddenError(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    await this.#driver?.removeNetwork(bridgeOf(n));
+    this.#networks.delete(n.id);
+    await rm(join(this.#root, `${n.id}.json`), { force: true });
+    await this.#dns?.update(n.id, []);
+  }
+
+  #inUse(networkId: string): boolean {
+    return [...this.#sandboxes.values()].some((s) => s.endpoints.some((e) => e.networkId === networkId));
   }
 
   async #undoAttach(id: string, nsPath: string | undefined, sb: SandboxRecord | undefined): Promise<void> {
@@ -293,6 +405,7 @@ export class NetworkService implements NetworkPort {
     }
     if (this.#sandboxes.get(containerId) === sb) this.#sandboxes.delete(containerId);
     await rm(this.#recordPath(containerId), { force: true });
+    await this.#notifyDns(sb.endpoints.map((e) => e.networkId));
   }
 
   /**
@@ -324,9 +437,26 @@ export class NetworkService implements NetworkPort {
     return this.#resource(n, true);
   }
 
-  prune(filters: Filters): NetworkPruneResponse {
+  /** POST /networks/prune: the user-defined networks no running container uses. */
+  async prune(filters: Filters): Promise<NetworkPruneResponse> {
     checkFilterKeys(filters, PRUNE_FILTERS);
-    return { NetworksDeleted: null };
+    const deleted: string[] = [];
+    for (const n of [...this.#networks.values()]) {
+      if (n.name === 'bridge' || this.#inUse(n.id)) continue;
+      const ok = matchesFilters(filters, {
+        until: (v) => Date.parse(n.created) < parseFilterTime(v),
+        label: (v) => parseLabelFilter(v)(n.labels),
+        'label!': (v) => !parseLabelFilter(v)(n.labels),
+      });
+      if (!ok) continue;
+      try {
+        await this.remove(n.id);
+        deleted.push(n.name);
+      } catch (err) {
+        this.#logger.warn('pruning a network failed', { network: n.name, error: errorMessage(err) });
+      }
+    }
+    return { NetworksDeleted: deleted.length ? deleted : null };
   }
 
   #find(ref: string): NetworkRecord | undefined {
@@ -338,32 +468,7 @@ export class NetworkService implements NetworkPort {
   }
 
   #resource(n: NetworkRecord, withContainers: boolean): NetworkResource {
-    const containers: Record<string, NetworkContainer> = {};
-    if (withContainers) {
-      for (const s of this.#sandboxes.values()) {
-        for (const e of s.endpoints) {
-          if (e.networkId !== n.id) continue;
-          containers[s.containerId] = { Name: s.name, EndpointID: e.endpointId, MacAddress: e.mac, IPv4Address: `${e.ip}/${e.prefixLen}`, IPv6Address: '' };
-        }
-      }
-    }
-    return {
-      Name: n.name,
-      Id: n.id,
-      Created: n.created,
-      Scope: 'local',
-      Driver: n.driver,
-      EnableIPv6: false,
-      IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
-      Internal: n.internal,
-      Attachable: n.attachable,
-      Ingress: false,
-      ConfigFrom: { Network: '' },
-      ConfigOnly: false,
-      Containers: containers,
-      Options: n.options,
-      Labels: n.labels,
-    };
+    return networkResource(n, withContainers ? this.#sandboxes.values() : []);
   }
 
   #ipsOn(networkId: string): string[] {
@@ -389,67 +494,10 @@ export class NetworkService implements NetworkPort {
   }
 
   #attachment(sb: SandboxRecord): NetworkAttachment {
-    const endpoints: NetworkAttachment['endpoints'] = {};
-    for (const e of sb.endpoints) {
-      const n = this.#networks.get(e.networkId);
-      if (!n) continue;
-      endpoints[n.name] = {
-        ...emptyEndpoints(n.name)[n.name],
-        NetworkID: n.id,
-        EndpointID: e.endpointId,
-        Gateway: n.gateway,
-        IPAddress: e.ip,
-        IPPrefixLen: e.prefixLen,
-        MacAddress: e.mac,
-      };
-    }
-    const ports: PortMap = portMap(sb.ports, sb.exposedPorts);
-    return { namespace: { mode: 'path', path: sb.nsPath }, endpoints, extraHosts: sb.extraHosts, dns: sb.dns, sandboxKey: sb.nsPath, sandboxId: sb.sandboxId, ports };
+    return attachmentOf(sb, this.#networks);
   }
 
   #recordPath(containerId: string): string {
     return join(this.#root, 'endpoints', `${containerId}.json`);
   }
-}
-
-function bridgeOf(n: NetworkRecord): BridgeNetwork {
-  return { id: n.id, bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, internal: n.internal, icc: n.icc, masquerade: n.masquerade, mtu: n.mtu };
-}
-
-/** Every `*.json` record in `dir`; one that does not parse is skipped with the rest still loaded. */
-async function readRecords<T>(dir: string): Promise<T[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
-  const out: T[] = [];
-  for (const name of names) {
-    if (!name.endsWith('.json') || name.startsWith('.')) continue;
-    try {
-      out.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as T);
-    } catch {
-      // A torn write cannot happen (writes are atomic); a file edited by hand is not ours to guess.
-    }
-  }
-  return out;
-}
-
-/** The host's routes and IPv4 addresses, each with its device. */
-async function readHostSubnets(): Promise<HostSubnet[]> {
-  const out: HostSubnet[] = [];
-  const routes = await readFile('/proc/net/route', 'utf8').catch(() => '');
-  for (const line of routes.split('\n').slice(1)) {
-    const dev = line.trim().split(/\s+/)[0];
-    for (const subnet of parseProcRoutes(`header\n${line}`)) out.push({ subnet, dev });
-  }
-  const r = await run('ip', ['-j', '-4', 'addr']).catch(() => undefined);
-  if (r?.code === 0) {
-    for (const link of JSON.parse(r.stdout) as { ifname?: string }[]) {
-      for (const subnet of parseIpAddrJson(JSON.stringify([link]))) out.push({ subnet, dev: link.ifname ?? '' });
-    }
-  }
-  return out;
 }

@@ -136,8 +136,5 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
   if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
     throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   }
-  const mode = hc.NetworkMode ?? '';
-  if (!['', 'default', 'none', 'host', 'bridge'].includes(mode)) {
-    throw new InvalidArgumentError(`network ${mode} not found`);
-  }
+  // Whether the network exists the network service answers (NetworkPort.check), at create.
 }

@@ -38,6 +38,7 @@ import type {
   ContainerPruneResponse,
   ContainerSummary,
   ContainerTopResponse,
+  EndpointSettings,
   FilesystemChange,
 } from '../../types/index.js';
 import { ConflictError, type Logger } from '../../util/index.js';
@@ -197,6 +198,12 @@ export class ContainerService {
   }
   prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {
     return this.#lifecycle.prune(filters);
+  }
+  connectNetwork(ref: string, network: string, cfg: EndpointSettings | undefined): Promise<void> {
+    return this.#lifecycle.connectNetwork(ref, network, cfg);
+  }
+  disconnectNetwork(ref: string, network: string): Promise<void> {
+    return this.#lifecycle.disconnectNetwork(ref, network);
   }
 
   // ---------------------------------------------------------------- views and streams

@@ -5,11 +5,13 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse } from '../../types/index.js';
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings } from '../../types/index.js';
 import {
   CommandInvokeError,
   ConflictError,
+  ForbiddenError,
   InvalidArgumentError,
+  NotImplementedError,
   NotModifiedError,
   errorMessage,
   newId,
@@ -43,6 +45,7 @@ export class Lifecycle {
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
     await validateHostConfig(given, req.ExposedPorts);
+    this.ctx.network.check?.(given, req.NetworkingConfig);
     const runtimeName = given.Runtime || this.ctx.defaultRuntime;
     this.ctx.runtimeFor(runtimeName);
     const hostConfig = recordedHostConfig(given, runtimeName);
@@ -308,6 +311,70 @@ export class Lifecycle {
       store.releaseName(old, c.record.id);
       store.publish(c, 'rename', { oldName: `/${old}` });
     });
+  }
+
+  /**
+   * POST /networks/{id}/connect. The record's NetworkingConfig.EndpointsConfig, keyed by the
+   * network's name, is what every start attaches (after NetworkMode's network); a running
+   * container gets the endpoint now as well.
+   */
+  async connectNetwork(ref: string, network: string, cfg: EndpointSettings | undefined): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    const net = this.ctx.network;
+    await this.ctx.mutex.run(c.record.id, async () => {
+      const target = this.#resolveNetwork(network);
+      const r = c.record;
+      const mode = r.hostConfig.NetworkMode ?? 'bridge';
+      if (target.name === 'host' || mode === 'host') throw new ForbiddenError('container cannot be disconnected from host network or connected to host network');
+      if (target.name === 'none' || mode === 'none') throw new ForbiddenError('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      const eps = (r.networkingConfig.EndpointsConfig ??= {});
+      if (this.#networkOf(mode) === target.id || Object.keys(eps).some((k) => this.#networkOf(k) === target.id)) {
+        throw new ForbiddenError(`endpoint with name ${r.name} already exists in network ${target.name}`);
+      }
+      if (isActive(c.state)) await net.connect?.(target.id, r.id, cfg);
+      eps[target.name] = { ...(cfg ?? {}) };
+      await c.files.saveRecord(r);
+      c.network = undefined;
+    });
+  }
+
+  /**
+   * POST /networks/{id}/disconnect. Leaving NetworkMode's network hands its place (eth0, the
+   * default route) to the next network the record names, or `none` when there is no other.
+   */
+  async disconnectNetwork(ref: string, network: string): Promise<void> {
+    const c = this.ctx.store.get(ref);
+    const net = this.ctx.network;
+    await this.ctx.mutex.run(c.record.id, async () => {
+      const target = this.#resolveNetwork(network);
+      const r = c.record;
+      const mode = r.hostConfig.NetworkMode ?? 'bridge';
+      const eps = r.networkingConfig.EndpointsConfig ?? {};
+      const keys = Object.keys(eps).filter((k) => this.#networkOf(k) === target.id);
+      const primary = this.#networkOf(mode) === target.id;
+      if (!primary && keys.length === 0) throw new ForbiddenError(`container ${r.id} is not connected to network ${target.name}`);
+      if (target.name === 'host') throw new ForbiddenError('container cannot be disconnected from host network or connected to host network');
+      if (isActive(c.state)) await net.disconnect?.(target.id, r.id);
+      for (const k of keys) delete eps[k];
+      if (primary) r.hostConfig.NetworkMode = Object.keys(eps)[0] ?? 'none';
+      r.networkingConfig.EndpointsConfig = eps;
+      await c.files.saveRecord(r);
+      c.network = undefined;
+    });
+  }
+
+  #resolveNetwork(ref: string): { id: string; name: string } {
+    if (!this.ctx.network.resolve) throw new NotImplementedError('this engine has no user-defined networks to connect to');
+    return this.ctx.network.resolve(ref);
+  }
+
+  /** A network reference's ID, '' for one that no longer exists. */
+  #networkOf(ref: string): string {
+    try {
+      return this.ctx.network.resolve!(ref === 'default' ? 'bridge' : ref).id;
+    } catch {
+      return '';
+    }
   }
 
   async prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {

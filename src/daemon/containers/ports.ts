@@ -131,6 +131,14 @@ export interface NetworkPort {
   detach(containerId: string): Promise<void>;
   /** The attachment of a container that runs, also one attached before the daemon restarted. */
   current?(containerId: string): NetworkAttachment | undefined;
+  /** Create's check of the networks a container names: unknown ones, `--ip` and aliases, in Docker's words. */
+  check?(hostConfig: HostConfig, networkingConfig: NetworkingConfig | undefined): void;
+  /** A network's ID and name by name, ID or ID prefix; NotFoundError in Docker's words. */
+  resolve?(ref: string): { id: string; name: string };
+  /** A new endpoint in a running container's namespace; nothing for a container not attached. */
+  connect?(networkRef: string, containerId: string, cfg: EndpointSettings | undefined): Promise<void>;
+  /** Removes a running container's endpoint; false when it had none on that network. */
+  disconnect?(networkRef: string, containerId: string): Promise<boolean>;
 }
 
 /** Volumes and mounts as container start and stop use them. */

@@ -111,7 +111,10 @@ export class Views {
         before: () => true,
         since: () => true,
         health: (v) => v === 'none',
-        network: (v) => r.hostConfig.NetworkMode === v,
+        network: (v) => {
+          const id = this.#networkId(v);
+          return recordedNetworks(r).some((n) => n === v || (id !== '' && this.#networkId(n) === id));
+        },
         volume: (v) => mountPoints(r.hostConfig).some((m) => m.Source === v || m.Destination === v),
         'is-task': (v) => v === 'false',
         publish: () => false,
@@ -126,6 +129,15 @@ export class Views {
    * The running container's attachment: the start's, or after a daemon restart the network
    * service's records (an in-memory lookup, no file read).
    */
+  /** A network reference's ID, '' when the network service does not know it. */
+  #networkId(ref: string): string {
+    try {
+      return this.ctx.network.resolve?.(ref).id ?? '';
+    } catch {
+      return '';
+    }
+  }
+
   #attachment(c: Container): NetworkAttachment | undefined {
     if (c.network) return c.network;
     return isActive(c.state) ? this.ctx.network.current?.(c.record.id) : undefined;
@@ -238,6 +250,14 @@ function networkSettings(c: Container, a: NetworkAttachment | undefined): Contai
     IPPrefixLen: bridge?.IPPrefixLen ?? 0,
     IPv6Gateway: '',
     MacAddress: bridge?.MacAddress ?? '',
-    Networks: a?.endpoints ?? emptyEndpoints(c.record.hostConfig.NetworkMode ?? 'bridge'),
+    Networks: a?.endpoints ?? Object.assign({}, ...recordedNetworks(c.record).map(emptyEndpoints)),
   };
+}
+
+/** The networks a container's record names: NetworkMode's, then the other EndpointsConfig keys. */
+function recordedNetworks(r: ContainerRecord): string[] {
+  const norm = (k: string) => (k === 'default' ? 'bridge' : k);
+  const out = [norm(r.hostConfig.NetworkMode ?? 'bridge')];
+  for (const k of Object.keys(r.networkingConfig?.EndpointsConfig ?? {})) if (!out.includes(norm(k))) out.push(norm(k));
+  return out;
 }
