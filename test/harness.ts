@@ -234,6 +234,15 @@ export async function cleanupRoots(dir: string): Promise<void> {
     .map((l) => l.split(' ')[4])
     .filter((m) => m && m.startsWith(dir))
     .sort((a, b) => b.length - a.length);
+  // Its name server outlives the daemon by design: stop it, by the pid it wrote, if it is aardvark-dns.
+  const dnsPid = Number(await readFile(join(dir, 'run', 'network', 'dns', 'aardvark.pid'), 'utf8').catch(() => ''));
+  if (dnsPid > 0 && (await readFile(`/proc/${dnsPid}/cmdline`, 'utf8').catch(() => '')).includes('aardvark-dns')) {
+    try {
+      process.kill(dnsPid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
   // The daemon's bridge, veths, namespaces and firewall rules: everything tagged with its bridge.
   const { BridgeDriver, bridgeTag } = await import('../src/network/index.js');
   await new BridgeDriver({ netnsDir: join(dir, 'run', 'netns'), tag: bridgeTag(testBridge(dir)) })

@@ -174,3 +174,42 @@ test('wharf: a stopped container connected is attached at its next start, also a
     networks.delete(n);
   }
 });
+
+/** What busybox nslookup in `from` answers for `name`: the addresses, or undefined when it fails. */
+async function lookup(cli: Cli, from: string, name: string): Promise<string[] | undefined> {
+  const r = await d[cli](['exec', from, 'busybox', 'timeout', '5', 'nslookup', name], T);
+  if (r.code !== 0) return undefined;
+  // busybox prints the server first ("Server: ... Address: <server>:53"), then the answers.
+  const answers = r.stdout.split(/\n\s*\n/).slice(1).join('\n');
+  return [...answers.matchAll(/Address(?: \d+)?:\s*([\d.]+)/g)].map((m) => m[1]);
+}
+
+for (const cli of ['docker', 'wharf'] as const) {
+  test(`${cli}: names resolve on their own network only, aliases too, and still while wharfd is down`, async () => {
+    const a = `wt-dns-a-${cli}`;
+    const b = `wt-dns-b-${cli}`;
+    await network(cli, a);
+    await network(cli, b);
+    await run(cli, `wt-db-${cli}`, ['--network', a, '--network-alias', 'database', 'busybox', 'sleep', '300']);
+    await run(cli, `wt-web-${cli}`, ['--network', a, 'busybox', 'sleep', '300']);
+    await run(cli, `wt-other-${cli}`, ['--network', b, 'busybox', 'sleep', '300']);
+    const dbIp = await ipOn(cli, `wt-db-${cli}`, a);
+    const id = (await ok(cli, ['inspect', '-f', '{{.Id}}', `wt-db-${cli}`])).slice(0, 12);
+    for (const name of [`wt-db-${cli}`, 'database', id]) assert.deepEqual(await lookup(cli, `wt-web-${cli}`, name), [dbIp], name);
+    assert.equal(await lookup(cli, `wt-other-${cli}`, `wt-db-${cli}`), undefined, 'a name from another network resolves');
+    // The outside keeps resolving through the host's resolvers.
+    assert.ok((await lookup(cli, `wt-web-${cli}`, 'deb.debian.org'))?.length, 'an outside name does not resolve');
+    if (cli === 'docker') {
+      // wharfd killed and not yet back: ask from the container's own network namespace.
+      const sandbox = await ok(cli, ['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', `wt-web-${cli}`]);
+      const gateway = await ok(cli, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${a}").Gateway}}`, `wt-web-${cli}`]);
+      d.proc.kill('SIGKILL');
+      await new Promise((r) => (d.proc.exitCode !== null || d.proc.signalCode !== null ? r(null) : d.proc.once('exit', r)));
+      const down = spawnSync('nsenter', [`--net=${sandbox}`, 'busybox', 'timeout', '5', 'nslookup', 'database', gateway], { encoding: 'utf8' });
+      assert.equal(down.status, 0, down.stderr);
+      assert.match(down.stdout.split(/\n\s*\n/).slice(1).join('\n'), new RegExp(`Address(?: 1)?:\\s*${dbIp.replace(/\./g, '\\.')}`));
+      await d.restart('SIGKILL');
+      assert.deepEqual(await lookup(cli, `wt-web-${cli}`, 'database'), [dbIp], 'after the restart');
+    }
+  });
+}

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:net';
 import { Command, Option } from 'commander';
 import { createApiHandler, createApiServer } from '../api/index.js';
-import { BridgeDriver, bridgeTag } from '../network/index.js';
+import { BridgeDriver, NameServer, bridgeTag } from '../network/index.js';
 import { Daemon, DEFAULT_CONFIG, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
 import { createLogger, errorMessage, isErrno, type Logger, type LogLevel } from '../util/index.js';
 
@@ -169,10 +169,13 @@ async function main(): Promise<void> {
   await claimPidfile(cfg.pidfile);
   // The driver's tag marks every device and rule it makes, so daemons with their own bridges share a host.
   const networkDriver = new BridgeDriver({ netnsDir: join(cfg.execRoot, 'netns'), tag: bridgeTag(cfg.bridge), logger });
-  const daemon = new Daemon(cfg, logger, { networkDriver });
+  // Names on user networks: aardvark-dns, which outlives wharfd as the containers do.
+  const nameServer = new NameServer({ configDir: join(cfg.execRoot, 'network', 'dns'), logger });
+  const daemon = new Daemon(cfg, logger, { networkDriver, dns: nameServer });
   let servers: Server[] = [];
   let sockets: string[] = [];
   try {
+    await nameServer.init();
     await daemon.init();
     ({ servers, sockets } = await listen(cfg, daemon, logger));
   } catch (err) {

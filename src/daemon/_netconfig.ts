@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EndpointSettings, NetworkContainer, NetworkCreateRequest, NetworkResource, PortMap } from '../types/index.js';
 import { ConflictError, ForbiddenError, InvalidArgumentError, isErrno, NotFoundError, run } from '../util/index.js';
-import { contains, defaultGateway, formatCidr, overlaps, parseCidr, parseIp, parseIpAddrJson, parseProcRoutes, portMap, tryParseIp, type BridgeNetwork, type PortMapping } from '../network/index.js';
+import { contains, defaultGateway, formatCidr, overlaps, parseCidr, parseIp, parseIpAddrJson, parseProcRoutes, portMap, tryParseIp, type BridgeNetwork, type DnsNetwork, type PortMapping } from '../network/index.js';
 import { emptyEndpoints, type NetworkAttachment } from './containers/index.js';
 
 /** A network as its record keeps it: the driver's view plus what inspect shows. */
@@ -35,19 +35,6 @@ export interface EndpointRecord {
   aliases?: string[];
 }
 
-/** One container's names and address on a network, as a name server serves them. */
-export interface DnsEntry {
-  containerId: string;
-  name: string;
-  aliases: string[];
-  ip: string;
-}
-
-/** Name resolution on user-defined networks (another part's): told whenever a network's endpoints change. */
-export interface NetworkDnsPort {
-  update(networkId: string, entries: DnsEntry[]): Promise<void> | void;
-}
-
 /** A container's attachment as its record keeps it. */
 export interface SandboxRecord {
   containerId: string;
@@ -69,6 +56,11 @@ export interface HostSubnet {
 }
 
 export const PREDEFINED = ['bridge', 'host', 'none'];
+
+/** A network as the name server knows it. */
+export function dnsNetwork(n: NetworkRecord): DnsNetwork {
+  return { name: n.name, id: n.id, gateway: n.gateway, internal: n.internal };
+}
 
 /** The networks every engine has. Docker's zero time: they were never created. */
 export function predefined(name: string, driver: string): NetworkResource {

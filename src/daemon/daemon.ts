@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
-import type { NetworkDriver } from '../network/index.js';
+import type { DnsPort, NetworkDriver } from '../network/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { ContainerService, type RuntimePort } from './containers/index.js';
@@ -33,9 +33,9 @@ export class Daemon {
     readonly config: DaemonConfig,
     readonly logger: Logger,
     /** The bridge datapath (cmd wires the real one); without it, bridge containers get loopback only. */
-    opts: { networkDriver?: NetworkDriver } = {},
+    opts: { networkDriver?: NetworkDriver; dns?: DnsPort } = {},
   ) {
-    this.networks = new NetworkService({ root: join(config.dataRoot, 'network'), driver: opts.networkDriver, bridge: config.bridge, bip: config.bip, logger });
+    this.networks = new NetworkService({ root: join(config.dataRoot, 'network'), driver: opts.networkDriver, dns: opts.dns, bridge: config.bridge, bip: config.bip, logger });
     // Layers and container file systems live in <data root>/overlay, images in <data root>/image.
     this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'));
     this.images = new ImageService({

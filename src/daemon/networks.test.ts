@@ -270,7 +270,7 @@ test('remove: pre-defined ones refused, active endpoints refused in Docker\'s wo
 test('containers on user networks: several at once, eth0 first, --ip and the IP range, aliases with the short ID', async (t) => {
   const dnsUpdates: string[] = [];
   const { root, driver } = await setup(t);
-  const svc = new NetworkService({ root, driver, bridge: 'wharf0', logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009', dns: { update: (id, e) => void dnsUpdates.push(`${id.slice(0, 4)} ${e.map((x) => x.name).join(',')}`) } });
+  const svc = new NetworkService({ root, driver, bridge: 'wharf0', logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009', dns: { update: async (n, e) => void dnsUpdates.push(`${n.id.slice(0, 4)} ${e.map((x) => x.names[0]).join(',')}`) } });
   await svc.init();
   const a = await svc.create({ Name: 'a', IPAM: { Config: [{ Subnet: '10.1.0.0/16', IPRange: '10.1.7.0/24' }] } });
   await svc.create({ Name: 'b', IPAM: { Config: [{ Subnet: '10.2.0.0/24' }] } });

@@ -19,7 +19,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EndpointSettings, NetworkCreateRequest, NetworkingConfig, NetworkPruneResponse, NetworkResource, HostConfig } from '../types/index.js';
-import { ConflictError, errorMessage, ForbiddenError, InvalidArgumentError, newId, NotFoundError, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
+import { ConflictError, errorMessage, ForbiddenError, InvalidArgumentError, newId, NotFoundError, shortId, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
 import {
   allocateIp,
   defaultGateway,
@@ -35,6 +35,8 @@ import {
   PortInUseError,
   tryParseIp,
   validatePorts,
+  type DnsEntry,
+  type DnsPort,
   type Endpoint,
   type NetworkDriver,
   type PortMapping,
@@ -44,6 +46,7 @@ import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter, typ
 import {
   attachmentOf,
   bridgeOf,
+  dnsNetwork,
   checkCreate,
   checkEndpoint,
   networkResource,
@@ -53,15 +56,13 @@ import {
   predefined,
   readHostSubnets,
   readRecords,
-  type DnsEntry,
   type EndpointRecord,
   type HostSubnet,
-  type NetworkDnsPort,
   type NetworkRecord,
   type SandboxRecord,
 } from './_netconfig.js';
 
-export type { DnsEntry, EndpointRecord, HostSubnet, NetworkDnsPort, NetworkRecord, SandboxRecord } from './_netconfig.js';
+export type { EndpointRecord, HostSubnet, NetworkRecord, SandboxRecord } from './_netconfig.js';
 
 /** The filters `docker network prune` may send; Docker refuses others even when there is nothing to prune. */
 const PRUNE_FILTERS = ['until', 'label', 'label!'];
@@ -78,7 +79,7 @@ export interface NetworkServiceOptions {
   /** The subnets the host uses (routes, addresses); the real host's when left out. */
   hostSubnets?: () => Promise<HostSubnet[]>;
   /** Name resolution on user networks; when wired, their containers' resolv.conf names the gateway. */
-  dns?: NetworkDnsPort;
+  dns?: DnsPort;
   /** The text of /proc/sys/net/ipv4/ip_local_port_range; the host's when left out. */
   portRange?: () => Promise<string | undefined>;
 }
@@ -90,7 +91,7 @@ export class NetworkService implements NetworkPort {
   readonly #logger: Logger;
   readonly #hostSubnets: () => Promise<HostSubnet[]>;
   readonly #portRangeText: () => Promise<string | undefined>;
-  readonly #dns: NetworkDnsPort | undefined;
+  readonly #dns: DnsPort | undefined;
   readonly #networks = new Map<string, NetworkRecord>();
   readonly #sandboxes = new Map<string, SandboxRecord>();
   #ephemeral = { first: 32768, last: 60999 };
@@ -121,6 +122,8 @@ export class NetworkService implements NetworkPort {
     for (const n of this.#networks.values()) await driver.ensureNetwork(bridgeOf(n));
     const endpoints = [...this.#sandboxes.values()].flatMap((s) => s.endpoints.flatMap((e) => this.#driverEndpoints(s, e)));
     await driver.cleanup({ networks: [...this.#networks.values()].map(bridgeOf), endpoints });
+    // The name server outlived the daemon; tell it the records as they are now.
+    await this.#notifyDns([...this.#networks.keys()]);
   }
 
   async #createDefault(): Promise<void> {
@@ -330,10 +333,11 @@ export class NetworkService implements NetworkPort {
       if (!n || n.name === 'bridge') continue;
       const entries: DnsEntry[] = [];
       for (const s of this.#sandboxes.values()) {
-        for (const e of s.endpoints) if (e.networkId === id) entries.push({ containerId: s.containerId, name: s.name, aliases: e.aliases ?? [], ip: e.ip });
+        // Docker answers a container's name, its aliases on the network and its short ID.
+        for (const e of s.endpoints) if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), shortId(s.containerId)], ip: e.ip });
       }
       try {
-        await dns.update(id, entries);
+        await dns.update(dnsNetwork(n), entries);
       } catch (err) {
         this.#logger.warn('updating the name server of a network failed', { network: n.name, error: errorMessage(err) });
       }
@@ -375,7 +379,7 @@ export class NetworkService implements NetworkPort {
     await this.#driver?.removeNetwork(bridgeOf(n));
     this.#networks.delete(n.id);
     await rm(join(this.#root, `${n.id}.json`), { force: true });
-    await this.#dns?.update(n.id, []);
+    await this.#dns?.update(dnsNetwork(n), []);
   }
 
   #inUse(networkId: string): boolean {
