@@ -32,7 +32,7 @@ const FETCH_ROUNDS = 3;
 const MIB = 2 ** 20;
 /** Printed under the table: what a row measures that its name cannot say. */
 const NOTES = [
-  `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80); #8 asks for a user-defined network, which wharf does not have yet`,
+  `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80); #8 asks for a user-defined network, which this row does not use yet`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
   `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80`,
 ];
