@@ -35,6 +35,7 @@ import {
   PortInUseError,
   tryParseIp,
   validatePorts,
+  dnsNameservers,
   type DnsEntry,
   type DnsPort,
   type Endpoint,
@@ -245,9 +246,9 @@ export class NetworkService implements NetworkPort {
       } catch (err) {
         throw err instanceof WharfError ? err : programming(err);
       }
-      // Containers on a user network ask its name server, on the gateway, unless told otherwise.
-      const first = wanted[0].net;
-      if (this.#dns && first.name !== 'bridge' && dns.servers.length === 0) dns.servers = [first.gateway];
+      // Containers on user networks ask the name server on their gateways first, then any --dns.
+      const gateways = wanted.filter((w) => w.net.name !== 'bridge').map((w) => w.net.gateway);
+      if (this.#dns && gateways.length) dns.servers = dnsNameservers(gateways, dns.servers);
       sb = { containerId: id, name: req.name, sandboxId: newId(), nsPath, endpoints, ports, exposedPorts: req.exposedPorts ?? null, extraHosts, dns };
       // Held in memory before the first await, so a concurrent attach cannot take the same address.
       this.#sandboxes.set(id, sb);

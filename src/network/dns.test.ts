@@ -11,7 +11,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runChecked } from '../util/index.js';
-import { AARDVARK_DNS, NameServer, configText, dnsInputRules, dnsResolvConf, type DnsNetwork } from './dns.js';
+import { AARDVARK_DNS, NameServer, configText, dnsInputRules, dnsNameservers, type DnsNetwork } from './dns.js';
+import { resolvConfContent } from './hostfiles.js';
 
 const root = process.getuid?.() === 0;
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
@@ -19,7 +20,7 @@ const canRun = root && existsSync(AARDVARK_DNS) && BUSYBOX !== undefined;
 const TAG = `wtd${randomBytes(3).toString('hex')}`;
 const hex64 = () => randomBytes(32).toString('hex');
 
-describe('configText and dnsResolvConf', () => {
+describe('configText and the name servers', () => {
   const net: DnsNetwork = { name: 'front', id: hex64(), gateway: '10.89.0.1', internal: false };
 
   test('one line per container after the gateway, the IPv6 column empty', () => {
@@ -33,9 +34,10 @@ describe('configText and dnsResolvConf', () => {
 
   test('resolv.conf: the gateway first, the host search and options kept', () => {
     const host = 'nameserver 10.255.255.53\nsearch example.org\noptions edns0\n';
-    assert.equal(dnsResolvConf({ gateways: ['10.89.0.1'], hostResolvConf: host }), 'nameserver 10.89.0.1\nsearch example.org\noptions edns0\n');
+    const conf = (gateways: string[], dns?: string[], dnsSearch?: string[]) => resolvConfContent({ hostNetwork: false, hostResolvConf: host, dns: dnsNameservers(gateways, dns), dnsSearch });
+    assert.equal(conf(['10.89.0.1']), 'nameserver 10.89.0.1\nsearch example.org\noptions edns0\n');
     assert.equal(
-      dnsResolvConf({ gateways: ['10.89.0.1', '10.89.1.1'], hostResolvConf: host, dns: ['9.9.9.9', '1.1.1.1'], dnsSearch: ['.'] }),
+      conf(['10.89.0.1', '10.89.1.1'], ['9.9.9.9', '1.1.1.1'], ['.']),
       'nameserver 10.89.0.1\nnameserver 10.89.1.1\nnameserver 9.9.9.9\noptions edns0\n',
     );
   });

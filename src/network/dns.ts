@@ -21,7 +21,6 @@ import { open, readFile, readdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { isErrno, silentLogger, writeFileAtomic, type Logger } from '../util/index.js';
-import { resolvConfContent } from './hostfiles.js';
 
 /** Debian's aardvark-dns (package aardvark-dns, a dependency of podman). */
 export const AARDVARK_DNS = '/usr/lib/podman/aardvark-dns';
@@ -287,26 +286,15 @@ export function configText(network: DnsNetwork, entries: DnsEntry[]): string {
   return body === '' ? '' : `${network.gateway}\n${body}`;
 }
 
-export interface DnsResolvConfInput {
-  /** The gateways of the container's user-defined networks, in the order it joined them. */
-  gateways: string[];
-  /** The host's /etc/resolv.conf. */
-  hostResolvConf: string;
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-}
-
 /**
- * /etc/resolv.conf of a container on user-defined networks. Docker writes `nameserver
- * 127.0.0.11` (its resolver inside each container's namespace) and forwards to `--dns` from
- * there; here the name server is the network's gateway, and `--dns` servers follow it, used only
- * when it does not answer (aardvark-dns 1.4 forwards every container's queries to the host's
- * servers). At most three, the resolver's limit.
+ * The name servers of a container on user-defined networks: its networks' gateways, in the
+ * order it joined them, then its `--dns` servers, used only when the gateways do not answer
+ * (aardvark-dns 1.4 forwards every other name to the host's servers itself). At most three, the
+ * resolver's limit. Docker writes `nameserver 127.0.0.11` (its resolver inside each container's
+ * namespace) and forwards to `--dns` from there.
  */
-export function dnsResolvConf(o: DnsResolvConfInput): string {
-  const nameservers = [...new Set([...o.gateways, ...(o.dns ?? [])])].slice(0, 3);
-  return resolvConfContent({ hostNetwork: false, hostResolvConf: o.hostResolvConf, dns: nameservers, dnsSearch: o.dnsSearch, dnsOptions: o.dnsOptions });
+export function dnsNameservers(gateways: string[], dns: string[] = []): string[] {
+  return [...new Set([...gateways, ...dns])].slice(0, 3);
 }
 
 /**

@@ -23,4 +23,4 @@ export {
   type Cidr,
 } from './ipam.js';
 export { ipsClash, planPorts, portMap, type PortHeld } from './publish.js';
-export { AARDVARK_DNS, NameServer, configText, dnsInputRules, dnsResolvConf, type DnsEntry, type DnsNetwork, type DnsPort, type DnsResolvConfInput, type NameServerOptions } from './dns.js';
+export { AARDVARK_DNS, NameServer, configText, dnsInputRules, dnsNameservers, type DnsEntry, type DnsNetwork, type DnsPort, type NameServerOptions } from './dns.js';
