@@ -19,21 +19,20 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EndpointSettings, NetworkCreateRequest, NetworkingConfig, NetworkPruneResponse, NetworkResource, HostConfig } from '../types/index.js';
-import { ConflictError, errorMessage, ForbiddenError, InvalidArgumentError, newId, NotFoundError, shortId, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
+import { ConflictError, errorMessage, ForbiddenError, newId, NotFoundError, shortId, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
 import {
   allocateIp,
   defaultGateway,
   defaultSubnetCandidates,
-  formatCidr,
   ipsClash,
   macFromIp,
   parseCidr,
+  parseAddressPrefix,
   parseEphemeralRange,
   pickSubnet,
   planPorts,
   portMappings,
   PortInUseError,
-  tryParseIp,
   validatePorts,
   dnsNameservers,
   type DnsEntry,
@@ -132,12 +131,7 @@ export class NetworkService implements NetworkPort {
     let subnet: string | undefined;
     let gateway: string | undefined;
     if (bip) {
-      const [addr, len = '24'] = bip.split('/');
-      const ip = tryParseIp(addr);
-      const prefixLen = /^\d{1,2}$/.test(len) ? Number(len) : NaN;
-      if (ip === undefined || !(prefixLen >= 8 && prefixLen <= 30)) throw new InvalidArgumentError(`invalid --bip ${bip}: expected an IPv4 address and a prefix length from 8 to 30, as 172.30.0.1/16`);
-      subnet = formatCidr({ network: (ip & ((~0 << (32 - prefixLen)) >>> 0)) >>> 0, prefixLen });
-      gateway = addr;
+      ({ subnet, gateway } = parseAddressPrefix(bip));
     } else {
       // The bridge's own subnet does not count as taken: a data root made again finds it still there.
       const used = (await this.#hostSubnets()).filter((h) => h.dev !== bridge).map((h) => h.subnet);

@@ -16,6 +16,7 @@ export {
   parseCidr,
   parseIp,
   parseIpAddrJson,
+  parseAddressPrefix,
   parseEphemeralRange,
   parseProcRoutes,
   pickSubnet,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocateIp, defaultGateway, defaultSubnetCandidates, macFromIp, overlaps, parseCidr, parseIpAddrJson, parseEphemeralRange, parseProcRoutes, pickSubnet } from './ipam.js';
+import { parseAddressPrefix, allocateIp, defaultGateway, defaultSubnetCandidates, macFromIp, overlaps, parseCidr, parseIpAddrJson, parseEphemeralRange, parseProcRoutes, pickSubnet } from './ipam.js';
 
 test('parseCidr: a network address and its prefix; host bits set or garbage refused', () => {
   assert.deepEqual(parseCidr('172.17.0.0/16'), { network: 0xac110000, prefixLen: 16 });
@@ -57,4 +57,10 @@ test('parseEphemeralRange: the kernel\'s range, Linux\'s default when unreadable
   assert.deepEqual(parseEphemeralRange('32768\t60999\n'), { first: 32768, last: 60999 });
   assert.deepEqual(parseEphemeralRange('40000 40010'), { first: 40000, last: 40010 });
   assert.deepEqual(parseEphemeralRange(undefined), { first: 32768, last: 60999 });
+});
+
+test('parseAddressPrefix: --bip as the subnet it sits in and its gateway; /24 when no prefix; bad ones refused', () => {
+  assert.deepEqual(parseAddressPrefix('172.30.5.1/16'), { subnet: '172.30.0.0/16', gateway: '172.30.5.1' });
+  assert.deepEqual(parseAddressPrefix('10.9.8.7'), { subnet: '10.9.8.0/24', gateway: '10.9.8.7' });
+  for (const bad of ['10.9.8.7/31', '10.9.8/24', '10.9.8.7/x', '10.9.8.7/24/1']) assert.throws(() => parseAddressPrefix(bad), /invalid address/, bad);
 });

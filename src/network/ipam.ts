@@ -50,6 +50,20 @@ export function parseCidr(s: string): Cidr {
   return { network, prefixLen };
 }
 
+/**
+ * An address with its prefix length (`172.30.0.1/16`, dockerd's --bip) as the subnet it sits in
+ * and the address itself, the gateway. No prefix means /24.
+ */
+export function parseAddressPrefix(s: string): { subnet: string; gateway: string } {
+  const [addr, len = '24', extra] = s.split('/');
+  const ip = tryParseIp(addr);
+  const prefixLen = /^\d{1,2}$/.test(len) ? Number(len) : NaN;
+  if (ip === undefined || extra !== undefined || !(prefixLen >= 8 && prefixLen <= 30)) {
+    throw new InvalidArgumentError(`invalid address ${s}: expected an IPv4 address and a prefix length from 8 to 30, as 172.30.0.1/16`);
+  }
+  return { subnet: formatCidr({ network: (ip & maskOf(prefixLen)) >>> 0, prefixLen }), gateway: formatIp(ip) };
+}
+
 export function formatCidr(c: Cidr): string {
   return `${formatIp(c.network)}/${c.prefixLen}`;
 }
