@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const WHARFD = join(ROOT, 'dist/src/cmd/wharfd.js');
-export const WHARF = join(ROOT, 'dist/src/cmd/wharf.js');
+// The launcher the `wharf` bin runs (the bundled CLI, src/cmd/wharf.cts), so tests exercise what users get.
+export const WHARF = join(ROOT, 'dist/src/cmd/wharf.cjs');
 export const DOCKER = '/usr/local/bin/docker';
 
 export interface RunResult {

@@ -15,15 +15,17 @@ function exitOnBrokenPipe(err: NodeJS.ErrnoException): void {
 process.stdout.on('error', exitOnBrokenPipe);
 process.stderr.on('error', exitOnBrokenPipe);
 
-const code = await main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, (opts, env) => Client.from(opts, env), {
+// No top-level await: the published CLI is one CommonJS bundle (scripts/bundle-cli.js), which starts faster than ES modules.
+void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, (opts, env) => Client.from(opts, env), {
   prog: 'wharf',
   env: process.env,
+}).then((code) => {
+  // Leave only once what we wrote has drained: a piped stdout may still hold data.
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 });
-// Leave only once what we wrote has drained: a piped stdout may still hold data.
-process.exitCode = code;
-let pending = 2;
-const done = () => {
-  if (--pending === 0) process.exit(code);
-};
-process.stdout.write('', done);
-process.stderr.write('', done);

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Bundles the wharf CLI (dist/src/cmd/wharf.js and everything it imports) into one CommonJS
+// file beside it, dist/src/cmd/wharf.bundle.cjs, which the `wharf` launcher (src/cmd/wharf.cts)
+// runs with V8's code cache; then writes that cache from a run that declares every command.
+// Runs after tsc (npm run build). Why: see src/cmd/wharf.cts.
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+const OUT = 'dist/src/cmd/wharf.bundle.cjs';
+
+await build({
+  entryPoints: ['dist/src/cmd/wharf.js'],
+  outfile: OUT,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  // The native addon is found from import.meta.url (src/util/native.ts); the bundle sits at the
+  // same depth under dist/ as the module it replaces, so its own file URL finds the same path.
+  define: { 'import.meta.url': '__wharf_bundle_url' },
+  banner: { js: "const __wharf_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+});
+// The launcher wraps the bundle as a CommonJS module body, where a #! line is a syntax error.
+const text = readFileSync(OUT, 'utf8');
+if (text.startsWith('#!')) writeFileSync(OUT, `//${text.slice(2)}`);
+
+// tsc leaves the launcher without the mode a `bin` needs.
+chmodSync('dist/src/cmd/wharf.cjs', 0o755);
+rmSync('dist/src/cmd/wharf.bundle.cache', { force: true });
+const warm = spawnSync(process.execPath, ['dist/src/cmd/wharf.cjs', '--help'], {
+  env: { ...process.env, WHARF_WRITE_CODE_CACHE: '1' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+if (warm.status !== 0) {
+  console.error(`bundle-cli: 'wharf --help' from the bundle failed (${warm.status ?? warm.signal})`);
+  process.exit(1);
+}
