@@ -23,31 +23,55 @@ export interface ReadLogsOptions {
   stopWhen?: Promise<unknown>;
 }
 
+/**
+ * One record of a log file, as offsets into the buffer read from it: a read of 1,000,000 lines
+ * makes one of these per line and nothing else until a line is emitted (#12: making Buffers and
+ * strings per line cost more than the rest of the read, most of it in the garbage collector).
+ */
 interface Record {
+  data: Buffer;
+  /** The timestamp, conmon's local time with offset, is data[start, tsEnd). */
+  start: number;
+  tsEnd: number;
   stream: 'stdout' | 'stderr';
-  /** The record's timestamp as conmon wrote it (local time with offset). */
-  ts: Buffer;
   partial: boolean;
-  content: Buffer;
+  /** The text is data[contentStart, contentEnd). */
+  contentStart: number;
+  contentEnd: number;
 }
 
 const SP = 0x20;
 const NL = 0x0a;
-const STDOUT = Buffer.from('stdout');
-const STDERR = Buffer.from('stderr');
 
-// Runs once per log line, so it compares bytes instead of making strings.
-function parseRecord(line: Buffer): Record | undefined {
-  const a = line.indexOf(SP);
-  if (a < 0 || line.length < a + 10 || line[a + 7] !== SP) return undefined;
-  const name = line.subarray(a + 1, a + 7);
-  const stream = name.equals(STDOUT) ? 'stdout' : name.equals(STDERR) ? 'stderr' : undefined;
+// Runs once per log line, so it compares bytes instead of making strings. `end` is past the newline.
+function parseRecord(data: Buffer, start: number, end: number): Record | undefined {
+  const a = data.indexOf(SP, start);
+  if (a < 0 || end < a + 10 || data[a + 7] !== SP) return undefined;
+  // "stdout" and "stderr" differ first at their fourth letter.
+  if (data[a + 1] !== 0x73 || data[a + 2] !== 0x74 || data[a + 3] !== 0x64) return undefined;
+  const fourth = data[a + 4];
+  const stream = fourth === 0x6f && data[a + 5] === 0x75 && data[a + 6] === 0x74 ? 'stdout' : fourth === 0x65 && data[a + 5] === 0x72 && data[a + 6] === 0x72 ? 'stderr' : undefined;
   if (!stream) return undefined;
-  const partial = line[a + 8] === 0x50; // 'P'
+  const partial = data[a + 8] === 0x50; // 'P'
   // A partial record carries a newline conmon added; a full one ends with the line's own.
-  const content = partial ? line.subarray(a + 10, line.length - 1) : line.subarray(a + 10);
-  return { stream, ts: line.subarray(0, a), partial, content };
+  return { data, start, tsEnd: a, stream, partial, contentStart: a + 10, contentEnd: partial ? end - 1 : end };
 }
+
+/** A log line whose time stays bytes of its record until someone asks for it, which most reads never do. */
+class Entry implements LogEntry {
+  constructor(
+    readonly stream: 'stdout' | 'stderr',
+    readonly line: Buffer,
+    private readonly ts: { data: Buffer; start: number; tsEnd: number },
+  ) {}
+
+  get time(): string {
+    return this.ts.data.toString('latin1', this.ts.start, this.ts.tsEnd);
+  }
+}
+
+/** The last whole second parseLogTime turned into UTC: a log's lines come many to a second. */
+let lastSecond = { key: '', ms: 0, iso: '' };
 
 /** conmon's local-time timestamp -> milliseconds and Docker's fixed-width UTC RFC 3339 with nanoseconds. */
 export function parseLogTime(ts: string): { ms: number; nano: string } {
@@ -59,14 +83,19 @@ export function parseLogTime(ts: string): { ms: number; nano: string } {
   let end = dot + 1;
   while (end < ts.length && ts.charCodeAt(end) >= 48 && ts.charCodeAt(end) <= 57) end++;
   const frac = ts.slice(dot + 1, end).padEnd(9, '0').slice(0, 9);
-  const seconds = Date.parse(ts.slice(0, dot) + ts.slice(end));
-  return { ms: seconds + Number(frac.slice(0, 3)) + Number(frac.slice(3)) / 1e6, nano: new Date(seconds).toISOString().slice(0, 19) + '.' + frac + 'Z' };
+  const key = ts.slice(0, dot) + ts.slice(end);
+  if (key !== lastSecond.key) {
+    const ms = Date.parse(key);
+    lastSecond = { key, ms, iso: new Date(ms).toISOString().slice(0, 19) };
+  }
+  return { ms: lastSecond.ms + Number(frac.slice(0, 3)) + Number(frac.slice(3)) / 1e6, nano: `${lastSecond.iso}.${frac}Z` };
 }
 
 /** Splits records into lines (joining partial records), filtering by stream and time. */
 class EntryAssembler {
   readonly #pending = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-  readonly #firstTs: { stdout?: Buffer; stderr?: Buffer } = {};
+  /** The first record of a line still being joined: its time is the line's. */
+  readonly #firstTs: { stdout?: Record; stderr?: Record } = {};
   readonly #since: number;
   readonly #until: number;
 
@@ -78,12 +107,12 @@ class EntryAssembler {
   push(rec: Record, out: LogEntry[]): void {
     const parts = this.#pending[rec.stream];
     if (rec.partial) {
-      if (parts.length === 0) this.#firstTs[rec.stream] = Buffer.from(rec.ts);
-      parts.push(Buffer.from(rec.content));
+      if (parts.length === 0) this.#firstTs[rec.stream] = rec;
+      parts.push(rec.data.subarray(rec.contentStart, rec.contentEnd));
       return;
     }
-    let line = rec.content;
-    let ts = rec.ts;
+    let line = rec.data.subarray(rec.contentStart, rec.contentEnd);
+    let ts: Record = rec;
     if (parts.length) {
       parts.push(line);
       line = Buffer.concat(parts);
@@ -102,15 +131,14 @@ class EntryAssembler {
     }
   }
 
-  #emit(stream: 'stdout' | 'stderr', ts: Buffer, line: Buffer, out: LogEntry[]): void {
+  #emit(stream: 'stdout' | 'stderr', ts: Record, line: Buffer, out: LogEntry[]): void {
     if (stream === 'stdout' ? !this.opts.stdout : !this.opts.stderr) return;
-    const time = ts.toString('latin1');
-    // Parsing the time is the costly part of a line: only for filters.
+    const entry = new Entry(stream, line, ts);
     if (this.opts.since || this.opts.until) {
-      const ms = parseLogTime(time).ms;
+      const ms = parseLogTime(entry.time).ms;
       if (ms < this.#since || ms > this.#until) return;
     }
-    out.push({ stream, time, line });
+    out.push(entry);
   }
 }
 
@@ -151,7 +179,7 @@ async function readRecords(fh: FileHandle, pos: number, carry: Carry): Promise<{
     if (carry.rest.length) data = Buffer.concat([carry.rest, data]);
     let start = 0;
     for (let nl = data.indexOf(NL, start); nl >= 0; nl = data.indexOf(NL, start)) {
-      const rec = parseRecord(data.subarray(start, nl + 1));
+      const rec = parseRecord(data, start, nl + 1);
       if (rec) records.push(rec);
       start = nl + 1;
     }
@@ -178,7 +206,7 @@ async function tailOffset(path: string, n: number): Promise<{ offset: number; fo
       while (lineEnd > 0) {
         const nl = lineEnd >= 2 ? data.lastIndexOf(NL, lineEnd - 2) : -1;
         if (nl < 0 && start > 0) break; // the first record here continues in the previous chunk
-        const rec = parseRecord(data.subarray(nl + 1, lineEnd));
+        const rec = parseRecord(data, nl + 1, lineEnd);
         if (rec && !rec.partial) {
           if (found === n) return { offset: start + lineEnd, found };
           found++;

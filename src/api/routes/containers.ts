@@ -4,7 +4,7 @@ import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat } from 
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
-import { frame, logPayload, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream.js';
+import { concatenatesFrames, frame, logPayload, MULTIPLEXED_STREAM, RAW_STREAM } from '../stream.js';
 import { hijackForAttach } from './attach.js';
 import { archivePath, changesParam, nsToDate, parseFilters, parseTimestampNs } from '../query.js';
 
@@ -97,11 +97,12 @@ export function containerRoutes(r: Router, d: Daemon): void {
       signal: abort.signal,
     });
     const timestamps = ctx.bool('timestamps');
+    const merge = concatenatesFrames(ctx.req.headers['user-agent']);
     const out = ctx.stream(200, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     void ctx.clientGone().then(() => abort.abort());
     try {
       for await (const batch of entries) {
-        const ok = out.write(logPayload(batch, { tty, timestamps }));
+        const ok = out.write(logPayload(batch, { tty, timestamps, merge }));
         if (!ok) await new Promise((res) => (out as NodeJS.WritableStream).once('drain', res));
       }
     } catch (err) {
