@@ -1,9 +1,15 @@
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Health } from '../../types/index.js';
-import { formatGoDuration } from '../../util/index.js';
-import { OutputBuffer, healthTiming, nextDelayNs, probeCommand, recordResult, validateHealthcheck, MAX_OUTPUT_BYTES } from './health.js';
+import type { Health, HealthConfig } from '../../types/index.js';
+import { formatGoDuration, silentLogger } from '../../util/index.js';
+import { HealthMonitor, OutputBuffer, healthTiming, nextDelayNs, probeCommand, recordResult, validateHealthcheck, MAX_OUTPUT_BYTES } from './health.js';
 import { newState, statusText } from './state.js';
+import type { ProbePort, ProbeProcess } from './ports.js';
+import { ContainerStore, type Container } from './store.js';
 
 const at = (ms: number) => new Date(ms).toISOString();
 const result = (startMs: number, code: number) => ({ Start: at(startMs), End: at(startMs + 1), ExitCode: code, Output: '' });
@@ -97,4 +103,112 @@ test('statusText adds the health as Docker does', () => {
 test('formatGoDuration prints as Go does', () => {
   const cases: [number, string][] = [[0, '0s'], [200e6, '200ms'], [1e9, '1s'], [1.5e9, '1.5s'], [30e9, '30s'], [120e9, '2m0s'], [3600e9, '1h0m0s'], [1e6, '1ms'], [1500, '1.5µs'], [5, '5ns'], [90.5e9, '1m30.5s']];
   for (const [ns, s] of cases) assert.equal(formatGoDuration(ns), s);
+});
+
+
+/** A probe whose processes the test scripts: each call takes the next behaviour. */
+class FakeProbes implements ProbePort {
+  readonly calls: string[][] = [];
+  killed = 0;
+  constructor(private readonly next: () => 'ok' | 'fail' | 'hang' | 'refuse') {}
+  async startProbe(_id: string, cmd: string[], onOutput: (b: Buffer) => void): Promise<ProbeProcess> {
+    this.calls.push(cmd);
+    const what = this.next();
+    if (what === 'refuse') throw new Error('OCI runtime exec failed: exec: "nope": executable file not found in $PATH');
+    let end!: (code: number) => void;
+    const done = new Promise<number>((resolve) => (end = resolve));
+    if (what === 'hang') onOutput(Buffer.from('partial'));
+    else setImmediate(() => {
+      onOutput(Buffer.from(what));
+      end(what === 'ok' ? 0 : 1);
+    });
+    return { done, kill: () => { this.killed++; end(137); } };
+  }
+}
+
+async function until<T>(what: string, fn: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 500; i++) {
+    const v = fn();
+    if (v !== undefined) return v;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function setup(hc: HealthConfig, probes: ProbePort) {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-health-'));
+  const events: string[] = [];
+  const store = new ContainerStore(root, { publish: (_t, action) => void events.push(action) } as ConstructorParameters<typeof ContainerStore>[1]);
+  const state = newState();
+  state.status = 'running';
+  state.startedAt = new Date().toISOString();
+  const record = { id: 'c'.repeat(64), name: 'h', created: state.startedAt, image: 'busybox', imageId: 'x', path: 'sleep', args: [], config: { Healthcheck: hc }, hostConfig: {}, networkingConfig: {}, logPath: '', driver: 'overlay2' };
+  const c: Container = store.add(record, state, store.files(record.id));
+  const monitor = new HealthMonitor(store, probes, silentLogger);
+  return { root, events, store, c, monitor };
+}
+
+test('HealthMonitor: checks run, health_status events announce changes, results are saved', async () => {
+  let n = 0;
+  const probes = new FakeProbes(() => (n++ < 2 ? 'fail' : 'ok'));
+  const { root, events, c, monitor } = await setup({ Test: ['CMD-SHELL', 'check'], Interval: 5e6, Retries: 2 }, probes);
+  try {
+    c.state.health = monitor.starting(c);
+    monitor.start(c);
+    await until('healthy', () => (c.state.health?.Status === 'healthy' ? true : undefined));
+    assert.deepEqual(probes.calls[0], ['/bin/sh', '-c', 'check']);
+    assert.deepEqual(events.filter((e) => e.startsWith('health_status')), ['health_status: unhealthy', 'health_status: healthy']);
+    monitor.stop(c);
+    assert.equal(c.state.health!.Status, 'unhealthy');
+    const calls = probes.calls.length;
+    await sleep(50);
+    assert.equal(probes.calls.length, calls, 'no check after stop');
+    const saved = JSON.parse(await readFile(join(root, c.record.id, 'state.json'), 'utf8'));
+    assert.ok(saved.health.Log.length >= 3);
+  } finally {
+    monitor.detach(c);
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('HealthMonitor: a check over its timeout is killed and fails with Docker text; one that cannot start fails with the error', async () => {
+  let n = 0;
+  const probes = new FakeProbes(() => (n++ === 0 ? 'hang' : 'refuse'));
+  const { root, c, monitor } = await setup({ Test: ['CMD', 'x'], Interval: 5e6, Timeout: 20e6, Retries: 5 }, probes);
+  try {
+    monitor.init(c);
+    const h = await until('two results', () => (c.state.health!.Log.length >= 2 ? c.state.health : undefined));
+    assert.equal(probes.killed, 1);
+    assert.deepEqual([h.Log[0].ExitCode, h.Log[0].Output], [-1, 'Health check exceeded timeout (20ms): partial']);
+    assert.deepEqual([h.Log[1].ExitCode, h.Log[1].Output], [-1, 'OCI runtime exec failed: exec: "nope": executable file not found in $PATH']);
+    assert.equal(h.Status, 'starting');
+  } finally {
+    monitor.detach(c);
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('HealthMonitor: NONE and no healthcheck run nothing; detach leaves the status; resume goes on without a reset', async () => {
+  const probes = new FakeProbes(() => 'ok');
+  const none = await setup({ Test: ['NONE'] }, probes);
+  none.monitor.init(none.c);
+  assert.equal(none.c.state.health, undefined);
+  await rm(none.root, { recursive: true, force: true });
+
+  const { root, c, monitor } = await setup({ Test: ['CMD', 'true'], Interval: 5e6 }, probes);
+  try {
+    monitor.init(c);
+    await until('healthy', () => (c.state.health?.Status === 'healthy' ? true : undefined));
+    monitor.detach(c);
+    assert.equal(c.state.health!.Status, 'healthy');
+    monitor.stop(c);
+    assert.equal(c.state.health!.Status, 'unhealthy');
+    const logged = c.state.health!.Log.length;
+    monitor.resume(c);
+    await until('healthy again', () => (c.state.health?.Status === 'healthy' ? true : undefined));
+    assert.ok(c.state.health!.Log.length > logged || logged === 5);
+  } finally {
+    monitor.detach(c);
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -181,9 +181,13 @@ export class HealthMonitor {
     this.#open(c);
   }
 
-  /** An exit, a pause or a removal: no more checks, and Docker shows the container unhealthy. */
+  /**
+   * An exit, a pause or a removal: no more checks, and Docker shows the container unhealthy
+   * (also one whose exit is found at daemon start, which had no loop in this daemon).
+   */
   stop(c: Container): void {
-    if (this.#end(c) && c.state.health) c.state.health.Status = 'unhealthy';
+    this.#end(c);
+    if (c.state.health) c.state.health.Status = 'unhealthy';
   }
 
   /** Daemon shutdown: no more checks; the state stays as the checks left it. */
