@@ -108,6 +108,8 @@ for (const cli of ['docker', 'wharf'] as const) {
       assert.ok(actions.includes('exec_create: /bin/sh -c echo bad; exit 1'), actions.join('\n'));
       assert.ok(actions.includes('exec_start: /bin/sh -c echo bad; exit 1'), actions.join('\n'));
       assert.ok(actions.includes('exec_die'), actions.join('\n'));
+      const only = await d[cli](['events', '--since', since, '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `container=${name}`, '--filter', 'event=health_status', '--format', '{{.Status}}']);
+      assert.deepEqual(only.stdout.split('\n').filter(Boolean), ['health_status: unhealthy']);
       // A stopped container keeps its log, and Docker shows it unhealthy.
       assert.equal((await d[cli](['stop', '-t', '0', name])).code, 0);
       const after = await health(name);
