@@ -84,6 +84,7 @@ export const CREATE_CONTAINER: Shape = {
     Labels: strMap,
     StopSignal: 'string',
     StopTimeout: 'number',
+    Healthcheck: { object: { Test: strings, Interval: 'number', Timeout: 'number', Retries: 'number', StartPeriod: 'number', StartInterval: 'number' } },
     HostConfig: HOST_CONFIG,
     NetworkingConfig: { object: { EndpointsConfig: { map: 'any' } } },
   },

@@ -61,6 +61,8 @@ export class Daemon {
       initPath: config.initPath,
       logOpts: config.logOpts,
       onRemoved: (id) => this.execs.forgetContainer(id),
+      // The exec service is made after the containers it runs in; checks only start later.
+      probes: { startProbe: (id, cmd, onOutput) => this.execs.startProbe(id, cmd, onOutput) },
     });
     this.execs = new ExecService(this.containers, logger);
     this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds });

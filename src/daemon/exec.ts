@@ -1,7 +1,7 @@
 import type { ExecCreateRequest, ExecInspect, ExecStartRequest } from '../types/index.js';
 import { CommandInvokeError, ConflictError, InvalidArgumentError, NotFoundError, errorMessage, newId, type Logger } from '../util/index.js';
 import type { ExecSession } from '../runtime/index.js';
-import type { ContainerService } from './containers/index.js';
+import type { ContainerService, ProbePort, ProbeProcess } from './containers/index.js';
 import { pump, type AttachIO } from './pump.js';
 import { resolveUser } from './user.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from './detachkeys.js';
@@ -16,13 +16,15 @@ interface ExecRecord {
   pid: number;
   session?: ExecSession;
   started: boolean;
+  /** Resolves once the exit code is recorded. */
+  exited?: Promise<void>;
 }
 
 /** What exec needs of the containers: a running one's runtime (a RuntimePort) and file system, and its events. */
 export type ExecContainers = Pick<ContainerService, 'runningRuntime' | 'rootfsOf' | 'event'>;
 
 /** Exec instances live in memory only, as in Docker: they do not survive a daemon restart. */
-export class ExecService {
+export class ExecService implements ProbePort {
   readonly #execs = new Map<string, ExecRecord>();
 
   constructor(
@@ -117,6 +119,7 @@ export class ExecService {
         this.logger.warn('exec failed', { id, error: errorMessage(err) });
       },
     );
+    e.exited = exited;
     if (!io || req.Detach) {
       session.close();
       return { done: exited };
@@ -126,6 +129,40 @@ export class ExecService {
     // The stream ends with the process; wait for the code too, but not forever if the client detached.
     const done = streamed.then(() => Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000).unref())]));
     return { done };
+  }
+
+  /**
+   * A health check, run as Docker runs one: an exec of the container's user, environment and
+   * working directory, with its exec_create/exec_start/exec_die events. Its record is dropped
+   * once it ended, so checks every few hundred milliseconds do not pile up records.
+   */
+  async startProbe(containerId: string, cmd: string[], onOutput: (data: Buffer) => void): Promise<ProbeProcess> {
+    const id = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const e = this.#get(id);
+    let disconnect!: () => void;
+    const clientGone = new Promise<void>((resolve) => (disconnect = resolve));
+    let streamed: Promise<void>;
+    try {
+      ({ done: streamed } = await this.start(id, {}, { write: (_s, data) => onOutput(data), clientGone }));
+    } catch (err) {
+      this.#execs.delete(id);
+      throw err;
+    }
+    const done = Promise.all([streamed, e.exited]).then(() => {
+      this.#execs.delete(id);
+      if (e.exitCode === null) throw new Error(`healthcheck for container ${containerId} has no exit code`);
+      return e.exitCode;
+    });
+    const kill = () => {
+      try {
+        if (e.running && e.pid > 0) process.kill(e.pid, 'SIGKILL');
+      } catch {
+        // It ended on its own meanwhile.
+      }
+      // A child that keeps the output open must not keep the session open.
+      disconnect();
+    };
+    return { done, kill };
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {

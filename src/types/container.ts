@@ -204,7 +204,25 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
-  Health?: { Status: string; FailingStreak: number; Log: unknown[] };
+  Health?: Health;
+}
+
+/** `none` only in filters and summaries: a container without a healthcheck has no Health. */
+export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+/** One run of a healthcheck probe; ExitCode 0 healthy, 1 unhealthy, -1 the probe could not run or timed out. */
+export interface HealthcheckResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** State.Health: the last results, oldest first. */
+export interface Health {
+  Status: HealthStatus;
+  FailingStreak: number;
+  Log: HealthcheckResult[];
 }
 
 export interface NetworkSettings {

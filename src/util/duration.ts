@@ -51,3 +51,29 @@ export function parseGoDuration(s: string): number {
   }
   return sign * Math.round(total);
 }
+
+/**
+ * Go's time.Duration.String for a duration in nanoseconds: `200ms`, `1.5s`, `2m0s`, `1h0m0s`,
+ * `0s`. Docker prints durations this way in messages ("Health check exceeded timeout (1s)").
+ */
+export function formatGoDuration(ns: number): string {
+  ns = Math.round(ns);
+  if (ns === 0) return '0s';
+  const sign = ns < 0 ? '-' : '';
+  let n = Math.abs(ns);
+  const frac = (v: number, digits: number) => {
+    const s = String(v).padStart(digits, '0').replace(/0+$/, '');
+    return s ? `.${s}` : '';
+  };
+  if (n < 1e3) return `${sign}${n}ns`;
+  if (n < 1e6) return `${sign}${Math.floor(n / 1e3)}${frac(n % 1e3, 3)}µs`;
+  if (n < 1e9) return `${sign}${Math.floor(n / 1e6)}${frac(n % 1e6, 6)}ms`;
+  const h = Math.floor(n / 3600e9);
+  n -= h * 3600e9;
+  const m = Math.floor(n / 60e9);
+  n -= m * 60e9;
+  const s = `${Math.floor(n / 1e9)}${frac(n % 1e9, 9)}s`;
+  if (h > 0) return `${sign}${h}h${m}m${s}`;
+  if (m > 0) return `${sign}${m}m${s}`;
+  return `${sign}${s}`;
+}

@@ -17,6 +17,8 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const body = await ctx.json<ContainerCreateRequest>();
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('config cannot be empty in order to create a container');
     validateShape(body, CREATE_CONTAINER);
+    // StartInterval came with API 1.44; older clients' values are ignored, as by dockerd.
+    if (ctx.version < 1.44 && body.Healthcheck) body.Healthcheck.StartInterval = 0;
     const res = await c.create(body, ctx.str('name') || undefined);
     ctx.send(201, res);
   });

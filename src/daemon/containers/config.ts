@@ -4,7 +4,7 @@
  * signal names, log options).
  */
 import { constants as osConstants } from 'node:os';
-import type { ContainerConfig, ContainerCreateRequest, HostConfig } from '../../types/index.js';
+import type { ContainerConfig, ContainerCreateRequest, HealthConfig, HostConfig } from '../../types/index.js';
 import type { CreateOptions } from '../../runtime/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import { DEFAULT_SHM_SIZE } from '../spec.js';
@@ -74,7 +74,20 @@ export function mergeImageConfig(req: ContainerCreateRequest, image: { config: o
     Labels: { ...(ic.Labels ?? {}), ...(req.Labels ?? {}) },
     StopSignal: req.StopSignal || ic.StopSignal || undefined,
     StopTimeout: req.StopTimeout ?? undefined,
-    Healthcheck: req.Healthcheck ?? ic.Healthcheck,
+    Healthcheck: mergeHealthcheck(req.Healthcheck, ic.Healthcheck),
+  };
+}
+
+/** Docker's merge: the image's check fills each field (the test included) the request leaves empty or zero. */
+function mergeHealthcheck(user: HealthConfig | undefined, image: HealthConfig | undefined): HealthConfig | undefined {
+  if (!user || !image) return user ?? image;
+  return {
+    Test: user.Test?.length ? user.Test : image.Test,
+    Interval: user.Interval || image.Interval,
+    Timeout: user.Timeout || image.Timeout,
+    StartPeriod: user.StartPeriod || image.StartPeriod,
+    StartInterval: user.StartInterval || image.StartInterval,
+    Retries: user.Retries || image.Retries,
   };
 }
 

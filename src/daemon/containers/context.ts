@@ -1,5 +1,6 @@
 import type { Logger } from '../../util/index.js';
 import type { KeyedMutex } from '../mutex.js';
+import type { HealthMonitor } from './health.js';
 import type { ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
 import type { Container, ContainerStore } from './store.js';
 
@@ -22,6 +23,8 @@ export interface ContainerContext {
   initPath: string;
   /** The daemon's default log options, under each container's own. */
   logOpts: Record<string, string>;
+  /** The healthcheck loops of running containers. */
+  health: HealthMonitor;
   /** Told, synchronously, of each container the moment it is forgotten. */
   onRemoved(id: string): void;
 }

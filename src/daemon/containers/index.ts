@@ -7,6 +7,7 @@
  *   run.ts        the start sequence over the ports, each step with its undo, and its release
  *   lifecycle.ts  create, start, stop, kill, pause, unpause, restart, rm, rename, wait, prune
  *   monitor.ts    exit watching and recording, the restart rule (pure) and its timer
+ *   health.ts     healthcheck loops: checks as execs, Docker's status rules, State.Health
  *   recovery.ts   reconciling with the runtime at daemon start
  *   fsops.ts      cp (stat, archive, extract), export, diff, commit through the RootfsPort
  *   views.ts      inspect, list and its filters, top
@@ -47,9 +48,10 @@ import { KeyedMutex } from '../mutex.js';
 import type { AttachIO } from '../pump.js';
 import type { ContainerContext } from './context.js';
 import { FsOps, type CommitRequest } from './fsops.js';
+import { HealthMonitor } from './health.js';
 import { Lifecycle } from './lifecycle.js';
 import { Monitor, timerSchedule, type Schedule } from './monitor.js';
-import type { EventPort, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
+import type { EventPort, ImagePort, NetworkPort, ProbePort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
 import { recover } from './recovery.js';
 import { isActive, type ContainerRecord } from './state.js';
 import { ContainerStore } from './store.js';
@@ -77,6 +79,8 @@ export interface ContainerServiceOptions {
   logOpts: Record<string, string>;
   /** Told of each container the moment it is removed (the exec service frees its records). */
   onRemoved?: (id: string) => void;
+  /** Runs health checks (the exec service); without it a check fails with a message saying so. */
+  probes?: ProbePort;
   /** How a restart waits for its back-off; tests fire restarts by hand. */
   schedule?: Schedule;
 }
@@ -90,8 +94,9 @@ export class ContainerService {
   readonly #streams: Streams;
 
   constructor(opts: ContainerServiceOptions) {
+    const store = new ContainerStore(join(opts.dataRoot, 'containers'), opts.events);
     const ctx: ContainerContext = {
-      store: new ContainerStore(join(opts.dataRoot, 'containers'), opts.events),
+      store,
       mutex: new KeyedMutex(),
       runtimeOf: (c) => opts.runtimeFor(c.record.hostConfig.Runtime || opts.defaultRuntime),
       runtimeFor: opts.runtimeFor,
@@ -103,6 +108,7 @@ export class ContainerService {
       logger: opts.logger,
       initPath: opts.initPath,
       logOpts: opts.logOpts,
+      health: new HealthMonitor(store, opts.probes, opts.logger),
       onRemoved: opts.onRemoved ?? (() => {}),
     };
     this.#ctx = ctx;
@@ -279,6 +285,9 @@ export class ContainerService {
 
   /** Stops watching processes (daemon shutdown): containers keep running under conmon. */
   detachAll(): void {
-    for (const c of this.#ctx.store.all()) this.#monitor.detach(c);
+    for (const c of this.#ctx.store.all()) {
+      this.#monitor.detach(c);
+      this.#ctx.health.detach(c);
+    }
   }
 }

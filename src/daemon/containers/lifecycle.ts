@@ -22,6 +22,7 @@ import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } fr
 import { validateHostConfig } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
+import { validateHealthcheck } from './health.js';
 import type { Monitor } from './monitor.js';
 import { releaseRun, startRun } from './run.js';
 import { isActive, newState, transition, type ContainerRecord } from './state.js';
@@ -36,6 +37,7 @@ export class Lifecycle {
   async create(req: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
     const { store } = this.ctx;
     if (!req.Image) throw new InvalidArgumentError('No image was specified');
+    validateHealthcheck(req.Healthcheck);
     // Checked now, as Docker does: a bad signal found only at `stop` would leave a container that cannot be stopped gracefully.
     if (req.StopSignal) signalNumber(req.StopSignal);
     // runc refuses a relative cwd only at start, which would leave a container that can never run.
@@ -129,11 +131,13 @@ export class Lifecycle {
       await this.ctx.store.save(c);
       throw err;
     }
+    const health = this.ctx.health.starting(c);
     await this.ctx.store.setStatus(c, 'running', {
-      fields: { pid, startedAt: new Date().toISOString(), exitCode: 0, error: '', oomKilled: false, hasBeenStarted: true, manuallyStopped: false },
+      fields: { pid, startedAt: new Date().toISOString(), exitCode: 0, error: '', oomKilled: false, hasBeenStarted: true, manuallyStopped: false, ...(health ? { health } : {}) },
       event: 'start',
     });
     this.monitor.watch(c, Date.now());
+    this.ctx.health.start(c);
   }
 
   /** A start by hand replaces a scheduled restart; the container is exited until it runs. */
@@ -221,6 +225,7 @@ export class Lifecycle {
       if (c.state.status === 'paused') throw new ConflictError(`Container ${c.record.id} is already paused`);
       if (c.state.status !== 'running') throw new ConflictError(`Container ${c.record.id} is not running`);
       await this.ctx.runtimeOf(c).pause(c.record.id);
+      this.ctx.health.stop(c);
       await this.ctx.store.setStatus(c, 'paused', { event: 'pause' });
     });
   }
@@ -231,6 +236,7 @@ export class Lifecycle {
       if (c.state.status !== 'paused') throw new ConflictError(`Container ${c.record.id} is not paused`);
       await this.ctx.runtimeOf(c).resume(c.record.id);
       await this.ctx.store.setStatus(c, 'running', { event: 'unpause' });
+      this.ctx.health.resume(c);
     });
   }
 
@@ -279,6 +285,7 @@ export class Lifecycle {
     const { store } = this.ctx;
     if (!store.has(c)) return;
     const id = c.record.id;
+    this.ctx.health.stop(c);
     // A state that cannot be saved must not stop the removal: the directory goes anyway.
     await store.setStatus(c, 'removing').catch((err) => this.ctx.logger.warn('saving the removal failed', { id, error: errorMessage(err) }));
     c.run?.abort.abort();

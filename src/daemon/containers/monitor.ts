@@ -127,6 +127,8 @@ export class Monitor {
     handle.handled = true;
     if (c.run === handle) c.run = undefined;
     const remove = how.remove || (c.record.hostConfig.AutoRemove ?? false);
+    // Checks start again with the next start.
+    this.ctx.health.stop(c);
     if (st.oomKilled) this.ctx.store.publish(c, 'oom');
     await this.ctx.store.setStatus(c, 'exited', {
       fields: { pid: 0, exitCode: st.exitCode, finishedAt: st.finishedAt.toISOString(), oomKilled: st.oomKilled },

@@ -151,3 +151,20 @@ export interface VolumePort {
   /** Undoes `setup`; idempotent. */
   release(containerId: string): Promise<void>;
 }
+
+/** A health check's process, once it runs. */
+export interface ProbeProcess {
+  /** Resolves with the exit code once the process ended and its output was read. */
+  done: Promise<number>;
+  /** Kills the process (a check over its timeout, or a container that stops meanwhile). */
+  kill(): void;
+}
+
+/**
+ * Runs health checks. Docker runs each check as an exec of the container (its user, environment
+ * and working directory), announced with the exec's events; the exec service implements this.
+ */
+export interface ProbePort {
+  /** Resolves once `cmd` runs in the container; its stdout and stderr go to `onOutput`. */
+  startProbe(containerId: string, cmd: string[], onOutput: (data: Buffer) => void): Promise<ProbeProcess>;
+}

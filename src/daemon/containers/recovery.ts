@@ -30,6 +30,8 @@ async function reconcile(ctx: ContainerContext, monitor: Monitor, lifecycle: Lif
     if (status === 'running' || status === 'paused' || status === 'restarting') {
       const st = await rt.state(id).catch(() => undefined);
       if (st && (st.status === 'running' || st.status === 'paused')) {
+        // Docker checks a running container again from `starting`; a paused one waits for its unpause.
+        if (st.status === 'running') ctx.health.init(c);
         await ctx.store.setStatus(c, st.status, { fields: { pid: st.pid } });
         monitor.watch(c, Date.parse(c.state.startedAt));
         return;

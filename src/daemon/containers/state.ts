@@ -8,6 +8,7 @@ import type {
   HostConfig,
   NetworkingConfig,
   ContainerState,
+  Health,
 } from '../../types/index.js';
 import { ConflictError, humanDuration } from '../../util/index.js';
 
@@ -44,6 +45,8 @@ export interface ContainerRuntimeState {
   manuallyStopped: boolean;
   /** Set by the first start: Docker's restart policies only restart containers that ran before. */
   hasBeenStarted: boolean;
+  /** The healthcheck's results; absent for a container that never ran one (Docker's nil Health). */
+  health?: Health;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -97,6 +100,7 @@ export function inspectState(s: ContainerRuntimeState): ContainerState {
     Error: s.error,
     StartedAt: s.startedAt,
     FinishedAt: s.finishedAt,
+    ...(s.health ? { Health: { Status: s.health.Status, FailingStreak: s.health.FailingStreak, Log: s.health.Log } } : {}),
   };
 }
 
@@ -104,7 +108,7 @@ export function inspectState(s: ContainerRuntimeState): ContainerState {
 export function statusText(s: ContainerRuntimeState, now = Date.now()): string {
   switch (s.status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}${healthSuffix(s.health)}`;
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
     case 'restarting':
@@ -119,6 +123,12 @@ export function statusText(s: ContainerRuntimeState, now = Date.now()): string {
     default:
       return 'Created';
   }
+}
+
+/** ` (healthy)`, ` (health: starting)`, ` (unhealthy)` after a running container's "Up …", as Docker writes it. */
+function healthSuffix(h: Health | undefined): string {
+  if (!h) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
 }
 
 /** Running or paused: a process exists. */

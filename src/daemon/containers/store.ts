@@ -47,8 +47,15 @@ export class ContainerFiles {
   async saveRecord(r: ContainerRecord) {
     await writeJsonAtomic(this.configPath, r);
   }
-  async saveState(s: ContainerRuntimeState) {
-    await writeJsonAtomic(this.statePath, s);
+  #saving: Promise<void> = Promise.resolve();
+  /**
+   * Saves are queued: the health loop saves without the container's lock, and two renames that
+   * finish out of order would leave the older state on disk.
+   */
+  saveState(s: ContainerRuntimeState): Promise<void> {
+    const next = this.#saving.then(() => writeJsonAtomic(this.statePath, s));
+    this.#saving = next.catch(() => {});
+    return next;
   }
   async load(): Promise<{ record: ContainerRecord; state: ContainerRuntimeState } | undefined> {
     const record = await readJsonIfExists<ContainerRecord>(this.configPath);

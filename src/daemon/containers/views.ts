@@ -8,6 +8,7 @@ import type {
   ContainerSummary,
   ContainerTopResponse,
   EndpointSettings,
+  HealthStatus,
   Port,
 } from '../../types/index.js';
 import { ConflictError, InvalidArgumentError, run } from '../../util/index.js';
@@ -19,6 +20,7 @@ import { inspectState, isActive, statusText, type ContainerRecord } from './stat
 import type { Container } from './store.js';
 
 const LIST_FILTERS = ['id', 'name', 'status', 'label', 'exited', 'ancestor', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose'];
+const HEALTH_STATUSES: readonly string[] = ['none', 'starting', 'healthy', 'unhealthy'] satisfies HealthStatus[];
 const STATUSES: readonly string[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] satisfies ContainerStateStatus[];
 
 export interface ListOptions {
@@ -73,6 +75,11 @@ export class Views {
     for (const v of filters.status ?? []) {
       if (!STATUSES.includes(v)) throw new InvalidArgumentError(`invalid filter 'status=${v}'`);
     }
+    for (const v of filters.health ?? []) {
+      if (!HEALTH_STATUSES.includes(v)) {
+        throw new InvalidArgumentError(`invalid filter 'health=${v}': invalid value for health (${v}): must be one of ${HEALTH_STATUSES.join(', ')}`);
+      }
+    }
     for (const v of filters.exited ?? []) {
       if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`invalid filter 'exited=${v}': the exit code must be an integer`);
     }
@@ -110,7 +117,7 @@ export class Views {
         ancestor: (_v, i) => ancestors[i] !== undefined && r.imageId === ancestors[i],
         before: () => true,
         since: () => true,
-        health: (v) => v === 'none',
+        health: (v) => (c.state.health?.Status ?? 'none') === v,
         network: (v) => {
           const id = this.#networkId(v);
           return recordedNetworks(r).some((n) => n === v || (id !== '' && this.#networkId(n) === id));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCreateRequest, parseMount, parsePublish, parseRestart, parseUlimit, readVarFile } from './createopts.js';
+import { buildCreateRequest, healthConfig, parseMount, parsePublish, parseRestart, parseUlimit, readVarFile } from './createopts.js';
 
 test('create request from run flags', () => {
   const r = buildCreateRequest('busybox', ['sh', '-c', 'true'], { interactive: true, tty: true, env: ['A=1', 'HOME_X'], label: ['a=b', 'c'], restart: 'on-failure:3', memory: 1024, cpus: 1.5, entrypoint: '', network: [{ target: 'none' }], publish: ['8080:80'] }, { HOME_X: '/x' });
@@ -61,4 +61,24 @@ test('restart, publish, mount, ulimit parsing', () => {
 test('env files', () => {
   const lines = readVarFile('f', { B: 'fromenv' }, () => '# c\nA=1\n\nB\nC\n  D=x y\n');
   assert.deepEqual(lines, ['A=1', 'B=fromenv', 'D=x y']);
+});
+
+test('healthConfig: the docker CLI Healthcheck from the --health-* flags', () => {
+  assert.equal(healthConfig({}), undefined);
+  assert.equal(healthConfig({ healthcheck: true }), undefined);
+  assert.deepEqual(healthConfig({ healthcheck: false }), { Test: ['NONE'] });
+  assert.deepEqual(healthConfig({ healthCmd: 'exit 0', healthInterval: 200e6, healthRetries: 2 }), {
+    Test: ['CMD-SHELL', 'exit 0'],
+    Interval: 200e6,
+    Timeout: 0,
+    StartPeriod: 0,
+    StartInterval: 0,
+    Retries: 2,
+  });
+  // Without a command the image's stays: the daemon fills the test in.
+  assert.equal(healthConfig({ healthTimeout: 1e9 })?.Test, undefined);
+  assert.throws(() => healthConfig({ healthcheck: false, healthCmd: 'true' }), { message: '--no-healthcheck conflicts with --health-* options' });
+  assert.throws(() => healthConfig({ healthInterval: -1 }), { message: '--health-interval cannot be negative' });
+  assert.throws(() => healthConfig({ healthRetries: -1 }), { message: '--health-retries cannot be negative' });
+  assert.deepEqual(buildCreateRequest('busybox', [], { healthcheck: false }).Healthcheck, { Test: ['NONE'] });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ContainerCreateRequest, HostConfig, MountSpec, RestartPolicy, Ulimit } from '../../../types/index.js';
-import { errorMessage } from '../../../util/index.js';
+import type { ContainerCreateRequest, HealthConfig, HostConfig, MountSpec, RestartPolicy, Ulimit } from '../../../types/index.js';
+import { errorMessage, parseGoDuration } from '../../../util/index.js';
 import { Exit } from '../../errors.js';
 import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
 import { linkArg, networkArg, networkConfig, portConfig, type NetworkFlags } from './netopts.js';
@@ -57,11 +57,29 @@ export interface CreateFlags extends NetworkFlags {
   platform?: string;
   pull?: string;
   netAlias?: string[];
+  healthCmd?: string;
+  /** Durations in nanoseconds, as the API takes them. */
+  healthInterval?: number;
+  healthTimeout?: number;
+  healthStartPeriod?: number;
+  healthStartInterval?: number;
+  healthRetries?: number;
+  /** false with --no-healthcheck (commander's negation). */
+  healthcheck?: boolean;
 }
 
 const bytesArg = (v: string) => {
   try {
     return parseRamBytes(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** A Go duration flag (`300ms`, `1m30s`), in nanoseconds. */
+const durationArg = (v: string) => {
+  try {
+    return parseGoDuration(v);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -84,6 +102,12 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-e, --env <list>', 'Set environment variables', collect)
     .option('--env-file <list>', 'Read in a file of environment variables', collect)
     .option('--expose <list>', 'Expose a port or a range of ports', collect)
+    .option('--health-cmd <string>', 'Command to run to check health')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 0s)', durationArg)
+    .option('--health-retries <int>', 'Consecutive failures needed to report unhealthy', intArg)
+    .option('--health-start-interval <duration>', 'Time between running the check during the start period (ms|s|m|h) (default 0s)', durationArg)
+    .option('--health-start-period <duration>', 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)', durationArg)
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)', durationArg)
     .option('-h, --hostname <string>', 'Container host name')
     .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
     .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
@@ -99,6 +123,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
     .option('--name <string>', 'Assign a name to the container')
+    .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
     .option('--network <network>', 'Connect a container to a network', networkArg)
     .option('--network-alias <list>', 'Add network-scoped alias for the container', collect)
     // docker's older names for --network and --network-alias, still taken but not listed.
@@ -248,6 +273,42 @@ export function parseUlimit(spec: string): Ulimit {
   return { Name: name, Soft: Number(m[1]), Hard: Number(m[2] ?? m[1]) };
 }
 
+/**
+ * The docker CLI's Healthcheck from the --health-* flags: none when no flag is given, `NONE`
+ * for --no-healthcheck, and otherwise only what was given (the daemon fills the rest from the
+ * image, a command included).
+ */
+export function healthConfig(f: CreateFlags): HealthConfig | undefined {
+  const given =
+    (f.healthCmd ?? '') !== '' ||
+    (f.healthInterval ?? 0) !== 0 ||
+    (f.healthTimeout ?? 0) !== 0 ||
+    (f.healthStartPeriod ?? 0) !== 0 ||
+    (f.healthRetries ?? 0) !== 0 ||
+    (f.healthStartInterval ?? 0) !== 0;
+  if (f.healthcheck === false) {
+    if (given) throw new Exit(125, '--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!given) return undefined;
+  const negative: [number | undefined, string][] = [
+    [f.healthInterval, '--health-interval'],
+    [f.healthTimeout, '--health-timeout'],
+    [f.healthRetries, '--health-retries'],
+    [f.healthStartPeriod, '--health-start-period'],
+    [f.healthStartInterval, '--health-start-interval'],
+  ];
+  for (const [v, flag] of negative) if ((v ?? 0) < 0) throw new Exit(125, `${flag} cannot be negative`);
+  return {
+    Test: f.healthCmd ? ['CMD-SHELL', f.healthCmd] : undefined,
+    Interval: f.healthInterval ?? 0,
+    Timeout: f.healthTimeout ?? 0,
+    StartPeriod: f.healthStartPeriod ?? 0,
+    StartInterval: f.healthStartInterval ?? 0,
+    Retries: f.healthRetries ?? 0,
+  };
+}
+
 function keyValueMap(list: string[] | undefined, sep = '='): Record<string, string> | undefined {
   if (!list?.length) return undefined;
   const out: Record<string, string> = {};
@@ -274,6 +335,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
   const { exposed, bindings } = portConfig(f);
   const network = networkConfig({ ...f, networkAlias: [...(f.networkAlias ?? []), ...(f.netAlias ?? [])] });
   const tmpfs = keyValueMap(f.tmpfs, ':');
+  const healthcheck = healthConfig(f);
   const restart = parseRestart(f.restart ?? 'no');
   if (f.rm && restart.Name !== 'no') throw new Exit(125, 'conflicting options: cannot specify both --restart and --rm');
   const hostConfig: HostConfig = {
@@ -329,6 +391,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     AttachStderr: attachStd('stderr'),
     StopSignal: f.stopSignal,
     StopTimeout: f.stopTimeout,
+    Healthcheck: healthcheck,
     ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
     HostConfig: hostConfig,
     NetworkingConfig: Object.keys(network.endpoints).length ? { EndpointsConfig: network.endpoints } : undefined,
