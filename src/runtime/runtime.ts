@@ -68,6 +68,9 @@ const CREATE_TIMEOUT_MS = 60_000;
 /** Whether the host runs the unified cgroup hierarchy (v2) rather than v1 or hybrid. */
 export const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 
+/** A cgroup v1 (or hybrid) host's name=systemd hierarchy, which systemd containers get a writable part of. */
+const SYSTEMD_HIERARCHY = !cgroupV2 && existsSync('/sys/fs/cgroup/systemd/cgroup.procs') ? '/sys/fs/cgroup/systemd' : undefined;
+
 /** The daemon's own hard limit on open files (containers can't get more). */
 function nofileHardLimit(): number {
   try {
@@ -135,7 +138,10 @@ export class Runtime {
       try {
         st = await stat(d.pathOnHost);
       } catch (err) {
-        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${errorMessage(err)}`, 126);
+        // Go's wording, as dockerd words it; the docker CLI exits 127 on "no such file or directory".
+        const missing = isErrno(err, 'ENOENT');
+        const reason = missing ? 'no such file or directory' : errorMessage(err);
+        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${reason}`, missing ? 127 : 126);
       }
       const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
       if (!type) throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": not a device node`, 126);
@@ -151,7 +157,13 @@ export class Runtime {
     await mkdir(this.#root, { recursive: true, mode: 0o700 });
     await rm(bundle, { recursive: true, force: true });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
-    const oci = generateSpec(spec, { cgroupV2, devices: await this.#devices(spec), nofileMax: NOFILE_MAX, availableCaps: DAEMON_CAPS });
+    const oci = generateSpec(spec, {
+      cgroupV2,
+      devices: await this.#devices(spec),
+      nofileMax: NOFILE_MAX,
+      availableCaps: DAEMON_CAPS,
+      systemdHierarchy: SYSTEMD_HIERARCHY,
+    });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
     const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
     await writeJsonAtomic(join(bundle, 'log.json'), log, { durable: false });

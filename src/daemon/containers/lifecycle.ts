@@ -19,7 +19,7 @@ import {
   validateContainerName,
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
-import { validateHostConfig } from '../spec.js';
+import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, validateHostConfig } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import type { Monitor } from './monitor.js';
@@ -56,6 +56,8 @@ export class Lifecycle {
     const config = mergeImageConfig(req, image);
     const argv = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
     if (argv.length === 0) throw new InvalidArgumentError('No command specified');
+    // SIGTERM only makes systemd re-execute itself; recorded, so inspect and `stop` agree.
+    if (!config.StopSignal && isSystemdContainer(argv[0], hostConfig)) config.StopSignal = SYSTEMD_STOP_SIGNAL;
 
     const id = newId();
     // Docker records the default hostname at create, so inspect shows what the process will see.

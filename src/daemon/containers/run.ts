@@ -10,9 +10,9 @@
  * steps in the same reverse order. Neither changes the container's status: the lifecycle and
  * the monitor record what happened, under the container's lock, which the caller holds.
  */
-import { errorMessage } from '../../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage } from '../../util/index.js';
 import { writeHostFiles } from '../hostfiles.js';
-import { containerHostname, containerSpec } from '../spec.js';
+import { containerHostname, containerSpec, joinedContainer, type SpecInputs } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
 import type { ContainerContext } from './context.js';
@@ -45,7 +45,8 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
       dns: network.dns,
       addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
     });
-    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace });
+    const joins = namespaceJoins(ctx, record.hostConfig);
+    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins });
 
     const { pid } = await rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath));
     undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
@@ -78,4 +79,36 @@ export async function releaseRun(ctx: ContainerContext, c: Container, rootfs: 'u
   c.network = undefined;
   if (rootfs === 'unmount') await ctx.rootfs.unmount(id).catch(warn('unmount failed'));
   else await ctx.rootfs.remove(id).catch(warn('removing the file system failed'));
+}
+
+/**
+ * `--ipc container:<c>` and `--pid container:<c>`: the other container's namespaces, by its
+ * process, so it must be running; dockerd's checks and texts. Its /dev/shm goes with its IPC
+ * namespace, reached through its root (`/proc/<pid>/root`), which exists as long as it runs.
+ */
+function namespaceJoins(ctx: ContainerContext, hc: Container['record']['hostConfig']): SpecInputs['joins'] {
+  const target = (ref: string, kind: 'IPC' | 'PID'): Container => {
+    let t: Container;
+    try {
+      t = ctx.store.get(ref);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new InvalidArgumentError(`failed to join ${kind} namespace: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (t.state.status !== 'running' || !t.state.pid) throw new ConflictError(`failed to join ${kind} namespace: container ${ref} is not running`);
+    return t;
+  };
+  const joins: NonNullable<SpecInputs['joins']> = {};
+  const ipcRef = joinedContainer(hc.IpcMode);
+  if (ipcRef) {
+    const t = target(ipcRef, 'IPC');
+    const mode = t.record.hostConfig.IpcMode;
+    if (mode !== 'shareable' && mode !== '') {
+      throw new InvalidArgumentError(`failed to join IPC namespace: container ${ipcRef}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+    }
+    joins.ipc = { path: `/proc/${t.state.pid}/ns/ipc`, shm: `/proc/${t.state.pid}/root/dev/shm` };
+  }
+  const pidRef = joinedContainer(hc.PidMode);
+  if (pidRef) joins.pid = { path: `/proc/${target(pidRef, 'PID').state.pid}/ns/pid` };
+  return joins.ipc || joins.pid ? joins : undefined;
 }
