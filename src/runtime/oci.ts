@@ -131,7 +131,9 @@ export function capabilities(spec: Pick<ContainerSpec, 'privileged' | 'capAdd' |
   if (spec.privileged) return [...available];
   const add = spec.capAdd.map((c) => normalizeCap(c, 'CapAdd'));
   const drop = spec.capDrop.map((c) => normalizeCap(c, 'CapDrop'));
-  let caps = add.includes('ALL') ? [...available] : DEFAULT_CAPS.filter((c) => available.includes(c));
+  // As dockerd: --cap-add ALL wins over --cap-drop ALL, and then drops only the ones named.
+  if (add.includes('ALL')) return available.filter((c) => !drop.includes(c));
+  let caps = DEFAULT_CAPS.filter((c) => available.includes(c));
   if (drop.includes('ALL')) caps = [];
   else caps = caps.filter((c) => !drop.includes(c));
   for (const c of add) {
