@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as spec from './spec.js';
 import { isSystemdContainer, validateIsolation } from './spec.js';
 
 test('validateIsolation: namespace modes, capabilities, devices and OOM score with dockerd\'s texts', () => {
@@ -23,4 +24,11 @@ test('systemd containers: by command, or forced either way', () => {
   assert.ok(!isSystemdContainer('init', {}));
   assert.ok(isSystemdContainer('/bin/sh', { Annotations: { 'io.wharf.systemd': 'always' } }));
   assert.ok(!isSystemdContainer('/sbin/init', { Annotations: { 'io.wharf.systemd': 'false' } }));
+});
+
+test('an AppArmor profile on a host without AppArmor is a warning, unconfined is none', () => {
+  const { securityWarnings } = spec;
+  assert.deepEqual(securityWarnings({ SecurityOpt: ['apparmor=docker-default'] }, () => false), ['AppArmor is not enabled on this host: the option "apparmor=docker-default" has no effect']);
+  assert.deepEqual(securityWarnings({ SecurityOpt: ['apparmor=docker-default'] }, () => true), []);
+  assert.deepEqual(securityWarnings({ SecurityOpt: ['apparmor=unconfined'] }, () => false), []);
 });

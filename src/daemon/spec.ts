@@ -1,6 +1,7 @@
 import { capabilities, parseDeviceCgroupRule, parseSecurityOpt, type ContainerSpec, type IpcNamespace, type JoinNamespace } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
 import { validatePorts } from '../network/index.js';
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Mount } from '../util/index.js';
 import { validateMounts } from '../volume/index.js';
 import type { ContainerRecord } from './containers/state.js';
@@ -198,4 +199,23 @@ export function validateIsolation(hc: HostConfig): void {
       throw new InvalidArgumentError(`invalid device mode "${d.CgroupPermissions}" for "${d.PathOnHost}": use a combination of r, w and m`);
     }
   }
+}
+
+/** Whether the host kernel runs AppArmor (Debian's default kernels do; this project's CI hosts do not). */
+function appArmorEnabled(): boolean {
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Create's warnings about security options that cannot take effect here. dockerd ignores an
+ * AppArmor profile silently on a host without AppArmor; saying so costs nothing.
+ */
+export function securityWarnings(hc: HostConfig, apparmor: () => boolean = appArmorEnabled): string[] {
+  const wanted = (hc.SecurityOpt ?? []).find((o) => /^apparmor[=:]/.test(o) && !/^apparmor[=:]unconfined$/.test(o));
+  if (!wanted || apparmor()) return [];
+  return [`AppArmor is not enabled on this host: the option "${wanted}" has no effect`];
 }

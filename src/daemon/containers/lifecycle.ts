@@ -19,7 +19,7 @@ import {
   validateContainerName,
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
-import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, validateHostConfig } from '../spec.js';
+import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import type { Monitor } from './monitor.js';
@@ -94,7 +94,7 @@ export class Lifecycle {
       throw err;
     }
     store.publish(c, 'create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: securityWarnings(hostConfig) };
   }
 
   async start(ref: string): Promise<void> {
