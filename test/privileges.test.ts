@@ -53,8 +53,8 @@ const AF_VSOCK = 40;
 const SOCK_STREAM = 1;
 
 async function syscalls(extra: string[], calls: (number | string)[][]): Promise<string[]> {
-  const script = calls.map((c) => `/sc ${c.join(' ')}`).join('; ');
-  const r = await d.docker(['run', '--rm', '-v', `${sc}:/sc:ro`, ...extra, 'busybox', 'sh', '-c', script]);
+  const script = calls.map((c) => `/t/sc ${c.join(' ')}`).join('; ');
+  const r = await d.docker(['run', '--rm', '-v', `${tools}:/t:ro`, ...extra, 'busybox', 'sh', '-c', script]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim().split('\n');
 }
@@ -105,7 +105,7 @@ test('capabilities: drop ALL then add one, with or without CAP_; unknown ones ar
   assert.equal((eff >> 13n) & 1n, 0n, 'CAP_NET_RAW (bit 13) dropped');
   assert.equal((eff >> 21n) & 1n, 1n, 'CAP_SYS_ADMIN (bit 21) added');
   for (const [flag, what] of [['--cap-add', 'CapAdd'], ['--cap-drop', 'CapDrop']]) {
-    const bad = await d.docker(['create', flag, 'bogus', 'busybox']);
+    const bad = await d.docker(['run', '--rm', flag, 'bogus', 'busybox', 'true']);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, new RegExp(`invalid ${what}: unknown capability: "CAP_BOGUS"`));
   }

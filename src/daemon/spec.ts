@@ -22,6 +22,8 @@ export interface SpecInputs {
   network: NetworkAttachment['namespace'];
   /** Other containers' namespaces for `--ipc container:<c>` and `--pid container:<c>`, found running. */
   joins?: { ipc?: JoinNamespace & { shm: string }; pid?: JoinNamespace };
+  /** A shareable container's /dev/shm: the tmpfs the start sequence mounted on the host. */
+  shm?: string;
 }
 
 /** The annotation that carries `wharf run --systemd`: `always`, `true` (the default: by command) or `false`. */
@@ -44,8 +46,9 @@ export function joinedContainer(mode: string | undefined): string | undefined {
   return mode?.startsWith('container:') ? mode.slice('container:'.length) : undefined;
 }
 
-function ipcNamespace(mode: string | undefined, join: SpecInputs['joins']): IpcNamespace {
+function ipcNamespace(mode: string | undefined, join: SpecInputs['joins'], shm: string | undefined): IpcNamespace {
   if (join?.ipc) return join.ipc;
+  if (shm) return { shm };
   if (mode === 'host') return 'host';
   if (mode === 'none') return 'none';
   return 'private';
@@ -104,7 +107,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     mounts: i.mounts,
     files: i.files,
     network,
-    ipc: ipcNamespace(hc.IpcMode, i.joins),
+    ipc: ipcNamespace(hc.IpcMode, i.joins, i.shm),
     pid: i.joins?.pid ?? (hc.PidMode === 'host' ? 'host' : 'private'),
     uts: hc.UTSMode === 'host' ? 'host' : 'private',
     privileged: hc.Privileged ?? false,

@@ -239,7 +239,7 @@ export function generateSpec(
   const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
   if (spec.pid === 'private') namespaces.push({ type: 'pid' });
   else if (typeof spec.pid === 'object') namespaces.push({ type: 'pid', path: spec.pid.path });
-  if (typeof spec.ipc === 'object') namespaces.push({ type: 'ipc', path: spec.ipc.path });
+  if (typeof spec.ipc === 'object' && spec.ipc.path) namespaces.push({ type: 'ipc', path: spec.ipc.path });
   else if (spec.ipc !== 'host') namespaces.push({ type: 'ipc' });
   if (spec.uts === 'private') namespaces.push({ type: 'uts' });
   if (spec.network.mode === 'none') namespaces.push({ type: 'network' });
@@ -302,8 +302,9 @@ function devicePermissions(spec: ContainerSpec, path: string): string {
 }
 
 /**
- * /dev/shm by IPC mode, as Docker: none for `none`, the host's for `host`, the other
- * container's for `container:<c>` (shared memory is only shared with the tmpfs that holds it).
+ * /dev/shm by IPC mode, as Docker: none for `none`, the host's for `host`, a tmpfs the daemon
+ * mounted for `shareable` and `container:<c>` (a mount in another container's namespace cannot be
+ * bind-mounted, so a shared one must live in the host's).
  */
 function shmMount(spec: ContainerSpec): OciMount[] {
   if (spec.ipc === 'none') return [];

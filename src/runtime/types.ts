@@ -9,10 +9,11 @@ export interface JoinNamespace {
 }
 
 /**
- * IPC: `none` is a private namespace without /dev/shm (Docker's rule); joining another
- * container's also shares its /dev/shm (`shm`, the host path of that container's mount).
+ * IPC: `none` is a private namespace without /dev/shm (Docker's rule). With `shm`, /dev/shm is
+ * that host directory (a tmpfs the daemon mounted): a shareable container's own (no `path`: a
+ * new namespace) or, with `path`, the one of the container whose namespace it joins.
  */
-export type IpcNamespace = NamespaceMode | 'none' | (JoinNamespace & { shm: string });
+export type IpcNamespace = NamespaceMode | 'none' | { path?: string; shm: string };
 
 export interface ProcessUser {
   uid: number;
