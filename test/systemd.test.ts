@@ -25,6 +25,7 @@ const PACKAGES = 'systemd,systemd-sysv,openssh-server,dbus';
 let d: TestDaemon | undefined;
 let skipReason: string | undefined;
 let buildSeconds: number | undefined;
+let importSeconds: number | undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,13 +69,25 @@ before(async () => {
   const tar = await imageTarball();
   if (!tar) return;
   d = await startDaemon();
+  const t0 = Date.now();
   const imp = await d.docker(['import', tar, IMAGE], { timeoutMs: 5 * 60_000 });
+  importSeconds = (Date.now() - t0) / 1000;
   if (imp.code !== 0) throw new Error(`import failed: ${imp.stderr}`);
 });
 
 after(async () => {
   await d?.stop();
 });
+
+/** Bounded wait for boot: "running", or "degraded" when a unit this container has no use for failed. */
+async function bootState(dd: TestDaemon, name: string): Promise<string> {
+  let state = '';
+  for (let i = 0; i < 120 && !['running', 'degraded'].includes(state); i++) {
+    state = (await dd.docker(['exec', name, 'systemctl', 'is-system-running'])).stdout.trim();
+    if (!['running', 'degraded'].includes(state)) await sleep(1000);
+  }
+  return state;
+}
 
 /** The first bytes a TCP server sends on 127.0.0.1:port, within a bound. */
 function banner(port: number): Promise<string> {
@@ -98,17 +111,15 @@ function banner(port: number): Promise<string> {
 test('a Debian systemd image boots with --privileged /usr/sbin/init: systemctl works and sshd answers on the published port', async (t) => {
   if (!d) return t.skip(skipReason ?? 'no image');
   if (buildSeconds !== undefined) t.diagnostic(`built the image with mmdebstrap in ${buildSeconds.toFixed(0)} s`);
+  t.diagnostic(`imported it in ${importSeconds?.toFixed(0)} s`);
   const name = 'studio';
   try {
     const run = await d.docker(['run', '-d', '--name', name, '--privileged', '--hostname', 'studio', '-p', '127.0.0.1::22', IMAGE, '/usr/sbin/init']);
     assert.equal(run.code, 0, run.stderr);
 
-    // Bounded wait for boot: "running", or "degraded" when a unit this container has no use for failed.
-    let state = '';
-    for (let i = 0; i < 120 && !['running', 'degraded'].includes(state); i++) {
-      state = (await d.docker(['exec', name, 'systemctl', 'is-system-running'])).stdout.trim();
-      if (!['running', 'degraded'].includes(state)) await sleep(1000);
-    }
+    const t0 = Date.now();
+    const state = await bootState(d, name);
+    t.diagnostic(`boot took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const failed = (await d.docker(['exec', name, 'systemctl', '--failed', '--no-legend'])).stdout;
     assert.ok(['running', 'degraded'].includes(state), `systemctl is-system-running: ${state}; failed units: ${failed}; logs: ${(await d.docker(['logs', name])).stdout.slice(-3000)}`);
     if (state === 'degraded') t.diagnostic(`degraded; failed units: ${failed.trim()}`);
@@ -118,6 +129,7 @@ test('a Debian systemd image boots with --privileged /usr/sbin/init: systemctl w
     const port = Number((await d.docker(['port', name, '22/tcp'])).stdout.trim().split(':').pop());
     assert.ok(port > 0);
     assert.match(await banner(port), /^SSH-2\.0-OpenSSH/);
+    t.diagnostic(`sshd answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the run`);
 
     // What wharf prepared: the tmpfs mounts, the environment, the stop signal, a cgroup of its own.
     const mounts = (await d.docker(['exec', name, 'sh', '-c', 'for m in /run /run/lock /tmp; do findmnt -n -o FSTYPE $m; done'])).stdout;
@@ -130,7 +142,9 @@ test('a Debian systemd image boots with --privileged /usr/sbin/init: systemctl w
     assert.match(unitCgroup, /ssh\.service/);
 
     // SIGRTMIN+3 makes systemd shut down cleanly, so stop ends before its timeout would kill it.
+    const t1 = Date.now();
     const stop = await d.docker(['stop', '-t', '60', name], { timeoutMs: 120_000 });
+    t.diagnostic(`stop took ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}}', name])).stdout.trim(), 'exited');
   } finally {
@@ -151,4 +165,24 @@ test('--systemd=always prepares a container whose command is not systemd; --syst
   assert.equal((await d.docker(['inspect', '-f', '{{.Config.StopSignal}}', auto.stdout.trim()])).stdout.trim(), 'SIGRTMIN+3');
   await d.docker(['rm', auto.stdout.trim()]);
   await d.docker(['rm', create.stdout.trim()]);
+});
+
+test('without --privileged, systemd mode alone boots the image: its own cgroup is writable, the host\'s are not', async (t) => {
+  if (!d) return t.skip(skipReason ?? 'no image');
+  const name = 'studio-unprivileged';
+  try {
+    const run = await d.docker(['run', '-d', '--name', name, IMAGE, '/usr/sbin/init']);
+    assert.equal(run.code, 0, run.stderr);
+    const state = await bootState(d, name);
+    const failed = (await d.docker(['exec', name, 'systemctl', '--failed', '--no-legend'])).stdout;
+    assert.ok(['running', 'degraded'].includes(state), `systemctl is-system-running: ${state}; failed units: ${failed}`);
+    assert.equal((await d.docker(['exec', name, 'systemctl', 'is-active', 'ssh'])).stdout.trim(), 'active');
+    // The container's processes cannot write a cgroup file outside systemd's hierarchy.
+    const other = await d.docker(['exec', name, 'sh', '-c', 'ls /sys/fs/cgroup/memory >/dev/null 2>&1 || exit 0; echo 1 > /sys/fs/cgroup/memory/cgroup.procs 2>/dev/null && echo wrote || echo refused']);
+    assert.notEqual(other.stdout.trim(), 'wrote');
+    const stop = await d.docker(['stop', '-t', '60', name], { timeoutMs: 120_000 });
+    assert.equal(stop.code, 0, stop.stderr);
+  } finally {
+    await d.docker(['rm', '-f', name]);
+  }
 });
