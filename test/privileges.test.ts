@@ -189,8 +189,11 @@ test('--pid container:<c> sees its processes; --pid host sees the host\'s; --uts
     assert.match(ps.stdout, /^\s*1 sleep 4242$/m);
     const host = await d.wharf(['run', '--rm', '--pid', 'host', 'busybox', 'sh', '-c', `test -d /proc/${process.pid} && echo sees-host`]);
     assert.equal(host.stdout, 'sees-host\n', host.stderr);
-    const uts = await d.docker(['run', '--rm', '--uts', 'host', 'busybox', 'hostname']);
-    assert.equal(uts.stdout.trim(), hostname());
+    const uts = await d.docker(['run', '--rm', '--uts', 'host', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname']);
+    assert.equal(uts.stdout, `${hostname()}\n${hostname()}\n`);
+    const named = await d.docker(['run', '--rm', '--uts', 'host', '--hostname', 'x1', 'busybox', 'true']);
+    assert.equal(named.code, 125);
+    assert.match(named.stderr, /conflicting options: hostname and the UTS mode/);
     await d.docker(['stop', '-t', '0', target]);
     const stopped = await d.docker(['run', '--rm', '--pid', `container:${target}`, 'busybox', 'true']);
     assert.notEqual(stopped.code, 0);

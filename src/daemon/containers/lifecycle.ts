@@ -42,6 +42,8 @@ export class Lifecycle {
     if (req.WorkingDir && !req.WorkingDir.startsWith('/')) {
       throw new InvalidArgumentError(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
     }
+    // dockerd's check: the host's UTS namespace has the host's name.
+    if (req.HostConfig?.UTSMode === 'host' && req.Hostname) throw new InvalidArgumentError('conflicting options: hostname and the UTS mode');
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
     await validateHostConfig(given, req.ExposedPorts);
@@ -61,7 +63,7 @@ export class Lifecycle {
 
     const id = newId();
     // Docker records the default hostname at create, so inspect shows what the process will see.
-    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' || hostConfig.UTSMode === 'host' ? osHostname() : id.slice(0, 12);
     const files = store.files(id);
     const record: ContainerRecord = {
       id,
