@@ -3,9 +3,10 @@
 # docker.io is the real Docker that test/interop.test.ts and bench/ compare against.
 # netavark, aardvark-dns and containernetworking-plugins are networking candidates bench/netsetup.ts measures (issue 8);
 # strace lets it count the processes each one makes.
+# mmdebstrap builds the Debian systemd image of test/systemd.test.ts (issue 9).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   runc crun conmon tini iptables iproute2 procps busybox-static ca-certificates docker.io \
-  netavark aardvark-dns containernetworking-plugins strace >/dev/null
+  netavark aardvark-dns containernetworking-plugins strace mmdebstrap >/dev/null

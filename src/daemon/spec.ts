@@ -1,6 +1,7 @@
-import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
+import { capabilities, parseDeviceCgroupRule, parseSecurityOpt, type ContainerSpec, type IpcNamespace, type JoinNamespace } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
 import { validatePorts } from '../network/index.js';
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Mount } from '../util/index.js';
 import { validateMounts } from '../volume/index.js';
 import type { ContainerRecord } from './containers/state.js';
@@ -19,6 +20,38 @@ export interface SpecInputs {
   mounts: Mount[];
   /** The network namespace to join (the network step). */
   network: NetworkAttachment['namespace'];
+  /** Other containers' namespaces for `--ipc container:<c>` and `--pid container:<c>`, found running. */
+  joins?: { ipc?: JoinNamespace & { shm: string }; pid?: JoinNamespace };
+  /** A shareable container's /dev/shm: the tmpfs the start sequence mounted on the host. */
+  shm?: string;
+}
+
+/** The annotation that carries `wharf run --systemd`: `always`, `true` (the default: by command) or `false`. */
+export const SYSTEMD_ANNOTATION = 'io.wharf.systemd';
+/** The commands that make a container a systemd one (Podman's list, with systemd's own paths). */
+const SYSTEMD_COMMANDS = ['/sbin/init', '/usr/sbin/init', '/usr/local/sbin/init', '/usr/lib/systemd/systemd', '/lib/systemd/systemd'];
+/** systemd's signal to shut down cleanly (SIGTERM only makes it re-execute). */
+export const SYSTEMD_STOP_SIGNAL = 'SIGRTMIN+3';
+
+/** Whether a container runs systemd as PID 1, so gets what it needs to boot (Podman's `--systemd`). */
+export function isSystemdContainer(command: string, hc: HostConfig): boolean {
+  const mode = hc.Annotations?.[SYSTEMD_ANNOTATION] ?? 'true';
+  if (mode === 'always') return true;
+  if (mode === 'false') return false;
+  return SYSTEMD_COMMANDS.includes(command) || command.split('/').pop() === 'systemd';
+}
+
+/** `container:<name|id>` of an IpcMode or PidMode, else undefined. */
+export function joinedContainer(mode: string | undefined): string | undefined {
+  return mode?.startsWith('container:') ? mode.slice('container:'.length) : undefined;
+}
+
+function ipcNamespace(mode: string | undefined, join: SpecInputs['joins'], shm: string | undefined): IpcNamespace {
+  if (join?.ipc) return join.ipc;
+  if (shm) return { shm };
+  if (mode === 'host') return 'host';
+  if (mode === 'none') return 'none';
+  return 'private';
 }
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -53,7 +86,9 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const hc = r.hostConfig;
   const cfg = r.config;
   const hostname = containerHostname(r);
-  const env = processEnv([cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
+  const systemd = isSystemdContainer(r.path, hc);
+  // systemd and the tools under it read `container` to know they run in one (Podman sets it too).
+  const env = processEnv([systemd ? ['container=wharf'] : [], cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
   // The runtime's 'none' is a new namespace of its own, with loopback only.
   const network: ContainerSpec['network'] = i.network.mode === 'new' ? { mode: 'none' } : i.network;
   return {
@@ -72,8 +107,8 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     mounts: i.mounts,
     files: i.files,
     network,
-    ipc: hc.IpcMode === 'host' ? 'host' : 'private',
-    pid: hc.PidMode === 'host' ? 'host' : 'private',
+    ipc: ipcNamespace(hc.IpcMode, i.joins, i.shm),
+    pid: i.joins?.pid ?? (hc.PidMode === 'host' ? 'host' : 'private'),
     uts: hc.UTSMode === 'host' ? 'host' : 'private',
     privileged: hc.Privileged ?? false,
     capAdd: hc.CapAdd ?? [],
@@ -87,6 +122,8 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
       pathInContainer: d.PathInContainer || d.PathOnHost,
       permissions: d.CgroupPermissions || 'rwm',
     })),
+    deviceCgroupRules: hc.DeviceCgroupRules?.length ? hc.DeviceCgroupRules : undefined,
+    systemd: systemd || undefined,
     resources: {
       memory: hc.Memory || undefined,
       memoryReservation: hc.MemoryReservation || undefined,
@@ -117,6 +154,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
 export async function validateHostConfig(hc: HostConfig, exposed?: Record<string, unknown> | null): Promise<void> {
   // The capabilities only select rules; any set shows whether the options and a profile parse.
   parseSecurityOpt(hc.SecurityOpt ?? [], [], false);
+  validateIsolation(hc);
   await validateMounts(hc);
   validatePorts(exposed, hc.PortBindings);
   const r = hc.RestartPolicy;
@@ -137,4 +175,50 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
     throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   }
   // Whether the network exists the network service answers (NetworkPort.check), at create.
+}
+
+/**
+ * The namespace modes, capabilities, devices and OOM score of a create, with dockerd's texts
+ * (400): what the runtime would refuse only at start is refused before the container exists.
+ */
+export function validateIsolation(hc: HostConfig): void {
+  const ipc = hc.IpcMode ?? '';
+  const validIpc = ['', 'private', 'shareable', 'host', 'none'].includes(ipc) || Boolean(joinedContainer(ipc));
+  if (!validIpc) throw new InvalidArgumentError(`invalid IPC mode: ${ipc}`);
+  const pid = hc.PidMode ?? '';
+  if (!(pid === '' || pid === 'host' || (joinedContainer(pid) ?? '') !== '')) throw new InvalidArgumentError(`invalid PID mode: ${pid}`);
+  if (hc.UTSMode && hc.UTSMode !== 'host') throw new InvalidArgumentError(`invalid UTS mode: ${hc.UTSMode}`);
+  // dockerd without userns-remap has only the host's user namespace: "host" or nothing.
+  if (hc.UsernsMode && hc.UsernsMode !== 'host') throw new InvalidArgumentError(`invalid USER mode: ${hc.UsernsMode}`);
+  const oom = hc.OomScoreAdj ?? 0;
+  if (oom < -1000 || oom > 1000) throw new InvalidArgumentError(`Invalid value ${oom}, range for oom score adj is [-1000, 1000]`);
+  // Only the names are checked (any set does); which the daemon holds is the runtime's question at start.
+  capabilities({ privileged: false, capAdd: hc.CapAdd ?? [], capDrop: [] });
+  capabilities({ privileged: false, capAdd: [], capDrop: hc.CapDrop ?? [] });
+  for (const rule of hc.DeviceCgroupRules ?? []) parseDeviceCgroupRule(rule);
+  for (const d of hc.Devices ?? []) {
+    if (!d.PathOnHost?.startsWith('/')) throw new InvalidArgumentError(`invalid device specification: "${d.PathOnHost ?? ''}": the host path must be absolute`);
+    if (d.CgroupPermissions && !/^(?!.*(.).*\1)[rwm]{1,3}$/.test(d.CgroupPermissions)) {
+      throw new InvalidArgumentError(`invalid device mode "${d.CgroupPermissions}" for "${d.PathOnHost}": use a combination of r, w and m`);
+    }
+  }
+}
+
+/** Whether the host kernel runs AppArmor (Debian's default kernels do; this project's CI hosts do not). */
+function appArmorEnabled(): boolean {
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Create's warnings about security options that cannot take effect here. dockerd ignores an
+ * AppArmor profile silently on a host without AppArmor; saying so costs nothing.
+ */
+export function securityWarnings(hc: HostConfig, apparmor: () => boolean = appArmorEnabled): string[] {
+  const wanted = (hc.SecurityOpt ?? []).find((o) => /^apparmor[=:]/.test(o) && !/^apparmor[=:]unconfined$/.test(o));
+  if (!wanted || apparmor()) return [];
+  return [`AppArmor is not enabled on this host: the option "${wanted}" has no effect`];
 }

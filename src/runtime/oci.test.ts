@@ -110,3 +110,57 @@ test('generateSpec: resources and privileged mode', () => {
   assert.deepEqual(p.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
   assert.throws(() => generateSpec(spec({ securityOpt: ['bogus=1'] }), host), /invalid --security-opt 2: "bogus=1"/);
 });
+
+test('capabilities: --cap-add ALL wins over --cap-drop ALL and drops only what is named (dockerd)', () => {
+  assert.deepEqual(capabilities(spec({ capAdd: ['ALL'], capDrop: ['ALL'] })), ALL_CAPS);
+  assert.deepEqual(capabilities(spec({ capAdd: ['all'], capDrop: ['net_raw'] })), ALL_CAPS.filter((c) => c !== 'CAP_NET_RAW'));
+});
+
+test('generateSpec: joining another container: its pid and ipc namespaces and its /dev/shm; ipc none has no /dev/shm; ipc host the host\'s', () => {
+  const joined = generateSpec(spec({ pid: { path: '/proc/42/ns/pid' }, ipc: { path: '/proc/42/ns/ipc', shm: '/proc/42/root/dev/shm' } }), host);
+  assert.deepEqual(joined.linux.namespaces.filter((n) => n.type === 'pid' || n.type === 'ipc'), [
+    { type: 'pid', path: '/proc/42/ns/pid' },
+    { type: 'ipc', path: '/proc/42/ns/ipc' },
+  ]);
+  assert.deepEqual(joined.mounts.find((m) => m.destination === '/dev/shm'), { destination: '/dev/shm', type: 'bind', source: '/proc/42/root/dev/shm', options: ['rbind', 'rprivate'] });
+  const none = generateSpec(spec({ ipc: 'none' }), host);
+  assert.ok(none.linux.namespaces.some((n) => n.type === 'ipc' && !n.path));
+  assert.equal(none.mounts.find((m) => m.destination === '/dev/shm'), undefined);
+  const h = generateSpec(spec({ ipc: 'host', pid: 'host' }), host);
+  assert.ok(!h.linux.namespaces.some((n) => n.type === 'ipc' || n.type === 'pid'));
+  assert.equal(h.mounts.find((m) => m.destination === '/dev/shm')?.source, '/dev/shm');
+});
+
+test('generateSpec: device cgroup rules with wildcards; a bad rule is Docker\'s error', () => {
+  const s = generateSpec(spec({ deviceCgroupRules: ['c 1:3 rwm', 'b *:* m', 'a 7:* r'] }), host);
+  assert.deepEqual(s.linux.resources.devices.slice(1), [
+    { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+    { allow: true, type: 'b', major: undefined, minor: undefined, access: 'm' },
+    { allow: true, type: 'a', major: 7, minor: undefined, access: 'r' },
+  ]);
+  assert.throws(() => generateSpec(spec({ deviceCgroupRules: ['x 1:3 rwm'] }), host), /invalid device cgroup format 'x 1:3 rwm'/);
+});
+
+test('generateSpec: systemd mode: tmpfs on /run, /run/lock, /tmp, /var/log/journal; its own name=systemd cgroup writable on v1; cgroup rw on v2', () => {
+  const v1 = generateSpec(spec({ systemd: true }), { ...host, systemdHierarchy: '/sys/fs/cgroup/systemd' });
+  const byDest = (s: typeof v1, d: string) => s.mounts.find((m) => m.destination === d);
+  for (const d of ['/run', '/run/lock', '/tmp', '/var/log/journal']) assert.equal(byDest(v1, d)?.type, 'tmpfs', d);
+  // /run/lock after /run, or the /run tmpfs would hide it.
+  const order = v1.mounts.map((m) => m.destination);
+  assert.ok(order.indexOf('/run') < order.indexOf('/run/lock'));
+  assert.deepEqual(byDest(v1, '/sys/fs/cgroup/systemd'), {
+    destination: '/sys/fs/cgroup/systemd',
+    type: 'bind',
+    source: '/sys/fs/cgroup/systemd/wharf/abc',
+    options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec', 'rprivate'],
+  });
+  assert.ok(byDest(v1, '/sys/fs/cgroup')?.options.includes('ro'), 'the other v1 hierarchies stay read-only');
+  const v2 = generateSpec(spec({ systemd: true }), { ...host, cgroupV2: true });
+  assert.ok(byDest(v2, '/sys/fs/cgroup')?.options.includes('rw'));
+  assert.equal(byDest(v2, '/sys/fs/cgroup/systemd'), undefined);
+  assert.ok(v2.linux.namespaces.some((n) => n.type === 'cgroup'));
+  // A user's mount wins over systemd's tmpfs.
+  const user = generateSpec(spec({ systemd: true, mounts: [{ type: 'bind', source: '/h', target: '/tmp', options: ['rbind'] }] }), host);
+  assert.equal(byDest(user, '/tmp')?.type, 'bind');
+  assert.equal(byDest(generateSpec(spec(), host), '/run'), undefined);
+});

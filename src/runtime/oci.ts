@@ -131,7 +131,9 @@ export function capabilities(spec: Pick<ContainerSpec, 'privileged' | 'capAdd' |
   if (spec.privileged) return [...available];
   const add = spec.capAdd.map((c) => normalizeCap(c, 'CapAdd'));
   const drop = spec.capDrop.map((c) => normalizeCap(c, 'CapDrop'));
-  let caps = add.includes('ALL') ? [...available] : DEFAULT_CAPS.filter((c) => available.includes(c));
+  // As dockerd: --cap-add ALL wins over --cap-drop ALL, and then drops only the ones named.
+  if (add.includes('ALL')) return available.filter((c) => !drop.includes(c));
+  let caps = DEFAULT_CAPS.filter((c) => available.includes(c));
   if (drop.includes('ALL')) caps = [];
   else caps = caps.filter((c) => !drop.includes(c));
   for (const c of add) {
@@ -188,21 +190,34 @@ export function rlimits(spec: Pick<ContainerSpec, 'rlimits'>, nofileMax: number)
  */
 export function generateSpec(
   spec: ContainerSpec,
-  host: { cgroupV2: boolean; devices: OciDevice[]; nofileMax: number; availableCaps: string[] },
+  host: {
+    cgroupV2: boolean;
+    devices: OciDevice[];
+    nofileMax: number;
+    availableCaps: string[];
+    /** On cgroup v1: where the host mounts the name=systemd hierarchy, if it does. */
+    systemdHierarchy?: string;
+  },
 ): OciSpec {
   const caps = capabilities(spec, host.availableCaps);
   const security = parseSecurityOpt(spec.securityOpt, caps, spec.privileged);
   const args = spec.init ? [INIT_PATH_IN_CONTAINER, '--', ...spec.args] : spec.args;
+  const parent = spec.cgroupParent ? `/${spec.cgroupParent.replace(/^\/+|\/+$/g, '')}` : '/wharf';
+  const cgroupsPath = `${parent}/${spec.id}`;
+  // systemd writes its own cgroup (it makes one per unit). On v2 the cgroup namespace shows only
+  // the container's own; on v1 every hierarchy would be writable, so systemdMounts binds one.
+  const cgroupRw = host.cgroupV2 ? spec.privileged || Boolean(spec.systemd) : spec.privileged;
 
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', spec.privileged ? 'rw' : 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', spec.privileged ? 'rw' : 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', cgroupRw ? 'rw' : 'ro'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize}`] },
+    ...shmMount(spec),
   ];
+  if (spec.systemd) mounts.push(...systemdMounts(host.cgroupV2 ? undefined : host.systemdHierarchy, cgroupsPath));
   const userTargets = new Set(spec.mounts.map((m) => m.target));
   const hostFiles: [string, string][] = [
     ['/etc/resolv.conf', spec.files.resolvConf],
@@ -223,7 +238,9 @@ export function generateSpec(
 
   const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
   if (spec.pid === 'private') namespaces.push({ type: 'pid' });
-  if (spec.ipc === 'private') namespaces.push({ type: 'ipc' });
+  else if (typeof spec.pid === 'object') namespaces.push({ type: 'pid', path: spec.pid.path });
+  if (typeof spec.ipc === 'object' && spec.ipc.path) namespaces.push({ type: 'ipc', path: spec.ipc.path });
+  else if (spec.ipc !== 'host') namespaces.push({ type: 'ipc' });
   if (spec.uts === 'private') namespaces.push({ type: 'uts' });
   if (spec.network.mode === 'none') namespaces.push({ type: 'network' });
   else if (spec.network.mode === 'path') namespaces.push({ type: 'network', path: spec.network.path });
@@ -234,7 +251,11 @@ export function generateSpec(
   const resources: OciResources = {
     devices: spec.privileged
       ? [{ allow: true, access: 'rwm' }]
-      : [{ allow: false, access: 'rwm' }, ...host.devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: devicePermissions(spec, d.path) }))],
+      : [
+          { allow: false, access: 'rwm' },
+          ...host.devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: devicePermissions(spec, d.path) })),
+          ...(spec.deviceCgroupRules ?? []).map(parseDeviceCgroupRule),
+        ],
   };
   if (r.memory || r.memoryReservation || r.memorySwap || r.oomKillDisable) {
     resources.memory = { limit: r.memory, reservation: r.memoryReservation, swap: r.memorySwap, disableOOMKiller: r.oomKillDisable };
@@ -245,7 +266,6 @@ export function generateSpec(
   if (r.pidsLimit) resources.pids = { limit: r.pidsLimit };
   if (r.blkioWeight) resources.blockIO = { weight: r.blkioWeight };
 
-  const parent = spec.cgroupParent ? `/${spec.cgroupParent.replace(/^\/+|\/+$/g, '')}` : '/wharf';
   return {
     ociVersion: '1.0.2',
     process: ociProcess({
@@ -267,7 +287,7 @@ export function generateSpec(
     linux: {
       namespaces,
       resources,
-      cgroupsPath: `${parent}/${spec.id}`,
+      cgroupsPath,
       sysctl: Object.keys(spec.sysctls).length ? spec.sysctls : undefined,
       devices: host.devices.length ? host.devices : undefined,
       maskedPaths: spec.privileged ? [] : (spec.maskedPaths ?? DEFAULT_MASKED),
@@ -279,4 +299,43 @@ export function generateSpec(
 
 function devicePermissions(spec: ContainerSpec, path: string): string {
   return spec.devices.find((d) => d.pathInContainer === path)?.permissions ?? 'rwm';
+}
+
+/**
+ * /dev/shm by IPC mode, as Docker: none for `none`, the host's for `host`, a tmpfs the daemon
+ * mounted for `shareable` and `container:<c>` (a mount in another container's namespace cannot be
+ * bind-mounted, so a shared one must live in the host's).
+ */
+function shmMount(spec: ContainerSpec): OciMount[] {
+  if (spec.ipc === 'none') return [];
+  if (spec.ipc === 'host') return [{ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] }];
+  if (typeof spec.ipc === 'object') return [{ destination: '/dev/shm', type: 'bind', source: spec.ipc.shm, options: ['rbind', 'rprivate'] }];
+  return [{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize}`] }];
+}
+
+/**
+ * What systemd as PID 1 needs, as Podman prepares it: fresh tmpfs where systemd expects one
+ * (it refuses to boot, or fails "to mount tmpfs at /run", without), and on a cgroup v1 host the
+ * name=systemd hierarchy of the container's own cgroup, writable, over runc's read-only view.
+ */
+function systemdMounts(systemdHierarchy: string | undefined, cgroupsPath: string): OciMount[] {
+  const tmpfs = (destination: string, mode: string, extra: string[] = []): OciMount => ({
+    destination,
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['rw', 'rprivate', 'nosuid', 'nodev', ...extra, `mode=${mode}`],
+  });
+  const out = [tmpfs('/run', '755'), tmpfs('/run/lock', '1777', ['noexec']), tmpfs('/tmp', '1777'), tmpfs('/var/log/journal', '755')];
+  if (systemdHierarchy) {
+    out.push({ destination: '/sys/fs/cgroup/systemd', type: 'bind', source: `${systemdHierarchy}${cgroupsPath}`, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec', 'rprivate'] });
+  }
+  return out;
+}
+
+/** `c 1:3 rwm`, `b *:* m`: a device cgroup rule as the runtime takes it (a missing number is any). */
+export function parseDeviceCgroupRule(rule: string): OciResources['devices'][number] {
+  const m = /^([acb]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$/.exec(rule.trim());
+  if (!m) throw new InvalidArgumentError(`invalid device cgroup format '${rule}'`);
+  const num = (v: string) => (v === '*' ? undefined : Number(v));
+  return { allow: true, type: m[1], major: num(m[2]), minor: num(m[3]), access: m[4] };
 }

@@ -1,6 +1,6 @@
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { mkdir, open, readFile, rm, stat, writeFile, constants as fsConstants } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CommandInvokeError,
@@ -68,6 +68,9 @@ const CREATE_TIMEOUT_MS = 60_000;
 /** Whether the host runs the unified cgroup hierarchy (v2) rather than v1 or hybrid. */
 export const cgroupV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 
+/** A cgroup v1 (or hybrid) host's name=systemd hierarchy, which systemd containers get a writable part of. */
+const SYSTEMD_HIERARCHY = !cgroupV2 && existsSync('/sys/fs/cgroup/systemd/cgroup.procs') ? '/sys/fs/cgroup/systemd' : undefined;
+
 /** The daemon's own hard limit on open files (containers can't get more). */
 function nofileHardLimit(): number {
   try {
@@ -91,6 +94,41 @@ function daemonCaps(): string[] {
   return [...ALL_CAPS];
 }
 const DAEMON_CAPS = daemonCaps();
+
+/** Directories of /dev that hold no devices of the host's own (containerd's and runc's list). */
+const NOT_HOST_DEVICES = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
+const MAX_HOST_DEVICES = 10_000;
+
+/**
+ * Every device node under the host's /dev, for a privileged container as Docker gives it one
+ * (loop devices, fuse, disks...). The console is the container's own, so it is left out.
+ */
+async function hostDevices(): Promise<OciDevice[]> {
+  const out: OciDevice[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (out.length >= MAX_HOST_DEVICES) return;
+      const path = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (depth < 4 && !(dir === '/dev' && NOT_HOST_DEVICES.has(e.name))) await walk(path, depth + 1);
+        continue;
+      }
+      if (!e.isCharacterDevice() && !e.isBlockDevice()) continue;
+      if (path === '/dev/console') continue;
+      const st = await stat(path).catch(() => undefined);
+      if (!st) continue;
+      out.push({ path, type: st.isCharacterDevice() ? 'c' : 'b', major: devMajor(st.rdev), minor: devMinor(st.rdev), fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+    }
+  };
+  await walk('/dev', 0);
+  return out;
+}
 
 /** Runs containers with an OCI runtime under conmon, one conmon per container and per exec. */
 export class Runtime {
@@ -129,16 +167,21 @@ export class Runtime {
   }
 
   async #devices(spec: ContainerSpec): Promise<OciDevice[]> {
-    const out: OciDevice[] = [];
+    const out: OciDevice[] = spec.privileged ? await hostDevices() : [];
     for (const d of spec.devices) {
       let st;
       try {
         st = await stat(d.pathOnHost);
       } catch (err) {
-        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${errorMessage(err)}`, 126);
+        // Go's wording, as dockerd words it; the docker CLI exits 127 on "no such file or directory".
+        const missing = isErrno(err, 'ENOENT');
+        const reason = missing ? 'no such file or directory' : errorMessage(err);
+        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${reason}`, missing ? 127 : 126);
       }
       const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
       if (!type) throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": not a device node`, 126);
+      const i = out.findIndex((o) => o.path === d.pathInContainer);
+      if (i >= 0) out.splice(i, 1);
       out.push({ path: d.pathInContainer, type, major: devMajor(st.rdev), minor: devMinor(st.rdev), fileMode: st.mode & 0o7777, uid: 0, gid: 0 });
     }
     return out;
@@ -151,7 +194,13 @@ export class Runtime {
     await mkdir(this.#root, { recursive: true, mode: 0o700 });
     await rm(bundle, { recursive: true, force: true });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
-    const oci = generateSpec(spec, { cgroupV2, devices: await this.#devices(spec), nofileMax: NOFILE_MAX, availableCaps: DAEMON_CAPS });
+    const oci = generateSpec(spec, {
+      cgroupV2,
+      devices: await this.#devices(spec),
+      nofileMax: NOFILE_MAX,
+      availableCaps: DAEMON_CAPS,
+      systemdHierarchy: SYSTEMD_HIERARCHY,
+    });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
     const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
     await writeJsonAtomic(join(bundle, 'log.json'), log, { durable: false });

@@ -3,32 +3,48 @@ import assert from 'node:assert/strict';
 import { defaultSeccomp, parseSecurityOpt, seccompFromDockerProfile, type OciSeccomp } from './seccomp.js';
 import { DEFAULT_CAPS } from './oci.js';
 
-/** The errno a profile gives a call with no arguments checked, or undefined when it allows it. */
-function refused(p: OciSeccomp, name: string): number | undefined {
-  return p.syscalls.find((r) => r.names.includes(name) && !r.args)?.errnoRet;
+/** Whether a profile allows a call whatever its arguments. */
+function allows(p: OciSeccomp, name: string): boolean {
+  return p.syscalls.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes(name) && !r.args);
 }
 
-test('default profile: namespaces, mounts and keyrings are refused; clone3 says ENOSYS', () => {
+/** The argument rules under which a profile allows a call. */
+function allowedArgs(p: OciSeccomp, name: string) {
+  return p.syscalls.filter((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes(name) && r.args).map((r) => r.args);
+}
+
+test('default profile is an allow-list: EPERM for every call not listed; namespaces, mounts and keyrings are not; clone3 says ENOSYS', () => {
   const p = defaultSeccomp(DEFAULT_CAPS);
-  assert.equal(p.defaultAction, 'SCMP_ACT_ALLOW');
+  assert.equal(p.defaultAction, 'SCMP_ACT_ERRNO');
+  assert.equal(p.defaultErrnoRet, 1);
   assert.deepEqual(p.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
-  for (const name of ['unshare', 'setns', 'mount', 'umount2', 'keyctl', 'bpf', 'init_module', 'reboot', 'clock_settime', 'io_uring_setup']) {
-    assert.equal(refused(p, name), 1, name);
+  for (const name of ['read', 'write', 'openat', 'execve', 'futex', 'arch_prctl', 'chroot', 'ptrace']) assert.ok(allows(p, name), name);
+  for (const name of ['unshare', 'setns', 'mount', 'umount2', 'keyctl', 'bpf', 'init_module', 'reboot', 'clock_settime', 'io_uring_setup', 'tuxcall', 'personality', 'socket']) {
+    assert.ok(!allows(p, name), name);
   }
-  assert.equal(refused(p, 'clone3'), 38);
-  assert.equal(refused(p, 'read'), undefined);
-  const clone = p.syscalls.filter((r) => r.names.includes('clone'));
-  // CLONE_NEWUSER among the namespace flags, each refused on its own.
-  assert.ok(clone.some((r) => r.args?.[0].value === 0x10000000 && r.args[0].valueTwo === 0x10000000 && r.args[0].op === 'SCMP_CMP_MASKED_EQ'));
-  assert.equal(clone.length, 7);
+  assert.deepEqual(p.syscalls.find((r) => r.names.includes('clone3')), { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
+  // clone only without the namespace flags.
+  assert.deepEqual(allowedArgs(p, 'clone'), [[{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]]);
+  assert.deepEqual(allowedArgs(p, 'personality').map((a) => a![0].value), [0, 8, 0x20000, 0x20008, 0xffffffff]);
+  // socket: every family but AF_ALG (38) and AF_VSOCK (40).
+  assert.deepEqual(allowedArgs(p, 'socket'), [
+    [{ index: 0, value: 38, op: 'SCMP_CMP_LT' }],
+    [{ index: 0, value: 39, op: 'SCMP_CMP_EQ' }],
+    [{ index: 0, value: 40, op: 'SCMP_CMP_GT' }],
+  ]);
 });
 
 test('default profile: a capability gives its calls back', () => {
   const p = defaultSeccomp([...DEFAULT_CAPS, 'CAP_SYS_ADMIN', 'CAP_SYS_TIME']);
-  for (const name of ['unshare', 'setns', 'mount', 'clone3', 'bpf', 'clock_settime']) assert.equal(refused(p, name), undefined, name);
-  assert.equal(p.syscalls.filter((r) => r.names.includes('clone')).length, 0);
-  assert.equal(refused(p, 'keyctl'), 1);
-  assert.equal(refused(p, 'init_module'), 1);
+  for (const name of ['unshare', 'setns', 'mount', 'clone', 'clone3', 'bpf', 'clock_settime', 'sethostname']) assert.ok(allows(p, name), name);
+  assert.equal(p.syscalls.filter((r) => r.action === 'SCMP_ACT_ERRNO').length, 0);
+  assert.ok(!allows(p, 'keyctl'));
+  assert.ok(!allows(p, 'init_module'));
+  assert.ok(allows(defaultSeccomp(['CAP_BPF']), 'bpf'));
+  assert.ok(allows(defaultSeccomp(['CAP_PERFMON']), 'perf_event_open'));
+  assert.ok(allows(defaultSeccomp(['CAP_SYS_MODULE']), 'finit_module'));
+  assert.ok(allows(defaultSeccomp(['CAP_SYS_NICE']), 'mbind'));
+  assert.ok(!allows(defaultSeccomp([]), 'chroot'), 'chroot needs CAP_SYS_CHROOT');
 });
 
 test('parseSecurityOpt: unconfined, privileged, builtin and no-new-privileges; Docker error texts', () => {

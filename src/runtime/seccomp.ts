@@ -24,58 +24,122 @@ const ENOSYS = 38;
 const X86_ARCHES = ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
 
 /**
- * What the default profile withholds, and the capabilities that give each group back (any one of
- * them). It is the set Docker's default profile keeps out of a container: calls that reach
- * state no namespace isolates (keyrings, modules, clocks, swap, kexec), that build new namespaces
- * or mounts (the way in to most container escapes), or that are kernel attack surface with no use
- * in a container. Everything else is allowed, so a program never fails on a call the list forgot.
+ * The calls every container may make: Docker's default allow-list (moby/profiles, the x86-64
+ * part). Anything else, a syscall newer than this list included, fails with EPERM, so a kernel
+ * that grows a call does not grow what a container can reach. Names this host's libseccomp does
+ * not know are skipped by the runtime, which answers calls above the highest one it knows with
+ * ENOSYS (so that libc falls back to an older call).
  */
-const WITHHELD: { names: string[]; unlessCaps?: string[]; errno?: number }[] = [
-  { names: ['add_key', 'keyctl', 'request_key'] },
-  { names: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'] },
-  { names: ['create_module', 'get_kernel_syms', 'query_module', 'nfsservctl', 'uselib', 'ustat', 'sysfs', '_sysctl', 'vm86', 'vm86old'] },
-  {
-    names: [
-      'fanotify_init', 'fsconfig', 'fsmount', 'fsopen', 'fspick', 'lookup_dcookie', 'mount', 'mount_setattr', 'move_mount',
-      'open_tree', 'pivot_root', 'quotactl', 'quotactl_fd', 'setns', 'swapoff', 'swapon', 'umount', 'umount2', 'unshare',
-    ],
-    unlessCaps: ['CAP_SYS_ADMIN'],
-  },
-  // Docker answers clone3 with "not implemented", so that libc falls back to clone, whose flags a filter can see.
-  { names: ['clone3'], unlessCaps: ['CAP_SYS_ADMIN'], errno: ENOSYS },
-  { names: ['bpf'], unlessCaps: ['CAP_SYS_ADMIN', 'CAP_BPF'] },
-  { names: ['perf_event_open'], unlessCaps: ['CAP_SYS_ADMIN', 'CAP_PERFMON'] },
-  { names: ['syslog'], unlessCaps: ['CAP_SYS_ADMIN', 'CAP_SYSLOG'] },
-  { names: ['name_to_handle_at'], unlessCaps: ['CAP_SYS_ADMIN', 'CAP_DAC_READ_SEARCH'] },
-  { names: ['open_by_handle_at'], unlessCaps: ['CAP_DAC_READ_SEARCH'] },
-  { names: ['userfaultfd', 'kcmp', 'pidfd_getfd', 'process_madvise'], unlessCaps: ['CAP_SYS_PTRACE'] },
-  { names: ['acct'], unlessCaps: ['CAP_SYS_PACCT'] },
-  { names: ['init_module', 'finit_module', 'delete_module'], unlessCaps: ['CAP_SYS_MODULE'] },
-  { names: ['kexec_load', 'kexec_file_load', 'reboot'], unlessCaps: ['CAP_SYS_BOOT'] },
-  { names: ['iopl', 'ioperm'], unlessCaps: ['CAP_SYS_RAWIO'] },
-  { names: ['clock_adjtime', 'clock_settime', 'settimeofday', 'stime'], unlessCaps: ['CAP_SYS_TIME'] },
-  { names: ['get_mempolicy', 'mbind', 'set_mempolicy', 'move_pages'], unlessCaps: ['CAP_SYS_NICE'] },
-  { names: ['vhangup'], unlessCaps: ['CAP_SYS_TTY_CONFIG'] },
+const ALLOWED = [
+  'accept', 'accept4', 'access', 'adjtimex', 'alarm', 'bind', 'brk', 'cachestat', 'capget', 'capset', 'chdir',
+  'chmod', 'chown', 'chown32', 'clock_adjtime', 'clock_adjtime64', 'clock_getres', 'clock_getres_time64',
+  'clock_gettime', 'clock_gettime64', 'clock_nanosleep', 'clock_nanosleep_time64', 'close', 'close_range', 'connect',
+  'copy_file_range', 'creat', 'dup', 'dup2', 'dup3', 'epoll_create', 'epoll_create1', 'epoll_ctl', 'epoll_ctl_old',
+  'epoll_pwait', 'epoll_pwait2', 'epoll_wait', 'epoll_wait_old', 'eventfd', 'eventfd2', 'execve', 'execveat', 'exit',
+  'exit_group', 'faccessat', 'faccessat2', 'fadvise64', 'fadvise64_64', 'fallocate', 'fanotify_mark', 'fchdir',
+  'fchmod', 'fchmodat', 'fchmodat2', 'fchown', 'fchown32', 'fchownat', 'fcntl', 'fcntl64', 'fdatasync', 'fgetxattr',
+  'flistxattr', 'flock', 'fork', 'fremovexattr', 'fsetxattr', 'fstat', 'fstat64', 'fstatat64', 'fstatfs',
+  'fstatfs64', 'fsync', 'ftruncate', 'ftruncate64', 'futex', 'futex_requeue', 'futex_time64', 'futex_wait',
+  'futex_waitv', 'futex_wake', 'futimesat', 'getcpu', 'getcwd', 'getdents', 'getdents64', 'getegid', 'getegid32',
+  'geteuid', 'geteuid32', 'getgid', 'getgid32', 'getgroups', 'getgroups32', 'getitimer', 'getpeername', 'getpgid',
+  'getpgrp', 'getpid', 'getppid', 'getpriority', 'getrandom', 'getresgid', 'getresgid32', 'getresuid', 'getresuid32',
+  'getrlimit', 'get_robust_list', 'getrusage', 'getsid', 'getsockname', 'getsockopt', 'get_thread_area', 'gettid',
+  'gettimeofday', 'getuid', 'getuid32', 'getxattr', 'getxattrat', 'inotify_add_watch', 'inotify_init',
+  'inotify_init1', 'inotify_rm_watch', 'io_cancel', 'ioctl', 'io_destroy', 'io_getevents', 'io_pgetevents',
+  'io_pgetevents_time64', 'ioprio_get', 'ioprio_set', 'io_setup', 'io_submit', 'ipc', 'kill', 'landlock_add_rule',
+  'landlock_create_ruleset', 'landlock_restrict_self', 'lchown', 'lchown32', 'lgetxattr', 'link', 'linkat', 'listen',
+  'listmount', 'listxattr', 'listxattrat', 'llistxattr', '_llseek', 'lremovexattr', 'lseek', 'lsetxattr', 'lstat',
+  'lstat64', 'madvise', 'map_shadow_stack', 'membarrier', 'memfd_create', 'memfd_secret', 'mincore', 'mkdir',
+  'mkdirat', 'mknod', 'mknodat', 'mlock', 'mlock2', 'mlockall', 'mmap', 'mmap2', 'mprotect', 'mq_getsetattr',
+  'mq_notify', 'mq_open', 'mq_timedreceive', 'mq_timedreceive_time64', 'mq_timedsend', 'mq_timedsend_time64',
+  'mq_unlink', 'mremap', 'mseal', 'msgctl', 'msgget', 'msgrcv', 'msgsnd', 'msync', 'munlock', 'munlockall', 'munmap',
+  'name_to_handle_at', 'nanosleep', 'newfstatat', '_newselect', 'open', 'openat', 'openat2', 'pause', 'pidfd_open',
+  'pidfd_send_signal', 'pipe', 'pipe2', 'pkey_alloc', 'pkey_free', 'pkey_mprotect', 'poll', 'ppoll', 'ppoll_time64',
+  'prctl', 'pread64', 'preadv', 'preadv2', 'prlimit64', 'process_mrelease', 'pselect6', 'pselect6_time64',
+  'pwrite64', 'pwritev', 'pwritev2', 'read', 'readahead', 'readlink', 'readlinkat', 'readv', 'recv', 'recvfrom',
+  'recvmmsg', 'recvmmsg_time64', 'recvmsg', 'remap_file_pages', 'removexattr', 'removexattrat', 'rename', 'renameat',
+  'renameat2', 'restart_syscall', 'riscv_hwprobe', 'rmdir', 'rseq', 'rt_sigaction', 'rt_sigpending',
+  'rt_sigprocmask', 'rt_sigqueueinfo', 'rt_sigreturn', 'rt_sigsuspend', 'rt_sigtimedwait', 'rt_sigtimedwait_time64',
+  'rt_tgsigqueueinfo', 'sched_getaffinity', 'sched_getattr', 'sched_getparam', 'sched_get_priority_max',
+  'sched_get_priority_min', 'sched_getscheduler', 'sched_rr_get_interval', 'sched_rr_get_interval_time64',
+  'sched_setaffinity', 'sched_setattr', 'sched_setparam', 'sched_setscheduler', 'sched_yield', 'seccomp', 'select',
+  'semctl', 'semget', 'semop', 'semtimedop', 'semtimedop_time64', 'send', 'sendfile', 'sendfile64', 'sendmmsg',
+  'sendmsg', 'sendto', 'setfsgid', 'setfsgid32', 'setfsuid', 'setfsuid32', 'setgid', 'setgid32', 'setgroups',
+  'setgroups32', 'setitimer', 'setpgid', 'setpriority', 'setregid', 'setregid32', 'setresgid', 'setresgid32',
+  'setresuid', 'setresuid32', 'setreuid', 'setreuid32', 'setrlimit', 'set_robust_list', 'setsid', 'setsockopt',
+  'set_thread_area', 'set_tid_address', 'setuid', 'setuid32', 'setxattr', 'setxattrat', 'shmat', 'shmctl', 'shmdt',
+  'shmget', 'shutdown', 'sigaltstack', 'signalfd', 'signalfd4', 'sigprocmask', 'sigreturn', 'socketcall',
+  'socketpair', 'splice', 'stat', 'stat64', 'statfs', 'statfs64', 'statmount', 'statx', 'symlink', 'symlinkat',
+  'sync', 'sync_file_range', 'syncfs', 'sysinfo', 'tee', 'tgkill', 'time', 'timer_create', 'timer_delete',
+  'timer_getoverrun', 'timer_gettime', 'timer_gettime64', 'timer_settime', 'timer_settime64', 'timerfd_create',
+  'timerfd_gettime', 'timerfd_gettime64', 'timerfd_settime', 'timerfd_settime64', 'times', 'tkill', 'truncate',
+  'truncate64', 'ugetrlimit', 'umask', 'uname', 'unlink', 'unlinkat', 'uretprobe', 'utime', 'utimensat',
+  'utimensat_time64', 'utimes', 'vfork', 'vmsplice', 'wait4', 'waitid', 'waitpid', 'write', 'writev',
+  // x86 only.
+  'arch_prctl', 'modify_ldt',
 ];
 
-/** clone() flags that make new namespaces: CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
-const NAMESPACE_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000];
+/** Calls that come back with a capability (any one of those listed), as in Docker's profile. */
+const BY_CAPABILITY: { caps: string[]; names: string[] }[] = [
+  { caps: ['CAP_DAC_READ_SEARCH'], names: ['open_by_handle_at'] },
+  {
+    caps: ['CAP_SYS_ADMIN'],
+    names: [
+      'bpf', 'clone', 'clone3', 'fanotify_init', 'fsconfig', 'fsmount', 'fsopen', 'fspick', 'lookup_dcookie', 'lsm_get_self_attr',
+      'lsm_list_modules', 'lsm_set_self_attr', 'mount', 'mount_setattr', 'move_mount', 'open_tree', 'perf_event_open', 'quotactl',
+      'quotactl_fd', 'setdomainname', 'sethostname', 'setns', 'syslog', 'umount', 'umount2', 'unshare',
+    ],
+  },
+  { caps: ['CAP_SYS_BOOT'], names: ['reboot'] },
+  { caps: ['CAP_SYS_CHROOT'], names: ['chroot'] },
+  { caps: ['CAP_SYS_MODULE'], names: ['delete_module', 'init_module', 'finit_module'] },
+  { caps: ['CAP_SYS_PACCT'], names: ['acct'] },
+  { caps: ['CAP_SYS_PTRACE'], names: ['kcmp', 'pidfd_getfd', 'process_madvise', 'process_vm_readv', 'process_vm_writev', 'ptrace'] },
+  { caps: ['CAP_SYS_RAWIO'], names: ['iopl', 'ioperm'] },
+  { caps: ['CAP_SYS_TIME'], names: ['settimeofday', 'stime', 'clock_settime', 'clock_settime64'] },
+  { caps: ['CAP_SYS_TTY_CONFIG'], names: ['vhangup'] },
+  { caps: ['CAP_SYS_NICE'], names: ['get_mempolicy', 'mbind', 'set_mempolicy', 'set_mempolicy_home_node'] },
+  { caps: ['CAP_SYSLOG'], names: ['syslog'] },
+  { caps: ['CAP_BPF'], names: ['bpf'] },
+  { caps: ['CAP_PERFMON'], names: ['perf_event_open'] },
+];
+
+/** Since Linux 4.8 a seccomp filter sees ptrace's effects, so ptrace can no longer get round it. */
+const PTRACE_SINCE_4_8 = ['process_vm_readv', 'process_vm_writev', 'ptrace'];
+
+/**
+ * personality(2) only for the personas that change nothing a filter relies on: PER_LINUX,
+ * PER_LINUX32, UNAME26 with either, and 0xffffffff (the query).
+ */
+const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
+
+/** socket(2)'s families: all but AF_ALG (38) and AF_VSOCK (40), which reach the host's kernel crypto and hypervisor. */
+const AF_ALG = 38;
+const AF_VSOCK = 40;
+
+/** clone() flags that make new namespaces: NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
+const CLONE_NAMESPACE_FLAGS = 0x7e020000;
 
 /** wharf's default profile for a container with these (effective) capabilities. */
 export function defaultSeccomp(caps: string[]): OciSeccomp {
-  const has = (names: string[] | undefined) => names?.some((c) => caps.includes(c)) ?? false;
-  const syscalls: OciSyscallRule[] = WITHHELD.filter((g) => !has(g.unlessCaps)).map((g) => ({
-    names: g.names,
-    action: 'SCMP_ACT_ERRNO',
-    errnoRet: g.errno ?? EPERM,
-  }));
-  if (!caps.includes('CAP_SYS_ADMIN')) {
-    // One rule per flag: a filter compares masked values for equality, and any of them must refuse.
-    for (const flag of NAMESPACE_FLAGS) {
-      syscalls.push({ names: ['clone'], action: 'SCMP_ACT_ERRNO', errnoRet: EPERM, args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }] });
-    }
+  const has = (c: string) => caps.includes(c);
+  const allow = (names: string[], args?: OciSyscallRule['args']): OciSyscallRule => ({ names, action: 'SCMP_ACT_ALLOW', ...(args ? { args } : {}) });
+  const syscalls: OciSyscallRule[] = [allow(ALLOWED)];
+  if (kernelAtLeast('4.8')) syscalls.push(allow(PTRACE_SINCE_4_8));
+  syscalls.push(
+    allow(['socket'], [{ index: 0, value: AF_ALG, op: 'SCMP_CMP_LT' }]),
+    allow(['socket'], [{ index: 0, value: AF_ALG + 1, op: 'SCMP_CMP_EQ' }]),
+    allow(['socket'], [{ index: 0, value: AF_VSOCK, op: 'SCMP_CMP_GT' }]),
+  );
+  for (const v of PERSONALITIES) syscalls.push(allow(['personality'], [{ index: 0, value: v, op: 'SCMP_CMP_EQ' }]));
+  for (const g of BY_CAPABILITY) if (g.caps.some(has)) syscalls.push(allow(g.names));
+  if (!has('CAP_SYS_ADMIN')) {
+    // clone without namespace flags only: those flags masked off must leave 0.
+    syscalls.push(allow(['clone'], [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]));
+    // Docker answers clone3 with "not implemented", so that libc falls back to clone, whose flags a filter can see.
+    syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
   }
-  return { defaultAction: 'SCMP_ACT_ALLOW', architectures: X86_ARCHES, syscalls };
+  return { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: EPERM, architectures: X86_ARCHES, syscalls };
 }
 
 /** A profile in Docker's format, as the docker CLI sends it for `--security-opt seccomp=<file>`. */

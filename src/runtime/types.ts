@@ -3,6 +3,18 @@ import type { Mount } from '../util/index.js';
 
 export type NamespaceMode = 'private' | 'host';
 
+/** Another container's namespace to join: `/proc/<its pid>/ns/<kind>`, found while it runs. */
+export interface JoinNamespace {
+  path: string;
+}
+
+/**
+ * IPC: `none` is a private namespace without /dev/shm (Docker's rule). With `shm`, /dev/shm is
+ * that host directory (a tmpfs the daemon mounted): a shareable container's own (no `path`: a
+ * new namespace) or, with `path`, the one of the container whose namespace it joins.
+ */
+export type IpcNamespace = NamespaceMode | 'none' | { path?: string; shm: string };
+
 export interface ProcessUser {
   uid: number;
   gid: number;
@@ -54,8 +66,8 @@ export interface ContainerSpec {
   /** Host files bind-mounted over /etc/hosts, /etc/hostname and /etc/resolv.conf. */
   files: { hosts: string; hostname: string; resolvConf: string };
   network: { mode: 'none' | 'host' } | { mode: 'path'; path: string };
-  ipc: NamespaceMode;
-  pid: NamespaceMode;
+  ipc: IpcNamespace;
+  pid: NamespaceMode | JoinNamespace;
   uts: NamespaceMode;
   privileged: boolean;
   capAdd: string[];
@@ -65,6 +77,13 @@ export interface ContainerSpec {
   rlimits: Rlimit[];
   shmSize: number;
   devices: DeviceRequest[];
+  /** --device-cgroup-rule: `type major:minor access` lines (`*` a wildcard), allowed in the device cgroup. */
+  deviceCgroupRules?: string[];
+  /**
+   * systemd as PID 1: tmpfs on /run, /run/lock, /tmp and /var/log/journal and a writable cgroup
+   * of its own, which systemd needs to boot (env and stop signal are the daemon's part).
+   */
+  systemd?: boolean;
   resources: Resources;
   cgroupParent?: string;
   /** Run this init (tini) as PID 1 in front of the command. */

@@ -19,7 +19,7 @@ import {
   validateContainerName,
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
-import { validateHostConfig } from '../spec.js';
+import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
@@ -44,6 +44,8 @@ export class Lifecycle {
     if (req.WorkingDir && !req.WorkingDir.startsWith('/')) {
       throw new InvalidArgumentError(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
     }
+    // dockerd's check: the host's UTS namespace has the host's name.
+    if (req.HostConfig?.UTSMode === 'host' && req.Hostname) throw new InvalidArgumentError('conflicting options: hostname and the UTS mode');
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
     await validateHostConfig(given, req.ExposedPorts);
@@ -58,10 +60,12 @@ export class Lifecycle {
     const config = mergeImageConfig(req, image);
     const argv = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
     if (argv.length === 0) throw new InvalidArgumentError('No command specified');
+    // SIGTERM only makes systemd re-execute itself; recorded, so inspect and `stop` agree.
+    if (!config.StopSignal && isSystemdContainer(argv[0], hostConfig)) config.StopSignal = SYSTEMD_STOP_SIGNAL;
 
     const id = newId();
     // Docker records the default hostname at create, so inspect shows what the process will see.
-    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' || hostConfig.UTSMode === 'host' ? osHostname() : id.slice(0, 12);
     const files = store.files(id);
     const record: ContainerRecord = {
       id,
@@ -94,7 +98,7 @@ export class Lifecycle {
       throw err;
     }
     store.publish(c, 'create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: securityWarnings(hostConfig) };
   }
 
   async start(ref: string): Promise<void> {

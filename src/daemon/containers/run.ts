@@ -10,9 +10,11 @@
  * steps in the same reverse order. Neither changes the container's status: the lifecycle and
  * the monitor record what happened, under the container's lock, which the caller holds.
  */
-import { errorMessage } from '../../util/index.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, isErrno, run, umount } from '../../util/index.js';
 import { writeHostFiles } from '../hostfiles.js';
-import { containerHostname, containerSpec } from '../spec.js';
+import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, joinedContainer, type SpecInputs } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
 import type { ContainerContext } from './context.js';
@@ -45,7 +47,13 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
       dns: network.dns,
       addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
     });
-    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace });
+    const joins = namespaceJoins(ctx, record.hostConfig);
+    let shm: string | undefined;
+    if (record.hostConfig.IpcMode === 'shareable') {
+      shm = await mountShm(c, record.hostConfig.ShmSize || DEFAULT_SHM_SIZE);
+      undo.push({ what: 'unmounting /dev/shm', fn: () => unmountShm(c) });
+    }
+    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins, shm });
 
     const { pid } = await rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath));
     undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
@@ -75,7 +83,63 @@ export async function releaseRun(ctx: ContainerContext, c: Container, rootfs: 'u
   await ctx.runtimeOf(c).delete(id, { force: true }).catch(warn('runtime delete failed'));
   await ctx.network.detach(id).catch(warn('network detach failed'));
   await ctx.volumes.release(id).catch(warn('volume release failed'));
+  await unmountShm(c).catch(warn('unmounting /dev/shm failed'));
   c.network = undefined;
   if (rootfs === 'unmount') await ctx.rootfs.unmount(id).catch(warn('unmount failed'));
   else await ctx.rootfs.remove(id).catch(warn('removing the file system failed'));
+}
+
+/**
+ * `--ipc container:<c>` and `--pid container:<c>`: the other container's namespaces, by its
+ * process, so it must be running; dockerd's checks and texts. Its /dev/shm goes with its IPC
+ * namespace, reached through its root (`/proc/<pid>/root`), which exists as long as it runs.
+ */
+function namespaceJoins(ctx: ContainerContext, hc: Container['record']['hostConfig']): SpecInputs['joins'] {
+  const target = (ref: string, kind: 'IPC' | 'PID'): Container => {
+    let t: Container;
+    try {
+      t = ctx.store.get(ref);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new InvalidArgumentError(`failed to join ${kind} namespace: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (t.state.status !== 'running' || !t.state.pid) throw new ConflictError(`failed to join ${kind} namespace: container ${ref} is not running`);
+    return t;
+  };
+  const joins: NonNullable<SpecInputs['joins']> = {};
+  const ipcRef = joinedContainer(hc.IpcMode);
+  if (ipcRef) {
+    const t = target(ipcRef, 'IPC');
+    const mode = t.record.hostConfig.IpcMode;
+    if (mode !== 'shareable' && mode !== '') {
+      throw new InvalidArgumentError(`failed to join IPC namespace: container ${ipcRef}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
+    }
+    joins.ipc = { path: `/proc/${t.state.pid}/ns/ipc`, shm: shmPath(t) };
+  }
+  const pidRef = joinedContainer(hc.PidMode);
+  if (pidRef) joins.pid = { path: `/proc/${target(pidRef, 'PID').state.pid}/ns/pid` };
+  return joins.ipc || joins.pid ? joins : undefined;
+}
+
+/** Where a shareable container's /dev/shm lives on the host, as with dockerd (`<container>/mounts/shm`). */
+function shmPath(c: Container): string {
+  return join(c.files.dir, 'mounts', 'shm');
+}
+
+/** The tmpfs of a shareable container's /dev/shm, mounted on the host so that others can bind it too. */
+async function mountShm(c: Container, size: number): Promise<string> {
+  const path = shmPath(c);
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  const r = await run('mount', ['-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${size}`, 'shm', path]);
+  if (r.code !== 0) throw new Error(`mounting shm tmpfs at ${path}: ${r.stderr.trim()}`);
+  return path;
+}
+
+async function unmountShm(c: Container): Promise<void> {
+  try {
+    umount(shmPath(c), true);
+  } catch (err) {
+    // Not mounted (not shareable, or already released): nothing to undo.
+    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err;
+  }
 }

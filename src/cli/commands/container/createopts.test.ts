@@ -82,3 +82,40 @@ test('healthConfig: the docker CLI Healthcheck from the --health-* flags', () =>
   assert.throws(() => healthConfig({ healthRetries: -1 }), { message: '--health-retries cannot be negative' });
   assert.deepEqual(buildCreateRequest('busybox', [], { healthcheck: false }).Healthcheck, { Test: ['NONE'] });
 });
+
+test('privilege and namespace flags, as the docker CLI sends them', async () => {
+  const { Command } = await import('commander');
+  const { addCreateFlags } = await import('./createopts.js');
+  const parse = (args: string[]) => {
+    const cmd = addCreateFlags(new Command('run').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }));
+    cmd.argument('[image]').parse(['node', 'run', ...args]);
+    return cmd.opts();
+  };
+  const f = parse(['--device', '/dev/fuse', '--device', '/dev/null:/dev/mynull:r', '--device', '/dev/zero:rw', '--device-cgroup-rule', 'c 1:3 rwm', '--group-add', 'audio', '--ipc', 'shareable', '--pid', 'container:db', '--uts', 'host', '--userns', 'host', '--oom-score-adj', '-500', '--sysctl', 'net.ipv4.ip_forward=1', '--systemd', 'always', 'busybox']);
+  const hc = buildCreateRequest('busybox', [], f).HostConfig!;
+  assert.deepEqual(hc.Devices, [
+    { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' },
+    { PathOnHost: '/dev/null', PathInContainer: '/dev/mynull', CgroupPermissions: 'r' },
+    { PathOnHost: '/dev/zero', PathInContainer: '/dev/zero', CgroupPermissions: 'rw' },
+  ]);
+  assert.deepEqual(hc.DeviceCgroupRules, ['c 1:3 rwm']);
+  assert.deepEqual(hc.GroupAdd, ['audio']);
+  assert.equal(hc.IpcMode, 'shareable');
+  assert.equal(hc.PidMode, 'container:db');
+  assert.equal(hc.UTSMode, 'host');
+  assert.equal(hc.UsernsMode, 'host');
+  assert.equal(hc.OomScoreAdj, -500);
+  assert.deepEqual(hc.Sysctls, { 'net.ipv4.ip_forward': '1' });
+  assert.deepEqual(hc.Annotations, { 'io.wharf.systemd': 'always' });
+  assert.equal(buildCreateRequest('busybox', [], parse(['busybox'])).HostConfig!.Annotations, undefined);
+  const refused = (args: string[], text: string) => assert.throws(() => parse(args), (e: Error) => e.message.includes(text), text);
+  refused(['--sysctl', 'kernel.hostname=x'], "sysctl 'kernel.hostname=x' is not allowed");
+  refused(['--device', '/dev/null:dev/x'], 'dev/x is not an absolute path');
+  refused(['--device', '/dev/null:/dev/x:rwx'], 'bad mode specified: rwx');
+  refused(['--device', 'a:b:c:d'], 'bad format for path: a:b:c:d');
+  refused(['--device-cgroup-rule', 'c 1 rwm'], "invalid device cgroup format 'c 1 rwm'");
+  assert.throws(() => buildCreateRequest('busybox', [], { pid: 'bogus' }), /--pid: invalid PID mode/);
+  assert.throws(() => buildCreateRequest('busybox', [], { uts: 'private' }), /--uts: invalid UTS mode/);
+  assert.throws(() => buildCreateRequest('busybox', [], { userns: 'remap' }), /--userns: invalid USER mode/);
+  assert.throws(() => buildCreateRequest('busybox', [], { systemd: 'maybe' }), /for "--systemd" flag/);
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ContainerCreateRequest, HealthConfig, HostConfig, MountSpec, RestartPolicy, Ulimit } from '../../../types/index.js';
+import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, MountSpec, RestartPolicy, Ulimit } from '../../../types/index.js';
 import { errorMessage, parseGoDuration } from '../../../util/index.js';
 import { Exit } from '../../errors.js';
 import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
@@ -66,6 +66,64 @@ export interface CreateFlags extends NetworkFlags {
   healthRetries?: number;
   /** false with --no-healthcheck (commander's negation). */
   healthcheck?: boolean;
+  device?: string[];
+  deviceCgroupRule?: string[];
+  groupAdd?: string[];
+  ipc?: string;
+  pid?: string;
+  uts?: string;
+  userns?: string;
+  oomScoreAdj?: number;
+  systemd?: string;
+}
+
+/** The annotation wharfd reads for --systemd (the Engine API has no field for it). */
+const SYSTEMD_ANNOTATION = 'io.wharf.systemd';
+
+/** A device mode is r, w and m, each at most once. */
+const validDeviceMode = (mode: string) => /^(?!.*(.).*\1)[rwm]{1,3}$/.test(mode);
+
+/** docker's client-side check of --device: `host[:container][:mode]`, absolute paths. */
+function deviceArg(v: string, prev: string[] = []): string[] {
+  const parts = v.split(':');
+  if (parts.length > 3 || !parts[0]) throw new InvalidArgumentError(`bad format for path: ${v}`);
+  let target = parts[0];
+  if (parts.length === 2 && !validDeviceMode(parts[1])) target = parts[1];
+  if (parts.length === 3) {
+    target = parts[1];
+    if (!validDeviceMode(parts[2])) throw new InvalidArgumentError(`bad mode specified: ${parts[2]}`);
+  }
+  if (!target.startsWith('/')) throw new InvalidArgumentError(`${target} is not an absolute path`);
+  return [...prev, v];
+}
+
+/** `--device /dev/x[:/dev/y][:rwm]` as the docker CLI sends it. */
+export function parseDevice(v: string): DeviceMapping {
+  const parts = v.split(':');
+  let permissions = 'rwm';
+  let dst = '';
+  if (parts.length === 3) permissions = parts[2];
+  if (parts.length >= 2) {
+    if (parts.length === 2 && validDeviceMode(parts[1])) permissions = parts[1];
+    else dst = parts[1];
+  }
+  return { PathOnHost: parts[0], PathInContainer: dst || parts[0], CgroupPermissions: permissions };
+}
+
+function deviceCgroupRuleArg(v: string, prev: string[] = []): string[] {
+  if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(v)) throw new InvalidArgumentError(`invalid device cgroup format '${v}'`);
+  return [...prev, v];
+}
+
+/** docker's client-side list of the sysctls that are namespaced (so a container may set them). */
+function sysctlArg(v: string, prev: string[] = []): string[] {
+  const eq = v.indexOf('=');
+  const key = eq < 0 ? '' : v.slice(0, eq);
+  const named = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'];
+  if (!key || !(named.includes(key) || key.startsWith('net.') || key.startsWith('fs.mqueue.'))) {
+    throw new InvalidArgumentError(`sysctl '${v}' is not allowed`);
+  }
+  return [...prev, v];
 }
 
 const bytesArg = (v: string) => {
@@ -92,6 +150,15 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
     .option('--cap-add <list>', 'Add Linux capabilities', collect)
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
+    .option('--device <list>', 'Add a host device to the container', deviceArg)
+    .option('--device-cgroup-rule <list>', 'Add a rule to the cgroup allowed devices list', deviceCgroupRuleArg)
+    .option('--group-add <list>', 'Add additional groups to join', collect)
+    .option('--ipc <string>', 'IPC mode to use')
+    .option('--oom-score-adj <int>', "Tune host's OOM preferences (-1000 to 1000)", intArg)
+    .option('--pid <string>', 'PID namespace to use')
+    .option('--uts <string>', 'UTS namespace to use')
+    .option('--userns <string>', 'User namespace to use')
+    .option('--systemd <mode>', 'Run in systemd mode ("true": when the command is systemd, "always", "false"); wharf only', 'true')
     .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
     .option('--cpus <decimal>', 'Number of CPUs', floatArg)
     .option('--dns <list>', 'Set custom DNS servers', collect)
@@ -143,7 +210,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--shm-size <bytes>', 'Size of /dev/shm', bytesArg)
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container', intArg)
-    .option('--sysctl <map>', 'Sysctl options', collect)
+    .option('--sysctl <map>', 'Sysctl options', sysctlArg)
     .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--ulimit <ulimit>', 'Ulimit options', collect)
@@ -338,6 +405,13 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
   const healthcheck = healthConfig(f);
   const restart = parseRestart(f.restart ?? 'no');
   if (f.rm && restart.Name !== 'no') throw new Exit(125, 'conflicting options: cannot specify both --restart and --rm');
+  // docker's client-side checks of the namespace modes.
+  if (f.pid && !(f.pid === 'host' || /^container:.+/.test(f.pid))) throw new Exit(125, '--pid: invalid PID mode');
+  if (f.uts && f.uts !== 'host') throw new Exit(125, '--uts: invalid UTS mode');
+  if (f.userns && f.userns !== 'host') throw new Exit(125, '--userns: invalid USER mode');
+  const systemd = f.systemd ?? 'true';
+  if (!['true', 'false', 'always'].includes(systemd)) throw new Exit(125, `invalid argument "${systemd}" for "--systemd" flag: use true, false or always`);
+  const annotations = systemd === 'true' ? undefined : { [SYSTEMD_ANNOTATION]: systemd };
   const hostConfig: HostConfig = {
     Binds: f.volume?.length ? f.volume : undefined,
     Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,
@@ -368,6 +442,15 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     PortBindings: Object.keys(bindings).length ? bindings : undefined,
     PublishAllPorts: f.publishAll ? true : undefined,
     Links: f.link?.length ? f.link : undefined,
+    Devices: f.device?.length ? f.device.map(parseDevice) : undefined,
+    DeviceCgroupRules: f.deviceCgroupRule,
+    GroupAdd: f.groupAdd,
+    IpcMode: f.ipc,
+    PidMode: f.pid,
+    UTSMode: f.uts,
+    UsernsMode: f.userns,
+    OomScoreAdj: f.oomScoreAdj,
+    Annotations: annotations,
   };
   const entrypoint = f.entrypoint;
   const attachStd = (s: string) => !detached && (attach ? attach.includes(s) : s !== 'stdin' || interactive);
