@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs docker-py's own integration suite (tests/integration of docker/docker-py at the tag of
+# Debian's python3-docker, 5.0.3) against a private wharfd, or with ENGINE=docker against a
+# private Debian dockerd for comparison. The tests are not part of wharf: DOCKER_PY_TESTS names
+# a checkout (or an export) of docker-py at that tag, the directory that holds tests/integration.
+#
+#   DOCKER_PY_TESTS=/tmp/docker-py-tests bash scripts/docker-py.sh [pytest args...]
+#
+# Left out (scripts/docker-py/wharf_selection.py): swarm, services, nodes, secrets, configs,
+# plugins, and the tests that pull from Docker Hub. The images the suite names (alpine:3.10,
+# busybox, ...) are the embedded busybox under those names, so nothing needs the network.
+# Exit status: pytest's (0 when every selected test passed). Needs root, like wharfd.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+engine="${ENGINE:-wharf}"
+tests="${DOCKER_PY_TESTS:-}"
+if [ -z "$tests" ] || [ ! -d "$tests/tests/integration" ]; then
+  echo "docker-py: skipped (set DOCKER_PY_TESTS to a docker/docker-py 5.0.3 checkout holding tests/integration)"
+  exit 0
+fi
+# Debian's interpreter, which has python3-docker; not whatever python3 comes first on PATH.
+py=/usr/bin/python3
+if ! "$py" -c 'import docker, pytest, pytest_timeout, paramiko' 2>/dev/null; then
+  echo "docker-py: $py lacks python3-docker, python3-pytest, python3-pytest-timeout or python3-paramiko (scripts/install-deps.sh installs them)" >&2
+  exit 1
+fi
+
+work="$(mktemp -d /tmp/wharf-dockerpy.XXXXXX)"
+sock="$work/engine.sock"
+pid=""
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  # Containers the suite left running die with their runtime state; nothing stays mounted.
+  for rt in "$work"/run/runtime/*/runc "$work/exec"; do
+    [ -d "$rt" ] || continue
+    for id in $(/usr/sbin/runc --root "$rt" list -q 2>/dev/null); do
+      /usr/sbin/runc --root "$rt" kill "$id" KILL 2>/dev/null || true
+      /usr/sbin/runc --root "$rt" delete --force "$id" 2>/dev/null || true
+    done
+  done
+  grep -o " $work[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ready() {
+  for _ in $(seq 1 300); do
+    [ -S "$sock" ] && /usr/local/bin/docker -H "unix://$sock" version >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "docker-py: the engine exited; its log:" >&2; cat "$work/engine.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "docker-py: the engine did not answer within 30 s; its log:" >&2
+  cat "$work/engine.log" >&2
+  return 1
+}
+
+if [ "$engine" = docker ]; then
+  dockerd -H "unix://$sock" --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
+    --bridge=none --iptables=false --ip6tables=false \
+    --containerd-namespace "dockerpy$$" --containerd-plugins-namespace "dockerpy$$p" >"$work/engine.log" 2>&1 &
+  pid=$!
+  ready
+  # The same busybox as wharf's embedded one, so both engines run the suite on one image.
+  rootfs="$work/busybox-root"
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+  tar -C "$rootfs" -c . | /usr/local/bin/docker -H "unix://$sock" import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+else
+  echo "{}" >"$work/daemon.json"
+  bridge="wp$(echo "$work" | sha256sum | cut -c1-8)"
+  node "$repo/dist/src/cmd/wharfd.js" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/run" \
+    --pidfile "$work/wharfd.pid" --config-file "$work/daemon.json" --group root --bridge "$bridge" >"$work/engine.log" 2>&1 &
+  pid=$!
+  ready
+fi
+for name in alpine:3.10 alpine:latest busybox:buildroot-2014.02; do
+  /usr/local/bin/docker -H "unix://$sock" tag busybox:latest "$name"
+done
+
+echo "docker-py: $($py -c 'import docker; print(docker.__version__)') against $engine ($sock)"
+set +e
+# -W default: the suite's conftest turns every warning into an error; Debian's Python warns on
+# distutils, which docker-py 5.0.3 imports. Keep warnings as warnings.
+(cd "$tests" && DOCKER_HOST="unix://$sock" PYTHONPATH="$here/docker-py" PYTHONDONTWRITEBYTECODE=1 \
+  "$py" -W default -m pytest -p wharf_selection -p no:cacheprovider --timeout="${DOCKER_PY_TIMEOUT:-120}" \
+  -rfE -q tests/integration "$@")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || echo "docker-py: pytest exited $rc; the engine's log is $work/engine.log (removed on exit)"
+exit "$rc"
