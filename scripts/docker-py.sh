@@ -86,12 +86,15 @@ for name in alpine:3.10 alpine:latest busybox:buildroot-2014.02; do
 done
 
 echo "docker-py: $($py -c 'import docker; print(docker.__version__)') against $engine ($sock)"
+# Test paths or node IDs among the arguments replace the whole suite (for a rerun of some tests).
+targets=(tests/integration)
+for a in "$@"; do case "$a" in tests/*) targets=() ;; esac; done
 set +e
 # -W default: the suite's conftest turns every warning into an error; Debian's Python warns on
 # distutils, which docker-py 5.0.3 imports. Keep warnings as warnings.
 (cd "$tests" && DOCKER_HOST="unix://$sock" PYTHONPATH="$here/docker-py" PYTHONDONTWRITEBYTECODE=1 \
   "$py" -W default -m pytest -p wharf_selection -p no:cacheprovider --timeout="${DOCKER_PY_TIMEOUT:-120}" \
-  -rfE -q tests/integration "$@")
+  -rfE -q "${targets[@]}" "$@")
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || echo "docker-py: pytest exited $rc; the engine's log is $work/engine.log (removed on exit)"

@@ -29,7 +29,8 @@ def pytest_collection_modifyitems(config, items):
     kept, left = [], []
     for item in items:
         name = item.fspath.basename
-        if name in LEFT_OUT_FILES or PULLS.search(_source(item)):
+        # The credential-store tests drive docker-credential-* helpers, not an engine.
+        if name in LEFT_OUT_FILES or item.fspath.dirname.endswith('credentials') or PULLS.search(_source(item)):
             left.append(item)
         else:
             kept.append(item)
