@@ -59,20 +59,26 @@ ready() {
   return 1
 }
 
+# The images the suite names, made here from Debian's busybox-static, so nothing needs Docker
+# Hub: alpine:3.10 and alpine:latest get what the suite uses of Alpine (a postgres user, /var/opt).
+standin() {
+  local rootfs="$work/standin"
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root" "$rootfs/var/opt" "$rootfs/var/lib/postgresql" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:70:70::/var/lib/postgresql:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:root\npostgres:x:70:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+  tar -C "$rootfs" -c . | /usr/local/bin/docker -H "unix://$sock" import -c 'CMD ["/bin/sh"]' - "$1" >/dev/null
+}
+
 if [ "$engine" = docker ]; then
   dockerd -H "unix://$sock" --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
     --bridge=none --iptables=false --ip6tables=false \
     --containerd-namespace "dockerpy$$" --containerd-plugins-namespace "dockerpy$$p" >"$work/engine.log" 2>&1 &
   pid=$!
   ready
-  # The same busybox as wharf's embedded one, so both engines run the suite on one image.
-  rootfs="$work/busybox-root"
-  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root"
-  cp /bin/busybox "$rootfs/bin/busybox"
-  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$rootfs/bin/$a"; done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$rootfs/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
-  tar -C "$rootfs" -c . | /usr/local/bin/docker -H "unix://$sock" import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+  standin busybox:latest
 else
   echo "{}" >"$work/daemon.json"
   bridge="wp$(echo "$work" | sha256sum | cut -c1-8)"
@@ -81,9 +87,9 @@ else
   pid=$!
   ready
 fi
-for name in alpine:3.10 alpine:latest busybox:buildroot-2014.02; do
-  /usr/local/bin/docker -H "unix://$sock" tag busybox:latest "$name"
-done
+standin alpine:3.10
+/usr/local/bin/docker -H "unix://$sock" tag alpine:3.10 alpine:latest
+/usr/local/bin/docker -H "unix://$sock" tag busybox:latest busybox:buildroot-2014.02
 
 echo "docker-py: $($py -c 'import docker; print(docker.__version__)') against $engine ($sock)"
 # Test paths or node IDs among the arguments replace the whole suite (for a rerun of some tests).

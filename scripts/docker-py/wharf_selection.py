@@ -11,8 +11,9 @@ LEFT_OUT_FILES = (
     'api_plugin_test.py', 'models_swarm_test.py', 'models_services_test.py', 'models_nodes_test.py',
 )
 
-# A test that pulls reaches Docker Hub: `.pull(`, `images.pull`, or a build with pull=True.
-PULLS = re.compile(r'\.pull\(|pull=True')
+# A test that pulls reaches Docker Hub: `.pull(`, `images.pull`, or a build with pull=True; so do
+# the registry's distribution inspect and a run of an image that exists nowhere (it pulls on 404).
+PULLS = re.compile(r'\.pull\(|pull=True|inspect_distribution|run_with_image_that_does_not_exist')
 
 
 def _source(item):
