@@ -96,9 +96,11 @@ echo "docker-py: $($py -c 'import docker; print(docker.__version__)') against $e
 targets=(tests/integration)
 for a in "$@"; do case "$a" in tests/*) targets=() ;; esac; done
 set +e
-# -W default: the suite's conftest turns every warning into an error; Debian's Python warns on
-# distutils, which docker-py 5.0.3 imports. Keep warnings as warnings.
-(cd "$tests" && DOCKER_HOST="unix://$sock" PYTHONPATH="$here/docker-py" PYTHONDONTWRITEBYTECODE=1 \
+mkdir -p "$work/home/.docker" && echo "{}" >"$work/home/.docker/config.json"
+# A home of its own: the suite writes docker contexts beside ~/.docker/config.json (or, without
+# one, under the current directory: the tests checkout).
+(cd "$tests" && HOME="$work/home" DOCKER_HOST="unix://$sock" PYTHONPATH="$here/docker-py" PYTHONDONTWRITEBYTECODE=1 \
+  # Warnings stay warnings (-W default; wharf_selection undoes the conftest's simplefilter('error')).
   "$py" -W default -m pytest -p wharf_selection -p no:cacheprovider --timeout="${DOCKER_PY_TIMEOUT:-120}" \
   -rfE -q "${targets[@]}" "$@")
 rc=$?

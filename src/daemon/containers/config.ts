@@ -9,8 +9,8 @@ import type { CreateOptions } from '../../runtime/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import { DEFAULT_SHM_SIZE } from '../spec.js';
 
-/** Log driver names accepted; all write the same conmon log, which `logs` reads. */
-export const LOG_DRIVERS = ['json-file', 'local', 'k8s-file'];
+/** Log driver names accepted; all write the same conmon log, which `logs` reads (but for `none`'s). */
+export const LOG_DRIVERS = ['json-file', 'local', 'k8s-file', 'none'];
 export const DEFAULT_LOG_DRIVER = 'json-file';
 
 /**

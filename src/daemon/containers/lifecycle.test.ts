@@ -219,3 +219,19 @@ test('commit goes on when the process it meant to pause has just exited', async 
     await r.cleanup();
   }
 });
+
+test('log driver none: the container is created and runs; its logs are refused in Docker\'s words', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox', HostConfig: { LogConfig: { Type: 'none', Config: {} } } });
+    await r.svc.start(Id);
+    assert.equal((await r.svc.inspect(Id)).HostConfig.LogConfig?.Type, 'none');
+    assert.throws(() => r.svc.logs(Id, { follow: false, stdout: true, stderr: true, tail: -1 }), (err: Error) => {
+      assert.equal(err.message, 'configured logging driver does not support reading');
+      assert.equal((err as { code?: string }).code, 'WHARF_NOT_IMPLEMENTED');
+      return true;
+    });
+  } finally {
+    await r.cleanup();
+  }
+});
