@@ -98,9 +98,9 @@ for a in "$@"; do case "$a" in tests/*) targets=() ;; esac; done
 set +e
 mkdir -p "$work/home/.docker" && echo "{}" >"$work/home/.docker/config.json"
 # A home of its own: the suite writes docker contexts beside ~/.docker/config.json (or, without
-# one, under the current directory: the tests checkout).
+# one, under the current directory: the tests checkout). Warnings stay warnings (-W default;
+# wharf_selection undoes the conftest's simplefilter('error')).
 (cd "$tests" && HOME="$work/home" DOCKER_HOST="unix://$sock" PYTHONPATH="$here/docker-py" PYTHONDONTWRITEBYTECODE=1 \
-  # Warnings stay warnings (-W default; wharf_selection undoes the conftest's simplefilter('error')).
   "$py" -W default -m pytest -p wharf_selection -p no:cacheprovider --timeout="${DOCKER_PY_TIMEOUT:-120}" \
   -rfE -q "${targets[@]}" "$@")
 rc=$?
