@@ -29,6 +29,7 @@ fi
 work="$(mktemp -d /tmp/wharf-dockerpy.XXXXXX)"
 sock="$work/engine.sock"
 pid=""
+bridge=""
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
@@ -43,6 +44,19 @@ cleanup() {
       /usr/sbin/runc --root "$rt" delete --force "$id" 2>/dev/null || true
     done
   done
+  # conmon outlives wharfd by design; so does its name server (aardvark-dns, by the pid it wrote).
+  for p in /proc/[0-9]*; do
+    case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in /usr/bin/conmon*"$work"*) kill -9 "${p#/proc/}" 2>/dev/null || true ;; esac
+  done
+  dns="$(cat "$work/run/network/dns/aardvark.pid" 2>/dev/null || true)"
+  if [ -n "$dns" ] && grep -q aardvark-dns "/proc/$dns/cmdline" 2>/dev/null; then kill "$dns" 2>/dev/null || true; fi
+  # wharfd's bridge, veths, namespaces and firewall rules: everything tagged with its bridge.
+  if [ -n "${bridge:-}" ]; then
+    node --input-type=module -e "
+      const { BridgeDriver, bridgeTag } = await import('$repo/dist/src/network/index.js');
+      await new BridgeDriver({ netnsDir: '$work/run/netns', tag: bridgeTag('$bridge') }).cleanup({ networks: [], endpoints: [] });
+    " || echo "docker-py: cleaning up the network of $work failed" >&2
+  fi
   grep -o " $work[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
