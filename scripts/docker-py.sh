@@ -46,7 +46,7 @@ cleanup() {
   done
   # conmon outlives wharfd by design; so does its name server (aardvark-dns, by the pid it wrote).
   for p in /proc/[0-9]*; do
-    case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in /usr/bin/conmon*"$work"*) kill -9 "${p#/proc/}" 2>/dev/null || true ;; esac
+    case "$( (tr '\0' ' ' <"$p/cmdline") 2>/dev/null)" in /usr/bin/conmon*"$work"*) kill -9 "${p#/proc/}" 2>/dev/null || true ;; esac
   done
   dns="$(cat "$work/run/network/dns/aardvark.pid" 2>/dev/null || true)"
   if [ -n "$dns" ] && grep -q aardvark-dns "/proc/$dns/cmdline" 2>/dev/null; then kill "$dns" 2>/dev/null || true; fi
