@@ -4,9 +4,12 @@
 # netavark, aardvark-dns and containernetworking-plugins are networking candidates bench/netsetup.ts measures (issue 8);
 # strace lets it count the processes each one makes.
 # mmdebstrap builds the Debian systemd image of test/systemd.test.ts (issue 9).
+# python3-docker (5.0.3) with python3-pytest, -pytest-timeout and -paramiko run docker-py's own
+# integration suite against wharfd (scripts/docker-py.sh, issue 13).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   runc crun conmon tini iptables iproute2 procps busybox-static ca-certificates docker.io \
-  netavark aardvark-dns containernetworking-plugins strace mmdebstrap >/dev/null
+  netavark aardvark-dns containernetworking-plugins strace mmdebstrap \
+  python3-docker python3-pytest python3-pytest-timeout python3-paramiko >/dev/null

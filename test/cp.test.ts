@@ -177,3 +177,88 @@ test('PUT archive: a tar cannot write outside the container root', async () => {
   // The escapes were refused before writing anything: the container has no stray file either.
   assert.notEqual((await d.docker(['exec', c, 'ls', '/tmp/a'])).code, 0);
 });
+
+/** GET archive, reading `first` bytes, then nothing until `resume` is called: a slow client. */
+function slowArchive(container: string, path: string): Promise<{ status: number; first: number; resume(): Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: d.socket, method: 'GET', path: `/v1.41/containers/${container}/archive?path=${encodeURIComponent(path)}` }, (res) => {
+      let total = 0;
+      const ended = new Promise<number>((r) => res.on('end', () => r(total)));
+      res.once('data', (c: Buffer) => {
+        total += c.length;
+        res.pause();
+        res.on('data', (more: Buffer) => (total += more.length));
+        resolve({ status: res.statusCode ?? 0, first: total, resume: () => (res.resume(), ended) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('cp: a running container keeps running while a large copy streams to a slow client', async () => {
+  const c = 'cp-slow';
+  assert.equal((await d.docker(['run', '-d', '--name', c, 'busybox', 'sh', '-c', 'dd if=/dev/zero of=/big bs=1M count=64 2>/dev/null && touch /ready && sleep 1000'])).code, 0);
+  await waitForPath(c, '/ready');
+  const slow = await slowArchive(c, '/big');
+  assert.equal(slow.status, 200);
+  // While the client reads nothing, the container is neither paused nor blocked.
+  assert.equal((await d.docker(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', c])).stdout, 'running false\n');
+  const r = await d.docker(['exec', c, 'sh', '-c', 'echo alive > /alive && cat /alive']);
+  assert.deepEqual([r.code, r.stdout], [0, 'alive\n']);
+  const total = await slow.resume();
+  assert.ok(total >= 64 * 1024 * 1024, `the whole file came (${total} bytes)`);
+});
+
+test('cp: a parent that is a symlink out of the root leads nowhere outside, in either direction', async () => {
+  const host = await mkdtemp(join(tmpdir(), 'wharf-cp-host-'));
+  try {
+    await writeFile(join(host, 'secret'), 'host secret\n');
+    const c = 'cp-links';
+    // Absolute and relative links to the host directory's path, made by the container's own processes.
+    const rel = '../../../../../../../..' + host;
+    assert.equal((await d.docker(['run', '-d', '--name', c, 'busybox', 'sh', '-c', `ln -s ${host} /abs && mkdir -p /a/b && ln -s ${rel} /a/b/rel && touch /ready && sleep 1000`])).code, 0);
+    await waitForPath(c, '/ready');
+    const file = join(local, 'overwrite');
+    await writeFile(file, 'from the client\n');
+    for (const link of ['/abs', '/a/b/rel']) {
+      // Out: the host's file is not what the container's path names.
+      let r = await d.docker(['cp', `${c}:${link}/secret`, '-']);
+      assert.equal(r.code, 1, `${link}: ${r.stdout}`);
+      assert.doesNotMatch(r.stdout, /host secret/);
+      // In: nothing is written into the host directory, whether the copy fails or lands inside the container.
+      r = await d.docker(['cp', file, `${c}:${link}/secret`]);
+      r = await d.docker(['cp', file, `${c}:${link}/`]);
+      assert.deepEqual(await readdir(host), ['secret']);
+      assert.equal(await readFile(join(host, 'secret'), 'utf8'), 'host secret\n');
+    }
+    // Through the raw API too: a tar whose parent directory is the link.
+    const put = await putArchive(c, '/abs', await tarOf([{ name: 'secret', body: 'pwned' }]));
+    assert.notEqual(put.status, 200, put.body);
+    assert.equal(await readFile(join(host, 'secret'), 'utf8'), 'host secret\n');
+    // The same links when the container is stopped: the daemon resolves them inside the root itself.
+    assert.equal((await d.docker(['stop', '-t', '0', c])).code, 0);
+    for (const link of ['/abs', '/a/b/rel']) {
+      const r = await d.docker(['cp', `${c}:${link}/secret`, '-']);
+      assert.equal(r.code, 1);
+      await d.docker(['cp', file, `${c}:${link}/`]);
+      assert.deepEqual(await readdir(host), ['secret']);
+    }
+  } finally {
+    await rm(host, { recursive: true, force: true });
+  }
+});
+
+test('PUT archive: a tar with .. entries writes nothing, running or stopped', async () => {
+  const c = 'cp-dotdot';
+  assert.equal((await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '1000'])).code, 0);
+  const marker = `wharf-cp-dotdot-${process.pid}`;
+  for (const state of ['running', 'stopped']) {
+    if (state === 'stopped') assert.equal((await d.docker(['stop', '-t', '0', c])).code, 0);
+    const r = await putArchive(c, '/tmp', await tarOf([{ name: 'ok', body: 'fine' }, { name: `../../../../${marker}`, body: 'pwned' }]));
+    assert.equal(r.status, 400, `${state}: ${r.body}`);
+    assert.match(JSON.parse(r.body).message, /escapes the root/);
+    assert.equal(existsSync(`/${marker}`), false, `${state}: nothing at the host root`);
+    assert.equal(existsSync(`/tmp/${marker}`), false);
+  }
+});

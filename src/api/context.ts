@@ -3,9 +3,40 @@ import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { InvalidArgumentError } from '../util/index.js';
 import { API_VERSION } from '../types/index.js';
+import { PayloadTooLargeError } from './errors.js';
 import { boolParam, intParam, strParam } from './query.js';
 
 const MAX_JSON_BODY = 16 * 1024 * 1024;
+/**
+ * How much of a body over the limit is read and dropped so the 413 can be answered: a client
+ * that writes its whole body before it reads (most do) would otherwise see the connection reset.
+ * Beyond this the connection is closed without an answer.
+ */
+const MAX_DISCARD = 1024 * 1024 * 1024;
+
+/**
+ * The body, at most `limit` bytes; a longer one is drained (up to MAX_DISCARD) and refused with
+ * PayloadTooLargeError. Listeners, not `for await`: leaving an async iterator early destroys the
+ * socket before the answer is written.
+ */
+function readLimited(req: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+      else if (size > MAX_DISCARD) {
+        req.off('data', onData);
+        req.destroy();
+        reject(new PayloadTooLargeError(limit));
+      } else chunks.length = 0;
+    };
+    req.on('data', onData);
+    req.once('end', () => (size > limit ? reject(new PayloadTooLargeError(limit)) : resolve(Buffer.concat(chunks))));
+    req.once('error', reject);
+  });
+}
 
 export const COMMON_HEADERS: Record<string, string> = {
   'Api-Version': API_VERSION,
@@ -73,14 +104,7 @@ export class Context {
     if (this.#socket) {
       text = (await this.#upgradeBody()).toString('utf8').trim();
     } else {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const c of this.req as AsyncIterable<Buffer>) {
-        size += c.length;
-        if (size > MAX_JSON_BODY) throw new InvalidArgumentError('request body too large');
-        chunks.push(c);
-      }
-      text = Buffer.concat(chunks).toString('utf8').trim();
+      text = (await readLimited(this.req, MAX_JSON_BODY)).toString('utf8').trim();
     }
     if (text === '') return undefined;
     try {
@@ -97,7 +121,7 @@ export class Context {
   async #upgradeBody(): Promise<Buffer> {
     const len = Number(this.req.headers['content-length'] ?? 0);
     if (!len) return Buffer.alloc(0);
-    if (len > MAX_JSON_BODY) throw new InvalidArgumentError('request body too large');
+    if (len > MAX_JSON_BODY) throw new PayloadTooLargeError(MAX_JSON_BODY);
     const sock = this.#socket!;
     let buf = this.#head ?? Buffer.alloc(0);
     while (buf.length < len) {

@@ -1,7 +1,19 @@
 import { WharfError, CommandInvokeError } from '../util/index.js';
 
+/**
+ * A request body over wharfd's limit. Raised by the API edge itself (the limit is the edge's),
+ * so it is not one of util's kinds; the body has been drained, so the 413 reaches the client.
+ */
+export class PayloadTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body too large: the limit is ${limit / (1024 * 1024)} MiB`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
 /** The one place that turns error kinds into HTTP statuses (Docker's mapping). */
 export function httpStatus(err: unknown): number {
+  if (err instanceof PayloadTooLargeError) return 413;
   if (err instanceof CommandInvokeError) return err.exitCode === 127 ? 404 : 400;
   if (err instanceof SyntaxError) return 400;
   if (!(err instanceof WharfError)) return 500;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateShape, CREATE_CONTAINER } from './validate.js';
+import { foldKeys, validateShape, CREATE_CONTAINER, EXEC_CREATE } from './validate.js';
 import { Router } from './router.js';
 
 test('validateShape accepts a normal create body and unknown fields', () => {
@@ -23,4 +23,14 @@ test('router matches greedy image names and reports wrong methods', () => {
   assert.equal(m.params.name, 'localhost:5000/a/b:1');
   assert.equal(r.match('GET', '/containers/abc'), 'method');
   assert.equal(r.match('GET', '/nothing'), undefined);
+});
+
+test('foldKeys: keys that differ from the shape only in case take its spelling, as Go decodes JSON', () => {
+  const body: Record<string, unknown> = { detachKeys: 'ctrl-p', cmd: ['cat'], Tty: true, Unknown: 1 };
+  foldKeys(body, EXEC_CREATE);
+  assert.deepEqual(body, { DetachKeys: 'ctrl-p', Cmd: ['cat'], Tty: true, Unknown: 1 });
+  // A key already spelled the shape's way wins over a differently cased twin.
+  const both: Record<string, unknown> = { DetachKeys: 'a', detachkeys: 'b' };
+  foldKeys(both, EXEC_CREATE);
+  assert.deepEqual(both, { DetachKeys: 'a' });
 });

@@ -114,6 +114,34 @@ function typeName(v: unknown): string {
 }
 
 /** Throws InvalidArgumentError naming the first field whose JSON type does not fit. */
+/**
+ * Renames the keys of `value` that match a key of `shape` but for case to the shape's spelling,
+ * in place, as Go's JSON decoder matches field names case-insensitively (docker-py sends
+ * `detachKeys`). Nested objects are folded as their shapes say.
+ */
+export function foldKeys(value: unknown, shape: Shape): void {
+  if (value === null || typeof value !== 'object' || shape === 'any' || typeof shape === 'string') return;
+  if ('array' in shape) {
+    if (Array.isArray(value)) for (const v of value) foldKeys(v, shape.array);
+    return;
+  }
+  if (Array.isArray(value)) return;
+  const obj = value as Record<string, unknown>;
+  if ('map' in shape) {
+    for (const v of Object.values(obj)) foldKeys(v, shape.map);
+    return;
+  }
+  const byLower = new Map(Object.keys(shape.object).map((k) => [k.toLowerCase(), k]));
+  for (const k of Object.keys(obj)) {
+    const canon = byLower.get(k.toLowerCase());
+    if (canon && canon !== k) {
+      if (!(canon in obj)) obj[canon] = obj[k];
+      delete obj[k];
+    }
+  }
+  for (const [k, s] of Object.entries(shape.object)) foldKeys(obj[k], s);
+}
+
 export function validateShape(value: unknown, shape: Shape, path = ''): void {
   if (value === null || value === undefined) return;
   const fail = (want: string) => {

@@ -80,7 +80,9 @@ export class ExecService implements ProbePort {
     e.started = true;
     const { runtime, record } = this.containers.runningRuntime(e.containerId);
     const c = e.config;
-    const tty = req.Tty ?? c.Tty ?? false;
+    // The process's terminal is the create's choice; the start's Tty only says how the stream is
+    // framed (Docker: an exec created with a TTY and started with Tty false sends its one stream in frames).
+    const tty = c.Tty ?? false;
     const size = req.ConsoleSize ?? c.ConsoleSize;
     let session: ExecSession;
     try {

@@ -66,7 +66,10 @@ export function processEnv(lists: string[][], d: { home: string; hostname: strin
   const env = new Map<string, string>();
   for (const kv of lists.flat()) {
     const eq = kv.indexOf('=');
-    env.set(eq > 0 ? kv.slice(0, eq) : kv, kv);
+    // A name without a value (Config.Env keeps `Foo` as given) sets nothing: runc refuses an
+    // entry without '=', and the process should not inherit an earlier list's Foo either.
+    if (eq < 0) env.delete(kv);
+    else if (eq > 0) env.set(kv.slice(0, eq), kv);
   }
   if (!env.has('PATH')) env.set('PATH', `PATH=${DEFAULT_PATH}`);
   if (!env.has('HOSTNAME')) env.set('HOSTNAME', `HOSTNAME=${d.hostname}`);

@@ -9,6 +9,7 @@ interface NativeBinding {
   seqpacketConnect(path: string): number;
   mountOverlay(cwd: string, options: string, target: string): void;
   umount(target: string, detach: boolean): void;
+  enterRoot(path: string): void;
 }
 
 // The addon is built by `npm run build` into native/build; dist/src/util is three levels below the root.
@@ -74,4 +75,12 @@ export function umount(target: string, detach = false): void {
  */
 export function seqpacketConnect(path: string): number {
   return withCode(() => native().seqpacketConnect(path));
+}
+
+/**
+ * chroot(2) to `path` and chdir to the new `/`, process-wide: from then on the kernel resolves
+ * every path, `..` and symlink of this process inside it. Only for a worker process made for one job.
+ */
+export function enterRoot(path: string): void {
+  withCode(() => native().enterRoot(path));
 }

@@ -2,13 +2,14 @@ import type { Daemon } from '../../daemon/index.js';
 import type { ExecCreateRequest, ExecStartRequest } from '../../types/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
-import { validateShape, EXEC_CREATE } from '../validate.js';
+import { foldKeys, validateShape, EXEC_CREATE } from '../validate.js';
 import { hijackForAttach } from './attach.js';
 
 export function execRoutes(r: Router, d: Daemon): void {
   r.add('POST', '/containers/{id}/exec', async (ctx) => {
     const body = await ctx.json<ExecCreateRequest>();
     if (!body) throw new InvalidArgumentError('No exec command specified');
+    foldKeys(body, EXEC_CREATE);
     validateShape(body, EXEC_CREATE);
     ctx.send(201, { Id: d.execs.create(ctx.params.id, body) });
   });

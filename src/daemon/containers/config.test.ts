@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeImageConfig, signalNumber, summaryCommand } from './index.js';
 import type { ImageRecord } from '../images.js';
+import { processEnv } from '../spec.js';
 
 const image = {
   id: 'sha256:' + 'a'.repeat(64),
@@ -45,4 +46,14 @@ test('summaryCommand quotes the arguments that hold a space, as docker ps shows 
   assert.equal(summaryCommand('sh', ['-c', 'exit 3']), "sh -c 'exit 3'");
   assert.equal(summaryCommand('sleep', ['1000']), 'sleep 1000');
   assert.equal(summaryCommand('true', []), 'true');
+});
+
+test('mergeImageConfig: an Env entry without = is kept as given and hides the image variable of that name', () => {
+  const c = mergeImageConfig({ Image: 'x', Env: ['Foo', 'Other=one', 'Blank=', 'A'] }, image);
+  assert.deepEqual(c.Env, ['Foo', 'Other=one', 'Blank=', 'A', 'PATH=/bin']);
+});
+
+test('processEnv: a name without a value sets nothing (runc refuses an entry without =) and unsets an earlier one', () => {
+  const env = processEnv([['Foo', 'A=1', 'Blank='], ['A']], { home: '/root', hostname: 'h', tty: false });
+  assert.deepEqual(env, ['Blank=', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOSTNAME=h', 'HOME=/root']);
 });

@@ -9,8 +9,8 @@ import type { CreateOptions } from '../../runtime/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import { DEFAULT_SHM_SIZE } from '../spec.js';
 
-/** Log driver names accepted; all write the same conmon log, which `logs` reads. */
-export const LOG_DRIVERS = ['json-file', 'local', 'k8s-file'];
+/** Log driver names accepted; all write the same conmon log, which `logs` reads (but for `none`'s). */
+export const LOG_DRIVERS = ['json-file', 'local', 'k8s-file', 'none'];
 export const DEFAULT_LOG_DRIVER = 'json-file';
 
 /**
@@ -36,6 +36,11 @@ export function recordedHostConfig(given: HostConfig | undefined, runtime: strin
   return hostConfig;
 }
 
+function envKey(e: string): string {
+  const eq = e.indexOf('=');
+  return eq < 0 ? e : e.slice(0, eq);
+}
+
 /** Docker merges the image's config under the user's: Env by key, entrypoint/cmd by its own rule. */
 export function mergeImageConfig(req: ContainerCreateRequest, image: { config: object }): ContainerConfig {
   const ic: ContainerConfig = (image.config as { config?: ContainerConfig }).config ?? {};
@@ -50,9 +55,10 @@ export function mergeImageConfig(req: ContainerCreateRequest, image: { config: o
     cmd = req.Cmd && req.Cmd.length ? req.Cmd : userEntrypoint.length === 0 ? (ic.Cmd ?? null) : null;
   }
   // Docker's order: the user's variables as given, then the image's that the user did not set.
-  const userEnv = (req.Env ?? []).filter((e) => e.indexOf('=') > 0);
-  const userKeys = new Set(userEnv.map((e) => e.slice(0, e.indexOf('='))));
-  const env = [...userEnv, ...(ic.Env ?? []).filter((e) => !userKeys.has(e.slice(0, e.indexOf('='))))];
+  // An entry without '=' (`Foo`) is kept as given, as Docker keeps it, and hides the image's Foo=.
+  const userEnv = (req.Env ?? []).filter((e) => e !== '' && !e.startsWith('='));
+  const userKeys = new Set(userEnv.map(envKey));
+  const env = [...userEnv, ...(ic.Env ?? []).filter((e) => !userKeys.has(envKey(e)))];
   return {
     Hostname: req.Hostname ?? '',
     Domainname: req.Domainname ?? '',

@@ -5,11 +5,13 @@
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, ContainerPathStat, FilesystemChange } from '../../types/index.js';
-import { errorMessage, resolveInView, type RootView } from '../../util/index.js';
+import { resolveInView, type RootView } from '../../util/index.js';
 import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
 import { bindMounts } from '../../volume/index.js';
 import { resolveUser } from '../user.js';
 import type { ContainerContext } from './context.js';
+import { startCopyWorker } from './copyworker.js';
+import { isActive } from './state.js';
 import type { Container } from './store.js';
 
 export interface CommitRequest {
@@ -57,7 +59,14 @@ export class FsOps {
   /** What HEAD /containers/{id}/archive answers: the path's stat, as the container sees it. */
   async statPath(ref: string, path: string): Promise<ContainerPathStat> {
     const c = this.ctx.store.get(ref);
-    return this.ctx.mutex.run(c.record.id, () => this.#withFs(c, { freeze: false }, async ({ view }) => (await statIn(view, path, ref)).stat));
+    return this.ctx.mutex.run(c.record.id, async () => {
+      const root = this.#liveRoot(c);
+      if (root) {
+        const w = startCopyWorker({ op: 'stat', root, path, where: ref });
+        return (await w.answer) as ContainerPathStat;
+      }
+      return this.#withFs(c, async ({ view }) => (await statIn(view, path, ref)).stat);
+    });
   }
 
   /**
@@ -69,7 +78,26 @@ export class FsOps {
     const c = this.ctx.store.get(ref);
     return new Promise((resolve, reject) => {
       void this.ctx.mutex.run(c.record.id, async () => {
-        await this.#withFs(c, { freeze: true }, async ({ view }) => {
+        const root = this.#liveRoot(c);
+        if (root) {
+          const w = startCopyWorker({ op: 'archive', root, path, where: ref });
+          try {
+            const stat = (await w.answer) as ContainerPathStat;
+            const tar = w.stdout;
+            // A reader that goes away ends the worker; a worker that fails mid-way ends the stream with its error.
+            tar.once('close', () => w.kill());
+            w.exited.catch((err: Error) => tar.destroy(err));
+            const done = whenClosed(tar);
+            this.ctx.store.publish(c, 'archive-path');
+            resolve({ stat, tar });
+            await done;
+          } catch (err) {
+            w.kill();
+            reject(err);
+          }
+          return;
+        }
+        await this.#withFs(c, async ({ view }) => {
           const found = await statIn(view, path, ref);
           const tar = archiveIn(view, found);
           const done = whenClosed(tar);
@@ -89,10 +117,26 @@ export class FsOps {
   async extractToDir(ref: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }): Promise<void> {
     const c = this.ctx.store.get(ref);
     await this.ctx.mutex.run(c.record.id, () =>
-      this.#withFs(c, { freeze: true }, async ({ root, view, readonlyMounts }) => {
+      this.#withFs(c, async ({ root, view, readonlyMounts }) => {
+        // Checked on the host's view for Docker's messages ("mounted volume is marked read-only");
+        // a running container's copy is then done inside its root, where the kernel has the last word.
         const dir = await extractPoint(view, path, ref, { readonlyRootfs: c.record.hostConfig.ReadonlyRootfs ?? false, readonlyMounts });
         const user = c.record.config.User;
         const owner = opts.copyUIDGID && user ? await resolveUser(root, user) : undefined;
+        const live = this.#liveRoot(c);
+        if (live) {
+          const w = startCopyWorker({ op: 'extract', root: live, path, where: ref, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: owner && { uid: owner.uid, gid: owner.gid } });
+          tar.once('error', () => w.kill());
+          tar.pipe(w.stdin);
+          try {
+            await w.answer;
+          } finally {
+            tar.unpipe(w.stdin);
+            w.kill();
+          }
+          this.ctx.store.publish(c, 'extract-to-dir');
+          return;
+        }
         await extractIn(view, dir, tar, {
           noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
           owner: owner && { uid: owner.uid, gid: owner.gid },
@@ -114,8 +158,17 @@ export class FsOps {
     const id = c.record.id;
     return this.ctx.mutex.run(id, async () => {
       const rt = this.ctx.runtimeOf(c);
-      const pause = (opts.pause ?? true) && c.state.status === 'running';
-      if (pause) await rt.pause(id);
+      let pause = (opts.pause ?? true) && c.state.status === 'running';
+      if (pause) {
+        try {
+          await rt.pause(id);
+        } catch (err) {
+          // A process that just exited (its exit not recorded yet) has nothing left to pause.
+          const st = await rt.state(id).catch(() => undefined);
+          if (st?.status === 'running') throw err;
+          pause = false;
+        }
+      }
       try {
         const imageId = await this.ctx.rootfs.commit(id, {
           imageId: c.record.imageId,
@@ -136,23 +189,24 @@ export class FsOps {
   }
 
   /**
-   * Runs `fn` on the container's file system as its processes see it; call under the lock.
-   * With `freeze`, a running container is paused meanwhile: paths are resolved inside the
-   * container and then opened from the host, and its processes must not swap a directory for a
-   * symlink in between (which the host would follow out of the container).
+   * Where a running (or paused) container's root is as its processes see it, mounts and all:
+   * its init's /proc root. Undefined for a stopped container, whose files nothing can change
+   * while the daemon copies them.
    */
-  async #withFs<T>(c: Container, opts: { freeze: boolean }, fn: (fs: { root: string; view: RootView; readonlyMounts: string[] }) => Promise<T>): Promise<T> {
-    const id = c.record.id;
-    const rt = this.ctx.runtimeOf(c);
-    const freeze = opts.freeze && c.state.status === 'running';
-    const fs = await this.ctx.rootfs.open(id);
+  #liveRoot(c: Container): string | undefined {
+    if (!isActive(c.state) || c.state.pid <= 0) return undefined;
+    return `/proc/${c.state.pid}/root`;
+  }
+
+  /**
+   * Runs `fn` on the container's file system as the host sees it (the root and the files bound
+   * over it); call under the lock. Nothing is paused: paths are only resolved here for a stopped
+   * container or for checks, and a running container's copy is done inside its root (#liveRoot).
+   */
+  async #withFs<T>(c: Container, fn: (fs: { root: string; view: RootView; readonlyMounts: string[] }) => Promise<T>): Promise<T> {
+    const fs = await this.ctx.rootfs.open(c.record.id);
     try {
-      if (freeze) await rt.pause(id);
-      try {
-        return await fn({ root: fs.root, ...(await this.#view(c, fs.root)) });
-      } finally {
-        if (freeze) await rt.resume(id).catch((err) => this.ctx.logger.warn('resuming after a copy failed', { id, error: errorMessage(err) }));
-      }
+      return await fn({ root: fs.root, ...(await this.#view(c, fs.root)) });
     } finally {
       await fs.release();
     }

@@ -143,3 +143,95 @@ test('pause and unpause change the status through the legal moves, with their ev
     await r.cleanup();
   }
 });
+
+test('kill with SIGKILL answers once the exit is recorded: inspect and rm right after see it stopped', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox' });
+    await r.svc.start(Id);
+    await r.svc.kill(Id, 'SIGKILL');
+    const st = (await r.svc.inspect(Id)).State;
+    assert.deepEqual([st.Status, st.Running, st.ExitCode], ['exited', false, 137]);
+    await r.svc.remove(Id);
+    assert.equal(r.svc.exists(Id), false);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('kill with another signal answers without waiting for an exit', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox' });
+    await r.svc.start(Id);
+    await r.svc.kill(Id, 'SIGUSR1');
+    assert.equal((await r.svc.inspect(Id)).State.Status, 'running');
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('rm of a container its restart policy is restarting needs force, as for a running one', async () => {
+  const r = await rig();
+  try {
+    const { Id, } = await r.svc.create({ Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'always' } } }, 'looping');
+    await r.svc.start(Id);
+    r.runtime.exit(Id, 1);
+    await until(async () => (await r.svc.inspect(Id)).State.Status === 'restarting', 'restarting');
+    await assert.rejects(r.svc.remove(Id), (err: Error) => {
+      assert.equal(err.message, 'cannot remove container "/looping": container is restarting: stop the container before removing or force remove');
+      assert.equal((err as { code?: string }).code, 'WHARF_CONFLICT');
+      return true;
+    });
+    assert.equal((await r.svc.inspect(Id)).State.Status, 'restarting', 'the refused rm changed nothing');
+    await r.svc.remove(Id, { force: true });
+    assert.equal(r.svc.exists(Id), false);
+    assert.equal(r.schedule.fire(), false, 'the scheduled restart was dropped');
+    assert.deepEqual(r.leftovers(), []);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('commit of a container that was created but never started works, with pause asked for', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox' });
+    assert.match(await r.svc.commit(Id, { pause: true }), /^sha256:/);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('commit goes on when the process it meant to pause has just exited', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox' });
+    await r.svc.start(Id);
+    // The process is gone but its exit is not recorded yet: the runtime refuses the pause.
+    r.svc.detachAll();
+    r.runtime.exit(Id, 0);
+    r.runtime.pause = async () => {
+      throw new Error(`Cannot pause container ${Id}: container not running`);
+    };
+    assert.match(await r.svc.commit(Id, { pause: true }), /^sha256:/);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('log driver none: the container is created and runs; its logs are refused in Docker\'s words', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox', HostConfig: { LogConfig: { Type: 'none', Config: {} } } });
+    await r.svc.start(Id);
+    assert.equal((await r.svc.inspect(Id)).HostConfig.LogConfig?.Type, 'none');
+    assert.throws(() => r.svc.logs(Id, { follow: false, stdout: true, stderr: true, tail: -1 }), (err: Error) => {
+      assert.equal(err.message, 'configured logging driver does not support reading');
+      assert.equal((err as { code?: string }).code, 'WHARF_NOT_IMPLEMENTED');
+      return true;
+    });
+  } finally {
+    await r.cleanup();
+  }
+});

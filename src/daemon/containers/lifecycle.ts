@@ -28,6 +28,9 @@ import { releaseRun, startRun } from './run.js';
 import { isActive, newState, transition, type ContainerRecord } from './state.js';
 import { notifyStartListeners, type Container } from './store.js';
 
+/** How long a SIGKILL waits for the exit before it answers anyway. */
+export const KILL_WAIT_MS = 10_000;
+
 export class Lifecycle {
   constructor(
     private readonly ctx: ContainerContext,
@@ -205,11 +208,15 @@ export class Lifecycle {
     if (!isActive(c.state) || c.state.status === 'restarting') {
       throw new ConflictError(`Cannot kill container: ${ref}: Container ${c.record.id} is not running`);
     }
+    // Docker answers a SIGKILL only once the container is down, so an inspect or rm right after sees it stopped.
+    const stopped = num === 9 ? new Promise<number>((r) => c.exitWaiters.push(r)) : undefined;
     // Docker marks any kill as a manual stop so restart policies leave the container down.
     c.state.manuallyStopped = true;
     await this.ctx.store.save(c);
     if (c.state.status === 'paused' && (num === 9 || num === 15)) await this.ctx.runtimeOf(c).resume(c.record.id).catch(() => {});
     await this.#signal(c, String(num));
+    // Bounded: a process stuck in the kernel must not hang the request; its exit is recorded whenever it comes.
+    if (stopped) await orTimeout(stopped, KILL_WAIT_MS, () => undefined);
   }
 
   async restart(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> {
@@ -259,12 +266,13 @@ export class Lifecycle {
     const c = this.ctx.store.get(ref);
     await this.ctx.mutex.run(c.record.id, async () => {
       if (!this.ctx.store.has(c)) return;
+      // A restarting container counts as running (Docker's IsRunning): only a forced rm takes it.
+      if ((isActive(c.state) || c.state.status === 'restarting') && !opts.force) {
+        const what = c.state.status === 'paused' ? 'container is paused and must be unpaused first' : `container is ${c.state.status}: stop the container before removing or force remove`;
+        throw new ConflictError(`cannot remove container "/${c.record.name}": ${what}`);
+      }
       this.monitor.cancelRestart(c);
       if (isActive(c.state)) {
-        if (!opts.force) {
-          const what = c.state.status === 'paused' ? 'container is paused and must be unpaused first' : 'container is running: stop the container before removing or force remove';
-          throw new ConflictError(`cannot remove container "/${c.record.name}": ${what}`);
-        }
         c.state.manuallyStopped = true;
         const handle = c.run;
         if (handle) {

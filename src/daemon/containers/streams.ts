@@ -1,5 +1,5 @@
 /** A container's standard streams: attach, logs, and the terminal's size. */
-import { ConflictError } from '../../util/index.js';
+import { ConflictError, NotImplementedError } from '../../util/index.js';
 import { readLogs, type AttachSession, type LogEntry } from '../../runtime/index.js';
 import { DetachScanner, parseDetachKeys, DEFAULT_DETACH_KEYS } from '../detachkeys.js';
 import { pump, type AttachIO } from '../pump.js';
@@ -34,6 +34,8 @@ export class Streams {
 
   logs(ref: string, opts: LogsOptions): { tty: boolean; entries: AsyncIterable<LogEntry[]> } {
     const c = this.ctx.store.get(ref);
+    // conmon keeps its log for attach either way; a `none` container's log is simply not served, as with Docker.
+    if (c.record.hostConfig.LogConfig?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
     const follow = opts.follow && isActive(c.state);
     const entries = readLogs(c.record.logPath, {
       follow,

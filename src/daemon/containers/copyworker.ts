@@ -1,0 +1,128 @@
+/**
+ * `docker cp` of a running container, done by a worker process (cmd/wharf-cp.ts) that first
+ * chroots into the container's root as its processes see it (`/proc/<pid>/root`, with every
+ * mount of the container's namespace: volumes, binds, tmpfs, its hosts files). From then on the
+ * kernel resolves each path, `..` and symlink inside that root, so no swap of a directory for a
+ * symlink by the container's processes can lead the copy outside it, and the container keeps
+ * running (dockerd pauses nothing either). A stopped container has no processes to race with;
+ * its copies stay in the daemon (fsops.ts).
+ *
+ * The protocol, over the worker's stdio: argv[2] is the job as JSON. The worker answers one JSON
+ * line on stdout (`{"ok": ...}` or `{"error": {code, message}}`); for an archive the tar follows
+ * that line on stdout; for an extract the tar comes on stdin and the line is written at the end.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ContainerPathStat } from '../../types/index.js';
+import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, type RootView } from '../../util/index.js';
+import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
+
+export type CopyJob =
+  | { op: 'stat' | 'archive'; root: string; path: string; where: string }
+  | { op: 'extract'; root: string; path: string; where: string; noOverwriteDirNonDir: boolean; owner?: { uid: number; gid: number } };
+
+type Reply = { ok: ContainerPathStat | true } | { error: { code: string; message: string } };
+
+// dist/src/daemon/containers -> dist/src/cmd.
+const WORKER = fileURLToPath(new URL('../../cmd/wharf-cp.js', import.meta.url));
+/** How much of the worker's stderr is kept for an error message. */
+const STDERR_MAX = 4096;
+
+/** The worker's side: enter the root, do the job, answer. Returns the process's exit code. */
+export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable): Promise<number> {
+  const reply = (r: Reply) => new Promise<void>((resolve) => stdout.write(JSON.stringify(r) + '\n', () => resolve()));
+  try {
+    enterRoot(job.root);
+    const view: RootView = { root: '/' };
+    if (job.op === 'extract') {
+      // Read-only mounts and root need no check here: the kernel refuses the writes (EROFS); the
+      // daemon gave Docker's message before it started the worker.
+      const dir = await extractPoint(view, job.path, job.where, { readonlyRootfs: false, readonlyMounts: [] });
+      await extractIn(view, dir, stdin, { noOverwriteDirNonDir: job.noOverwriteDirNonDir, owner: job.owner, readonlyRootfs: false, readonlyMounts: [] });
+      await reply({ ok: true });
+      return 0;
+    }
+    const found = await statIn(view, job.path, job.where);
+    await reply({ ok: found.stat });
+    if (job.op === 'archive') await pipeline(archiveIn(view, found), stdout);
+    return 0;
+  } catch (err) {
+    const code = err instanceof WharfError ? err.code : 'WHARF_INTERNAL';
+    await reply({ error: { code, message: errorMessage(err) } });
+    return 1;
+  }
+}
+
+/** The daemon's side: a worker for `job`; `stdout` carries the tar after the answer for an archive. */
+export interface CopyWorker {
+  /** The first line's answer: the path's stat (stat, archive) or true (extract, once done). */
+  answer: Promise<ContainerPathStat | true>;
+  /** What follows the answer on stdout (the archive). */
+  stdout: Readable;
+  stdin: Writable;
+  /** Resolves when the worker has exited; rejects when it failed after its answer. */
+  exited: Promise<void>;
+  kill(): void;
+}
+
+export function startCopyWorker(job: CopyJob): CopyWorker {
+  const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < STDERR_MAX) stderr += s;
+  });
+  child.stdin.on('error', () => {});
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const failed = (what: string) => new Error(`the copy worker ${what}${stderr ? `: ${stderr.trim()}` : ''}`);
+  const answer = new Promise<ContainerPathStat | true>((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const nl = buf.indexOf(0x0a);
+      if (nl < 0) return;
+      child.stdout.off('data', onData);
+      child.stdout.pause();
+      const rest = buf.subarray(nl + 1);
+      if (rest.length) child.stdout.unshift(rest);
+      let r: Reply;
+      try {
+        r = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Reply;
+      } catch {
+        reject(failed('answered garbage'));
+        return;
+      }
+      if ('ok' in r) resolve(r.ok);
+      else reject(errorOf(r.error));
+    };
+    child.stdout.on('data', onData);
+    child.once('error', reject);
+    void closed.then(() => reject(failed('exited without an answer')));
+  });
+  // An answer that is an error is the caller's to see; this one only reports a later failure.
+  answer.catch(() => {});
+  let answered = false;
+  void answer.then(() => (answered = true), () => {});
+  const exited = closed.then((code) => {
+    if (code !== 0 && answered) throw failed(`exited with ${code}`);
+  });
+  exited.catch(() => {});
+  return { answer, stdout: child.stdout, stdin: child.stdin, exited, kill: () => child.kill('SIGKILL') };
+}
+
+/** The worker's error as the kind it was, so the API answers with the status Docker would. */
+function errorOf(e: { code: string; message: string }): Error {
+  switch (e.code) {
+    case 'WHARF_NOT_FOUND':
+      return new NotFoundError(e.message);
+    case 'WHARF_INVALID_ARGUMENT':
+      return new InvalidArgumentError(e.message);
+    case 'WHARF_CONFLICT':
+      return new ConflictError(e.message);
+    case 'WHARF_FORBIDDEN':
+      return new ForbiddenError(e.message);
+    default:
+      return new Error(e.message);
+  }
+}
