@@ -1,7 +1,11 @@
 /**
  * wharf against Docker, side by side in one run, through the same docker CLI.
  *
- *   sudo node dist/bench/bench.js [--quick]
+ *   sudo node dist/bench/bench.js [--quick] [--only SECTION,...]
+ *
+ * Sections: idle, run, detached, exec, memory, usernet, published, ps, logs (all by default;
+ * exec and memory need the detached containers, which then start untimed unless `detached` is
+ * selected too). `--only usernet,published` is a short run of the networking rows.
  *
  * Starts Debian's dockerd (package docker.io) and wharfd, each on its own socket and data root
  * in a temp directory, loads the same busybox image into both (exported from wharf with
@@ -21,6 +25,10 @@ import { WHARFD, DOCKER, exec, ping, cleanupRoots, testBridge } from '../test/ha
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
+const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'usernet', 'published', 'ps', 'logs'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = onlyArg();
+const want = (s: Section) => only === undefined || only.has(s);
 const N = quick ? 5 : 20;
 const LOG_LINES = quick ? 100_000 : 1_000_000;
 const PS_CONTAINERS = quick ? 50 : 200;
@@ -28,17 +36,32 @@ const DETACHED = quick ? 10 : 50;
 const FETCHES = quick ? 30 : 200;
 const FETCH_PARALLEL = 4;
 const FETCH_MAX_MS = quick ? 10_000 : 30_000;
-const FETCH_ROUNDS = 3;
+// Rounds alternate published and direct, and the best of each counts: on a loaded host a round
+// measures mostly what the other work left of the CPU, and the best rounds are the least disturbed.
+const FETCH_ROUNDS = quick ? 3 : 7;
+/** The user-defined network of the usernet row, one subnet per engine (inside the bench's 10.232.0.0/16). */
+const USER_SUBNETS = { docker: '10.232.121.0/24', wharf: '10.232.122.0/24' } as const;
 const MIB = 2 ** 20;
 /** Printed under the table: what a row measures that its name cannot say. */
 const NOTES = [
-  `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80); #8 asks for a user-defined network, which this row does not use yet`,
+  `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80)`,
+  `start ${DETACHED} detached, user network: one after another on a network made by \`network create --subnet\` (name resolution on: aardvark-dns for wharf, the embedded resolver for Docker), no published port; the network's creation is not timed`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
-  `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80`,
+  `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} alternating rounds, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
 ];
 
+function onlyArg(): Set<Section> | undefined {
+  const i = process.argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (i < 0) return undefined;
+  const arg = process.argv[i].startsWith('--only=') ? process.argv[i].slice('--only='.length) : process.argv[i + 1];
+  const list = (arg ?? '').split(',').filter(Boolean);
+  const bad = list.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+  if (!list.length || bad.length) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}; got "${arg ?? ''}"`);
+  return new Set(list as Section[]);
+}
+
 interface Engine {
-  name: string;
+  name: 'docker' | 'wharf';
   socket: string;
   pids: () => number[];
   /** Processes that exist per running container (monitors/shims, Docker's port proxies). */
@@ -163,53 +186,93 @@ function median(xs: number[]): number {
 async function measure(e: Engine): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   await new Promise((r) => setTimeout(r, 2000));
-  out['idle daemon RSS (MB)'] = (await rssKb(e.pids())) / 1024;
+  const idle = (await rssKb(e.pids())) / 1024;
+  if (want('idle') || want('memory')) out['idle daemon RSS (MB)'] = idle;
 
-  // Alternating, so load from other work on the host falls on both variants alike.
-  const variants: [string, string[]][] = [['run --rm true, default bridge (ms, median)', []], ['run --rm true, --network none (ms, median)', ['--network', 'none']]];
-  for (const [, flags] of variants) await must(e, ['run', '--rm', ...flags, 'busybox', 'true']);
-  const runs: number[][] = variants.map(() => []);
-  for (let i = 0; i < N; i++) for (const [k, [, flags]] of variants.entries()) runs[k].push(await timeIt(() => must(e, ['run', '--rm', ...flags, 'busybox', 'true'])));
-  for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
-
-  const ports: number[] = [];
-  for (let i = 0; i < DETACHED; i++) ports.push(await freePort());
-  const t50 = await timeIt(async () => {
-    for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
-  });
-  out[`start ${DETACHED} detached, default bridge, -p each (s)`] = t50 / 1000;
-
-  const execs: number[] = [];
-  for (let i = 0; i < N; i++) execs.push(await timeIt(() => must(e, ['exec', 'bench-d0', 'true'])));
-  out['exec true (ms, median)'] = median(execs);
-
-  const daemonBefore = await rssKb(e.pids());
-  const monitors = await rssKb(e.monitorPids());
-  out['per running container: monitor + daemon (MB)'] = (monitors + Math.max(0, daemonBefore - out['idle daemon RSS (MB)'] * 1024)) / 1024 / DETACHED;
-
-  Object.assign(out, await publishedThroughput(e));
-
-  for (let i = DETACHED; i < PS_CONTAINERS; i++) await must(e, ['create', '--name', `bench-c${i}`, 'busybox', 'true']);
-  const pss: number[] = [];
-  for (let i = 0; i < N; i++) pss.push(await timeIt(() => must(e, ['ps', '-a'])));
-  out[`ps -a with ${PS_CONTAINERS} containers (ms, median)`] = median(pss);
-
-  await must(e, ['run', '--name', 'bench-logs', 'busybox', 'seq', '1', String(LOG_LINES)]);
-  const logs: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    logs.push(
-      await timeIt(async () => {
-        const r = await docker(e, ['logs', 'bench-logs']);
-        const lines = r.stdout.split('\n').length - 1;
-        if (lines !== LOG_LINES) throw new Error(`${e.name}: logs returned ${lines} lines, expected ${LOG_LINES}`);
-      }),
-    );
+  if (want('run')) {
+    // Alternating, so load from other work on the host falls on both variants alike.
+    const variants: [string, string[]][] = [['run --rm true, default bridge (ms, median)', []], ['run --rm true, --network none (ms, median)', ['--network', 'none']]];
+    for (const [, flags] of variants) await must(e, ['run', '--rm', ...flags, 'busybox', 'true']);
+    const runs: number[][] = variants.map(() => []);
+    for (let i = 0; i < N; i++) for (const [k, [, flags]] of variants.entries()) runs[k].push(await timeIt(() => must(e, ['run', '--rm', ...flags, 'busybox', 'true'])));
+    for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
   }
-  out[`logs of ${LOG_LINES} lines (ms, median)`] = median(logs);
+
+  if (want('detached') || want('exec') || want('memory')) {
+    const ports: number[] = [];
+    for (let i = 0; i < DETACHED; i++) ports.push(await freePort());
+    const t50 = await timeIt(async () => {
+      for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
+    });
+    if (want('detached')) out[`start ${DETACHED} detached, default bridge, -p each (s)`] = t50 / 1000;
+  }
+
+  if (want('exec')) {
+    const execs: number[] = [];
+    for (let i = 0; i < N; i++) execs.push(await timeIt(() => must(e, ['exec', 'bench-d0', 'true'])));
+    out['exec true (ms, median)'] = median(execs);
+  }
+
+  if (want('memory')) {
+    const daemonBefore = await rssKb(e.pids());
+    const monitors = await rssKb(e.monitorPids());
+    out['per running container: monitor + daemon (MB)'] = (monitors + Math.max(0, daemonBefore - idle * 1024)) / 1024 / DETACHED;
+  }
+
+  if (want('usernet')) out[`start ${DETACHED} detached, user network (s)`] = await userNetwork(e);
+
+  if (want('published')) Object.assign(out, await publishedThroughput(e));
+
+  if (want('ps')) {
+    // With the detached containers still there, they count towards the total.
+    const have = (await must(e, ['ps', '-aq'])).trim().split('\n').filter(Boolean).length;
+    for (let i = have; i < PS_CONTAINERS; i++) await must(e, ['create', '--name', `bench-c${i}`, 'busybox', 'true']);
+    const pss: number[] = [];
+    for (let i = 0; i < N; i++) pss.push(await timeIt(() => must(e, ['ps', '-a'])));
+    out[`ps -a with ${PS_CONTAINERS} containers (ms, median)`] = median(pss);
+  }
+
+  if (want('logs')) {
+    await must(e, ['run', '--name', 'bench-logs', 'busybox', 'seq', '1', String(LOG_LINES)]);
+    const logs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      logs.push(
+        await timeIt(async () => {
+          const r = await docker(e, ['logs', 'bench-logs']);
+          const lines = r.stdout.split('\n').length - 1;
+          if (lines !== LOG_LINES) throw new Error(`${e.name}: logs returned ${lines} lines, expected ${LOG_LINES}`);
+        }),
+      );
+    }
+    out[`logs of ${LOG_LINES} lines (ms, median)`] = median(logs);
+  }
 
   const ids = (await must(e, ['ps', '-aq'])).trim().split('\n').filter(Boolean);
-  await must(e, ['rm', '-f', ...ids]);
+  if (ids.length) await must(e, ['rm', '-f', ...ids]);
   return out;
+}
+
+/**
+ * Seconds to start DETACHED containers one after another on a user-defined network, as a
+ * Compose project's services are; then they and the network are removed (untimed).
+ */
+async function userNetwork(e: Engine): Promise<number> {
+  const net = 'bench-usernet';
+  await must(e, ['network', 'create', '--subnet', USER_SUBNETS[e.name], net]);
+  try {
+    const t = await timeIt(async () => {
+      for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-u${i}`, '--network', net, 'busybox', 'sleep', '3600']);
+    });
+    // Names resolve there: the last container finds the first by name (not timed).
+    const ip = (await must(e, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, 'bench-u0'])).trim();
+    const found = await must(e, ['exec', `bench-u${DETACHED - 1}`, 'nslookup', 'bench-u0']);
+    if (!found.includes(ip)) throw new Error(`${e.name}: bench-u0 (${ip}) does not resolve on ${net}:\n${found}`);
+    return t / 1000;
+  } finally {
+    const ids = (await must(e, ['ps', '-aq', '--filter', 'name=bench-u'])).trim().split('\n').filter(Boolean);
+    if (ids.length) await must(e, ['rm', '-f', ...ids]);
+    await must(e, ['network', 'rm', net]);
+  }
 }
 
 /** One httpd container, fetched through its published port and directly, rounds alternating. */
@@ -257,6 +320,8 @@ async function main() {
   }
 
   async function bench() {
+    const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
+    for (const subnet of Object.values(USER_SUBNETS)) if (routes.includes(subnet.replace(/0\/24$/, ''))) throw new Error(`${subnet} is routed on this host already; the bench needs it for a user network:\n${routes}`);
     await startWharf(join(base, 'wharf'), (e) => (wharf = e));
     net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
     await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
