@@ -221,7 +221,7 @@ async function measure(e: Engine): Promise<Record<string, number>> {
 
   if (want('usernet')) out[`start ${DETACHED} detached, user network (s)`] = await userNetwork(e);
 
-  if (want('published')) Object.assign(out, await publishedThroughput(e));
+  // The published-port rows are measured for both engines at once, after this (publishedThroughput).
 
   if (want('ps')) {
     // With the detached containers still there, they count towards the total.
@@ -275,23 +275,34 @@ async function userNetwork(e: Engine): Promise<number> {
   }
 }
 
-/** One httpd container, fetched through its published port and directly, rounds alternating. */
-async function publishedThroughput(e: Engine): Promise<Record<string, number>> {
-  const port = await freePort();
+/**
+ * One httpd container per engine, each fetched through its published port and directly, in
+ * rounds that alternate engine and path: load from other work on the host then falls on all four
+ * alike, where measuring one engine after the other would compare two different moments.
+ */
+async function publishedThroughput(engines: Engine[]): Promise<Map<Engine, Record<string, number>>> {
+  const targets: { e: Engine; port: number; ip: string; published: number; direct: number }[] = [];
   const script = `mkdir -p /www && dd if=/dev/urandom of=/www/f bs=${MIB} count=1 2>/dev/null && exec httpd -f -p 80 -h /www`;
-  await must(e, ['run', '-d', '--name', 'bench-httpd', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', script]);
-  const ip = (await must(e, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bench-httpd'])).trim();
-  if (!/^(10|172|192\.168)\.[\d.]+$/.test(ip)) throw new Error(`${e.name}: bench-httpd has no private address on the bridge: "${ip}"`);
-  await waitHttp(ip, 80, '/f', 10_000);
-  await waitHttp('127.0.0.1', port, '/f', 10_000);
-  let published = 0;
-  let direct = 0;
-  for (let r = 0; r < FETCH_ROUNDS; r++) {
-    published = Math.max(published, await throughput('127.0.0.1', port, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
-    direct = Math.max(direct, await throughput(ip, 80, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
+  try {
+    for (const e of engines) {
+      const port = await freePort();
+      await must(e, ['run', '-d', '--name', 'bench-httpd', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', script]);
+      const ip = (await must(e, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bench-httpd'])).trim();
+      if (!/^(10|172|192\.168)\.[\d.]+$/.test(ip)) throw new Error(`${e.name}: bench-httpd has no private address on the bridge: "${ip}"`);
+      await waitHttp(ip, 80, '/f', 10_000);
+      await waitHttp('127.0.0.1', port, '/f', 10_000);
+      targets.push({ e, port, ip, published: 0, direct: 0 });
+    }
+    for (let r = 0; r < FETCH_ROUNDS; r++) {
+      for (const t of targets) {
+        t.published = Math.max(t.published, await throughput('127.0.0.1', t.port, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
+        t.direct = Math.max(t.direct, await throughput(t.ip, 80, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
+      }
+    }
+  } finally {
+    for (const e of engines) await docker(e, ['rm', '-f', 'bench-httpd']);
   }
-  await must(e, ['rm', '-f', 'bench-httpd']);
-  return { 'published port, 1 MiB GETs (MiB/s)': published, 'container IP direct, 1 MiB GETs (MiB/s)': direct, 'published/direct': published / direct };
+  return new Map(targets.map((t) => [t.e, { 'published port, 1 MiB GETs (MiB/s)': t.published, 'container IP direct, 1 MiB GETs (MiB/s)': t.direct, 'published/direct': t.published / t.direct }]));
 }
 
 async function main() {
@@ -333,6 +344,11 @@ async function main() {
 
     const w = await measure(wharf);
     const dk = await measure(dockerEngine);
+    if (want('published')) {
+      const both = await publishedThroughput([wharf, dockerEngine]);
+      Object.assign(w, both.get(wharf));
+      Object.assign(dk, both.get(dockerEngine));
+    }
     const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
     const widths = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'wharf', 'docker', 'wharf/docker'], ...rows].map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
