@@ -271,7 +271,13 @@ async function userNetwork(e: Engine): Promise<number> {
   } finally {
     const ids = (await must(e, ['ps', '-aq', '--filter', 'name=bench-u'])).trim().split('\n').filter(Boolean);
     if (ids.length) await must(e, ['rm', '-f', ...ids]);
-    await must(e, ['network', 'rm', net]);
+    // dockerd may still be releasing the endpoints of containers it has just removed.
+    for (let i = 0; ; i++) {
+      const r = await docker(e, ['network', 'rm', net]);
+      if (r.code === 0) break;
+      if (i === 20 || !r.stderr.includes('active endpoints')) throw new Error(`${e.name}: docker network rm ${net} failed (${r.code}): ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
   }
 }
 

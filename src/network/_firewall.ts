@@ -105,14 +105,19 @@ export function baseRules(tag: string): { chains: { table: Table; chain: string 
       { table: 'filter', chain: c.input },
     ],
     // Inserted at the top of the built-in chains: dockerd's FORWARD policy DROP and its own
-    // chains must not get to judge wharf's traffic first.
+    // chains must not get to judge wharf's traffic first. The raw and INPUT chains see every
+    // packet that reaches the host (bridged frames twice when br_netfilter is loaded), so their
+    // jumps match only what the rules behind them can match (a loopback destination, DNS):
+    // the bulk of the traffic, a published port's or a container's own, tests one rule here
+    // instead of one per network and per port published on a loopback address.
     jumps: [
       { table: 'filter', chain: 'FORWARD', spec: `${m} -j ${c.forward}` },
       { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL ${m} -j ${c.dnat}` },
       { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL ${m} -j ${c.dnat}` },
       { table: 'nat', chain: 'POSTROUTING', spec: `${m} -j ${c.postrouting}` },
-      { table: 'raw', chain: 'PREROUTING', spec: `${m} -j ${c.rawPrerouting}` },
-      { table: 'filter', chain: 'INPUT', spec: `${m} -j ${c.input}` },
+      { table: 'raw', chain: 'PREROUTING', spec: `-d 127.0.0.0/8 ${m} -j ${c.rawPrerouting}` },
+      { table: 'filter', chain: 'INPUT', spec: `-p udp -m udp --dport 53 ${m} -j ${c.input}` },
+      { table: 'filter', chain: 'INPUT', spec: `-p tcp -m tcp --dport 53 ${m} -j ${c.input}` },
     ],
     // The first rules of the driver's own chains, before any network's.
     heads: [
