@@ -47,7 +47,7 @@ const NOTES = [
   `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80)`,
   `start ${DETACHED} detached, user network: one after another on a network made by \`network create --subnet\` (name resolution on: aardvark-dns for wharf, the embedded resolver for Docker), no published port; the network's creation is not timed`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
-  `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} alternating rounds, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
+  `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds alternating engine and path, measured after the other rows' containers are gone, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
 ];
 
 function onlyArg(): Set<Section> | undefined {
@@ -275,7 +275,10 @@ async function userNetwork(e: Engine): Promise<number> {
     for (let i = 0; ; i++) {
       const r = await docker(e, ['network', 'rm', net]);
       if (r.code === 0) break;
-      if (i === 20 || !r.stderr.includes('active endpoints')) throw new Error(`${e.name}: docker network rm ${net} failed (${r.code}): ${r.stderr}`);
+      if (i === 40 || !r.stderr.includes('active endpoints')) {
+        const members = (await docker(e, ['network', 'inspect', '-f', '{{json .Containers}}', net])).stdout.trim();
+        throw new Error(`${e.name}: docker network rm ${net} failed (${r.code}): ${r.stderr}; still on it: ${members}`);
+      }
       await new Promise((res) => setTimeout(res, 250));
     }
   }
