@@ -59,15 +59,34 @@ export async function cleanupDockerNet(net: DockerNet): Promise<void> {
     if (dev) spawnSync('ip', ['link', 'del', dev], { stdio: 'ignore' });
   }
   if (existsLink(DOCKER_BRIDGE)) run('ip', ['link', 'del', DOCKER_BRIDGE]);
+  await removeDockerUserBridges();
   await cleanIptables(net.before);
   if ((await readFile(IP_FORWARD, 'utf8')).trim() !== net.ipForward) await writeFile(IP_FORWARD, net.ipForward);
+}
+
+/**
+ * A user network of Docker's that a failed run left (the bench gives it 10.232.121.0/24): its
+ * br-<id> bridge and the FORWARD rules that name it, which carry neither DOCKER nor the subnet.
+ */
+async function removeDockerUserBridges(): Promise<void> {
+  for (const l of sh('ip -4 -o addr show').split('\n')) {
+    const m = /^\d+:\s+(br-[0-9a-f]{12})\s+inet 10\.232\.121\./.exec(l);
+    if (!m) continue;
+    const dev = m[1];
+    for (const table of ['filter', 'nat']) {
+      const dels = sh(`iptables-save -t ${table}`).split('\n').filter((r) => r.startsWith('-A ') && new RegExp(`[io] ${dev}( |$)`).test(r)).map((r) => `-D ${r.slice(3)}`);
+      if (dels.length) spawnSync('iptables-restore', ['--noflush'], { input: `*${table}\n${dels.join('\n')}\nCOMMIT\n` });
+    }
+    spawnSync('ip', ['link', 'del', dev], { stdio: 'ignore' });
+  }
 }
 
 /** What the bench may have left: reported, so a reader sees the host is as it was. */
 export function netLeftovers(net: DockerNet, wharfBridge: string): string[] {
   const left: string[] = [];
   for (const l of sh('ip -br link').split('\n')) if (l.startsWith(DOCKER_BRIDGE) || l.startsWith(wharfBridge) || (l.startsWith('docker0') && !net.before.docker0)) left.push(`link: ${l}`);
-  for (const l of sh('iptables-save').split('\n')) if (l.includes(DOCKER_BRIDGE) || l.includes(wharfBridge) || l.includes('10.232.120.')) left.push(`iptables: ${l}`);
+  for (const l of sh('iptables-save').split('\n')) if (l.includes(DOCKER_BRIDGE) || l.includes(wharfBridge) || l.includes('10.232.12')) left.push(`iptables: ${l}`);
+  for (const l of sh('ip -4 route').split('\n')) if (l.startsWith('10.232.12')) left.push(`route: ${l}`);
   return left;
 }
 

@@ -1,7 +1,11 @@
 /**
  * wharf against Docker, side by side in one run, through the same docker CLI.
  *
- *   sudo node dist/bench/bench.js [--quick]
+ *   sudo node dist/bench/bench.js [--quick] [--only SECTION,...]
+ *
+ * Sections: idle, run, detached, exec, memory, usernet, published, ps, logs (all by default;
+ * exec and memory need the detached containers, which then start untimed unless `detached` is
+ * selected too). `--only usernet,published` is a short run of the networking rows.
  *
  * Starts Debian's dockerd (package docker.io) and wharfd, each on its own socket and data root
  * in a temp directory, loads the same busybox image into both (exported from wharf with
@@ -21,6 +25,10 @@ import { WHARFD, DOCKER, exec, ping, cleanupRoots, testBridge } from '../test/ha
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
+const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'usernet', 'published', 'ps', 'logs'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = onlyArg();
+const want = (s: Section) => only === undefined || only.has(s);
 const N = quick ? 5 : 20;
 const LOG_LINES = quick ? 100_000 : 1_000_000;
 const PS_CONTAINERS = quick ? 50 : 200;
@@ -28,17 +36,32 @@ const DETACHED = quick ? 10 : 50;
 const FETCHES = quick ? 30 : 200;
 const FETCH_PARALLEL = 4;
 const FETCH_MAX_MS = quick ? 10_000 : 30_000;
-const FETCH_ROUNDS = 3;
+// Rounds alternate published and direct, and the best of each counts: on a loaded host a round
+// measures mostly what the other work left of the CPU, and the best rounds are the least disturbed.
+const FETCH_ROUNDS = quick ? 3 : 7;
+/** The user-defined network of the usernet row, one subnet per engine (inside the bench's 10.232.0.0/16). */
+const USER_SUBNETS = { docker: '10.232.121.0/24', wharf: '10.232.122.0/24' } as const;
 const MIB = 2 ** 20;
 /** Printed under the table: what a row measures that its name cannot say. */
 const NOTES = [
-  `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80); #8 asks for a user-defined network, which this row does not use yet`,
+  `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80)`,
+  `start ${DETACHED} detached, user network: one after another on a network made by \`network create --subnet\` (name resolution on: aardvark-dns for wharf, the embedded resolver for Docker), no published port; the network's creation is not timed`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
-  `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80`,
+  `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds alternating engine and path, measured after the other rows' containers are gone, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
 ];
 
+function onlyArg(): Set<Section> | undefined {
+  const i = process.argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (i < 0) return undefined;
+  const arg = process.argv[i].startsWith('--only=') ? process.argv[i].slice('--only='.length) : process.argv[i + 1];
+  const list = (arg ?? '').split(',').filter(Boolean);
+  const bad = list.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+  if (!list.length || bad.length) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}; got "${arg ?? ''}"`);
+  return new Set(list as Section[]);
+}
+
 interface Engine {
-  name: string;
+  name: 'docker' | 'wharf';
   socket: string;
   pids: () => number[];
   /** Processes that exist per running container (monitors/shims, Docker's port proxies). */
@@ -163,72 +186,132 @@ function median(xs: number[]): number {
 async function measure(e: Engine): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   await new Promise((r) => setTimeout(r, 2000));
-  out['idle daemon RSS (MB)'] = (await rssKb(e.pids())) / 1024;
+  const idle = (await rssKb(e.pids())) / 1024;
+  if (want('idle') || want('memory')) out['idle daemon RSS (MB)'] = idle;
 
-  // Alternating, so load from other work on the host falls on both variants alike.
-  const variants: [string, string[]][] = [['run --rm true, default bridge (ms, median)', []], ['run --rm true, --network none (ms, median)', ['--network', 'none']]];
-  for (const [, flags] of variants) await must(e, ['run', '--rm', ...flags, 'busybox', 'true']);
-  const runs: number[][] = variants.map(() => []);
-  for (let i = 0; i < N; i++) for (const [k, [, flags]] of variants.entries()) runs[k].push(await timeIt(() => must(e, ['run', '--rm', ...flags, 'busybox', 'true'])));
-  for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
-
-  const ports: number[] = [];
-  for (let i = 0; i < DETACHED; i++) ports.push(await freePort());
-  const t50 = await timeIt(async () => {
-    for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
-  });
-  out[`start ${DETACHED} detached, default bridge, -p each (s)`] = t50 / 1000;
-
-  const execs: number[] = [];
-  for (let i = 0; i < N; i++) execs.push(await timeIt(() => must(e, ['exec', 'bench-d0', 'true'])));
-  out['exec true (ms, median)'] = median(execs);
-
-  const daemonBefore = await rssKb(e.pids());
-  const monitors = await rssKb(e.monitorPids());
-  out['per running container: monitor + daemon (MB)'] = (monitors + Math.max(0, daemonBefore - out['idle daemon RSS (MB)'] * 1024)) / 1024 / DETACHED;
-
-  Object.assign(out, await publishedThroughput(e));
-
-  for (let i = DETACHED; i < PS_CONTAINERS; i++) await must(e, ['create', '--name', `bench-c${i}`, 'busybox', 'true']);
-  const pss: number[] = [];
-  for (let i = 0; i < N; i++) pss.push(await timeIt(() => must(e, ['ps', '-a'])));
-  out[`ps -a with ${PS_CONTAINERS} containers (ms, median)`] = median(pss);
-
-  await must(e, ['run', '--name', 'bench-logs', 'busybox', 'seq', '1', String(LOG_LINES)]);
-  const logs: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    logs.push(
-      await timeIt(async () => {
-        const r = await docker(e, ['logs', 'bench-logs']);
-        const lines = r.stdout.split('\n').length - 1;
-        if (lines !== LOG_LINES) throw new Error(`${e.name}: logs returned ${lines} lines, expected ${LOG_LINES}`);
-      }),
-    );
+  if (want('run')) {
+    // Alternating, so load from other work on the host falls on both variants alike.
+    const variants: [string, string[]][] = [['run --rm true, default bridge (ms, median)', []], ['run --rm true, --network none (ms, median)', ['--network', 'none']]];
+    for (const [, flags] of variants) await must(e, ['run', '--rm', ...flags, 'busybox', 'true']);
+    const runs: number[][] = variants.map(() => []);
+    for (let i = 0; i < N; i++) for (const [k, [, flags]] of variants.entries()) runs[k].push(await timeIt(() => must(e, ['run', '--rm', ...flags, 'busybox', 'true'])));
+    for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
   }
-  out[`logs of ${LOG_LINES} lines (ms, median)`] = median(logs);
+
+  if (want('detached') || want('exec') || want('memory')) {
+    const ports: number[] = [];
+    for (let i = 0; i < DETACHED; i++) ports.push(await freePort());
+    const t50 = await timeIt(async () => {
+      for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
+    });
+    if (want('detached')) out[`start ${DETACHED} detached, default bridge, -p each (s)`] = t50 / 1000;
+  }
+
+  if (want('exec')) {
+    const execs: number[] = [];
+    for (let i = 0; i < N; i++) execs.push(await timeIt(() => must(e, ['exec', 'bench-d0', 'true'])));
+    out['exec true (ms, median)'] = median(execs);
+  }
+
+  if (want('memory')) {
+    const daemonBefore = await rssKb(e.pids());
+    const monitors = await rssKb(e.monitorPids());
+    out['per running container: monitor + daemon (MB)'] = (monitors + Math.max(0, daemonBefore - idle * 1024)) / 1024 / DETACHED;
+  }
+
+  if (want('usernet')) out[`start ${DETACHED} detached, user network (s)`] = await userNetwork(e);
+
+  // The published-port rows are measured for both engines at once, after this (publishedThroughput).
+
+  if (want('ps')) {
+    // With the detached containers still there, they count towards the total.
+    const have = (await must(e, ['ps', '-aq'])).trim().split('\n').filter(Boolean).length;
+    for (let i = have; i < PS_CONTAINERS; i++) await must(e, ['create', '--name', `bench-c${i}`, 'busybox', 'true']);
+    const pss: number[] = [];
+    for (let i = 0; i < N; i++) pss.push(await timeIt(() => must(e, ['ps', '-a'])));
+    out[`ps -a with ${PS_CONTAINERS} containers (ms, median)`] = median(pss);
+  }
+
+  if (want('logs')) {
+    await must(e, ['run', '--name', 'bench-logs', 'busybox', 'seq', '1', String(LOG_LINES)]);
+    const logs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      logs.push(
+        await timeIt(async () => {
+          const r = await docker(e, ['logs', 'bench-logs']);
+          const lines = r.stdout.split('\n').length - 1;
+          if (lines !== LOG_LINES) throw new Error(`${e.name}: logs returned ${lines} lines, expected ${LOG_LINES}`);
+        }),
+      );
+    }
+    out[`logs of ${LOG_LINES} lines (ms, median)`] = median(logs);
+  }
 
   const ids = (await must(e, ['ps', '-aq'])).trim().split('\n').filter(Boolean);
-  await must(e, ['rm', '-f', ...ids]);
+  if (ids.length) await must(e, ['rm', '-f', ...ids]);
   return out;
 }
 
-/** One httpd container, fetched through its published port and directly, rounds alternating. */
-async function publishedThroughput(e: Engine): Promise<Record<string, number>> {
-  const port = await freePort();
-  const script = `mkdir -p /www && dd if=/dev/urandom of=/www/f bs=${MIB} count=1 2>/dev/null && exec httpd -f -p 80 -h /www`;
-  await must(e, ['run', '-d', '--name', 'bench-httpd', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', script]);
-  const ip = (await must(e, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bench-httpd'])).trim();
-  if (!/^(10|172|192\.168)\.[\d.]+$/.test(ip)) throw new Error(`${e.name}: bench-httpd has no private address on the bridge: "${ip}"`);
-  await waitHttp(ip, 80, '/f', 10_000);
-  await waitHttp('127.0.0.1', port, '/f', 10_000);
-  let published = 0;
-  let direct = 0;
-  for (let r = 0; r < FETCH_ROUNDS; r++) {
-    published = Math.max(published, await throughput('127.0.0.1', port, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
-    direct = Math.max(direct, await throughput(ip, 80, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
+/**
+ * Seconds to start DETACHED containers one after another on a user-defined network, as a
+ * Compose project's services are; then they and the network are removed (untimed).
+ */
+async function userNetwork(e: Engine): Promise<number> {
+  const net = 'bench-usernet';
+  await must(e, ['network', 'create', '--subnet', USER_SUBNETS[e.name], net]);
+  try {
+    const t = await timeIt(async () => {
+      for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-u${i}`, '--network', net, 'busybox', 'sleep', '3600']);
+    });
+    // Names resolve there: the last container finds the first by name (not timed).
+    const ip = (await must(e, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, 'bench-u0'])).trim();
+    const found = await must(e, ['exec', `bench-u${DETACHED - 1}`, 'nslookup', 'bench-u0']);
+    if (!found.includes(ip)) throw new Error(`${e.name}: bench-u0 (${ip}) does not resolve on ${net}:\n${found}`);
+    return t / 1000;
+  } finally {
+    const ids = (await must(e, ['ps', '-aq', '--filter', 'name=bench-u'])).trim().split('\n').filter(Boolean);
+    if (ids.length) await must(e, ['rm', '-f', ...ids]);
+    // dockerd may still be releasing the endpoints of containers it has just removed.
+    for (let i = 0; ; i++) {
+      const r = await docker(e, ['network', 'rm', net]);
+      if (r.code === 0) break;
+      if (i === 40 || !r.stderr.includes('active endpoints')) {
+        const members = (await docker(e, ['network', 'inspect', '-f', '{{json .Containers}}', net])).stdout.trim();
+        throw new Error(`${e.name}: docker network rm ${net} failed (${r.code}): ${r.stderr}; still on it: ${members}`);
+      }
+      await new Promise((res) => setTimeout(res, 250));
+    }
   }
-  await must(e, ['rm', '-f', 'bench-httpd']);
-  return { 'published port, 1 MiB GETs (MiB/s)': published, 'container IP direct, 1 MiB GETs (MiB/s)': direct, 'published/direct': published / direct };
+}
+
+/**
+ * One httpd container per engine, each fetched through its published port and directly, in
+ * rounds that alternate engine and path: load from other work on the host then falls on all four
+ * alike, where measuring one engine after the other would compare two different moments.
+ */
+async function publishedThroughput(engines: Engine[]): Promise<Map<Engine, Record<string, number>>> {
+  const targets: { e: Engine; port: number; ip: string; published: number; direct: number }[] = [];
+  const script = `mkdir -p /www && dd if=/dev/urandom of=/www/f bs=${MIB} count=1 2>/dev/null && exec httpd -f -p 80 -h /www`;
+  try {
+    for (const e of engines) {
+      const port = await freePort();
+      await must(e, ['run', '-d', '--name', 'bench-httpd', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sh', '-c', script]);
+      const ip = (await must(e, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'bench-httpd'])).trim();
+      if (!/^(10|172|192\.168)\.[\d.]+$/.test(ip)) throw new Error(`${e.name}: bench-httpd has no private address on the bridge: "${ip}"`);
+      await waitHttp(ip, 80, '/f', 10_000);
+      await waitHttp('127.0.0.1', port, '/f', 10_000);
+      targets.push({ e, port, ip, published: 0, direct: 0 });
+    }
+    for (let r = 0; r < FETCH_ROUNDS; r++) {
+      for (const t of targets) {
+        t.published = Math.max(t.published, await throughput('127.0.0.1', t.port, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
+        t.direct = Math.max(t.direct, await throughput(t.ip, 80, '/f', MIB, FETCHES, FETCH_PARALLEL, FETCH_MAX_MS));
+      }
+    }
+  } finally {
+    for (const e of engines) await docker(e, ['rm', '-f', 'bench-httpd']);
+  }
+  return new Map(targets.map((t) => [t.e, { 'published port, 1 MiB GETs (MiB/s)': t.published, 'container IP direct, 1 MiB GETs (MiB/s)': t.direct, 'published/direct': t.published / t.direct }]));
 }
 
 async function main() {
@@ -257,6 +340,8 @@ async function main() {
   }
 
   async function bench() {
+    const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
+    for (const subnet of Object.values(USER_SUBNETS)) if (routes.includes(subnet.replace(/0\/24$/, ''))) throw new Error(`${subnet} is routed on this host already; the bench needs it for a user network:\n${routes}`);
     await startWharf(join(base, 'wharf'), (e) => (wharf = e));
     net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
     await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
@@ -268,6 +353,11 @@ async function main() {
 
     const w = await measure(wharf);
     const dk = await measure(dockerEngine);
+    if (want('published')) {
+      const both = await publishedThroughput([wharf, dockerEngine]);
+      Object.assign(w, both.get(wharf));
+      Object.assign(dk, both.get(dockerEngine));
+    }
     const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
     const widths = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'wharf', 'docker', 'wharf/docker'], ...rows].map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

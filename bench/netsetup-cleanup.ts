@@ -11,6 +11,13 @@ const TABLES = ['filter', 'nat', 'mangle', 'raw'];
 /** What this bench's engines put into iptables: only these, and only if new, are removed. */
 const OURS = /NETAVARK|CNI-|DOCKER|wtb|docker0|10\.232\./i;
 const OUR_CHAIN = /^(NETAVARK|CNI-|DOCKER|WTB)/;
+/**
+ * A wharf driver's rule (its comment is the driver's tag, with the network and endpoint): never
+ * the bench's to remove, even when it names docker0 (every wharf P-OUT does). A wharfd cleans up
+ * its own; those of other daemons on the host (tests running meanwhile) must stay.
+ */
+const WHARF_RULE = /--comment "?[a-z][a-z0-9]{0,11}(:net=[0-9a-f]{12}(:ctr=[0-9a-f]{12})?)?"? /;
+const ours = (l: string) => OURS.test(l) && !WHARF_RULE.test(l);
 
 export function sh(cmd: string): string {
   return spawnSync('bash', ['-c', cmd], { encoding: 'utf8' }).stdout ?? '';
@@ -53,7 +60,7 @@ export function snapshot(): Snapshot {
 export async function cleanIptables(before: Snapshot): Promise<void> {
   for (const t of TABLES) {
     const lines = iptablesSave(t);
-    const dels = lines.filter((l) => l.startsWith('-A ') && !before.rules.has(`${t} ${l}`) && OURS.test(l)).map((l) => `-D ${l.slice(3)}`);
+    const dels = lines.filter((l) => l.startsWith('-A ') && !before.rules.has(`${t} ${l}`) && ours(l)).map((l) => `-D ${l.slice(3)}`);
     const chains = lines
       .filter((l) => l.startsWith(':'))
       .map((l) => l.slice(1).split(' ')[0])
@@ -76,7 +83,7 @@ export function leftovers(before: Snapshot, base: string, dockerPort: number): s
   const left: string[] = [];
   for (const l of sh('ip -br link').split('\n')) if (/^(wtb|docker0)/.test(l) && !(l.startsWith('docker0') && before.docker0)) left.push(`link: ${l}`);
   for (const l of sh('ip netns list').split('\n')) if (l.startsWith('wtbench-')) left.push(`netns: ${l}`);
-  for (const t of TABLES) for (const l of iptablesSave(t)) if ((l.startsWith('-A ') || l.startsWith(':')) && OURS.test(l) && !before.rules.has(`${t} ${l}`) && !before.chains.has(`${t} ${l.slice(1).split(' ')[0]}`)) left.push(`iptables -t ${t}: ${l}`);
+  for (const t of TABLES) for (const l of iptablesSave(t)) if ((l.startsWith('-A ') || l.startsWith(':')) && ours(l) && !before.rules.has(`${t} ${l}`) && !before.chains.has(`${t} ${l.slice(1).split(' ')[0]}`)) left.push(`iptables -t ${t}: ${l}`);
   for (const l of sh('ip route').split('\n')) if (l.startsWith('10.232.')) left.push(`route: ${l}`);
   for (const p of [...pidsWith('aardvark-dns', base), ...pidsWith('docker-proxy', String(dockerPort)), ...pidsWith('dockerd', base)]) left.push(`process: ${p}`);
   return left;

@@ -290,7 +290,8 @@ export class NetworkService implements NetworkPort {
       await writeJsonAtomic(this.#recordPath(containerId), sb).catch(() => {});
       throw err;
     }
-    await this.#notifyDns([net.id]);
+    // Every network's file: whether the container's outside names are forwarded may change.
+    await this.#notifyDns(sb.endpoints.map((x) => x.networkId));
   }
 
   /** Removes a running container's endpoint on the network; false when it has none there. */
@@ -302,7 +303,7 @@ export class NetworkService implements NetworkPort {
     await this.#driver?.detach(sb.nsPath, this.#driverEndpoint(sb, e));
     sb.endpoints = sb.endpoints.filter((x) => x !== e);
     await writeJsonAtomic(this.#recordPath(containerId), sb);
-    await this.#notifyDns([net.id]);
+    await this.#notifyDns([net.id, ...sb.endpoints.map((x) => x.networkId)]);
     return true;
   }
 
@@ -329,7 +330,9 @@ export class NetworkService implements NetworkPort {
       const entries: DnsEntry[] = [];
       for (const s of this.#sandboxes.values()) {
         // Docker answers a container's name, its aliases on the network and its short ID.
-        for (const e of s.endpoints) if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), shortId(s.containerId)], ip: e.ip });
+        // A container with no network that has a way out gets no outside names either.
+        const forward = s.endpoints.some((x) => this.#networks.get(x.networkId)?.internal === false);
+        for (const e of s.endpoints) if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), shortId(s.containerId)], ip: e.ip, forward });
       }
       try {
         await dns.update(dnsNetwork(n), entries);

@@ -20,6 +20,9 @@
  *   nat POSTROUTING    -> P-POSTROUTING: per network, masquerade out, masquerade 127.0.0.0/8
  *                      (the host reaching a port through 127.0.0.1, with route_localnet on the
  *                      bridge) and hairpin (a container reaching a port through a gateway)
+ *   filter INPUT       -> P-INPUT: per network, DNS to its gateway only from its own bridge (and
+ *                      the host's lo); internal networks also refuse the name server's
+ *                      forwarding address (see NO_FORWARD_DNS in dns.ts)
  *   raw PREROUTING     -> P-PREROUTING: per network, drop 127.0.0.0/8 arriving on the bridge
  *                      (route_localnet must not open the host's loopback services to
  *                      containers); per endpoint, drop a port published on a loopback address
@@ -32,6 +35,7 @@
  * matter; each network's rules name only its own bridge.
  */
 import type { BridgeNetwork, Endpoint, PortMapping } from './driver.js';
+import { NO_FORWARD_DNS } from './dns.js';
 
 export type Table = 'filter' | 'nat' | 'raw';
 
@@ -50,6 +54,7 @@ export interface Chains {
   dnat: string;
   postrouting: string;
   rawPrerouting: string;
+  input: string;
 }
 
 export function chainsFor(tag: string): Chains {
@@ -62,6 +67,7 @@ export function chainsFor(tag: string): Chains {
     dnat: `${p}-DNAT`,
     postrouting: `${p}-POSTROUTING`,
     rawPrerouting: `${p}-PREROUTING`,
+    input: `${p}-INPUT`,
   };
 }
 
@@ -96,15 +102,22 @@ export function baseRules(tag: string): { chains: { table: Table; chain: string 
       { table: 'nat', chain: c.dnat },
       { table: 'nat', chain: c.postrouting },
       { table: 'raw', chain: c.rawPrerouting },
+      { table: 'filter', chain: c.input },
     ],
     // Inserted at the top of the built-in chains: dockerd's FORWARD policy DROP and its own
-    // chains must not get to judge wharf's traffic first.
+    // chains must not get to judge wharf's traffic first. The raw and INPUT chains see every
+    // packet that reaches the host (bridged frames twice when br_netfilter is loaded), so their
+    // jumps match only what the rules behind them can match (a loopback destination, DNS):
+    // the bulk of the traffic, a published port's or a container's own, tests one rule here
+    // instead of one per network and per port published on a loopback address.
     jumps: [
       { table: 'filter', chain: 'FORWARD', spec: `${m} -j ${c.forward}` },
       { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL ${m} -j ${c.dnat}` },
       { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL ${m} -j ${c.dnat}` },
       { table: 'nat', chain: 'POSTROUTING', spec: `${m} -j ${c.postrouting}` },
-      { table: 'raw', chain: 'PREROUTING', spec: `${m} -j ${c.rawPrerouting}` },
+      { table: 'raw', chain: 'PREROUTING', spec: `-d 127.0.0.0/8 ${m} -j ${c.rawPrerouting}` },
+      { table: 'filter', chain: 'INPUT', spec: `-p udp -m udp --dport 53 ${m} -j ${c.input}` },
+      { table: 'filter', chain: 'INPUT', spec: `-p tcp -m tcp --dport 53 ${m} -j ${c.input}` },
     ],
     // The first rules of the driver's own chains, before any network's.
     heads: [
@@ -140,6 +153,20 @@ export function networkRules(tag: string, n: BridgeNetwork): Rule[] {
   filter(c.forward, `-i ${br} -o ${br} ${m} -j ${n.icc ? 'ACCEPT' : 'DROP'}`);
   if (!n.internal) filter(c.forward, `-i ${br} ! -o ${br} ${m} -j ${c.out}`);
   filter(c.forward, `-o ${br} ${m} -j DROP`);
+  // The name server listens on every network's gateway and the host takes a packet for any of
+  // its addresses on any interface: without the reject, a container could ask another network's
+  // gateway and learn that network's names. A reject, not a drop, so a wrong server fails at
+  // once instead of after the resolver's timeout. The accepts are for hosts whose INPUT policy
+  // is DROP (and keep the host's own queries, on lo, working).
+  for (const p of ['udp', 'tcp']) {
+    const dns = `-p ${p} -m ${p} --dport 53 ${m}`;
+    filter(c.input, `-d ${n.gateway}/32 -i ${br} ${dns} -j ACCEPT`);
+    filter(c.input, `-d ${n.gateway}/32 -i lo ${dns} -j ACCEPT`);
+    filter(c.input, `-d ${n.gateway}/32 ${dns} -j REJECT --reject-with icmp-port-unreachable`);
+    // What the name server forwards for containers that are only on internal networks goes
+    // here, on the host's loopback; refused, so no local resolver answers it either.
+    if (n.internal) filter(c.input, `-d ${NO_FORWARD_DNS}/32 -i lo ${dns} -j REJECT --reject-with icmp-port-unreachable`);
+  }
   if (!n.internal) {
     const nat = (spec: string) => rules.push({ table: 'nat', chain: c.postrouting, spec });
     if (n.masquerade) nat(`-s ${n.subnet} ! -o ${br} ${m} -j MASQUERADE`);

@@ -306,6 +306,16 @@ describe('bridge driver', { skip: !root && 'needs root' }, () => {
     assert.equal(await ask(undefined, 'tcp', '127.0.0.1', P[0]), `c2 ${A.gateway}`);
   });
 
+  test("an older wharf's jumps that match every packet are replaced by today's", async () => {
+    const before = await iptablesMine();
+    const c = driver.chains;
+    // What wharf wrote before its raw and INPUT jumps took only loopback destinations and DNS.
+    await sh(`iptables -t raw -I PREROUTING 1 -m comment --comment ${TAG} -j ${c.rawPrerouting}`);
+    await sh(`iptables -t filter -I INPUT 1 -m comment --comment ${TAG} -j ${c.input}`);
+    await new BridgeDriver({ netnsDir, tag: TAG }).ensureNetwork(A);
+    assert.deepEqual(await iptablesMine(), before);
+  });
+
   test('cleanup removes what a crash left and keeps what the records explain', async () => {
     const crashed = new BridgeDriver({ netnsDir, tag: TAG });
     const D = network(5, 'd');

@@ -97,7 +97,7 @@ export class BridgeDriver implements NetworkDriver {
       // Rewritten as a whole when anything differs: one transaction, never a moment without.
       const out = baseRules(this.#tag).out;
       const create = [...base.create, ...(base.create.some((c) => c.chain === this.chains.out) ? [] : [{ table: 'filter' as const, chain: this.chains.out }])];
-      const script = restoreScript({ ...base, create, del: same ? [] : have, append: [...base.append, ...out, ...(same ? [] : want)] });
+      const script = restoreScript({ ...base, create, del: [...base.del, ...(same ? [] : have)], append: [...base.append, ...out, ...(same ? [] : want)] });
       await this.#restore(script, `set up the firewall of network ${n.bridge}`);
       this.#ensured.set(n.id, config);
     });
@@ -250,16 +250,24 @@ export class BridgeDriver implements NetworkDriver {
     });
   }
 
-  /** Chains, jumps and head rules that are missing, as restore operations. */
-  #baseOps(saved: Saved): { create: { table: Table; chain: string }[]; insert: Rule[]; append: Rule[] } {
+  /**
+   * Chains, jumps and head rules that are missing, as restore operations; jumps into the
+   * driver's chains that differ from today's (an older wharf's, matching more) are replaced.
+   */
+  #baseOps(saved: Saved): { create: { table: Table; chain: string }[]; del: Rule[]; insert: Rule[]; append: Rule[] } {
     const base = baseRules(this.#tag);
     const create = base.chains.filter((c) => !saved.chains.has(`${c.table}/${c.chain}`));
     const has = (r: Rule) => saved.rules.some((s) => s.table === r.table && s.chain === r.chain && s.comment === this.#tag && s.spec.endsWith(r.spec.slice(r.spec.lastIndexOf(' -j '))));
-    const insert = base.jumps.filter((j) => !has(j));
+    const wanted = new Set(base.jumps.map(ruleText));
+    const targets = new Set(base.chains.map((c) => c.chain));
+    const jumps = saved.rules.filter((r) => r.comment === this.#tag && !targets.has(r.chain) && targets.has(r.spec.split(' -j ').pop() ?? ''));
+    const present = new Set(jumps.map(ruleText));
+    const insert = base.jumps.filter((j) => !present.has(ruleText(j)));
+    const del = jumps.filter((j) => !wanted.has(ruleText(j)));
     const heads = base.heads.filter((h) => !has(h));
     // A head goes first: appended to a new (empty) chain, inserted into one that lost it.
     const fresh = (h: Rule) => create.some((c) => c.table === h.table && c.chain === h.chain);
-    return { create, insert: [...insert, ...heads.filter((h) => !fresh(h))], append: heads.filter(fresh) };
+    return { create, del, insert: [...insert, ...heads.filter((h) => !fresh(h))], append: heads.filter(fresh) };
   }
 
   /** When the rules being deleted are the last of any network's, the chains and jumps go too. */

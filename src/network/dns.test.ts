@@ -11,7 +11,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runChecked } from '../util/index.js';
-import { AARDVARK_DNS, NameServer, configText, dnsInputRules, dnsNameservers, type DnsNetwork } from './dns.js';
+import { AARDVARK_DNS, NO_FORWARD_DNS, NameServer, configText, dnsNameservers, type DnsNetwork } from './dns.js';
+import { chainsFor, networkRules } from './_firewall.js';
 import { resolvConfContent } from './hostfiles.js';
 
 const root = process.getuid?.() === 0;
@@ -42,14 +43,12 @@ describe('configText and the name servers', () => {
     );
   });
 
-  test('INPUT rules accept DNS from the own bridge and drop it from anywhere else', () => {
-    const specs = dnsInputRules({ bridge: 'br-0123456789ab', gateway: '10.89.0.1' }, 'x').map((r) => r.spec);
-    assert.deepEqual(specs, [
-      '-d 10.89.0.1/32 -i br-0123456789ab -p udp -m udp --dport 53 -m comment --comment x -j ACCEPT',
-      '-d 10.89.0.1/32 ! -i br-0123456789ab -p udp -m udp --dport 53 -m comment --comment x -j DROP',
-      '-d 10.89.0.1/32 -i br-0123456789ab -p tcp -m tcp --dport 53 -m comment --comment x -j ACCEPT',
-      '-d 10.89.0.1/32 ! -i br-0123456789ab -p tcp -m tcp --dport 53 -m comment --comment x -j DROP',
+  test('a container without a way out names the refused upstream in the fifth column', () => {
+    const text = configText(net, [
+      { containerId: 'a'.repeat(64), names: ['web'], ip: '10.89.0.2', forward: false },
+      { containerId: 'b'.repeat(64), names: ['db'], ip: '10.89.0.3', forward: true },
     ]);
+    assert.equal(text, `10.89.0.1\n${'a'.repeat(64)} 10.89.0.2  web ${NO_FORWARD_DNS}\n${'b'.repeat(64)} 10.89.0.3  db\n`);
   });
 });
 
@@ -170,12 +169,31 @@ describe('NameServer with aardvark-dns', { skip: !canRun && 'needs root, aardvar
     // The host listens on every gateway; aardvark-dns answers a stranger with the names of the
     // network whose address it asked.
     await expectLookup(a!.ns, 'db', b!.gateway, [b!.ip]);
+    // The bridge driver's INPUT rules for each network, put straight into INPUT here.
     for (const n of nets) {
-      for (const r of dnsInputRules(n, TAG)) await runChecked('iptables', ['-t', r.table, '-I', r.chain, ...r.spec.split(' ')]);
+      const rules = networkRules(TAG, { ...n, subnet: `${n.gateway.replace(/\.1$/, '.0')}/24`, icc: true, masquerade: true, mtu: 0 }).filter((r) => r.chain === chainsFor(TAG).input);
+      for (const r of rules.reverse()) await runChecked('iptables', ['-t', 'filter', '-I', 'INPUT', ...r.spec.split(' ')]);
     }
     await expectLookup(a!.ns, 'db', b!.gateway, []);
     await expectLookup(a!.ns, 'web', a!.gateway, [a!.ip]);
     await expectLookup(b!.ns, 'db', b!.gateway, [b!.ip]);
+  });
+
+  test('a container that may not forward gets its networks\' names and no outside names', async () => {
+    const [a] = nets;
+    const rule = networkRules(TAG, { ...a!, subnet: '10.0.0.0/24', internal: true, icc: true, masquerade: false, mtu: 0 }).filter((r) => r.spec.startsWith(`-d ${NO_FORWARD_DNS}/32`));
+    assert.equal(rule.length, 2);
+    for (const r of rule) await runChecked('iptables', ['-t', 'filter', '-I', 'INPUT', ...r.spec.split(' ')]);
+    const dns = track(new NameServer({ configDir }));
+    await dns.init();
+    await dns.update(a!, [{ containerId: 'a'.repeat(64), names: ['web'], ip: a!.ip, forward: false }]);
+    track(dns);
+    await expectLookup(a!.ns, 'web', a!.gateway, [a!.ip]);
+    assert.deepEqual(await lookup(a!.ns, 'deb.debian.org', a!.gateway), [], 'an outside name resolves');
+    await dns.update(a!, [{ containerId: 'a'.repeat(64), names: ['web'], ip: a!.ip }]);
+    let outside: string[] = [];
+    for (let i = 0; i < 30 && outside.length === 0; i++) outside = await lookup(a!.ns, 'deb.debian.org', a!.gateway);
+    assert.ok(outside.length > 0, 'forwarded again once allowed');
   });
 
   test('a container taken out of the list stops resolving', async () => {

@@ -7,14 +7,17 @@
  * network, named after the network (`<name>%int` for an internal one, as netavark writes it):
  *
  *     <gateway IPs, comma-separated>
- *     <container ID> <IPv4s, comma-separated> <IPv6s, comma-separated> <names, comma-separated>
+ *     <container ID> <IPv4s, comma-separated> <IPv6s, comma-separated> <names, comma-separated> [<upstream servers>]
  *     ...
  *
- * It listens on each network's gateway address, port 53 (UDP only in 1.4), answers with the
- * names of the networks the asking container is on (it finds the container by the query's
- * source address, so one container must have the same ID in every network's file), forwards
- * other names to the host's /etc/resolv.conf servers, rereads the files on SIGHUP, and exits on
- * a SIGHUP that finds no file. It daemonizes itself: the process started exits once the server
+ * It listens on each network's gateway address, port 53, UDP only (TCP came with aardvark-dns
+ * 1.7): a query over TCP is refused at once. Resolvers use TCP only to retry a truncated answer,
+ * which the names of containers never make; an outside name whose answer the upstream truncates
+ * does not resolve. It answers with the names of the networks the asking container is on (it
+ * finds the container by the query's source address, so one container must have the same ID in
+ * every network's file), forwards other names to the container's upstream servers if its line
+ * names any, else to the host's /etc/resolv.conf servers, rereads the files on SIGHUP, and exits
+ * on a SIGHUP that finds no file. It daemonizes itself: the process started exits once the server
  * is listening, and the server writes its pid to `aardvark.pid` in the config directory.
  */
 import { open, readFile, readdir, rm } from 'node:fs/promises';
@@ -30,6 +33,16 @@ const INTERNAL_SUFFIX = '%int';
 /** Docker's rule for container names and aliases; anything else would break the file's format. */
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/**
+ * The upstream server named for containers whose queries must not leave (`forward: false`).
+ * aardvark-dns 1.4 has no switch per network (AARDVARK_NO_PROXY is for the whole process, the
+ * `%int` suffix means nothing to it), but it takes a container's own upstream servers in a
+ * fifth column and uses them instead of the host's. This address on the host's loopback is
+ * refused by the firewall of every internal network (_firewall.ts), so no local resolver that
+ * listens on all of 127.0.0.0/8 answers it either: the query fails there and gets no answer.
+ */
+export const NO_FORWARD_DNS = '127.0.53.254';
 
 export interface DnsNetwork {
   /** The network's name: the file's name, so unique among the networks of one directory. */
@@ -47,6 +60,12 @@ export interface DnsEntry {
   names: string[];
   /** The container's IPv4 address on this network. */
   ip: string;
+  /**
+   * Whether names the networks do not know are forwarded to the host's resolvers: false for a
+   * container that is only on internal networks, which have no way out, their DNS included
+   * (Docker's resolver forwards only for a container with external access). Default true.
+   */
+  forward?: boolean;
 }
 
 /**
@@ -281,7 +300,7 @@ export function configText(network: DnsNetwork, entries: DnsEntry[]): string {
     const names = [...new Set(e.names.map((n) => n.replace(/^\//, '')).filter((n) => NAME_RE.test(n)))];
     if (names.length === 0 || !IPV4_RE.test(e.ip) || !/^[0-9a-zA-Z]+$/.test(e.containerId)) continue;
     // The IPv6 column stays empty (two spaces) until networks get IPv6.
-    body += `${e.containerId} ${e.ip}  ${names.join(',')}\n`;
+    body += `${e.containerId} ${e.ip}  ${names.join(',')}${e.forward === false ? ` ${NO_FORWARD_DNS}` : ''}\n`;
   }
   return body === '' ? '' : `${network.gateway}\n${body}`;
 }
@@ -295,18 +314,4 @@ export function configText(network: DnsNetwork, entries: DnsEntry[]): string {
  */
 export function dnsNameservers(gateways: string[], dns: string[] = []): string[] {
   return [...new Set([...gateways, ...dns])].slice(0, 3);
-}
-
-/**
- * Rules for the filter table's INPUT chain of one network with DNS, for the firewall to add with
- * the network's own rules. The host answers on every address it has, so without the DROP a
- * container could ask another network's gateway and learn that network's names. The ACCEPT is
- * for hosts whose INPUT policy is DROP. `comment` is the network's rule comment.
- */
-export function dnsInputRules(n: { bridge: string; gateway: string }, comment: string): { table: 'filter'; chain: 'INPUT'; spec: string }[] {
-  const m = `-m comment --comment ${comment}`;
-  return (['udp', 'tcp'] as const).flatMap((p) => [
-    { table: 'filter' as const, chain: 'INPUT' as const, spec: `-d ${n.gateway}/32 -i ${n.bridge} -p ${p} -m ${p} --dport 53 ${m} -j ACCEPT` },
-    { table: 'filter' as const, chain: 'INPUT' as const, spec: `-d ${n.gateway}/32 ! -i ${n.bridge} -p ${p} -m ${p} --dport 53 ${m} -j DROP` },
-  ]);
 }

@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BridgeNetwork, Endpoint } from './driver.js';
-import { endpointRules, networkRules, parseComment, parseSave, restoreScript, ruleText } from './_firewall.js';
+import { baseRules, endpointRules, networkRules, parseComment, parseSave, restoreScript, ruleText } from './_firewall.js';
 import { PortClaims, allocatedError, bindError, endpointLabel } from './_ports.js';
 import { bridgeMac, hostBatch, namespaceBatch, vethName } from './_links.js';
+import { NO_FORWARD_DNS } from './dns.js';
 
 const net: BridgeNetwork = { id: 'a'.repeat(64), bridge: 'wharf0', subnet: '10.88.0.0/16', gateway: '10.88.0.1', internal: false, icc: true, masquerade: true, mtu: 0 };
 const ep: Endpoint = {
@@ -18,6 +19,23 @@ test('a network masquerades its subnet out, unless internal or masquerade is off
   assert.equal(masq({ ...net, masquerade: false }).length, 0);
   assert.deepEqual(networkRules('wharf', { ...net, internal: true }).filter((r) => r.table !== 'filter'), []);
   assert.ok(networkRules('wharf', { ...net, icc: false }).some((r) => r.spec === '-i wharf0 -o wharf0 -m comment --comment wharf:net=aaaaaaaaaaaa -j DROP'));
+});
+
+test("DNS to a network's gateway: accepted from its bridge and lo, refused from anywhere else; internal networks also refuse the no-forward upstream", () => {
+  const input = (n: BridgeNetwork) => networkRules('wharf', n).filter((r) => r.chain === 'WHARF-INPUT').map((r) => r.spec.replace(' -m comment --comment wharf:net=aaaaaaaaaaaa', ''));
+  assert.deepEqual(input(net), [
+    '-d 10.88.0.1/32 -i wharf0 -p udp -m udp --dport 53 -j ACCEPT',
+    '-d 10.88.0.1/32 -i lo -p udp -m udp --dport 53 -j ACCEPT',
+    '-d 10.88.0.1/32 -p udp -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable',
+    '-d 10.88.0.1/32 -i wharf0 -p tcp -m tcp --dport 53 -j ACCEPT',
+    '-d 10.88.0.1/32 -i lo -p tcp -m tcp --dport 53 -j ACCEPT',
+    '-d 10.88.0.1/32 -p tcp -m tcp --dport 53 -j REJECT --reject-with icmp-port-unreachable',
+  ]);
+  const internal = input({ ...net, internal: true }).filter((s) => s.startsWith(`-d ${NO_FORWARD_DNS}/32`));
+  assert.deepEqual(internal, ['udp', 'tcp'].map((p) => `-d ${NO_FORWARD_DNS}/32 -i lo -p ${p} -m ${p} --dport 53 -j REJECT --reject-with icmp-port-unreachable`));
+  // Every rule of the chain matches DNS only, which is all its jumps from INPUT let in.
+  const jumps = baseRules('wharf').jumps.filter((j) => j.chain === 'INPUT');
+  assert.deepEqual(jumps.map((j) => j.spec.split(' -m comment')[0]), ['-p udp -m udp --dport 53', '-p tcp -m tcp --dport 53']);
 });
 
 test('published ports become DNAT rules, and a loopback one a drop of the same port from elsewhere', () => {

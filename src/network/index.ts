@@ -24,4 +24,4 @@ export {
   type Cidr,
 } from './ipam.js';
 export { ipsClash, planPorts, portMap, type PortHeld } from './publish.js';
-export { AARDVARK_DNS, NameServer, configText, dnsInputRules, dnsNameservers, type DnsEntry, type DnsNetwork, type DnsPort, type NameServerOptions } from './dns.js';
+export { AARDVARK_DNS, NameServer, configText, dnsNameservers, NO_FORWARD_DNS, type DnsEntry, type DnsNetwork, type DnsPort, type NameServerOptions } from './dns.js';

@@ -1,0 +1,131 @@
+/**
+ * Name resolution kept to its networks, with real lookups from inside containers and both CLIs:
+ * aardvark-dns listens on every network's gateway, so a container that asks another network's
+ * gateway must get nothing; a container only on `--internal` networks resolves its networks'
+ * names but no outside name (internal networks have no way out, their DNS included), and gets
+ * outside names again once connected to a network with a way out. Removing the networks leaves
+ * none of the daemon's INPUT rules.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startDaemon, testBridge, type TestDaemon } from './harness.js';
+
+let d: TestDaemon;
+const containers = new Set<string>();
+const networks = new Set<string>();
+
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  if (d) {
+    if (containers.size) await d.docker(['rm', '-f', ...containers], { timeoutMs: 60_000 });
+    for (const n of networks) await d.docker(['network', 'rm', n], { timeoutMs: 30_000 });
+    await d.stop();
+  }
+});
+
+const T = { timeoutMs: 60_000 };
+type Cli = 'docker' | 'wharf';
+
+async function ok(cli: Cli, args: string[]): Promise<string> {
+  const r = await d[cli](args, T);
+  assert.equal(r.code, 0, `${cli} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function network(cli: Cli, name: string, args: string[] = []): Promise<string> {
+  networks.add(name);
+  await ok(cli, ['network', 'create', ...args, name]);
+  return ok(cli, ['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', name]);
+}
+
+async function run(cli: Cli, name: string, net: string): Promise<void> {
+  containers.add(name);
+  await ok(cli, ['run', '-d', '--name', name, '--network', net, 'busybox', 'sleep', '600']);
+}
+
+/**
+ * The addresses busybox nslookup in `from` gets for `name` (from `server`, else from the
+ * container's resolv.conf); undefined when it fails. `timeout` bounds a server that never answers.
+ */
+async function lookup(cli: Cli, from: string, name: string, server?: string): Promise<string[] | undefined> {
+  const r = await d[cli](['exec', from, 'busybox', 'timeout', '5', 'nslookup', name, ...(server ? [server] : [])], T);
+  if (r.code !== 0) return undefined;
+  // busybox prints the server first ("Server: ... Address: <server>:53"), then the answers.
+  const answers = r.stdout.split(/\n\s*\n/).slice(1).join('\n');
+  const ips = [...answers.matchAll(/Address(?: \d+)?:\s*([\d.]+)/g)].map((m) => m[1]);
+  return ips.length ? ips : undefined;
+}
+
+/** aardvark-dns rereads its files a moment after SIGHUP: ask a few times until it answers. */
+async function resolves(cli: Cli, from: string, name: string, server?: string): Promise<string[] | undefined> {
+  for (let i = 0; i < 10; i++) {
+    const got = await lookup(cli, from, name, server);
+    if (got) return got;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return undefined;
+}
+
+const ipOn = (cli: Cli, c: string, net: string) => ok(cli, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c]);
+
+for (const cli of ['docker', 'wharf'] as const) {
+  test(`${cli}: another network's gateway gives no names; an internal network resolves its names only`, async () => {
+    const a = `wt-nd-a-${cli}`;
+    const b = `wt-nd-b-${cli}`;
+    const int = `wt-nd-int-${cli}`;
+    const gwA = await network(cli, a);
+    const gwB = await network(cli, b);
+    await network(cli, int, ['--internal']);
+    const [a1, a2, b1, i1, i2] = ['a1', 'a2', 'b1', 'i1', 'i2'].map((x) => `wt-nd-${x}-${cli}`);
+    await run(cli, a1, a);
+    await run(cli, a2, a);
+    await run(cli, b1, b);
+    await run(cli, i1, int);
+    await run(cli, i2, int);
+
+    const a2ip = await ipOn(cli, a2, a);
+    const b1ip = await ipOn(cli, b1, b);
+    assert.deepEqual(await resolves(cli, a1, a2), [a2ip], 'a name on its own network');
+    assert.deepEqual(await resolves(cli, a1, a2, gwA), [a2ip], 'asked at its own gateway');
+    assert.deepEqual(await resolves(cli, b1, b1, gwB), [b1ip], "B's name server works for B");
+    // The gateway of B is an address of the host, reachable from A through A's gateway: the
+    // firewall must refuse A's query there, or aardvark-dns would answer it with B's names.
+    assert.equal(await lookup(cli, a1, b1, gwB), undefined, "B's name asked at B's gateway from A");
+    assert.equal(await lookup(cli, a1, 'deb.debian.org', gwB), undefined, "an outside name asked at B's gateway from A");
+    assert.ok(await resolves(cli, a1, 'deb.debian.org'), 'an outside name from A through its own gateway');
+
+    const i2ip = await ipOn(cli, i2, int);
+    assert.deepEqual(await resolves(cli, i1, i2), [i2ip], 'a name on the internal network');
+    assert.equal(await lookup(cli, i1, 'deb.debian.org'), undefined, 'an outside name from an internal network');
+    // Connected to a network with a way out, the same container gets outside names again.
+    await ok(cli, ['network', 'connect', a, i1]);
+    assert.ok(await resolves(cli, i1, 'deb.debian.org'), 'an outside name once connected to A');
+    assert.deepEqual(await resolves(cli, i1, i2), [i2ip], 'the internal name still');
+    await ok(cli, ['network', 'disconnect', a, i1]);
+    let leaked = true;
+    for (let i = 0; i < 10 && leaked; i++) {
+      leaked = (await lookup(cli, i1, 'deb.debian.org')) !== undefined;
+      if (leaked) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.equal(leaked, false, 'an outside name after the disconnect');
+
+    await ok(cli, ['rm', '-f', a1, a2, b1, i1, i2]);
+    for (const c of [a1, a2, b1, i1, i2]) containers.delete(c);
+    for (const n of [a, b, int]) {
+      await ok(cli, ['network', 'rm', n]);
+      networks.delete(n);
+    }
+  });
+}
+
+test('no INPUT rule of the daemon is left once its user networks are gone', () => {
+  // Only the default bridge is left: its own four DNS rules per protocol pair, nothing else.
+  const tag = testBridge(d.dir).toLowerCase().replace(/[^a-z0-9]/g, '');
+  const saved = spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).stdout.split('\n');
+  const mine = saved.filter((l) => l.includes(`${tag}:net=`) && l.startsWith(`-A ${tag.toUpperCase()}-INPUT `));
+  assert.equal(mine.length, 6, mine.join('\n'));
+  assert.equal(new Set(mine.map((l) => /--comment "?([^" ]+)/.exec(l)?.[1])).size, 1, 'rules of one network only');
+});
