@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseSecurityOpt, type ContainerSpec } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
 import { validatePorts } from '../network/index.js';
@@ -19,6 +20,8 @@ export interface SpecInputs {
   mounts: Mount[];
   /** The network namespace to join (the network step). */
   network: NetworkAttachment['namespace'];
+  /** The legacy `--link` variables, under the container's own Env. */
+  linkEnv?: string[];
 }
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -53,7 +56,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const hc = r.hostConfig;
   const cfg = r.config;
   const hostname = containerHostname(r);
-  const env = processEnv([cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
+  const env = processEnv([i.linkEnv ?? [], cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
   // The runtime's 'none' is a new namespace of its own, with loopback only.
   const network: ContainerSpec['network'] = i.network.mode === 'new' ? { mode: 'none' } : i.network;
   return {
@@ -136,5 +139,33 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
   if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
     throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   }
+  for (const h of hc.ExtraHosts ?? []) checkExtraHost(h);
   // Whether the network exists the network service answers (NetworkPort.check), at create.
+}
+
+/** An ExtraHosts entry as moby's ValidateExtraHost reads it: `name:address`, the first colon separating. */
+function checkExtraHost(h: string): void {
+  const sep = h.indexOf(':');
+  if (sep <= 0) throw new InvalidArgumentError(`bad format for add-host: "${h}"`);
+  const ip = h.slice(sep + 1);
+  if (ip !== 'host-gateway' && isIP(ip.trim()) === 0) throw new InvalidArgumentError(`invalid IP address in add-host: "${ip}"`);
+}
+
+/**
+ * The network settings that cannot go together, in moby's words (runconfig's validateNetMode):
+ * a container that joins another's namespace takes its hostname, name servers, hosts and ports.
+ * `given` is the request's own config, before the image's is merged in.
+ */
+export function validateNetMode(given: { Hostname?: string; ExposedPorts?: Record<string, unknown> | null }, hc: HostConfig): void {
+  const mode = hc.NetworkMode ?? '';
+  if (mode === 'container' || mode.startsWith('container:')) {
+    if (mode.slice('container:'.length) === '') throw new InvalidArgumentError('invalid network mode: invalid container format container:<name|id>');
+    if (given.Hostname) throw new InvalidArgumentError('conflicting options: hostname and the network mode');
+    if (hc.Links?.length) throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    if (hc.Dns?.length) throw new InvalidArgumentError('conflicting options: dns and the network mode');
+    if (hc.ExtraHosts?.length) throw new InvalidArgumentError('conflicting options: custom host-to-IP mapping and the network mode');
+    if (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts) throw new InvalidArgumentError('conflicting options: port publishing and the container type network mode');
+    if (Object.keys(given.ExposedPorts ?? {}).length) throw new InvalidArgumentError('conflicting options: port exposing and the container type network mode');
+  }
+  if (mode === 'host' && hc.Links?.length) throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
 }

@@ -202,8 +202,8 @@ export class ContainerService {
   connectNetwork(ref: string, network: string, cfg: EndpointSettings | undefined): Promise<void> {
     return this.#lifecycle.connectNetwork(ref, network, cfg);
   }
-  disconnectNetwork(ref: string, network: string): Promise<void> {
-    return this.#lifecycle.disconnectNetwork(ref, network);
+  disconnectNetwork(ref: string, network: string, force = false): Promise<void> {
+    return this.#lifecycle.disconnectNetwork(ref, network, force);
   }
 
   // ---------------------------------------------------------------- views and streams

@@ -16,6 +16,8 @@ import { containerHostname, containerSpec } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
 import type { ContainerContext } from './context.js';
+import { joinedNetwork, linkedHosts } from './links.js';
+import type { NetworkAttachment } from './ports.js';
 import { notifyStartListeners, type Container } from './store.js';
 
 /** Runs the start sequence; resolves once the container's process runs, with its host PID. */
@@ -31,21 +33,38 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     const mounts = await ctx.volumes.setup(id, record.hostConfig, record.config);
     undo.push({ what: 'releasing the volumes', fn: () => ctx.volumes.release(id) });
 
-    const hostname = containerHostname(record);
-    const network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
-    undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
+    let network: NetworkAttachment;
+    let files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
+    let linkEnv: string[] = [];
+    if (record.hostConfig.NetworkMode?.startsWith('container:')) {
+      // Another container's namespace: its hostname and its host files, nothing of our own to attach or release.
+      const joined = joinedNetwork(ctx, c);
+      const tr = joined.target.record;
+      if (record.config.Hostname !== tr.config.Hostname || record.config.Domainname !== tr.config.Domainname) {
+        record.config.Hostname = tr.config.Hostname;
+        record.config.Domainname = tr.config.Domainname;
+        await c.files.saveRecord(record);
+      }
+      network = { namespace: joined.namespace, endpoints: {}, extraHosts: [], dns: { servers: [], search: [], options: [] } };
+      files = { hosts: joined.target.files.hostsPath, hostname: joined.target.files.hostnamePath, resolvConf: joined.target.files.resolvConfPath };
+    } else {
+      const hostname = containerHostname(record);
+      network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
+      undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
+      const links = linkedHosts(ctx, c, network);
+      linkEnv = links.env;
+      await writeHostFiles(files, {
+        hostname,
+        domainname: record.config.Domainname,
+        hostNetwork: network.namespace.mode === 'host',
+        extraHosts: [...network.extraHosts, ...links.hosts],
+        dns: network.dns,
+        addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
+      });
+    }
 
     const user = await resolveUser(rootfs, record.config.User ?? '', record.hostConfig.GroupAdd ?? []);
-    const files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
-    await writeHostFiles(files, {
-      hostname,
-      domainname: record.config.Domainname,
-      hostNetwork: network.namespace.mode === 'host',
-      extraHosts: network.extraHosts,
-      dns: network.dns,
-      addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
-    });
-    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace });
+    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, linkEnv });
 
     const { pid } = await rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath));
     undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
