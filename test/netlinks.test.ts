@@ -8,6 +8,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from './harness.js';
 
 let d: TestDaemon;
@@ -244,4 +246,17 @@ test('a stopped container shows its network\'s ID; network disconnect -f forgets
   assert.deepEqual(Object.keys((await inspect('stopped2')).NetworkSettings.Networks), ['bridge']);
   // It starts on what is left.
   await ok('docker', ['start', '-a', 'stopped2']);
+});
+
+test('a target stopped under a running joiner stops cleanly; removing both leaves no namespace', async () => {
+  await runDetached('docker', 'tgt', ['busybox', 'sleep', '300']);
+  await runDetached('docker', 'jn', ['--network', 'container:tgt', 'busybox', 'sleep', '300']);
+  await ok('docker', ['stop', '-t', '1', 'tgt']);
+  await ok('docker', ['rm', '-f', 'jn', 'tgt']);
+  containers.delete('jn');
+  containers.delete('tgt');
+  const left = await readdir(join(d.execRoot, 'netns')).catch(() => []);
+  const ids = (await ok('docker', ['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+  // Only running containers (from the tests above) keep a namespace.
+  assert.deepEqual(left.filter((f) => !ids.includes(f)), []);
 });

@@ -5,6 +5,7 @@
  *   state.ts      the record and state documents, the legal-moves table, Docker's status texts
  *   config.ts     what a container is created as (defaults, the image config merged in, signals)
  *   run.ts        the start sequence over the ports, each step with its undo, and its release
+ *   links.ts      what a container gets from those it names: --link, --network container:<id>
  *   lifecycle.ts  create, start, stop, kill, pause, unpause, restart, rm, rename, wait, prune
  *   monitor.ts    exit watching and recording, the restart rule (pure) and its timer
  *   recovery.ts   reconciling with the runtime at daemon start
