@@ -85,6 +85,11 @@ test('--link on the default bridge: /etc/hosts and env as Docker writes them, tr
   assert.equal(body.trim(), 'from-db');
   assert.deepEqual((await inspect('linker')).HostConfig.Links, ['/db:/linker/d']);
 
+  // An exec gets the variables too, as moby's exec create gives them.
+  await runDetached('docker', 'linker2', ['--link', 'db:d', 'busybox', 'sleep', '300']);
+  const execEnv = (await ok('wharf', ['exec', 'linker2', 'env'])).split('\n');
+  assert.ok(execEnv.includes('D_NAME=/linker2/d') && execEnv.includes(`D_PORT_80_TCP_ADDR=${ip}`), execEnv.join('\n'));
+
   // wharf, a link without an alias: the name once.
   const hosts2 = await ok('wharf', ['run', '--rm', '--link', 'db', 'busybox', 'cat', '/etc/hosts']);
   assert.ok(hosts2.split('\n').includes(`${ip}\tdb ${dbId.slice(0, 12)}`), hosts2);

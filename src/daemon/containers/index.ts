@@ -49,6 +49,7 @@ import type { AttachIO } from '../pump.js';
 import type { ContainerContext } from './context.js';
 import { FsOps, type CommitRequest } from './fsops.js';
 import { Lifecycle } from './lifecycle.js';
+import { linkedHosts } from './links.js';
 import { Monitor, timerSchedule, type Schedule } from './monitor.js';
 import type { EventPort, ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
 import { recover } from './recovery.js';
@@ -257,6 +258,21 @@ export class ContainerService {
     if (c.state.status === 'paused') throw new ConflictError(`Container ${ref} is paused, unpause the container before exec`);
     if (c.state.status !== 'running') throw new ConflictError(`Container ${c.record.id} is not running`);
     return { id: c.record.id, runtime: this.#ctx.runtimeOf(c), record: c.record };
+  }
+
+  /**
+   * The legacy `--link` variables an exec gets, as its container's process got them (moby's
+   * exec create computes them anew); none when a target went away or stopped meanwhile.
+   */
+  linkedEnv(ref: string): string[] {
+    const c = this.#ctx.store.get(ref);
+    const a = c.network ?? this.#ctx.network.current?.(c.record.id);
+    if (!a || !c.record.links?.length) return [];
+    try {
+      return linkedHosts(this.#ctx, c, a).env;
+    } catch {
+      return [];
+    }
   }
 
   /** Where a running container's file system is mounted (for exec's user lookup); mounts nothing. */
