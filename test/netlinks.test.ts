@@ -93,6 +93,16 @@ test('--link on the default bridge: /etc/hosts and env as Docker writes them, tr
   // wharf, a link without an alias: the name once.
   const hosts2 = await ok('wharf', ['run', '--rm', '--link', 'db', 'busybox', 'cat', '/etc/hosts']);
   assert.ok(hosts2.split('\n').includes(`${ip}\tdb ${dbId.slice(0, 12)}`), hosts2);
+
+  // The target started again on another address (its old one taken meanwhile): the linking container's hosts follow.
+  await ok('docker', ['stop', '-t', '1', 'db']);
+  await runDetached('docker', 'squatter', ['busybox', 'sleep', '300']);
+  await ok('docker', ['start', 'db']);
+  const ip2 = (await inspect('db')).NetworkSettings.Networks.bridge.IPAddress as string;
+  assert.notEqual(ip2, ip);
+  const hosts3 = await ok('docker', ['exec', 'linker2', 'cat', '/etc/hosts']);
+  assert.ok(hosts3.split('\n').includes(`${ip2}\td ${dbId.slice(0, 12)} db`), hosts3);
+  assert.equal((await ok('docker', ['exec', 'linker2', 'sh', '-c', wgetLoop('http://d/')])).trim(), 'from-db');
 });
 
 test('--link to an unknown container: Docker\'s error, exit 125, and no container left', async () => {

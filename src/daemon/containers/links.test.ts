@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isUserDefinedMode, linkEnv, parseLink } from './links.js';
+import { isUserDefinedMode, linkEnv, parseLink, retargetHosts } from './links.js';
 
 test('parseLink: name, name:alias and the inspect form, with moby\'s texts', () => {
   assert.deepEqual(parseLink('db'), { name: 'db', alias: 'db' });
@@ -39,4 +39,9 @@ test('linkEnv: TCP first then by number, the first port as ALIAS_PORT, a run as 
 test('isUserDefinedMode: moby\'s NetworkMode.IsUserDefined', () => {
   for (const m of ['default', 'bridge', 'host', 'none', 'container:abc', '', undefined]) assert.equal(isUserDefinedMode(m), false, String(m));
   assert.equal(isUserDefinedMode('mynet'), true);
+});
+
+test('retargetHosts: lines whose first name is the alias get the new address, others stay', () => {
+  const text = '127.0.0.1\tlocalhost\n10.0.0.2\td abc123 db\n10.0.0.9\tdd\n10.0.0.3\tme\n';
+  assert.equal(retargetHosts(text, ['d'], '10.0.0.7'), '127.0.0.1\tlocalhost\n10.0.0.7\td abc123 db\n10.0.0.9\tdd\n10.0.0.3\tme\n');
 });

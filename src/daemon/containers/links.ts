@@ -9,8 +9,9 @@
  * network Docker makes the alias a name only the linking container resolves; an /etc/hosts
  * entry of its own does the same.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import type { EndpointSettings } from '../../types/index.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, WharfError } from '../../util/index.js';
+import { ConflictError, errorMessage, InvalidArgumentError, NotFoundError, WharfError } from '../../util/index.js';
 import type { ContainerContext } from './context.js';
 import type { NetworkAttachment } from './ports.js';
 import { isActive, type ContainerRecord } from './state.js';
@@ -128,6 +129,41 @@ export function linkedHosts(ctx: ContainerContext, c: Container, own: NetworkAtt
     }
   }
   return { hosts, env };
+}
+
+/**
+ * A target that starts again may have a new address: the containers that link to it get it in
+ * their /etc/hosts, as moby's UpdateHostsEntry does. The file is rewritten in place, since the
+ * running container has it bind-mounted (a rename would leave it the old one).
+ */
+export async function updateLinkingContainers(ctx: ContainerContext, child: Container, own: NetworkAttachment): Promise<void> {
+  const ip = own.endpoints.bridge?.IPAddress;
+  if (!ip) return;
+  for (const p of ctx.store.all()) {
+    if (p === child || !isActive(p.state)) continue;
+    const aliases = (p.record.links ?? []).filter((l) => l.id === child.record.id).map((l) => l.alias);
+    if (!aliases.length) continue;
+    try {
+      const text = await readFile(p.files.hostsPath, 'utf8');
+      const next = retargetHosts(text, aliases, ip);
+      if (next !== text) await writeFile(p.files.hostsPath, next);
+    } catch (err) {
+      ctx.logger.warn('updating the hosts file of a linking container failed', { id: p.record.id, error: errorMessage(err) });
+    }
+  }
+}
+
+/** The hosts text with each line whose first name is one of `aliases` now pointing at `ip`. */
+export function retargetHosts(text: string, aliases: string[], ip: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      if (tab < 0) return line;
+      const first = line.slice(tab + 1).split(' ')[0];
+      return aliases.includes(first) ? `${ip}${line.slice(tab)}` : line;
+    })
+    .join('\n');
 }
 
 /**

@@ -16,7 +16,7 @@ import { containerHostname, containerSpec } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
 import type { ContainerContext } from './context.js';
-import { joinedNetwork, linkedHosts } from './links.js';
+import { joinedNetwork, linkedHosts, updateLinkingContainers } from './links.js';
 import type { NetworkAttachment } from './ports.js';
 import { notifyStartListeners, type Container } from './store.js';
 
@@ -72,6 +72,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     await notifyStartListeners(c, true);
     await rt.start(id);
     c.network = network;
+    await updateLinkingContainers(ctx, c, network);
     return { pid };
   } catch (err) {
     for (const step of undo.reverse()) {
