@@ -4,7 +4,7 @@
  * and IPv6, network events, `ps` filters on ports, `network disconnect -f`. Real traffic and
  * real files, through the docker CLI and wharf.
  *
- * Host ports used: 0.0.0.0:18111.
+ * Host ports used: 0.0.0.0:18111, 0.0.0.0:18112.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -274,4 +274,14 @@ test('a target stopped under a running joiner stops cleanly; removing both leave
   const ids = (await ok('docker', ['ps', '-q', '--no-trunc'])).split('\n').filter(Boolean);
   // Only running containers (from the tests above) keep a namespace.
   assert.deepEqual(left.filter((f) => !ids.includes(f)), []);
+});
+
+test('a run --rm that returned leaves its network removable and its host port free (issue: detach came after the removal was announced)', async () => {
+  networks.add('rmnet');
+  await ok('docker', ['network', 'create', 'rmnet']);
+  await ok('docker', ['run', '--rm', '--network', 'rmnet', 'busybox', 'true']);
+  await ok('docker', ['network', 'rm', 'rmnet']);
+  networks.delete('rmnet');
+  await ok('wharf', ['run', '--rm', '-p', '18112:80', 'busybox', 'true']);
+  await runDetached('docker', 'port-again', ['-p', '18112:80', 'busybox', 'sleep', '300']);
 });

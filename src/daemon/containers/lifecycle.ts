@@ -300,6 +300,9 @@ export class Lifecycle {
     // A state that cannot be saved must not stop the removal: the directory goes anyway.
     await store.setStatus(c, 'removing').catch((err) => this.ctx.logger.warn('saving the removal failed', { id, error: errorMessage(err) }));
     c.run?.abort.abort();
+    // Addresses and host ports go before the removal is announced: a `run --rm` that returned
+    // leaves its network removable and its ports free for the next run, as under Docker.
+    await this.ctx.network.detach(id).catch((err) => this.ctx.logger.warn('network detach before removal failed', { id, error: errorMessage(err) }));
     store.forget(c);
     this.ctx.onRemoved(id);
     store.publish(c, 'destroy');
