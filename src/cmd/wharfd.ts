@@ -7,7 +7,7 @@ import type { Server } from 'node:net';
 import { Command, Option } from 'commander';
 import { createApiHandler, createApiServer } from '../api/index.js';
 import { BridgeDriver, NameServer, bridgeTag } from '../network/index.js';
-import { Daemon, DEFAULT_CONFIG, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
+import { checkHostGatewayIp, Daemon, DEFAULT_CONFIG, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
 import { createLogger, errorMessage, isErrno, type Logger, type LogLevel } from '../util/index.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -37,6 +37,7 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--log-opt <opt>', 'Default log driver options for containers (max-size, max-file)', collect, [])
     .option('-b, --bridge <name>', "The default network's bridge device", DEFAULT_CONFIG.bridge)
     .option('--bip <cidr>', "The default network's gateway address and prefix, as 172.30.0.1/16")
+    .option('--host-gateway-ip <ip>', 'IP address that the special \'host-gateway\' string in --add-host resolves to; the default bridge\'s gateway when unset')
     .allowExcessArguments(false);
   program.parse(argv);
   const o = program.opts();
@@ -60,6 +61,7 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
   if (fromCli('group')) cfg.group = o.group;
   if (fromCli('bridge')) cfg.bridge = o.bridge;
   if (o.bip) cfg.bip = o.bip;
+  if (o.hostGatewayIp) cfg.hostGatewayIp = checkHostGatewayIp(o.hostGatewayIp);
   for (const opt of o.logOpt as string[]) {
     const eq = opt.indexOf('=');
     if (eq < 0) throw new Error(`invalid log opt ${opt}: expected key=value`);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, isErrno, type LogLevel } from '../util/index.js';
 
@@ -27,6 +28,8 @@ export interface DaemonConfig {
   bridge: string;
   /** The default network's gateway address and prefix, `172.30.0.1/16` (dockerd's --bip); picked once when unset. */
   bip?: string;
+  /** What `--add-host name:host-gateway` maps to (dockerd's --host-gateway-ip); the default network's gateway when unset. */
+  hostGatewayIp?: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -72,6 +75,7 @@ interface DaemonJson {
   group?: string;
   bridge?: string;
   bip?: string;
+  'host-gateway-ip'?: string;
 }
 
 export async function readDaemonJson(path: string, required: boolean): Promise<Partial<DaemonConfig>> {
@@ -106,5 +110,12 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j.group) out.group = j.group;
   if (j.bridge) out.bridge = j.bridge;
   if (j.bip) out.bip = j.bip;
+  if (j['host-gateway-ip']) out.hostGatewayIp = checkHostGatewayIp(j['host-gateway-ip']);
   return out;
+}
+
+/** dockerd's --host-gateway-ip: one IPv4 address (wharf's networks are IPv4 only). */
+export function checkHostGatewayIp(v: string): string {
+  if (isIP(v) !== 4) throw new InvalidArgumentError(`invalid host-gateway-ip "${v}": an IPv4 address is expected`);
+  return v;
 }

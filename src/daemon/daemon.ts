@@ -35,7 +35,16 @@ export class Daemon {
     /** The bridge datapath (cmd wires the real one); without it, bridge containers get loopback only. */
     opts: { networkDriver?: NetworkDriver; dns?: DnsPort } = {},
   ) {
-    this.networks = new NetworkService({ root: join(config.dataRoot, 'network'), driver: opts.networkDriver, dns: opts.dns, bridge: config.bridge, bip: config.bip, logger });
+    this.networks = new NetworkService({
+      root: join(config.dataRoot, 'network'),
+      driver: opts.networkDriver,
+      dns: opts.dns,
+      bridge: config.bridge,
+      bip: config.bip,
+      hostGatewayIp: config.hostGatewayIp,
+      logger,
+      onEvent: (action, id, attrs) => this.events.publish('network', action, id, attrs),
+    });
     // Layers and container file systems live in <data root>/overlay, images in <data root>/image.
     this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'));
     this.images = new ImageService({

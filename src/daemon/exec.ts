@@ -20,8 +20,8 @@ interface ExecRecord {
   exited?: Promise<void>;
 }
 
-/** What exec needs of the containers: a running one's runtime (a RuntimePort) and file system, and its events. */
-export type ExecContainers = Pick<ContainerService, 'runningRuntime' | 'rootfsOf' | 'event'>;
+/** What exec needs of the containers: a running one's runtime (a RuntimePort) and file system, and its events and legacy link variables. */
+export type ExecContainers = Pick<ContainerService, 'runningRuntime' | 'rootfsOf' | 'event' | 'linkedEnv'>;
 
 /** Exec instances live in memory only, as in Docker: they do not survive a daemon restart. */
 export class ExecService implements ProbePort {
@@ -89,7 +89,7 @@ export class ExecService implements ProbePort {
       // A user that does not resolve is a failure to invoke the command (126), like one runc refuses.
       const rootfs = this.containers.rootfsOf(e.containerId);
       const user = await resolveUser(rootfs, c.User || record.config.User || '', record.hostConfig.GroupAdd ?? []);
-      const env = processEnv([record.config.Env ?? [], c.Env ?? []], { home: user.home, hostname: containerHostname(record), tty: c.Tty ?? false });
+      const env = processEnv([this.containers.linkedEnv(e.containerId), record.config.Env ?? [], c.Env ?? []], { home: user.home, hostname: containerHostname(record), tty: c.Tty ?? false });
       session = await runtime.exec(e.containerId, {
         execId: id,
         args: c.Cmd,

@@ -312,3 +312,53 @@ test('connect and disconnect a running container: eth1 in its namespace, twice r
   assert.equal(await again.disconnect('x', 'c1'), false);
   assert.deepEqual(Object.keys((await make()).current('c1')!.endpoints), ['bridge']);
 });
+
+test('host-gateway in ExtraHosts is the default network\'s gateway, or the address the daemon was given', async (t) => {
+  const { root, driver, svc } = await setup(t);
+  const a = await svc.attach(req('hg1', { ExtraHosts: ['gw:host-gateway', 'six:::1', 'x:1.2.3.4'] }));
+  assert.deepEqual(a.extraHosts, ['gw:172.18.0.1', 'six:::1', 'x:1.2.3.4']);
+  const given = new NetworkService({ root, driver, bridge: 'wharf0', hostGatewayIp: '10.1.2.3', logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009' });
+  await given.init();
+  assert.deepEqual((await given.attach(req('hg2', { ExtraHosts: ['gw:host-gateway'] }))).extraHosts, ['gw:10.1.2.3']);
+});
+
+test('events: create, connect at attach, disconnect at detach and disconnect, destroy, with Docker\'s attributes', async (t) => {
+  const { root, driver } = await setup(t);
+  const events: string[] = [];
+  const svc = new NetworkService({
+    root,
+    driver,
+    bridge: 'wharf0',
+    logger: silentLogger,
+    hostSubnets: async () => HOST,
+    portRange: async () => '40000 40009',
+    onEvent: (action, id, attrs) => events.push(`${action} ${id.slice(0, 4)} ${JSON.stringify(attrs)}`),
+  });
+  await svc.init();
+  const { Id } = await svc.create({ Name: 'ev' });
+  const net = Id.slice(0, 4);
+  await svc.attach({ ...req('c1', { NetworkMode: 'ev' }) });
+  await svc.connect('bridge', 'c1', undefined);
+  await svc.disconnect('bridge', 'c1');
+  await svc.detach('c1');
+  await svc.remove('ev');
+  const bridge = svc.inspect('bridge').Id.slice(0, 4);
+  assert.deepEqual(events, [
+    `create ${net} {"name":"ev","type":"bridge"}`,
+    `connect ${net} {"container":"c1","name":"ev","type":"bridge"}`,
+    `connect ${bridge} {"container":"c1","name":"bridge","type":"bridge"}`,
+    `disconnect ${bridge} {"container":"c1","name":"bridge","type":"bridge"}`,
+    `disconnect ${net} {"container":"c1","name":"ev","type":"bridge"}`,
+    `destroy ${net} {"name":"ev","type":"bridge"}`,
+  ]);
+});
+
+test('forceDisconnect: the endpoint a name still holds goes, a name without one is Docker\'s 404', async (t) => {
+  const { svc, driver } = await setup(t);
+  await svc.attach(req('gone1'));
+  await svc.forceDisconnect('bridge', 'n-gone1');
+  assert.equal(svc.current('gone1'), undefined);
+  assert.equal(driver.namespaces.has('gone1'), false);
+  await assert.rejects(svc.forceDisconnect('bridge', 'n-gone1'), { message: 'endpoint n-gone1 not found' });
+  await assert.rejects(svc.forceDisconnect('nosuch', 'x'), { message: 'network nosuch not found' });
+});

@@ -82,6 +82,10 @@ export interface NetworkServiceOptions {
   dns?: DnsPort;
   /** The text of /proc/sys/net/ipv4/ip_local_port_range; the host's when left out. */
   portRange?: () => Promise<string | undefined>;
+  /** What `--add-host name:host-gateway` maps to (dockerd's --host-gateway-ip); the default network's gateway when left out. */
+  hostGatewayIp?: string;
+  /** Where network events go (the daemon's bus): create, destroy, connect, disconnect, as Docker sends them. */
+  onEvent?: (action: 'create' | 'destroy' | 'connect' | 'disconnect', networkId: string, attributes: Record<string, string>) => void;
 }
 
 export class NetworkService implements NetworkPort {
@@ -92,6 +96,8 @@ export class NetworkService implements NetworkPort {
   readonly #hostSubnets: () => Promise<HostSubnet[]>;
   readonly #portRangeText: () => Promise<string | undefined>;
   readonly #dns: DnsPort | undefined;
+  readonly #hostGatewayIp: string | undefined;
+  readonly #onEvent: NonNullable<NetworkServiceOptions['onEvent']>;
   readonly #networks = new Map<string, NetworkRecord>();
   readonly #sandboxes = new Map<string, SandboxRecord>();
   #ephemeral = { first: 32768, last: 60999 };
@@ -104,6 +110,8 @@ export class NetworkService implements NetworkPort {
     this.#logger = opts.logger;
     this.#hostSubnets = opts.hostSubnets ?? readHostSubnets;
     this.#dns = opts.dns;
+    this.#hostGatewayIp = opts.hostGatewayIp;
+    this.#onEvent = opts.onEvent ?? (() => {});
     this.#portRangeText = opts.portRange ?? (() => readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => undefined));
   }
 
@@ -188,7 +196,7 @@ export class NetworkService implements NetworkPort {
   /** Create's check of a container's networks, so that a bad one fails `create`, not the first start. */
   check(hc: HostConfig, nc: NetworkingConfig | undefined): void {
     const mode = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : 'bridge';
-    if (mode === 'host' || mode === 'none') return;
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return;
     for (const { net, cfg } of this.#wanted(mode, nc)) checkEndpoint(net, cfg);
   }
 
@@ -207,7 +215,7 @@ export class NetworkService implements NetworkPort {
   async attach(req: NetworkRequest): Promise<NetworkAttachment> {
     const hc = req.hostConfig;
     const mode = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : 'bridge';
-    const extraHosts = hc.ExtraHosts ?? [];
+    const extraHosts = this.#extraHosts(hc.ExtraHosts ?? []);
     const dns = { servers: hc.Dns ?? [], search: hc.DnsSearch ?? [], options: hc.DnsOptions ?? [] };
     const driver = this.#driver;
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || !driver) {
@@ -256,9 +264,30 @@ export class NetworkService implements NetworkPort {
     }
   }
 
+  /**
+   * ExtraHosts with `host-gateway` replaced by the daemon's host gateway address: the one it was
+   * given, else the default network's gateway, as dockerd derives it.
+   */
+  #extraHosts(given: string[]): string[] {
+    return given.map((h) => {
+      const sep = h.indexOf(':');
+      if (sep < 0 || h.slice(sep + 1) !== 'host-gateway') return h;
+      const ip = this.#hostGatewayIp ?? this.#find('bridge')?.gateway;
+      if (!ip) throw new Error('unable to derive the IP value for host-gateway');
+      return `${h.slice(0, sep)}:${ip}`;
+    });
+  }
+
+  /** Docker's network event: the network's ID, its name and type, and what the action concerns. */
+  #event(action: 'create' | 'destroy' | 'connect' | 'disconnect', n: NetworkRecord, containerId?: string): void {
+    this.#onEvent(action, n.id, { ...(containerId ? { container: containerId } : {}), name: n.name, type: n.driver });
+  }
+
   async #attachEndpoint(sb: SandboxRecord, e: EndpointRecord): Promise<void> {
     try {
       await this.#driver!.attach(sb.nsPath, this.#driverEndpoint(sb, e));
+      const n = this.#networks.get(e.networkId);
+      if (n) this.#event('connect', n, sb.containerId);
     } catch (err) {
       // The driver words a taken port as Docker does, endpoint included; any other failure of the endpoint Docker words so.
       const net = this.#networks.get(e.networkId)?.name ?? e.networkId;
@@ -303,8 +332,22 @@ export class NetworkService implements NetworkPort {
     await this.#driver?.detach(sb.nsPath, this.#driverEndpoint(sb, e));
     sb.endpoints = sb.endpoints.filter((x) => x !== e);
     await writeJsonAtomic(this.#recordPath(containerId), sb);
+    this.#event('disconnect', net, containerId);
     await this.#notifyDns([net.id, ...sb.endpoints.map((x) => x.networkId)]);
     return true;
+  }
+
+  /** A stale endpoint held under a name no container has any more (moby's ForceEndpointDelete). */
+  async forceDisconnect(ref: string, containerName: string): Promise<void> {
+    const net = this.#networkFor(ref);
+    const name = containerName.replace(/^\//, '');
+    const sb = [...this.#sandboxes.values()].find((s) => (s.name === name || s.containerId === name) && s.endpoints.some((e) => e.networkId === net.id));
+    if (!sb) throw new NotFoundError(`endpoint ${name} not found`);
+    if (sb.endpoints.length > 1) {
+      await this.disconnect(net.id, sb.containerId);
+      return;
+    }
+    await this.detach(sb.containerId);
   }
 
   /** The network a request names; host and none cannot be connected to. */
@@ -365,6 +408,7 @@ export class NetworkService implements NetworkPort {
       throw err;
     }
     this.#logger.info('created network', { name: n.name, bridge: n.bridge, subnet });
+    this.#event('create', n);
     return { Id: id, Warning: '' };
   }
 
@@ -377,6 +421,7 @@ export class NetworkService implements NetworkPort {
     await this.#driver?.removeNetwork(bridgeOf(n));
     this.#networks.delete(n.id);
     await rm(join(this.#root, `${n.id}.json`), { force: true });
+    this.#event('destroy', n);
     await this.#dns?.update(dnsNetwork(n), []);
   }
 
@@ -407,6 +452,10 @@ export class NetworkService implements NetworkPort {
     }
     if (this.#sandboxes.get(containerId) === sb) this.#sandboxes.delete(containerId);
     await rm(this.#recordPath(containerId), { force: true });
+    for (const e of sb.endpoints) {
+      const n = this.#networks.get(e.networkId);
+      if (n) this.#event('disconnect', n, containerId);
+    }
     await this.#notifyDns(sb.endpoints.map((e) => e.networkId));
   }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { capabilities, parseDeviceCgroupRule, parseSecurityOpt, type ContainerSpec, type IpcNamespace, type JoinNamespace } from '../runtime/index.js';
 import type { HostConfig } from '../types/index.js';
 import { validatePorts } from '../network/index.js';
@@ -24,6 +25,8 @@ export interface SpecInputs {
   joins?: { ipc?: JoinNamespace & { shm: string }; pid?: JoinNamespace };
   /** A shareable container's /dev/shm: the tmpfs the start sequence mounted on the host. */
   shm?: string;
+  /** The legacy `--link` variables, under the container's own Env. */
+  linkEnv?: string[];
 }
 
 /** The annotation that carries `wharf run --systemd`: `always`, `true` (the default: by command) or `false`. */
@@ -91,7 +94,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   const hostname = containerHostname(r);
   const systemd = isSystemdContainer(r.path, hc);
   // systemd and the tools under it read `container` to know they run in one (Podman sets it too).
-  const env = processEnv([systemd ? ['container=wharf'] : [], cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
+  const env = processEnv([systemd ? ['container=wharf'] : [], i.linkEnv ?? [], cfg.Env ?? []], { home: i.user.home, hostname, tty: cfg.Tty ?? false });
   // The runtime's 'none' is a new namespace of its own, with loopback only.
   const network: ContainerSpec['network'] = i.network.mode === 'new' ? { mode: 'none' } : i.network;
   return {
@@ -177,6 +180,7 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
   if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
     throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   }
+  for (const h of hc.ExtraHosts ?? []) checkExtraHost(h);
   // Whether the network exists the network service answers (NetworkPort.check), at create.
 }
 
@@ -224,4 +228,31 @@ export function securityWarnings(hc: HostConfig, apparmor: () => boolean = appAr
   const wanted = (hc.SecurityOpt ?? []).find((o) => /^apparmor[=:]/.test(o) && !/^apparmor[=:]unconfined$/.test(o));
   if (!wanted || apparmor()) return [];
   return [`AppArmor is not enabled on this host: the option "${wanted}" has no effect`];
+}
+
+/** An ExtraHosts entry as moby's ValidateExtraHost reads it: `name:address`, the first colon separating. */
+function checkExtraHost(h: string): void {
+  const sep = h.indexOf(':');
+  if (sep <= 0) throw new InvalidArgumentError(`bad format for add-host: "${h}"`);
+  const ip = h.slice(sep + 1);
+  if (ip !== 'host-gateway' && isIP(ip.trim()) === 0) throw new InvalidArgumentError(`invalid IP address in add-host: "${ip}"`);
+}
+
+/**
+ * The network settings that cannot go together, in moby's words (runconfig's validateNetMode):
+ * a container that joins another's namespace takes its hostname, name servers, hosts and ports.
+ * `given` is the request's own config, before the image's is merged in.
+ */
+export function validateNetMode(given: { Hostname?: string; ExposedPorts?: Record<string, unknown> | null }, hc: HostConfig): void {
+  const mode = hc.NetworkMode ?? '';
+  if (mode === 'container' || mode.startsWith('container:')) {
+    if (mode.slice('container:'.length) === '') throw new InvalidArgumentError('invalid network mode: invalid container format container:<name|id>');
+    if (given.Hostname) throw new InvalidArgumentError('conflicting options: hostname and the network mode');
+    if (hc.Links?.length) throw new InvalidArgumentError("conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    if (hc.Dns?.length) throw new InvalidArgumentError('conflicting options: dns and the network mode');
+    if (hc.ExtraHosts?.length) throw new InvalidArgumentError('conflicting options: custom host-to-IP mapping and the network mode');
+    if (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts) throw new InvalidArgumentError('conflicting options: port publishing and the container type network mode');
+    if (Object.keys(given.ExposedPorts ?? {}).length) throw new InvalidArgumentError('conflicting options: port exposing and the container type network mode');
+  }
+  if (mode === 'host' && hc.Links?.length) throw new InvalidArgumentError("conflicting options: host type networking can't be used with links. This would result in undefined behavior");
 }

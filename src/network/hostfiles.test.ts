@@ -4,17 +4,19 @@ import { hostsContent, resolvConfContent } from './hostfiles.js';
 
 const DEFAULTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
 
-test('hosts: the defaults, the container\'s addresses with its names, then --add-host entries', () => {
+test('hosts: the defaults, --add-host entries, then the container\'s addresses with its names', () => {
   assert.equal(hostsContent({ hostname: 'h', hostNetwork: false, hostHosts: 'ignored' }), DEFAULTS);
   assert.equal(
-    hostsContent({ hostname: 'h', domainname: 'ex.com', hostNetwork: false, hostHosts: '', addresses: ['10.0.0.2'], extraHosts: ['foo:1.2.3.4', 'bar=5.6.7.8'] }),
-    `${DEFAULTS}10.0.0.2\th.ex.com h\n1.2.3.4\tfoo\n5.6.7.8\tbar\n`,
+    hostsContent({ hostname: 'h', domainname: 'ex.com', hostNetwork: false, hostHosts: '', addresses: ['10.0.0.2'], extraHosts: ['foo:1.2.3.4', 'bar:::1', 'a b c:5.6.7.8'] }),
+    `${DEFAULTS}1.2.3.4\tfoo\n::1\tbar\n5.6.7.8\ta b c\n10.0.0.2\th.ex.com h\n`,
   );
+  assert.equal(hostsContent({ hostname: 'web.lan', hostNetwork: false, hostHosts: '', addresses: ['10.0.0.2'] }), `${DEFAULTS}10.0.0.2\tweb.lan web\n`);
   assert.equal(hostsContent({ hostname: 'h', hostNetwork: false, hostHosts: '', addresses: ['10.0.0.2'] }), `${DEFAULTS}10.0.0.2\th\n`);
 });
 
-test('hosts: the host network shows the host\'s own file, plus --add-host', () => {
-  assert.equal(hostsContent({ hostname: 'h', hostNetwork: true, hostHosts: '127.0.0.1 localhost\n', extraHosts: ['foo:1.2.3.4'] }), '127.0.0.1 localhost\n1.2.3.4\tfoo\n');
+test('hosts: the host network shows the host\'s own file, or with --add-host the defaults and the entries (moby#48823)', () => {
+  assert.equal(hostsContent({ hostname: 'h', hostNetwork: true, hostHosts: '127.0.0.1 localhost\n' }), '127.0.0.1 localhost\n');
+  assert.equal(hostsContent({ hostname: 'h', hostNetwork: true, hostHosts: '127.0.0.1 localhost\n', extraHosts: ['foo:1.2.3.4'] }), `${DEFAULTS}1.2.3.4\tfoo\n`);
 });
 
 test('hosts: an entry without a separator is dropped', () => {

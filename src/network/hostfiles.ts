@@ -24,24 +24,26 @@ export interface HostsInput {
   hostHosts: string;
   /** The container's own addresses, each given a line with its names. */
   addresses?: string[];
-  /** `name:address` entries (`--add-host`, HostConfig.ExtraHosts). */
+  /** `name:address` entries (`--add-host`, HostConfig.ExtraHosts, links), before the container's own. */
   extraHosts?: string[];
 }
 
 export function hostsContent(o: HostsInput): string {
-  const fqdn = o.domainname ? `${o.hostname}.${o.domainname}` : o.hostname;
-  let hosts: string;
-  if (o.hostNetwork) {
-    hosts = o.hostHosts;
-  } else {
-    hosts = DEFAULT_HOSTS;
-    for (const addr of o.addresses ?? []) hosts += `${addr}\t${fqdn === o.hostname ? o.hostname : `${fqdn} ${o.hostname}`}\n`;
-  }
+  const extra: string[] = [];
   for (const entry of o.extraHosts ?? []) {
-    const idx = entry.lastIndexOf(':');
-    const sep = entry.indexOf('=') > 0 ? entry.indexOf('=') : idx;
-    if (sep > 0) hosts += `${entry.slice(sep + 1)}\t${entry.slice(0, sep)}\n`;
+    // The API's form is `name:address`; an IPv6 address has colons of its own, so the first one separates.
+    const sep = entry.indexOf(':');
+    if (sep > 0 && sep < entry.length - 1) extra.push(`${entry.slice(sep + 1)}\t${entry.slice(0, sep)}\n`);
   }
+  // Docker copies the host's file only when there is nothing to add, so an entry can override a host name.
+  if (o.hostNetwork && extra.length === 0) return o.hostHosts;
+  let hosts = DEFAULT_HOSTS + extra.join('');
+  if (o.hostNetwork) return hosts;
+  // The full name, and the bare one when it has dots, as moby's makeHostsRecs writes them.
+  let names = o.domainname ? `${o.hostname}.${o.domainname}` : o.hostname;
+  const dot = names.indexOf('.');
+  if (dot > 0) names += ` ${names.slice(0, dot)}`;
+  for (const addr of o.addresses ?? []) hosts += `${addr}\t${names}\n`;
   return hosts;
 }
 

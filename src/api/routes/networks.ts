@@ -20,7 +20,7 @@ export function networkRoutes(r: Router, d: Daemon): void {
   });
   r.add('POST', '/networks/{id}/disconnect', async (ctx) => {
     const body = (await ctx.json<{ Container?: string; Force?: boolean }>()) ?? {};
-    await d.containers.disconnectNetwork(body.Container ?? '', ctx.params.id);
+    await d.containers.disconnectNetwork(body.Container ?? '', ctx.params.id, body.Force ?? false);
     ctx.send(200);
   });
 }

@@ -5,6 +5,7 @@
  *   state.ts      the record and state documents, the legal-moves table, Docker's status texts
  *   config.ts     what a container is created as (defaults, the image config merged in, signals)
  *   run.ts        the start sequence over the ports, each step with its undo, and its release
+ *   links.ts      what a container gets from those it names: --link, --network container:<id>
  *   lifecycle.ts  create, start, stop, kill, pause, unpause, restart, rm, rename, wait, prune
  *   monitor.ts    exit watching and recording, the restart rule (pure) and its timer
  *   health.ts     healthcheck loops: checks as execs, Docker's status rules, State.Health
@@ -50,6 +51,7 @@ import type { ContainerContext } from './context.js';
 import { FsOps, type CommitRequest } from './fsops.js';
 import { HealthMonitor } from './health.js';
 import { Lifecycle } from './lifecycle.js';
+import { linkedHosts } from './links.js';
 import { Monitor, timerSchedule, type Schedule } from './monitor.js';
 import type { EventPort, ImagePort, NetworkPort, ProbePort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
 import { recover } from './recovery.js';
@@ -208,8 +210,8 @@ export class ContainerService {
   connectNetwork(ref: string, network: string, cfg: EndpointSettings | undefined): Promise<void> {
     return this.#lifecycle.connectNetwork(ref, network, cfg);
   }
-  disconnectNetwork(ref: string, network: string): Promise<void> {
-    return this.#lifecycle.disconnectNetwork(ref, network);
+  disconnectNetwork(ref: string, network: string, force = false): Promise<void> {
+    return this.#lifecycle.disconnectNetwork(ref, network, force);
   }
 
   // ---------------------------------------------------------------- views and streams
@@ -262,6 +264,21 @@ export class ContainerService {
     if (c.state.status === 'paused') throw new ConflictError(`Container ${ref} is paused, unpause the container before exec`);
     if (c.state.status !== 'running') throw new ConflictError(`Container ${c.record.id} is not running`);
     return { id: c.record.id, runtime: this.#ctx.runtimeOf(c), record: c.record };
+  }
+
+  /**
+   * The legacy `--link` variables an exec gets, as its container's process got them (moby's
+   * exec create computes them anew); none when a target went away or stopped meanwhile.
+   */
+  linkedEnv(ref: string): string[] {
+    const c = this.#ctx.store.get(ref);
+    const a = c.network ?? this.#ctx.network.current?.(c.record.id);
+    if (!a || !c.record.links?.length) return [];
+    try {
+      return linkedHosts(this.#ctx, c, a).env;
+    } catch {
+      return [];
+    }
   }
 
   /** Where a running container's file system is mounted (for exec's user lookup); mounts nothing. */

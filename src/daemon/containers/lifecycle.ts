@@ -11,18 +11,21 @@ import {
   ConflictError,
   ForbiddenError,
   InvalidArgumentError,
+  NotFoundError,
   NotImplementedError,
   NotModifiedError,
+  WharfError,
   errorMessage,
   newId,
   orTimeout,
   validateContainerName,
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
-import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig } from '../spec.js';
+import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
+import { resolveLinks } from './links.js';
 import type { Monitor } from './monitor.js';
 import { releaseRun, startRun } from './run.js';
 import { isActive, newState, transition, type ContainerRecord } from './state.js';
@@ -52,7 +55,20 @@ export class Lifecycle {
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
     await validateHostConfig(given, req.ExposedPorts);
+    validateNetMode(req, given);
     this.ctx.network.check?.(given, req.NetworkingConfig);
+    const links = resolveLinks(this.ctx, given.Links, given.NetworkMode);
+    if (given.NetworkMode?.startsWith('container:')) {
+      // moby records the target's full ID when it exists; a missing one fails the start, not create.
+      const target = (() => {
+        try {
+          return store.get(given.NetworkMode.slice('container:'.length)).record.id;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (target) given.NetworkMode = `container:${target}`;
+    }
     const runtimeName = given.Runtime || this.ctx.defaultRuntime;
     this.ctx.runtimeFor(runtimeName);
     const hostConfig = recordedHostConfig(given, runtimeName);
@@ -68,7 +84,8 @@ export class Lifecycle {
 
     const id = newId();
     // Docker records the default hostname at create, so inspect shows what the process will see.
-    if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' || hostConfig.UTSMode === 'host' ? osHostname() : id.slice(0, 12);
+    // One that joins another's namespace takes that container's hostname at each start.
+    if (!config.Hostname && !hostConfig.NetworkMode?.startsWith('container:')) config.Hostname = hostConfig.NetworkMode === 'host' || hostConfig.UTSMode === 'host' ? osHostname() : id.slice(0, 12);
     const files = store.files(id);
     const record: ContainerRecord = {
       id,
@@ -83,6 +100,7 @@ export class Lifecycle {
       networkingConfig: req.NetworkingConfig ?? {},
       logPath: files.logPath,
       driver: 'overlay2',
+      ...(links ? { links } : {}),
     };
     // Reserved before the first await so two concurrent creates cannot both take the name.
     store.reserveName(cname, id);
@@ -301,6 +319,9 @@ export class Lifecycle {
     // A state that cannot be saved must not stop the removal: the directory goes anyway.
     await store.setStatus(c, 'removing').catch((err) => this.ctx.logger.warn('saving the removal failed', { id, error: errorMessage(err) }));
     c.run?.abort.abort();
+    // Addresses and host ports go before the removal is announced: a `run --rm` that returned
+    // leaves its network removable and its ports free for the next run, as under Docker.
+    await this.ctx.network.detach(id).catch((err) => this.ctx.logger.warn('network detach before removal failed', { id, error: errorMessage(err) }));
     store.forget(c);
     this.ctx.onRemoved(id);
     store.publish(c, 'destroy');
@@ -361,14 +382,35 @@ export class Lifecycle {
    * POST /networks/{id}/disconnect. Leaving NetworkMode's network hands its place (eth0, the
    * default route) to the next network the record names, or `none` when there is no other.
    */
-  async disconnectNetwork(ref: string, network: string): Promise<void> {
-    const c = this.ctx.store.get(ref);
+  async disconnectNetwork(ref: string, network: string, force = false): Promise<void> {
     const net = this.ctx.network;
+    let c: Container;
+    try {
+      c = this.ctx.store.get(ref);
+    } catch (err) {
+      // -f reaches an endpoint that a container removed behind the daemon's back still holds.
+      if (force && err instanceof NotFoundError && net.forceDisconnect) return net.forceDisconnect(network, ref);
+      throw err;
+    }
     await this.ctx.mutex.run(c.record.id, async () => {
-      const target = this.#resolveNetwork(network);
       const r = c.record;
       const mode = r.hostConfig.NetworkMode ?? 'bridge';
       const eps = r.networkingConfig.EndpointsConfig ?? {};
+      let target: { id: string; name: string };
+      try {
+        target = this.#resolveNetwork(network);
+      } catch (err) {
+        // -f forgets a network that no longer exists from the record, as moby does.
+        if (!force || !(err instanceof NotFoundError)) throw err;
+        const stale = Object.keys(eps).filter((k) => k === network);
+        if (!stale.length && mode !== network) throw new WharfError(`container ${r.id} is not connected to the network ${network}`);
+        for (const k of stale) delete eps[k];
+        if (mode === network) r.hostConfig.NetworkMode = Object.keys(eps)[0] ?? 'none';
+        r.networkingConfig.EndpointsConfig = eps;
+        await c.files.saveRecord(r);
+        c.network = undefined;
+        return;
+      }
       const keys = Object.keys(eps).filter((k) => this.#networkOf(k) === target.id);
       const primary = this.#networkOf(mode) === target.id;
       if (!primary && keys.length === 0) throw new ForbiddenError(`container ${r.id} is not connected to network ${target.name}`);

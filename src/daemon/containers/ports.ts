@@ -139,6 +139,11 @@ export interface NetworkPort {
   connect?(networkRef: string, containerId: string, cfg: EndpointSettings | undefined): Promise<void>;
   /** Removes a running container's endpoint; false when it had none on that network. */
   disconnect?(networkRef: string, containerId: string): Promise<boolean>;
+  /**
+   * `network disconnect -f` of a container that no longer exists: the endpoint its name still
+   * holds on the network goes; NotFoundError in Docker's words when there is none.
+   */
+  forceDisconnect?(networkRef: string, containerName: string): Promise<void>;
 }
 
 /** Volumes and mounts as container start and stop use them. */

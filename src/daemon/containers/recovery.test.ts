@@ -83,3 +83,25 @@ test('a removal cut short by the daemon going down is finished at start-up', asy
     await r.cleanup();
   }
 });
+
+test('at start-up a container that joins another\'s network namespace is started after it', async () => {
+  const r = await rig();
+  try {
+    const always = { RestartPolicy: { Name: 'always' as const } };
+    const { Id: target } = await r.svc.create({ Image: 'busybox', HostConfig: always }, 'target');
+    const { Id: joiner } = await r.svc.create({ Image: 'busybox', HostConfig: { ...always, NetworkMode: 'container:target' } }, 'joiner');
+    await r.svc.start(target);
+    await r.svc.start(joiner);
+    // Stopped, then the daemon restarts: `always` starts both again, the joiner only once its target runs.
+    await r.svc.stop(joiner);
+    await r.svc.stop(target);
+    r.svc.detachAll();
+    const again = await r.reopen();
+    assert.equal((await again.inspect(target)).State.Status, 'running');
+    const j = await again.inspect(joiner);
+    assert.equal(j.State.Status, 'running', j.State.Error);
+    assert.equal(j.HostConfig.NetworkMode, `container:${target}`);
+  } finally {
+    await r.cleanup();
+  }
+});

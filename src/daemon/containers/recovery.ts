@@ -3,7 +3,7 @@
  * what runs. Each container is reconciled under its lock: one that still runs is watched again,
  * one whose process exited while wharfd was down gets that exit recorded (and its restart
  * policy applied), a removal that was cut short is finished, and `always`/`unless-stopped`
- * containers are started again.
+ * containers are started again, each after the containers whose network it needs.
  */
 import { errorMessage } from '../../util/index.js';
 import type { ContainerContext } from './context.js';
@@ -14,12 +14,32 @@ import type { Container } from './store.js';
 export async function recover(ctx: ContainerContext, monitor: Monitor, lifecycle: Lifecycle): Promise<void> {
   const { loaded, kept } = await ctx.store.load(ctx.logger);
   await ctx.rootfs.removeOrphans((id) => kept.has(id));
-  // One container that cannot be reconciled must not keep the daemon from starting.
-  await Promise.all(
-    loaded.map((c) =>
-      reconcile(ctx, monitor, lifecycle, c).catch((err) => ctx.logger.warn('reconciling a container failed', { id: c.record.id, error: errorMessage(err) })),
-    ),
-  );
+  // In waves: a container that joins another's namespace or links to it is started after it,
+  // as moby orders restarts by GetDependentContainers.
+  const ids = new Set(loaded.map((c) => c.record.id));
+  const done = new Set<string>();
+  let pending = loaded;
+  for (let wave = 0; pending.length > 0 && wave <= loaded.length; wave++) {
+    let ready = pending.filter((c) => dependencies(c).every((d) => done.has(d) || !ids.has(d)));
+    // A cycle holds nobody forever.
+    if (ready.length === 0) ready = pending;
+    // One container that cannot be reconciled must not keep the daemon from starting.
+    await Promise.all(
+      ready.map((c) =>
+        reconcile(ctx, monitor, lifecycle, c).catch((err) => ctx.logger.warn('reconciling a container failed', { id: c.record.id, error: errorMessage(err) })),
+      ),
+    );
+    for (const c of ready) done.add(c.record.id);
+    pending = pending.filter((c) => !ready.includes(c));
+  }
+}
+
+/** The containers `c` needs running first: its `--network container:` target and its links' targets. */
+function dependencies(c: Container): string[] {
+  const mode = c.record.hostConfig.NetworkMode ?? '';
+  const out = mode.startsWith('container:') ? [mode.slice('container:'.length)] : [];
+  for (const l of c.record.links ?? []) out.push(l.id);
+  return out;
 }
 
 async function reconcile(ctx: ContainerContext, monitor: Monitor, lifecycle: Lifecycle, c: Container): Promise<void> {

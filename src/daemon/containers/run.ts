@@ -18,6 +18,8 @@ import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, joinedContainer, ty
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
 import type { ContainerContext } from './context.js';
+import { joinedNetwork, linkedHosts, updateLinkingContainers } from './links.js';
+import type { NetworkAttachment } from './ports.js';
 import { notifyStartListeners, type Container } from './store.js';
 
 /** Runs the start sequence; resolves once the container's process runs, with its host PID. */
@@ -33,27 +35,44 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     const mounts = await ctx.volumes.setup(id, record.hostConfig, record.config);
     undo.push({ what: 'releasing the volumes', fn: () => ctx.volumes.release(id) });
 
-    const hostname = containerHostname(record);
-    const network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
-    undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
+    let network: NetworkAttachment;
+    let files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
+    let linkEnv: string[] = [];
+    if (record.hostConfig.NetworkMode?.startsWith('container:')) {
+      // Another container's namespace: its hostname and its host files, nothing of our own to attach or release.
+      const joined = joinedNetwork(ctx, c);
+      const tr = joined.target.record;
+      if (record.config.Hostname !== tr.config.Hostname || record.config.Domainname !== tr.config.Domainname) {
+        record.config.Hostname = tr.config.Hostname;
+        record.config.Domainname = tr.config.Domainname;
+        await c.files.saveRecord(record);
+      }
+      network = { namespace: joined.namespace, endpoints: {}, extraHosts: [], dns: { servers: [], search: [], options: [] } };
+      files = { hosts: joined.target.files.hostsPath, hostname: joined.target.files.hostnamePath, resolvConf: joined.target.files.resolvConfPath };
+    } else {
+      const hostname = containerHostname(record);
+      network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
+      undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
+      const links = linkedHosts(ctx, c, network);
+      linkEnv = links.env;
+      await writeHostFiles(files, {
+        hostname,
+        domainname: record.config.Domainname,
+        hostNetwork: network.namespace.mode === 'host',
+        extraHosts: [...network.extraHosts, ...links.hosts],
+        dns: network.dns,
+        addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
+      });
+    }
 
     const user = await resolveUser(rootfs, record.config.User ?? '', record.hostConfig.GroupAdd ?? []);
-    const files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
-    await writeHostFiles(files, {
-      hostname,
-      domainname: record.config.Domainname,
-      hostNetwork: network.namespace.mode === 'host',
-      extraHosts: network.extraHosts,
-      dns: network.dns,
-      addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
-    });
     const joins = namespaceJoins(ctx, record.hostConfig);
     let shm: string | undefined;
     if (record.hostConfig.IpcMode === 'shareable') {
       shm = await mountShm(c, record.hostConfig.ShmSize || DEFAULT_SHM_SIZE);
       undo.push({ what: 'unmounting /dev/shm', fn: () => unmountShm(c) });
     }
-    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins, shm });
+    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins, shm, linkEnv });
 
     const { pid } = await rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath));
     undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
@@ -61,6 +80,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     await notifyStartListeners(c, true);
     await rt.start(id);
     c.network = network;
+    await updateLinkingContainers(ctx, c, network);
     return { pid };
   } catch (err) {
     for (const step of undo.reverse()) {

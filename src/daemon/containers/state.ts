@@ -30,6 +30,8 @@ export interface ContainerRecord {
   networkingConfig: NetworkingConfig;
   logPath: string;
   driver: string;
+  /** `--link`s on the default bridge, resolved at create: each target's ID and its alias here. */
+  links?: { id: string; alias: string }[];
 }
 
 export interface ContainerRuntimeState {

@@ -14,6 +14,7 @@ import type {
 import { ConflictError, InvalidArgumentError, run } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseLabelFilter } from '../filters.js';
 import { mountPoints } from '../../volume/index.js';
+import { inspectLinks } from './links.js';
 import type { ContainerContext } from './context.js';
 import type { NetworkAttachment } from './ports.js';
 import { inspectState, isActive, statusText, type ContainerRecord } from './state.js';
@@ -55,11 +56,11 @@ export class Views {
       ProcessLabel: '',
       AppArmorProfile: '',
       ExecIDs: null,
-      HostConfig: r.hostConfig,
+      HostConfig: { ...r.hostConfig, Links: inspectLinks(this.ctx, r) },
       GraphDriver: { Name: r.driver, Data: this.ctx.rootfs.graphDriverData(r.id) },
       Mounts: mountPoints(r.hostConfig),
       Config: r.config,
-      NetworkSettings: networkSettings(c, this.#attachment(c)),
+      NetworkSettings: networkSettings(c, this.#attachment(c), (n) => this.#networkId(n)),
     };
     if (opts.size) {
       const sz = await this.ctx.rootfs.size(r.id);
@@ -124,12 +125,18 @@ export class Views {
         },
         volume: (v) => mountPoints(r.hostConfig).some((m) => m.Source === v || m.Destination === v),
         'is-task': (v) => v === 'false',
-        publish: () => false,
-        expose: () => false,
+        // Checked below, over the summary's Ports, as moby checks them.
+        publish: () => true,
+        expose: () => true,
       });
     });
+    const publish = portFilter('publish', filters.publish);
+    const expose = portFilter('expose', filters.expose);
     if (opts.limit !== undefined && opts.limit > 0) items = items.slice(0, opts.limit);
-    return Promise.all(items.map((c) => this.#summary(c, opts.size ?? false)));
+    let out = await Promise.all(items.map((c) => this.#summary(c, opts.size ?? false)));
+    // One port, published (its host side) or exposed (its container side), is enough.
+    if (publish.size || expose.size) out = out.filter((s) => s.Ports.some((p) => publish.has(`${p.PublicPort ?? 0}/${p.Type}`) || expose.has(`${p.PrivatePort}/${p.Type}`)));
+    return out;
   }
 
   /**
@@ -165,7 +172,7 @@ export class Views {
       State: c.state.status,
       Status: statusText(c.state),
       HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'bridge' },
-      NetworkSettings: { Networks: networkSettings(c, a).Networks },
+      NetworkSettings: { Networks: networkSettings(c, a, (n) => this.#networkId(n)).Networks },
       Mounts: mountPoints(r.hostConfig),
     };
     if (size) {
@@ -242,7 +249,7 @@ export function emptyEndpoints(mode: string): Record<string, EndpointSettings> {
  * network only); a container that does not run shows empty endpoints for its mode and no
  * ports (moby's releaseNetwork clears them).
  */
-function networkSettings(c: Container, a: NetworkAttachment | undefined): ContainerInspect['NetworkSettings'] {
+function networkSettings(c: Container, a: NetworkAttachment | undefined, networkId: (ref: string) => string): ContainerInspect['NetworkSettings'] {
   const bridge = a?.endpoints.bridge;
   return {
     Bridge: '',
@@ -257,8 +264,47 @@ function networkSettings(c: Container, a: NetworkAttachment | undefined): Contai
     IPPrefixLen: bridge?.IPPrefixLen ?? 0,
     IPv6Gateway: '',
     MacAddress: bridge?.MacAddress ?? '',
-    Networks: a?.endpoints ?? Object.assign({}, ...recordedNetworks(c.record).map(emptyEndpoints)),
+    Networks: a?.endpoints ?? Object.assign({}, ...recordedNetworks(c.record).filter((n) => !n.startsWith('container:')).map((n) => stoppedEndpoint(n, networkId(n)))),
   };
+}
+
+/** A container that does not run keeps which network each endpoint is on, as moby's releaseNetwork does. */
+function stoppedEndpoint(name: string, networkId: string): Record<string, EndpointSettings> {
+  const e = emptyEndpoints(name);
+  e[name].NetworkID = networkId === name ? '' : networkId;
+  return e;
+}
+
+/**
+ * A `publish` or `expose` filter's values as moby's portOp reads them: `80`, `80/udp` or a
+ * range `8000-8080[/tcp]`, each port as `<n>/<proto>`; an address is refused.
+ */
+function portFilter(key: string, values: string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const v of values ?? []) {
+    if (v.includes(':')) throw new InvalidArgumentError(`filter for '${key}' should not contain ':': ${v}`);
+    const slash = v.indexOf('/');
+    const range = slash < 0 ? v : v.slice(0, slash);
+    const proto = (slash < 0 ? '' : v.slice(slash + 1)).toLowerCase() || 'tcp';
+    const dash = range.indexOf('-');
+    const [a, b] = dash < 0 ? [range, range] : [range.slice(0, dash), range.slice(dash + 1)];
+    const start = portNumber(key, v, 'start', a);
+    const end = a === b ? start : portNumber(key, v, 'end', b);
+    if (end < start) throw new InvalidArgumentError(`error while looking up for ${key} ${v}: invalid port range: ${v}`);
+    // Bounded by the port space: at most 65536 entries.
+    for (let p = start; p <= end; p++) out.add(`${p}/${proto}`);
+  }
+  return out;
+}
+
+/** One end of a filter's range, with the words of Go's strconv behind moby's parsePortNumber. */
+function portNumber(key: string, value: string, which: 'start' | 'end', s: string): number {
+  const fail = (why: string) => new InvalidArgumentError(`error while looking up for ${key} ${value}: invalid ${which} port '${s}': ${why}`);
+  if (s === '') throw fail('value is empty');
+  if (!/^\d+$/.test(s)) throw fail('invalid syntax');
+  const n = Number(s);
+  if (n > 65535) throw fail('value out of range');
+  return n;
 }
 
 /** The networks a container's record names: NetworkMode's, then the other EndpointsConfig keys. */

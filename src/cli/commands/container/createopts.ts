@@ -4,7 +4,7 @@ import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, M
 import { errorMessage, parseGoDuration } from '../../../util/index.js';
 import { Exit } from '../../errors.js';
 import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
-import { linkArg, networkArg, networkConfig, portConfig, type NetworkFlags } from './netopts.js';
+import { addHostArg, linkArg, networkArg, networkConfig, portConfig, type NetworkFlags } from './netopts.js';
 
 export { parseExpose, parsePublish } from './netopts.js';
 
@@ -147,7 +147,7 @@ const durationArg = (v: string) => {
 export function addCreateFlags(cmd: Command): Command {
   return cmd
     .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect)
-    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', addHostArg)
     .option('--cap-add <list>', 'Add Linux capabilities', collect)
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
     .option('--device <list>', 'Add a host device to the container', deviceArg)

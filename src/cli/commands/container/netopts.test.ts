@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import type { ContainerCreateRequest } from '../../../types/index.js';
 import { DOCKER_CREATE_BODIES } from './_docker-create-bodies.js';
 import { addCreateFlags, buildCreateRequest } from './createopts.js';
-import { isMac, parsePublish } from './netopts.js';
+import { addHostArg, isMac, parsePublish } from './netopts.js';
 
 /** Shell words as bash splits the fixtures' args (double quotes only). */
 const words = (s: string) => [...s.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
@@ -54,4 +54,16 @@ test('-p: a host range on one container port stays a range; each port of a conta
 test('--mac-address: the forms Go\'s net.ParseMAC takes', () => {
   for (const ok of ['02:42:ac:11:00:02', '02-42-AC-11-00-02', '0242.ac11.0002', '02:42:ac:11:00:02:00:01']) assert.equal(isMac(ok), true, ok);
   for (const bad of ['zz', '02:42:ac:11:00', '02:42:ac:11:00:02:', '0242ac110002']) assert.equal(isMac(bad), false, bad);
+});
+
+test('--add-host: name=ip or name:ip, brackets dropped, sent as name:ip; docker\'s texts for bad ones', () => {
+  assert.deepEqual(addHostArg('bar=::1'), ['bar:::1']);
+  assert.deepEqual(addHostArg('a=[::1]', ['x:1.2.3.4']), ['x:1.2.3.4', 'a:::1']);
+  assert.deepEqual(addHostArg('gw:host-gateway'), ['gw:host-gateway']);
+  assert.deepEqual(addHostArg('gw=host-gateway'), ['gw:host-gateway']);
+  assert.deepEqual(addHostArg('foo:1.2.3.4'), ['foo:1.2.3.4']);
+  assert.throws(() => addHostArg('bad'), { message: 'bad format for add-host: "bad"' });
+  assert.throws(() => addHostArg('=1.2.3.4'), { message: 'bad format for add-host: "=1.2.3.4"' });
+  assert.throws(() => addHostArg('b:1.2.3.4.5'), { message: 'invalid IP address in add-host: "1.2.3.4.5"' });
+  assert.throws(() => addHostArg('c='), { message: 'invalid IP address in add-host: ""' });
 });

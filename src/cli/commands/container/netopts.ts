@@ -161,6 +161,21 @@ export function linkArg(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+/**
+ * Commander parser for --add-host, as the docker CLI reads it: `name=ip` or `name:ip` (an IPv6
+ * address needs `=`, or the first colon separates), sent as `name:ip` whichever was given.
+ */
+export function addHostArg(v: string, prev: string[] = []): string[] {
+  let sep = v.indexOf('=');
+  if (sep < 0) sep = v.indexOf(':');
+  const name = sep < 0 ? '' : v.slice(0, sep);
+  // `[::1]` is the same address as `::1`.
+  const ip = (sep < 0 ? '' : v.slice(sep + 1)).replace(/^\[(.+)\]$/, '$1');
+  if (!name) throw new InvalidArgumentError(`bad format for add-host: "${v}"`);
+  if (ip !== 'host-gateway' && isIP(ip.trim()) === 0) throw new InvalidArgumentError(`invalid IP address in add-host: "${ip}"`);
+  return [...prev, `${name}:${ip}`];
+}
+
 /** Commander parser for --network: docker's NetworkOpt, short and long forms. */
 export function networkArg(v: string, prev: NetworkAttachment[] = []): NetworkAttachment[] {
   if (!/\w+=\w+(,\w+=\w+)*/.test(v)) return [...prev, { target: v }];
