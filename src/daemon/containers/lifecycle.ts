@@ -5,7 +5,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings } from '../../types/index.js';
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings, HostConfig } from '../../types/index.js';
+import { parseVolumesFrom, planMounts, type PlannedMount } from '../../volume/index.js';
 import {
   CommandInvokeError,
   ConflictError,
@@ -79,6 +80,7 @@ export class Lifecycle {
     store.reserveName(cname, id);
     let c: Container;
     try {
+      if (this.ctx.volumes.prepare) record.mounts = await this.ctx.volumes.prepare(id, hostConfig, config, this.#volumesFrom(hostConfig));
       await mkdir(files.dir, { recursive: true, mode: 0o710 });
       await this.ctx.rootfs.create(id, image.id);
       const state = newState();
@@ -87,12 +89,22 @@ export class Lifecycle {
       c = store.add(record, state, files);
     } catch (err) {
       store.releaseName(cname, id);
+      if (record.mounts) await this.ctx.volumes.removeAnonymous?.(id, record.mounts).catch(() => {});
       await this.ctx.rootfs.remove(id).catch(() => {});
       await rm(files.dir, { recursive: true, force: true });
       throw err;
     }
     store.publish(c, 'create');
     return { Id: id, Warnings: [] };
+  }
+
+  /** `--volumes-from`: each named container's binds and volumes, with the mode asked for. */
+  #volumesFrom(hc: HostConfig): { mounts: PlannedMount[]; mode: '' | 'ro' | 'rw' }[] {
+    return (hc.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      const src = this.ctx.store.get(container).record;
+      return { mounts: src.mounts ?? planMounts({ Binds: src.hostConfig.Binds, Mounts: src.hostConfig.Mounts }, {}), mode };
+    });
   }
 
   async start(ref: string): Promise<void> {
@@ -245,10 +257,11 @@ export class Lifecycle {
     return new Promise((resolve) => c.exitWaiters.push(resolve));
   }
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.ctx.store.get(ref);
     await this.ctx.mutex.run(c.record.id, async () => {
       if (!this.ctx.store.has(c)) return;
+      if (opts.volumes) c.removeVolumes = true;
       this.monitor.cancelRestart(c);
       if (isActive(c.state)) {
         if (!opts.force) {
@@ -289,6 +302,10 @@ export class Lifecycle {
     for (const w of c.exitWaiters.splice(0)) w(c.state.exitCode);
     await notifyStartListeners(c, false);
     await releaseRun(this.ctx, c, 'remove');
+    // Docker's `rm -v` and `--rm` take the anonymous volumes; named ones stay.
+    if ((c.removeVolumes || c.record.hostConfig.AutoRemove) && c.record.mounts) {
+      await this.ctx.volumes.removeAnonymous?.(id, c.record.mounts).catch((err) => this.ctx.logger.warn('removing anonymous volumes failed', { id, error: errorMessage(err) }));
+    }
     await rm(c.files.dir, { recursive: true, force: true });
   }
 

@@ -10,6 +10,7 @@ import type {
   ContainerState,
 } from '../../types/index.js';
 import { ConflictError, humanDuration } from '../../util/index.js';
+import type { PlannedMount } from '../../volume/index.js';
 
 /**
  * What a container was created as. Written at create and rewritten only by rename/update; the
@@ -29,6 +30,8 @@ export interface ContainerRecord {
   networkingConfig: NetworkingConfig;
   logPath: string;
   driver: string;
+  /** The binds and volumes decided at create (absent for containers made before plans). */
+  mounts?: PlannedMount[];
 }
 
 export interface ContainerRuntimeState {

@@ -55,7 +55,7 @@ export class Views {
       ExecIDs: null,
       HostConfig: r.hostConfig,
       GraphDriver: { Name: r.driver, Data: this.ctx.rootfs.graphDriverData(r.id) },
-      Mounts: mountPoints(r.hostConfig),
+      Mounts: mountPoints(r.hostConfig, r.mounts),
       Config: r.config,
       NetworkSettings: networkSettings(c, this.#attachment(c)),
     };
@@ -115,7 +115,7 @@ export class Views {
           const id = this.#networkId(v);
           return recordedNetworks(r).some((n) => n === v || (id !== '' && this.#networkId(n) === id));
         },
-        volume: (v) => mountPoints(r.hostConfig).some((m) => m.Source === v || m.Destination === v),
+        volume: (v) => mountPoints(r.hostConfig, r.mounts).some((m) => m.Source === v || m.Destination === v || m.Name === v),
         'is-task': (v) => v === 'false',
         publish: () => false,
         expose: () => false,
@@ -159,7 +159,7 @@ export class Views {
       Status: statusText(c.state),
       HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'bridge' },
       NetworkSettings: { Networks: networkSettings(c, a).Networks },
-      Mounts: mountPoints(r.hostConfig),
+      Mounts: mountPoints(r.hostConfig, r.mounts),
     };
     if (size) {
       const sz = await this.ctx.rootfs.size(r.id);
