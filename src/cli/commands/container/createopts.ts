@@ -35,6 +35,7 @@ export interface CreateFlags extends NetworkFlags {
   readOnly?: boolean;
   tmpfs?: string[];
   volume?: string[];
+  volumesFrom?: string[];
   mount?: string[];
   memory?: number;
   memorySwap?: number;
@@ -124,6 +125,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--ulimit <ulimit>', 'Ulimit options', collect)
     .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('-v, --volume <list>', 'Bind mount a volume', collect)
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect)
     .option('-w, --workdir <string>', 'Working directory inside the container');
 }
 
@@ -227,6 +229,21 @@ export function parseMount(spec: string): MountSpec {
       case 'tmpfs-mode':
         m.TmpfsOptions = { ...m.TmpfsOptions, Mode: parseInt(v ?? '', 8) };
         break;
+      case 'volume-opt': {
+        const [ok, ov] = splitKeyValue(v ?? '');
+        if (ov === undefined) throw new Exit(125, `invalid argument "${spec}" for "--mount" flag: invalid volume-opt '${v ?? ''}'`);
+        const dc = m.VolumeOptions?.DriverConfig ?? {};
+        m.VolumeOptions = { ...m.VolumeOptions, DriverConfig: { ...dc, Options: { ...dc.Options, [ok]: ov } } };
+        break;
+      }
+      case 'volume-label': {
+        const [lk, lv] = splitKeyValue(v ?? '');
+        m.VolumeOptions = { ...m.VolumeOptions, Labels: { ...m.VolumeOptions?.Labels, [lk]: lv ?? '' } };
+        break;
+      }
+      case 'volume-driver':
+        m.VolumeOptions = { ...m.VolumeOptions, DriverConfig: { ...m.VolumeOptions?.DriverConfig, Name: v } };
+        break;
       case 'volume-nocopy':
         m.VolumeOptions = { ...m.VolumeOptions, NoCopy: v === undefined || v === 'true' };
         break;
@@ -276,8 +293,12 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
   const tmpfs = keyValueMap(f.tmpfs, ':');
   const restart = parseRestart(f.restart ?? 'no');
   if (f.rm && restart.Name !== 'no') throw new Exit(125, 'conflicting options: cannot specify both --restart and --rm');
+  const binds = (f.volume ?? []).filter((v) => v.includes(':'));
+  const anonymous = (f.volume ?? []).filter((v) => !v.includes(':'));
   const hostConfig: HostConfig = {
-    Binds: f.volume?.length ? f.volume : undefined,
+    // docker's split: `-v /path` is an anonymous volume of the config, the rest are binds.
+    Binds: binds.length ? binds : undefined,
+    VolumesFrom: f.volumesFrom?.length ? f.volumesFrom : undefined,
     Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,
     NetworkMode: network.mode,
     RestartPolicy: restart,
@@ -330,6 +351,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     StopSignal: f.stopSignal,
     StopTimeout: f.stopTimeout,
     ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+    Volumes: anonymous.length ? Object.fromEntries(anonymous.map((v) => [v, {}])) : undefined,
     HostConfig: hostConfig,
     NetworkingConfig: Object.keys(network.endpoints).length ? { EndpointsConfig: network.endpoints } : undefined,
   };
