@@ -296,16 +296,21 @@ export class Lifecycle {
     await store.setStatus(c, 'removing').catch((err) => this.ctx.logger.warn('saving the removal failed', { id, error: errorMessage(err) }));
     c.run?.abort.abort();
     store.forget(c);
+    // Docker's `rm -v` and `--rm` take the anonymous volumes (named ones stay) before the
+    // removal is answered, so a `run --rm` that returned has left none. The process is gone.
+    if ((c.removeVolumes || c.record.hostConfig.AutoRemove) && c.record.mounts && this.ctx.volumes.removeAnonymous) {
+      const mounts = c.record.mounts;
+      await this.ctx.volumes
+        .release(id)
+        .then(() => this.ctx.volumes.removeAnonymous!(id, mounts))
+        .catch((err) => this.ctx.logger.warn('removing anonymous volumes failed', { id, error: errorMessage(err) }));
+    }
     this.ctx.onRemoved(id);
     store.publish(c, 'destroy');
     for (const w of c.removeWaiters.splice(0)) w(c.state.exitCode);
     for (const w of c.exitWaiters.splice(0)) w(c.state.exitCode);
     await notifyStartListeners(c, false);
     await releaseRun(this.ctx, c, 'remove');
-    // Docker's `rm -v` and `--rm` take the anonymous volumes; named ones stay.
-    if ((c.removeVolumes || c.record.hostConfig.AutoRemove) && c.record.mounts) {
-      await this.ctx.volumes.removeAnonymous?.(id, c.record.mounts).catch((err) => this.ctx.logger.warn('removing anonymous volumes failed', { id, error: errorMessage(err) }));
-    }
     await rm(c.files.dir, { recursive: true, force: true });
   }
 
