@@ -137,60 +137,95 @@ function dropCaches(): void {
   }
 }
 
-async function measure(e: Engine, work: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  const none = ['--network', 'none'];
+const NONE = ['--network', 'none'];
+const FILES = Math.max(1, Math.round(SIZE_MB / FILE_MB));
+
+/** The volumes, binds and data each engine's figures use, made before anything is timed. */
+async function prepare(e: Engine, work: string): Promise<string[]> {
   const flags: string[] = [];
   for (let i = 0; i < 5; i++) flags.push('-v', `bench-vol${i}:/v${i}`);
   for (let i = 0; i < 5; i++) {
     await mkdir(join(work, `bind${i}`), { recursive: true });
     flags.push('-v', `${join(work, `bind${i}`)}:/b${i}`);
   }
-  await must(e, ['run', '--rm', ...none, ...flags, 'busybox', 'true']);
-  const starts: number[] = [];
-  for (let i = 0; i < N; i++) starts.push(await timeIt(() => must(e, ['run', '--rm', ...none, ...flags, 'busybox', 'true'])));
-  out['run --rm true, 5 named volumes + 5 binds (ms, median)'] = median(starts);
-  const plain: number[] = [];
-  for (let i = 0; i < N; i++) plain.push(await timeIt(() => must(e, ['run', '--rm', ...none, 'busybox', 'true'])));
-  out['run --rm true, no mounts (ms, median)'] = median(plain);
-
+  await must(e, ['run', '--rm', ...NONE, ...flags, 'busybox', 'true']);
   // The data: SIZE_MB in 64 MiB files of random bytes, in a named volume of a data container.
-  const files = Math.max(1, Math.round(SIZE_MB / FILE_MB));
-  await must(e, ['run', '--rm', ...none, '-v', 'bench-data:/dbdata', 'busybox', 'sh', '-c', `mkdir -p /dbdata/db && for i in $(seq 1 ${files}); do head -c ${FILE_MB * 1024 * 1024} /dev/urandom > /dbdata/db/f$i; done`]);
-  await must(e, ['create', '--name', 'bench-dbstore', ...none, '-v', 'bench-data:/dbdata', 'busybox', 'true']);
-  const backups: number[] = [];
-  const restores: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    await rm(join(work, 'backup.tar'), { force: true });
-    dropCaches();
-    backups.push(await timeIt(() => must(e, ['run', '--rm', ...none, '--volumes-from', 'bench-dbstore', '-v', `${work}:/backup`, 'busybox', 'tar', 'cf', '/backup/backup.tar', '/dbdata'])));
-    await must(e, ['run', '--name', 'bench-dbstore2', ...none, '-v', '/dbdata', 'busybox', 'true']);
-    dropCaches();
-    restores.push(await timeIt(() => must(e, ['run', '--rm', ...none, '--volumes-from', 'bench-dbstore2', '-v', `${work}:/backup`, 'busybox', 'sh', '-c', 'cd /dbdata && tar xf /backup/backup.tar --strip 1'])));
-    const check = await must(e, ['run', '--rm', ...none, '--volumes-from', 'bench-dbstore2', 'busybox', 'sh', '-c', 'ls /dbdata/db | wc -l']);
-    if (Number(check.trim()) !== files) throw new Error(`${e.name}: restore has ${check.trim()} files, expected ${files}`);
-    await must(e, ['rm', '-v', 'bench-dbstore2']);
-  }
-  out[`backup of ${SIZE_MB} MiB, tar through --volumes-from (s, median)`] = median(backups) / 1000;
-  out[`restore of ${SIZE_MB} MiB, untar into a new volume (s, median)`] = median(restores) / 1000;
+  await must(e, ['run', '--rm', ...NONE, '-v', 'bench-data:/dbdata', 'busybox', 'sh', '-c', `mkdir -p /dbdata/db && for i in $(seq 1 ${FILES}); do head -c ${FILE_MB * 1024 * 1024} /dev/urandom > /dbdata/db/f$i; done`]);
+  await must(e, ['create', '--name', 'bench-dbstore', ...NONE, '-v', 'bench-data:/dbdata', 'busybox', 'true']);
+  return flags;
+}
 
-  if (e.name === 'wharf') {
-    const exports: number[] = [];
-    const imports: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      await rm(join(work, 'v.tar'), { force: true });
-      dropCaches();
-      exports.push(await timeIt(() => must(e, ['volume', 'export', '-o', join(work, 'v.tar'), 'bench-data'], WHARF)));
-      dropCaches();
-      imports.push(await timeIt(() => must(e, ['volume', 'import', '-i', join(work, 'v.tar'), 'bench-restored'], WHARF)));
-      await must(e, ['volume', 'rm', 'bench-restored']);
-    }
-    out[`wharf volume export of ${SIZE_MB} MiB (s, median)`] = median(exports) / 1000;
-    out[`wharf volume import of ${SIZE_MB} MiB (s, median)`] = median(imports) / 1000;
-  }
+async function backupRound(e: Engine, work: string): Promise<{ backup: number; restore: number }> {
+  await rm(join(work, 'backup.tar'), { force: true });
+  dropCaches();
+  const backup = await timeIt(() => must(e, ['run', '--rm', ...NONE, '--volumes-from', 'bench-dbstore', '-v', `${work}:/backup`, 'busybox', 'tar', 'cf', '/backup/backup.tar', '/dbdata']));
+  await must(e, ['run', '--name', 'bench-dbstore2', ...NONE, '-v', '/dbdata', 'busybox', 'true']);
+  dropCaches();
+  const restore = await timeIt(() => must(e, ['run', '--rm', ...NONE, '--volumes-from', 'bench-dbstore2', '-v', `${work}:/backup`, 'busybox', 'sh', '-c', 'cd /dbdata && tar xf /backup/backup.tar --strip 1']));
+  const check = await must(e, ['run', '--rm', ...NONE, '--volumes-from', 'bench-dbstore2', 'busybox', 'sh', '-c', 'ls /dbdata/db | wc -l']);
+  if (Number(check.trim()) !== FILES) throw new Error(`${e.name}: restore has ${check.trim()} files, expected ${FILES}`);
+  await must(e, ['rm', '-v', 'bench-dbstore2']);
+  return { backup, restore };
+}
+
+async function exportRound(e: Engine, work: string): Promise<{ exp: number; imp: number }> {
+  await rm(join(work, 'v.tar'), { force: true });
+  dropCaches();
+  const exp = await timeIt(() => must(e, ['volume', 'export', '-o', join(work, 'v.tar'), 'bench-data'], WHARF));
+  dropCaches();
+  const imp = await timeIt(() => must(e, ['volume', 'import', '-i', join(work, 'v.tar'), 'bench-restored'], WHARF));
+  await must(e, ['volume', 'rm', 'bench-restored']);
+  return { exp, imp };
+}
+
+async function cleanup(e: Engine, work: string): Promise<void> {
   await must(e, ['rm', '-v', 'bench-dbstore']);
   await must(e, ['volume', 'rm', 'bench-data', ...Array.from({ length: 5 }, (_, i) => `bench-vol${i}`)]);
   await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * Every figure for both engines, the engines alternating run by run, so load from other work
+ * on the host falls on both alike.
+ */
+async function measureBoth(engines: Engine[], base: string): Promise<Record<string, number>[]> {
+  const out = engines.map(() => ({}) as Record<string, number>);
+  const work = engines.map((e) => join(base, `work-${e.name}`));
+  const flags = await Promise.all(engines.map((e, i) => prepare(e, work[i])));
+  const starts = engines.map(() => [] as number[]);
+  const plain = engines.map(() => [] as number[]);
+  for (let n = 0; n < N; n++) {
+    for (const [i, e] of engines.entries()) {
+      starts[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, ...flags[i], 'busybox', 'true'])));
+      plain[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, 'busybox', 'true'])));
+    }
+  }
+  const backups = engines.map(() => [] as number[]);
+  const restores = engines.map(() => [] as number[]);
+  const exports: number[] = [];
+  const imports: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, e] of engines.entries()) {
+      const b = await backupRound(e, work[i]);
+      backups[i].push(b.backup);
+      restores[i].push(b.restore);
+      if (e.name === 'wharf') {
+        const x = await exportRound(e, work[i]);
+        exports.push(x.exp);
+        imports.push(x.imp);
+      }
+    }
+  }
+  for (const [i, e] of engines.entries()) {
+    out[i]['run --rm true, 5 named volumes + 5 binds (ms, median)'] = median(starts[i]);
+    out[i]['run --rm true, no mounts (ms, median)'] = median(plain[i]);
+    out[i][`backup of ${SIZE_MB} MiB, tar through --volumes-from (s, median)`] = median(backups[i]) / 1000;
+    out[i][`restore of ${SIZE_MB} MiB, untar into a new volume (s, median)`] = median(restores[i]) / 1000;
+    // wharf's one command against Docker's only way, the tar through a helper container.
+    out[i][`wharf volume export of ${SIZE_MB} MiB (s, median)`] = (e.name === 'wharf' ? median(exports) : median(backups[i])) / 1000;
+    out[i][`wharf volume import of ${SIZE_MB} MiB (s, median)`] = (e.name === 'wharf' ? median(imports) : median(restores[i])) / 1000;
+    await cleanup(e, work[i]);
+  }
   return out;
 }
 
@@ -221,18 +256,14 @@ async function main(): Promise<void> {
     await must(wharf, ['save', '-o', tarPath, 'busybox']);
     await must(dockerEngine, ['load', '-i', tarPath]);
 
-    const w = await measure(wharf, join(base, 'work-wharf'));
-    const dk = await measure(dockerEngine, join(base, 'work-docker'));
-    // wharf's export/import against Docker's only way, the tar through a helper container.
-    dk[`wharf volume export of ${SIZE_MB} MiB (s, median)`] = dk[`backup of ${SIZE_MB} MiB, tar through --volumes-from (s, median)`];
-    dk[`wharf volume import of ${SIZE_MB} MiB (s, median)`] = dk[`restore of ${SIZE_MB} MiB, untar into a new volume (s, median)`];
+    const [w, dk] = await measureBoth([wharf, dockerEngine], base);
     const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
     const widths = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'wharf', 'docker', 'wharf/docker'], ...rows].map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
     console.log(line(['metric', 'wharf', 'docker', 'wharf/docker']));
     for (const r of rows) console.log(line(r));
     console.log('');
-    console.log(`- ${SIZE_MB} MiB in ${Math.max(1, Math.round(SIZE_MB / FILE_MB))} files of random bytes; page cache dropped before each copy; ${ROUNDS} round(s)`);
+    console.log(`- ${SIZE_MB} MiB in ${FILES} files of random bytes; page cache dropped before each copy; ${ROUNDS} round(s), the engines alternating; starts: ${N} runs each, alternating`);
     console.log('- the export/import rows compare wharf\'s one command with Docker\'s backup/restore through a helper container');
   }
 }

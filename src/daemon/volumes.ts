@@ -5,10 +5,13 @@
  * (options volumes mounted, new volumes filled from the image), at rm its anonymous volumes
  * removed. Which containers refer to a volume is the containers' records' to say (`users`).
  */
-import { mkdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, HostConfig, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse, VolumeSummary } from '../types/index.js';
-import { ConflictError, InvalidArgumentError, errorMessage, packTree, untar, type Logger, type Mount } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, errorMessage, untar, type Logger, type Mount } from '../util/index.js';
 import {
   ANONYMOUS_LABEL,
   VolumeStore,
@@ -157,30 +160,66 @@ export class VolumeService implements VolumePort {
     return out;
   }
 
-  /** wharf's `volume export`: the volume's content as a tar stream, names relative to its root. */
+  /**
+   * wharf's `volume export`: the volume's content as a tar stream, names relative to its root
+   * (`./db/t`). GNU tar reads the tree (several times faster than packing it in Node); it only
+   * reads, so a link in the volume can lead it nowhere it could write.
+   */
   async export(name: string): Promise<Readable> {
     this.#store.get(name);
     const user = `export:${process.hrtime.bigint()}`;
     const data = await this.#store.acquire(name, user);
-    const tar = packTree(data) as unknown as Readable;
-    const done = (): void => void this.#store.release(name, user, this.#users(name).length > 0).catch(() => {});
-    tar.once('end', done);
-    tar.once('close', done);
-    return tar;
+    const tar = spawn('tar', ['--create', '--file=-', '--numeric-owner', '--xattrs', `--directory=${data}`, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4096)));
+    tar.once('close', (code) => {
+      if (code) this.#o.logger?.warn('volume export: tar failed', { name, code, stderr: stderr.trim() });
+      void this.#store.release(name, user, this.#users(name).length > 0).catch(() => {});
+    });
+    // A client that goes away stops the tar.
+    tar.stdout.once('close', () => tar.kill());
+    return tar.stdout;
   }
 
   /**
    * wharf's `volume import`: a tar stream extracted into the volume (created when missing), with
-   * the owners it records; nothing is ever written outside the volume.
+   * the owners it records, never writing outside it. Into an empty volume, GNU tar extracts
+   * into a fresh directory beside `_data` (it refuses `..` and absolute names, and defers
+   * symlinks that point up or out until the end, so no entry goes through one) which then
+   * takes `_data`'s place; into a volume with content, the safe extractor of util merges it.
    */
   async import(name: string, tar: Readable): Promise<void> {
     if (!this.#store.has(name)) await this.create({ Name: name });
     const user = `import:${process.hrtime.bigint()}`;
     const data = await this.#store.acquire(name, user);
     try {
-      await untar(tar, { view: { root: data }, owner: 'header', xattrs: true, label: `volume ${name}` });
+      const v = this.#store.get(name);
+      const plain = !v.options.type && !v.options.device;
+      if (plain && (await readdir(data)).length === 0) await this.#importFresh(name, data, tar);
+      else await untar(tar, { view: { root: data }, owner: 'header', xattrs: true, label: `volume ${name}` });
     } finally {
       await this.#store.release(name, user, this.#users(name).length > 0);
+    }
+  }
+
+  async #importFresh(name: string, data: string, input: Readable): Promise<void> {
+    const fresh = join(dirname(data), `.import-${process.hrtime.bigint()}`);
+    await mkdir(fresh, { mode: 0o755 });
+    try {
+      const tar = spawn('tar', ['--extract', '--file=-', '--same-owner', '--preserve-permissions', '--xattrs', '--xattrs-include=*', '--no-overwrite-dir', `--directory=${fresh}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      tar.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4096)));
+      const closed = new Promise<number | null>((resolve) => tar.once('close', resolve));
+      await pipeline(input, tar.stdin).catch(() => {});
+      const code = await closed;
+      if (code !== 0) throw new InvalidArgumentError(`volume ${name}: the archive could not be extracted: ${stderr.trim() || `tar exited with ${code}`}`);
+      // The tree takes _data's place: a reader sees the old (empty) volume or the whole new one.
+      const old = `${fresh}.old`;
+      await rename(data, old);
+      await rename(fresh, data);
+      await rm(old, { recursive: true, force: true });
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
     }
   }
 
