@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile, readlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { tarOfEntries } from '../util/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../types/index.js';
@@ -147,5 +149,30 @@ test('prepare: a bad volume name in -v and a duplicate mount point, in Docker\'s
     await assert.rejects(v.prepare('c1', { Binds: ['b@d:/x'] }, {}, []), { message: /^create b@d: "b@d" includes invalid characters/ });
     await assert.rejects(v.prepare('c1', { Binds: ['a1:/x', 'a2:/x'] }, {}, []), { message: 'Duplicate mount point: /x' });
     assert.deepEqual(v.list().Volumes, []);
+  });
+});
+
+test('import: into an empty volume and over content, owners kept, never outside the volume', async () => {
+  await withService(async (v, dir) => {
+    const tar = await tarOfEntries([
+      { name: 'db', type: 'directory', mode: 0o750, uid: 33, gid: 33 },
+      { name: 'db/t', body: 'row1\n', uid: 33, gid: 33 },
+      { name: 'up', type: 'symlink', linkname: '../../../..' },
+    ]);
+    await v.import('fresh', Readable.from([tar]));
+    const data = v.inspect('fresh').Mountpoint;
+    assert.equal(await readFile(join(data, 'db/t'), 'utf8'), 'row1\n');
+    assert.equal((await stat(join(data, 'db/t'))).uid, 33);
+    assert.equal((await stat(join(data, 'db'))).mode & 0o777, 0o750);
+    // A second import goes over the content, with the safe extractor: `up` resolves as in a
+    // chroot of the volume, so what goes through it lands in the volume's root.
+    const evil = await tarOfEntries([{ name: 'up/wharf-vol-test-evil', body: 'x' }]);
+    await v.import('fresh', Readable.from([evil]));
+    assert.equal(await readFile(join(data, 'wharf-vol-test-evil'), 'utf8'), 'x');
+    assert.equal(existsSync('/wharf-vol-test-evil'), false);
+    assert.equal(existsSync(join(dir, 'wharf-vol-test-evil')), false);
+    const dots = await tarOfEntries([{ name: '../../outside', body: 'x' }]);
+    await assert.rejects(v.import('other', Readable.from([dots])));
+    assert.equal(existsSync(join(dir, 'outside')), false);
   });
 });

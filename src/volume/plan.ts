@@ -6,7 +6,7 @@
  */
 import { isAbsolute, posix } from 'node:path';
 import type { ContainerConfig, HostConfig, MountPoint } from '../types/index.js';
-import { InvalidArgumentError, type Mount } from '../util/index.js';
+import { InvalidArgumentError, goClean, type Mount } from '../util/index.js';
 
 /** One bind or volume of a container, as its record keeps it. */
 export interface PlannedMount {
@@ -41,10 +41,8 @@ export function parseVolumeSpec(spec: string): PlannedMount {
   const parts = spec.split(':');
   if (parts.length > 3 || parts.some((p) => p === '')) throw new InvalidArgumentError(`invalid volume specification: '${spec}'`);
   if (parts.length === 1) return anonymous(spec);
-  // `/dst:ro` is an anonymous volume with a mode.
-  if (parts.length === 2 && parts[1].split(',').every((o) => MODES.includes(o)) && isAbsolute(parts[0])) {
-    return { ...anonymous(parts[0]), ...modeOf(parts[1], 'volume') };
-  }
+  // Docker's rule: a destination with a mode (`/dst:ro`) is no volume; anonymous ones take none.
+  if (parts.length === 2 && parts[1].split(',').every((o) => MODES.includes(o))) throw new InvalidArgumentError(`invalid volume specification: '${spec}'`);
   const [source, destination, mode = ''] = parts;
   if (!isAbsolute(destination)) {
     throw new InvalidArgumentError(`invalid volume specification: '${spec}': invalid mount config for type "${isAbsolute(source) ? 'bind' : 'volume'}": invalid mount path: '${destination}' mount path must be absolute`);
@@ -52,15 +50,15 @@ export function parseVolumeSpec(spec: string): PlannedMount {
   for (const o of mode ? mode.split(',') : []) if (!MODES.includes(o)) throw new InvalidArgumentError(`invalid mode: ${o}`);
   if (isAbsolute(source)) {
     const m = modeOf(mode, 'bind');
-    return { type: 'bind', source: posix.normalize(source), destination: posix.normalize(destination), ...m, copyData: false, createSource: true };
+    return { type: 'bind', source: goClean(source), destination: goClean(destination), ...m, copyData: false, createSource: true };
   }
   const m = modeOf(mode, 'volume');
-  return { type: 'volume', name: source, source: '', destination: posix.normalize(destination), ...m, mode: mode || 'z' };
+  return { type: 'volume', name: source, source: '', destination: goClean(destination), ...m, mode: mode || 'z' };
 }
 
 function anonymous(destination: string): PlannedMount {
   if (!isAbsolute(destination)) throw new InvalidArgumentError(`invalid volume specification: '${destination}': invalid mount config for type "volume": invalid mount path: '${destination}' mount path must be absolute`);
-  return { type: 'volume', name: '', source: '', destination: posix.normalize(destination), rw: true, mode: '', propagation: '', copyData: true, anonymous: true };
+  return { type: 'volume', name: '', source: '', destination: goClean(destination), rw: true, mode: '', propagation: '', copyData: true, anonymous: true };
 }
 
 function modeOf(mode: string, type: 'bind' | 'volume'): Pick<PlannedMount, 'rw' | 'mode' | 'propagation' | 'copyData'> {
@@ -112,7 +110,7 @@ export function planMounts(hc: HostConfig, config: ContainerConfig, from: { moun
   for (const b of hc.Binds ?? []) addOwn(parseVolumeSpec(b));
   for (const m of hc.Mounts ?? []) {
     if (!m.Target || (m.Type !== 'bind' && m.Type !== 'volume')) continue;
-    const destination = posix.normalize(m.Target);
+    const destination = goClean(m.Target);
     if (m.Type === 'bind') {
       addOwn({ type: 'bind', source: m.Source ?? '', destination, rw: !m.ReadOnly, mode: '', propagation: m.BindOptions?.Propagation || 'rprivate', copyData: false, nonRecursive: m.BindOptions?.NonRecursive || undefined });
       continue;
