@@ -18,6 +18,7 @@ import {
   bindSourcesToCreate,
   containerMounts,
   copyUp,
+  hasMountOptions,
   planMounts,
   plannedRuntimeMount,
   sortMounts,
@@ -69,10 +70,10 @@ export class VolumeService implements VolumePort {
     const out: Volume = {
       CreatedAt: v.createdAt.replace(/\.\d+Z$/, 'Z'),
       Driver: v.driver,
-      Labels: Object.keys(v.labels).length ? v.labels : null,
+      Labels: v.labels,
       Mountpoint: this.#store.mountpoint(v.name),
       Name: v.name,
-      Options: Object.keys(v.options).length ? v.options : null,
+      Options: v.options,
       Scope: 'local',
     };
     if (usage) out.UsageData = usage;
@@ -83,7 +84,7 @@ export class VolumeService implements VolumePort {
 
   async create(req: VolumeCreateRequest): Promise<Volume> {
     const existed = req.Name ? this.#store.has(req.Name) : false;
-    const v = await this.#store.create({ name: req.Name, driver: req.Driver, labels: req.Labels ?? undefined, options: req.DriverOpts ?? undefined });
+    const v = await this.#store.create({ name: req.Name, driver: req.Driver, labels: req.Labels, options: req.DriverOpts });
     if (!existed) this.#o.onEvent?.('create', v.name, { driver: v.driver });
     return this.#view(v);
   }
@@ -101,8 +102,8 @@ export class VolumeService implements VolumePort {
       matchesFilters(filters, {
         name: (s) => v.name.includes(s),
         driver: (s) => v.driver === s,
-        label: (s) => parseLabelFilter(s)(v.labels),
-        'label!': (s) => !parseLabelFilter(s)(v.labels),
+        label: (s) => parseLabelFilter(s)(v.labels ?? {}),
+        'label!': (s) => !parseLabelFilter(s)(v.labels ?? {}),
         dangling: (s) => (s === 'true' || s === '1') === (this.#users(v.name).length === 0),
       }),
     );
@@ -132,10 +133,10 @@ export class VolumeService implements VolumePort {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const v of this.#store.list()) {
-      if (!all && !(ANONYMOUS_LABEL in v.labels)) continue;
+      if (!all && !(ANONYMOUS_LABEL in (v.labels ?? {}))) continue;
       const ok = matchesFilters(rest, {
-        label: (s) => parseLabelFilter(s)(v.labels),
-        'label!': (s) => !parseLabelFilter(s)(v.labels),
+        label: (s) => parseLabelFilter(s)(v.labels ?? {}),
+        'label!': (s) => !parseLabelFilter(s)(v.labels ?? {}),
       });
       if (!ok || this.#users(v.name).length) continue;
       const size = await this.#store.size(v.name);
@@ -194,7 +195,7 @@ export class VolumeService implements VolumePort {
     const data = await this.#store.acquire(name, user);
     try {
       const v = this.#store.get(name);
-      const plain = !v.options.type && !v.options.device;
+      const plain = !hasMountOptions(v);
       if (plain && (await readdir(data)).length === 0) await this.#importFresh(name, data, tar);
       else await untar(tar, { view: { root: data }, owner: 'header', xattrs: true, label: `volume ${name}` });
     } finally {
@@ -241,7 +242,7 @@ export class VolumeService implements VolumePort {
           continue;
         }
         const labels = { ...(m.labels ?? {}), ...(m.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
-        const v = await this.create({ Name: m.name || undefined, Labels: labels, DriverOpts: m.driverOptions });
+        const v = await this.create({ Name: m.name || undefined, Labels: Object.keys(labels).length ? labels : null, DriverOpts: m.driverOptions });
         if (m.anonymous) made.push(v.Name);
         m.name = v.Name;
         m.source = v.Mountpoint;

@@ -27,16 +27,17 @@ export interface VolumeRecord {
   name: string;
   driver: 'local';
   createdAt: string;
-  labels: Record<string, string>;
-  /** The driver options as given (`type`, `o`, `device`). */
-  options: Record<string, string>;
+  /** As given: null when the request had none, `{}` when it had an empty map (as Docker keeps them). */
+  labels: Record<string, string> | null;
+  /** The driver options as given (`type`, `o`, `device`), null when none were. */
+  options: Record<string, string> | null;
 }
 
 export interface CreateVolumeOptions {
   name?: string;
   driver?: string;
-  labels?: Record<string, string>;
-  options?: Record<string, string>;
+  labels?: Record<string, string> | null;
+  options?: Record<string, string> | null;
 }
 
 /** A volume name's check, in Docker's words (without the operation prefix). */
@@ -56,6 +57,11 @@ export function checkVolumeOptions(opts: Record<string, string>): void {
     if (!(k in opts)) continue;
     for (const r of required) if (!(r in opts)) throw new InvalidArgumentError(`missing required option: "${r}"`);
   }
+}
+
+/** A volume the store mounts on its `_data` at use (`-o type=... device=...`). */
+export function hasMountOptions(v: VolumeRecord): boolean {
+  return Boolean(v.options?.type || v.options?.device);
 }
 
 /** Whether the path is a mount point now, from the kernel's own table. */
@@ -149,7 +155,7 @@ export class VolumeStore {
     return this.#lock(name, async () => {
       const existing = this.#volumes.get(name);
       if (existing) return existing;
-      const rec: VolumeRecord = { name, driver: 'local', createdAt: new Date().toISOString(), labels: { ...(o.labels ?? {}) }, options: { ...(o.options ?? {}) } };
+      const rec: VolumeRecord = { name, driver: 'local', createdAt: new Date().toISOString(), labels: o.labels ? { ...o.labels } : null, options: o.options ? { ...o.options } : null };
       const dir = join(this.#root, name);
       try {
         await mkdir(join(dir, '_data'), { recursive: true, mode: 0o755 });
@@ -189,12 +195,13 @@ export class VolumeStore {
     return this.#lock(name, async () => {
       const v = this.get(name);
       const data = this.mountpoint(name);
-      if (!v.options.type && !v.options.device) return data;
+      if (!hasMountOptions(v)) return data;
       const users = this.#users.get(name) ?? new Set<string>();
       if (users.size === 0 && !(await isMounted(data))) {
-        const args = ['-t', v.options.type || 'none'];
-        if (v.options.o) args.push('-o', v.options.o);
-        args.push(v.options.device || v.options.type || 'none', data);
+          const o = v.options ?? {};
+        const args = ['-t', o.type || 'none'];
+        if (o.o) args.push('-o', o.o);
+        args.push(o.device || o.type || 'none', data);
         await runChecked('mount', args).catch((err) => {
           throw new InvalidArgumentError(`error while mounting volume '${data}': ${String((err as Error).message ?? err).trim()}`);
         });
@@ -209,7 +216,7 @@ export class VolumeStore {
   release(name: string, user: string, stillUsed = false): Promise<void> {
     return this.#lock(name, async () => {
       const v = this.#volumes.get(name);
-      if (!v || (!v.options.type && !v.options.device)) return;
+      if (!v || !hasMountOptions(v)) return;
       const users = this.#users.get(name);
       users?.delete(user);
       if (users?.size || stillUsed) return;
