@@ -176,3 +176,14 @@ test('import: into an empty volume and over content, owners kept, never outside 
     assert.equal(existsSync(join(dir, 'outside')), false);
   });
 });
+
+test('init after a crash: a volume directory without its record (a create that died) is removed, recorded ones load', async () => {
+  await withService(async (v, dir) => {
+    await v.create({ Name: 'kept' });
+    await mkdir(join(dir, 'volumes', 'halfmade', '_data'), { recursive: true });
+    const again = new VolumeService({ root: join(dir, 'volumes') });
+    await again.init();
+    assert.deepEqual(again.list().Volumes.map((x) => x.Name), ['kept']);
+    assert.equal(existsSync(join(dir, 'volumes', 'halfmade')), false);
+  });
+});
