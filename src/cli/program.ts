@@ -129,6 +129,15 @@ const NETWORK: Record<string, Lazy> = {
   prune: lazy(async (s) => (await import('./commands/network/prune.js')).networkPruneCommand(s)),
   rm: lazy(async (s) => (await import('./commands/network/rm.js')).networkRmCommand(s), 'remove'),
 };
+const VOLUME: Record<string, Lazy> = {
+  create: lazy(async (s) => (await import('./commands/volume/create.js')).volumeCreateCommand(s)),
+  export: lazy(async (s) => (await import('./commands/volume/export.js')).volumeExportCommand(s)),
+  import: lazy(async (s) => (await import('./commands/volume/export.js')).volumeImportCommand(s)),
+  inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s, 'volume')),
+  ls: lazy(async (s) => (await import('./commands/volume/ls.js')).volumeLsCommand(s), 'list'),
+  prune: lazy(async (s) => (await import('./commands/volume/prune.js')).volumePruneCommand(s)),
+  rm: lazy(async (s) => (await import('./commands/volume/rm.js')).volumeRmCommand(s), 'remove'),
+};
 const SYSTEM: Record<string, Lazy> = {
   df: lazy(async (s) => (await import('./commands/system/df.js')).systemDfCommand(s)),
   events,
@@ -174,6 +183,7 @@ const TOP: Record<string, Lazy> = {
   image: group('image', 'Manage images', IMAGE),
   network: group('network', 'Manage networks', NETWORK),
   system: group('system', 'Manage Docker', SYSTEM),
+  volume: group('volume', 'Manage volumes', VOLUME),
 };
 
 const GROUPS: [string, Record<string, Lazy>][] = [
@@ -181,6 +191,7 @@ const GROUPS: [string, Record<string, Lazy>][] = [
   ['image', IMAGE],
   ['network', NETWORK],
   ['system', SYSTEM],
+  ['volume', VOLUME],
 ];
 /** Group commands whose top-level twin has another name. */
 const TWINS: Record<string, string> = { 'container ls': 'ps', 'image ls': 'images', 'image rm': 'rmi' };
@@ -196,7 +207,7 @@ function aliasLines(prog: string): Map<string, string> {
       const key = `${group} ${name}`;
       // `inspect` at the top level is generic, not container inspect under another name; the
       // network commands have no top-level twins (`create` and `rm` there are container commands).
-      const top = TWINS[key] ?? (name in TOP && name !== 'inspect' && group !== 'network' ? name : undefined);
+      const top = TWINS[key] ?? (name in TOP && name !== 'inspect' && group !== 'network' && group !== 'volume' ? name : undefined);
       if (!top && !l.aliases?.length) continue;
       const line = [name, ...(l.aliases ?? [])].map((n) => `${prog} ${group} ${n}`).concat(top ? [`${prog} ${top}`] : []).join(', ');
       lines.set(key, line);

@@ -25,6 +25,9 @@ import type {
   NetworkResource,
   SystemDfResponse,
   VersionResponse,
+  Volume,
+  VolumeCreateRequest,
+  VolumeListResponse,
 } from '../types/index.js';
 import { resolveEndpoint, type ConnectEnv, type ConnectOptions } from './host.js';
 import { Transport } from './transport.js';
@@ -236,6 +239,26 @@ export class Client extends Transport {
   }
   networkPrune(filters?: Filters): Promise<{ NetworksDeleted: string[] | null }> {
     return this.json('POST', '/networks/prune', { query: { filters: filtersQuery(filters) } });
+  }
+  volumeCreate(req: VolumeCreateRequest): Promise<Volume> {
+    return this.json('POST', '/volumes/create', { body: req });
+  }
+  volumeInspect(name: string): Promise<Volume> {
+    return this.json('GET', `/volumes/${enc(name)}`);
+  }
+  volumeList(filters?: Filters): Promise<VolumeListResponse> {
+    return this.json('GET', '/volumes', { query: { filters: filtersQuery(filters) } });
+  }
+  volumeRemove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.call('DELETE', `/volumes/${enc(name)}`, { query: { force: opts.force } });
+  }
+  /** wharf's extension: the volume's content as a tar stream. */
+  volumeExport(name: string): Promise<IncomingMessage> {
+    return this.request('GET', `/volumes/${enc(name)}/export`);
+  }
+  /** wharf's extension: a tar stream extracted into the volume (made when missing). */
+  volumeImport(name: string, input: Readable): Promise<void> {
+    return this.call('POST', `/volumes/${enc(name)}/import`, { input });
   }
   volumePrune(filters?: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
     return this.json('POST', '/volumes/prune', { query: { filters: filtersQuery(filters) } });

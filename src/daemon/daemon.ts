@@ -19,7 +19,7 @@ import { SystemService } from './system.js';
 export class Daemon {
   readonly events = new EventBus();
   readonly networks: NetworkService;
-  readonly volumes = new VolumeService();
+  readonly volumes: VolumeService;
   readonly builds = new BuildService();
   readonly images: ImageService;
   readonly #rootfs: ContainerFilesystems;
@@ -35,6 +35,11 @@ export class Daemon {
     /** The bridge datapath (cmd wires the real one); without it, bridge containers get loopback only. */
     opts: { networkDriver?: NetworkDriver; dns?: DnsPort } = {},
   ) {
+    this.volumes = new VolumeService({
+      root: join(config.dataRoot, 'volumes'),
+      logger,
+      onEvent: (action, name, attrs) => this.events.publish('volume', action, name, attrs),
+    });
     this.networks = new NetworkService({
       root: join(config.dataRoot, 'network'),
       driver: opts.networkDriver,
@@ -73,6 +78,7 @@ export class Daemon {
       // The exec service is made after the containers it runs in; checks only start later.
       probes: { startProbe: (id, cmd, onOutput) => this.execs.startProbe(id, cmd, onOutput) },
     });
+    this.volumes.setUsers((name) => this.containers.volumeUsers(name));
     this.execs = new ExecService(this.containers, logger);
     this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds });
   }
@@ -103,6 +109,7 @@ export class Daemon {
     await this.images.init();
     // Before the containers: their recovery detaches runs that ended, which needs the records.
     await this.networks.init();
+    await this.volumes.init();
     await this.containers.init();
     await this.networks.releaseOrphans((id) => this.containers.exists(id));
   }

@@ -76,11 +76,11 @@ test('validateMounts: a missing -v source is fine, a missing --mount source is n
     await assert.rejects(validateMounts({ Mounts: [{ Type: 'bind', Source: dir }] }), {
       message: `invalid mount config for type "bind": invalid mount path: '' mount path must be absolute`,
     });
-    await assert.rejects(validateMounts({ Mounts: [{ Type: 'volume', Source: 'n', Target: '/v' }] }), {
-      message: 'invalid mount config for type "volume": named volumes are not supported by this version of wharf yet',
+    await validateMounts({ Mounts: [{ Type: 'volume', Source: 'n', Target: '/v' }], Binds: ['named:/x', '/anon'] });
+    await assert.rejects(validateMounts({ Mounts: [{ Type: 'volume', Target: '/v', BindOptions: {} }] }), {
+      message: 'invalid mount config for type "volume": field BindOptions must not be specified',
     });
     await assert.rejects(validateMounts({ Mounts: [{ Type: 'npipe' as never, Target: '/v' }] }), { message: 'invalid mount config: mount type unknown: "npipe"' });
-    await assert.rejects(validateMounts({ Binds: ['named:/x'] }), { message: /named volumes are not supported/ });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

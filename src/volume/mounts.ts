@@ -2,12 +2,15 @@
  * A container's mounts as Docker's API describes them (`HostConfig.Binds` from `-v`,
  * `HostConfig.Mounts` from `--mount`, `HostConfig.Tmpfs` from `--tmpfs`), turned into the
  * runtime's `Mount[]`, checked at create time with Docker's messages, and shown as the
- * `Mounts` of inspect and ps. Named volumes are refused until the volume store exists.
+ * `Mounts` of inspect and ps. A container created with a mount plan (plan.ts) takes its binds
+ * and volumes from the plan; these functions still serve the tmpfs mounts, and the binds of
+ * containers recorded before plans existed.
  */
 import { isAbsolute, posix } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { HostConfig, MountPoint } from '../types/index.js';
 import { InvalidArgumentError, isErrno, type Mount } from '../util/index.js';
+import { mountDepth, parseVolumeSpec, plannedMountPoint, type PlannedMount } from './plan.js';
 
 export interface ParsedBind {
   source: string;
@@ -106,7 +109,8 @@ export function bindSourcesToCreate(hc: HostConfig): string[] {
 /** Check the mounts at create time, with Docker's messages. */
 export async function validateMounts(hc: HostConfig): Promise<void> {
   for (const b of hc.Binds ?? []) {
-    const p = parseBind(b);
+    const p = parseVolumeSpec(b);
+    if (p.type !== 'bind') continue;
     try {
       await stat(p.source);
     } catch (err) {
@@ -124,15 +128,23 @@ export async function validateMounts(hc: HostConfig): Promise<void> {
         throw new InvalidArgumentError(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
       }
     } else if (m.Type === 'volume') {
-      throw new InvalidArgumentError('invalid mount config for type "volume": named volumes are not supported by this version of wharf yet');
+      if (m.BindOptions) throw new InvalidArgumentError('invalid mount config for type "volume": field BindOptions must not be specified');
+      if (m.TmpfsOptions) throw new InvalidArgumentError('invalid mount config for type "volume": field TmpfsOptions must not be specified');
     } else if (m.Type !== 'tmpfs') {
       throw new InvalidArgumentError(`invalid mount config: mount type unknown: "${m.Type ?? ''}"`);
     }
   }
 }
 
-/** The Mounts array of inspect and ps: binds and `--mount`s; Docker leaves `--tmpfs` out. */
-export function mountPoints(hc: HostConfig): MountPoint[] {
+/**
+ * The Mounts array of inspect and ps: binds, volumes and `--mount`s; Docker leaves `--tmpfs`
+ * out. With a plan, its binds and volumes, then the `--mount` tmpfs mounts.
+ */
+export function mountPoints(hc: HostConfig, plan?: PlannedMount[]): MountPoint[] {
+  if (plan) {
+    const tmpfs = (hc.Mounts ?? []).filter((m) => m.Type === 'tmpfs' && m.Target);
+    return [...plan.map(plannedMountPoint), ...tmpfs.map((m) => ({ Type: 'tmpfs' as const, Source: '', Destination: m.Target!, Mode: '', RW: !m.ReadOnly, Propagation: '' }))];
+  }
   const out: MountPoint[] = [];
   for (const b of hc.Binds ?? []) {
     const p = parseBind(b);
@@ -150,4 +162,18 @@ export function mountPoints(hc: HostConfig): MountPoint[] {
     });
   }
   return out;
+}
+
+/** The tmpfs mounts of `--tmpfs` and `--mount type=tmpfs`, which no plan holds. */
+export function tmpfsMounts(hc: HostConfig): Mount[] {
+  const out = Object.entries(hc.Tmpfs ?? {}).map(([target, opts]) => tmpfsMount(target, opts));
+  return [...out, ...bindMounts({ Mounts: (hc.Mounts ?? []).filter((m) => m.Type === 'tmpfs') })];
+}
+
+/** Mounts in the order to mount them: a parent before what goes inside it, else as given. */
+export function sortMounts(mounts: Mount[]): Mount[] {
+  return mounts
+    .map((m, i) => ({ m, i, d: mountDepth(m.target) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((x) => x.m);
 }

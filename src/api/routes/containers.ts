@@ -170,7 +170,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
   });
 
   r.add('DELETE', '/containers/{id}', async (ctx) => {
-    await c.remove(ctx.params.id, { force: ctx.bool('force') });
+    await c.remove(ctx.params.id, { force: ctx.bool('force'), volumes: ctx.bool('v') });
     ctx.send(204);
   });
 

@@ -73,7 +73,8 @@ export function mergeImageConfig(req: ContainerCreateRequest, image: { config: o
     Env: env,
     Cmd: cmd,
     Image: req.Image,
-    Volumes: req.Volumes ?? ic.Volumes ?? null,
+    // The image's VOLUMEs and the request's anonymous volumes together, as Docker merges them.
+    Volumes: req.Volumes || ic.Volumes ? { ...(ic.Volumes ?? {}), ...(req.Volumes ?? {}) } : null,
     WorkingDir: req.WorkingDir || ic.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: ic.OnBuild ?? null,

@@ -157,6 +157,14 @@ export class ContainerService {
       .map((c) => ({ id: c.record.id, running: isActive(c.state) }));
   }
 
+  /** IDs of the containers whose mount plan refers to the volume, for volume removal decisions. */
+  volumeUsers(name: string): string[] {
+    return this.#ctx.store
+      .all()
+      .filter((c) => c.record.mounts?.some((m) => m.type === 'volume' && m.name === name))
+      .map((c) => c.record.id);
+  }
+
   counts(): { total: number; running: number; paused: number; stopped: number } {
     let running = 0;
     let paused = 0;
@@ -198,7 +206,7 @@ export class ContainerService {
   wait(ref: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<number> {
     return this.#lifecycle.wait(ref, condition);
   }
-  remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return this.#lifecycle.remove(ref, opts);
   }
   rename(ref: string, newName: string): Promise<void> {

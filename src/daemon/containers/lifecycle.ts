@@ -5,7 +5,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings } from '../../types/index.js';
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings, HostConfig } from '../../types/index.js';
+import { parseVolumesFrom, planMounts, type PlannedMount } from '../../volume/index.js';
 import {
   CommandInvokeError,
   ConflictError,
@@ -106,6 +107,7 @@ export class Lifecycle {
     store.reserveName(cname, id);
     let c: Container;
     try {
+      if (this.ctx.volumes.prepare) record.mounts = await this.ctx.volumes.prepare(id, hostConfig, config, this.#volumesFrom(hostConfig));
       await mkdir(files.dir, { recursive: true, mode: 0o710 });
       await this.ctx.rootfs.create(id, image.id);
       const state = newState();
@@ -114,12 +116,22 @@ export class Lifecycle {
       c = store.add(record, state, files);
     } catch (err) {
       store.releaseName(cname, id);
+      if (record.mounts) await this.ctx.volumes.removeAnonymous?.(id, record.mounts).catch(() => {});
       await this.ctx.rootfs.remove(id).catch(() => {});
       await rm(files.dir, { recursive: true, force: true });
       throw err;
     }
     store.publish(c, 'create');
     return { Id: id, Warnings: securityWarnings(hostConfig) };
+  }
+
+  /** `--volumes-from`: each named container's binds and volumes, with the mode asked for. */
+  #volumesFrom(hc: HostConfig): { mounts: PlannedMount[]; mode: '' | 'ro' | 'rw' }[] {
+    return (hc.VolumesFrom ?? []).map((spec) => {
+      const { container, mode } = parseVolumesFrom(spec);
+      const src = this.ctx.store.get(container).record;
+      return { mounts: src.mounts ?? planMounts({ Binds: src.hostConfig.Binds, Mounts: src.hostConfig.Mounts }, {}), mode };
+    });
   }
 
   async start(ref: string): Promise<void> {
@@ -280,10 +292,11 @@ export class Lifecycle {
     return new Promise((resolve) => c.exitWaiters.push(resolve));
   }
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.ctx.store.get(ref);
     await this.ctx.mutex.run(c.record.id, async () => {
       if (!this.ctx.store.has(c)) return;
+      if (opts.volumes) c.removeVolumes = true;
       // A restarting container counts as running (Docker's IsRunning): only a forced rm takes it.
       if ((isActive(c.state) || c.state.status === 'restarting') && !opts.force) {
         const what = c.state.status === 'paused' ? 'container is paused and must be unpaused first' : `container is ${c.state.status}: stop the container before removing or force remove`;
@@ -323,6 +336,15 @@ export class Lifecycle {
     // leaves its network removable and its ports free for the next run, as under Docker.
     await this.ctx.network.detach(id).catch((err) => this.ctx.logger.warn('network detach before removal failed', { id, error: errorMessage(err) }));
     store.forget(c);
+    // Docker's `rm -v` and `--rm` take the anonymous volumes (named ones stay) before the
+    // removal is answered, so a `run --rm` that returned has left none. The process is gone.
+    if ((c.removeVolumes || c.record.hostConfig.AutoRemove) && c.record.mounts && this.ctx.volumes.removeAnonymous) {
+      const mounts = c.record.mounts;
+      await this.ctx.volumes
+        .release(id)
+        .then(() => this.ctx.volumes.removeAnonymous!(id, mounts))
+        .catch((err) => this.ctx.logger.warn('removing anonymous volumes failed', { id, error: errorMessage(err) }));
+    }
     this.ctx.onRemoved(id);
     store.publish(c, 'destroy');
     for (const w of c.removeWaiters.splice(0)) w(c.state.exitCode);

@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import type { ContainerConfig, FilesystemChange, HostConfig, NetworkingConfig, EndpointSettings, PortMap } from '../../types/index.js';
 import type { AttachSession, ContainerSpec, CreateOptions, ExecProcess, ExecSession, ExitStatus, RuntimeState } from '../../runtime/index.js';
 import type { Mount } from '../../util/index.js';
+import type { PlannedMount } from '../../volume/index.js';
 
 /** The OCI runtime under its monitor, as the lifecycle drives it. */
 export interface RuntimePort {
@@ -152,9 +153,16 @@ export interface VolumePort {
    * The container's binds, `--mount`s, volumes and tmpfs as runtime mounts, each source ready
    * (a missing `-v` host directory created, as Docker does).
    */
-  setup(containerId: string, hostConfig: HostConfig, config: ContainerConfig): Promise<Mount[]>;
+  setup(containerId: string, hostConfig: HostConfig, config: ContainerConfig, ctx?: { rootfs?: string; plan?: PlannedMount[] }): Promise<Mount[]>;
   /** Undoes `setup`; idempotent. */
   release(containerId: string): Promise<void>;
+  /**
+   * At create: the container's mount plan, the volumes it names made (anonymous ones too).
+   * `from` is each `--volumes-from` container's plan with the mode asked for.
+   */
+  prepare?(containerId: string, hostConfig: HostConfig, config: ContainerConfig, from: { mounts: PlannedMount[]; mode: '' | 'ro' | 'rw' }[]): Promise<PlannedMount[]>;
+  /** `rm -v` and `--rm`: the anonymous volumes of a removed container's plan. */
+  removeAnonymous?(containerId: string, plan: PlannedMount[]): Promise<void>;
 }
 
 /** A health check's process, once it runs. */

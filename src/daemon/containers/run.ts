@@ -32,7 +32,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     const rootfs = await ctx.rootfs.mount(id);
     undo.push({ what: 'unmounting the file system', fn: () => ctx.rootfs.unmount(id) });
 
-    const mounts = await ctx.volumes.setup(id, record.hostConfig, record.config);
+    const mounts = await ctx.volumes.setup(id, record.hostConfig, record.config, { rootfs, plan: record.mounts });
     undo.push({ what: 'releasing the volumes', fn: () => ctx.volumes.release(id) });
 
     let network: NetworkAttachment;

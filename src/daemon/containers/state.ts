@@ -11,6 +11,7 @@ import type {
   Health,
 } from '../../types/index.js';
 import { ConflictError, humanDuration } from '../../util/index.js';
+import type { PlannedMount } from '../../volume/index.js';
 
 /**
  * What a container was created as. Written at create and rewritten only by rename/update; the
@@ -32,6 +33,8 @@ export interface ContainerRecord {
   driver: string;
   /** `--link`s on the default bridge, resolved at create: each target's ID and its alias here. */
   links?: { id: string; alias: string }[];
+  /** The binds and volumes decided at create (absent for containers made before plans). */
+  mounts?: PlannedMount[];
 }
 
 export interface ContainerRuntimeState {

@@ -92,6 +92,8 @@ export interface Container {
   startListeners: Set<(ok: boolean) => Promise<void>>;
   /** Counts status changes, so a change whose save a later change overtook leaves it to that one. */
   statusSeq: number;
+  /** `rm -v`: the removal takes the container's anonymous volumes with it. */
+  removeVolumes?: boolean;
 }
 
 /** What goes with a status change besides the status itself. */

@@ -58,7 +58,7 @@ export class Views {
       ExecIDs: null,
       HostConfig: { ...r.hostConfig, Links: inspectLinks(this.ctx, r) },
       GraphDriver: { Name: r.driver, Data: this.ctx.rootfs.graphDriverData(r.id) },
-      Mounts: mountPoints(r.hostConfig),
+      Mounts: mountPoints(r.hostConfig, r.mounts),
       Config: r.config,
       NetworkSettings: networkSettings(c, this.#attachment(c), (n) => this.#networkId(n)),
     };
@@ -123,7 +123,7 @@ export class Views {
           const id = this.#networkId(v);
           return recordedNetworks(r).some((n) => n === v || (id !== '' && this.#networkId(n) === id));
         },
-        volume: (v) => mountPoints(r.hostConfig).some((m) => m.Source === v || m.Destination === v),
+        volume: (v) => mountPoints(r.hostConfig, r.mounts).some((m) => m.Source === v || m.Destination === v || m.Name === v),
         'is-task': (v) => v === 'false',
         // Checked below, over the summary's Ports, as moby checks them.
         publish: () => true,
@@ -173,7 +173,7 @@ export class Views {
       Status: statusText(c.state),
       HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'bridge' },
       NetworkSettings: { Networks: networkSettings(c, a, (n) => this.#networkId(n)).Networks },
-      Mounts: mountPoints(r.hostConfig),
+      Mounts: mountPoints(r.hostConfig, r.mounts),
     };
     if (size) {
       const sz = await this.ctx.rootfs.size(r.id);

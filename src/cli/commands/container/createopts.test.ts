@@ -119,3 +119,16 @@ test('privilege and namespace flags, as the docker CLI sends them', async () => 
   assert.throws(() => buildCreateRequest('busybox', [], { userns: 'remap' }), /--userns: invalid USER mode/);
   assert.throws(() => buildCreateRequest('busybox', [], { systemd: 'maybe' }), /for "--systemd" flag/);
 });
+
+test('volumes: -v /path is an anonymous volume of the config, the rest are binds; --volumes-from; --mount volume options', () => {
+  const r = buildCreateRequest('busybox', [], { volume: ['/scratch', 'data:/d:ro', '/h:/c'], volumesFrom: ['dbstore:ro'] });
+  assert.deepEqual(r.Volumes, { '/scratch': {} });
+  assert.deepEqual(r.HostConfig?.Binds, ['data:/d:ro', '/h:/c']);
+  assert.deepEqual(r.HostConfig?.VolumesFrom, ['dbstore:ro']);
+  assert.deepEqual(parseMount('type=volume,src=v,dst=/v,volume-nocopy,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-label=a=b'), {
+    Type: 'volume',
+    Source: 'v',
+    Target: '/v',
+    VolumeOptions: { NoCopy: true, DriverConfig: { Options: { type: 'tmpfs', device: 'tmpfs' } }, Labels: { a: 'b' } },
+  });
+});

@@ -35,6 +35,7 @@ export interface CreateFlags extends NetworkFlags {
   readOnly?: boolean;
   tmpfs?: string[];
   volume?: string[];
+  volumesFrom?: string[];
   mount?: string[];
   memory?: number;
   memorySwap?: number;
@@ -216,6 +217,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--ulimit <ulimit>', 'Ulimit options', collect)
     .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('-v, --volume <list>', 'Bind mount a volume', collect)
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect)
     .option('-w, --workdir <string>', 'Working directory inside the container');
 }
 
@@ -319,6 +321,21 @@ export function parseMount(spec: string): MountSpec {
       case 'tmpfs-mode':
         m.TmpfsOptions = { ...m.TmpfsOptions, Mode: parseInt(v ?? '', 8) };
         break;
+      case 'volume-opt': {
+        const [ok, ov] = splitKeyValue(v ?? '');
+        if (ov === undefined) throw new Exit(125, `invalid argument "${spec}" for "--mount" flag: invalid volume-opt '${v ?? ''}'`);
+        const dc = m.VolumeOptions?.DriverConfig ?? {};
+        m.VolumeOptions = { ...m.VolumeOptions, DriverConfig: { ...dc, Options: { ...dc.Options, [ok]: ov } } };
+        break;
+      }
+      case 'volume-label': {
+        const [lk, lv] = splitKeyValue(v ?? '');
+        m.VolumeOptions = { ...m.VolumeOptions, Labels: { ...m.VolumeOptions?.Labels, [lk]: lv ?? '' } };
+        break;
+      }
+      case 'volume-driver':
+        m.VolumeOptions = { ...m.VolumeOptions, DriverConfig: { ...m.VolumeOptions?.DriverConfig, Name: v } };
+        break;
       case 'volume-nocopy':
         m.VolumeOptions = { ...m.VolumeOptions, NoCopy: v === undefined || v === 'true' };
         break;
@@ -412,8 +429,12 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
   const systemd = f.systemd ?? 'true';
   if (!['true', 'false', 'always'].includes(systemd)) throw new Exit(125, `invalid argument "${systemd}" for "--systemd" flag: use true, false or always`);
   const annotations = systemd === 'true' ? undefined : { [SYSTEMD_ANNOTATION]: systemd };
+  const binds = (f.volume ?? []).filter((v) => v.includes(':'));
+  const anonymous = (f.volume ?? []).filter((v) => !v.includes(':'));
   const hostConfig: HostConfig = {
-    Binds: f.volume?.length ? f.volume : undefined,
+    // docker's split: `-v /path` is an anonymous volume of the config, the rest are binds.
+    Binds: binds.length ? binds : undefined,
+    VolumesFrom: f.volumesFrom?.length ? f.volumesFrom : undefined,
     Mounts: f.mount?.length ? f.mount.map(parseMount) : undefined,
     NetworkMode: network.mode,
     RestartPolicy: restart,
@@ -476,6 +497,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     StopTimeout: f.stopTimeout,
     Healthcheck: healthcheck,
     ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+    Volumes: anonymous.length ? Object.fromEntries(anonymous.map((v) => [v, {}])) : undefined,
     HostConfig: hostConfig,
     NetworkingConfig: Object.keys(network.endpoints).length ? { EndpointsConfig: network.endpoints } : undefined,
   };

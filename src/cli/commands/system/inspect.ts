@@ -7,7 +7,7 @@ import { TemplateError } from '../../gotemplate/index.js';
 import { FORMAT_HELP } from '../../opts.js';
 import type { IO, Session } from '../../session.js';
 
-export type InspectKind = 'container' | 'image' | 'network';
+export type InspectKind = 'container' | 'image' | 'network' | 'volume';
 
 export interface InspectOptions {
   format?: string;
@@ -19,13 +19,14 @@ export interface InspectOptions {
   verbose?: boolean;
 }
 
-export type InspectClient = Pick<Client, 'containerInspect' | 'imageInspect'> & Partial<Pick<Client, 'networkInspect'>>;
+export type InspectClient = Pick<Client, 'containerInspect' | 'imageInspect'> & Partial<Pick<Client, 'networkInspect' | 'volumeInspect'>>;
 
 /** Looks a name up as each kind in turn; undefined when none has it. */
 async function lookup(client: InspectClient, name: string, kinds: InspectKind[], opts: InspectOptions): Promise<unknown> {
   for (const k of kinds) {
     // The daemon's own 404 text ("network x not found") is what docker shows for a network.
     if (k === 'network') return await client.networkInspect!(name, { verbose: opts.verbose });
+    if (k === 'volume') return await client.volumeInspect!(name);
     try {
       return k === 'container' ? await client.containerInspect(name, Boolean(opts.size)) : await client.imageInspect(name);
     } catch (err) {
@@ -49,7 +50,7 @@ function printInspect(io: IO, items: unknown[], format?: string): void {
  */
 export async function inspect(client: InspectClient, names: string[], opts: InspectOptions, io: IO): Promise<number> {
   const type = opts.type;
-  if (type && type !== 'container' && type !== 'image' && type !== 'network') {
+  if (type && type !== 'container' && type !== 'image' && type !== 'network' && type !== 'volume') {
     throw new Exit(1, `unknown type: "${type}": must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"`);
   }
   if (opts.format && opts.format !== 'json') {
@@ -89,7 +90,7 @@ export function inspectCommand(s: Session, kind?: InspectKind): Command {
     .argument('[names...]')
     .option('-f, --format <string>', FORMAT_HELP);
   if (kind === 'network') cmd.option('-v, --verbose', 'Verbose output for diagnostics');
-  else if (kind !== 'image') cmd.option('-s, --size', kind ? 'Display total file sizes' : 'Display total file sizes if the type is container');
+  else if (kind !== 'image' && kind !== 'volume') cmd.option('-s, --size', kind ? 'Display total file sizes' : 'Display total file sizes if the type is container');
   if (!kind) cmd.option('--type <string>', 'Only inspect objects of the given type');
   return cmd.action(async (names: string[]) => {
     requireArgs(s, cmd, names, 1);

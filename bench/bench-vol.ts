@@ -1,0 +1,272 @@
+/**
+ * Volumes, wharf against Docker, side by side in one run, through the same docker CLI.
+ *
+ *   sudo node dist/bench/bench-vol.js [--quick] [--mb N]
+ *
+ * Starts Debian's dockerd (package docker.io) and wharfd, each on its own socket and data root
+ * in a temp directory (networking off on both: every container runs with --network none, so
+ * the figures are about mounts and file copying), loads wharf's busybox into Docker, and
+ * measures:
+ *
+ * - starting a container with 5 named volumes and 5 bind mounts (`run --rm ... true`);
+ * - the seeds' backup (`run --rm --volumes-from data -v DIR:/backup busybox tar cf ...`) and
+ *   restore (`tar xf` into a new container's anonymous volume) of a volume of N MiB (1024 by
+ *   default) in 64 MiB files of random bytes;
+ * - wharf's own `volume export` / `volume import` of the same volume (no Docker twin: the
+ *   ratio row compares them with Docker's tar through a helper container).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { WHARFD, WHARF, DOCKER, exec, ping, cleanupRoots, dockerdArgs, testBridge } from '../test/harness.js';
+
+const quick = process.argv.includes('--quick');
+const mbArg = process.argv.indexOf('--mb');
+const SIZE_MB = mbArg > 0 ? Number(process.argv[mbArg + 1]) : quick ? 256 : 1024;
+const N = quick ? 5 : 15;
+const ROUNDS = quick ? 1 : 2;
+const FILE_MB = 64;
+
+interface Engine {
+  name: string;
+  socket: string;
+  dir: string;
+  proc: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+function cli(e: Engine, args: string[], bin = DOCKER) {
+  const env = { ...process.env, DOCKER_HOST: `unix://${e.socket}`, DOCKER_CONFIG: '/tmp/wharf-bench-docker-config' };
+  return bin === DOCKER ? exec(DOCKER, args, { env, timeoutMs: 1_800_000 }) : exec(process.execPath, [WHARF, ...args], { env, timeoutMs: 1_800_000 });
+}
+
+async function must(e: Engine, args: string[], bin = DOCKER): Promise<string> {
+  const r = await cli(e, args, bin);
+  if (r.code !== 0) throw new Error(`${e.name}: ${bin === DOCKER ? 'docker' : 'wharf'} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitSocket(socket: string, proc: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited early`);
+    if (await ping(socket)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not start`);
+}
+
+/** SIGTERM, and SIGKILL after 30 s: a daemon that hangs must not keep the bench from cleaning up. */
+async function stopProc(proc: ChildProcess, what: string): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    console.error(`${what} did not stop in 30 s; killing it`);
+    proc.kill('SIGKILL');
+  }, 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startDocker(dir: string, spawned: (e: Engine) => void): Promise<void> {
+  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
+    spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
+  }
+  await mkdir(dir, { recursive: true });
+  const socket = join(dir, 'docker.sock');
+  const proc = spawn('dockerd', dockerdArgs(dir, 'wharfbenchvol'), { stdio: ['ignore', 'ignore', 'ignore'] });
+  spawned({
+    name: 'docker',
+    socket,
+    dir,
+    proc,
+    stop: async () => {
+      await stopProc(proc, 'dockerd');
+      try {
+        // A dockerd that had to be killed leaves its containerd; that one's pid is in our exec root.
+        process.kill(Number(readFileSync(join(dir, 'exec', 'containerd', 'containerd.pid'), 'utf8')), 'SIGKILL');
+      } catch {
+        /* gone with dockerd */
+      }
+      spawnSync('bash', ['-c', `grep ' ${dir}' /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r umount -l`]);
+    },
+  });
+  await waitSocket(socket, proc, 'dockerd');
+}
+
+async function startWharf(dir: string, spawned: (e: Engine) => void): Promise<void> {
+  const socket = join(dir, 'wharf.sock');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'daemon.json'), '{}');
+  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  spawned({
+    name: 'wharf',
+    socket,
+    dir,
+    proc,
+    stop: async () => {
+      await stopProc(proc, 'wharfd');
+      await cleanupRoots(dir);
+    },
+  });
+  await waitSocket(socket, proc, 'wharfd');
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Drops the page cache, so each copy reads from the disk as a restore after a reboot would. */
+function dropCaches(): void {
+  spawnSync('sync');
+  try {
+    spawnSync('bash', ['-c', 'echo 3 > /proc/sys/vm/drop_caches']);
+  } catch {
+    /* not allowed here: warm caches for both alike */
+  }
+}
+
+const NONE = ['--network', 'none'];
+const FILES = Math.max(1, Math.round(SIZE_MB / FILE_MB));
+
+/** The volumes, binds and data each engine's figures use, made before anything is timed. */
+async function prepare(e: Engine, work: string): Promise<string[]> {
+  const flags: string[] = [];
+  for (let i = 0; i < 5; i++) flags.push('-v', `bench-vol${i}:/v${i}`);
+  for (let i = 0; i < 5; i++) {
+    await mkdir(join(work, `bind${i}`), { recursive: true });
+    flags.push('-v', `${join(work, `bind${i}`)}:/b${i}`);
+  }
+  await must(e, ['run', '--rm', ...NONE, ...flags, 'busybox', 'true']);
+  // The data: SIZE_MB in 64 MiB files of random bytes, in a named volume of a data container.
+  await must(e, ['run', '--rm', ...NONE, '-v', 'bench-data:/dbdata', 'busybox', 'sh', '-c', `mkdir -p /dbdata/db && for i in $(seq 1 ${FILES}); do head -c ${FILE_MB * 1024 * 1024} /dev/urandom > /dbdata/db/f$i; done`]);
+  await must(e, ['create', '--name', 'bench-dbstore', ...NONE, '-v', 'bench-data:/dbdata', 'busybox', 'true']);
+  return flags;
+}
+
+async function backupRound(e: Engine, work: string): Promise<{ backup: number; restore: number }> {
+  await rm(join(work, 'backup.tar'), { force: true });
+  dropCaches();
+  const backup = await timeIt(() => must(e, ['run', '--rm', ...NONE, '--volumes-from', 'bench-dbstore', '-v', `${work}:/backup`, 'busybox', 'tar', 'cf', '/backup/backup.tar', '/dbdata']));
+  await must(e, ['run', '--name', 'bench-dbstore2', ...NONE, '-v', '/dbdata', 'busybox', 'true']);
+  dropCaches();
+  const restore = await timeIt(() => must(e, ['run', '--rm', ...NONE, '--volumes-from', 'bench-dbstore2', '-v', `${work}:/backup`, 'busybox', 'sh', '-c', 'cd /dbdata && tar xf /backup/backup.tar --strip 1']));
+  const check = await must(e, ['run', '--rm', ...NONE, '--volumes-from', 'bench-dbstore2', 'busybox', 'sh', '-c', 'ls /dbdata/db | wc -l']);
+  if (Number(check.trim()) !== FILES) throw new Error(`${e.name}: restore has ${check.trim()} files, expected ${FILES}`);
+  await must(e, ['rm', '-v', 'bench-dbstore2']);
+  return { backup, restore };
+}
+
+async function exportRound(e: Engine, work: string): Promise<{ exp: number; imp: number }> {
+  await rm(join(work, 'v.tar'), { force: true });
+  dropCaches();
+  const exp = await timeIt(() => must(e, ['volume', 'export', '-o', join(work, 'v.tar'), 'bench-data'], WHARF));
+  dropCaches();
+  const imp = await timeIt(() => must(e, ['volume', 'import', '-i', join(work, 'v.tar'), 'bench-restored'], WHARF));
+  await must(e, ['volume', 'rm', 'bench-restored']);
+  return { exp, imp };
+}
+
+async function cleanup(e: Engine, work: string): Promise<void> {
+  await must(e, ['rm', '-v', 'bench-dbstore']);
+  await must(e, ['volume', 'rm', 'bench-data', ...Array.from({ length: 5 }, (_, i) => `bench-vol${i}`)]);
+  await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * Every figure for both engines, the engines alternating run by run, so load from other work
+ * on the host falls on both alike.
+ */
+async function measureBoth(engines: Engine[], base: string): Promise<Record<string, number>[]> {
+  const out = engines.map(() => ({}) as Record<string, number>);
+  const work = engines.map((e) => join(base, `work-${e.name}`));
+  const flags = await Promise.all(engines.map((e, i) => prepare(e, work[i])));
+  const starts = engines.map(() => [] as number[]);
+  const plain = engines.map(() => [] as number[]);
+  for (let n = 0; n < N; n++) {
+    for (const [i, e] of engines.entries()) {
+      starts[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, ...flags[i], 'busybox', 'true'])));
+      plain[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, 'busybox', 'true'])));
+    }
+  }
+  const backups = engines.map(() => [] as number[]);
+  const restores = engines.map(() => [] as number[]);
+  const exports: number[] = [];
+  const imports: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, e] of engines.entries()) {
+      const b = await backupRound(e, work[i]);
+      backups[i].push(b.backup);
+      restores[i].push(b.restore);
+      if (e.name === 'wharf') {
+        const x = await exportRound(e, work[i]);
+        exports.push(x.exp);
+        imports.push(x.imp);
+      }
+    }
+  }
+  for (const [i, e] of engines.entries()) {
+    out[i]['run --rm true, 5 named volumes + 5 binds (ms, median)'] = median(starts[i]);
+    out[i]['run --rm true, no mounts (ms, median)'] = median(plain[i]);
+    out[i][`backup of ${SIZE_MB} MiB, tar through --volumes-from (s, median)`] = median(backups[i]) / 1000;
+    out[i][`restore of ${SIZE_MB} MiB, untar into a new volume (s, median)`] = median(restores[i]) / 1000;
+    // wharf's one command against Docker's only way, the tar through a helper container.
+    out[i][`wharf volume export of ${SIZE_MB} MiB (s, median)`] = (e.name === 'wharf' ? median(exports) : median(backups[i])) / 1000;
+    out[i][`wharf volume import of ${SIZE_MB} MiB (s, median)`] = (e.name === 'wharf' ? median(imports) : median(restores[i])) / 1000;
+    await cleanup(e, work[i]);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'wharf-bench-vol-'));
+  let wharf: Engine | undefined;
+  let dockerEngine: Engine | undefined;
+  let stopped: (err: Error) => void = () => {};
+  const signalled = new Promise<never>((_, reject) => (stopped = reject));
+  const onSignal = (sig: NodeJS.Signals) => stopped(new Error(`bench stopped by ${sig}; cleaning up`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const work = bench();
+    work.catch(() => {});
+    await Promise.race([signalled, work]);
+  } finally {
+    await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
+    await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
+    await rm(base, { recursive: true, force: true });
+  }
+
+  async function bench(): Promise<void> {
+    await startWharf(join(base, 'wharf'), (e) => (wharf = e));
+    await startDocker(join(base, 'docker'), (e) => (dockerEngine = e));
+    if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');
+    const tarPath = join(base, 'busybox.tar');
+    await must(wharf, ['save', '-o', tarPath, 'busybox']);
+    await must(dockerEngine, ['load', '-i', tarPath]);
+
+    const [w, dk] = await measureBoth([wharf, dockerEngine], base);
+    const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'wharf', 'docker', 'wharf/docker'], ...rows].map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    console.log(line(['metric', 'wharf', 'docker', 'wharf/docker']));
+    for (const r of rows) console.log(line(r));
+    console.log('');
+    console.log(`- ${SIZE_MB} MiB in ${FILES} files of random bytes; page cache dropped before each copy; ${ROUNDS} round(s), the engines alternating; starts: ${N} runs each, alternating`);
+    console.log('- the export/import rows compare wharf\'s one command with Docker\'s backup/restore through a helper container');
+  }
+}
+
+await main();
+process.exit(0);
