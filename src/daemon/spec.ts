@@ -3,6 +3,7 @@ import type { HostConfig } from '../types/index.js';
 import { validatePorts } from '../network/index.js';
 import { InvalidArgumentError, type Mount } from '../util/index.js';
 import { validateMounts } from '../volume/index.js';
+import { checkResources, runtimeResources } from './resources.js';
 import type { ContainerRecord } from './containers/state.js';
 import type { NetworkAttachment } from './containers/ports.js';
 import type { ResolvedUser } from './user.js';
@@ -87,20 +88,9 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
       pathInContainer: d.PathInContainer || d.PathOnHost,
       permissions: d.CgroupPermissions || 'rwm',
     })),
-    resources: {
-      memory: hc.Memory || undefined,
-      memoryReservation: hc.MemoryReservation || undefined,
-      memorySwap: hc.MemorySwap || undefined,
-      cpuShares: hc.CpuShares || undefined,
-      cpuQuota: hc.NanoCpus ? Math.round((hc.NanoCpus / 1e9) * 100_000) : hc.CpuQuota || undefined,
-      cpuPeriod: hc.NanoCpus ? 100_000 : hc.CpuPeriod || undefined,
-      cpusetCpus: hc.CpusetCpus || undefined,
-      cpusetMems: hc.CpusetMems || undefined,
-      pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
-      blkioWeight: hc.BlkioWeight || undefined,
-      oomKillDisable: hc.OomKillDisable ?? undefined,
-    },
+    resources: runtimeResources(hc),
     cgroupParent: hc.CgroupParent || undefined,
+    cgroupns: hc.CgroupnsMode || undefined,
     init: hc.Init ? { path: i.initPath } : undefined,
     stopSignal: cfg.StopSignal,
     oomScoreAdj: hc.OomScoreAdj || undefined,
@@ -114,7 +104,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
  * Check what can be checked at create time, with Docker's messages. `exposed` is the request's
  * ExposedPorts; the image's EXPOSE is not the client's to fix, so it is not checked here.
  */
-export async function validateHostConfig(hc: HostConfig, exposed?: Record<string, unknown> | null): Promise<void> {
+export async function validateHostConfig(hc: HostConfig, exposed?: Record<string, unknown> | null): Promise<string[]> {
   // The capabilities only select rules; any set shows whether the options and a profile parse.
   parseSecurityOpt(hc.SecurityOpt ?? [], [], false);
   await validateMounts(hc);
@@ -130,11 +120,9 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
   if (hc.AutoRemove && r?.Name && r.Name !== 'no') {
     throw new InvalidArgumentError(`conflicting options: cannot use auto-remove and restart policy`);
   }
-  if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) {
-    throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
-  }
-  if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
-    throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (hc.CgroupnsMode && hc.CgroupnsMode !== 'host' && hc.CgroupnsMode !== 'private') {
+    throw new InvalidArgumentError(`invalid cgroup namespace mode: ${hc.CgroupnsMode}`);
   }
   // Whether the network exists the network service answers (NetworkPort.check), at create.
+  return checkResources(hc, false);
 }

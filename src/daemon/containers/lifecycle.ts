@@ -44,7 +44,7 @@ export class Lifecycle {
     }
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
-    await validateHostConfig(given, req.ExposedPorts);
+    const warnings = await validateHostConfig(given, req.ExposedPorts);
     this.ctx.network.check?.(given, req.NetworkingConfig);
     const runtimeName = given.Runtime || this.ctx.defaultRuntime;
     this.ctx.runtimeFor(runtimeName);
@@ -92,7 +92,7 @@ export class Lifecycle {
       throw err;
     }
     store.publish(c, 'create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   }
 
   async start(ref: string): Promise<void> {
