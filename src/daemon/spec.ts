@@ -100,6 +100,17 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   };
 }
 
+/** A restart policy's checks, shared by create and update, with Docker's texts. */
+export function validateRestartPolicy(r: NonNullable<HostConfig['RestartPolicy']>): void {
+  if (r.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
+    throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (r.Name && r.Name !== 'on-failure' && (r.MaximumRetryCount ?? 0) > 0) {
+    throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if ((r.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
+}
+
 /**
  * Check what can be checked at create time, with Docker's messages. `exposed` is the request's
  * ExposedPorts; the image's EXPOSE is not the client's to fix, so it is not checked here.
@@ -110,13 +121,7 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
   await validateMounts(hc);
   validatePorts(exposed, hc.PortBindings);
   const r = hc.RestartPolicy;
-  if (r?.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
-    throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  }
-  if (r?.Name && r.Name !== 'on-failure' && (r.MaximumRetryCount ?? 0) > 0) {
-    throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  }
-  if ((r?.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
+  if (r) validateRestartPolicy(r);
   if (hc.AutoRemove && r?.Name && r.Name !== 'no') {
     throw new InvalidArgumentError(`conflicting options: cannot use auto-remove and restart policy`);
   }

@@ -5,7 +5,14 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings } from '../../types/index.js';
+import type {
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  ContainerPruneResponse,
+  ContainerUpdateRequest,
+  ContainerUpdateResponse,
+  EndpointSettings,
+} from '../../types/index.js';
 import {
   CommandInvokeError,
   ConflictError,
@@ -19,7 +26,8 @@ import {
   validateContainerName,
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
-import { validateHostConfig } from '../spec.js';
+import { checkResources, mergeUpdate, runtimeResources } from '../resources.js';
+import { validateHostConfig, validateRestartPolicy } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import type { Monitor } from './monitor.js';
@@ -290,6 +298,46 @@ export class Lifecycle {
     await notifyStartListeners(c, false);
     await releaseRun(this.ctx, c, 'remove');
     await rm(c.files.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * POST /containers/{id}/update: new limits and restart policy, recorded for every later start
+   * and, on a container that runs, applied to its cgroup now. A runtime that refuses them leaves
+   * the record as it was.
+   */
+  async update(ref: string, req: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
+    const c = this.ctx.store.get(ref);
+    const given = { ...req };
+    const warnings = checkResources(given, true);
+    if (given.RestartPolicy?.Name) {
+      validateRestartPolicy(given.RestartPolicy);
+    }
+    await this.ctx.mutex.run(c.record.id, async () => {
+      const id = c.record.id;
+      if (c.state.status === 'removing' || c.state.status === 'dead') {
+        throw new ConflictError(`Cannot update container ${id}: container is marked for removal and cannot be "update"`);
+      }
+      const before = c.record.hostConfig;
+      const next = mergeUpdate(before, id, given);
+      if (c.state.status === 'running' || c.state.status === 'paused') {
+        const rt = this.ctx.runtimeOf(c);
+        if (!rt.update) throw new NotImplementedError(`the ${c.record.hostConfig.Runtime} runtime cannot update a running container`);
+        try {
+          await rt.update(id, runtimeResources(next, true));
+        } catch (err) {
+          throw new Error(`Cannot update container ${id}: ${errorMessage(err)}`, { cause: err });
+        }
+      }
+      c.record.hostConfig = next;
+      try {
+        await c.files.saveRecord(c.record);
+      } catch (err) {
+        c.record.hostConfig = before;
+        throw err;
+      }
+      this.ctx.store.publish(c, 'update');
+    });
+    return { Warnings: warnings };
   }
 
   async rename(ref: string, newName: string): Promise<void> {
