@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startDaemon, type TestDaemon } from './harness.js';
 
@@ -103,7 +103,6 @@ for (const cli of ['docker', 'wharf'] as const) {
       [['--cpu-shares', '-5'], /invalid CPU shares \(-5\): value must be a positive integer/],
       [['--blkio-weight', '5'], /Range of blkio weight is from 10 to 1000|Block I\/O weight/],
     ];
-    if (!V2) cases.push([['--memory-swappiness', '101'], /valid memory swappiness range is 0-100/]);
     for (const [flags, msg] of cases) {
       const r = await run(['create', ...flags, 'busybox', 'true']);
       if (flags[0] === '--blkio-weight' && r.code === 0) {
@@ -112,9 +111,14 @@ for (const cli of ['docker', 'wharf'] as const) {
         await d.docker(['rm', r.stdout.trim()]);
         continue;
       }
-      assert.equal(r.code, 125, `${flags.join(' ')}: ${r.stdout}${r.stderr}`);
+      // docker's create exits 1 for a daemon's refusal (run would exit 125).
+      assert.equal(r.code, 1, `${flags.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, msg, flags.join(' '));
     }
+    // The CLI itself checks swappiness (exit 125), as docker's does.
+    const sw = await run(['create', '--memory-swappiness', '101', 'busybox', 'true']);
+    assert.equal(sw.code, 125, sw.stderr);
+    assert.match(sw.stderr, /invalid value: 101. Valid memory swappiness range is 0-100/);
     assert.equal((await d.docker(['ps', '-aq'])).stdout, before);
   });
 }
@@ -142,15 +146,23 @@ test('wharf: --cpus 0 is refused (docker would take it as no limit) with a clear
   assert.match(r.stderr, /at least 0\.01/);
 });
 
-test('docker: --kernel-memory is accepted with dockerd\'s warning and discarded', async () => {
-  const r = await d.docker(['create', '--kernel-memory', '50m', 'busybox', 'true']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /kernel memory limit/i);
-  await d.docker(['rm', r.stdout.trim()]);
+test('--kernel-memory is accepted and discarded; through the API with dockerd\'s warning', async () => {
+  for (const cli of ['docker', 'wharf'] as const) {
+    const r = await d[cli](['create', '--kernel-memory', '50m', 'busybox', 'true']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim().split('\n').pop()!;
+    assert.equal((await inspect(id)).HostConfig.KernelMemory ?? 0, 0);
+    await d.docker(['rm', id]);
+  }
+  const api = await d.api('POST', '/v1.44/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { KernelMemory: 50 << 20 } });
+  assert.equal(api.status, 201, api.body);
+  const body = JSON.parse(api.body);
+  assert.match(body.Warnings.join('\n'), /kernel memory limit/);
+  await d.docker(['rm', body.Id]);
 });
 
 test('--cgroupns private gives the container a cgroup namespace of its own; host shares the host\'s', async () => {
-  const host = readFileSync('/proc/self/ns/cgroup', 'utf8').length >= 0 ? (await import('node:fs')).readlinkSync('/proc/self/ns/cgroup') : '';
+  const host = readlinkSync('/proc/self/ns/cgroup');
   const priv = await d.docker(['run', '--rm', '--cgroupns', 'private', 'busybox', 'readlink', '/proc/self/ns/cgroup']);
   assert.equal(priv.code, 0, priv.stderr);
   assert.notEqual(priv.stdout.trim(), host);
@@ -238,7 +250,7 @@ test('stats: the docker CLI shows CPU %, MEM USAGE / LIMIT, NET I/O and PIDS fro
     // Half a CPU by quota: about 50% (docker's percentage is of one CPU).
     assert.ok(cpu > 25 && cpu < 75, `busy CPU ${rows.busy[1]}`);
     assert.match(rows.busy[2], /^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
-    assert.equal(rows.busy[6], '2');
+    assert.equal(rows.busy[6], '1');
     assert.match(rows.idle[4], /^[\d.]+(B|kB) \/ [\d.]+(B|kB)$/);
     assert.notEqual(rows.idle[4].split(' / ')[1], '0B', 'the pings went out');
     assert.match(rows.idle[5], /^[\d.]+[kMG]?B \/ [\d.]+[kMG]?B$/);

@@ -71,7 +71,8 @@ function detect(): CgroupSupport {
     swappiness: has('memory', 'memory.swappiness'),
     memoryReservation: has('memory', 'memory.soft_limit_in_bytes'),
     oomKillDisable: has('memory', 'memory.oom_control'),
-    pids: has('pids', 'pids.max'),
+    // The root of the pids hierarchy has no pids.max of its own; its children do.
+    pids: has('pids', 'cgroup.procs'),
     cpuShares: has('cpu', 'cpu.shares'),
     cpuCfs: has('cpu', 'cpu.cfs_quota_us'),
     cpuset: has('cpuset', 'cpuset.cpus'),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ContainerCreateRequest, HostConfig, MountSpec, RestartPolicy, ThrottleDevice, Ulimit, WeightDevice } from '../../../types/index.js';
 import { errorMessage } from '../../../util/index.js';
-import { Exit } from '../../errors.js';
+import { CommandFailure, Exit } from '../../errors.js';
 import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
 import { linkArg, networkArg, networkConfig, portConfig, type NetworkFlags } from './netopts.js';
 
@@ -132,10 +132,13 @@ export function addLimitFlags(cmd: Command, forUpdate = false): Command {
     .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)', intArg)
     .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg)
     .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intArg)
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
     .option('--cpus <decimal>', 'Number of CPUs', cpusArg)
     .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
     .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('-m, --memory <bytes>', 'Memory limit', bytesArg)
     .option('--memory-reservation <bytes>', 'Memory soft limit', bytesArg)
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intArg);
   if (forUpdate) return cmd;
   return cmd
@@ -157,7 +160,9 @@ export function addLimitFlags(cmd: Command, forUpdate = false): Command {
 
 /** The limit flags as the API's Resources (create's HostConfig, update's body). */
 export function limitResources(f: CreateFlags): Partial<HostConfig> {
-  if (f.cgroupns !== undefined && !['', 'host', 'private'].includes(f.cgroupns)) throw new Exit(125, '--cgroupns: invalid CGROUP mode');
+  if (f.cgroupns !== undefined && !['', 'host', 'private'].includes(f.cgroupns)) throw new CommandFailure(125, '--cgroupns: invalid CGROUP mode');
+  const sw = f.memorySwappiness;
+  if (sw !== undefined && sw !== -1 && (sw < 0 || sw > 100)) throw new CommandFailure(125, `invalid value: ${sw}. Valid memory swappiness range is 0-100`);
   return {
     Memory: f.memory,
     MemorySwap: f.memorySwap,
