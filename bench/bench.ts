@@ -1,7 +1,7 @@
 /**
  * wharf against Docker, side by side in one run, through the same docker CLI.
  *
- *   sudo node dist/bench/bench.js [--quick]
+ *   sudo node dist/bench/bench.js [--quick] [--stats-only]
  *
  * Starts Debian's dockerd (package docker.io) and wharfd, each on its own socket and data root
  * in a temp directory, loads the same busybox image into both (exported from wharf with
@@ -21,6 +21,9 @@ import { WHARFD, DOCKER, exec, ping, cleanupRoots, testBridge } from '../test/ha
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
+/** Only the rows of the 50 running containers (start, stats): a short run for issue #9's stats figure. */
+const statsOnly = process.argv.includes('--stats-only');
+const STATS_RUNS = 5;
 const N = quick ? 5 : 20;
 const LOG_LINES = quick ? 100_000 : 1_000_000;
 const PS_CONTAINERS = quick ? 50 : 200;
@@ -34,6 +37,7 @@ const MIB = 2 ** 20;
 const NOTES = [
   `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80); #8 asks for a user-defined network, which this row does not use yet`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
+  `stats --no-stream: the docker CLI against the ${DETACHED} detached containers, median of ${STATS_RUNS}; both engines answer stream=false with a sample whose previous sample is filled (dockerd waits for its collector's next round, wharf takes two samples 0.5 s apart)`,
   `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80`,
 ];
 
@@ -167,10 +171,12 @@ async function measure(e: Engine): Promise<Record<string, number>> {
 
   // Alternating, so load from other work on the host falls on both variants alike.
   const variants: [string, string[]][] = [['run --rm true, default bridge (ms, median)', []], ['run --rm true, --network none (ms, median)', ['--network', 'none']]];
-  for (const [, flags] of variants) await must(e, ['run', '--rm', ...flags, 'busybox', 'true']);
-  const runs: number[][] = variants.map(() => []);
-  for (let i = 0; i < N; i++) for (const [k, [, flags]] of variants.entries()) runs[k].push(await timeIt(() => must(e, ['run', '--rm', ...flags, 'busybox', 'true'])));
-  for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
+  if (!statsOnly) {
+    for (const [, flags] of variants) await must(e, ['run', '--rm', ...flags, 'busybox', 'true']);
+    const runs: number[][] = variants.map(() => []);
+    for (let i = 0; i < N; i++) for (const [k, [, flags]] of variants.entries()) runs[k].push(await timeIt(() => must(e, ['run', '--rm', ...flags, 'busybox', 'true'])));
+    for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
+  }
 
   const ports: number[] = [];
   for (let i = 0; i < DETACHED; i++) ports.push(await freePort());
@@ -178,6 +184,23 @@ async function measure(e: Engine): Promise<Record<string, number>> {
     for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
   });
   out[`start ${DETACHED} detached, default bridge, -p each (s)`] = t50 / 1000;
+
+  // docker's CLI opens one stats request per running container and prints when all answered.
+  await must(e, ['stats', '--no-stream']);
+  const statsRuns: number[] = [];
+  for (let i = 0; i < STATS_RUNS; i++) {
+    statsRuns.push(
+      await timeIt(async () => {
+        const rows = (await must(e, ['stats', '--no-stream'])).trim().split('\n').length - 1;
+        if (rows !== DETACHED) throw new Error(`${e.name}: stats --no-stream showed ${rows} containers, expected ${DETACHED}`);
+      }),
+    );
+  }
+  out[`stats --no-stream, ${DETACHED} running (ms, median)`] = median(statsRuns);
+  if (statsOnly) {
+    await must(e, ['rm', '-f', ...(await must(e, ['ps', '-aq'])).trim().split('\n').filter(Boolean)]);
+    return out;
+  }
 
   const execs: number[] = [];
   for (let i = 0; i < N; i++) execs.push(await timeIt(() => must(e, ['exec', 'bench-d0', 'true'])));
