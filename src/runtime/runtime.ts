@@ -178,6 +178,7 @@ export class Runtime {
   async stats(id: string): Promise<CgroupSample> {
     const bundle = this.#bundle(id);
     const [config, pidText] = await Promise.all([readFile(join(bundle, 'config.json'), 'utf8'), readFile(join(bundle, 'pidfile'), 'utf8').catch(() => '')]);
+    // Read per sample, not cached: a container's cgroup moves with --cgroup-parent across starts.
     const path = (JSON.parse(config) as { linux?: { cgroupsPath?: string } }).linux?.cgroupsPath ?? `/wharf/${id}`;
     return readCgroupStats(path, Number.parseInt(pidText, 10) || 0);
   }
