@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { request } from 'node:http';
 import { cpus } from 'node:os';
 import { startDaemon, type TestDaemon } from './harness.js';
 
@@ -279,6 +280,41 @@ test('stats: the docker CLI shows CPU %, MEM USAGE / LIMIT, NET I/O and PIDS fro
     assert.ok(one.memory_stats.stats && typeof one.memory_stats.stats === (V2 ? 'object' : 'object'));
   } finally {
     await d.docker(['rm', '-f', busy, idle]);
+  }
+});
+
+/** The first `n` lines of a streaming GET, then the connection is closed. */
+function firstLines(path: string, n: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: d.socket, path, method: 'GET' }, (res) => {
+      let buf = '';
+      const timer = setTimeout(() => (req.destroy(), reject(new Error(`no ${n} lines in 15 s: ${buf}`))), 15_000);
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        const lines = buf.split('\n').filter(Boolean);
+        if (lines.length >= n) {
+          clearTimeout(timer);
+          req.destroy();
+          resolve(lines.slice(0, n));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('stats stream: a sample a second, each with the one before as its previous', async () => {
+  const id = (await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'while :; do :; done'])).stdout.trim();
+  try {
+    const [a, b] = (await firstLines(`/v1.44/containers/${id}/stats`, 2)).map((l) => JSON.parse(l));
+    assert.equal(a.preread, '0001-01-01T00:00:00Z');
+    assert.equal(b.preread, a.read);
+    assert.equal(b.precpu_stats.cpu_usage.total_usage, a.cpu_stats.cpu_usage.total_usage);
+    assert.ok(b.cpu_stats.cpu_usage.total_usage > a.cpu_stats.cpu_usage.total_usage);
+    assert.ok(Date.parse(b.read) - Date.parse(a.read) >= 900);
+  } finally {
+    await d.docker(['rm', '-f', id]);
   }
 });
 
