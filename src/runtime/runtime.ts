@@ -226,7 +226,7 @@ export class Runtime {
     // Docker closes a container's stdin when the first attached client goes only for `-i` without
     // a TTY (StdinOnce); with a TTY, or when stdin stays open, detaching must not close it.
     if (spec.tty || !spec.stdinOnce) args.push('--leave-stdin-open');
-    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false });
+    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false, cwd: bundle });
     const msg = await orTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, () => timedOut(`timed out creating container ${id}`)).catch((err: Error) => ({
       data: -1,
       message: err.message,
@@ -428,7 +428,7 @@ export class Runtime {
     ];
     if (p.tty) args.push('-t');
     if (p.stdin) args.push('-i');
-    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: true });
+    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: true, cwd: dir });
     const cleanup = () => rm(dir, { recursive: true, force: true }).catch(() => {});
     let session: AttachSession | undefined;
     try {
