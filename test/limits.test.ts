@@ -178,6 +178,8 @@ test('OOM: a process past --memory is killed; exit 137 and State.OOMKilled', asy
     const st = (await inspect('oom1')).State;
     assert.equal(st.OOMKilled, true);
     assert.equal(st.ExitCode, 137);
+    // conmon writes the kill down as ./oom: in the bundle, not in wharfd's working directory.
+    assert.ok(!existsSync('oom'), 'no oom file in the daemon\'s working directory');
   } finally {
     await d.docker(['rm', '-f', 'oom1']);
   }
