@@ -204,6 +204,11 @@ for (const cli of ['docker', 'wharf'] as const) {
       assert.equal(hc.PidsLimit, 20);
       assert.deepEqual(hc.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
 
+      // -1 takes the pids limit away again.
+      assert.equal((await d[cli](['update', '--pids-limit', '-1', id])).code, 0);
+      assert.equal(cg(id, ['pids', 'pids.max'], 'pids.max'), 'max');
+      assert.equal((await inspect(id)).HostConfig.PidsLimit, null);
+
       // Docker's rule: period/quota cannot be changed under --cpus.
       const conflict = await d[cli](['update', '--cpu-quota', '20000', id]);
       assert.equal(conflict.code, 1);

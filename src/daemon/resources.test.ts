@@ -62,6 +62,7 @@ test('runtimeResources: --cpus as quota over a 100 ms period; update sends "unli
   assert.equal(r.pidsLimit, undefined);
   assert.deepEqual(r.blkioReadBps, [{ path: '/dev/vda', value: 1024 }]);
   assert.equal(runtimeResources({ PidsLimit: 0 }, true).pidsLimit, -1);
+  assert.equal(runtimeResources({ PidsLimit: null }, true).pidsLimit, -1);
 });
 
 test('defaultResources: swap twice the memory, cgroupns by hierarchy, OomKillDisable false', () => {

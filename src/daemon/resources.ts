@@ -179,7 +179,7 @@ const rates = (l: ThrottleDevice[] | null | undefined) => (l?.length ? l.map((d)
 
 /**
  * A container's HostConfig limits as the runtime's Resources. `forUpdate` sends "unlimited"
- * explicitly where Docker's no-limit values (a PidsLimit of 0 or -1) must undo an earlier limit.
+ * explicitly for pids, where `update --pids-limit -1` must undo an earlier limit.
  */
 export function runtimeResources(hc: Resources, forUpdate = false): RuntimeResources {
   const pids = hc.PidsLimit;
@@ -193,7 +193,8 @@ export function runtimeResources(hc: Resources, forUpdate = false): RuntimeResou
     cpuPeriod: hc.NanoCpus ? 100_000 : hc.CpuPeriod || undefined,
     cpusetCpus: hc.CpusetCpus || undefined,
     cpusetMems: hc.CpusetMems || undefined,
-    pidsLimit: pids && pids > 0 ? pids : forUpdate && pids != null ? -1 : undefined,
+    // The record keeps "no limit" as null; an update must say so, or an earlier limit would stay.
+    pidsLimit: pids && pids > 0 ? pids : forUpdate ? -1 : undefined,
     blkioWeight: hc.BlkioWeight || undefined,
     blkioWeightDevice: weights(hc.BlkioWeightDevice),
     blkioReadBps: rates(hc.BlkioDeviceReadBps),
