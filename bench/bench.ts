@@ -3,9 +3,10 @@
  *
  *   sudo node dist/bench/bench.js [--quick] [--only SECTION,...]
  *
- * Sections: idle, run, detached, exec, memory, usernet, published, ps, logs (all by default;
- * exec and memory need the detached containers, which then start untimed unless `detached` is
- * selected too). `--only usernet,published` is a short run of the networking rows.
+ * Sections: idle, run, detached, exec, memory, stats, usernet, published, ps, logs (all by
+ * default; exec, memory and stats need the detached containers, which then start untimed
+ * unless `detached` is selected too). `--only usernet,published` is a short run of the
+ * networking rows, `--only stats` of #9's stats row.
  *
  * Starts Debian's dockerd (package docker.io) and wharfd, each on its own socket and data root
  * in a temp directory, loads the same busybox image into both (exported from wharf with
@@ -25,10 +26,11 @@ import { WHARFD, DOCKER, exec, ping, cleanupRoots, testBridge } from '../test/ha
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'usernet', 'published', 'ps', 'logs'] as const;
+const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'stats', 'usernet', 'published', 'ps', 'logs'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = onlyArg();
 const want = (s: Section) => only === undefined || only.has(s);
+const STATS_RUNS = 5;
 const N = quick ? 5 : 20;
 const LOG_LINES = quick ? 100_000 : 1_000_000;
 const PS_CONTAINERS = quick ? 50 : 200;
@@ -48,6 +50,7 @@ const NOTES = [
   `start ${DETACHED} detached, user network: one after another on a network made by \`network create --subnet\` (name resolution on: aardvark-dns for wharf, the embedded resolver for Docker), no published port; the network's creation is not timed`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
   `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds alternating engine and path, measured after the other rows' containers are gone, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
+  `stats --no-stream: the docker CLI against the ${DETACHED} detached containers, median of ${STATS_RUNS}; both engines answer stream=false with a sample whose previous sample is filled (dockerd waits for its collector's next round, wharf takes two samples 0.5 s apart)`,
 ];
 
 function onlyArg(): Set<Section> | undefined {
@@ -198,13 +201,28 @@ async function measure(e: Engine): Promise<Record<string, number>> {
     for (const [k, [name]] of variants.entries()) out[name] = median(runs[k]);
   }
 
-  if (want('detached') || want('exec') || want('memory')) {
+  if (want('detached') || want('exec') || want('memory') || want('stats')) {
     const ports: number[] = [];
     for (let i = 0; i < DETACHED; i++) ports.push(await freePort());
     const t50 = await timeIt(async () => {
       for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
     });
     if (want('detached')) out[`start ${DETACHED} detached, default bridge, -p each (s)`] = t50 / 1000;
+  }
+
+  if (want('stats')) {
+    // docker's CLI opens one stats request per running container and prints when all answered.
+    await must(e, ['stats', '--no-stream']);
+    const statsRuns: number[] = [];
+    for (let i = 0; i < STATS_RUNS; i++) {
+      statsRuns.push(
+        await timeIt(async () => {
+          const rows = (await must(e, ['stats', '--no-stream'])).trim().split('\n').length - 1;
+          if (rows !== DETACHED) throw new Error(`${e.name}: stats --no-stream showed ${rows} containers, expected ${DETACHED}`);
+        }),
+      );
+    }
+    out[`stats --no-stream, ${DETACHED} running (ms, median)`] = median(statsRuns);
   }
 
   if (want('exec')) {

@@ -74,6 +74,8 @@ const run = lazy(async (s) => (await import('./commands/container/run.js')).runC
 const start = lazy(async (s) => (await import('./commands/container/start.js')).startCommand(s));
 const stop = lazy(async (s) => (await import('./commands/container/stop.js')).stopCommand(s));
 const top = lazy(async (s) => (await import('./commands/container/top.js')).topCommand(s));
+const stats = lazy(async (s) => (await import('./commands/container/stats.js')).statsCommand(s));
+const update = lazy(async (s) => (await import('./commands/container/update.js')).updateCommand(s));
 const unpause = lazy(async (s) => (await import('./commands/container/unpause.js')).unpauseCommand(s));
 const wait = lazy(async (s) => (await import('./commands/container/wait.js')).waitCommand(s));
 const history = lazy(async (s) => (await import('./commands/image/history.js')).historyCommand(s));
@@ -104,9 +106,11 @@ const CONTAINER: Record<string, Lazy> = {
   rm: lazy(async (s) => (await import('./commands/container/rm.js')).rmCommand(s), 'remove'),
   run,
   start,
+  stats,
   stop,
   top,
   unpause,
+  update,
   wait,
 };
 const IMAGE: Record<string, Lazy> = {
@@ -174,10 +178,12 @@ const TOP: Record<string, Lazy> = {
   rmi: lazy(async (s) => (await import('./commands/image/rm.js')).rmiCommand(s)),
   save,
   start,
+  stats,
   stop,
   tag,
   top,
   unpause,
+  update,
   wait,
   container: group('container', 'Manage containers', CONTAINER),
   image: group('image', 'Manage images', IMAGE),

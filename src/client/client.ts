@@ -8,6 +8,8 @@ import type {
   ContainerPruneResponse,
   ContainerSummary,
   ContainerTopResponse,
+  ContainerUpdateRequest,
+  ContainerUpdateResponse,
   ContainerWaitResponse,
   ExecCreateRequest,
   ExecInspect,
@@ -131,6 +133,13 @@ export class Client extends Transport {
   }
   containerTop(id: string, psArgs?: string): Promise<ContainerTopResponse> {
     return this.json('GET', `/containers/${enc(id)}/top`, { query: { ps_args: psArgs } });
+  }
+  containerUpdate(id: string, req: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
+    return this.json('POST', `/containers/${enc(id)}/update`, { body: req });
+  }
+  /** The stats stream (newline-delimited JSON), or one sample with `stream: false`. */
+  containerStats(id: string, opts: { stream: boolean; oneShot?: boolean }): Promise<IncomingMessage> {
+    return this.request('GET', `/containers/${enc(id)}/stats`, { query: { stream: opts.stream ? '1' : '0', 'one-shot': opts.oneShot || undefined } });
   }
   async containerChanges(id: string): Promise<FilesystemChange[]> {
     return (await this.json<FilesystemChange[] | null>('GET', `/containers/${enc(id)}/changes`)) ?? [];

@@ -5,6 +5,7 @@ import { validatePorts } from '../network/index.js';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Mount } from '../util/index.js';
 import { validateMounts } from '../volume/index.js';
+import { checkResources, runtimeResources } from './resources.js';
 import type { ContainerRecord } from './containers/state.js';
 import type { NetworkAttachment } from './containers/ports.js';
 import type { ResolvedUser } from './user.js';
@@ -130,20 +131,9 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     })),
     deviceCgroupRules: hc.DeviceCgroupRules?.length ? hc.DeviceCgroupRules : undefined,
     systemd: systemd || undefined,
-    resources: {
-      memory: hc.Memory || undefined,
-      memoryReservation: hc.MemoryReservation || undefined,
-      memorySwap: hc.MemorySwap || undefined,
-      cpuShares: hc.CpuShares || undefined,
-      cpuQuota: hc.NanoCpus ? Math.round((hc.NanoCpus / 1e9) * 100_000) : hc.CpuQuota || undefined,
-      cpuPeriod: hc.NanoCpus ? 100_000 : hc.CpuPeriod || undefined,
-      cpusetCpus: hc.CpusetCpus || undefined,
-      cpusetMems: hc.CpusetMems || undefined,
-      pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
-      blkioWeight: hc.BlkioWeight || undefined,
-      oomKillDisable: hc.OomKillDisable ?? undefined,
-    },
+    resources: runtimeResources(hc),
     cgroupParent: hc.CgroupParent || undefined,
+    cgroupns: hc.CgroupnsMode || undefined,
     init: hc.Init ? { path: i.initPath } : undefined,
     stopSignal: cfg.StopSignal,
     oomScoreAdj: hc.OomScoreAdj || undefined,
@@ -153,35 +143,38 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
   };
 }
 
+/** A restart policy's checks, shared by create and update, with Docker's texts. */
+export function validateRestartPolicy(r: NonNullable<HostConfig['RestartPolicy']>): void {
+  if (r.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
+    throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (r.Name && r.Name !== 'on-failure' && (r.MaximumRetryCount ?? 0) > 0) {
+    throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  if ((r.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
+}
+
 /**
  * Check what can be checked at create time, with Docker's messages. `exposed` is the request's
  * ExposedPorts; the image's EXPOSE is not the client's to fix, so it is not checked here.
  */
-export async function validateHostConfig(hc: HostConfig, exposed?: Record<string, unknown> | null): Promise<void> {
+export async function validateHostConfig(hc: HostConfig, exposed?: Record<string, unknown> | null): Promise<string[]> {
   // The capabilities only select rules; any set shows whether the options and a profile parse.
   parseSecurityOpt(hc.SecurityOpt ?? [], [], false);
   validateIsolation(hc);
   await validateMounts(hc);
   validatePorts(exposed, hc.PortBindings);
   const r = hc.RestartPolicy;
-  if (r?.Name && !['no', 'always', 'unless-stopped', 'on-failure'].includes(r.Name)) {
-    throw new InvalidArgumentError(`invalid restart policy: unknown policy '${r.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
-  }
-  if (r?.Name && r.Name !== 'on-failure' && (r.MaximumRetryCount ?? 0) > 0) {
-    throw new InvalidArgumentError(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  }
-  if ((r?.MaximumRetryCount ?? 0) < 0) throw new InvalidArgumentError('invalid restart policy: maximum retry count cannot be negative');
+  if (r) validateRestartPolicy(r);
   if (hc.AutoRemove && r?.Name && r.Name !== 'no') {
     throw new InvalidArgumentError(`conflicting options: cannot use auto-remove and restart policy`);
   }
-  if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) {
-    throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
-  }
-  if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
-    throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (hc.CgroupnsMode && hc.CgroupnsMode !== 'host' && hc.CgroupnsMode !== 'private') {
+    throw new InvalidArgumentError(`invalid cgroup namespace mode: ${hc.CgroupnsMode}`);
   }
   for (const h of hc.ExtraHosts ?? []) checkExtraHost(h);
   // Whether the network exists the network service answers (NetworkPort.check), at create.
+  return checkResources(hc, false);
 }
 
 /**

@@ -70,7 +70,11 @@ export interface ConmonProcess {
  * Starts conmon. It double-forks and runs on in its own session, so containers outlive wharfd;
  * it talks back through inherited pipes named in _OCI_* variables.
  */
-export function startConmon(path: string, args: string[], opts: { withAttach: boolean }): ConmonProcess {
+/**
+ * `cwd` is where conmon writes its relative files (it records an OOM kill as `./oom`, as Podman
+ * starts it in the bundle); without it they would land in wharfd's own working directory.
+ */
+export function startConmon(path: string, args: string[], opts: { withAttach: boolean; cwd?: string }): ConmonProcess {
   const env: Record<string, string> = { ...process.env, _OCI_SYNCPIPE: '3' } as Record<string, string>;
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', 'pipe'];
   if (opts.withAttach) {
@@ -78,7 +82,7 @@ export function startConmon(path: string, args: string[], opts: { withAttach: bo
     env._OCI_STARTPIPE = '5';
     stdio.push('pipe', 'pipe');
   }
-  const child = spawn(path, args, { stdio, env, detached: true });
+  const child = spawn(path, args, { stdio, env, detached: true, cwd: opts.cwd });
   let err = '';
   (child.stdio[2] as Readable).setEncoding('utf8').on('data', (s: string) => {
     if (err.length < 8192) err += s;

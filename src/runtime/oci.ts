@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../util/index.js';
-import type { ContainerSpec, ProcessUser } from './types.js';
+import type { BlockDeviceLimit, ContainerSpec, ProcessUser, Resources } from './types.js';
 import { parseSecurityOpt, type OciSeccomp } from './seccomp.js';
 
 /** The parts of the OCI runtime specification (config.json) that wharf writes. */
@@ -13,7 +13,7 @@ export interface OciSpec {
   annotations?: Record<string, string>;
   linux: {
     namespaces: { type: string; path?: string }[];
-    resources: OciResources;
+    resources: OciResources & { devices: NonNullable<OciResources['devices']> };
     cgroupsPath: string;
     sysctl?: Record<string, string>;
     devices?: OciDevice[];
@@ -53,12 +53,62 @@ export interface OciDevice {
   gid: number;
 }
 
-interface OciResources {
-  devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
-  memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean };
+interface OciBlockDevice {
+  major: number;
+  minor: number;
+}
+export interface OciResources {
+  devices?: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
+  memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean; swappiness?: number };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
-  blockIO?: { weight: number };
+  blockIO?: {
+    weight?: number;
+    weightDevice?: (OciBlockDevice & { weight: number })[];
+    throttleReadBpsDevice?: (OciBlockDevice & { rate: number })[];
+    throttleWriteBpsDevice?: (OciBlockDevice & { rate: number })[];
+    throttleReadIOPSDevice?: (OciBlockDevice & { rate: number })[];
+    throttleWriteIOPSDevice?: (OciBlockDevice & { rate: number })[];
+  };
+}
+
+/** Block devices' numbers by host path, found by the runtime (generateSpec stays pure). */
+export type BlockDevices = Record<string, OciBlockDevice>;
+
+/**
+ * The cgroup limits of a container's resources: at create, and alone for `update` (what runc
+ * update takes). A limit left unset is left out, so an update changes only what it names.
+ */
+export function ociResources(r: Resources, blockDevices: BlockDevices = {}): Omit<OciResources, 'devices'> {
+  const out: Omit<OciResources, 'devices'> = {};
+  if (r.memory || r.memoryReservation || r.memorySwap || r.oomKillDisable || r.memorySwappiness !== undefined) {
+    out.memory = { limit: r.memory, reservation: r.memoryReservation, swap: r.memorySwap, disableOOMKiller: r.oomKillDisable, swappiness: r.memorySwappiness };
+  }
+  if (r.cpuShares || r.cpuQuota || r.cpuPeriod || r.cpusetCpus || r.cpusetMems) {
+    out.cpu = { shares: r.cpuShares, quota: r.cpuQuota, period: r.cpuPeriod, cpus: r.cpusetCpus, mems: r.cpusetMems };
+  }
+  if (r.pidsLimit) out.pids = { limit: r.pidsLimit };
+  const dev = (l: BlockDeviceLimit) => {
+    const d = blockDevices[l.path];
+    if (!d) throw new InvalidArgumentError(`no such block device: ${l.path}`);
+    return d;
+  };
+  const throttle = (list?: BlockDeviceLimit[]) => (list?.length ? list.map((l) => ({ ...dev(l), rate: l.value })) : undefined);
+  const blockIO: NonNullable<OciResources['blockIO']> = {
+    weight: r.blkioWeight || undefined,
+    weightDevice: r.blkioWeightDevice?.length ? r.blkioWeightDevice.map((l) => ({ ...dev(l), weight: l.value })) : undefined,
+    throttleReadBpsDevice: throttle(r.blkioReadBps),
+    throttleWriteBpsDevice: throttle(r.blkioWriteBps),
+    throttleReadIOPSDevice: throttle(r.blkioReadIops),
+    throttleWriteIOPSDevice: throttle(r.blkioWriteIops),
+  };
+  if (Object.values(blockIO).some((v) => v !== undefined)) out.blockIO = blockIO;
+  return out;
+}
+
+/** The host paths of the block devices a container's limits name. */
+export function blockDevicePaths(r: Resources): string[] {
+  return [...new Set([r.blkioWeightDevice, r.blkioReadBps, r.blkioWriteBps, r.blkioReadIops, r.blkioWriteIops].flatMap((l) => (l ?? []).map((d) => d.path)))];
 }
 
 /** Docker's default capability set. */
@@ -197,6 +247,7 @@ export function generateSpec(
     availableCaps: string[];
     /** On cgroup v1: where the host mounts the name=systemd hierarchy, if it does. */
     systemdHierarchy?: string;
+    blockDevices?: BlockDevices;
   },
 ): OciSpec {
   const caps = capabilities(spec, host.availableCaps);
@@ -244,11 +295,10 @@ export function generateSpec(
   if (spec.uts === 'private') namespaces.push({ type: 'uts' });
   if (spec.network.mode === 'none') namespaces.push({ type: 'network' });
   else if (spec.network.mode === 'path') namespaces.push({ type: 'network', path: spec.network.path });
-  // As Docker: a private cgroup namespace on v2, the host's on v1.
-  if (host.cgroupV2) namespaces.push({ type: 'cgroup' });
+  // As Docker: a private cgroup namespace on v2, the host's on v1, unless --cgroupns says.
+  if (spec.cgroupns === 'private' || (spec.cgroupns === undefined && host.cgroupV2)) namespaces.push({ type: 'cgroup' });
 
-  const r = spec.resources;
-  const resources: OciResources = {
+  const resources: OciSpec['linux']['resources'] = {
     devices: spec.privileged
       ? [{ allow: true, access: 'rwm' }]
       : [
@@ -256,15 +306,8 @@ export function generateSpec(
           ...host.devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: devicePermissions(spec, d.path) })),
           ...(spec.deviceCgroupRules ?? []).map(parseDeviceCgroupRule),
         ],
+    ...ociResources(spec.resources, host.blockDevices),
   };
-  if (r.memory || r.memoryReservation || r.memorySwap || r.oomKillDisable) {
-    resources.memory = { limit: r.memory, reservation: r.memoryReservation, swap: r.memorySwap, disableOOMKiller: r.oomKillDisable };
-  }
-  if (r.cpuShares || r.cpuQuota || r.cpuPeriod || r.cpusetCpus || r.cpusetMems) {
-    resources.cpu = { shares: r.cpuShares, quota: r.cpuQuota, period: r.cpuPeriod, cpus: r.cpusetCpus, mems: r.cpusetMems };
-  }
-  if (r.pidsLimit) resources.pids = { limit: r.pidsLimit };
-  if (r.blkioWeight) resources.blockIO = { weight: r.blkioWeight };
 
   return {
     ociVersion: '1.0.2',
@@ -333,7 +376,7 @@ function systemdMounts(systemdHierarchy: string | undefined, cgroupsPath: string
 }
 
 /** `c 1:3 rwm`, `b *:* m`: a device cgroup rule as the runtime takes it (a missing number is any). */
-export function parseDeviceCgroupRule(rule: string): OciResources['devices'][number] {
+export function parseDeviceCgroupRule(rule: string): NonNullable<OciResources['devices']>[number] {
   const m = /^([acb]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$/.exec(rule.trim());
   if (!m) throw new InvalidArgumentError(`invalid device cgroup format '${rule}'`);
   const num = (v: string) => (v === '*' ? undefined : Number(v));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   CommandInvokeError,
   ConflictError,
+  InvalidArgumentError,
   NotFoundError,
   devMajor,
   devMinor,
@@ -20,7 +21,8 @@ import { attachSocket } from './attach.js';
 import { DirWatch } from './dirwatch.js';
 import { runtimeErrorText, startConmon } from './conmon.js';
 import { removeRotated, rotateLog } from './logs.js';
-import { capsFromMask, generateSpec, ociProcess, rlimits, ALL_CAPS, type OciDevice } from './oci.js';
+import { blockDevicePaths, capsFromMask, generateSpec, ociProcess, ociResources, rlimits, ALL_CAPS, type BlockDevices, type OciDevice } from './oci.js';
+import { readCgroupStats, type CgroupSample } from './cgroups.js';
 import type {
   AttachSession,
   ContainerSpec,
@@ -28,6 +30,7 @@ import type {
   ExecProcess,
   ExecSession,
   ExitStatus,
+  Resources,
   RuntimeState,
 } from './types.js';
 
@@ -152,8 +155,8 @@ export class Runtime {
     return join(this.#bundles, id);
   }
 
-  async #runtime(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return run(this.#o.runtimePath, ['--root', this.#root, ...args]);
+  async #runtime(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return run(this.#o.runtimePath, ['--root', this.#root, ...args], input === undefined ? {} : { input });
   }
 
   async #runtimeChecked(args: string[], what: string, id: string): Promise<string> {
@@ -187,6 +190,42 @@ export class Runtime {
     return out;
   }
 
+  /** The numbers of the block devices that blkio limits name; Docker's text for a path that is none. */
+  async #blockDevices(r: Resources): Promise<BlockDevices> {
+    const out: BlockDevices = {};
+    for (const path of blockDevicePaths(r)) {
+      let st;
+      try {
+        st = await stat(path);
+      } catch (err) {
+        throw new InvalidArgumentError(`invalid device path ${path}: ${errorMessage(err)}`);
+      }
+      if (!st.isBlockDevice()) throw new InvalidArgumentError(`${path} is not a block device`);
+      out[path] = { major: devMajor(st.rdev), minor: devMinor(st.rdev) };
+    }
+    return out;
+  }
+
+  /** Changes a created or running container's cgroup limits in place (`runc update`). */
+  async update(id: string, r: Resources): Promise<void> {
+    const resources = ociResources(r, await this.#blockDevices(r));
+    const res = await this.#runtime(['update', '--resources', '-', id], JSON.stringify(resources));
+    if (res.code !== 0) throw new Error(runtimeErrorText(res.stderr || res.stdout));
+  }
+
+  /**
+   * One stats sample of a running container, read from its cgroup and its network namespace
+   * (through its init's /proc entry): no runtime process is spawned, so 50 containers cost 50
+   * reads of a few small files.
+   */
+  async stats(id: string): Promise<CgroupSample> {
+    const bundle = this.#bundle(id);
+    const [config, pidText] = await Promise.all([readFile(join(bundle, 'config.json'), 'utf8'), readFile(join(bundle, 'pidfile'), 'utf8').catch(() => '')]);
+    // Read per sample, not cached: a container's cgroup moves with --cgroup-parent across starts.
+    const path = (JSON.parse(config) as { linux?: { cgroupsPath?: string } }).linux?.cgroupsPath ?? `/wharf/${id}`;
+    return readCgroupStats(path, Number.parseInt(pidText, 10) || 0);
+  }
+
   /** Creates the container (its process waits to be started); conmon supervises it from here on. */
   async create(spec: ContainerSpec, opts: CreateOptions): Promise<{ pid: number }> {
     const id = spec.id;
@@ -200,6 +239,7 @@ export class Runtime {
       nofileMax: NOFILE_MAX,
       availableCaps: DAEMON_CAPS,
       systemdHierarchy: SYSTEMD_HIERARCHY,
+      blockDevices: await this.#blockDevices(spec.resources),
     });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
     const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
@@ -230,7 +270,7 @@ export class Runtime {
     // Docker closes a container's stdin when the first attached client goes only for `-i` without
     // a TTY (StdinOnce); with a TTY, or when stdin stays open, detaching must not close it.
     if (spec.tty || !spec.stdinOnce) args.push('--leave-stdin-open');
-    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false });
+    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false, cwd: bundle });
     const msg = await orTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, () => timedOut(`timed out creating container ${id}`)).catch((err: Error) => ({
       data: -1,
       message: err.message,
@@ -432,7 +472,7 @@ export class Runtime {
     ];
     if (p.tty) args.push('-t');
     if (p.stdin) args.push('-i');
-    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: true });
+    const conmon = startConmon(this.#o.conmonPath, args, { withAttach: true, cwd: dir });
     const cleanup = () => rm(dir, { recursive: true, force: true }).catch(() => {});
     let session: AttachSession | undefined;
     try {

@@ -33,8 +33,21 @@ export interface DeviceRequest {
   permissions: string;
 }
 
+/** A block device limit by the device's path on the host (`--device-read-bps /dev/sda:1mb`). */
+export interface BlockDeviceLimit {
+  path: string;
+  /** Bytes or operations per second for a throttle; the relative weight for a weight. */
+  value: number;
+}
+
 export interface Resources {
   memory?: number;
+  memorySwappiness?: number;
+  blkioWeightDevice?: BlockDeviceLimit[];
+  blkioReadBps?: BlockDeviceLimit[];
+  blkioWriteBps?: BlockDeviceLimit[];
+  blkioReadIops?: BlockDeviceLimit[];
+  blkioWriteIops?: BlockDeviceLimit[];
   memoryReservation?: number;
   memorySwap?: number;
   cpuShares?: number;
@@ -86,6 +99,8 @@ export interface ContainerSpec {
   systemd?: boolean;
   resources: Resources;
   cgroupParent?: string;
+  /** A cgroup namespace of its own; unset means the host's default (private on v2, the host's on v1). */
+  cgroupns?: 'host' | 'private';
   /** Run this init (tini) as PID 1 in front of the command. */
   init?: { path: string };
   stopSignal?: string;

@@ -88,11 +88,26 @@ export interface Ulimit {
   Hard: number;
 }
 
+/** A per-device limit (`--blkio-weight-device`, `--device-read-bps` and the other throttles). */
+export interface WeightDevice {
+  Path: string;
+  Weight: number;
+}
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
+}
+
 export interface Resources {
   CpuShares?: number;
   Memory?: number;
   CgroupParent?: string;
   BlkioWeight?: number;
+  BlkioWeightDevice?: WeightDevice[] | null;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
   CpuPeriod?: number;
   CpuQuota?: number;
   CpuRealtimePeriod?: number;
@@ -111,6 +126,11 @@ export interface Resources {
   Init?: boolean | null;
   PidsLimit?: number | null;
   Ulimits?: Ulimit[] | null;
+  /** Windows only; Linux refuses or discards them as Docker does. */
+  CpuCount?: number;
+  CpuPercent?: number;
+  IOMaximumIOps?: number;
+  IOMaximumBandwidth?: number;
 }
 
 export interface HostConfig extends Resources {
@@ -336,6 +356,68 @@ export interface ContainerPruneResponse {
   SpaceReclaimed: number;
 }
 
+/** POST /containers/{id}/update body: the resources and the restart policy. */
+export interface ContainerUpdateRequest extends Resources {
+  RestartPolicy?: RestartPolicy;
+}
+
 export interface ContainerUpdateResponse {
   Warnings: string[] | null;
+}
+
+/** GET /containers/{id}/stats: one sample, as dockerd's stats collector writes it. */
+export interface CpuStats {
+  cpu_usage: {
+    total_usage: number;
+    /** Per CPU, on cgroup v1 only (v2 keeps no per-CPU figures). */
+    percpu_usage?: number[];
+    usage_in_kernelmode: number;
+    usage_in_usermode: number;
+  };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+  throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
+}
+
+export interface BlkioStatEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+export interface NetworkStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+export interface ContainerStats {
+  name: string;
+  id: string;
+  /** RFC 3339 with nanoseconds; the zero time for `preread` of a first sample. */
+  read: string;
+  preread: string;
+  pids_stats: { current?: number; limit?: number };
+  blkio_stats: {
+    io_service_bytes_recursive: BlkioStatEntry[] | null;
+    io_serviced_recursive: BlkioStatEntry[] | null;
+    io_queue_recursive: BlkioStatEntry[] | null;
+    io_service_time_recursive: BlkioStatEntry[] | null;
+    io_wait_time_recursive: BlkioStatEntry[] | null;
+    io_merged_recursive: BlkioStatEntry[] | null;
+    io_time_recursive: BlkioStatEntry[] | null;
+    sectors_recursive: BlkioStatEntry[] | null;
+  };
+  num_procs: number;
+  storage_stats: Record<string, never>;
+  cpu_stats: CpuStats;
+  precpu_stats: CpuStats;
+  memory_stats: { usage?: number; max_usage?: number; failcnt?: number; limit?: number; stats?: Record<string, number> };
+  networks?: Record<string, NetworkStats>;
 }

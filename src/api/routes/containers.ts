@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Daemon } from '../../daemon/index.js';
-import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat } from '../../types/index.js';
+import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat, ContainerUpdateRequest } from '../../types/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
@@ -38,6 +38,31 @@ export function containerRoutes(r: Router, d: Daemon): void {
   r.add('GET', '/containers/{id}/json', async (ctx) => ctx.send(200, await c.inspect(ctx.params.id, { size: ctx.bool('size') })));
 
   r.add('GET', '/containers/{id}/top', async (ctx) => ctx.send(200, await c.top(ctx.params.id, ctx.str('ps_args') || undefined)));
+
+  r.add('GET', '/containers/{id}/stats', async (ctx) => {
+    const stream = ctx.bool('stream', true);
+    const oneShot = ctx.bool('one-shot');
+    if (oneShot && stream) throw new InvalidArgumentError('cannot have stream=true and one-shot=true');
+    const abort = new AbortController();
+    const samples = c.stats(ctx.params.id, { stream, oneShot, signal: abort.signal });
+    // The first sample decides the status: an unknown container is a 404 before any header goes out.
+    const first = await samples.next();
+    const out = ctx.stream(200, 'application/json');
+    void ctx.clientGone().then(() => abort.abort());
+    try {
+      if (!first.done) out.write(JSON.stringify(first.value) + '\n');
+      for await (const s of samples) out.write(JSON.stringify(s) + '\n');
+    } finally {
+      abort.abort();
+      out.end();
+    }
+  });
+
+  r.add('POST', '/containers/{id}/update', async (ctx) => {
+    const body = (await ctx.json<ContainerUpdateRequest>()) ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidArgumentError('invalid update request: a JSON object is required');
+    ctx.send(200, await c.update(ctx.params.id, body));
+  });
 
   r.add('GET', '/containers/{id}/changes', async (ctx) => {
     const changes = await c.changes(ctx.params.id);

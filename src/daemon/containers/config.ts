@@ -5,8 +5,9 @@
  */
 import { constants as osConstants } from 'node:os';
 import type { ContainerConfig, ContainerCreateRequest, HealthConfig, HostConfig } from '../../types/index.js';
-import type { CreateOptions } from '../../runtime/index.js';
+import { cgroupV2, type CreateOptions } from '../../runtime/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
+import { defaultResources } from '../resources.js';
 import { DEFAULT_SHM_SIZE } from '../spec.js';
 
 /** Log driver names accepted; all write the same conmon log, which `logs` reads (but for `none`'s). */
@@ -24,6 +25,7 @@ export function recordedHostConfig(given: HostConfig | undefined, runtime: strin
   // Docker stores "no limit" as null, whichever of 0 or -1 the client sent, and inspect shows it so.
   if (hostConfig.PidsLimit != null && hostConfig.PidsLimit <= 0) hostConfig.PidsLimit = null;
   if (hostConfig.MemorySwappiness === -1) hostConfig.MemorySwappiness = null;
+  defaultResources(hostConfig, cgroupV2);
   hostConfig.IpcMode ||= 'private';
   hostConfig.ShmSize ||= DEFAULT_SHM_SIZE;
   hostConfig.RestartPolicy = { Name: hostConfig.RestartPolicy?.Name || 'no', MaximumRetryCount: hostConfig.RestartPolicy?.MaximumRetryCount ?? 0 };

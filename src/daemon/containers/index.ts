@@ -6,12 +6,13 @@
  *   config.ts     what a container is created as (defaults, the image config merged in, signals)
  *   run.ts        the start sequence over the ports, each step with its undo, and its release
  *   links.ts      what a container gets from those it names: --link, --network container:<id>
- *   lifecycle.ts  create, start, stop, kill, pause, unpause, restart, rm, rename, wait, prune
+ *   lifecycle.ts  create, start, stop, kill, pause, unpause, restart, rm, rename, update, wait, prune
  *   monitor.ts    exit watching and recording, the restart rule (pure) and its timer
  *   health.ts     healthcheck loops: checks as execs, Docker's status rules, State.Health
  *   recovery.ts   reconciling with the runtime at daemon start
  *   fsops.ts      cp (stat, archive, extract), export, diff, commit through the RootfsPort
  *   views.ts      inspect, list and its filters, top
+ *   stats.ts      stats samples (cgroup and network counters) in dockerd's JSON
  *   streams.ts    attach, logs, resize
  *   ports.ts      what the service needs from the rest of the engine (runtime, rootfs, network,
  *                 volumes, images, events), declared here and wired in daemon.ts
@@ -27,7 +28,7 @@
  *   - wait: it registers a listener synchronously, so a `run` that waits before it starts
  *     cannot miss the exit;
  *   - create: the container does not exist yet; its name is reserved synchronously;
- *   - the queries (inspect, list, top, logs, diff, resize): they must not wait for a stop.
+ *   - the queries (inspect, list, top, stats, logs, diff, resize): they must not wait for a stop.
  */
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -39,7 +40,10 @@ import type {
   ContainerPathStat,
   ContainerPruneResponse,
   ContainerSummary,
+  ContainerStats,
   ContainerTopResponse,
+  ContainerUpdateRequest,
+  ContainerUpdateResponse,
   EndpointSettings,
   FilesystemChange,
 } from '../../types/index.js';
@@ -59,8 +63,9 @@ import { isActive, type ContainerRecord } from './state.js';
 import { ContainerStore } from './store.js';
 import { Streams, type AttachOptions, type LogsOptions } from './streams.js';
 import { Views, type ListOptions } from './views.js';
+import { Stats, type StatsOptions } from './stats.js';
 
-export type { AttachIO, AttachOptions, LogsOptions, ListOptions, CommitRequest, ContainerRecord };
+export type { AttachIO, AttachOptions, LogsOptions, ListOptions, CommitRequest, ContainerRecord, StatsOptions };
 export type * from './ports.js';
 export { DEFAULT_LOG_DRIVER, LOG_DRIVERS, mergeImageConfig, signalNumber } from './config.js';
 export { decideRestart, restartsAtDaemonStart, type RestartDecision, type RestartInput, type Schedule } from './monitor.js';
@@ -94,6 +99,7 @@ export class ContainerService {
   readonly #fs: FsOps;
   readonly #views: Views;
   readonly #streams: Streams;
+  readonly #stats: Stats;
 
   constructor(opts: ContainerServiceOptions) {
     const store = new ContainerStore(join(opts.dataRoot, 'containers'), opts.events);
@@ -126,6 +132,7 @@ export class ContainerService {
     this.#fs = new FsOps(ctx);
     this.#views = new Views(ctx);
     this.#streams = new Streams(ctx, (ref) => lifecycle.wait(ref, 'next-exit'));
+    this.#stats = new Stats(ctx);
   }
 
   /** Loads every container from disk and reconciles it with what the runtime says runs. */
@@ -212,6 +219,9 @@ export class ContainerService {
   rename(ref: string, newName: string): Promise<void> {
     return this.#lifecycle.rename(ref, newName);
   }
+  update(ref: string, req: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
+    return this.#lifecycle.update(ref, req);
+  }
   prune(filters: Record<string, string[]>): Promise<ContainerPruneResponse> {
     return this.#lifecycle.prune(filters);
   }
@@ -232,6 +242,9 @@ export class ContainerService {
   }
   top(ref: string, psArgs = '-ef'): Promise<ContainerTopResponse> {
     return this.#views.top(ref, psArgs);
+  }
+  stats(ref: string, opts: StatsOptions): AsyncGenerator<ContainerStats> {
+    return this.#stats.stats(ref, opts);
   }
   logs(ref: string, opts: LogsOptions): { tty: boolean; entries: AsyncIterable<LogEntry[]> } {
     return this.#streams.logs(ref, opts);

@@ -5,7 +5,15 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerPruneResponse, EndpointSettings, HostConfig } from '../../types/index.js';
+import type {
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  ContainerPruneResponse,
+  ContainerUpdateRequest,
+  ContainerUpdateResponse,
+  EndpointSettings,
+  HostConfig,
+} from '../../types/index.js';
 import { parseVolumesFrom, planMounts, type PlannedMount } from '../../volume/index.js';
 import {
   CommandInvokeError,
@@ -22,7 +30,8 @@ import {
   validateContainerName,
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
-import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode } from '../spec.js';
+import { checkResources, mergeUpdate, runtimeResources } from '../resources.js';
+import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode, validateRestartPolicy } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
@@ -55,7 +64,7 @@ export class Lifecycle {
     if (req.HostConfig?.UTSMode === 'host' && req.Hostname) throw new InvalidArgumentError('conflicting options: hostname and the UTS mode');
     const image = this.ctx.images.get(req.Image);
     const given = { ...(req.HostConfig ?? {}) };
-    await validateHostConfig(given, req.ExposedPorts);
+    const warnings = await validateHostConfig(given, req.ExposedPorts);
     validateNetMode(req, given);
     this.ctx.network.check?.(given, req.NetworkingConfig);
     const links = resolveLinks(this.ctx, given.Links, given.NetworkMode);
@@ -122,7 +131,7 @@ export class Lifecycle {
       throw err;
     }
     store.publish(c, 'create');
-    return { Id: id, Warnings: securityWarnings(hostConfig) };
+    return { Id: id, Warnings: [...warnings, ...securityWarnings(hostConfig)] };
   }
 
   /** `--volumes-from`: each named container's binds and volumes, with the mode asked for. */
@@ -352,6 +361,46 @@ export class Lifecycle {
     await notifyStartListeners(c, false);
     await releaseRun(this.ctx, c, 'remove');
     await rm(c.files.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * POST /containers/{id}/update: new limits and restart policy, recorded for every later start
+   * and, on a container that runs, applied to its cgroup now. A runtime that refuses them leaves
+   * the record as it was.
+   */
+  async update(ref: string, req: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
+    const c = this.ctx.store.get(ref);
+    const given = { ...req };
+    const warnings = checkResources(given, true);
+    if (given.RestartPolicy?.Name) {
+      validateRestartPolicy(given.RestartPolicy);
+    }
+    await this.ctx.mutex.run(c.record.id, async () => {
+      const id = c.record.id;
+      if (c.state.status === 'removing' || c.state.status === 'dead') {
+        throw new ConflictError(`Cannot update container ${id}: container is marked for removal and cannot be "update"`);
+      }
+      const before = c.record.hostConfig;
+      const next = mergeUpdate(before, id, given);
+      if (c.state.status === 'running' || c.state.status === 'paused') {
+        const rt = this.ctx.runtimeOf(c);
+        if (!rt.update) throw new NotImplementedError(`the ${c.record.hostConfig.Runtime} runtime cannot update a running container`);
+        try {
+          await rt.update(id, runtimeResources(next, true));
+        } catch (err) {
+          throw new Error(`Cannot update container ${id}: ${errorMessage(err)}`, { cause: err });
+        }
+      }
+      c.record.hostConfig = next;
+      try {
+        await c.files.saveRecord(c.record);
+      } catch (err) {
+        c.record.hostConfig = before;
+        throw err;
+      }
+      this.ctx.store.publish(c, 'update');
+    });
+    return { Warnings: warnings };
   }
 
   async rename(ref: string, newName: string): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, FilesystemChange, HostConfig, NetworkingConfig, EndpointSettings, PortMap } from '../../types/index.js';
-import type { AttachSession, ContainerSpec, CreateOptions, ExecProcess, ExecSession, ExitStatus, RuntimeState } from '../../runtime/index.js';
+import type { AttachSession, CgroupSample, ContainerSpec, CreateOptions, ExecProcess, ExecSession, ExitStatus, RuntimeState } from '../../runtime/index.js';
 import type { Mount } from '../../util/index.js';
 import type { PlannedMount } from '../../volume/index.js';
 
@@ -34,6 +34,10 @@ export interface RuntimePort {
   attach(id: string, opts: { stdin: boolean }): AttachSession;
   resize(id: string, size: { height: number; width: number }): Promise<void>;
   pids(id: string): Promise<number[]>;
+  /** Changes a created or running container's cgroup limits in place. */
+  update?(id: string, resources: ContainerSpec['resources']): Promise<void>;
+  /** One sample of a running container's cgroup and network counters. */
+  stats?(id: string): Promise<CgroupSample>;
   exec(containerId: string, p: ExecProcess): Promise<ExecSession>;
 }
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, MountSpec, RestartPolicy, Ulimit } from '../../../types/index.js';
+import type { ContainerCreateRequest, DeviceMapping, HealthConfig, HostConfig, MountSpec, RestartPolicy, ThrottleDevice, Ulimit, WeightDevice } from '../../../types/index.js';
 import { errorMessage, parseGoDuration } from '../../../util/index.js';
-import { Exit } from '../../errors.js';
+import { CommandFailure, Exit } from '../../errors.js';
 import { collect, floatArg, intArg, parseRamBytes, splitKeyValue } from '../../opts.js';
 import { addHostArg, linkArg, networkArg, networkConfig, portConfig, type NetworkFlags } from './netopts.js';
 
@@ -42,6 +42,22 @@ export interface CreateFlags extends NetworkFlags {
   cpus?: number;
   cpuShares?: number;
   pidsLimit?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  memoryReservation?: number;
+  memorySwappiness?: number;
+  oomKillDisable?: boolean;
+  kernelMemory?: number;
+  blkioWeight?: number;
+  blkioWeightDevice?: WeightDevice[];
+  deviceReadBps?: ThrottleDevice[];
+  deviceWriteBps?: ThrottleDevice[];
+  deviceReadIops?: ThrottleDevice[];
+  deviceWriteIops?: ThrottleDevice[];
+  cgroupParent?: string;
+  cgroupns?: string;
   ulimit?: string[];
   sysctl?: string[];
   shmSize?: number;
@@ -144,9 +160,114 @@ const durationArg = (v: string) => {
   }
 };
 
+const RATE_HELP = 'The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb';
+
+function deviceAndValue(v: string): [string, string] {
+  const parts = v.split(':');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InvalidArgumentError(`bad format: ${v}`);
+  if (!parts[0].startsWith('/dev/')) throw new InvalidArgumentError(`bad format for device path: ${v}`);
+  return [parts[0], parts[1]];
+}
+
+/** `--blkio-weight-device /dev/sda:200`, docker's checks and texts. */
+export function weightDeviceArg(v: string, prev: WeightDevice[] = []): WeightDevice[] {
+  const [path, w] = deviceAndValue(v);
+  const weight = /^\d+$/.test(w) ? Number(w) : NaN;
+  if (!(weight >= 10 && weight <= 1000)) throw new InvalidArgumentError(`invalid weight for device: ${v}`);
+  return [...prev, { Path: path, Weight: weight }];
+}
+
+/** `--device-read-bps /dev/sda:1mb`: a rate in bytes with go-units' suffixes. */
+export function bpsDeviceArg(v: string, prev: ThrottleDevice[] = []): ThrottleDevice[] {
+  const [path, r] = deviceAndValue(v);
+  let rate: number;
+  try {
+    rate = parseRamBytes(r);
+  } catch {
+    throw new InvalidArgumentError(`invalid rate for device: ${v}. ${RATE_HELP}`);
+  }
+  return [...prev, { Path: path, Rate: rate }];
+}
+
+/** `--device-read-iops /dev/sda:100`: operations per second, a plain number. */
+export function iopsDeviceArg(v: string, prev: ThrottleDevice[] = []): ThrottleDevice[] {
+  const [path, r] = deviceAndValue(v);
+  if (!/^\d+$/.test(r)) throw new InvalidArgumentError(`invalid rate for device: ${v}. The correct format is <device-path>:<number>. Number must be a positive integer`);
+  return [...prev, { Path: path, Rate: Number(r) }];
+}
+
+/** --cpus: docker sends 0 as "no limit"; wharf says what a limit can be instead of ignoring it. */
+export function cpusArg(v: string): number {
+  const n = floatArg(v);
+  if (n === 0) throw new InvalidArgumentError('the number of CPUs must be at least 0.01 (leave --cpus out for no limit)');
+  return n;
+}
+
+/** Declares the cgroup limit flags that run, create and (most of them) update share. */
+export function addLimitFlags(cmd: Command, forUpdate = false): Command {
+  cmd
+    .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)', intArg)
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg)
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intArg)
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
+    .option('--cpus <decimal>', 'Number of CPUs', cpusArg)
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('-m, --memory <bytes>', 'Memory limit', bytesArg)
+    .option('--memory-reservation <bytes>', 'Memory soft limit', bytesArg)
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intArg);
+  if (forUpdate) return cmd;
+  return cmd
+    .option('--blkio-weight-device <list>', 'Block IO weight (relative device weight) (default [])', weightDeviceArg)
+    .option('--cgroup-parent <string>', 'Optional parent cgroup for the container')
+    .option('--cgroupns <string>', `Cgroup namespace to use (host|private)
+'host':    Run the container in the Docker host's cgroup namespace
+'private': Run the container in its own private cgroup namespace
+'':        Use the cgroup namespace as configured by the
+           default-cgroupns-mode option on the daemon (default)`)
+    .option('--device-read-bps <list>', 'Limit read rate (bytes per second) from a device (default [])', bpsDeviceArg)
+    .option('--device-read-iops <list>', 'Limit read rate (IO per second) from a device (default [])', iopsDeviceArg)
+    .option('--device-write-bps <list>', 'Limit write rate (bytes per second) to a device (default [])', bpsDeviceArg)
+    .option('--device-write-iops <list>', 'Limit write rate (IO per second) to a device (default [])', iopsDeviceArg)
+    .option('--kernel-memory <bytes>', 'Kernel memory limit', bytesArg)
+    .option('--memory-swappiness <int>', 'Tune container memory swappiness (0 to 100) (default -1)', intArg)
+    .option('--oom-kill-disable', 'Disable OOM Killer');
+}
+
+/** The limit flags as the API's Resources (create's HostConfig, update's body). */
+export function limitResources(f: CreateFlags): Partial<HostConfig> {
+  if (f.cgroupns !== undefined && !['', 'host', 'private'].includes(f.cgroupns)) throw new CommandFailure(125, '--cgroupns: invalid CGROUP mode');
+  const sw = f.memorySwappiness;
+  if (sw !== undefined && sw !== -1 && (sw < 0 || sw > 100)) throw new CommandFailure(125, `invalid value: ${sw}. Valid memory swappiness range is 0-100`);
+  return {
+    Memory: f.memory,
+    MemorySwap: f.memorySwap,
+    MemoryReservation: f.memoryReservation,
+    MemorySwappiness: f.memorySwappiness,
+    KernelMemory: f.kernelMemory,
+    OomKillDisable: f.oomKillDisable ? true : undefined,
+    NanoCpus: f.cpus !== undefined ? Math.round(f.cpus * 1e9) : undefined,
+    CpuShares: f.cpuShares,
+    CpuPeriod: f.cpuPeriod,
+    CpuQuota: f.cpuQuota,
+    CpusetCpus: f.cpusetCpus,
+    CpusetMems: f.cpusetMems,
+    PidsLimit: f.pidsLimit,
+    BlkioWeight: f.blkioWeight,
+    BlkioWeightDevice: f.blkioWeightDevice,
+    BlkioDeviceReadBps: f.deviceReadBps,
+    BlkioDeviceWriteBps: f.deviceWriteBps,
+    BlkioDeviceReadIOps: f.deviceReadIops,
+    BlkioDeviceWriteIOps: f.deviceWriteIops,
+    CgroupParent: f.cgroupParent,
+    CgroupnsMode: f.cgroupns as HostConfig['CgroupnsMode'],
+  };
+}
+
 /** Declares docker's run/create flags on `cmd`. */
 export function addCreateFlags(cmd: Command): Command {
-  return cmd
+  return addLimitFlags(cmd)
     .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect)
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', addHostArg)
     .option('--cap-add <list>', 'Add Linux capabilities', collect)
@@ -160,8 +281,6 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--uts <string>', 'UTS namespace to use')
     .option('--userns <string>', 'User namespace to use')
     .option('--systemd <mode>', 'Run in systemd mode ("true": when the command is systemd, "always", "false"); wharf only', 'true')
-    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
-    .option('--cpus <decimal>', 'Number of CPUs', floatArg)
     .option('--dns <list>', 'Set custom DNS servers', collect)
     .option('--dns-option <list>', 'Set DNS options', collect)
     .option('--dns-search <list>', 'Set custom DNS search domains', collect)
@@ -187,8 +306,6 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--log-driver <string>', 'Logging driver for the container')
     .option('--log-opt <list>', 'Log driver options', collect)
     .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
-    .option('-m, --memory <bytes>', 'Memory limit', bytesArg)
-    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", (v: string) => (v === '-1' ? -1 : bytesArg(v)))
     .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
     .option('--name <string>', 'Assign a name to the container')
     .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
@@ -197,7 +314,6 @@ export function addCreateFlags(cmd: Command): Command {
     // docker's older names for --network and --network-alias, still taken but not listed.
     .addOption(new Option('--net <network>', 'Connect a container to a network').argParser(networkArg).hideHelp())
     .addOption(new Option('--net-alias <list>', 'Add network-scoped alias for the container').argParser(collect).hideHelp())
-    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intArg)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--privileged', 'Give extended privileges to this container')
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
@@ -446,11 +562,7 @@ export function buildCreateRequest(image: string, command: string[], f: CreateFl
     SecurityOpt: f.securityOpt?.map((o) => inlineSeccompProfile(o)),
     ReadonlyRootfs: Boolean(f.readOnly),
     Tmpfs: tmpfs,
-    Memory: f.memory,
-    MemorySwap: f.memorySwap,
-    NanoCpus: f.cpus !== undefined ? Math.round(f.cpus * 1e9) : undefined,
-    CpuShares: f.cpuShares,
-    PidsLimit: f.pidsLimit,
+    ...limitResources(f),
     Ulimits: f.ulimit?.length ? f.ulimit.map(parseUlimit) : undefined,
     Sysctls: keyValueMap(f.sysctl),
     ShmSize: f.shmSize,
