@@ -16,12 +16,12 @@
  *   ratio row compares them with Docker's tar through a helper container).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { WHARFD, WHARF, DOCKER, exec, ping, cleanupRoots, dockerdArgs, testBridge } from '../test/harness.js';
+import { WHARF, DOCKER, exec, dockerdArgs } from '../test/harness.js';
+import { ensureDockerd, median, startWharfd, stopProc, timeIt, waitSocket } from './engines.js';
 
 const quick = process.argv.includes('--quick');
 const mbArg = process.argv.indexOf('--mb');
@@ -49,33 +49,8 @@ async function must(e: Engine, args: string[], bin = DOCKER): Promise<string> {
   return r.stdout;
 }
 
-async function waitSocket(socket: string, proc: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited early`);
-    if (await ping(socket)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not start`);
-}
-
-/** SIGTERM, and SIGKILL after 30 s: a daemon that hangs must not keep the bench from cleaning up. */
-async function stopProc(proc: ChildProcess, what: string): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    console.error(`${what} did not stop in 30 s; killing it`);
-    proc.kill('SIGKILL');
-  }, 30_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function startDocker(dir: string, spawned: (e: Engine) => void): Promise<void> {
-  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
-    spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
-  }
+  ensureDockerd();
   await mkdir(dir, { recursive: true });
   const socket = join(dir, 'docker.sock');
   const proc = spawn('dockerd', dockerdArgs(dir, 'wharfbenchvol'), { stdio: ['ignore', 'ignore', 'ignore'] });
@@ -96,35 +71,6 @@ async function startDocker(dir: string, spawned: (e: Engine) => void): Promise<v
     },
   });
   await waitSocket(socket, proc, 'dockerd');
-}
-
-async function startWharf(dir: string, spawned: (e: Engine) => void): Promise<void> {
-  const socket = join(dir, 'wharf.sock');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'daemon.json'), '{}');
-  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  spawned({
-    name: 'wharf',
-    socket,
-    dir,
-    proc,
-    stop: async () => {
-      await stopProc(proc, 'wharfd');
-      await cleanupRoots(dir);
-    },
-  });
-  await waitSocket(socket, proc, 'wharfd');
-}
-
-async function timeIt(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Drops the page cache, so each copy reads from the disk as a restore after a reboot would. */
@@ -249,7 +195,8 @@ async function main(): Promise<void> {
   }
 
   async function bench(): Promise<void> {
-    await startWharf(join(base, 'wharf'), (e) => (wharf = e));
+    const wharfDir = join(base, 'wharf');
+    await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', dir: wharfDir, ...w }));
     await startDocker(join(base, 'docker'), (e) => (dockerEngine = e));
     if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');
     const tarPath = join(base, 'busybox.tar');

@@ -17,12 +17,11 @@
  * its row says `--network none`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { WHARFD, DOCKER, exec, ping, cleanupRoots, testBridge } from '../test/harness.js';
+import { DOCKER, exec, testBridge } from '../test/harness.js';
+import { ensureDockerd, median, startWharfd, stopProc, timeIt, waitSocket } from './engines.js';
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
@@ -83,16 +82,6 @@ async function must(e: Engine, args: string[], input?: Buffer): Promise<string> 
   return r.stdout;
 }
 
-async function waitSocket(socket: string, proc: ChildProcess, what: string) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited early`);
-    if (await ping(socket)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not start`);
-}
-
 function childPids(parent: number): number[] {
   const r = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,comm='], { encoding: 'utf8' });
   const rows = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
@@ -124,9 +113,7 @@ async function rssKb(pids: number[]): Promise<number> {
 
 /** `spawned` gets the engine before it is ready, so a cleanup meanwhile stops it too. */
 async function startDocker(dir: string, net: DockerNet, spawned: (e: Engine) => void): Promise<void> {
-  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
-    spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
-  }
+  ensureDockerd();
   const socket = join(dir, 'docker.sock');
   const proc = spawn('dockerd', net.args, { stdio: ['ignore', 'ignore', 'ignore'] });
   spawned({
@@ -141,49 +128,6 @@ async function startDocker(dir: string, net: DockerNet, spawned: (e: Engine) => 
     },
   });
   await waitSocket(socket, proc, 'dockerd');
-}
-
-async function startWharf(dir: string, spawned: (e: Engine) => void): Promise<void> {
-  const socket = join(dir, 'wharf.sock');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'daemon.json'), '{}');
-  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  spawned({
-    name: 'wharf',
-    socket,
-    proc,
-    pids: () => [proc.pid!],
-    monitorPids: () => pidsByComm('conmon', (l) => l.includes(dir)),
-    stop: async () => {
-      await stopProc(proc, 'wharfd');
-      await cleanupRoots(dir);
-    },
-  });
-  await waitSocket(socket, proc, 'wharfd');
-}
-
-/** SIGTERM, and SIGKILL after 30 s: a daemon that hangs must not keep the bench from cleaning up. */
-async function stopProc(proc: ChildProcess, what: string): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    console.error(`${what} did not stop in 30 s; killing it`);
-    proc.kill('SIGKILL');
-  }, 30_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function timeIt(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function measure(e: Engine): Promise<Record<string, number>> {
@@ -360,7 +304,8 @@ async function main() {
   async function bench() {
     const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
     for (const subnet of Object.values(USER_SUBNETS)) if (routes.includes(subnet.replace(/0\/24$/, ''))) throw new Error(`${subnet} is routed on this host already; the bench needs it for a user network:\n${routes}`);
-    await startWharf(join(base, 'wharf'), (e) => (wharf = e));
+    const wharfDir = join(base, 'wharf');
+    await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', ...w, pids: () => [w.proc.pid!], monitorPids: () => pidsByComm('conmon', (l) => l.includes(wharfDir)) }));
     net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
     await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
     if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');

@@ -11,6 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DOCKER, WHARF, exec, startDaemon, type TestDaemon } from '../test/harness.js';
+import { median } from './engines.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 8 : 30;
@@ -24,8 +25,6 @@ async function timeOnce(d: TestDaemon, c: Cmd): Promise<number> {
   if (r.code !== 0) throw new Error(`${c.name} failed (${r.code}): ${r.stderr}`);
   return ms;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const d = await startDaemon();

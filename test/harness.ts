@@ -3,6 +3,8 @@
  * integration test, and cleans up everything it may leave (containers, conmon, mounts, files)
  * even when the test failed.
  */
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -251,4 +253,39 @@ export async function cleanupRoots(dir: string): Promise<void> {
     .catch((err) => console.error(`cleaning up the network of ${dir}: ${err}`));
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   await rm(dir, { recursive: true, force: true });
+}
+
+export type Cli = 'docker' | 'wharf';
+
+/**
+ * A private wharfd for the tests of one file, which `start`s it in its own `before`; after its
+ * tests, the containers and networks they registered in `made` are removed and the daemon
+ * stops, even when they failed.
+ */
+export function fileDaemon(extraArgs: string[] = []) {
+  const made = { containers: new Set<string>(), networks: new Set<string>() };
+  let daemon: TestDaemon | undefined;
+  after(async () => {
+    if (!daemon) return;
+    if (made.containers.size) await daemon.docker(['rm', '-f', ...made.containers], { timeoutMs: 60_000 });
+    for (const n of made.networks) await daemon.docker(['network', 'rm', n], { timeoutMs: 30_000 });
+    await daemon.stop();
+  });
+  const start = async (): Promise<TestDaemon> => (daemon = await startDaemon(extraArgs));
+  const started = (): TestDaemon => {
+    if (!daemon) throw new Error('start() the daemon in the test file\'s before()');
+    return daemon;
+  };
+  /** Runs `cli args`, which must exit 0; its stdout. */
+  const ok = async (cli: Cli, args: string[]): Promise<string> => {
+    const r = await started()[cli](args, { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `${cli} ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  /** `run -d --name name ...args`, removed after the file's tests whatever happens; its ID. */
+  const runDetached = async (cli: Cli, name: string, args: string[]): Promise<string> => {
+    made.containers.add(name);
+    return (await ok(cli, ['run', '-d', '--name', name, ...args])).trim();
+  };
+  return { made, start, ok, runDetached };
 }

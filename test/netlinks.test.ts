@@ -6,40 +6,21 @@
  *
  * Host ports used: 0.0.0.0:18111, 0.0.0.0:18112.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, type TestDaemon } from './harness.js';
+import { fileDaemon, startDaemon, type TestDaemon } from './harness.js';
 
+const files = fileDaemon();
+const { containers, networks } = files.made;
 let d: TestDaemon;
-const containers = new Set<string>();
-const networks = new Set<string>();
-
 before(async () => {
-  d = await startDaemon();
-});
-after(async () => {
-  if (d) {
-    if (containers.size) await d.docker(['rm', '-f', ...containers], { timeoutMs: 60_000 });
-    for (const n of networks) await d.docker(['network', 'rm', n], { timeoutMs: 30_000 });
-    await d.stop();
-  }
+  d = await files.start();
 });
 
 const T = { timeoutMs: 60_000 };
-
-async function ok(cli: 'docker' | 'wharf', args: string[]): Promise<string> {
-  const r = await d[cli](args, T);
-  assert.equal(r.code, 0, `${cli} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A container removed in `after` whatever happens. */
-async function runDetached(cli: 'docker' | 'wharf', name: string, args: string[]): Promise<string> {
-  containers.add(name);
-  return (await ok(cli, ['run', '-d', '--name', name, ...args])).trim();
-}
+const { ok, runDetached } = files;
 
 async function inspect(ref: string): Promise<any> {
   return JSON.parse(await ok('docker', ['inspect', ref]))[0];

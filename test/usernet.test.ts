@@ -4,34 +4,20 @@
  * stops reaching one after a disconnect), an `--internal` network has no way out, `network rm`
  * of a network in use answers Docker's text, and removing everything leaves no bridge.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, type TestDaemon } from './harness.js';
+import { fileDaemon, type Cli, type TestDaemon } from './harness.js';
 
+const files = fileDaemon();
+const { containers, networks } = files.made;
 let d: TestDaemon;
-const containers = new Set<string>();
-const networks = new Set<string>();
-
 before(async () => {
-  d = await startDaemon();
-});
-after(async () => {
-  if (d) {
-    if (containers.size) await d.docker(['rm', '-f', ...containers], { timeoutMs: 60_000 });
-    for (const n of networks) await d.docker(['network', 'rm', n], { timeoutMs: 30_000 });
-    await d.stop();
-  }
+  d = await files.start();
 });
 
 const T = { timeoutMs: 60_000 };
-type Cli = 'docker' | 'wharf';
-
-async function ok(cli: Cli, args: string[]): Promise<string> {
-  const r = await d[cli](args, T);
-  assert.equal(r.code, 0, `${cli} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = async (cli: Cli, args: string[]): Promise<string> => (await files.ok(cli, args)).trim();
 
 async function network(cli: Cli, name: string, args: string[] = []): Promise<{ id: string; gateway: string; bridge: string }> {
   networks.add(name);

@@ -209,7 +209,8 @@ export async function readCgroupStats(cgroupsPath: string, pid: number): Promise
 
 type Part = Pick<ContainerStats, 'cpu_stats' | 'memory_stats' | 'blkio_stats' | 'pids_stats'>;
 
-function blkio(bytes: BlkioStatEntry[], ios: BlkioStatEntry[]): ContainerStats['blkio_stats'] {
+/** Docker's blkio_stats: only the two lists a cgroup has, null for what neither version keeps. */
+export function blkioStats(bytes: BlkioStatEntry[] | null, ios: BlkioStatEntry[] | null): ContainerStats['blkio_stats'] {
   return {
     io_service_bytes_recursive: bytes,
     io_serviced_recursive: ios,
@@ -259,7 +260,7 @@ async function readV1(path: string): Promise<Part> {
       throttling_data: { periods: throttle.nr_periods ?? 0, throttled_periods: throttle.nr_throttled ?? 0, throttled_time: throttle.throttled_time ?? 0 },
     },
     memory_stats: { usage: memUsage, max_usage: memMax, failcnt: memFail, limit: memLimit(memLim), stats: keyValues(memStat) },
-    blkio_stats: blkio(
+    blkio_stats: blkioStats(
       blkioV1(blkBytes).filter((e) => e.op !== 'Total'),
       blkioV1(blkIos).filter((e) => e.op !== 'Total'),
     ),
@@ -286,7 +287,7 @@ async function readV2(path: string): Promise<Part> {
       throttling_data: { periods: c.nr_periods ?? 0, throttled_periods: c.nr_throttled ?? 0, throttled_time: (c.throttled_usec ?? 0) * 1000 },
     },
     memory_stats: { usage: memCurrent, limit: memLimit(memMax), stats: keyValues(memStat) },
-    blkio_stats: blkio(io.bytes, io.ios),
+    blkio_stats: blkioStats(io.bytes, io.ios),
     pids_stats: { current: pids, limit: pidsMax },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerStats } from '../../types/index.js';
-import type { CgroupSample } from '../../runtime/index.js';
+import { blkioStats, type CgroupSample } from '../../runtime/index.js';
 import type { ContainerContext } from './context.js';
 import { isActive } from './state.js';
 import type { Container } from './store.js';
@@ -38,16 +38,7 @@ function emptySample(): CgroupSample {
     num_procs: 0,
     storage_stats: {},
     pids_stats: {},
-    blkio_stats: {
-      io_service_bytes_recursive: null,
-      io_serviced_recursive: null,
-      io_queue_recursive: null,
-      io_service_time_recursive: null,
-      io_wait_time_recursive: null,
-      io_merged_recursive: null,
-      io_time_recursive: null,
-      sectors_recursive: null,
-    },
+    blkio_stats: blkioStats(null, null),
     cpu_stats: emptyCpu(),
     memory_stats: {},
   };

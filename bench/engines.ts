@@ -1,0 +1,77 @@
+/**
+ * What every side-by-side bench needs: starting and stopping each engine on its own socket and
+ * roots, and the timing helpers.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { WHARFD, cleanupRoots, ping, testBridge } from '../test/harness.js';
+
+export async function waitSocket(socket: string, proc: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited early`);
+    if (await ping(socket)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not start`);
+}
+
+/** SIGTERM, and SIGKILL after 30 s: a daemon that hangs must not keep the bench from cleaning up. */
+export async function stopProc(proc: ChildProcess, what: string): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    console.error(`${what} did not stop in 30 s; killing it`);
+    proc.kill('SIGKILL');
+  }, 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Debian's dockerd, installed on first use (CI's install step has it already). */
+export function ensureDockerd(): void {
+  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
+    spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
+  }
+}
+
+export interface WharfdProcess {
+  socket: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * A wharfd with its own socket, roots and default bridge under `dir`. `spawned` gets it before it
+ * is ready, so a cleanup meanwhile stops it too.
+ */
+export async function startWharfd(dir: string, spawned: (w: WharfdProcess) => void): Promise<void> {
+  const socket = join(dir, 'wharf.sock');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'daemon.json'), '{}');
+  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  spawned({
+    socket,
+    proc,
+    stop: async () => {
+      await stopProc(proc, 'wharfd');
+      await cleanupRoots(dir);
+    },
+  });
+  await waitSocket(socket, proc, 'wharfd');
+}
+
+export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
