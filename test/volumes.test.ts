@@ -230,3 +230,15 @@ test('bad input: duplicate mount points, --mount of a missing host path, a bad n
   assert.equal(await ok(['volume', 'ls', '-q']), '');
   assert.equal(await ok(['ps', '-aq']), '');
 });
+
+test('-v of a single host file binds that file, read-only when asked, with both CLIs', async () => {
+  const conf = join(host, 'app.conf');
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(conf, 'listen 8080\n');
+  for (const cli of ['docker', 'wharf'] as const) {
+    assert.equal(await ok(['run', '--rm', '-v', `${conf}:/etc/app.conf:ro`, 'busybox', 'cat', '/etc/app.conf'], cli), 'listen 8080\n');
+    const w = await d[cli](['run', '--rm', '-v', `${conf}:/etc/app.conf:ro`, 'busybox', 'sh', '-c', 'echo x > /etc/app.conf']);
+    assert.notEqual(w.code, 0, `${cli}: a :ro file bind took a write`);
+  }
+  assert.equal(await readFile(conf, 'utf8'), 'listen 8080\n');
+});

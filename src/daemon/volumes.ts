@@ -6,12 +6,12 @@
  * removed. Which containers refer to a volume is the containers' records' to say (`users`).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, HostConfig, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse, VolumeSummary } from '../types/index.js';
-import { ConflictError, InvalidArgumentError, errorMessage, untar, type Logger, type Mount } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, errorMessage, isErrno, untar, type Logger, type Mount } from '../util/index.js';
 import {
   ANONYMOUS_LABEL,
   VolumeStore,
@@ -40,6 +40,19 @@ export interface VolumeServiceOptions {
   /** IDs of the containers whose plan refers to the volume, running or not. */
   users?: (name: string) => string[];
   onEvent?: (action: string, name: string, attrs: Record<string, string>) => void;
+}
+
+/**
+ * Docker makes a missing `-v` source a directory; one that exists, a single file included
+ * (`-v ./nginx.conf:/etc/nginx/nginx.conf`), is bound as it is.
+ */
+async function ensureBindSource(path: string): Promise<void> {
+  try {
+    await stat(path);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    await mkdir(path, { recursive: true });
+  }
 }
 
 export class VolumeService implements VolumePort {
@@ -264,7 +277,7 @@ export class VolumeService implements VolumePort {
     const plan = ctx?.plan;
     if (!plan) {
       // A container recorded before mount plans: binds and tmpfs only.
-      for (const source of bindSourcesToCreate(hostConfig)) await mkdir(source, { recursive: true });
+      for (const source of bindSourcesToCreate(hostConfig)) await ensureBindSource(source);
       return containerMounts(hostConfig);
     }
     const mounts: Mount[] = [...tmpfsMounts(hostConfig)];
@@ -273,7 +286,7 @@ export class VolumeService implements VolumePort {
     try {
       for (const m of plan) {
         if (m.type === 'bind') {
-          if (m.createSource) await mkdir(m.source, { recursive: true });
+          if (m.createSource) await ensureBindSource(m.source);
           mounts.push(plannedRuntimeMount(m, m.source));
           continue;
         }
