@@ -159,3 +159,18 @@ test('a request body over the limit gets a 413 answer before the connection clos
   // The daemon is none the worse.
   assert.equal((await d.api('GET', '/_ping')).status, 200);
 });
+
+test('swarm endpoints answer as a dockerd outside any swarm: 503 with its texts', async () => {
+  const notManager = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+  for (const path of ['/swarm', '/nodes', '/services']) {
+    const r = await d.api('GET', `/v1.47${path}`);
+    assert.equal(r.status, 503, path);
+    assert.equal(JSON.parse(r.body).message, notManager, path);
+  }
+  const leave = await d.api('POST', '/v1.47/swarm/leave?force=1');
+  assert.equal(leave.status, 503);
+  assert.equal(JSON.parse(leave.body).message, 'This node is not part of a swarm');
+  const nodes = await d.docker(['node', 'ls']);
+  assert.equal(nodes.code, 1);
+  assert.equal(nodes.stderr, `Error response from daemon: ${notManager}\n`);
+});

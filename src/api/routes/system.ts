@@ -2,6 +2,7 @@ import type { Daemon } from '../../daemon/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
 import { parseFilters, parseTimestampNs } from '../query.js';
+import { UnavailableError } from '../../util/index.js';
 
 export function systemRoutes(r: Router, d: Daemon): void {
   const ping = (ctx: Context) =>
@@ -16,6 +17,16 @@ export function systemRoutes(r: Router, d: Daemon): void {
   r.add('GET', '/version', async (ctx) => ctx.send(200, await d.system.version()));
   r.add('GET', '/info', async (ctx) => ctx.send(200, await d.system.info()));
   r.add('GET', '/system/df', async (ctx) => ctx.send(200, await d.system.df()));
+
+  // wharf has no swarm mode; it answers as a dockerd that never joined one (503), which clients
+  // such as docker-py's leave_swarm(force=True) and `docker node ls` expect.
+  const notManager = () => {
+    throw new UnavailableError('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
+  };
+  for (const path of ['/swarm', '/swarm/unlockkey', '/nodes', '/services', '/tasks', '/secrets', '/configs']) r.add('GET', path, notManager);
+  r.add('POST', '/swarm/leave', () => {
+    throw new UnavailableError('This node is not part of a swarm');
+  });
 
   r.add('GET', '/events', (ctx) => {
     const filters = parseFilters(ctx.str('filters'));
