@@ -199,3 +199,24 @@ for (const cli of ['docker', 'wharf'] as const) {
     }
   });
 }
+
+test('network ls filters (name, id prefix, driver, type) and the endpoint\'s requested IPAMConfig in inspect, both CLIs', async () => {
+  for (const cli of ['docker', 'wharf'] as const) {
+    const name = `lsf-${cli}`;
+    const { id } = await network(cli, name, ['--subnet', cli === 'docker' ? '10.231.251.0/24' : '10.231.252.0/24']);
+    assert.equal(await ok(cli, ['network', 'ls', '-q', '--no-trunc', '--filter', `name=${name}`]), id);
+    assert.equal(await ok(cli, ['network', 'ls', '-q', '--no-trunc', '--filter', `id=${id.slice(0, 8)}`]), id);
+    const custom = (await ok(cli, ['network', 'ls', '--format', '{{.Name}}', '--filter', 'type=custom'])).split('\n');
+    assert.ok(custom.includes(name) && !custom.includes('bridge') && !custom.includes('host'), custom.join(','));
+    assert.deepEqual((await ok(cli, ['network', 'ls', '--format', '{{.Name}}', '--filter', 'driver=host'])).split('\n'), ['host']);
+    const ip = cli === 'docker' ? '10.231.251.9' : '10.231.252.9';
+    containers.add(`ipam-${cli}`);
+    await ok(cli, ['run', '-d', '--name', `ipam-${cli}`, '--network', name, '--ip', ip, 'busybox', 'sleep', '300']);
+    const cfg = JSON.parse(await ok(cli, ['inspect', '-f', `{{json (index .NetworkSettings.Networks "${name}").IPAMConfig}}`, `ipam-${cli}`]));
+    assert.equal(cfg.IPv4Address, ip);
+    await ok(cli, ['rm', '-f', `ipam-${cli}`]);
+  }
+  const bad = await d.docker(['network', 'ls', '--filter', 'bogus=1']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /invalid filter 'bogus'/);
+});

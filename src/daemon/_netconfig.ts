@@ -33,6 +33,9 @@ export interface EndpointRecord {
   mac: string;
   /** `--network-alias`es on a user-defined network. */
   aliases?: string[];
+  /** What the request asked for (`--ip`, links on this network), which inspect shows back as Docker does. */
+  ipamConfig?: EndpointSettings['IPAMConfig'];
+  links?: string[];
 }
 
 /** A container's attachment as its record keeps it. */
@@ -275,6 +278,8 @@ export function attachmentOf(sb: SandboxRecord, networks: Map<string, NetworkRec
       IPAddress: e.ip,
       IPPrefixLen: e.prefixLen,
       MacAddress: e.mac,
+      IPAMConfig: e.ipamConfig ?? null,
+      Links: e.links?.length ? e.links : null,
       // Docker adds the short ID on user-defined networks, where names resolve.
       ...(e.aliases ? { Aliases: [...e.aliases, short], DNSNames: [sb.name, short, ...e.aliases] } : {}),
     };

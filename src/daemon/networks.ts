@@ -64,6 +64,8 @@ import {
 
 export type { EndpointRecord, HostSubnet, NetworkRecord, SandboxRecord } from './_netconfig.js';
 
+/** The filters `docker network ls` may send. */
+const LIST_FILTERS = ['name', 'id', 'driver', 'scope', 'type', 'label', 'dangling'];
 /** The filters `docker network prune` may send; Docker refuses others even when there is nothing to prune. */
 const PRUNE_FILTERS = ['until', 'label', 'label!'];
 
@@ -208,7 +210,8 @@ export class NetworkService implements NetworkPort {
     if (want && taken.includes(want)) throw new ForbiddenError(`Address already in use: ${want} on network ${net.name}`);
     const ip = want || allocateIp(net.ipRange ?? net.subnet, net.gateway, taken);
     const aliases = net.name === 'bridge' ? undefined : [...(cfg?.Aliases ?? [])];
-    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: cfg?.MacAddress || macFromIp(ip), aliases };
+    const ipamConfig = cfg?.IPAMConfig && Object.keys(cfg.IPAMConfig).length ? cfg.IPAMConfig : undefined;
+    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: cfg?.MacAddress || macFromIp(ip), aliases, ipamConfig, links: cfg?.Links ?? undefined };
   }
 
   /** `extraHosts` come back in HostConfig.ExtraHosts' `name:address` form, which writeHostFiles takes. */
@@ -475,9 +478,33 @@ export class NetworkService implements NetworkPort {
     return sb ? this.#attachment(sb) : undefined;
   }
 
-  list(): NetworkResource[] {
+  /**
+   * GET /networks with moby's filters: `name` and `id` match as regular expressions (so a part of
+   * a name or an ID prefix selects), `driver`, `scope` and `type` (custom|builtin) exactly.
+   */
+  list(filters: Filters = {}): NetworkResource[] {
+    checkFilterKeys(filters, LIST_FILTERS);
+    const builtin = (r: NetworkResource) => ['bridge', 'host', 'none'].includes(r.Name);
+    const matchRe = (v: string, s: string) => {
+      try {
+        return new RegExp(v).test(s);
+      } catch {
+        return s.includes(v);
+      }
+    };
     // Docker's list leaves Containers empty (API 1.28+); inspect fills them.
-    return [...[...this.#networks.values()].map((n) => this.#resource(n, false)), predefined('none', 'null'), predefined('host', 'host')];
+    const all = [...[...this.#networks.values()].map((n) => this.#resource(n, false)), predefined('none', 'null'), predefined('host', 'host')];
+    return all.filter((r) =>
+      matchesFilters(filters, {
+        name: (v) => matchRe(v, r.Name),
+        id: (v) => matchRe(v, r.Id),
+        driver: (v) => v === r.Driver,
+        scope: (v) => v === r.Scope,
+        type: (v) => (v === 'builtin' ? builtin(r) : v === 'custom' ? !builtin(r) : false),
+        label: (v) => parseLabelFilter(v)(r.Labels ?? {}),
+        dangling: (v) => (v === 'true' || v === '1') === (!builtin(r) && !this.#inUse(r.Id)),
+      }),
+    );
   }
 
   /** GET /networks/{id}: by full name, full ID, then a unique ID prefix. */

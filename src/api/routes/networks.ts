@@ -5,7 +5,7 @@ import type { Router } from '../router.js';
 
 /** GET /networks takes no filters yet. */
 export function networkRoutes(r: Router, d: Daemon): void {
-  r.add('GET', '/networks', (ctx) => ctx.send(200, d.networks.list()));
+  r.add('GET', '/networks', (ctx) => ctx.send(200, d.networks.list(parseFilters(ctx.str('filters')))));
   r.add('GET', '/networks/{id}', (ctx) => ctx.send(200, d.networks.inspect(ctx.params.id)));
   r.add('POST', '/networks/create', async (ctx) => ctx.send(201, await d.networks.create((await ctx.json<NetworkCreateRequest>()) ?? { Name: '' })));
   r.add('POST', '/networks/prune', async (ctx) => ctx.send(200, await d.networks.prune(parseFilters(ctx.str('filters')))));
