@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WHARF, DOCKER, exec, dockerdArgs } from '../test/harness.js';
-import { ensureDockerd, median, startWharfd, stopProc, timeIt, waitSocket } from './engines.js';
+import { ensureDockerd, median, printComparison, startWharfd, stopProc, timeIt, untilSignal, waitSocket } from './engines.js';
 
 const quick = process.argv.includes('--quick');
 const mbArg = process.argv.indexOf('--mb');
@@ -179,15 +179,8 @@ async function main(): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'wharf-bench-vol-'));
   let wharf: Engine | undefined;
   let dockerEngine: Engine | undefined;
-  let stopped: (err: Error) => void = () => {};
-  const signalled = new Promise<never>((_, reject) => (stopped = reject));
-  const onSignal = (sig: NodeJS.Signals) => stopped(new Error(`bench stopped by ${sig}; cleaning up`));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
-    const work = bench();
-    work.catch(() => {});
-    await Promise.race([signalled, work]);
+    await untilSignal(bench);
   } finally {
     await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
     await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
@@ -204,12 +197,7 @@ async function main(): Promise<void> {
     await must(dockerEngine, ['load', '-i', tarPath]);
 
     const [w, dk] = await measureBoth([wharf, dockerEngine], base);
-    const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
-    const widths = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'wharf', 'docker', 'wharf/docker'], ...rows].map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    console.log(line(['metric', 'wharf', 'docker', 'wharf/docker']));
-    for (const r of rows) console.log(line(r));
-    console.log('');
+    printComparison(w, dk);
     console.log(`- ${SIZE_MB} MiB in ${FILES} files of random bytes; page cache dropped before each copy; ${ROUNDS} round(s), the engines alternating; starts: ${N} runs each, alternating`);
     console.log('- the export/import rows compare wharf\'s one command with Docker\'s backup/restore through a helper container');
   }

@@ -21,7 +21,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, exec, testBridge } from '../test/harness.js';
-import { ensureDockerd, median, startWharfd, stopProc, timeIt, waitSocket } from './engines.js';
+import { ensureDockerd, median, printComparison, startWharfd, stopProc, timeIt, untilSignal, waitSocket } from './engines.js';
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
@@ -281,17 +281,8 @@ async function main() {
   let wharf: Engine | undefined;
   let dockerEngine: Engine | undefined;
   let net: DockerNet | undefined;
-  // Ctrl-C or a kill must still reach the cleanup below: the work in flight fails once the daemons stop.
-  let stopped: (err: Error) => void = () => {};
-  const signalled = new Promise<never>((_, reject) => (stopped = reject));
-  const onSignal = (sig: NodeJS.Signals) => stopped(new Error(`bench stopped by ${sig}; cleaning up`));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
-    const work = bench();
-    // After a signal, bench() fails against the stopped daemons; that failure is expected, not news.
-    work.catch(() => {});
-    await Promise.race([signalled, work]);
+    await untilSignal(bench);
   } finally {
     await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
     await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
@@ -321,12 +312,7 @@ async function main() {
       Object.assign(w, both.get(wharf));
       Object.assign(dk, both.get(dockerEngine));
     }
-    const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
-    const widths = [0, 1, 2, 3].map((i) => Math.max(...[['metric', 'wharf', 'docker', 'wharf/docker'], ...rows].map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    console.log(line(['metric', 'wharf', 'docker', 'wharf/docker']));
-    for (const r of rows) console.log(line(r));
-    console.log('');
+    printComparison(w, dk);
     for (const n of NOTES) console.log(`- ${n}`);
   }
 }

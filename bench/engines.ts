@@ -75,3 +75,30 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
+
+/**
+ * Runs `work` until it ends or SIGINT/SIGTERM arrives, so that Ctrl-C or a kill still reaches the
+ * caller's cleanup. After a signal the work fails against the stopped daemons; that failure is
+ * expected, not news.
+ */
+export async function untilSignal(work: () => Promise<void>): Promise<void> {
+  let stopped: (err: Error) => void = () => {};
+  const signalled = new Promise<never>((_, reject) => (stopped = reject));
+  const onSignal = (sig: NodeJS.Signals) => stopped(new Error(`bench stopped by ${sig}; cleaning up`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const running = work();
+  running.catch(() => {});
+  await Promise.race([signalled, running]);
+}
+
+/** The side-by-side table: each metric, both figures and the ratio wharf/docker. */
+export function printComparison(w: Record<string, number>, dk: Record<string, number>): void {
+  const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
+  const head = ['metric', 'wharf', 'docker', 'wharf/docker'];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[head, ...rows].map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+  console.log('');
+}
