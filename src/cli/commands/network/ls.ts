@@ -4,7 +4,7 @@ import type { NetworkResource } from '../../../types/index.js';
 import { shortId } from '../../../util/index.js';
 import { givenFlags, newCommand } from '../../command.js';
 import { naturalCompare, render, sortedKeys } from '../../format/index.js';
-import { FORMAT_TABLE_HELP } from '../../opts.js';
+import { FORMAT_TABLE_HELP, parseFilters } from '../../opts.js';
 import type { IO, Session } from '../../session.js';
 
 export const NETWORK_HEADERS: Record<string, string> = {
@@ -69,12 +69,7 @@ export function filterArg(v: string, prev: string[] = []): string[] {
 
 /** `network ls`: the networks in natural order of their names, as docker's table or the --format asked for. */
 export async function listNetworks(client: Pick<Client, 'networkList'>, opts: NetworkListOptions, io: IO): Promise<number> {
-  const filters: Record<string, string[]> = {};
-  for (const kv of opts.filter ?? []) {
-    const i = kv.indexOf('=');
-    (filters[kv.slice(0, i).trim().toLowerCase()] ??= []).push(kv.slice(i + 1));
-  }
-  const list = await client.networkList(Object.keys(filters).length ? filters : undefined);
+  const list = await client.networkList(parseFilters(opts.filter));
   list.sort((a, b) => naturalCompare(a.Name, b.Name));
   const rows = list.map((n) => networkRow(n, { trunc: opts.trunc !== false }));
   const table = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';

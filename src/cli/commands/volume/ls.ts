@@ -3,7 +3,7 @@ import type { Client } from '../../../client/index.js';
 import type { Volume } from '../../../types/index.js';
 import { givenFlags, newCommand } from '../../command.js';
 import { render, sortedKeys } from '../../format/index.js';
-import { FORMAT_TABLE_HELP } from '../../opts.js';
+import { FORMAT_TABLE_HELP, parseFilters } from '../../opts.js';
 import type { IO, Session } from '../../session.js';
 import { filterArg } from '../network/ls.js';
 
@@ -41,18 +41,9 @@ export interface VolumeListOptions {
   format?: string;
 }
 
-export function filtersOf(list: string[] | undefined): Record<string, string[]> | undefined {
-  const filters: Record<string, string[]> = {};
-  for (const kv of list ?? []) {
-    const i = kv.indexOf('=');
-    (filters[kv.slice(0, i).trim().toLowerCase()] ??= []).push(kv.slice(i + 1));
-  }
-  return Object.keys(filters).length ? filters : undefined;
-}
-
 /** `volume ls`: the volumes by name, as docker's table or the --format asked for. */
 export async function listVolumes(client: Pick<Client, 'volumeList'>, opts: VolumeListOptions, io: IO): Promise<number> {
-  const list = (await client.volumeList(filtersOf(opts.filter))).Volumes ?? [];
+  const list = (await client.volumeList(parseFilters(opts.filter))).Volumes ?? [];
   list.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   const format = opts.format ?? (opts.quiet ? '{{.Name}}' : '');
   io.stdout.write(render(format === '' || format === 'table' ? 'table {{.Driver}}\t{{.Name}}' : format, list.map(volumeRow), VOLUME_HEADERS));

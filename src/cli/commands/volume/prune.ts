@@ -4,7 +4,7 @@ import { givenFlags, newCommand } from '../../command.js';
 import type { IO, Session } from '../../session.js';
 import { confirmPrune, listing, printPruned } from '../pruned.js';
 import { filterArg } from '../network/ls.js';
-import { filtersOf } from './ls.js';
+import { parseFilters } from '../../opts.js';
 
 export interface VolumePruneOptions {
   all?: boolean;
@@ -16,7 +16,7 @@ export interface VolumePruneOptions {
 export async function pruneVolumes(client: Pick<Client, 'volumePrune'>, o: VolumePruneOptions, io: IO): Promise<number> {
   const warning = o.all ? 'WARNING! This will remove all local volumes not used by at least one container.' : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
   if (!(await confirmPrune(io, o.force, warning))) return 0;
-  const filters = filtersOf(o.filter) ?? {};
+  const filters = parseFilters(o.filter) ?? {};
   if (o.all) filters.all = ['true'];
   const r = await client.volumePrune(Object.keys(filters).length ? filters : undefined);
   printPruned(io, [{ output: listing('Deleted Volumes', r.VolumesDeleted), reclaimed: r.SpaceReclaimed ?? 0 }]);
