@@ -46,7 +46,11 @@ export interface RunProcess {
   mounts: StepMount[];
 }
 
-/** A step's writable file system over a base image: one container, as the classic builder makes. */
+/**
+ * A step's writable file system over a base image: one container, as the classic builder makes.
+ * A step uses either `root` (COPY, ADD, WORKDIR write files) or `run` (one RUN process), never
+ * both, then `commit` at most once and always `release`.
+ */
 export interface Workspace {
   /** The container's ID (`Running in <first 12>`, `Removing intermediate container <first 12>`). */
   readonly id: string;
