@@ -9,6 +9,22 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const OUT = 'dist/src/cmd/wharf.bundle.cjs';
 
+/**
+ * commander loads child_process at start for executable subcommands, which wharf never uses;
+ * loading it costs every command a few milliseconds (#12). Commander gets a stand-in that loads
+ * the real module on first use.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (args.importer.includes('/node_modules/commander/') ? { path: 'lazy-child-process', namespace: 'wharf-lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'wharf-lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: ['dist/src/cmd/wharf.js'],
   outfile: OUT,
@@ -21,6 +37,7 @@ await build({
   // same depth under dist/ as the module it replaces, so its own file URL finds the same path.
   define: { 'import.meta.url': '__wharf_bundle_url' },
   banner: { js: "const __wharf_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyChildProcessForCommander],
 });
 // The launcher wraps the bundle as a CommonJS module body, where a #! line is a syntax error.
 const text = readFileSync(OUT, 'utf8');

@@ -1,5 +1,4 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Duplex, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { API_VERSION } from '../types/index.js';
@@ -53,10 +52,14 @@ export class Transport {
   constructor(endpoint: Endpoint) {
     this.endpoint = endpoint;
     if (endpoint.kind === 'unix') {
-      this.#base = { socketPath: endpoint.socketPath, agent: new HttpAgent({ keepAlive: true }) };
+      // No TLS name on a socket: an empty servername spares Node's agent deriving one, whose
+      // first IPv6 check compiles a large regular expression (some milliseconds per command, #12).
+      this.#base = { socketPath: endpoint.socketPath, servername: '', agent: new HttpAgent({ keepAlive: true }) } as RequestOptions;
       this.#request = httpRequest;
     } else if (endpoint.tls) {
       const t = endpoint.tls;
+      // Loaded only here: TLS costs every other command some milliseconds of start-up (#12).
+      const { Agent: HttpsAgent, request: httpsRequest } = process.getBuiltinModule('node:https');
       const agent = new HttpsAgent({ keepAlive: true, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.verify });
       this.#base = { host: endpoint.hostname, port: endpoint.port, agent };
       this.#request = httpsRequest as unknown as typeof httpRequest;
