@@ -3,7 +3,12 @@
  * directory on disk as it streams in, never held whole in memory; `.dockerignore` (or
  * `<Dockerfile>.dockerignore`) applied with Docker's exact semantics. Owner: context and copy.
  */
+import { lstat, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import { InvalidArgumentError, errorMessage, isErrno, resolveInView, untar, hostPathIn } from '../util/index.js';
+import { decompress, detectCompression, peek } from './_decompress.js';
+import { ignoreMatcher, parseIgnoreFile, type IgnoreMatcher } from './_ignore.js';
 
 export interface BuildContext {
   /** The directory with the context's files, ignored ones removed. */
@@ -22,6 +27,8 @@ export interface OpenContextOptions {
   signal?: AbortSignal;
 }
 
+const DEFAULT_DOCKERFILE = 'Dockerfile';
+
 /**
  * Extracts `body` and reads the Dockerfile. Paths are checked as they arrive (no `..`, no
  * absolute names, links kept as links but never followed while extracting). InvalidArgumentError
@@ -29,6 +36,128 @@ export interface OpenContextOptions {
  * On failure nothing is left under `workDir`.
  */
 export async function openContext(body: Readable, opts: OpenContextOptions): Promise<BuildContext> {
-  void body, opts;
-  throw new Error('not implemented');
+  const signal = opts.signal;
+  signal?.throwIfAborted();
+  const dir = await mkdtemp(join(opts.workDir, 'context-'));
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await extractBody(body, dir, signal);
+    signal?.throwIfAborted();
+    const name = opts.dockerfile || DEFAULT_DOCKERFILE;
+    const found = await locateDockerfile(dir, name);
+    const dockerfile = await readFile(found.host, 'utf8');
+    const ignoreRel = await ignoreFileFor(dir, found.rel);
+    if (ignoreRel) {
+      const patterns = parseIgnoreFile(await readFile(join(dir, ignoreRel), 'utf8'));
+      const m = ignoreMatcher(patterns);
+      if (!m.empty) await prune(dir, '', m, signal);
+    }
+    signal?.throwIfAborted();
+    return { dir, dockerfile, release };
+  } catch (err) {
+    await release();
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
+}
+
+async function extractBody(body: Readable, dir: string, signal: AbortSignal | undefined): Promise<void> {
+  const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { head, stream } = await peek(body, 6);
+    // An empty body is an empty context: Docker then only misses the Dockerfile.
+    if (head.length === 0) return;
+    const tar = decompress(stream, detectCompression(head));
+    await untar(tar, {
+      view: { root: dir },
+      owner: 'header',
+      label: 'the build context',
+      // Names are checked before anything is resolved: the context is a client's tar, and a
+      // name that tries to leave (or start at) the root says it was not made by a build client.
+      rename: (name) => {
+        if (name.startsWith('/')) throw new InvalidArgumentError(`invalid build context: "${name}" is an absolute path`);
+        if (name.split('/').includes('..')) throw new InvalidArgumentError(`invalid build context: "${name}" points outside the context`);
+        return name;
+      },
+    });
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if (err instanceof InvalidArgumentError) {
+      const msg = errorMessage(err);
+      throw msg.startsWith('invalid tar:') ? new InvalidArgumentError(`the build context is not a valid tar archive: ${msg.slice('invalid tar: '.length)}`, { cause: err }) : err;
+    }
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The Dockerfile inside the context, its symlinks followed within it. Docker falls back to
+ * `dockerfile` when the default name is missing and hides the path it looked at in the error.
+ */
+async function locateDockerfile(dir: string, name: string): Promise<{ host: string; rel: string }> {
+  const tryName = async (n: string) => {
+    const inside = await resolveInView({ root: dir }, n);
+    const host = hostPathIn({ root: dir }, inside);
+    try {
+      const st = await lstat(host);
+      if (st.isFile()) return { host, rel: inside.slice(1) };
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
+    }
+    return undefined;
+  };
+  const found = (await tryName(name)) ?? (name === DEFAULT_DOCKERFILE ? await tryName(name.toLowerCase()) : undefined);
+  if (!found) throw new InvalidArgumentError(`Cannot locate specified Dockerfile: ${name}`);
+  return found;
+}
+
+/** BuildKit's rule: `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`. */
+async function ignoreFileFor(dir: string, dockerfileRel: string): Promise<string | undefined> {
+  for (const rel of [`${dockerfileRel}.dockerignore`, '.dockerignore']) {
+    const st = await lstat(join(dir, rel)).catch(() => undefined);
+    if (st?.isFile()) return rel;
+  }
+  return undefined;
+}
+
+/**
+ * Removes what the patterns exclude. An excluded directory goes whole unless an exception could
+ * keep something inside it; then it is walked and removed only when nothing in it was kept, as
+ * the docker CLI's context tar leaves such a directory out.
+ */
+async function prune(dir: string, rel: string, m: IgnoreMatcher, signal: AbortSignal | undefined): Promise<boolean> {
+  signal?.throwIfAborted();
+  const host = rel ? join(dir, rel) : dir;
+  const names = await readdir(host, { withFileTypes: true });
+  let kept = false;
+  for (const d of names) {
+    const childRel = rel ? posix.join(rel, d.name) : d.name;
+    const childHost = join(host, d.name);
+    const ignored = m.ignores(childRel);
+    if (d.isDirectory()) {
+      if (ignored && !m.hasExceptions) {
+        await rm(childHost, { recursive: true, force: true });
+        continue;
+      }
+      const keptInside = await prune(dir, childRel, m, signal);
+      if (ignored && !keptInside) {
+        await rmdir(childHost).catch(() => {});
+        continue;
+      }
+      kept = true;
+    } else if (ignored) {
+      await rm(childHost, { force: true });
+    } else {
+      kept = true;
+    }
+  }
+  return kept;
 }

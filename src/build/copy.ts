@@ -7,6 +7,18 @@
  * copied as links and never followed outside it, destination paths are resolved inside the
  * step's root. Owner: context and copy.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile, constants as fsConstants } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, resolveInView, untar, type RootView } from '../util/index.js';
+import { parseChmod, type ModeFn } from './_chmod.js';
+import { decompress, detectCompression, looksLikeTar, peek } from './_decompress.js';
+import { download } from './_fetch.js';
+import { ignoreMatcher, type IgnoreMatcher } from './_ignore.js';
+import { EscapeError, goPattern, hasWildcards, resolveStrict } from './_paths.js';
 
 export interface CopySourceSpec {
   /** Host directory the sources are relative to (`/` of the context or of the `--from` stage). */
@@ -48,18 +60,532 @@ export interface CopyTarget {
   chmod?: string;
 }
 
+/** One resolved source. `name` is what it is called inside a directory destination. */
+type Item =
+  | { kind: 'file'; host: string; name: string; st: Stats }
+  | { kind: 'dir'; host: string; rel: string; st: Stats }
+  | { kind: 'archive'; host: string; name: string; st: Stats }
+  | { kind: 'url'; host: string; name: string; mtime?: Date }
+  | { kind: 'inline'; name: string; content: string };
+
+interface PlanState {
+  items: Item[];
+  exclude: IgnoreMatcher;
+  cmd: string;
+}
+
+// The plan's resolved sources stay out of the shared CopyPlan type: only applyCopy reads them.
+const plans = new WeakMap<CopyPlan, PlanState>();
+
+/** Files hashed at once: enough to keep a disk busy, few enough not to run out of descriptors. */
+const HASH_CONCURRENCY = 8;
+
 /**
  * Resolves the sources. Throws InvalidArgumentError with Docker's texts when a source does not
  * exist (`failed to compute cache key: "/x" not found`), lies outside the root (`..`), or a URL's
  * checksum differs.
  */
 export async function planCopy(spec: CopySourceSpec): Promise<CopyPlan> {
-  void spec;
-  throw new Error('not implemented');
+  const cmd = spec.extract ? 'ADD' : 'COPY';
+  const fail = (msg: string, cause?: unknown) => new InvalidArgumentError(`${cmd} failed: ${msg}`, cause === undefined ? undefined : { cause });
+  const exclude = ignoreMatcher(spec.exclude);
+  const items: Item[] = [];
+  let tmp: string | undefined;
+  const dispose = async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+    tmp = undefined;
+  };
+  try {
+    if (spec.checksum !== undefined) {
+      if (!/^sha256:[a-f0-9]{64}$/.test(spec.checksum)) throw fail(`invalid checksum "${spec.checksum}": expected sha256:<64 hex characters>`);
+      if (spec.sources.length !== 1 || !isUrl(spec.sources[0]!)) throw fail(`checksum can't be specified for non-HTTP(S) sources`);
+    }
+    for (const word of spec.sources) {
+      if (isUrl(word)) {
+        if (!spec.extract) throw fail(`source can't be a URL for COPY`);
+        tmp ??= await mkdtemp(join(tmpdir(), 'wharf-add-'));
+        const name = urlFileName(word);
+        const file = join(tmp, `${items.length}`);
+        const got = await download(word, file);
+        if (spec.checksum !== undefined && got.digest !== spec.checksum) {
+          throw fail(`checksum mismatch for ${word}: expected ${spec.checksum}, got ${got.digest}`);
+        }
+        items.push({ kind: 'url', host: file, name, mtime: got.lastModified });
+        continue;
+      }
+      for (const found of await resolveSource(spec.root, word, exclude, fail)) {
+        if (found.st.isDirectory()) items.push({ kind: 'dir', host: found.host, rel: found.rel, st: found.st });
+        else if (spec.extract && found.st.isFile() && (await isArchive(found.host))) items.push({ kind: 'archive', host: found.host, name: found.name, st: found.st });
+        else items.push({ kind: 'file', host: found.host, name: found.name, st: found.st });
+      }
+    }
+    for (const h of spec.inline) items.push({ kind: 'inline', name: h.name, content: h.content });
+    if (items.length === 0) throw fail('no source files were specified');
+    const digest = await digestOf(items, exclude);
+    const hex = digest.slice('sha256:'.length);
+    const only = items.length === 1 ? items[0]! : undefined;
+    const historyWord = only?.kind === 'dir' ? `dir:${hex}` : only ? `file:${hex}` : `multi:${hex}`;
+    const plan: CopyPlan = { digest, historyWord, dispose };
+    plans.set(plan, { items, exclude, cmd });
+    return plan;
+  } catch (err) {
+    await dispose();
+    if (err instanceof EscapeError) throw fail(err.message, err);
+    throw err;
+  }
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+function urlFileName(u: string): string {
+  let name = '';
+  try {
+    name = posix.basename(decodeURIComponent(new URL(u).pathname));
+  } catch {
+    // An undecodable path still has a last part as written.
+    name = posix.basename(u.replace(/[?#].*$/, ''));
+  }
+  if (!name || name === '/' || name === '.' || name === '..') throw new InvalidArgumentError(`ADD failed: cannot determine filename from url: ${u}`);
+  return name;
+}
+
+interface Found {
+  /** The host path after following the top-level links inside the root. */
+  host: string;
+  /** Root-relative path of the resolved source, without a leading `/`. */
+  rel: string;
+  /** The last part of the path as written (or matched): its name in a directory destination. */
+  name: string;
+  st: Stats;
+}
+
+async function resolveSource(root: string, word: string, exclude: IgnoreMatcher, fail: (m: string) => Error): Promise<Found[]> {
+  // A leading `/` means the root too; `..` that climbs out is refused before anything is looked at.
+  const written = word.replace(/^\/+/, '');
+  const norm = posix.normalize(written === '' ? '.' : written);
+  if (norm === '..' || norm.startsWith('../')) throw new EscapeError(word);
+  const clean = norm === '.' || norm === './' ? '' : norm.replace(/\/+$/, '');
+  const matches = hasWildcards(clean) ? await matchWildcard(root, clean) : [clean];
+  if (matches.length === 0) throw fail('no source files were specified');
+  const out: Found[] = [];
+  for (const rel of matches) {
+    const inside = await resolveStrict(root, rel, word);
+    const host = posix.join(root, inside);
+    let st: Stats;
+    try {
+      st = await lstat(host);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) throw fail(`file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`);
+      throw err;
+    }
+    // An excluded file named on its own is as absent as one left out by .dockerignore.
+    if (rel !== '' && !st.isDirectory() && exclude.ignores(rel)) {
+      if (hasWildcards(clean)) continue;
+      throw fail(`file not found in build context or excluded by .dockerignore: stat ${rel}: file does not exist`);
+    }
+    out.push({ host, rel: inside.slice(1), name: rel === '' ? '.' : posix.basename(rel), st });
+  }
+  if (out.length === 0) throw fail('no source files were specified');
+  return out;
+}
+
+/**
+ * The root-relative paths matching a pattern, sorted, as Docker walks the context: `*` stays
+ * within one path element, so only directories whose names match the pattern's leading
+ * elements are read, and a matched directory is taken whole.
+ */
+async function matchWildcard(root: string, pattern: string): Promise<string[]> {
+  const parts = pattern.split('/');
+  const res = parts.map((p) => (hasWildcards(p) ? goPattern(p) : undefined));
+  const out: string[] = [];
+  const walk = async (relDir: string, depth: number): Promise<void> => {
+    const part = parts[depth]!;
+    const re = res[depth];
+    let names: string[];
+    if (re) {
+      try {
+        names = (await readdir(posix.join(root, relDir))).filter((n) => re.test(n)).sort();
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+        throw err;
+      }
+    } else names = [part.replace(/\\(.)/g, '$1')];
+    for (const n of names) {
+      const rel = relDir ? `${relDir}/${n}` : n;
+      if (depth === parts.length - 1) {
+        if (await lstat(posix.join(root, rel)).catch(() => undefined)) out.push(rel);
+        continue;
+      }
+      // Components before the last are walked as written: a directory or a link to one inside the root.
+      const st = await stat(posix.join(root, await resolveStrict(root, rel, pattern))).catch(() => undefined);
+      if (st?.isDirectory()) await walk(rel, depth + 1);
+    }
+  };
+  await walk('', 0);
+  return out;
+}
+
+/** A local file ADD unpacks: a tar, maybe gzip, bzip2 or xz compressed. */
+async function isArchive(host: string): Promise<boolean> {
+  const fh = await open(host, 'r');
+  const head = Buffer.alloc(6);
+  try {
+    await fh.read(head, 0, 6, 0);
+  } finally {
+    await fh.close();
+  }
+  const kind = detectCompression(head);
+  const src = createReadStream(host);
+  const data = decompress(src, kind);
+  try {
+    const { head: tarHead, stream } = await peek(data, 262);
+    stream.destroy();
+    return looksLikeTar(tarHead);
+  } catch {
+    // Not decompressible: an ordinary file that happens to start like one.
+    return false;
+  } finally {
+    src.destroy();
+    data.destroy();
+  }
+}
+
+// ------------------------------------------------------------------ digest
+
+type Line = string | { path: string; prefix: string };
+
+/** Lines describing what the copy writes; file contents come as a path to hash. Sorted per source. */
+async function describe(items: Item[], exclude: IgnoreMatcher): Promise<Line[]> {
+  const lines: Line[] = [];
+  const perm = (st: Stats) => (st.mode & 0o7777).toString(8);
+  const entry = async (host: string, rel: string, st: Stats): Promise<void> => {
+    const q = JSON.stringify(rel);
+    if (st.isDirectory()) {
+      lines.push(`d ${q} ${perm(st)}`);
+      for (const n of (await readdir(host)).sort()) {
+        const childHost = join(host, n);
+        const cst = await lstat(childHost);
+        await entry(childHost, rel ? `${rel}/${n}` : n, cst);
+      }
+    } else if (st.isSymbolicLink()) lines.push(`l ${q} ${JSON.stringify(await readlink(host))}`);
+    else if (st.isFile()) lines.push({ path: host, prefix: `f ${q} ${perm(st)}` });
+    else if (st.isCharacterDevice() || st.isBlockDevice()) lines.push(`${st.isCharacterDevice() ? 'c' : 'b'} ${q} ${perm(st)} ${devMajor(st.rdev)},${devMinor(st.rdev)}`);
+    else if (st.isFIFO()) lines.push(`p ${q} ${perm(st)}`);
+  };
+  for (const it of items) {
+    switch (it.kind) {
+      case 'file':
+        lines.push({ path: it.host, prefix: `file ${JSON.stringify(it.name)} ${perm(it.st)}` });
+        break;
+      case 'archive':
+        lines.push({ path: it.host, prefix: `archive ${JSON.stringify(it.name)}` });
+        break;
+      case 'url':
+        lines.push({ path: it.host, prefix: `url ${JSON.stringify(it.name)} ${it.mtime?.getTime() ?? ''}` });
+        break;
+      case 'inline':
+        lines.push(`inline ${JSON.stringify(it.name)} ${createHash('sha256').update(it.content).digest('hex')}`);
+        break;
+      case 'dir': {
+        lines.push(`dir ${perm(it.st)}`);
+        await walkSource(it, exclude, async (host, rel, st) => {
+          if (st.isDirectory()) lines.push(`d ${JSON.stringify(rel)} ${perm(st)}`);
+          else await entry(host, rel, st);
+        });
+        lines.push('end');
+        break;
+      }
+    }
+  }
+  return lines;
+}
+
+/**
+ * Every entry below a directory source in sorted order, links not followed, `--exclude`d paths
+ * left out (a directory whole, unless an exception could keep something inside it).
+ */
+async function walkSource(it: Extract<Item, { kind: 'dir' }>, exclude: IgnoreMatcher, visit: (host: string, rel: string, st: Stats) => Promise<void>, after?: (host: string, rel: string, st: Stats) => Promise<void>): Promise<void> {
+  const excluded = (rel: string) => !exclude.empty && (exclude.ignores(it.rel ? `${it.rel}/${rel}` : rel) || exclude.ignores(rel));
+  const walk = async (host: string, rel: string): Promise<void> => {
+    for (const n of (await readdir(host)).sort()) {
+      const childHost = join(host, n);
+      const childRel = rel ? `${rel}/${n}` : n;
+      const st = await lstat(childHost);
+      const ex = excluded(childRel);
+      if (ex && !(st.isDirectory() && exclude.hasExceptions)) continue;
+      if (st.isDirectory()) {
+        if (!ex) await visit(childHost, childRel, st);
+        await walk(childHost, childRel);
+        if (!ex) await after?.(childHost, childRel, st);
+      } else await visit(childHost, childRel, st);
+    }
+  };
+  await walk(it.host, '');
+}
+
+async function digestOf(items: Item[], exclude: IgnoreMatcher): Promise<string> {
+  const lines = await describe(items, exclude);
+  const hashes = new Map<number, string>();
+  const jobs: [{ path: string }, number][] = [];
+  lines.forEach((l, i) => {
+    if (typeof l !== 'string') jobs.push([l, i]);
+  });
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const [l, i] = jobs[next++]!;
+      const h = createHash('sha256');
+      await pipeline(createReadStream(l.path), h);
+      hashes.set(i, h.digest('hex'));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, jobs.length) }, worker));
+  const total = createHash('sha256');
+  lines.forEach((l, i) => total.update((typeof l === 'string' ? l : `${l.prefix} ${hashes.get(i)}`) + '\n'));
+  return `sha256:${total.digest('hex')}`;
+}
+
+// ------------------------------------------------------------------ apply
+
+interface Owner {
+  uid: number;
+  gid: number;
 }
 
 /** Writes what `plan` resolved into the target. Owners are root's unless `chown` says otherwise. */
 export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<void> {
-  void plan, target;
-  throw new Error('not implemented');
+  const state = plans.get(plan);
+  if (!state) throw new Error('applyCopy: the plan was not made by planCopy');
+  const { items, exclude, cmd } = state;
+  const fail = (msg: string) => new InvalidArgumentError(`${cmd} failed: ${msg}`);
+  const view: RootView = { root: target.root };
+  const owner = target.chown ? await resolveChown(target.root, target.chown) : { uid: 0, gid: 0 };
+  let modeFn: ModeFn | undefined;
+  if (target.chmod) {
+    try {
+      modeFn = parseChmod(target.chmod);
+    } catch (err) {
+      throw fail(errorMessage(err));
+    }
+  }
+  const w = new Writer(view, owner, modeFn);
+
+  const destWord = target.dest;
+  const abs = destWord.startsWith('/') ? destWord : posix.join(target.workdir || '/', destWord);
+  const destV = posix.normalize('/' + abs).replace(/(.)\/+$/, '$1');
+  const saysDir = destWord === '' || destWord.endsWith('/') || destWord === '.' || destWord.endsWith('/.') || posix.basename(destWord) === '..';
+  const destDir = saysDir || items.length > 1 || (await w.isDir(destV));
+
+  for (const it of items) {
+    switch (it.kind) {
+      case 'dir': {
+        await w.ensureDir(destV, it.st.mode, it.st.mtime);
+        await walkSource(
+          it,
+          exclude,
+          async (host, rel, st) => w.entry(host, posix.join(destV, rel), st),
+          async (host, rel, st) => w.dirTime(posix.join(destV, rel), st.mtime),
+        );
+        break;
+      }
+      case 'archive': {
+        const where = await w.ensureDir(destV, 0o755);
+        const src = createReadStream(it.host);
+        const head = await readHead(it.host, 6);
+        // The archive's own owners and modes, as Docker's ADD keeps them.
+        await untar(decompress(src, detectCompression(head)), { view, dir: where, owner: 'header', label: destV }).catch((err: unknown) => {
+          throw fail(`extracting ${it.name}: ${errorMessage(err)}`);
+        });
+        break;
+      }
+      case 'file': {
+        const to = destDir ? posix.join(destV, it.name) : destV;
+        if (it.st.isFile()) await w.file(it.host, to, it.st.mode, it.st.mtime);
+        else await w.entry(it.host, to, it.st);
+        break;
+      }
+      case 'url': {
+        const to = destDir ? posix.join(destV, it.name) : destV;
+        await w.file(it.host, to, 0o600, it.mtime ?? new Date());
+        break;
+      }
+      case 'inline': {
+        const to = destDir ? posix.join(destV, it.name) : destV;
+        await w.content(it.content, to, 0o644);
+        break;
+      }
+    }
+  }
+  await w.finish();
+}
+
+async function readHead(host: string, n: number): Promise<Buffer> {
+  const fh = await open(host, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(b, 0, n, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes into a step's root. Every path is resolved inside the root as chroot would (the image's
+ * own links, such as /var/run -> /run, followed there and never to the host) and files are
+ * created with O_EXCL, so nothing is written through a link.
+ */
+class Writer {
+  readonly #dirTimes: [string, Date][] = [];
+  constructor(
+    readonly view: RootView,
+    readonly owner: Owner,
+    readonly modeFn: ModeFn | undefined,
+  ) {}
+
+  #host(v: string): string {
+    return hostPathIn(this.view, v);
+  }
+
+  #mode(mode: number, isDir: boolean): number {
+    return this.modeFn ? this.modeFn(mode & 0o7777, isDir) : mode & 0o7777;
+  }
+
+  async isDir(v: string): Promise<boolean> {
+    const inside = await resolveInView(this.view, v);
+    return (await stat(this.#host(inside)).catch(() => undefined))?.isDirectory() ?? false;
+  }
+
+  /**
+   * The directory at `v` (inside the view), its missing parents made 0755 and `v` itself with
+   * `mode` when it is new, all owned by the copy's owner (Docker chowns only what it creates).
+   * Returns its resolved path inside the view.
+   */
+  async ensureDir(v: string, mode: number, mtime?: Date): Promise<string> {
+    const inside = await resolveInView(this.view, v);
+    let cur = '/';
+    const parts = inside.split('/').filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      cur = posix.join(cur, parts[i]!);
+      const host = this.#host(cur);
+      const st = await lstat(host).catch((err: unknown) => {
+        if (isErrno(err, 'ENOENT')) return undefined;
+        throw err;
+      });
+      if (st?.isDirectory()) continue;
+      // resolveInView followed every link on the way, so what is here now is a non-directory in the way.
+      if (st) await rm(host, { force: true });
+      const last = i === parts.length - 1;
+      await mkdir(host, { mode: 0o700 });
+      await lchown(host, this.owner.uid, this.owner.gid);
+      await chmod(host, last ? this.#mode(mode, true) : 0o755);
+      if (last && mtime) this.#dirTimes.push([host, mtime]);
+    }
+    return inside;
+  }
+
+  /** The host path for a new non-directory at `v`, its parent made and whatever was there removed. */
+  async #place(v: string): Promise<string> {
+    const parent = await this.ensureDir(posix.dirname(v), 0o755);
+    const host = this.#host(posix.join(parent, posix.basename(v)));
+    const st = await lstat(host).catch(() => undefined);
+    if (st) await rm(host, { recursive: true, force: true });
+    return host;
+  }
+
+  async #finishFile(host: string, mode: number, mtime: Date): Promise<void> {
+    await lchown(host, this.owner.uid, this.owner.gid);
+    // chown clears set-id bits, so the mode comes after it.
+    await chmod(host, this.#mode(mode, false));
+    await utimes(host, mtime, mtime);
+  }
+
+  async file(src: string, v: string, mode: number, mtime: Date): Promise<void> {
+    const host = await this.#place(v);
+    await copyFile(src, host, fsConstants.COPYFILE_EXCL);
+    await this.#finishFile(host, mode, mtime);
+  }
+
+  async content(text: string, v: string, mode: number): Promise<void> {
+    const host = await this.#place(v);
+    await writeFile(host, text, { flag: 'wx', mode: 0o600 });
+    const now = new Date();
+    await this.#finishFile(host, mode, now);
+  }
+
+  /** One entry of a copied tree: directories merge with what is there, links are copied as links. */
+  async entry(src: string, v: string, st: Stats): Promise<void> {
+    if (st.isDirectory()) {
+      const inside = await resolveInView(this.view, v);
+      const host = this.#host(inside);
+      const cur = await lstat(host).catch(() => undefined);
+      if (cur && !cur.isDirectory()) await rm(host, { force: true });
+      if (!cur?.isDirectory()) await this.ensureDir(inside, st.mode);
+      await lchown(host, this.owner.uid, this.owner.gid);
+      await chmod(host, this.#mode(st.mode, true));
+      return;
+    }
+    if (st.isFile()) return this.file(src, v, st.mode, st.mtime);
+    const host = await this.#place(v);
+    if (st.isSymbolicLink()) {
+      await symlink(await readlink(src), host);
+      await lchown(host, this.owner.uid, this.owner.gid);
+      await lutimes(host, st.mtime, st.mtime);
+      return;
+    }
+    if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+      const type = st.isCharacterDevice() ? fsConstants.S_IFCHR : st.isBlockDevice() ? fsConstants.S_IFBLK : fsConstants.S_IFIFO;
+      mknod(host, type | (st.mode & 0o7777), devMajor(st.rdev), devMinor(st.rdev));
+      await this.#finishFile(host, st.mode, st.mtime);
+    }
+    // Sockets have no copy; Docker leaves them out too.
+  }
+
+  async dirTime(v: string, mtime: Date): Promise<void> {
+    this.#dirTimes.push([this.#host(await resolveInView(this.view, v)), mtime]);
+  }
+
+  /** Directory times last: filling them changed them. */
+  async finish(): Promise<void> {
+    for (const [host, t] of this.#dirTimes.reverse()) await utimes(host, t, t).catch(() => {});
+  }
+}
+
+// ------------------------------------------------------------------ --chown
+
+/**
+ * `user[:group]` as IDs: numbers as they are, names looked up in the step root's /etc/passwd
+ * and /etc/group (followed inside the root). A user alone gives its primary group, or the same
+ * number when it has no passwd entry, as Docker's builder does.
+ */
+export async function resolveChown(root: string, spec: string): Promise<Owner> {
+  const parts = spec.split(':');
+  if (parts.length > 2 || parts[0] === '') throw new InvalidArgumentError(`invalid chown string format: ${spec}`);
+  const [userStr, groupStr] = parts as [string, string | undefined];
+  const readDb = async (path: string) => {
+    try {
+      const text = await readFile(hostPathIn({ root }, await resolveInView({ root }, path)), 'utf8');
+      return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+    } catch {
+      return [];
+    }
+  };
+  const passwd = await readDb('/etc/passwd');
+  const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
+  let uid = num(userStr);
+  let primary: number | undefined;
+  const byUser = uid !== undefined ? passwd.find((f) => Number(f[2]) === uid) : passwd.find((f) => f[0] === userStr);
+  if (uid === undefined) {
+    if (!byUser) throw new InvalidArgumentError(`unable to find user ${userStr}: no matching entries in passwd file`);
+    uid = Number(byUser[2]);
+  }
+  if (byUser && byUser[3] !== undefined && /^\d+$/.test(byUser[3])) primary = Number(byUser[3]);
+  if (groupStr === undefined || groupStr === '') return { uid, gid: primary ?? uid };
+  let gid = num(groupStr);
+  if (gid === undefined) {
+    const g = (await readDb('/etc/group')).find((f) => f[0] === groupStr);
+    if (!g) throw new InvalidArgumentError(`unable to find group ${groupStr}: no matching entries in group file`);
+    gid = Number(g[2]);
+  }
+  return { uid, gid };
 }

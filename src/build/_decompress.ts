@@ -1,0 +1,90 @@
+/**
+ * Compressed streams told apart by their first bytes, as moby's archive.DecompressStream does:
+ * gzip through zlib, bzip2 and xz through Debian's own tools (streamed, never buffered whole).
+ */
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+
+export type Compression = 'gzip' | 'bzip2' | 'xz' | 'none';
+
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  return 'none';
+}
+
+/** A tar header's `ustar` magic at offset 257 (POSIX and GNU tars both have it). */
+export function looksLikeTar(head: Buffer): boolean {
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/**
+ * The first `n` bytes of `src` (fewer at its end), and a stream that still yields all of it.
+ * The rest is read lazily, so back-pressure reaches the source.
+ */
+export async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const chunks: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(b);
+    len += b.length;
+  }
+  const first = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.length) yield first;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  }
+  const stream = Readable.from(all(), { objectMode: false });
+  // Destroying the result must release the source too (an aborted build, a failed extraction).
+  stream.once('close', () => {
+    if (!src.destroyed && !src.readableEnded) src.destroy();
+  });
+  return { head: first.subarray(0, n), stream };
+}
+
+/** `src` decompressed; a failing decompressor destroys the result with its stderr as the error. */
+export function decompress(src: Readable, kind: Compression): Readable {
+  if (kind === 'none') return src;
+  if (kind === 'gzip') {
+    const gunzip = createGunzip();
+    src.on('error', (err) => gunzip.destroy(err));
+    return src.pipe(gunzip);
+  }
+  const tool = kind === 'bzip2' ? 'bzip2' : 'xz';
+  const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 2048) stderr += s;
+  });
+  const out = child.stdout;
+  child.stdin.on('error', () => {});
+  src.on('error', (err) => {
+    child.kill('SIGKILL');
+    out.destroy(err);
+  });
+  src.pipe(child.stdin);
+  child.once('error', (err) => out.destroy(new Error(`${tool}: ${err.message}`)));
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && !out.destroyed) out.destroy(new Error(`${tool} -dc failed (${signal ?? `exit ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`));
+  });
+  // A consumer that stops early (an error, an abort) must not leave the tool running.
+  out.once('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return out;
+}
