@@ -85,11 +85,24 @@ export function goList(list: readonly string[] | null | undefined): string {
   return `[${(list ?? []).join(' ')}]`;
 }
 
-/** Go's `%+v` of a *HealthConfig, as the classic builder writes HEALTHCHECK's history. */
+/** Go's `%q` of a rune (strconv.QuoteRune), which is what `%q` prints for an int. */
+function goQuoteRune(n: number): string {
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 39: "\\'", 92: '\\\\' };
+  if (named[n]) return `'${named[n]}'`;
+  if (n >= 0x20 && n < 0x7f) return `'${String.fromCodePoint(n)}'`;
+  if (n < 0x80 && n >= 0) return `'\\x${n.toString(16).padStart(2, '0')}'`;
+  if (n > 0x10ffff || n < 0) return "'\\ufffd'";
+  return n > 0xffff ? `'\\U${n.toString(16).padStart(8, '0')}'` : `'\\u${n.toString(16).padStart(4, '0')}'`;
+}
+
+/**
+ * Go's `%q` of a *HealthConfig, as the classic builder (20.10) writes HEALTHCHECK's history:
+ * `&{["CMD-SHELL" "curl x"] "30s" "0s" "0s" '\x03'}` (durations quoted, retries as a rune).
+ */
 export function goHealth(h: HealthConfig): string {
-  const d = (ns: number | undefined) => formatGoDuration(ns ?? 0);
-  const si = h.StartInterval ? ` StartInterval:${d(h.StartInterval)}` : '';
-  return `&{Test:${goList(h.Test)} Interval:${d(h.Interval)} Timeout:${d(h.Timeout)} StartPeriod:${d(h.StartPeriod)}${si} Retries:${h.Retries ?? 0}}`;
+  const d = (ns: number | undefined) => JSON.stringify(formatGoDuration(ns ?? 0));
+  const si = h.StartInterval ? ` ${d(h.StartInterval)}` : '';
+  return `&{${goQuoteList(h.Test)} ${d(h.Interval)} ${d(h.Timeout)} ${d(h.StartPeriod)}${si} ${goQuoteRune(h.Retries ?? 0)}}`;
 }
 
 function duration(name: string, v: string | undefined): number | undefined {

@@ -434,11 +434,11 @@ test('config instructions: every field as Docker sets it', async () => {
   assert.deepEqual(by, [
     '/bin/bash -c #(nop)  SHELL [/bin/bash -c]',
     '/bin/bash -c #(nop)  ENTRYPOINT ["/bin/bash" "-c" "run.sh"]',
-    '/bin/bash -c #(nop)  EXPOSE 80 7000-7001/udp',
+    '/bin/bash -c #(nop)  EXPOSE 7000-7001/udp 80',
     '/bin/bash -c #(nop)  VOLUME [/data]',
     '/bin/bash -c #(nop)  USER nobody',
     '/bin/bash -c #(nop)  STOPSIGNAL SIGINT',
-    '/bin/bash -c #(nop)  HEALTHCHECK &{Test:[CMD-SHELL curl -f x] Interval:30s Timeout:0s StartPeriod:0s Retries:3}',
+    '/bin/bash -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "curl -f x"] "30s" "0s" "0s" \'\\x03\'}',
     '/bin/bash -c #(nop)  LABEL a=b',
     '/bin/bash -c #(nop)  ONBUILD RUN echo trig',
     '/bin/bash -c #(nop)  MAINTAINER me',
@@ -486,4 +486,73 @@ test('abort: the running step is stopped, its workspace released, the build reje
   assert.ok(h.workspaces[0].released);
   assert.equal(h.runs.length, 1);
   assert.match(r.text, /Build cancelled\n$/);
+});
+
+test('RUN heredocs and mounts reach the process as BuildKit runs them', async () => {
+  const h = new FakeHost();
+  const secretDir = await mkdtemp(join(tmpdir(), 'bexec-secret-'));
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(secretDir, 'tok'), 'TOKEN\n');
+  const heredoc = (name: string, content: string) => ({ name, content, quoted: false, chomp: false });
+  const df = fakeParse('FROM busybox');
+  const stage = df.stages[0];
+  stage.steps.push(
+    at('RUN <<EOF', { kind: 'run', command: { form: 'shell', text: '<<EOF' }, mounts: [], heredocs: [heredoc('EOF', 'echo one\necho two\n')] }),
+    at('RUN <<EOF', { kind: 'run', command: { form: 'shell', text: '<<EOF' }, mounts: [], heredocs: [heredoc('EOF', '#!/bin/sh\necho script\n')] }),
+    at('RUN python3 <<EOF', { kind: 'run', command: { form: 'shell', text: 'python3 <<EOF' }, mounts: [], heredocs: [heredoc('EOF', 'print(1)\n')] }),
+    at('RUN --mount=... true', {
+      kind: 'run',
+      command: { form: 'shell', text: 'true' },
+      network: 'none',
+      heredocs: [],
+      mounts: [
+        { type: 'bind', target: '/src', source: 'sub', readonly: true },
+        { type: 'cache', target: '/root/.cache', readonly: false },
+        { type: 'tmpfs', target: '/tmp', readonly: false, size: 1024 },
+        { type: 'secret', id: 'tok', readonly: true, env: 'TOK', target: '/run/secrets/tok' },
+        { type: 'secret', id: 'absent', readonly: true },
+      ],
+    }),
+  );
+  const d2: BuildDeps = { ...deps, parse: () => df };
+  const job: BuildJob = {
+    context: { dir: tmpdir(), dockerfile: '', release: async () => {} },
+    request: request({ secrets: { tok: join(secretDir, 'tok') } }),
+    host: h,
+    output: { stream: () => {}, aux: () => {} },
+    signal: new AbortController().signal,
+    env: {},
+  };
+  await build(job, d2);
+  assert.deepEqual(h.runs[0].args, ['/bin/sh', '-c', 'echo one\necho two\n']);
+  assert.deepEqual(h.runs[1].args, ['/dev/pipes/EOF']);
+  assert.equal(h.runs[1].mounts[0].type === 'bind' && h.runs[1].mounts[0].target, '/dev/pipes/EOF');
+  assert.deepEqual(h.runs[2].args, ['/bin/sh', '-c', 'python3 <<EOF\nprint(1)\nEOF']);
+  const m = h.runs[3];
+  assert.equal(m.network, 'none');
+  assert.deepEqual(m.mounts, [
+    { type: 'bind', source: join(tmpdir(), 'sub'), target: '/src', readonly: true },
+    { type: 'bind', source: join(tmpdir(), '/root/.cache'), target: '/root/.cache', readonly: false },
+    { type: 'tmpfs', target: '/tmp', sizeBytes: 1024 },
+    { type: 'bind', source: join(secretDir, 'tok'), target: '/run/secrets/tok', readonly: true },
+  ]);
+  assert.ok(m.env.includes('TOK=TOKEN'));
+  assert.ok(!h.commits[3].req.createdBy.includes('TOKEN'));
+  // A required secret that was not given stops the build.
+  (stage.steps[3] as Located & { kind: 'run' }).mounts[4].required = true;
+  await assert.rejects(build({ ...job, request: request({ secrets: {}, noCache: true }) }, d2), /secret absent/);
+  await rm(secretDir, { recursive: true, force: true });
+});
+
+test('COPY --from an image, ENV shadows ARG, HEALTHCHECK NONE, bad EXPOSE', async () => {
+  const h = new FakeHost();
+  h.add('other:1', {});
+  const r = await run(h, 'FROM busybox\nARG X=arg\nENV X=env\nRUN echo $X\nCOPY --from=other:1 /a /b\nHEALTHCHECK NONE');
+  assert.equal(r.err, undefined, String(r.err));
+  assert.equal(h.commits[2].req.createdBy, '/bin/sh -c echo $X', 'an ARG shadowed by ENV is not in the prefix');
+  assert.deepEqual(last(h).Healthcheck, { Test: ['NONE'] });
+  const bad = await run(h, 'FROM busybox\nEXPOSE 80/xyz');
+  assert.match((bad.err as Error).message, /invalid proto: xyz/);
+  const badFrom = await run(h, 'FROM busybox\nCOPY --from=nothere /a /b');
+  assert.match((badFrom.err as Error).message, /^invalid from flag value nothere: pull access denied/);
 });

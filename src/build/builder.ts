@@ -7,7 +7,9 @@
  * stage graph is BuildKit's: only the stages the target needs are built, independent ones at
  * the same time.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { InvalidArgumentError, NotImplementedError, newId, resolveInRoot, shortId } from '../util/index.js';
 import { parseReference, tagged } from '../image/index.js';
@@ -436,7 +438,8 @@ async function dispatch(b: Build, st: StageState, step: Located): Promise<void> 
       const words = step.values.flatMap((v) => b.deps.expandWords(v, lookup, b.escape));
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
       for (const p of exposedPorts(words)) c.ExposedPorts[p] = {};
-      return commitMeta(b, st, `EXPOSE ${words.join(' ')}`);
+      // The classic builder sorts the words for the history line.
+      return commitMeta(b, st, `EXPOSE ${[...words].sort().join(' ')}`);
     }
     case 'user': {
       c.User = ex(step.value);
@@ -576,13 +579,23 @@ async function dispatchWorkdir(b: Build, st: StageState, requested: string): Pro
 /** Things a step holds until it ends (image views). */
 class Holds {
   readonly #views: ImageView[] = [];
+  readonly #dirs: string[] = [];
   async view(b: Build, img: BuildImage): Promise<string> {
     const v = await b.job.host.view(img);
     this.#views.push(v);
     return v.path;
   }
+  /** A host file with `content`, executable, for a heredoc script. */
+  async file(name: string, content: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-build-heredoc-'));
+    this.#dirs.push(dir);
+    const path = join(dir, name.replace(/\//g, '_'));
+    await writeFile(path, content, { mode: 0o755 });
+    return path;
+  }
   async release(): Promise<void> {
     await Promise.allSettled(this.#views.splice(0).map((v) => v.release()));
+    await Promise.allSettled(this.#dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   }
 }
 
@@ -662,8 +675,32 @@ async function resolveMounts(b: Build, st: StageState, step: RunInstruction, ex:
   return out;
 }
 
+/**
+ * RUN's argv, heredocs included as BuildKit runs them: `RUN <<EOF` alone runs the body as the
+ * shell's script (or, with a `#!` line, as an executable file of its own); a heredoc that feeds
+ * a command (`RUN python3 <<EOF`) is put back after the command line for the shell to read.
+ */
+function runArgs(st: StageState, step: Located<RunInstruction>): { args: string[]; script?: { name: string; content: string } } {
+  const c = step.command;
+  if (c.form === 'json') return { args: [...c.args] };
+  const marker = /^<<-?(["']?)([^\s"']+)\1$/.exec(c.text.trim());
+  let script: Heredoc | undefined;
+  if (marker && step.heredocs.length) script = step.heredocs.find((h) => h.name === marker[2]) ?? step.heredocs[0];
+  // The parser may also have put the script's body in the command already.
+  const body = script ? script.content : step.heredocs.length === 0 && /<</.test(step.raw.original) ? c.text : undefined;
+  if (body !== undefined) {
+    if (body.startsWith('#!')) {
+      const name = script?.name ?? (/<<-?["']?([^\s"']+)/.exec(step.raw.original)?.[1] ?? 'script');
+      return { args: [`/dev/pipes/${name}`], script: { name, content: body } };
+    }
+    return { args: [...shellOf(st), body] };
+  }
+  const text = c.text + step.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+  return { args: [...shellOf(st), text] };
+}
+
 async function dispatchRun(b: Build, st: StageState, step: Located<RunInstruction>, ex: (w: string) => string): Promise<void> {
-  const args = commandArgs(st, step.command);
+  const { args, script } = runArgs(st, step);
   const { all, history } = argEnv(b, st);
   const saveCmd = history.length ? [`|${history.length}`, ...history, ...args] : args;
   const createdBy = saveCmd.join(' ');
@@ -672,6 +709,11 @@ async function dispatchRun(b: Build, st: StageState, step: Located<RunInstructio
   const holds = new Holds();
   try {
     const mounts = await resolveMounts(b, st, step, ex, holds);
+    if (script) {
+      const path = await holds.file(script.name, script.content);
+      mounts.mounts.push({ type: 'bind', source: path, target: `/dev/pipes/${script.name}`, readonly: true });
+      mounts.spec.push({ type: 'heredoc', name: script.name, content: script.content });
+    }
     const proc: RunProcess = {
       args,
       env: [...(st.config.Env ?? []), ...all, ...mounts.env],
