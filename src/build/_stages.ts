@@ -6,19 +6,29 @@ import { InvalidArgumentError } from '../util/index.js';
 import type { ParsedDockerfile, Stage } from './instructions.js';
 
 /**
- * The stage `name` refers to from stage `current`: an alias (case-insensitive) or an index,
- * of a stage before it only (a stage cannot wait for itself or a later one). Undefined when
- * `name` is an image.
+ * The stage `name` refers to from stage `current`: an alias (case-insensitive) of a stage
+ * before it, or, for `--from` (`index`), its number. Undefined when `name` is an image.
+ * moby's errors for an index that is not a stage before this one.
  */
-export function stageRef(stages: readonly Stage[], name: string, current: number): number | undefined {
-  if (/^\d+$/.test(name)) {
-    const i = Number(name);
-    if (i >= current) throw new InvalidArgumentError(`invalid from flag value ${name}: refers to a stage not built yet`);
-    return i;
-  }
+export function stageRef(stages: readonly Stage[], name: string, current: number, index = true): number | undefined {
   const lower = name.toLowerCase();
   for (let i = current - 1; i >= 0; i--) if (stages[i].from.alias === lower) return i;
-  return undefined;
+  if (!index || !/^\d+$/.test(name)) return undefined;
+  const i = Number(name);
+  if (i === current) throw new InvalidArgumentError(`invalid from flag value ${name}: refers to current build stage`);
+  if (i > current) throw new InvalidArgumentError(`invalid from flag value ${name}: index out of bounds`);
+  return i;
+}
+
+/** moby's check that no two stages share a name. */
+export function checkStageNames(stages: readonly Stage[]): void {
+  const seen = new Set<string>();
+  for (const s of stages) {
+    const name = s.from.alias;
+    if (!name) continue;
+    if (seen.has(name)) throw new InvalidArgumentError(`${name} stage name already used`);
+    seen.add(name);
+  }
 }
 
 /** The stage indexes each stage waits for; words are expanded by `expand` (meta ARGs in scope). */
@@ -31,7 +41,8 @@ export function stageDeps(parsed: ParsedDockerfile, expand: (word: string) => st
       const ref = stageRef(stages, expand(word), i);
       if (ref !== undefined) deps.add(ref);
     };
-    add(stage.from.image);
+    const base = stageRef(stages, expand(stage.from.image), i, false);
+    if (base !== undefined) deps.add(base);
     for (const step of stage.steps) {
       if (step.kind === 'copy' || step.kind === 'add') add(step.from);
       if (step.kind === 'run') for (const m of step.mounts) add(m.from);

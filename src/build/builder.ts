@@ -48,7 +48,7 @@ import {
 } from './_config.js';
 import { cacheKey, type CacheKeyParts } from './_cachekey.js';
 import { OrderedOutput } from './_output.js';
-import { neededStages, stageDeps, stageRef, targetStage } from './_stages.js';
+import { checkStageNames, neededStages, stageDeps, stageRef, targetStage } from './_stages.js';
 
 /** Where the build's output goes: the JSON stream's `stream` and `aux` messages. */
 export interface BuildOutput {
@@ -197,6 +197,7 @@ async function buildAll(job: BuildJob, deps: BuildDeps, sink: BuildOutput): Prom
   };
 
   try {
+    checkStageNames(parsed.stages);
     const target = targetStage(parsed.stages, request.target);
     // Meta ARGs are evaluated first (they are in scope for every FROM), so the graph can
     // expand `FROM ${BASE}` and `--from=${STAGE}`.
@@ -305,7 +306,7 @@ async function runStage(
     checkPlatform(p, 'FROM --platform');
   }
   let base: BuildImage | undefined;
-  const ref = stageRef(b.parsed.stages, name, stage.index);
+  const ref = stageRef(b.parsed.stages, name, stage.index, false);
   if (ref !== undefined) {
     base = await stageImage(b, ref);
   } else if (name.toLowerCase() !== 'scratch') {
