@@ -24,6 +24,8 @@ export interface CommitRequest {
   comment?: string;
   /** ISO time for `created` and the history entry; set from SOURCE_DATE_EPOCH for reproducible images. */
   created?: string;
+  /** The image's `author` (MAINTAINER in the stage), also the history entry's author; absent: none. */
+  author?: string;
 }
 
 /** A mount a RUN step gets, already resolved to host paths by the builder. */
