@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import type { ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
+import type { ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
 import { busyboxConfig, busyboxLayer, isIdPrefix, parseReference, splitTag, tagged, type ImageConfig } from '../image/index.js';
 import type { Layers } from '../storage/index.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, shortId, type Logger } from '../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
-import { commitImage, importImage, loadArchive, saveArchive, type CommitImageRequest, type ImageBase } from './image-archives.js';
+import { commitConfigImage, commitImage, importImage, loadArchive, saveArchive, scratchBase, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';
 
 export type { CommitImageRequest, ImageBase, LayersInUse };
@@ -350,6 +350,15 @@ export class ImageService {
   /** A container's changes as a new image; returns its ID. */
   commit(req: CommitImageRequest): Promise<string> {
     return commitImage(this.#store, req);
+  }
+
+  /**
+   * A build step that changes only metadata: an image with the layers of `baseId` (undefined:
+   * none, `FROM scratch`) and `config` as its whole container config.
+   */
+  commitConfig(baseId: string | undefined, req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string }): Promise<string> {
+    const base = baseId === undefined ? scratchBase() : this.imageLayers(baseId);
+    return commitConfigImage(this.#store, base, req);
   }
 
   /** Frees what nothing uses any more, after a container file system went away. */
