@@ -247,13 +247,18 @@ export class BuildService {
     await this.cache.init();
   }
 
+  /** The engine side of a build of `request` (the builder gets one per build). */
+  hostFor(request: BuildRequest): BuildHost {
+    return this.#o.host(this.cache, request);
+  }
+
   /** Extracts the context from `body`, builds, tags; resolves to the image ID. */
   async build(body: Readable, request: BuildRequest, output: BuildOutput, signal: AbortSignal): Promise<string> {
     const open = this.#o.openContext ?? realOpenContext;
     const context = await open(body, { dockerfile: request.dockerfile, workDir: this.#tmp, signal });
     try {
       const run = this.#o.builder ?? realBuild;
-      return await run({ context, request, host: this.#o.host(this.cache, request), output, signal, env: this.#o.env ?? process.env });
+      return await run({ context, request, host: this.hostFor(request), output, signal, env: this.#o.env ?? process.env });
     } finally {
       await context.release().catch((err) => this.#o.logger.warn('removing a build context failed', { dir: context.dir, error: errorMessage(err) }));
     }
