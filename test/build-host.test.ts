@@ -175,3 +175,36 @@ test('commitConfig, cacheDir, tag, cache', async () => {
   assert.equal(host.imageById(img.id)?.id, img.id);
   await assert.rejects(host.image('nosuch:1', { pull: false, progress: () => {} }), /nosuch/);
 });
+
+test('classic image semantics: intermediate images hidden, history IDs, rmi deletes unused untagged parents', async () => {
+  const ws = await host.workspace(base);
+  assert.equal(await ws.run(proc('echo hi > /chain'), () => {}, new AbortController().signal), 0);
+  const a = await ws.commit({ config: base.config.config ?? {}, createdBy: '/bin/sh -c echo hi > /chain' });
+  await ws.release();
+  const b = await host.commitConfig(a, { config: { ...a.config.config, Env: ['B=1'] }, createdBy: '/bin/sh -c #(nop)  ENV B=1' });
+  const c = await host.commitConfig(b, { config: { ...b.config.config, Cmd: ['sh'] }, createdBy: '/bin/sh -c #(nop)  CMD ["sh"]' });
+  await host.tag(c.id, 'chain:1');
+
+  const ids = (all: boolean, filters?: Record<string, string[]>) => new Set(d.images.list({ all, filters }).map((i) => i.Id));
+  assert.ok(ids(false).has(c.id));
+  assert.ok(!ids(false).has(a.id) && !ids(false).has(b.id), 'intermediate images are hidden without -a');
+  assert.ok(ids(true).has(a.id) && ids(true).has(b.id));
+  assert.ok(!ids(true, { dangling: ['true'] }).has(b.id), 'an image with children is not dangling');
+  assert.ok(!ids(true, { dangling: ['false'] }).has(b.id), 'nor is an untagged one "not dangling"');
+  assert.ok(ids(true, { dangling: ['false'] }).has(c.id));
+
+  const hist = d.images.history('chain:1');
+  assert.deepEqual(hist.slice(0, 4).map((h) => h.Id), [c.id, b.id, a.id, base.id]);
+  assert.deepEqual(hist[0].Tags, ['chain:1']);
+  assert.deepEqual(hist[3].Tags, ['busybox:latest']);
+
+  await assert.rejects(d.images.remove(b.id, { force: true, noPrune: false }), /unable to delete .* \(cannot be forced\) - image has dependent child images/);
+  const out = await d.images.remove('chain:1', { force: false, noPrune: false });
+  assert.deepEqual(out[0], { Untagged: 'chain:1' });
+  const deleted = out.filter((o) => o.Deleted).map((o) => o.Deleted);
+  assert.equal(deleted[0], c.id);
+  assert.equal(deleted[1], b.id);
+  assert.equal(deleted[2], a.id);
+  assert.equal(deleted.length, 4, "A's layer goes too");
+  assert.ok(d.images.has(base.id), 'a tagged parent stays');
+});

@@ -129,8 +129,12 @@ export class ImageService {
       if (since !== undefined && created <= since) continue;
       if (until !== undefined && this.#createdMs(img) > until) continue;
       const labels = img.config.config?.Labels ?? {};
+      // An untagged image that others were built on is an intermediate image: shown only with -a,
+      // and never dangling (Docker: untagged and without children).
+      const intermediate = tags.length === 0 && this.#store.children(img.id).length > 0;
+      if (intermediate && !opts.all) continue;
       const ok = matchesFilters(f, {
-        dangling: (v) => (v === 'true' || v === '1') === (tags.length === 0),
+        dangling: (v) => ((v === 'true' || v === '1') ? tags.length === 0 && !intermediate : tags.length > 0),
         label: (v) => parseLabelFilter(v)(labels),
         'label!': (v) => !parseLabelFilter(v)(labels),
         reference: (v) => tags.some((t) => refMatch(v, t)),
@@ -193,10 +197,15 @@ export class ImageService {
       return { Id: '<missing>', Created: Number.isNaN(t) ? 0 : Math.floor(t / 1000), CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
     });
     items.reverse();
-    if (items.length) {
-      items[0].Id = img.id;
-      const tags = this.#store.tagsOf(img.id);
-      items[0].Tags = tags.length ? tags : null;
+    // Docker names each row after the image of the parent chain it came from (a classic build's
+    // step images); the rows below the first image it no longer has stay `<missing>`.
+    let cur: StoredImage | undefined = img;
+    for (const item of items) {
+      if (!cur) break;
+      item.Id = cur.id;
+      const tags = this.#store.tagsOf(cur.id);
+      item.Tags = tags.length ? tags : null;
+      cur = cur.parent ? this.#store.images.get(cur.parent) : undefined;
     }
     return items;
   }
@@ -258,13 +267,33 @@ export class ImageService {
       for (const t of this.#store.tagsOf(img.id)) untag(t);
       await this.#store.saveTags();
       out.push(...(await this.#store.delete(img)));
+      if (!opts.noPrune) out.push(...(await this.#pruneParents(img)));
       return out;
     });
+  }
+
+  /**
+   * After `img` went: its parent too when nothing else needs it (no tag, no container, no other
+   * child), and so on up the chain, quietly stopping at the first that is needed, as Docker's
+   * imageDeleteHelper does for a build's intermediate images. The store's lock is held.
+   */
+  async #pruneParents(img: StoredImage): Promise<ImageDeleteItem[]> {
+    const out: ImageDeleteItem[] = [];
+    let parentId = img.parent;
+    for (let depth = 0; parentId && depth < 10_000; depth++) {
+      const parent = this.#store.images.get(parentId);
+      if (!parent) break;
+      if (this.#store.tagsOf(parent.id).length || this.#store.children(parent.id).length || this.#o.containers.containersUsing(parent.id).length) break;
+      out.push(...(await this.#store.delete(parent)));
+      parentId = parent.parent;
+    }
+    return out;
   }
 
   #checkDeleteConflict(img: StoredImage, users: { id: string; running: boolean }[], mask: { soft: boolean; activeReference: boolean }): void {
     const conflict = (hard: boolean, message: string) =>
       new ConflictError(`conflict: unable to delete ${shortId(img.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
+    if (this.#store.children(img.id).length) throw conflict(true, 'image has dependent child images');
     const running = users.find((u) => u.running);
     if (running) throw conflict(true, `image is being used by running container ${shortId(running.id)}`);
     if (mask.activeReference && this.#store.tagsOf(img.id).length > 0) throw conflict(false, 'image is referenced in multiple repositories');
@@ -278,20 +307,30 @@ export class ImageService {
     let reclaimed = 0;
     await this.#store.locked(async () => {
       const before = this.#store.layersTotal();
-      for (const img of [...this.#store.images.values()]) {
-        const tags = this.#store.tagsOf(img.id);
-        if (!opts.all && tags.length) continue;
-        if (this.#o.containers.containersUsing(img.id).length) continue;
-        if (until !== undefined && this.#createdMs(img) >= until) continue;
-        const labels = img.config.config?.Labels ?? {};
-        if (!matchesFilters(opts.filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
-        for (const t of tags) {
-          this.#store.tags.delete(t);
-          deleted.push({ Untagged: t });
-          this.#o.onEvent('untag', img.id, { name: img.id });
+      // With -a, an image whose children this pass removed is a head in the next one.
+      for (let pass = 0, progress = true; progress && pass <= this.#store.images.size; pass++) {
+        progress = false;
+        for (const img of [...this.#store.images.values()]) {
+          // Gone already: a parent pruned with its last child.
+          if (!this.#store.images.has(img.id)) continue;
+          const tags = this.#store.tagsOf(img.id);
+          if (!opts.all && tags.length) continue;
+          // An image others were built on goes only with them (Docker's prune looks at heads).
+          if (this.#store.children(img.id).length) continue;
+          if (this.#o.containers.containersUsing(img.id).length) continue;
+          if (until !== undefined && this.#createdMs(img) >= until) continue;
+          const labels = img.config.config?.Labels ?? {};
+          if (!matchesFilters(opts.filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
+          for (const t of tags) {
+            this.#store.tags.delete(t);
+            deleted.push({ Untagged: t });
+            this.#o.onEvent('untag', img.id, { name: img.id });
+          }
+          await this.#store.saveTags();
+          deleted.push(...(await this.#store.delete(img)));
+          deleted.push(...(await this.#pruneParents(img)));
+          progress = true;
         }
-        await this.#store.saveTags();
-        deleted.push(...(await this.#store.delete(img)));
       }
       reclaimed = before - this.#store.layersTotal();
     });
