@@ -75,11 +75,12 @@ test('RUN: a container with the process, its output streamed, its changes commit
   assert.match(Buffer.concat(out).toString(), /out/);
   assert.match(Buffer.concat(out).toString(), /err/);
   assert.match(ws.id, /^[0-9a-f]{64}$/);
-  assert.ok(d.containers.exists(ws.id), 'the step is a real container');
+  const byLabel = () => d.containers.list({ all: true, filters: { label: [`com.wharf.build=${ws.id}`] } });
+  assert.equal((await byLabel()).length, 1, 'the step is a real container, labelled with the workspace ID');
   const img = await ws.commit({ config: { ...base.config.config, Cmd: ['sh'] }, createdBy: '/bin/sh -c echo hi > /f', created: '2020-01-02T03:04:05Z' });
   await ws.release();
   await ws.release();
-  assert.ok(!d.containers.exists(ws.id), 'release removes the container');
+  assert.equal((await byLabel()).length, 0, 'release removes the container');
   assert.equal(await fileIn(img, 'f'), 'hi\n');
   const inspect = d.images.inspect(img.id);
   assert.equal(inspect.Parent, base.id);
@@ -108,7 +109,7 @@ test('RUN: abort kills and removes the container', async () => {
   const t = setTimeout(() => ac.abort(new Error('canceled')), 1500);
   await assert.rejects(ws.run(proc('sleep 60'), () => {}, ac.signal), /canceled/);
   clearTimeout(t);
-  assert.ok(!d.containers.exists(ws.id));
+  assert.equal((await d.containers.list({ all: true })).length, 0);
   await ws.release();
 });
 
@@ -160,6 +161,8 @@ test('commitConfig, cacheDir, tag, cache', async () => {
   assert.equal(img.config.history?.at(-1)?.empty_layer, true);
   assert.deepEqual(img.config.config?.Env, ['A=1']);
   assert.equal(d.images.inspect(img.id).Parent, base.id);
+  const withAuthor = await host.commitConfig(img, { config: {}, createdBy: 'm', author: 'me' } as Parameters<BuildHost['commitConfig']>[1]);
+  assert.equal(d.images.inspect(withAuthor.id).Author, 'me');
   const scratchOnly = await host.commitConfig(undefined, { config: { Cmd: ['x'] }, createdBy: 'cmd' });
   assert.deepEqual(scratchOnly.config.rootfs.diff_ids, []);
 

@@ -30,6 +30,12 @@ function progressLine(m: ProgressMessage): string | undefined {
   return [m.id ? `${m.id}: ` : '', m.status, m.progress ? ` ${m.progress}` : ''].join('');
 }
 
+/** What a commit records of the builder's request (`author`: MAINTAINER, when the builder sends it). */
+function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string } {
+  const author = (req as CommitRequest & { author?: string }).author;
+  return { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created, ...(author ? { author } : {}) };
+}
+
 /** The containers a build left behind when the daemon stopped mid-step. Called once at start-up. */
 export async function removeLeftoverBuildContainers(containers: ContainerService, logger: Logger): Promise<void> {
   const left = await containers.list({ all: true, filters: { label: [BUILD_LABEL] } });
@@ -91,7 +97,7 @@ export class DaemonBuildHost implements BuildHost {
   }
 
   async commitConfig(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
-    const id = await this.d.images.commitConfig(base?.id, { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created });
+    const id = await this.d.images.commitConfig(base?.id, commitFields(req));
     return this.#image(id);
   }
 
@@ -114,8 +120,14 @@ export class DaemonBuildHost implements BuildHost {
  * command, so the step gets exactly run's isolation. Made on first use.
  */
 class StepWorkspace implements Workspace {
-  /** The bare file system's key until a container exists; then the container's ID. */
-  #id = randomBytes(32).toString('hex');
+  /**
+   * Stable for the workspace's life, so `Running in` (printed before the process is known) and
+   * `Removing intermediate container` name the same thing: the bare file system's key, or for
+   * RUN the ID the step's container is looked up by in the logs (its label says which).
+   */
+  readonly #id = randomBytes(32).toString('hex');
+  /** The RUN container's ID, once made. */
+  #container?: string;
   #kind: 'bare' | 'container' | undefined;
   #released = false;
   #root?: string;
@@ -170,7 +182,7 @@ class StepWorkspace implements Workspace {
       Env: proc.env,
       User: proc.user,
       WorkingDir: proc.workdir,
-      Labels: { [BUILD_LABEL]: '1' },
+      Labels: { [BUILD_LABEL]: this.#id },
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: host,
@@ -188,7 +200,7 @@ class StepWorkspace implements Workspace {
     this.#kind = 'container';
     const c = this.d.containers;
     const { Id } = await c.create(this.#createRequest(proc));
-    this.#id = Id;
+    this.#container = Id;
     let gone!: () => void;
     const clientGone = new Promise<void>((resolve) => (gone = resolve));
     const onAbort = () => {
@@ -216,12 +228,14 @@ class StepWorkspace implements Workspace {
   async commit(req: CommitRequest): Promise<BuildImage> {
     if (!this.#kind) {
       // Nothing was written or run: the same files on a new config.
-      const id = await this.d.images.commitConfig(this.base?.id, { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created });
+      const id = await this.d.images.commitConfig(this.base?.id, commitFields(req));
       const rec = this.d.images.get(id);
       return { id: rec.id, config: rec.config };
     }
     if (this.#kind === 'bare') await this.d.rootfs.unmount(this.#id);
-    const id = await this.d.rootfs.commitBuild(this.#id, { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created });
+    const key = this.#kind === 'container' ? this.#container : this.#id;
+    if (!key) throw new Error('the step\'s container was never made: nothing to commit');
+    const id = await this.d.rootfs.commitBuild(key, commitFields(req));
     const rec = this.d.images.get(id);
     return { id: rec.id, config: rec.config };
   }
@@ -230,8 +244,10 @@ class StepWorkspace implements Workspace {
     if (this.#released) return;
     this.#released = true;
     if (this.#kind === 'container') {
-      await this.d.containers.remove(this.#id, { force: true }).catch((err) => {
-        if (!(err instanceof NotFoundError)) this.d.logger.warn('removing a build container failed', { id: this.#id, error: errorMessage(err) });
+      const id = this.#container;
+      if (!id) return;
+      await this.d.containers.remove(id, { force: true }).catch((err) => {
+        if (!(err instanceof NotFoundError)) this.d.logger.warn('removing a build container failed', { id, error: errorMessage(err) });
       });
     } else if (this.#kind === 'bare') {
       await this.d.rootfs.unmount(this.#id);

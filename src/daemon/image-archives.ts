@@ -69,7 +69,7 @@ export function scratchBase(): ImageBase {
 export async function commitConfigImage(
   store: ImageStore,
   base: ImageBase,
-  req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string },
+  req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string; author?: string },
 ): Promise<string> {
   return store.locked(async () => {
     const parentConfig = store.images.get(base.imageId)?.config ?? base.config;
@@ -80,11 +80,15 @@ export async function commitConfigImage(
       created: now,
       config: req.config,
       rootfs: { type: 'layers', diff_ids: base.diffIds },
-      history: [...(parentConfig.history ?? []), { created: now, created_by: req.createdBy, ...(req.comment ? { comment: req.comment } : {}), empty_layer: true }],
+      history: [
+        ...(parentConfig.history ?? []),
+        { created: now, created_by: req.createdBy, ...(req.author ? { author: req.author } : {}), ...(req.comment ? { comment: req.comment } : {}), empty_layer: true },
+      ],
     };
     delete next.container_config;
     delete next.comment;
     delete next.author;
+    if (req.author) next.author = req.author;
     return store.register(Buffer.from(JSON.stringify(next)), base.imageId || undefined);
   });
 }

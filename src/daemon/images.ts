@@ -395,7 +395,7 @@ export class ImageService {
    * A build step that changes only metadata: an image with the layers of `baseId` (undefined:
    * none, `FROM scratch`) and `config` as its whole container config.
    */
-  commitConfig(baseId: string | undefined, req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string }): Promise<string> {
+  commitConfig(baseId: string | undefined, req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
     const base = baseId === undefined ? scratchBase() : this.imageLayers(baseId);
     return commitConfigImage(this.#store, base, req);
   }

@@ -227,7 +227,7 @@ export class ContainerFilesystems implements RootfsPort {
   }
 
   /** A build step's changes as an image: `config` is its whole container config, the history line the step's. */
-  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string }): Promise<string> {
+  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
     const meta = this.#meta(key);
     return this.#o.images.commit({
       imageId: meta.imageId,
@@ -237,6 +237,7 @@ export class ContainerFilesystems implements RootfsPort {
       createdBy: req.createdBy,
       historyComment: req.comment,
       created: req.created,
+      author: req.author,
     });
   }
 
