@@ -202,6 +202,10 @@ test('classic image semantics: intermediate images hidden, history IDs, rmi dele
   assert.deepEqual(hist[3].Tags, ['busybox:latest']);
 
   await assert.rejects(d.images.remove(b.id, { force: true, noPrune: false }), /unable to delete .* \(cannot be forced\) - image has dependent child images/);
+  // A tagged intermediate image: rmi by name only untags it, by ID it is a conflict.
+  await host.tag(b.id, 'mid:1');
+  await assert.rejects(d.images.remove(b.id, { force: false, noPrune: false }), /image has dependent child images/);
+  assert.deepEqual(await d.images.remove('mid:1', { force: false, noPrune: false }), [{ Untagged: 'mid:1' }]);
   const out = await d.images.remove('chain:1', { force: false, noPrune: false });
   assert.deepEqual(out[0], { Untagged: 'chain:1' });
   const deleted = out.filter((o) => o.Deleted).map((o) => o.Deleted);
@@ -210,4 +214,23 @@ test('classic image semantics: intermediate images hidden, history IDs, rmi dele
   assert.equal(deleted[2], a.id);
   assert.equal(deleted.length, 4, "A's layer goes too");
   assert.ok(d.images.has(base.id), 'a tagged parent stays');
+});
+
+test('image prune: a dangling head goes with the parents nothing else needs', async () => {
+  const ws = await host.workspace(base);
+  assert.equal(await ws.run(proc('echo p > /p'), () => {}, new AbortController().signal), 0);
+  const a = await ws.commit({ config: base.config.config ?? {}, createdBy: 'p' });
+  await ws.release();
+  const kept = await host.commitConfig(a, { config: { Cmd: ['kept'] }, createdBy: 'kept' });
+  await host.tag(kept.id, 'p:1');
+  const old = await host.commitConfig(a, { config: { Cmd: ['old'] }, createdBy: 'old' });
+  const dangling = d.images.list({ all: false, filters: { dangling: ['true'] } }).map((i) => i.Id);
+  assert.ok(dangling.includes(old.id) && !dangling.includes(a.id));
+  const r = await d.images.prune({ all: false, filters: {} });
+  const gone = (r.ImagesDeleted ?? []).map((x) => x.Deleted);
+  assert.ok(gone.includes(old.id));
+  assert.ok(!gone.includes(a.id), 'a parent with another child stays');
+  assert.ok(d.images.has(a.id));
+  const r2 = await d.images.remove('p:1', { force: false, noPrune: false });
+  assert.ok(r2.some((x) => x.Deleted === a.id), 'then it goes with its last child');
 });

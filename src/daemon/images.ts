@@ -260,8 +260,9 @@ export class ImageService {
       try {
         this.#checkDeleteConflict(img, users, { soft: !opts.force, activeReference: !opts.force });
       } catch (err) {
-        // After untagging by name, a used image silently stays (as a dangling image its containers need).
-        if (quiet && users.length) return out;
+        // After untagging by name, an image still needed silently stays: by its containers, or as
+        // the parent of others (an intermediate image of a build).
+        if (quiet && (users.length || this.#store.children(img.id).length)) return out;
         throw err;
       }
       for (const t of this.#store.tagsOf(img.id)) untag(t);
