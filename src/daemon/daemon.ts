@@ -11,7 +11,8 @@ import { ExecService } from './exec.js';
 import { ImageService } from './images.js';
 import { NetworkService } from './networks.js';
 import { VolumeService } from './volumes.js';
-import { BuildService } from './builds.js';
+import { BuildService, type BuildFunction } from './builds.js';
+import { DaemonBuildHost, removeLeftoverBuildContainers } from './build-host.js';
 import { ContainerFilesystems } from './rootfs.js';
 import { SystemService } from './system.js';
 
@@ -20,7 +21,7 @@ export class Daemon {
   readonly events = new EventBus();
   readonly networks: NetworkService;
   readonly volumes: VolumeService;
-  readonly builds = new BuildService();
+  readonly builds: BuildService;
   readonly images: ImageService;
   readonly #rootfs: ContainerFilesystems;
   readonly #snapshots: OverlaySnapshotter;
@@ -33,7 +34,7 @@ export class Daemon {
     readonly config: DaemonConfig,
     readonly logger: Logger,
     /** The bridge datapath (cmd wires the real one); without it, bridge containers get loopback only. */
-    opts: { networkDriver?: NetworkDriver; dns?: DnsPort } = {},
+    opts: { networkDriver?: NetworkDriver; dns?: DnsPort; /** Tests only: a builder in place of the real one. */ builder?: BuildFunction } = {},
   ) {
     this.volumes = new VolumeService({
       root: join(config.dataRoot, 'volumes'),
@@ -80,6 +81,13 @@ export class Daemon {
     });
     this.volumes.setUsers((name) => this.containers.volumeUsers(name));
     this.execs = new ExecService(this.containers, logger);
+    this.builds = new BuildService({
+      dataRoot: config.dataRoot,
+      logger,
+      host: (cache, request) => new DaemonBuildHost({ images: this.images, containers: this.containers, rootfs: this.#rootfs, cache, logger }, request),
+      imageById: (id) => (this.images.has(id) ? { id, config: this.images.get(id).config } : undefined),
+      builder: opts.builder,
+    });
     this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds });
   }
 
@@ -111,6 +119,8 @@ export class Daemon {
     await this.networks.init();
     await this.volumes.init();
     await this.containers.init();
+    await removeLeftoverBuildContainers(this.containers, this.logger);
+    await this.builds.init();
     await this.networks.releaseOrphans((id) => this.containers.exists(id));
   }
 

@@ -51,6 +51,46 @@ export interface CommitImageRequest {
   changes?: string[];
   /** The history entry's created_by: the container's command. */
   createdBy: string;
+  /** ISO time for `created` and the history entry instead of now (a build's SOURCE_DATE_EPOCH). */
+  created?: string;
+  /** A comment for the history entry only, leaving the image's own `comment` empty (a build step's). */
+  historyComment?: string;
+}
+
+/** The base a `FROM scratch` stage commits on: no layers, no config. */
+export function scratchBase(): ImageBase {
+  return { imageId: '', chain: [], diffIds: [], config: { architecture: goArch(), os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [] } };
+}
+
+/**
+ * A new image with `base`'s layers and `config` as its whole container config, and one
+ * `empty_layer` history entry: a build step that changes only metadata (ENV, CMD, LABEL...).
+ */
+export async function commitConfigImage(
+  store: ImageStore,
+  base: ImageBase,
+  req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string; author?: string },
+): Promise<string> {
+  return store.locked(async () => {
+    const parentConfig = store.images.get(base.imageId)?.config ?? base.config;
+    for (const c of base.chain) if (!store.o.layers.layer(c)) throw new Error(`layer ${c} of the image ${base.imageId} is missing`);
+    const now = req.created ?? new Date().toISOString();
+    const next: ImageConfig = {
+      ...parentConfig,
+      created: now,
+      config: req.config,
+      rootfs: { type: 'layers', diff_ids: base.diffIds },
+      history: [
+        ...(parentConfig.history ?? []),
+        { created: now, created_by: req.createdBy, ...(req.author ? { author: req.author } : {}), ...(req.comment ? { comment: req.comment } : {}), empty_layer: true },
+      ],
+    };
+    delete next.container_config;
+    delete next.comment;
+    delete next.author;
+    if (req.author) next.author = req.author;
+    return store.register(Buffer.from(JSON.stringify(next)), base.imageId || undefined);
+  });
 }
 
 function tagName(repo: string | undefined, tag: string | undefined): string | undefined {
@@ -226,12 +266,13 @@ export async function commitImage(store: ImageStore, req: CommitImageRequest): P
         await store.content.adopt(tmp, diffId);
         await store.ensureLayer(base.chain.at(-1), diffId, undefined, 'commit');
       }
-      const now = new Date().toISOString();
+      const now = req.created ?? new Date().toISOString();
+      const historyComment = req.historyComment ?? req.comment;
       const entry = {
         created: now,
         created_by: req.createdBy,
         ...(req.author ? { author: req.author } : {}),
-        ...(req.comment ? { comment: req.comment } : {}),
+        ...(historyComment ? { comment: historyComment } : {}),
         ...(empty ? { empty_layer: true } : {}),
       };
       const next: ImageConfig = {
@@ -247,7 +288,7 @@ export async function commitImage(store: ImageStore, req: CommitImageRequest): P
       if (!next.author) delete next.author;
       if (!next.comment) delete next.comment;
       delete next.container_config;
-      const id = await store.register(Buffer.from(JSON.stringify(next)), base.imageId);
+      const id = await store.register(Buffer.from(JSON.stringify(next)), base.imageId || undefined);
       if (name) {
         await store.setTag(name, id);
         store.o.onEvent('tag', id, { name });

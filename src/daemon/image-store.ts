@@ -248,6 +248,13 @@ export class ImageStore {
     return img;
   }
 
+  /** The images committed on `id` (their Parent), as Docker's image store Children. */
+  children(id: string): StoredImage[] {
+    const out: StoredImage[] = [];
+    for (const img of this.images.values()) if (img.parent === id) out.push(img);
+    return out;
+  }
+
   tagsOf(id: string): string[] {
     return [...this.tags]
       .filter(([, v]) => v === id)

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import type { ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
+import type { ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
 import { busyboxConfig, busyboxLayer, isIdPrefix, parseReference, splitTag, tagged, type ImageConfig } from '../image/index.js';
 import type { Layers } from '../storage/index.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, shortId, type Logger } from '../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
-import { commitImage, importImage, loadArchive, saveArchive, type CommitImageRequest, type ImageBase } from './image-archives.js';
+import { commitConfigImage, commitImage, importImage, loadArchive, saveArchive, scratchBase, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';
 
 export type { CommitImageRequest, ImageBase, LayersInUse };
@@ -129,8 +129,12 @@ export class ImageService {
       if (since !== undefined && created <= since) continue;
       if (until !== undefined && this.#createdMs(img) > until) continue;
       const labels = img.config.config?.Labels ?? {};
+      // An untagged image that others were built on is an intermediate image: shown only with -a,
+      // and never dangling (Docker: untagged and without children).
+      const intermediate = tags.length === 0 && this.#store.children(img.id).length > 0;
+      if (intermediate && !opts.all) continue;
       const ok = matchesFilters(f, {
-        dangling: (v) => (v === 'true' || v === '1') === (tags.length === 0),
+        dangling: (v) => ((v === 'true' || v === '1') ? tags.length === 0 && !intermediate : tags.length > 0),
         label: (v) => parseLabelFilter(v)(labels),
         'label!': (v) => !parseLabelFilter(v)(labels),
         reference: (v) => tags.some((t) => refMatch(v, t)),
@@ -193,10 +197,15 @@ export class ImageService {
       return { Id: '<missing>', Created: Number.isNaN(t) ? 0 : Math.floor(t / 1000), CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
     });
     items.reverse();
-    if (items.length) {
-      items[0].Id = img.id;
-      const tags = this.#store.tagsOf(img.id);
-      items[0].Tags = tags.length ? tags : null;
+    // Docker names each row after the image of the parent chain it came from (a classic build's
+    // step images); the rows below the first image it no longer has stay `<missing>`.
+    let cur: StoredImage | undefined = img;
+    for (const item of items) {
+      if (!cur) break;
+      item.Id = cur.id;
+      const tags = this.#store.tagsOf(cur.id);
+      item.Tags = tags.length ? tags : null;
+      cur = cur.parent ? this.#store.images.get(cur.parent) : undefined;
     }
     return items;
   }
@@ -251,20 +260,41 @@ export class ImageService {
       try {
         this.#checkDeleteConflict(img, users, { soft: !opts.force, activeReference: !opts.force });
       } catch (err) {
-        // After untagging by name, a used image silently stays (as a dangling image its containers need).
-        if (quiet && users.length) return out;
+        // After untagging by name, an image still needed silently stays: by its containers, or as
+        // the parent of others (an intermediate image of a build).
+        if (quiet && (users.length || this.#store.children(img.id).length)) return out;
         throw err;
       }
       for (const t of this.#store.tagsOf(img.id)) untag(t);
       await this.#store.saveTags();
       out.push(...(await this.#store.delete(img)));
+      if (!opts.noPrune) out.push(...(await this.#pruneParents(img)));
       return out;
     });
+  }
+
+  /**
+   * After `img` went: its parent too when nothing else needs it (no tag, no container, no other
+   * child), and so on up the chain, quietly stopping at the first that is needed, as Docker's
+   * imageDeleteHelper does for a build's intermediate images. The store's lock is held.
+   */
+  async #pruneParents(img: StoredImage): Promise<ImageDeleteItem[]> {
+    const out: ImageDeleteItem[] = [];
+    let parentId = img.parent;
+    for (let depth = 0; parentId && depth < 10_000; depth++) {
+      const parent = this.#store.images.get(parentId);
+      if (!parent) break;
+      if (this.#store.tagsOf(parent.id).length || this.#store.children(parent.id).length || this.#o.containers.containersUsing(parent.id).length) break;
+      out.push(...(await this.#store.delete(parent)));
+      parentId = parent.parent;
+    }
+    return out;
   }
 
   #checkDeleteConflict(img: StoredImage, users: { id: string; running: boolean }[], mask: { soft: boolean; activeReference: boolean }): void {
     const conflict = (hard: boolean, message: string) =>
       new ConflictError(`conflict: unable to delete ${shortId(img.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
+    if (this.#store.children(img.id).length) throw conflict(true, 'image has dependent child images');
     const running = users.find((u) => u.running);
     if (running) throw conflict(true, `image is being used by running container ${shortId(running.id)}`);
     if (mask.activeReference && this.#store.tagsOf(img.id).length > 0) throw conflict(false, 'image is referenced in multiple repositories');
@@ -278,20 +308,30 @@ export class ImageService {
     let reclaimed = 0;
     await this.#store.locked(async () => {
       const before = this.#store.layersTotal();
-      for (const img of [...this.#store.images.values()]) {
-        const tags = this.#store.tagsOf(img.id);
-        if (!opts.all && tags.length) continue;
-        if (this.#o.containers.containersUsing(img.id).length) continue;
-        if (until !== undefined && this.#createdMs(img) >= until) continue;
-        const labels = img.config.config?.Labels ?? {};
-        if (!matchesFilters(opts.filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
-        for (const t of tags) {
-          this.#store.tags.delete(t);
-          deleted.push({ Untagged: t });
-          this.#o.onEvent('untag', img.id, { name: img.id });
+      // With -a, an image whose children this pass removed is a head in the next one.
+      for (let pass = 0, progress = true; progress && pass <= this.#store.images.size; pass++) {
+        progress = false;
+        for (const img of [...this.#store.images.values()]) {
+          // Gone already: a parent pruned with its last child.
+          if (!this.#store.images.has(img.id)) continue;
+          const tags = this.#store.tagsOf(img.id);
+          if (!opts.all && tags.length) continue;
+          // An image others were built on goes only with them (Docker's prune looks at heads).
+          if (this.#store.children(img.id).length) continue;
+          if (this.#o.containers.containersUsing(img.id).length) continue;
+          if (until !== undefined && this.#createdMs(img) >= until) continue;
+          const labels = img.config.config?.Labels ?? {};
+          if (!matchesFilters(opts.filters, { label: (v) => parseLabelFilter(v)(labels), 'label!': (v) => !parseLabelFilter(v)(labels), until: () => true })) continue;
+          for (const t of tags) {
+            this.#store.tags.delete(t);
+            deleted.push({ Untagged: t });
+            this.#o.onEvent('untag', img.id, { name: img.id });
+          }
+          await this.#store.saveTags();
+          deleted.push(...(await this.#store.delete(img)));
+          deleted.push(...(await this.#pruneParents(img)));
+          progress = true;
         }
-        await this.#store.saveTags();
-        deleted.push(...(await this.#store.delete(img)));
       }
       reclaimed = before - this.#store.layersTotal();
     });
@@ -350,6 +390,15 @@ export class ImageService {
   /** A container's changes as a new image; returns its ID. */
   commit(req: CommitImageRequest): Promise<string> {
     return commitImage(this.#store, req);
+  }
+
+  /**
+   * A build step that changes only metadata: an image with the layers of `baseId` (undefined:
+   * none, `FROM scratch`) and `config` as its whole container config.
+   */
+  commitConfig(baseId: string | undefined, req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
+    const base = baseId === undefined ? scratchBase() : this.imageLayers(baseId);
+    return commitConfigImage(this.#store, base, req);
   }
 
   /** Frees what nothing uses any more, after a container file system went away. */

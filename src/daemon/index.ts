@@ -6,7 +6,7 @@ export type { ExecService } from './exec.js';
 export type { ImageService } from './images.js';
 export type { NetworkService } from './networks.js';
 export type { VolumeService } from './volumes.js';
-export type { BuildService } from './builds.js';
+export { buildErrorCode, type BuildService } from './builds.js';
 export type { EventBus } from './events.js';
 export type { Filters } from './filters.js';
 export { signalNumber } from './containers/index.js';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -6,6 +7,7 @@ import { packDir, type ActiveSnapshots, type ChangeKind } from '../storage/index
 import { NotFoundError, errorMessage, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
 import type { CommitOptions, RootfsPort } from './containers/ports.js';
 import type { CommitImageRequest, ImageLayers } from './images.js';
+import { scratchBase } from './image-archives.js';
 
 /** What container file systems need of the image service (daemon/images.ts answers). */
 export interface RootfsImages {
@@ -208,6 +210,55 @@ export class ContainerFilesystems implements RootfsPort {
       changes: opts.changes,
       createdBy: opts.containerConfigCmd.join(' '),
     });
+  }
+
+  // ------------------------------------------------------------ for builds
+
+  /**
+   * A file system over `imageId` (undefined: over nothing, `FROM scratch`) that belongs to no
+   * container: a build step's workspace for COPY and ADD. Recorded like a container's, so its
+   * layers are kept while it lives and a restart's orphan sweep removes it if a crash leaves it.
+   */
+  async createBare(key: string, imageId: string | undefined): Promise<void> {
+    const meta: ContainerMeta = imageId === undefined ? { ...scratchBase(), size: 0 } : { ...this.#o.images.imageLayers(imageId) };
+    this.#metas.set(key, meta);
+    await writeJsonAtomic(this.#metaPath(key), meta);
+    await this.#o.snapshots.prepare(key, top(meta));
+  }
+
+  /** A build step's changes as an image: `config` is its whole container config, the history line the step's. */
+  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
+    const meta = this.#meta(key);
+    return this.#o.images.commit({
+      imageId: meta.imageId,
+      base: meta,
+      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints: INIT_PATHS }).tar(),
+      config: req.config,
+      createdBy: req.createdBy,
+      historyComment: req.comment,
+      created: req.created,
+      author: req.author,
+    });
+  }
+
+  /** A read-only tree of an image's files until released (COPY --from, RUN --mount=from). */
+  async viewImage(imageId: string): Promise<{ path: string; release: () => Promise<void> }> {
+    const key = `view-${randomBytes(12).toString('hex')}`;
+    await this.createBare(key, imageId);
+    try {
+      const meta = this.#meta(key);
+      // No layers: the empty snapshot itself is the whole tree.
+      if (!meta.chain.length) {
+        const path = await this.mount(key);
+        return { path, release: () => this.remove(key) };
+      }
+      const view = await this.#o.snapshots.view(key, top(meta));
+      let released: Promise<void> | undefined;
+      return { path: view.path, release: () => (released ??= view.release().then(() => this.remove(key))) };
+    } catch (err) {
+      await this.remove(key).catch(() => {});
+      throw err;
+    }
   }
 
   /** Sizes for `ps -s` and inspect: the writable layer is measured at most every few seconds. */

@@ -1,0 +1,257 @@
+/**
+ * The engine side of builds (build/host.ts's BuildHost port): images, step workspaces as real
+ * containers, commits, read-only image views, cache mounts, tags. Every step's result is an
+ * ordinary image whose parent is the step's base, as with Docker's classic builder.
+ */
+import { randomBytes } from 'node:crypto';
+import type { BuildHost, BuildImage, CommitRequest, ImageView, RunProcess, Workspace } from '../build/index.js';
+import type { BuildRequest, ContainerCreateRequest, HostConfig, MountSpec, ProgressMessage } from '../types/index.js';
+import { NotFoundError, errorMessage, type Logger } from '../util/index.js';
+import type { BuildCacheStore } from './builds.js';
+import type { ContainerService } from './containers/index.js';
+import type { ImageService } from './images.js';
+import type { ContainerFilesystems } from './rootfs.js';
+
+/** Marks containers a build made, so a restart after a crash can remove them. */
+export const BUILD_LABEL = 'com.wharf.build';
+
+export interface BuildHostDeps {
+  images: ImageService;
+  containers: ContainerService;
+  rootfs: ContainerFilesystems;
+  cache: BuildCacheStore;
+  logger: Logger;
+}
+
+/** A pull's progress message as one line of build output. */
+function progressLine(m: ProgressMessage): string | undefined {
+  if (m.stream) return m.stream.replace(/\n$/, '');
+  if (!m.status) return undefined;
+  return [m.id ? `${m.id}: ` : '', m.status, m.progress ? ` ${m.progress}` : ''].join('');
+}
+
+/** What a commit records of the builder's request (`author`: MAINTAINER, when the builder sends it). */
+function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string } {
+  const author = (req as CommitRequest & { author?: string }).author;
+  return { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created, ...(author ? { author } : {}) };
+}
+
+/** The containers a build left behind when the daemon stopped mid-step. Called once at start-up. */
+export async function removeLeftoverBuildContainers(containers: ContainerService, logger: Logger): Promise<void> {
+  const left = await containers.list({ all: true, filters: { label: [BUILD_LABEL] } });
+  for (const c of left) {
+    logger.info('removing a build container left by an interrupted build', { id: c.Id });
+    await containers.remove(c.Id, { force: true }).catch((err) => logger.warn('removing a leftover build container failed', { id: c.Id, error: errorMessage(err) }));
+  }
+}
+
+/** One BuildHost per build: its workspaces get the request's network and resources. */
+export class DaemonBuildHost implements BuildHost {
+  readonly cache: BuildCacheStore;
+
+  constructor(
+    private readonly d: BuildHostDeps,
+    private readonly request: BuildRequest,
+  ) {
+    this.cache = d.cache;
+  }
+
+  #image(id: string): BuildImage {
+    const rec = this.d.images.get(id);
+    return { id: rec.id, config: rec.config };
+  }
+
+  async image(ref: string, opts: { pull: boolean; platform?: string; progress: (line: string) => void }): Promise<BuildImage> {
+    let local: BuildImage | undefined;
+    try {
+      local = this.#image(ref);
+    } catch {
+      local = undefined;
+    }
+    if (local && !opts.pull) return local;
+    try {
+      await this.d.images.pull(ref, undefined, (m) => {
+        const line = progressLine(m);
+        if (line !== undefined) opts.progress(line);
+      });
+    } catch (err) {
+      // `--pull` with no registry at hand: the local image still builds, as Docker falls back.
+      if (local) return local;
+      if (err instanceof NotFoundError) throw err;
+      throw new NotFoundError(`pull access denied for ${ref}, repository does not exist or may require 'docker login': ${errorMessage(err)}`, { cause: err });
+    }
+    try {
+      return this.#image(ref);
+    } catch {
+      throw new NotFoundError(`No such image: ${ref}`);
+    }
+  }
+
+  imageById(id: string): BuildImage | undefined {
+    if (!this.d.images.has(id)) return undefined;
+    return this.#image(id);
+  }
+
+  async workspace(base: BuildImage | undefined): Promise<Workspace> {
+    return new StepWorkspace(this.d, this.request, base);
+  }
+
+  async commitConfig(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
+    const id = await this.d.images.commitConfig(base?.id, commitFields(req));
+    return this.#image(id);
+  }
+
+  async view(image: BuildImage): Promise<ImageView> {
+    return this.d.rootfs.viewImage(image.id);
+  }
+
+  cacheDir(id: string): Promise<string> {
+    return this.d.cache.mountDir(id);
+  }
+
+  async tag(imageId: string, repoTag: string): Promise<void> {
+    await this.d.images.tag(imageId, repoTag);
+  }
+}
+
+/**
+ * A step's file system. For COPY/ADD (`root`) it is a bare file system that belongs to no
+ * container (nothing runs in it); for RUN it is a container created with the process as its
+ * command, so the step gets exactly run's isolation. Made on first use.
+ */
+class StepWorkspace implements Workspace {
+  /**
+   * Stable for the workspace's life, so `Running in` (printed before the process is known) and
+   * `Removing intermediate container` name the same thing: the bare file system's key, or for
+   * RUN the ID the step's container is looked up by in the logs (its label says which).
+   */
+  readonly #id = randomBytes(32).toString('hex');
+  /** The RUN container's ID, once made. */
+  #container?: string;
+  #kind: 'bare' | 'container' | undefined;
+  #released = false;
+  #root?: string;
+
+  constructor(
+    private readonly d: BuildHostDeps,
+    private readonly request: BuildRequest,
+    private readonly base: BuildImage | undefined,
+  ) {}
+
+  get id(): string {
+    return this.#id;
+  }
+
+  async root(): Promise<string> {
+    if (this.#root) return this.#root;
+    if (this.#kind === 'container') throw new Error('a build workspace that ran a process cannot also be written to');
+    if (this.#released) throw new Error('the build workspace was released');
+    this.#kind = 'bare';
+    await this.d.rootfs.createBare(this.#id, this.base?.id);
+    this.#root = await this.d.rootfs.mount(this.#id);
+    return this.#root;
+  }
+
+  #createRequest(proc: RunProcess): ContainerCreateRequest {
+    const r = this.request;
+    const mode = proc.network === 'default' ? r.networkMode || 'default' : proc.network;
+    const mounts: MountSpec[] = proc.mounts.map((m) =>
+      m.type === 'bind'
+        ? { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readonly }
+        : { Type: 'tmpfs', Target: m.target, TmpfsOptions: { ...(m.sizeBytes !== undefined ? { SizeBytes: m.sizeBytes } : {}), ...(m.mode !== undefined ? { Mode: m.mode } : {}) } },
+    );
+    const host: HostConfig = {
+      NetworkMode: mode === 'bridge' ? 'default' : mode,
+      ExtraHosts: proc.extraHosts.length ? proc.extraHosts : null,
+      Mounts: mounts.length ? mounts : null,
+      ...(r.memory ? { Memory: r.memory } : {}),
+      ...(r.memorySwap ? { MemorySwap: r.memorySwap } : {}),
+      ...(r.cpuShares ? { CpuShares: r.cpuShares } : {}),
+      ...(r.cpusetCpus ? { CpusetCpus: r.cpusetCpus } : {}),
+      ...(r.cpusetMems ? { CpusetMems: r.cpusetMems } : {}),
+      ...(r.cpuPeriod ? { CpuPeriod: r.cpuPeriod } : {}),
+      ...(r.cpuQuota ? { CpuQuota: r.cpuQuota } : {}),
+      ...(r.shmSize ? { ShmSize: r.shmSize } : {}),
+      ...(r.ulimits?.length ? { Ulimits: r.ulimits } : {}),
+    };
+    return {
+      Image: this.base!.id,
+      Cmd: proc.args,
+      // Cleared: the argv is complete (SHELL included), the image's entrypoint does not wrap it.
+      Entrypoint: [''],
+      Env: proc.env,
+      User: proc.user,
+      WorkingDir: proc.workdir,
+      Labels: { [BUILD_LABEL]: this.#id },
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: host,
+    } as ContainerCreateRequest;
+  }
+
+  async run(proc: RunProcess, output: (chunk: Buffer) => void, signal: AbortSignal): Promise<number> {
+    if (this.#kind) throw new Error('a build workspace runs one process, in a file system nothing else wrote to');
+    if (this.#released) throw new Error('the build workspace was released');
+    signal.throwIfAborted();
+    if (!this.base) {
+      // What runc reports for a shell that is not there: FROM scratch has no files at all.
+      throw new Error(`failed to create the step's container: exec: "${proc.args[0] ?? ''}": stat ${proc.args[0] ?? ''}: no such file or directory`);
+    }
+    this.#kind = 'container';
+    const c = this.d.containers;
+    const { Id } = await c.create(this.#createRequest(proc));
+    this.#container = Id;
+    let gone!: () => void;
+    const clientGone = new Promise<void>((resolve) => (gone = resolve));
+    const onAbort = () => {
+      gone();
+      void c.kill(Id, 'SIGKILL').catch(() => {});
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Attached before the start: the start connects it before the process runs, so no output is lost.
+      const attached = c.attach(Id, { stdin: false, stdout: true, stderr: true, logs: false, stream: true }, { write: (_s, data) => output(data), clientGone });
+      const exited = c.wait(Id, 'next-exit');
+      await c.start(Id);
+      const code = await exited;
+      // The rest of the output arrives after the exit is recorded; the pump ends with the stream.
+      await Promise.race([attached.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+      signal.throwIfAborted();
+      return code;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      gone();
+      if (signal.aborted) await this.release();
+    }
+  }
+
+  async commit(req: CommitRequest): Promise<BuildImage> {
+    if (!this.#kind) {
+      // Nothing was written or run: the same files on a new config.
+      const id = await this.d.images.commitConfig(this.base?.id, commitFields(req));
+      const rec = this.d.images.get(id);
+      return { id: rec.id, config: rec.config };
+    }
+    if (this.#kind === 'bare') await this.d.rootfs.unmount(this.#id);
+    const key = this.#kind === 'container' ? this.#container : this.#id;
+    if (!key) throw new Error('the step\'s container was never made: nothing to commit');
+    const id = await this.d.rootfs.commitBuild(key, commitFields(req));
+    const rec = this.d.images.get(id);
+    return { id: rec.id, config: rec.config };
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#kind === 'container') {
+      const id = this.#container;
+      if (!id) return;
+      await this.d.containers.remove(id, { force: true }).catch((err) => {
+        if (!(err instanceof NotFoundError)) this.d.logger.warn('removing a build container failed', { id, error: errorMessage(err) });
+      });
+    } else if (this.#kind === 'bare') {
+      await this.d.rootfs.unmount(this.#id);
+      await this.d.rootfs.remove(this.#id).catch((err) => this.d.logger.warn('removing a build file system failed', { id: this.#id, error: errorMessage(err) }));
+    }
+  }
+}
