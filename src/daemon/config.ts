@@ -30,6 +30,13 @@ export interface DaemonConfig {
   bip?: string;
   /** What `--add-host name:host-gateway` maps to (dockerd's --host-gateway-ip); the default network's gateway when unset. */
   hostGatewayIp?: string;
+  /** The Debian archive `debian:<suite>` images are made from (daemon.json `debian-mirror`). */
+  debianMirror: string;
+  /**
+   * Its security archive (daemon.json `debian-security-mirror`): unset, deb.debian.org's when the
+   * mirror is deb.debian.org's and none otherwise; an empty string, none.
+   */
+  debianSecurityMirror?: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -54,6 +61,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   group: 'wharf',
   // Not docker0, so wharf and Docker share a host.
   bridge: 'wharf0',
+  debianMirror: 'http://deb.debian.org/debian',
 };
 
 /** daemon.json keys (dockerd's names) that map onto DaemonConfig. */
@@ -76,6 +84,8 @@ interface DaemonJson {
   bridge?: string;
   bip?: string;
   'host-gateway-ip'?: string;
+  'debian-mirror'?: string;
+  'debian-security-mirror'?: string;
 }
 
 export async function readDaemonJson(path: string, required: boolean): Promise<Partial<DaemonConfig>> {
@@ -111,7 +121,24 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j.bridge) out.bridge = j.bridge;
   if (j.bip) out.bip = j.bip;
   if (j['host-gateway-ip']) out.hostGatewayIp = checkHostGatewayIp(j['host-gateway-ip']);
+  if (j['debian-mirror'] !== undefined) out.debianMirror = checkMirror('debian-mirror', j['debian-mirror'], false);
+  if (j['debian-security-mirror'] !== undefined) out.debianSecurityMirror = checkMirror('debian-security-mirror', j['debian-security-mirror'], true);
   return out;
+}
+
+/** An archive URL apt can fetch from; apt's own error would come only minutes into a pull. */
+export function checkMirror(key: string, v: unknown, emptyOk: boolean): string {
+  if (typeof v !== 'string') throw new InvalidArgumentError(`invalid ${key}: a URL string is expected`);
+  if (v === '' && emptyOk) return v;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InvalidArgumentError(`invalid ${key} "${v}": not a URL`);
+  }
+  if (!['http:', 'https:', 'file:'].includes(u.protocol)) throw new InvalidArgumentError(`invalid ${key} "${v}": use an http, https or file URL`);
+  if (/\s/.test(v)) throw new InvalidArgumentError(`invalid ${key} "${v}": it contains spaces`);
+  return v.replace(/\/+$/, '');
 }
 
 /** dockerd's --host-gateway-ip: one IPv4 address (wharf's networks are IPv4 only). */

@@ -57,6 +57,7 @@ export class Daemon {
       root: config.dataRoot,
       logger,
       busyboxPath: config.busyboxPath,
+      debian: { mirror: config.debianMirror, securityMirror: config.debianSecurityMirror },
       onEvent: (action, id, attrs) => this.events.publish('image', action, id, attrs),
       layers: this.#snapshots,
       containers: { containersUsing: (id) => this.containers.containersUsing(id) },

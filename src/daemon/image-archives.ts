@@ -189,7 +189,7 @@ export function saveArchive(store: ImageStore, refs: string[]): Readable {
 }
 
 /** Hashes a layer tar into the work directory: the file and its diff ID. */
-async function spool(store: ImageStore, tar: Readable): Promise<{ tmp: string; diffId: string }> {
+export async function spool(store: ImageStore, tar: Readable): Promise<{ tmp: string; diffId: string }> {
   const tmp = store.tmpPath('layer');
   const h = hasher();
   try {

@@ -1,10 +1,11 @@
+import { mkdir, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
-import { busyboxConfig, busyboxLayer, isIdPrefix, parseReference, splitTag, tagged, type ImageConfig } from '../image/index.js';
+import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, tryParseReference, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
 import type { Layers } from '../storage/index.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, shortId, type Logger } from '../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
-import { commitConfigImage, commitImage, importImage, loadArchive, saveArchive, scratchBase, type CommitImageRequest, type ImageBase } from './image-archives.js';
+import { commitConfigImage, commitImage, importImage, loadArchive, saveArchive, scratchBase, spool, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';
 
 export type { CommitImageRequest, ImageBase, LayersInUse };
@@ -36,6 +37,8 @@ export interface ImageServiceOptions {
   logger: Logger;
   /** Debian's static busybox, from which the default image is made. */
   busyboxPath: string;
+  /** Where `debian:<suite>` images are made from (config `debian-mirror`); deb.debian.org when unset. */
+  debian?: DebianSources;
   onEvent(action: string, id: string, attrs: Record<string, string>): void;
   /** Extracted layers: the storage snapshotter, initialised before this service. */
   layers: Layers;
@@ -343,7 +346,8 @@ export class ImageService {
 
   /**
    * `docker pull`. Pulling from registries is a later issue: an image that is already here
-   * "pulls" instantly, anything else is refused before any progress is sent.
+   * "pulls" instantly, `debian:<suite>` is made from the Debian archive, anything else is
+   * refused before any progress is sent.
    */
   async pull(image: string, tag: string | undefined, emit: (m: ProgressMessage) => void): Promise<void> {
     const ref = tag ? (tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`) : image;
@@ -351,12 +355,115 @@ export class ImageService {
     try {
       img = this.get(ref);
     } catch {
+      const r = tryParseReference(ref);
+      const recipe = r && !r.digest ? debianRecipe(r.repo, r.tag) : undefined;
+      if (r && recipe) return this.#pullDebian(recipe, tagged(r), r.tag ?? 'latest', emit);
       const name = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
       throw new InvalidArgumentError(`pull access denied for ${name.split(':')[0]}: pulling from registries is not supported yet by this wharf; load the image with 'docker load' or import it`);
     }
     emit({ status: `Pulling from ${image}`, id: tag || 'latest' });
     emit({ status: `Digest: ${img.id}` });
     emit({ status: `Status: Image is up to date for ${ref}` });
+  }
+
+  /** Makes of a `debian:<suite>` recipe under way, by recipe: concurrent pulls of one share it. */
+  readonly #making = new Map<string, { listeners: Set<(m: ProgressMessage) => void>; id: Promise<string> }>();
+
+  async #pullDebian(recipe: DebianRecipe, name: string, tag: string, emit: (m: ProgressMessage) => void): Promise<void> {
+    emit({ status: 'Pulling from library/debian', id: tag });
+    const store = this.#store;
+    const key = `${recipe.suite}${recipe.slim ? '-slim' : ''}`;
+    // Another name of the same recipe is here (debian:12 for debian:bookworm): the same image, as in the registry.
+    let id = recipe.aliases.map((a) => store.tags.get(`debian:${a}`)).find((x) => x !== undefined);
+    if (!id) {
+      let job = this.#making.get(key);
+      if (job) emit({ status: 'Waiting', progress: `debian:${key} is being made by another pull`, id: tag });
+      else {
+        const listeners = new Set<(m: ProgressMessage) => void>();
+        job = { listeners, id: this.#makeDebian(recipe, name, (m) => listeners.forEach((l) => l(m))) };
+        this.#making.set(key, job);
+        const forget = () => this.#making.delete(key);
+        job.id.then(forget, forget);
+      }
+      // A client that went away must not break the make the others wait for.
+      const relay = (m: ProgressMessage) => {
+        try {
+          emit(m);
+        } catch {
+          job.listeners.delete(relay);
+        }
+      };
+      job.listeners.add(relay);
+      try {
+        id = await job.id;
+      } finally {
+        job.listeners.delete(relay);
+      }
+    }
+    const made = id;
+    await store.locked(async () => {
+      if (!store.images.has(made)) throw new NotFoundError(`debian:${key} was removed while it was being tagged ${name}; pull it again`);
+      await store.setTag(name, made);
+    });
+    this.#o.onEvent('pull', name, { name: 'debian' });
+    emit({ status: `Digest: ${made}` });
+    emit({ status: `Status: Downloaded newer image for ${name}` });
+  }
+
+  /** Runs mmdebstrap and stores its tar as the one layer of a new image; a failure leaves nothing behind. */
+  async #makeDebian(recipe: DebianRecipe, name: string, emit: (m: ProgressMessage) => void): Promise<string> {
+    const store = this.#store;
+    const src: DebianSources = this.#o.debian ?? { mirror: DEFAULT_DEBIAN_MIRROR };
+    const what = `${recipe.suite}${recipe.slim ? '-slim' : ''}`;
+    const t0 = Date.now();
+    const tmpDir = store.tmpPath('mmdebstrap');
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    emit({ status: 'Making from the Debian archive', progress: `mmdebstrap --variant=minbase ${what} ${src.mirror}`, id: 'mmdebstrap' });
+    this.#o.logger.info('making a Debian image with mmdebstrap', { suite: what, mirror: src.mirror });
+    let spooled: { tmp: string; diffId: string } | undefined;
+    try {
+      const build = runMmdebstrap(recipe, src, {
+        tmpDir,
+        onLine: (line) => emit({ status: 'Making from the Debian archive', progress: line, id: 'mmdebstrap' }),
+      });
+      const spooling = spool(store, build.tar);
+      // Whichever fails first: a write error must stop mmdebstrap, and a failed mmdebstrap's partial tar is no layer.
+      spooling.catch(() => build.kill());
+      const [s] = await Promise.allSettled([spooling, build.done]).then(([a, b]) => {
+        if (b.status === 'rejected') {
+          if (a.status === 'fulfilled') void rm(a.value.tmp, { force: true });
+          throw b.reason;
+        }
+        if (a.status === 'rejected') throw a.reason;
+        return [a.value];
+      });
+      spooled = s;
+      const layer = s;
+      emit({ status: 'Extracting', progress: `layer ${shortId(layer.diffId)}`, id: 'mmdebstrap' });
+      const id = await store.locked(async () => {
+        try {
+          await store.content.adopt(layer.tmp, layer.diffId);
+          await store.ensureLayer(undefined, layer.diffId, undefined, `debian:${what}`);
+          const config = debianConfig(layer.diffId, recipe, src, new Date().toISOString());
+          const made = await store.register(Buffer.from(JSON.stringify(config)));
+          // Tagged under the same lock: an untagged image could be pruned before its pull tags it.
+          await store.setTag(name, made);
+          return made;
+        } finally {
+          await store.collect();
+        }
+      });
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      this.#o.logger.info('made a Debian image', { suite: what, id, seconds: secs });
+      emit({ status: 'Pull complete', progress: `made in ${secs} s`, id: 'mmdebstrap' });
+      return id;
+    } catch (err) {
+      this.#o.logger.error('could not make a Debian image', { suite: what, error: errorMessage(err) });
+      throw err;
+    } finally {
+      if (spooled) await rm(spooled.tmp, { force: true });
+      await rm(tmpDir, { recursive: true, force: true });
+    }
   }
 
   // ------------------------------------------------------------ archives
