@@ -234,3 +234,20 @@ test('image prune: a dangling head goes with the parents nothing else needs', as
   const r2 = await d.images.remove('p:1', { force: false, noPrune: false });
   assert.ok(r2.some((x) => x.Deleted === a.id), 'then it goes with its last child');
 });
+
+test('a restart after a crash mid-build removes the build containers and file systems left behind', async () => {
+  const run = await host.workspace(base);
+  assert.equal(await run.run(proc('true'), () => {}, new AbortController().signal), 0);
+  const bare = await host.workspace(base);
+  await bare.root();
+  const meta = join(dir, 'data', 'image', 'containers', `${bare.id}.json`);
+  assert.ok(existsSync(meta));
+  assert.equal((await d.containers.list({ all: true })).length, 1);
+  // No release: as if wharfd died here.
+  d.shutdown();
+  d = new Daemon({ ...DEFAULT_CONFIG, dataRoot: join(dir, 'data'), execRoot: join(dir, 'run'), pidfile: join(dir, 'wharfd.pid'), bridge: testBridge(dir) }, silentLogger);
+  await d.init();
+  host = d.builds.hostFor(request);
+  assert.equal((await d.containers.list({ all: true })).length, 0, 'the build container is gone');
+  assert.ok(!existsSync(meta), 'the bare file system is gone');
+});

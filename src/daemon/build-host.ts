@@ -78,7 +78,10 @@ export class DaemonBuildHost implements BuildHost {
       // `--pull` with no registry at hand: the local image still builds, as Docker falls back.
       if (local) return local;
       if (err instanceof NotFoundError) throw err;
-      throw new NotFoundError(`pull access denied for ${ref}, repository does not exist or may require 'docker login': ${errorMessage(err)}`, { cause: err });
+      // The pull's own message names the reference already (`pull access denied for busybox...`).
+      const msg = errorMessage(err);
+      const name = ref.replace(/[:@].*$/, '');
+      throw new NotFoundError(msg.includes(name) ? msg : `${ref}: ${msg}`, { cause: err });
     }
     try {
       return this.#image(ref);

@@ -146,3 +146,53 @@ test('cache: records survive a restart, a record whose image is gone is dropped;
     await t.cleanup();
   }
 });
+
+test('remote contexts: a Dockerfile URL becomes a one-file context, a tar URL streams as it is, errors name the URL', async () => {
+  const { createServer } = await import('node:http');
+  const { singleFileTar } = await import('./builds.js');
+  const tar = singleFileTar('Dockerfile', Buffer.from('FROM busybox\nRUN echo tar\n'));
+  const srv = createServer((req, res) => {
+    if (req.url === '/Dockerfile') {
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end('FROM busybox\n');
+    } else if (req.url === '/ctx.tar') {
+      res.setHeader('Content-Type', 'application/x-tar');
+      res.end(tar);
+    } else {
+      res.statusCode = 404;
+      res.end('nope');
+    }
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  const bodies: Buffer[] = [];
+  const root = await mkdtemp(join(tmpdir(), 'wharf-builds-'));
+  const svc = new BuildService({
+    dataRoot: root,
+    logger: silentLogger,
+    host: () => ({}) as BuildHost,
+    imageById: () => undefined,
+    builder: async () => 'id',
+    openContext: async (body) => {
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(Buffer.from(c as Buffer));
+      bodies.push(Buffer.concat(chunks));
+      return { dir: root, dockerfile: '', release: async () => {} };
+    },
+  });
+  try {
+    await svc.init();
+    const sig = new AbortController().signal;
+    await svc.build(Readable.from([]), { ...request, remote: `http://127.0.0.1:${port}/Dockerfile` }, output().out, sig);
+    assert.equal(bodies[0].subarray(0, 10).toString(), 'Dockerfile');
+    assert.equal(bodies[0].subarray(512, 525).toString(), 'FROM busybox\n');
+    assert.equal(bodies[0].length % 512, 0);
+    await svc.build(Readable.from([]), { ...request, remote: `http://127.0.0.1:${port}/ctx.tar` }, output().out, sig);
+    assert.deepEqual(bodies[1], tar);
+    await assert.rejects(svc.build(Readable.from([]), { ...request, remote: `http://127.0.0.1:${port}/missing` }, output().out, sig), /failed to GET http:\/\/127\.0\.0\.1:\d+\/missing with status 404 Not Found: nope/);
+    await assert.rejects(svc.build(Readable.from([]), { ...request, remote: 'https://github.com/a/b.git' }, output().out, sig), /git build contexts are not supported/);
+  } finally {
+    srv.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});

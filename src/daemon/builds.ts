@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { BuildCacheEntry, BuildCachePruneResponse, BuildRequest } from '../types/index.js';
 import {
   BuildStepError,
@@ -24,7 +24,7 @@ import {
   type OpenContextOptions,
   type BuildContext,
 } from '../build/index.js';
-import { errorMessage, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+import { InvalidArgumentError, NotImplementedError, errorMessage, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
 import { checkFilterKeys, parseFilterTime, type Filters } from './filters.js';
 
 /** The exit code an in-band build error carries: a failed RUN's status; none for anything else. */
@@ -209,6 +209,90 @@ export class BuildCacheStore implements BuildCache {
   }
 }
 
+/** A ustar archive of one regular file: a remote Dockerfile made into a context, as moby does. */
+export function singleFileTar(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'utf8');
+  h.write('0000644\0', 100, 'ascii');
+  h.write('0000000\0', 108, 'ascii');
+  h.write('0000000\0', 116, 'ascii');
+  h.write(data.length.toString(8).padStart(11, '0') + '\0', 124, 'ascii');
+  h.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136, 'ascii');
+  h.write('        ', 148, 'ascii');
+  h.write('0', 156, 'ascii');
+  h.write('ustar\0', 257, 'ascii');
+  h.write('00', 263, 'ascii');
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
+}
+
+/** Whether the first bytes are an archive the context reader takes: tar, gzip, bzip2, xz. */
+function isArchive(head: Buffer): boolean {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+const MAX_REMOTE_DOCKERFILE = 16 * 1024 * 1024;
+
+/**
+ * The `remote` context (moby's remotecontext for a URL): a tar, maybe compressed, streamed as the
+ * body; a text/plain or non-archive answer is a Dockerfile, made into a context of just that file.
+ * Git contexts need a git checkout wharf does not do.
+ */
+export async function remoteContext(url: string, signal: AbortSignal): Promise<Readable> {
+  if (/^(git:\/\/|git@|github\.com\/)/.test(url) || /\.git(#.*)?$/.test(url)) {
+    throw new NotImplementedError(`git build contexts are not supported: ${url}; clone it and build the directory`);
+  }
+  if (!/^https?:\/\//.test(url)) throw new InvalidArgumentError(`unable to prepare context: unsupported remote context ${JSON.stringify(url)}: only http(s) URLs are supported`);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow' });
+  } catch (err) {
+    throw new InvalidArgumentError(`error downloading remote context ${url}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!res.ok) {
+    const text = (await res.text().catch(() => '')).slice(0, 1024);
+    throw new InvalidArgumentError(`failed to GET ${url} with status ${res.status} ${res.statusText}: ${text}`);
+  }
+  const body = res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const it = body[Symbol.asyncIterator]();
+  while (size < 262) {
+    const { value, done } = await it.next();
+    if (done) break;
+    chunks.push(Buffer.from(value as Uint8Array));
+    size += (value as Uint8Array).length;
+  }
+  const head = Buffer.concat(chunks);
+  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'text/plain' && isArchive(head)) {
+    const out = new PassThrough();
+    out.write(head);
+    void (async () => {
+      try {
+        for (let r = await it.next(); !r.done; r = await it.next()) if (!out.write(r.value)) await new Promise((ok) => out.once('drain', ok));
+        out.end();
+      } catch (err) {
+        out.destroy(err as Error);
+      }
+    })();
+    return out;
+  }
+  const rest: Buffer[] = [head];
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    size += (r.value as Uint8Array).length;
+    if (size > MAX_REMOTE_DOCKERFILE) throw new InvalidArgumentError(`remote Dockerfile ${url} is larger than ${MAX_REMOTE_DOCKERFILE} bytes`);
+    rest.push(Buffer.from(r.value as Uint8Array));
+  }
+  return Readable.from([singleFileTar('Dockerfile', Buffer.concat(rest))]);
+}
+
 export type BuildFunction = (job: BuildJob) => Promise<string>;
 export type OpenContextFunction = (body: Readable, opts: OpenContextOptions) => Promise<BuildContext>;
 
@@ -255,6 +339,11 @@ export class BuildService {
   /** Extracts the context from `body`, builds, tags; resolves to the image ID. */
   async build(body: Readable, request: BuildRequest, output: BuildOutput, signal: AbortSignal): Promise<string> {
     const open = this.#o.openContext ?? realOpenContext;
+    if (request.remote) {
+      // The client sends no context with a URL; what it did send is not read.
+      body.resume();
+      body = await remoteContext(request.remote, signal);
+    }
     const context = await open(body, { dockerfile: request.dockerfile, workDir: this.#tmp, signal });
     try {
       const run = this.#o.builder ?? realBuild;
