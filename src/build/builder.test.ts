@@ -142,8 +142,10 @@ class FakeHost implements BuildHost {
   #newImageId(): string {
     return 'sha256:' + createHash('sha256').update(String(++this.#n) + Math.random()).digest('hex');
   }
-  #commit(base: BuildImage | undefined, req: CommitRequest): BuildImage {
-    const img: BuildImage = { id: this.#newImageId(), config: { architecture: 'amd64', os: 'linux', config: req.config, rootfs: { type: 'layers', diff_ids: [] } } };
+  #commit(base: BuildImage | undefined, req: CommitRequest, layer = false): BuildImage {
+    const history = [...(base?.config.history ?? []), { created_by: req.createdBy, ...(layer ? {} : { empty_layer: true }) }];
+    const diffIds = [...(base?.config.rootfs.diff_ids ?? []), ...(layer ? ['sha256:' + createHash('sha256').update(req.createdBy).digest('hex')] : [])];
+    const img: BuildImage = { id: this.#newImageId(), config: { architecture: 'amd64', os: 'linux', config: req.config, history, rootfs: { type: 'layers', diff_ids: diffIds } } };
     this.byId.set(img.id, img);
     this.commits.push({ base: base?.id, req, id: img.id });
     return img;
@@ -171,7 +173,7 @@ class FakeHost implements BuildHost {
         this.runs.push(proc);
         return this.script(proc, output, signal);
       },
-      commit: async (req) => this.#commit(base, req),
+      commit: async (req) => this.#commit(base, req, true),
       release: async () => {
         rec.released = true;
       },
@@ -179,6 +181,9 @@ class FakeHost implements BuildHost {
   }
   async commitConfig(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
     return this.#commit(base, req);
+  }
+  async commitLayer(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
+    return this.#commit(base, req, true);
   }
   async view(): Promise<{ path: string; release(): Promise<void> }> {
     return { path: tmpdir(), release: async () => {} };
@@ -555,4 +560,36 @@ test('COPY --from an image, ENV shadows ARG, HEALTHCHECK NONE, bad EXPOSE', asyn
   assert.match((bad.err as Error).message, /invalid proto: xyz/);
   const badFrom = await run(h, 'FROM busybox\nCOPY --from=nothere /a /b');
   assert.match((badFrom.err as Error).message, /^invalid from flag value nothere: pull access denied/);
+});
+
+test('--cache-from: steps are taken from an image whose history matches, step by step', async () => {
+  const h = new FakeHost();
+  const df = 'FROM busybox\nENV A=1\nRUN echo hi\nCMD ["x"]\nRUN echo last';
+  const first = await run(h, df, { tags: ['app:1'] });
+  h.images.set('app:1', h.byId.get(first.id!)!);
+  h.cacheMap.clear(); // another machine: no local cache, only the image
+  const runsBefore = h.runs.length;
+  // Without restoreLayer, the layer in the middle must run again; as this fake's layers are
+  // reproducible (same diff ID), the steps after it match the source again.
+  const partial = await run(h, df, { cacheFrom: ['app:1', 'not-here'] });
+  assert.equal(partial.err, undefined, String(partial.err));
+  assert.match(partial.text, /Step 2\/5 : ENV A=1\n ---> Using cache\n/);
+  assert.match(partial.text, /Step 3\/5 : RUN echo hi\n ---> Running in/);
+  assert.equal(h.runs.length, runsBefore + 1);
+  assert.equal(partial.id, first.id);
+  h.cacheMap.clear();
+  const restored: number[] = [];
+  const host = Object.assign(h, {
+    restoreLayer: async (src: BuildImage, diffIndex: number, base: BuildImage | undefined, req: CommitRequest) => {
+      restored.push(diffIndex);
+      assert.ok(src.config.rootfs.diff_ids[diffIndex]);
+      return h.commitLayer(base, req);
+    },
+  });
+  const runs = h.runs.length;
+  const full = await run(host, df, { cacheFrom: ['app:1'] });
+  assert.equal((full.text.match(/ ---> Using cache\n/g) ?? []).length, 4, full.text);
+  assert.equal(h.runs.length, runs, 'nothing ran');
+  assert.deepEqual(restored, [0]);
+  assert.equal(full.id, first.id, 'the last step is the cache-from image itself');
 });
