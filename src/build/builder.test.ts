@@ -593,3 +593,22 @@ test('--cache-from: steps are taken from an image whose history matches, step by
   assert.deepEqual(restored, [0]);
   assert.equal(full.id, first.id, 'the last step is the cache-from image itself');
 });
+
+test('a failing stage stops the stages running beside it; nothing is left', async () => {
+  const h = new FakeHost();
+  h.script = (p, out, signal) => {
+    if (p.args[2] === 'exit 7') return Promise.resolve(7);
+    out(Buffer.from('slow started\n'));
+    return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  };
+  const df = ['FROM busybox AS slow', 'RUN sleep 100', 'FROM busybox AS bad', 'RUN exit 7', 'FROM busybox', 'COPY --from=slow /a /a', 'COPY --from=bad /b /b'].join('\n');
+  const r = await run(h, df);
+  assert.ok(r.err instanceof BuildStepError);
+  assert.equal(r.err.code, 7);
+  assert.ok(h.workspaces.length === 2 && h.workspaces.every((w) => w.released));
+  // Both stages' output is shown, in Dockerfile order, though the second one ended first.
+  assert.ok(r.text.indexOf('slow started') < r.text.indexOf('Step 3/7 : FROM busybox AS bad'));
+  // The last stage had started (its FROM needs nothing) but never got past its COPY --from.
+  assert.doesNotMatch(r.text, /Step 7\/7/);
+  assert.ok(!h.commits.some((c) => c.req.createdBy.includes('COPY')));
+});
