@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,12 @@ interface Commit {
   id: string;
 }
 
+/** Every workspace root the fakes made, removed when the file's tests end. */
+const allDirs: string[] = [];
+after(async () => {
+  await Promise.all(allDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
 class FakeHost implements BuildHost {
   images = new Map<string, BuildImage>();
   byId = new Map<string, BuildImage>();
@@ -167,6 +173,7 @@ class FakeHost implements BuildHost {
       root: async () => {
         dir = await mkdtemp(join(tmpdir(), 'bexec-ws-'));
         this.dirs.push(dir);
+        allDirs.push(dir);
         return dir;
       },
       run: (proc, output, signal) => {
