@@ -176,7 +176,8 @@ async function buildAll(job: BuildJob, deps: BuildDeps, sink: BuildOutput): Prom
   let created: string | undefined;
   if (epoch !== undefined && epoch !== '') {
     if (!/^\d+$/.test(epoch)) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH: ${epoch}`);
-    created = new Date(Number(epoch) * 1000).toISOString();
+    // RFC 3339 as Go writes it: no fraction when it is zero.
+    created = new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
   }
 
   const ac = new AbortController();
