@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,12 @@ interface Commit {
   id: string;
 }
 
+/** Every workspace root the fakes made, removed when the file's tests end. */
+const allDirs: string[] = [];
+after(async () => {
+  await Promise.all(allDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
 class FakeHost implements BuildHost {
   images = new Map<string, BuildImage>();
   byId = new Map<string, BuildImage>();
@@ -142,8 +148,10 @@ class FakeHost implements BuildHost {
   #newImageId(): string {
     return 'sha256:' + createHash('sha256').update(String(++this.#n) + Math.random()).digest('hex');
   }
-  #commit(base: BuildImage | undefined, req: CommitRequest): BuildImage {
-    const img: BuildImage = { id: this.#newImageId(), config: { architecture: 'amd64', os: 'linux', config: req.config, rootfs: { type: 'layers', diff_ids: [] } } };
+  #commit(base: BuildImage | undefined, req: CommitRequest, layer = false): BuildImage {
+    const history = [...(base?.config.history ?? []), { created_by: req.createdBy, ...(layer ? {} : { empty_layer: true }) }];
+    const diffIds = [...(base?.config.rootfs.diff_ids ?? []), ...(layer ? ['sha256:' + createHash('sha256').update(req.createdBy).digest('hex')] : [])];
+    const img: BuildImage = { id: this.#newImageId(), config: { architecture: 'amd64', os: 'linux', config: req.config, history, rootfs: { type: 'layers', diff_ids: diffIds } } };
     this.byId.set(img.id, img);
     this.commits.push({ base: base?.id, req, id: img.id });
     return img;
@@ -165,13 +173,14 @@ class FakeHost implements BuildHost {
       root: async () => {
         dir = await mkdtemp(join(tmpdir(), 'bexec-ws-'));
         this.dirs.push(dir);
+        allDirs.push(dir);
         return dir;
       },
       run: (proc, output, signal) => {
         this.runs.push(proc);
         return this.script(proc, output, signal);
       },
-      commit: async (req) => this.#commit(base, req),
+      commit: async (req) => this.#commit(base, req, true),
       release: async () => {
         rec.released = true;
       },
@@ -179,6 +188,9 @@ class FakeHost implements BuildHost {
   }
   async commitConfig(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
     return this.#commit(base, req);
+  }
+  async commitLayer(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
+    return this.#commit(base, req, true);
   }
   async view(): Promise<{ path: string; release(): Promise<void> }> {
     return { path: tmpdir(), release: async () => {} };
@@ -465,7 +477,7 @@ test('config instructions: every field as Docker sets it', async () => {
 test('SOURCE_DATE_EPOCH sets created; platforms other than linux/amd64 are refused', async () => {
   const h = new FakeHost();
   await run(h, 'FROM busybox\nENV A=1', { buildArgs: { SOURCE_DATE_EPOCH: '86400' } });
-  assert.equal(h.commits[0].req.created, '1970-01-02T00:00:00.000Z');
+  assert.equal(h.commits[0].req.created, '1970-01-02T00:00:00Z');
   const bad = await run(h, 'FROM busybox', { platform: 'linux/arm64' });
   assert.match((bad.err as Error).message, /linux\/arm64.*not supported/);
   const missing = await run(h, 'FROM nothere');
@@ -555,4 +567,55 @@ test('COPY --from an image, ENV shadows ARG, HEALTHCHECK NONE, bad EXPOSE', asyn
   assert.match((bad.err as Error).message, /invalid proto: xyz/);
   const badFrom = await run(h, 'FROM busybox\nCOPY --from=nothere /a /b');
   assert.match((badFrom.err as Error).message, /^invalid from flag value nothere: pull access denied/);
+});
+
+test('--cache-from: steps are taken from an image whose history matches, step by step', async () => {
+  const h = new FakeHost();
+  const df = 'FROM busybox\nENV A=1\nRUN echo hi\nCMD ["x"]\nRUN echo last';
+  const first = await run(h, df, { tags: ['app:1'] });
+  h.images.set('app:1', h.byId.get(first.id!)!);
+  h.cacheMap.clear(); // another machine: no local cache, only the image
+  const runsBefore = h.runs.length;
+  // Without restoreLayer, the layer in the middle must run again; as this fake's layers are
+  // reproducible (same diff ID), the steps after it match the source again.
+  const partial = await run(h, df, { cacheFrom: ['app:1', 'not-here'] });
+  assert.equal(partial.err, undefined, String(partial.err));
+  assert.match(partial.text, /Step 2\/5 : ENV A=1\n ---> Using cache\n/);
+  assert.match(partial.text, /Step 3\/5 : RUN echo hi\n ---> Running in/);
+  assert.equal(h.runs.length, runsBefore + 1);
+  assert.equal(partial.id, first.id);
+  h.cacheMap.clear();
+  const restored: number[] = [];
+  const host = Object.assign(h, {
+    restoreLayer: async (src: BuildImage, diffIndex: number, base: BuildImage | undefined, req: CommitRequest) => {
+      restored.push(diffIndex);
+      assert.ok(src.config.rootfs.diff_ids[diffIndex]);
+      return h.commitLayer(base, req);
+    },
+  });
+  const runs = h.runs.length;
+  const full = await run(host, df, { cacheFrom: ['app:1'] });
+  assert.equal((full.text.match(/ ---> Using cache\n/g) ?? []).length, 4, full.text);
+  assert.equal(h.runs.length, runs, 'nothing ran');
+  assert.deepEqual(restored, [0]);
+  assert.equal(full.id, first.id, 'the last step is the cache-from image itself');
+});
+
+test('a failing stage stops the stages running beside it; nothing is left', async () => {
+  const h = new FakeHost();
+  h.script = (p, out, signal) => {
+    if (p.args[2] === 'exit 7') return Promise.resolve(7);
+    out(Buffer.from('slow started\n'));
+    return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  };
+  const df = ['FROM busybox AS slow', 'RUN sleep 100', 'FROM busybox AS bad', 'RUN exit 7', 'FROM busybox', 'COPY --from=slow /a /a', 'COPY --from=bad /b /b'].join('\n');
+  const r = await run(h, df);
+  assert.ok(r.err instanceof BuildStepError);
+  assert.equal(r.err.code, 7);
+  assert.ok(h.workspaces.length === 2 && h.workspaces.every((w) => w.released));
+  // Both stages' output is shown, in Dockerfile order, though the second one ended first.
+  assert.ok(r.text.indexOf('slow started') < r.text.indexOf('Step 3/7 : FROM busybox AS bad'));
+  // The last stage had started (its FROM needs nothing) but never got past its COPY --from.
+  assert.doesNotMatch(r.text, /Step 7\/7/);
+  assert.ok(!h.commits.some((c) => c.req.createdBy.includes('COPY')));
 });

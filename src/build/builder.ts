@@ -137,6 +137,8 @@ interface Build {
   created?: string;
   /** Steps appended to the final stage: the request's labels, as moby appends LABEL commands. */
   synthetic: WeakSet<object>;
+  /** `--cache-from` images that are here; narrowed to the one that matched, as moby does. */
+  cacheFrom: BuildImage[];
 }
 
 /**
@@ -174,7 +176,8 @@ async function buildAll(job: BuildJob, deps: BuildDeps, sink: BuildOutput): Prom
   let created: string | undefined;
   if (epoch !== undefined && epoch !== '') {
     if (!/^\d+$/.test(epoch)) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH: ${epoch}`);
-    created = new Date(Number(epoch) * 1000).toISOString();
+    // RFC 3339 as Go writes it: no fraction when it is zero.
+    created = new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
   }
 
   const ac = new AbortController();
@@ -194,7 +197,16 @@ async function buildAll(job: BuildJob, deps: BuildDeps, sink: BuildOutput): Prom
     signal: ac.signal,
     created,
     synthetic: new WeakSet(),
+    cacheFrom: [],
   };
+  for (const ref of request.cacheFrom ?? []) {
+    // A cache-from image that is not here is no error: the build just has less to reuse.
+    try {
+      b.cacheFrom.push(await host.image(ref, { pull: false, progress: () => {} }));
+    } catch {
+      /* not here */
+    }
+  }
 
   try {
     checkStageNames(parsed.stages);
@@ -511,13 +523,45 @@ function commitRequest(b: Build, st: StageState, createdBy: string): CommitReque
 }
 
 /** On a hit, the step's image is the cached one (` ---> Using cache`). */
-async function probeCache(b: Build, st: StageState, key: string): Promise<boolean> {
+async function probeCache(b: Build, st: StageState, key: string, createdBy: string): Promise<boolean> {
   if (b.job.request.noCache) return false;
-  const hit = await b.job.host.cache.get(key);
+  const hit = (await b.job.host.cache.get(key)) ?? (await fromCacheSources(b, st, createdBy));
   if (!hit) return false;
   st.out.stream(' ---> Using cache\n');
   st.image = hit;
+  await b.job.host.cache.put(key, hit.id);
   return true;
+}
+
+/**
+ * `--cache-from`, as the classic builder's ImageCache: a source image whose history starts
+ * with the parent's (same lines, same layers) and goes on with this step's line gives the
+ * step: the source itself when that is its last line, else a new image restored from it.
+ */
+async function fromCacheSources(b: Build, st: StageState, createdBy: string): Promise<BuildImage | undefined> {
+  const parentHistory = st.image?.config.history ?? [];
+  const parentDiffs = st.image?.config.rootfs.diff_ids ?? [];
+  for (const src of b.cacheFrom) {
+    const history = src.config.history ?? [];
+    const diffs = src.config.rootfs.diff_ids;
+    const at = parentHistory.length;
+    if (history.length <= at || diffs.length < parentDiffs.length) continue;
+    if (!parentHistory.every((h, i) => h.created_by === history[i].created_by && !!h.empty_layer === !!history[i].empty_layer)) continue;
+    if (!parentDiffs.every((d, i) => d === diffs[i])) continue;
+    const entry = history[at];
+    if (entry.created_by !== createdBy) continue;
+    let img: BuildImage | undefined;
+    if (at === history.length - 1) img = src;
+    else if (entry.empty_layer) img = await b.job.host.commitConfig(st.image, commitRequest(b, st, createdBy));
+    else if (b.job.host.restoreLayer) {
+      const diffIndex = history.slice(0, at).filter((h) => !h.empty_layer).length;
+      img = await b.job.host.restoreLayer(src, diffIndex, st.image, commitRequest(b, st, createdBy));
+    }
+    if (!img) continue;
+    b.cacheFrom = [src];
+    return img;
+  }
+  return undefined;
 }
 
 /** A metadata-only step: `/bin/sh -c #(nop)  CMD ["sh"]` in history, no layer. */
@@ -525,7 +569,7 @@ async function commitMeta(b: Build, st: StageState, comment: string): Promise<vo
   const createdBy = [...shellOf(st), '#(nop) ', comment].join(' ');
   st.config.Image = st.image?.id ?? '';
   const key = cacheKey(keyParts(b, st, createdBy));
-  if (await probeCache(b, st, key)) return;
+  if (await probeCache(b, st, key, createdBy)) return;
   // The classic builder makes a container for these steps too; its lines are kept so the
   // output reads the same, though wharf commits the config without one.
   const id = newId();
@@ -564,7 +608,7 @@ async function dispatchWorkdir(b: Build, st: StageState, requested: string): Pro
   const createdBy = [...shellOf(st), `#(nop) WORKDIR ${st.config.WorkingDir}`].join(' ');
   st.config.Image = st.image?.id ?? '';
   const key = cacheKey(keyParts(b, st, createdBy));
-  if (await probeCache(b, st, key)) return;
+  if (await probeCache(b, st, key, createdBy)) return;
   const wd = st.config.WorkingDir;
   const img = await withWorkspace(b, st, true, async (ws) => {
     const root = await ws.root();
@@ -729,7 +773,7 @@ async function dispatchRun(b: Build, st: StageState, step: Located<RunInstructio
         run: { env: proc.env.filter((e) => !mounts.env.includes(e)), network, user: proc.user, workdir: proc.workdir, mounts: mounts.spec, extraHosts: proc.extraHosts },
       }),
     );
-    if (await probeCache(b, st, key)) return;
+    if (await probeCache(b, st, key, createdBy)) return;
     const img = await withWorkspace(b, st, true, async (ws) => {
       const decoder = new StringDecoder('utf8');
       const code = await ws.run(
@@ -785,7 +829,7 @@ async function dispatchCopy(b: Build, st: StageState, step: Located<CopyInstruct
       const createdBy = [...shellOf(st), `#(nop) ${kind} ${flags}${plan.historyWord} in ${dest} `].join(' ');
       st.config.Image = st.image?.id ?? '';
       const key = cacheKey(keyParts(b, st, createdBy, { copyDigest: plan.digest }));
-      if (await probeCache(b, st, key)) return;
+      if (await probeCache(b, st, key, createdBy)) return;
       const img = await withWorkspace(b, st, false, async (ws) => {
         await b.deps.applyCopy(plan, { root: await ws.root(), dest, workdir: st.config.WorkingDir || '/', chown, chmod });
         return ws.commit(commitRequest(b, st, createdBy));

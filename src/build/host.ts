@@ -103,6 +103,13 @@ export interface BuildHost {
   view(image: BuildImage): Promise<ImageView>;
   /** The persistent directory behind `RUN --mount=type=cache,id=<id>`, made on first use. */
   cacheDir(id: string): Promise<string>;
+  /**
+   * Optional, for `--cache-from` (the classic builder's restoreCachedImage): a new image on
+   * `base` whose one new layer is `source`'s layer `diffIndex` (an index into its
+   * rootfs.diff_ids), with `req`'s config and history line. Without it, only steps that add no
+   * layer, or a whole image, can be taken from a cache-from image.
+   */
+  restoreLayer?(source: BuildImage, diffIndex: number, base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage>;
   /** Tags the final image (`-t`), as `tag` does. */
   tag(imageId: string, repoTag: string): Promise<void>;
   cache: BuildCache;
