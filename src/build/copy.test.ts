@@ -138,6 +138,9 @@ test('links inside a copied directory stay links; device nodes and fifos are cop
     const st = await lstat(join(e.root, 'out/null'));
     assert.ok(st.isCharacterDevice());
     assert.ok((await lstat(join(e.root, 'out/fifo'))).isFIFO());
+    // Named on its own, a fifo is copied as a fifo, never read.
+    await copy(e, ['d/fifo'], '/fifo2');
+    assert.ok((await lstat(join(e.root, 'fifo2'))).isFIFO());
   }));
 
 test("destinations resolve through the image's own links, never onto the host", () =>

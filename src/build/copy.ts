@@ -260,14 +260,7 @@ async function describe(items: Item[], exclude: IgnoreMatcher): Promise<Line[]> 
   const perm = (st: Stats) => (st.mode & 0o7777).toString(8);
   const entry = async (host: string, rel: string, st: Stats): Promise<void> => {
     const q = JSON.stringify(rel);
-    if (st.isDirectory()) {
-      lines.push(`d ${q} ${perm(st)}`);
-      for (const n of (await readdir(host)).sort()) {
-        const childHost = join(host, n);
-        const cst = await lstat(childHost);
-        await entry(childHost, rel ? `${rel}/${n}` : n, cst);
-      }
-    } else if (st.isSymbolicLink()) lines.push(`l ${q} ${JSON.stringify(await readlink(host))}`);
+    if (st.isSymbolicLink()) lines.push(`l ${q} ${JSON.stringify(await readlink(host))}`);
     else if (st.isFile()) lines.push({ path: host, prefix: `f ${q} ${perm(st)}` });
     else if (st.isCharacterDevice() || st.isBlockDevice()) lines.push(`${st.isCharacterDevice() ? 'c' : 'b'} ${q} ${perm(st)} ${devMajor(st.rdev)},${devMinor(st.rdev)}`);
     else if (st.isFIFO()) lines.push(`p ${q} ${perm(st)}`);
@@ -275,13 +268,16 @@ async function describe(items: Item[], exclude: IgnoreMatcher): Promise<Line[]> 
   for (const it of items) {
     switch (it.kind) {
       case 'file':
-        lines.push({ path: it.host, prefix: `file ${JSON.stringify(it.name)} ${perm(it.st)}` });
+        // A device or fifo named on its own is described, never read (a fifo would block).
+        if (it.st.isFile()) lines.push({ path: it.host, prefix: `file ${JSON.stringify(it.name)} ${perm(it.st)}` });
+        else await entry(it.host, `file ${it.name}`, it.st);
         break;
       case 'archive':
         lines.push({ path: it.host, prefix: `archive ${JSON.stringify(it.name)}` });
         break;
       case 'url':
-        lines.push({ path: it.host, prefix: `url ${JSON.stringify(it.name)} ${it.mtime?.getTime() ?? ''}` });
+        // Content only: the server's Last-Modified is an mtime, and keys never depend on those.
+        lines.push({ path: it.host, prefix: `url ${JSON.stringify(it.name)}` });
         break;
       case 'inline':
         lines.push(`inline ${JSON.stringify(it.name)} ${createHash('sha256').update(it.content).digest('hex')}`);
