@@ -73,7 +73,9 @@ test('sources and destinations: file names, trailing /, several sources, workdir
     await put(e.root, { existing: null });
     await copy(e, ['a.txt'], '/f');
     await copy(e, ['/a.txt'], '/g/');
-    await copy(e, ['a.txt', 'b.txt'], '/multi');
+    await copy(e, ['a.txt', 'b.txt'], '/multi/');
+    await assert.rejects(copy(e, ['a.txt', 'b.txt'], '/existing'), { message: 'When using COPY with more than one source file, the destination must be a directory and end with a /' });
+    await assert.rejects(copy(e, ['*.txt'], '/existing'), /more than one source file/);
     await copy(e, ['a.txt'], 'rel', {}, { workdir: '/work' });
     await copy(e, ['b.txt'], '.', {}, { workdir: '/wd' });
     await copy(e, ['a.txt'], '/existing');
@@ -116,7 +118,7 @@ test("missing sources and escapes get Docker's errors naming the path", () =>
   withEnv(async (e) => {
     await put(e.ctx, { 'ok': 'ok', 'up': { link: '../../../etc' }, 'inner/up2': { link: '../../x' }, 'abs': { link: '/ok' }, 'rel': { link: 'inner/../ok' } });
     await assert.rejects(copy(e, ['nope'], '/x'), { message: 'COPY failed: file not found in build context or excluded by .dockerignore: stat nope: file does not exist' });
-    await assert.rejects(copy(e, ['../outside'], '/x'), { message: 'COPY failed: forbidden path outside the build context: ../outside' });
+    await assert.rejects(copy(e, ['../outside'], '/x'), { message: 'COPY failed: forbidden path outside the build context: ../outside ()' });
     await assert.rejects(copy(e, ['a/../../b'], '/x'), /forbidden path outside the build context: a\/\.\.\/\.\.\/b/);
     await assert.rejects(copy(e, ['up'], '/x'), { message: 'COPY failed: forbidden path outside the build context: up (up -> ../../../etc)' });
     await assert.rejects(copy(e, ['up/passwd'], '/x'), /forbidden path outside the build context: up\/passwd/);
@@ -177,9 +179,15 @@ test('owners are 0:0 unless --chown, which resolves names in the root', () =>
     assert.deepEqual(await owner('byname'), [1001, 1002]);
     await copy(e, ['f'], '/both', {}, { chown: 'app:staff' });
     assert.deepEqual(await owner('both'), [1001, 50]);
+    // Measured on dockerd 20.10: a directory's new destination is chowned, its new parents are not;
+    // a file's new parents are.
     await copy(e, ['d'], '/new/dir', {}, { chown: '2000:3000' });
     assert.deepEqual(await owner('new/dir/g'), [2000, 3000]);
     assert.deepEqual(await owner('new/dir'), [2000, 3000]);
+    assert.deepEqual(await owner('new'), [0, 0]);
+    await copy(e, ['f'], '/fp/q/f', {}, { chown: '2000:3000' });
+    assert.deepEqual(await owner('fp'), [2000, 3000]);
+    assert.deepEqual(await owner('fp/q'), [2000, 3000]);
     await copy(e, ['f'], '/num', {}, { chown: '7' });
     assert.deepEqual(await owner('num'), [7, 7]);
     await assert.rejects(copy(e, ['f'], '/x', {}, { chown: 'foo' }), { message: 'unable to find user foo: no matching entries in passwd file' });
@@ -199,6 +207,10 @@ test('--chmod octal and symbolic applies to files and directories copied', () =>
     assert.deepEqual([await mode('s/f'), await mode('s/s')], [0o644, 0o755]);
     await copy(e, ['d'], '/k');
     assert.deepEqual([await mode('k/f'), await mode('k/s')], [0o600, 0o700]);
+    // The destination directory itself is new: 0755, not the source directory's mode.
+    await chmod(join(e.ctx, 'd'), 0o700);
+    await copy(e, ['d'], '/m');
+    assert.equal(await mode('m'), 0o755);
     await assert.rejects(copy(e, ['d'], '/z', {}, { chmod: 'bogus' }), /invalid chmod parameter: bogus/);
   }));
 

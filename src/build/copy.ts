@@ -354,6 +354,7 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   if (!state) throw new Error('applyCopy: the plan was not made by planCopy');
   const { items, exclude, cmd } = state;
   const fail = (msg: string) => new InvalidArgumentError(`${cmd} failed: ${msg}`);
+  const fail_ = (msg: string) => new InvalidArgumentError(msg);
   const view: RootView = { root: target.root };
   const owner = target.chown ? await resolveChown(target.root, target.chown) : { uid: 0, gid: 0 };
   let modeFn: ModeFn | undefined;
@@ -370,12 +371,15 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   const abs = destWord.startsWith('/') ? destWord : posix.join(target.workdir || '/', destWord);
   const destV = posix.normalize('/' + abs).replace(/(.)\/+$/, '$1');
   const saysDir = destWord === '' || destWord.endsWith('/') || destWord === '.' || destWord.endsWith('/.') || posix.basename(destWord) === '..';
-  const destDir = saysDir || items.length > 1 || (await w.isDir(destV));
+  // Docker's classic builder checks the word, not the file system: `COPY a b /dir` fails even when /dir exists.
+  if (items.length > 1 && !saysDir) throw fail_(`When using ${cmd} with more than one source file, the destination must be a directory and end with a /`);
+  const destDir = saysDir || (await w.isDir(destV));
 
   for (const it of items) {
     switch (it.kind) {
       case 'dir': {
-        await w.ensureDir(destV, it.st.mode, it.st.mtime);
+        // As dockerd does: a new destination directory is 0755 and the copy's owner's, its new parents root's.
+        await w.ensureDir(destV, 0o755, it.st.mtime, { uid: 0, gid: 0 });
         await walkSource(
           it,
           exclude,
@@ -454,10 +458,11 @@ class Writer {
 
   /**
    * The directory at `v` (inside the view), its missing parents made 0755 and `v` itself with
-   * `mode` when it is new, all owned by the copy's owner (Docker chowns only what it creates).
+   * `mode` when it is new, owned by the copy's owner (Docker chowns only what it creates; new
+   * parents of a directory destination stay root's, as `parentOwner` says).
    * Returns its resolved path inside the view.
    */
-  async ensureDir(v: string, mode: number, mtime?: Date): Promise<string> {
+  async ensureDir(v: string, mode: number, mtime?: Date, parentOwner: Owner = this.owner): Promise<string> {
     const inside = await resolveInView(this.view, v);
     let cur = '/';
     const parts = inside.split('/').filter(Boolean);
@@ -473,7 +478,8 @@ class Writer {
       if (st) await rm(host, { force: true });
       const last = i === parts.length - 1;
       await mkdir(host, { mode: 0o700 });
-      await lchown(host, this.owner.uid, this.owner.gid);
+      const o = last ? this.owner : parentOwner;
+      await lchown(host, o.uid, o.gid);
       await chmod(host, last ? this.#mode(mode, true) : 0o755);
       if (last && mtime) this.#dirTimes.push([host, mtime]);
     }
