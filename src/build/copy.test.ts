@@ -221,6 +221,9 @@ test('--exclude skips matching sources and entries', () =>
     assert.deepEqual(await tree(join(e.root, 'all')), ['b.md=b', 'dir/', 'dir/c.txt=c', 'dir/d.md=d']);
     await copy(e, ['*'], '/w/', { exclude: ['*.md'] });
     assert.deepEqual(await tree(join(e.root, 'w')), ['a.txt=a', 'c.txt=c', 'skip/', 'skip/e=e']);
+    await assert.rejects(copy(e, ['d*'], '/x/', { exclude: ['dir'] }), { message: 'COPY failed: no source files were specified' });
+    await copy(e, ['*'], '/y/', { exclude: ['dir'] });
+    assert.deepEqual(await tree(join(e.root, 'y')), ['a.txt=a', 'b.md=b']);
   }));
 
 async function tarBuffer(entries: { name: string; body: string; uid?: number }[]): Promise<Buffer> {

@@ -81,9 +81,11 @@ const plans = new WeakMap<CopyPlan, PlanState>();
 const HASH_CONCURRENCY = 8;
 
 /**
- * Resolves the sources. Throws InvalidArgumentError with Docker's texts when a source does not
- * exist (`failed to compute cache key: "/x" not found`), lies outside the root (`..`), or a URL's
- * checksum differs.
+ * Resolves the sources. Throws InvalidArgumentError with Docker's texts (the classic builder's:
+ * `COPY failed: file not found in build context or excluded by .dockerignore: stat x: file does
+ * not exist`, `COPY failed: no source files were specified`) when a source does not exist or
+ * matches nothing, lies outside the root (`..`, written or through a link), or a URL's checksum
+ * differs. `extract` set means ADD (URLs allowed, `ADD failed:` in errors).
  */
 export async function planCopy(spec: CopySourceSpec): Promise<CopyPlan> {
   const cmd = spec.extract ? 'ADD' : 'COPY';
@@ -179,7 +181,7 @@ async function resolveSource(root: string, word: string, exclude: IgnoreMatcher,
       throw err;
     }
     // An excluded file named on its own is as absent as one left out by .dockerignore.
-    if (rel !== '' && !st.isDirectory() && exclude.ignores(rel)) {
+    if (rel !== '' && (!st.isDirectory() || !exclude.hasExceptions) && exclude.ignores(rel)) {
       if (hasWildcards(clean)) continue;
       throw fail(`file not found in build context or excluded by .dockerignore: stat ${rel}: file does not exist`);
     }
