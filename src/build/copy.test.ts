@@ -327,7 +327,7 @@ test('the digest ignores mtimes and owners, changes with one byte; history words
     assert.equal(first.historyWord, `dir:${first.digest.slice(7)}`);
   }));
 
-test('planning 1000 files / 50 MB is fast', { timeout: 60_000 }, () =>
+test('planning and applying 1000 files / 50 MB is fast', { timeout: 60_000 }, () =>
   withEnv(async (e) => {
     const chunk = Buffer.alloc(50 * 1024, 7);
     for (let i = 0; i < 1000; i++) {
@@ -338,6 +338,11 @@ test('planning 1000 files / 50 MB is fast', { timeout: 60_000 }, () =>
     const t0 = Date.now();
     const p = await planCopy(spec(e.ctx, ['.']));
     const ms = Date.now() - t0;
-    await p.dispose();
     assert.ok(ms < 5000, `planning took ${ms} ms`);
+    const t1 = Date.now();
+    await applyCopy(p, { root: e.root, dest: '/app/', workdir: '/' });
+    const applyMs = Date.now() - t1;
+    await p.dispose();
+    assert.equal((await readdir(join(e.root, 'app/d9'))).length, 100);
+    assert.ok(applyMs < 10000, `applying took ${applyMs} ms`);
   }));
