@@ -14,7 +14,8 @@ export class EscapeError extends InvalidArgumentError {
     readonly path: string,
     detail?: string,
   ) {
-    super(`forbidden path outside the build context: ${path}${detail ? ` (${detail})` : ''}`);
+    // Docker's text, with the resolved path in parentheses (empty when nothing was resolved).
+    super(`forbidden path outside the build context: ${path} (${detail ?? ''})`);
   }
 }
 

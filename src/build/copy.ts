@@ -81,9 +81,11 @@ const plans = new WeakMap<CopyPlan, PlanState>();
 const HASH_CONCURRENCY = 8;
 
 /**
- * Resolves the sources. Throws InvalidArgumentError with Docker's texts when a source does not
- * exist (`failed to compute cache key: "/x" not found`), lies outside the root (`..`), or a URL's
- * checksum differs.
+ * Resolves the sources. Throws InvalidArgumentError with Docker's texts (the classic builder's:
+ * `COPY failed: file not found in build context or excluded by .dockerignore: stat x: file does
+ * not exist`, `COPY failed: no source files were specified`) when a source does not exist or
+ * matches nothing, lies outside the root (`..`, written or through a link), or a URL's checksum
+ * differs. `extract` set means ADD (URLs allowed, `ADD failed:` in errors).
  */
 export async function planCopy(spec: CopySourceSpec): Promise<CopyPlan> {
   const cmd = spec.extract ? 'ADD' : 'COPY';
@@ -179,7 +181,7 @@ async function resolveSource(root: string, word: string, exclude: IgnoreMatcher,
       throw err;
     }
     // An excluded file named on its own is as absent as one left out by .dockerignore.
-    if (rel !== '' && !st.isDirectory() && exclude.ignores(rel)) {
+    if (rel !== '' && (!st.isDirectory() || !exclude.hasExceptions) && exclude.ignores(rel)) {
       if (hasWildcards(clean)) continue;
       throw fail(`file not found in build context or excluded by .dockerignore: stat ${rel}: file does not exist`);
     }
@@ -260,14 +262,7 @@ async function describe(items: Item[], exclude: IgnoreMatcher): Promise<Line[]> 
   const perm = (st: Stats) => (st.mode & 0o7777).toString(8);
   const entry = async (host: string, rel: string, st: Stats): Promise<void> => {
     const q = JSON.stringify(rel);
-    if (st.isDirectory()) {
-      lines.push(`d ${q} ${perm(st)}`);
-      for (const n of (await readdir(host)).sort()) {
-        const childHost = join(host, n);
-        const cst = await lstat(childHost);
-        await entry(childHost, rel ? `${rel}/${n}` : n, cst);
-      }
-    } else if (st.isSymbolicLink()) lines.push(`l ${q} ${JSON.stringify(await readlink(host))}`);
+    if (st.isSymbolicLink()) lines.push(`l ${q} ${JSON.stringify(await readlink(host))}`);
     else if (st.isFile()) lines.push({ path: host, prefix: `f ${q} ${perm(st)}` });
     else if (st.isCharacterDevice() || st.isBlockDevice()) lines.push(`${st.isCharacterDevice() ? 'c' : 'b'} ${q} ${perm(st)} ${devMajor(st.rdev)},${devMinor(st.rdev)}`);
     else if (st.isFIFO()) lines.push(`p ${q} ${perm(st)}`);
@@ -275,13 +270,16 @@ async function describe(items: Item[], exclude: IgnoreMatcher): Promise<Line[]> 
   for (const it of items) {
     switch (it.kind) {
       case 'file':
-        lines.push({ path: it.host, prefix: `file ${JSON.stringify(it.name)} ${perm(it.st)}` });
+        // A device or fifo named on its own is described, never read (a fifo would block).
+        if (it.st.isFile()) lines.push({ path: it.host, prefix: `file ${JSON.stringify(it.name)} ${perm(it.st)}` });
+        else await entry(it.host, `file ${it.name}`, it.st);
         break;
       case 'archive':
         lines.push({ path: it.host, prefix: `archive ${JSON.stringify(it.name)}` });
         break;
       case 'url':
-        lines.push({ path: it.host, prefix: `url ${JSON.stringify(it.name)} ${it.mtime?.getTime() ?? ''}` });
+        // Content only: the server's Last-Modified is an mtime, and keys never depend on those.
+        lines.push({ path: it.host, prefix: `url ${JSON.stringify(it.name)}` });
         break;
       case 'inline':
         lines.push(`inline ${JSON.stringify(it.name)} ${createHash('sha256').update(it.content).digest('hex')}`);
@@ -358,6 +356,7 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   if (!state) throw new Error('applyCopy: the plan was not made by planCopy');
   const { items, exclude, cmd } = state;
   const fail = (msg: string) => new InvalidArgumentError(`${cmd} failed: ${msg}`);
+  const fail_ = (msg: string) => new InvalidArgumentError(msg);
   const view: RootView = { root: target.root };
   const owner = target.chown ? await resolveChown(target.root, target.chown) : { uid: 0, gid: 0 };
   let modeFn: ModeFn | undefined;
@@ -374,12 +373,15 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   const abs = destWord.startsWith('/') ? destWord : posix.join(target.workdir || '/', destWord);
   const destV = posix.normalize('/' + abs).replace(/(.)\/+$/, '$1');
   const saysDir = destWord === '' || destWord.endsWith('/') || destWord === '.' || destWord.endsWith('/.') || posix.basename(destWord) === '..';
-  const destDir = saysDir || items.length > 1 || (await w.isDir(destV));
+  // Docker's classic builder checks the word, not the file system: `COPY a b /dir` fails even when /dir exists.
+  if (items.length > 1 && !saysDir) throw fail_(`When using ${cmd} with more than one source file, the destination must be a directory and end with a /`);
+  const destDir = saysDir || (await w.isDir(destV));
 
   for (const it of items) {
     switch (it.kind) {
       case 'dir': {
-        await w.ensureDir(destV, it.st.mode, it.st.mtime);
+        // As dockerd does: a new destination directory is 0755 and the copy's owner's, its new parents root's.
+        await w.ensureDir(destV, 0o755, it.st.mtime, { uid: 0, gid: 0 });
         await walkSource(
           it,
           exclude,
@@ -458,10 +460,11 @@ class Writer {
 
   /**
    * The directory at `v` (inside the view), its missing parents made 0755 and `v` itself with
-   * `mode` when it is new, all owned by the copy's owner (Docker chowns only what it creates).
+   * `mode` when it is new, owned by the copy's owner (Docker chowns only what it creates; new
+   * parents of a directory destination stay root's, as `parentOwner` says).
    * Returns its resolved path inside the view.
    */
-  async ensureDir(v: string, mode: number, mtime?: Date): Promise<string> {
+  async ensureDir(v: string, mode: number, mtime?: Date, parentOwner: Owner = this.owner): Promise<string> {
     const inside = await resolveInView(this.view, v);
     let cur = '/';
     const parts = inside.split('/').filter(Boolean);
@@ -477,7 +480,8 @@ class Writer {
       if (st) await rm(host, { force: true });
       const last = i === parts.length - 1;
       await mkdir(host, { mode: 0o700 });
-      await lchown(host, this.owner.uid, this.owner.gid);
+      const o = last ? this.owner : parentOwner;
+      await lchown(host, o.uid, o.gid);
       await chmod(host, last ? this.#mode(mode, true) : 0o755);
       if (last && mtime) this.#dirTimes.push([host, mtime]);
     }
