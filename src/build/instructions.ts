@@ -26,6 +26,8 @@ export interface Heredoc {
 export interface Flag {
   name: string;
   value: string;
+  /** False when written without `=` (`--link`); BuildKit then rejects it for flags that need a value. Absent means true. */
+  hasValue?: boolean;
 }
 
 /**
@@ -116,6 +118,8 @@ export interface CopyInstruction {
   checksum?: string;
   /** ADD --keep-git-dir. */
   keepGitDir?: boolean;
+  /** ADD --unpack[=false]: set only when given (the default depends on the source). */
+  unpack?: boolean;
   parents: boolean;
 }
 
