@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { Client } from '../../../client/index.js';
-import { readTarEntries, tarOfEntries } from '../../../util/tarpack.js';
+import { Readable } from 'node:stream';
+import { extract, pack, type Header } from 'tar-stream';
 import { memoryIO } from '../../_testio.js';
 import { Exit } from '../../errors.js';
 import { main } from '../../program.js';
@@ -63,6 +64,36 @@ async function tree(files: Record<string, string>): Promise<string> {
     else await writeFile(join(root, name), body);
   }
   return root;
+}
+
+async function readTarEntries(raw: Buffer): Promise<{ header: Header; body: Buffer }[]> {
+  const out: { header: Header; body: Buffer }[] = [];
+  const ex = extract();
+  ex.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
+    stream.on('end', () => {
+      out.push({ header, body: Buffer.concat(chunks) });
+      next();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+    Readable.from([raw]).pipe(ex);
+  });
+  return out;
+}
+
+async function tarOfEntries(entries: { name: string; body: string }[]): Promise<Buffer> {
+  const p = pack();
+  for (const e of entries) p.entry({ name: e.name, mode: 0o644 } as Header, e.body);
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 const names = (c: Captured) => c.entries.map((e) => e.name).sort();
