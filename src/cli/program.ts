@@ -78,6 +78,7 @@ const stats = lazy(async (s) => (await import('./commands/container/stats.js')).
 const update = lazy(async (s) => (await import('./commands/container/update.js')).updateCommand(s));
 const unpause = lazy(async (s) => (await import('./commands/container/unpause.js')).unpauseCommand(s));
 const wait = lazy(async (s) => (await import('./commands/container/wait.js')).waitCommand(s));
+const build = lazy(async (s) => (await import('./commands/image/build.js')).buildCommand(s));
 const history = lazy(async (s) => (await import('./commands/image/history.js')).historyCommand(s));
 const importCmd = lazy(async (s) => (await import('./commands/image/import.js')).importCommand(s));
 const load = lazy(async (s) => (await import('./commands/image/load.js')).loadCommand(s));
@@ -114,6 +115,7 @@ const CONTAINER: Record<string, Lazy> = {
   wait,
 };
 const IMAGE: Record<string, Lazy> = {
+  build,
   history,
   import: importCmd,
   inspect: lazy(async (s) => (await import('./commands/system/inspect.js')).inspectCommand(s, 'image')),
@@ -142,6 +144,10 @@ const VOLUME: Record<string, Lazy> = {
   prune: lazy(async (s) => (await import('./commands/volume/prune.js')).volumePruneCommand(s)),
   rm: lazy(async (s) => (await import('./commands/volume/rm.js')).volumeRmCommand(s), 'remove'),
 };
+const BUILDER: Record<string, Lazy> = {
+  build,
+  prune: lazy(async (s) => (await import('./commands/builder/prune.js')).builderPruneCommand(s)),
+};
 const SYSTEM: Record<string, Lazy> = {
   df: lazy(async (s) => (await import('./commands/system/df.js')).systemDfCommand(s)),
   events,
@@ -154,6 +160,7 @@ const TOP: Record<string, Lazy> = {
   run,
   exec,
   ps: lazy(async (s) => (await import('./commands/container/ls.js')).psCommand(s)),
+  build,
   images: lazy(async (s) => (await import('./commands/image/ls.js')).imagesCommand(s)),
   version: lazy(async (s) => (await import('./commands/system/version.js')).versionCommand(s)),
   info,
@@ -185,6 +192,7 @@ const TOP: Record<string, Lazy> = {
   unpause,
   update,
   wait,
+  builder: group('builder', 'Manage builds', BUILDER),
   container: group('container', 'Manage containers', CONTAINER),
   image: group('image', 'Manage images', IMAGE),
   network: group('network', 'Manage networks', NETWORK),
@@ -193,6 +201,7 @@ const TOP: Record<string, Lazy> = {
 };
 
 const GROUPS: [string, Record<string, Lazy>][] = [
+  ['builder', BUILDER],
   ['container', CONTAINER],
   ['image', IMAGE],
   ['network', NETWORK],

@@ -32,7 +32,7 @@ import type {
   VolumeListResponse,
 } from '../types/index.js';
 import { resolveEndpoint, type ConnectEnv, type ConnectOptions } from './host.js';
-import { Transport } from './transport.js';
+import { Transport, type Query } from './transport.js';
 
 /** The X-Docker-Container-Path-Stat header of the archive endpoints, decoded. */
 function pathStat(res: IncomingMessage): ContainerPathStat {
@@ -272,8 +272,16 @@ export class Client extends Transport {
   volumePrune(filters?: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
     return this.json('POST', '/volumes/prune', { query: { filters: filtersQuery(filters) } });
   }
-  buildPrune(opts: { all?: boolean; filters?: Filters } = {}): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
-    return this.json('POST', '/build/prune', { query: { all: opts.all, filters: filtersQuery(opts.filters) } });
+  /**
+   * POST /build with the classic builder's query (built by the caller as docker's
+   * imageBuildOptionsToQuery does) and the context tar; the answer is a JSON message stream.
+   */
+  imageBuild(input: Readable | undefined, query: Query): Promise<IncomingMessage> {
+    return this.request('POST', '/build', { query, input });
+  }
+  buildPrune(opts: { all?: boolean; filters?: Filters; keepStorage?: number } = {}): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    // docker sends `keep-storage` to API 1.47 and older, `reserved-space` after; wharfd reads both.
+    return this.json('POST', '/build/prune', { query: { all: opts.all || undefined, 'keep-storage': opts.keepStorage || undefined, filters: filtersQuery(opts.filters) } });
   }
   /** Pulls; the answer is a progress stream (see readProgress). */
   imagePull(fromImage: string, tag?: string, platform?: string): Promise<IncomingMessage> {

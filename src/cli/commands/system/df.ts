@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Client } from '../../../client/index.js';
-import type { SystemDfResponse } from '../../../types/index.js';
+import type { BuildCacheEntry, SystemDfResponse } from '../../../types/index.js';
 import { givenFlags, newCommand } from '../../command.js';
 import { humanSize, render, sortedKeys } from '../../format/index.js';
 import { FORMAT_TABLE_HELP } from '../../opts.js';
@@ -26,11 +26,15 @@ export function dfRows(df: SystemDfResponse) {
   const vols = df.Volumes ?? [];
   const volSize = vols.reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
   const volReclaim = vols.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
+  // Shared records are counted once, under whoever owns them, as docker's df counts them.
+  const cache = (df.BuildCache ?? []) as BuildCacheEntry[];
+  const cacheSize = cache.filter((c) => !c.Shared).reduce((n, c) => n + c.Size, 0);
+  const cacheReclaim = cache.filter((c) => !c.Shared && !c.InUse).reduce((n, c) => n + c.Size, 0);
   return [
     { Type: 'Images', TotalCount: String(df.Images.length), Active: String(df.Images.filter((i) => i.Containers > 0).length), Size: humanSize(imgSize, 4), Reclaimable: humanSize(imgReclaim, 4) + pct(imgReclaim, imgSize) },
     { Type: 'Containers', TotalCount: String(df.Containers.length), Active: String(df.Containers.filter((c) => c.State === 'running' || c.State === 'paused').length), Size: humanSize(ctrSize, 4), Reclaimable: humanSize(ctrReclaim, 4) + pct(ctrReclaim, ctrSize) },
     { Type: 'Local Volumes', TotalCount: String(vols.length), Active: String(vols.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(volSize, 4), Reclaimable: humanSize(volReclaim, 4) + pct(volReclaim, volSize) },
-    { Type: 'Build Cache', TotalCount: String(df.BuildCache?.length ?? 0), Active: '0', Size: '0B', Reclaimable: '0B' },
+    { Type: 'Build Cache', TotalCount: String(cache.length), Active: String(cache.filter((c) => c.InUse).length), Size: humanSize(cacheSize, 4), Reclaimable: humanSize(cacheReclaim, 4) },
   ].map((r) => sortedKeys(r));
 }
 
