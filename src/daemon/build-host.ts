@@ -164,6 +164,8 @@ class StepWorkspace implements Workspace {
         : { Type: 'tmpfs', Target: m.target, TmpfsOptions: { ...(m.sizeBytes !== undefined ? { SizeBytes: m.sizeBytes } : {}), ...(m.mode !== undefined ? { Mode: m.mode } : {}) } },
     );
     const host: HostConfig = {
+      // The step's output is read back from its log (see run), whatever the daemon's default driver.
+      LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: mode === 'bridge' ? 'default' : mode,
       ExtraHosts: proc.extraHosts.length ? proc.extraHosts : null,
       Mounts: mounts.length ? mounts : null,
@@ -204,26 +206,29 @@ class StepWorkspace implements Workspace {
     const c = this.d.containers;
     const { Id } = await c.create(this.#createRequest(proc));
     this.#container = Id;
-    let gone!: () => void;
-    const clientGone = new Promise<void>((resolve) => (gone = resolve));
+    const abortLogs = new AbortController();
     const onAbort = () => {
-      gone();
+      abortLogs.abort();
       void c.kill(Id, 'SIGKILL').catch(() => {});
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      // Attached before the start: the start connects it before the process runs, so no output is lost.
-      const attached = c.attach(Id, { stdin: false, stdout: true, stderr: true, logs: false, stream: true }, { write: (_s, data) => output(data), clientGone });
+      // Read from the step's log rather than attached: output written before conmon accepts an
+      // attach connection reaches the log but not that connection, and a step's output must be whole.
+      // The log is followed from its start, so starting first loses nothing.
       const exited = c.wait(Id, 'next-exit');
       await c.start(Id);
+      const logs = c.logs(Id, { follow: true, stdout: true, stderr: true, tail: -1, signal: abortLogs.signal });
+      const pumped = (async () => {
+        for await (const batch of logs.entries) for (const e of batch) output(e.line);
+      })();
       const code = await exited;
-      // The rest of the output arrives after the exit is recorded; the pump ends with the stream.
-      await Promise.race([attached.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await pumped.catch(() => {});
       signal.throwIfAborted();
       return code;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      gone();
+      abortLogs.abort();
       if (signal.aborted) await this.release();
     }
   }
