@@ -168,8 +168,10 @@ export function parseJSONArray(rest: string): string[] | undefined {
 export interface Args {
   args: string[];
   json: boolean;
-  /** ENV/LABEL: whether each pair used `=` (false for the legacy `ENV k v`). */
+  /** ENV/LABEL: the pairs, quotes kept. */
   pairs?: { key: string; value: string }[];
+  /** ENV/LABEL written the legacy way, `ENV k v` (no `=`). */
+  legacy?: boolean;
   /** ONBUILD: the trigger's keyword and its own parse. */
   sub?: { cmd: string; flags: Flag[]; rest: string; parsed: Args };
 }
@@ -188,7 +190,7 @@ function nameVal(rest: string, key: string, escape: string): Args {
     const m = reWhitespace.exec(rest);
     if (!m) throw new SyntaxProblem(`${key} must have two arguments`);
     const pair = { key: rest.slice(0, m.index), value: rest.slice(m.index + m[0].length) };
-    return { args: [pair.key, pair.value], json: false, pairs: [pair] };
+    return { args: [pair.key, pair.value], json: false, pairs: [pair], legacy: true };
   }
   const pairs = words.map((w) => {
     const eq = w.indexOf('=');
