@@ -207,6 +207,7 @@ const errorCases: [string, string][] = [
   ['FROM scratch\nRUN <<EOF\necho\n', 'dockerfile parse error on line 2: unterminated heredoc'],
   ['FROM scratch\nCOPY <<A <<B /x\na\nA\n', 'dockerfile parse error on line 2: unterminated heredoc'],
   ['RUN echo\n', 'dockerfile parse error on line 1: no build stage in current context'],
+  ['ARG A=1\n', 'dockerfile parse error: dockerfile contains no stages to build'],
   ['ARG X\nENV a=b\nFROM scratch\n', 'dockerfile parse error on line 2: no build stage in current context'],
   ['FROM\n', 'dockerfile parse error on line 1: FROM requires either one or three arguments'],
   ['FROM a b\n', 'dockerfile parse error on line 1: FROM requires either one or three arguments'],

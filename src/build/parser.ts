@@ -501,6 +501,8 @@ export function toStages(file: Dockerfile): ParsedDockerfile {
     }
     stages[stages.length - 1]!.steps.push(located);
   }
+  // BuildKit finds this when converting; here it is found before any work starts.
+  if (stages.length === 0) throw new DockerfileError('dockerfile contains no stages to build');
   return { directives: file.directives, escape: file.escape, metaArgs, stages, warnings: file.warnings };
 }
 
