@@ -425,6 +425,8 @@ test('parseRunMount errors (BuildKit texts)', () => {
     ['type=bind,foo=bar', /unexpected key 'foo' in 'foo=bar'/],
     ['type=bind,bogus', /invalid field 'bogus' must be a key=value pair/],
     ['type=bind,ro=maybe', /invalid value for ro: maybe/],
+    ['type=cahce', /unsupported mount type "cahce" \(did you mean cache\?\)/],
+    ['type=bind,taget=/x', /unexpected key 'taget' in 'taget=\/x' \(did you mean target\?\)/],
   ];
   for (const [spec, re] of bad) assert.throws(() => parseRunMount(spec, (s) => s), re, spec);
   assert.deepEqual(
