@@ -4,7 +4,7 @@
  * the builder may read `raw.flags` again with its own expander once ARG and ENV values are known.
  */
 import type { RunMount } from './instructions.js';
-import { SyntaxProblem } from './_syntax.js';
+import { SyntaxProblem, withSuggestion } from './_syntax.js';
 
 const mountTypes = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'] as const;
 const sharingModes = ['shared', 'private', 'locked'];
@@ -65,12 +65,6 @@ function parseUint(v: string, base: 8 | 10): number | undefined {
   return n <= 0xffffffff ? n : undefined;
 }
 
-function suggest(message: string, value: string, options: readonly string[]): string {
-  // Only a close misspelling is named, as BuildKit's suggest package does.
-  const near = options.find((o) => o !== value && o.length > 1 && (o.startsWith(value) || value.startsWith(o)) && Math.abs(o.length - value.length) < 3);
-  return near ? `${message} (did you mean ${near}?)` : message;
-}
-
 /** Reads one `--mount` value. Throws SyntaxProblem with BuildKit's texts. */
 export function parseRunMount(spec: string, expand: (value: string) => string): RunMount {
   const m: RunMount = { type: 'bind', readonly: false };
@@ -103,7 +97,7 @@ export function parseRunMount(spec: string, expand: (value: string) => string): 
     switch (key) {
       case 'type': {
         const t = value.toLowerCase();
-        if (!(mountTypes as readonly string[]).includes(t)) throw new SyntaxProblem(suggest(`unsupported mount type ${JSON.stringify(value)}`, value, mountTypes));
+        if (!(mountTypes as readonly string[]).includes(t)) throw new SyntaxProblem(withSuggestion(`unsupported mount type ${JSON.stringify(value)}`, value, [...mountTypes], true));
         m.type = t as RunMount['type'];
         break;
       }
@@ -145,7 +139,7 @@ export function parseRunMount(spec: string, expand: (value: string) => string): 
         break;
       case 'sharing': {
         const v = value.toLowerCase();
-        if (!sharingModes.includes(v)) throw new SyntaxProblem(suggest(`unsupported sharing value ${JSON.stringify(value)}`, value, sharingModes));
+        if (!sharingModes.includes(v)) throw new SyntaxProblem(withSuggestion(`unsupported sharing value ${JSON.stringify(value)}`, value, sharingModes, true));
         sharing = v;
         m.sharing = v;
         break;
@@ -167,7 +161,9 @@ export function parseRunMount(spec: string, expand: (value: string) => string): 
         m.env = value;
         break;
       default:
-        throw new SyntaxProblem(`unexpected key '${key}' in '${field}'`);
+        throw new SyntaxProblem(
+          withSuggestion(`unexpected key '${key}' in '${field}'`, key, ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env'], true),
+        );
     }
   }
   if (m.type !== 'secret' && m.type !== 'ssh' && m.type !== 'cache') {

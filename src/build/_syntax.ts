@@ -168,8 +168,10 @@ export function parseJSONArray(rest: string): string[] | undefined {
 export interface Args {
   args: string[];
   json: boolean;
-  /** ENV/LABEL: whether each pair used `=` (false for the legacy `ENV k v`). */
+  /** ENV/LABEL: the pairs, quotes kept. */
   pairs?: { key: string; value: string }[];
+  /** ENV/LABEL written the legacy way, `ENV k v` (no `=`). */
+  legacy?: boolean;
   /** ONBUILD: the trigger's keyword and its own parse. */
   sub?: { cmd: string; flags: Flag[]; rest: string; parsed: Args };
 }
@@ -188,7 +190,7 @@ function nameVal(rest: string, key: string, escape: string): Args {
     const m = reWhitespace.exec(rest);
     if (!m) throw new SyntaxProblem(`${key} must have two arguments`);
     const pair = { key: rest.slice(0, m.index), value: rest.slice(m.index + m[0].length) };
-    return { args: [pair.key, pair.value], json: false, pairs: [pair] };
+    return { args: [pair.key, pair.value], json: false, pairs: [pair], legacy: true };
   }
   const pairs = words.map((w) => {
     const eq = w.indexOf('=');
@@ -286,4 +288,35 @@ export function heredocsFromLine(line: string): HeredocWord[] {
     if (h) out.push(h);
   }
   return out;
+}
+
+function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** BuildKit's suggest.WrapError: names the closest option (edit distance under 3). */
+export function withSuggestion(message: string, value: string, options: string[], caseSensitive: boolean): string {
+  const v = caseSensitive ? value : value.toLowerCase();
+  let match = '';
+  let min = 3;
+  for (const o of options) {
+    const opt = caseSensitive ? o : o.toLowerCase();
+    if (opt === v) return message;
+    const d = levenshtein(v, opt);
+    if (d < min) {
+      min = d;
+      match = caseSensitive ? opt : value === value.toLowerCase() ? opt : value === value.toUpperCase() ? opt.toUpperCase() : opt;
+    }
+  }
+  return match ? `${message} (did you mean ${match}?)` : message;
 }

@@ -4,7 +4,7 @@
  * frontend/dockerfile/parser reads them, then the typed instructions of its instructions package.
  */
 import { DockerfileError } from './errors.js';
-import { argsOf, heredocsFromLine, parseHeredocWord, splitCommand, SyntaxProblem, type Args } from './_syntax.js';
+import { argsOf, heredocsFromLine, parseHeredocWord, splitCommand, SyntaxProblem, withSuggestion, type Args } from './_syntax.js';
 import { parseRunMount } from './_mount.js';
 import type {
   ArgInstruction,
@@ -197,37 +197,6 @@ class Flags {
   bool(name: string): boolean {
     return this.values.get(name) === 'true';
   }
-}
-
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
-
-/** BuildKit's suggest.WrapError: names the closest option (edit distance under 3). */
-function withSuggestion(message: string, value: string, options: string[], caseSensitive: boolean): string {
-  const v = caseSensitive ? value : value.toLowerCase();
-  let match = '';
-  let min = 3;
-  for (const o of options) {
-    const opt = caseSensitive ? o : o.toLowerCase();
-    if (opt === v) return message;
-    const d = levenshtein(v, opt);
-    if (d < min) {
-      min = d;
-      match = caseSensitive ? opt : value === value.toLowerCase() ? opt : value === value.toUpperCase() ? opt.toUpperCase() : opt;
-    }
-  }
-  return match ? `${message} (did you mean ${match}?)` : message;
 }
 
 // ------------------------------------------------------------------ typed instructions
@@ -501,6 +470,8 @@ export function toStages(file: Dockerfile): ParsedDockerfile {
     }
     stages[stages.length - 1]!.steps.push(located);
   }
+  // BuildKit finds this when converting; here it is found before any work starts.
+  if (stages.length === 0) throw new DockerfileError('dockerfile contains no stages to build');
   return { directives: file.directives, escape: file.escape, metaArgs, stages, warnings: file.warnings };
 }
 
