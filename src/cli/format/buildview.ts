@@ -54,7 +54,8 @@ export class BuildView {
   constructor(out: Terminal, opts: BuildViewOptions = {}) {
     this.#out = out;
     this.#now = opts.now ?? Date.now;
-    this.#columns = Math.max(20, opts.columns ?? out.columns ?? 80);
+    // A pseudo-terminal nobody sized reports 0 columns: treat it as the usual 80.
+    this.#columns = Math.max(20, opts.columns || out.columns || 80);
     this.#tail = opts.tailLines ?? 6;
     this.#start = this.#now();
     const every = opts.intervalMs ?? 100;
