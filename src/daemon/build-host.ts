@@ -204,7 +204,8 @@ class StepWorkspace implements Workspace {
     }
     this.#kind = 'container';
     const c = this.d.containers;
-    const { Id } = await c.create(this.#createRequest(proc));
+    // The workspace's ID, which the step lines already named (`Running in`).
+    const { Id } = await c.create(this.#createRequest(proc), undefined, this.#id);
     this.#container = Id;
     const abortLogs = new AbortController();
     const onAbort = () => {

@@ -189,8 +189,8 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- lifecycle
 
-  create(req: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
-    return this.#lifecycle.create(req, name);
+  create(req: ContainerCreateRequest, name?: string, id?: string): Promise<ContainerCreateResponse> {
+    return this.#lifecycle.create(req, name, id);
   }
   start(ref: string): Promise<void> {
     return this.#lifecycle.start(ref);

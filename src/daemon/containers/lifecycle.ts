@@ -50,7 +50,8 @@ export class Lifecycle {
     private readonly monitor: Monitor,
   ) {}
 
-  async create(req: ContainerCreateRequest, name?: string): Promise<ContainerCreateResponse> {
+  /** `id` is for the builder, whose step lines name a step's container before it exists. */
+  async create(req: ContainerCreateRequest, name?: string, id?: string): Promise<ContainerCreateResponse> {
     const { store } = this.ctx;
     if (!req.Image) throw new InvalidArgumentError('No image was specified');
     validateHealthcheck(req.Healthcheck);
@@ -92,7 +93,8 @@ export class Lifecycle {
     // SIGTERM only makes systemd re-execute itself; recorded, so inspect and `stop` agree.
     if (!config.StopSignal && isSystemdContainer(argv[0], hostConfig)) config.StopSignal = SYSTEMD_STOP_SIGNAL;
 
-    const id = newId();
+    if (id !== undefined && (!/^[0-9a-f]{64}$/.test(id) || this.ctx.store.all().some((c) => c.record.id === id))) throw new InvalidArgumentError(`invalid or used container ID: ${id}`);
+    id ??= newId();
     // Docker records the default hostname at create, so inspect shows what the process will see.
     // One that joins another's namespace takes that container's hostname at each start.
     if (!config.Hostname && !hostConfig.NetworkMode?.startsWith('container:')) config.Hostname = hostConfig.NetworkMode === 'host' || hostConfig.UTSMode === 'host' ? osHostname() : id.slice(0, 12);
