@@ -45,7 +45,7 @@ after(async () => {
 const steps = (out: string) => out.split('\n').filter((l) => /^Step \d+\/\d+ : /.test(l));
 const cached = (out: string) => out.split('\n').filter((l) => l.trim() === '---> Using cache').length;
 // busybox's wget crashes in this image's static build; nc speaks enough HTTP.
-const fetchCmd = (host: string, path: string) => `printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | nc ${host} ${port} | sed '1,/^.$/d'`;
+const fetchCmd = (host: string, path: string) => `printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | nc ${host} ${port} > /tmp/raw && sed '1,/^.$/d' /tmp/raw`;
 const builtId = (out: string) => /Successfully built ([0-9a-f]{12})\n/.exec(out)?.[1];
 
 // ---------------------------------------------------------------------------------------------
