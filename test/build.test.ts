@@ -331,7 +331,7 @@ test('ONBUILD: stored in the image, run by the child\'s FROM', T, async () => {
 test('.dockerignore: patterns, ! exceptions, **; the Dockerfile and .dockerignore themselves', T, async () => {
   const ctx = await fixture(E, 'ignore');
   await built(E.build(E.clients[0], ['-t', 'ignore', ctx]));
-  assert.equal(await sh(E, 'ignore', 'cd /ctx && find . -type f | sort'), ['./a.txt', './keep.log', './sub/y.txt', './sub/z/keep.tmp'].join('\n') + '\n');
+  assert.equal(await sh(E, 'ignore', 'cd /ctx && find . -type f | sort'), ['./a.txt', './keep.bak', './sub/y.txt', './sub/z/keep.tmp'].join('\n') + '\n');
 });
 
 // `<Dockerfile>.dockerignore` beside the Dockerfile: BuildKit reads it (the docker CLI's classic
