@@ -7,7 +7,7 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:http';
@@ -288,4 +288,97 @@ export function fileDaemon(extraArgs: string[] = []) {
     return (await ok(cli, ['run', '-d', '--name', name, ...args])).trim();
   };
   return { made, start, ok, runDetached };
+}
+
+export const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
+
+/** A private dockerd (the interop and build tests compare against it), with its log kept for failures. */
+export interface Dockerd {
+  dir: string;
+  socket: string;
+  dataRoot: string;
+  readonly proc: ChildProcess;
+  env: NodeJS.ProcessEnv;
+  log(): string;
+  docker(args: string[], opts?: ExecOpts): Promise<RunResult>;
+  /** Stop it and start it again on the same roots (what survives a daemon restart). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function exited(proc: ChildProcess, ms: number): Promise<boolean> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), ms);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise(true);
+    });
+  });
+}
+
+/** Starts a private Debian dockerd in its own temp dir and containerd namespace `namespace`. */
+export async function startDockerd(namespace: string): Promise<Dockerd> {
+  if (!DOCKERD) throw new Error('dockerd is not installed (apt-get install -y docker.io)');
+  const dir = await mkdtemp(join(tmpdir(), `wharf-${namespace}-docker-`));
+  const socket = join(dir, 'docker.sock');
+  const logFile = join(dir, 'dockerd.log');
+  const launch = () => {
+    const fd = openSync(logFile, 'a');
+    const p = spawn(DOCKERD, dockerdArgs(dir, namespace), { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    return p;
+  };
+  let proc = launch();
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_CLI_HINTS: 'false' };
+  const halt = async () => {
+    // Only the dockerd we started, by its pid; it stops the containerd it manages.
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      if (!(await exited(proc, 30_000))) {
+        proc.kill('SIGKILL');
+        await exited(proc, 5_000);
+        // A killed dockerd leaves its containerd behind; that one's pid is in our exec root.
+        try {
+          process.kill(Number(readFileSync(join(dir, 'exec', 'containerd', 'containerd.pid'), 'utf8')), 'SIGKILL');
+        } catch {
+          /* not there, or already gone */
+        }
+      }
+    }
+  };
+  const ready = async () => {
+    const deadline = Date.now() + 60_000;
+    while (!(await ping(socket))) {
+      if (proc.exitCode !== null || Date.now() > deadline) {
+        const text = log();
+        await d.stop();
+        throw new Error(`dockerd did not start (exit ${proc.exitCode}):\n${text}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const d: Dockerd = {
+    dir,
+    socket,
+    dataRoot: join(dir, 'data'),
+    get proc() {
+      return proc;
+    },
+    env,
+    log,
+    docker: (args, opts = {}) => exec(DOCKER, args, { timeoutMs: 120_000, ...opts, env: { ...env, ...(opts.env ?? {}) } }),
+    restart: async () => {
+      await halt();
+      proc = launch();
+      await ready();
+    },
+    stop: async () => {
+      await halt();
+      await cleanupRoots(dir);
+    },
+  };
+  await ready();
+  return d;
 }

@@ -4,85 +4,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DOCKER, cleanupRoots, dockerdArgs, exec, ping, startDaemon, type ExecOpts, type RunResult, type TestDaemon } from './harness.js';
+import { startDaemon, startDockerd, type Dockerd, type ExecOpts, type TestDaemon } from './harness.js';
 
-const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p));
 const TIMEOUT = { timeout: 180_000 };
-
-/** A private dockerd, started the way bench/bench.ts starts it, with its log kept for failures. */
-interface Dockerd {
-  dir: string;
-  proc: ChildProcess;
-  log(): string;
-  docker(args: string[], opts?: ExecOpts): Promise<RunResult>;
-  stop(): Promise<void>;
-}
-
-function exited(proc: ChildProcess, ms: number): Promise<boolean> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    proc.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-async function startDockerd(): Promise<Dockerd> {
-  if (!DOCKERD) throw new Error('dockerd is not installed (apt-get install -y docker.io)');
-  const dir = await mkdtemp(join(tmpdir(), 'wharf-interop-docker-'));
-  const socket = join(dir, 'docker.sock');
-  const logFile = join(dir, 'dockerd.log');
-  const fd = openSync(logFile, 'a');
-  const proc = spawn(DOCKERD, dockerdArgs(dir, 'wharfinterop'), { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'docker-config'), DOCKER_CLI_HINTS: 'false' };
-  const d: Dockerd = {
-    dir,
-    proc,
-    log,
-    docker: (args, opts = {}) => exec(DOCKER, args, { timeoutMs: 120_000, ...opts, env: { ...env, ...(opts.env ?? {}) } }),
-    stop: async () => {
-      // Only the dockerd we started, by its pid; it stops the containerd it manages.
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        if (!(await exited(proc, 30_000))) {
-          proc.kill('SIGKILL');
-          await exited(proc, 5_000);
-          // A killed dockerd leaves its containerd behind; that one's pid is in our exec root.
-          try {
-            process.kill(Number(readFileSync(join(dir, 'exec', 'containerd', 'containerd.pid'), 'utf8')), 'SIGKILL');
-          } catch {
-            /* not there, or already gone */
-          }
-        }
-      }
-      await cleanupRoots(dir);
-    },
-  };
-  const deadline = Date.now() + 60_000;
-  while (!(await ping(socket))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      const text = log();
-      await d.stop();
-      throw new Error(`dockerd did not start (exit ${proc.exitCode}):\n${text}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return d;
-}
 
 let w: TestDaemon;
 let dk: Dockerd;
 before(async () => {
-  [w, dk] = await Promise.all([startDaemon(), startDockerd()]);
+  [w, dk] = await Promise.all([startDaemon(), startDockerd('wharfinterop')]);
 });
 after(async () => {
   await Promise.all([w?.stop(), dk?.stop()]);
