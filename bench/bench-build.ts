@@ -156,7 +156,8 @@ async function attempt(e: Engine, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
-    e.failed = (err as Error).message.split('\n').slice(0, 3).join(' ');
+    // The end of the output says why; the start is often a deprecation notice.
+    e.failed = (err as Error).message.replace(/\s+/g, ' ').slice(-400);
     console.error(`${e.name}: left out: ${e.failed}`);
   }
 }
@@ -167,6 +168,10 @@ async function check(e: Engine): Promise<void> {
   if (out.trim().split('\n')[0] !== String(FILES + 1)) throw new Error(`${e.name}: the image counted ${out.trim().split('\n')[0]} files, expected ${FILES + 1}`);
 }
 
+/** Each engine's image ID from its last cold build (`build -q` prints it). */
+const lastId = new Map<Engine, string>();
+const cacheMisses = new Set<string>();
+
 async function measure(engines: Engine[], template: string, base: string): Promise<void> {
   for (let rep = 0; rep < REPS; rep++) {
     // Engines alternate case by case, so load from other work on the host falls on all alike.
@@ -174,7 +179,9 @@ async function measure(engines: Engine[], template: string, base: string): Promi
       await attempt(e, async () => {
         await clearCache(e);
         const dir = await freshCopy(template, base);
-        e.times.cold.push(await timeIt(() => build(e, dir)));
+        let id = '';
+        e.times.cold.push(await timeIt(async () => (id = (await build(e, dir)).trim())));
+        lastId.set(e, id);
         if (rep === 0) await check(e);
         await rm(dir, { recursive: true, force: true });
       });
@@ -182,7 +189,10 @@ async function measure(engines: Engine[], template: string, base: string): Promi
     for (const e of engines) {
       await attempt(e, async () => {
         const dir = await freshCopy(template, base);
-        e.times.cached.push(await timeIt(() => build(e, dir)));
+        let id = '';
+        e.times.cached.push(await timeIt(async () => (id = (await build(e, dir)).trim())));
+        // A cache hit makes the same image: a new ID means the cached figure measured a rebuild.
+        if (id !== lastId.get(e)) cacheMisses.add(e.name);
         await rm(dir, { recursive: true, force: true });
       });
     }
@@ -204,7 +214,7 @@ function printTable(engines: Engine[]): void {
   const others = engines.filter((e) => e.daemon.name !== 'wharf');
   const head = ['case (s, median)', ...engines.map((e) => e.name)];
   const ratioHeads: string[] = [];
-  for (const w of wharfCols) for (const o of others) ratioHeads.push(`${w.name} / ${o.name}`);
+  for (const w of wharfCols) for (const o of others) ratioHeads.push(`${w.name}/${o.name}`);
   const rows = CASES.map((c) => {
     const cells = [c, ...engines.map((e) => fmt(e.times[c]))];
     for (const w of wharfCols) {
@@ -218,8 +228,10 @@ function printTable(engines: Engine[]): void {
   const widths = all[0].map((_, i) => Math.max(...all.map((r) => r[i].length)));
   for (const r of all) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   console.log('');
+  console.log('- wharf: wharf build against wharfd; wharf-d28: docker CLI 28 (DOCKER_BUILDKIT=0) against wharfd; classic: the same CLI against Debian\'s dockerd; buildkit: Debian\'s CLI 20.10 with DOCKER_BUILDKIT=1 against that dockerd');
   console.log(`- ${FILES} files, ${TOTAL_BYTES / 1e6} MB of pseudo-random bytes (fixed seed), copied to a new directory for every build; ${REPS} repetition(s), the engines alternating`);
   console.log('- cold: after rmi + builder prune + image prune; cached: the same context again; one file changed: one 50 kB file rewritten');
+  for (const n of cacheMisses) console.log(`- ${n}: a "cached" build made a new image ID: its cache missed`);
   for (const e of engines) if (e.failed) console.log(`- ${e.name}: left out after: ${e.failed}`);
 }
 
@@ -242,10 +254,10 @@ async function main(): Promise<void> {
     if (!wharf || !docker) throw new Error('unreachable: both daemons are set once started');
 
     const engines = [
-      engine('wharf (wharf CLI)', wharf, [process.execPath, WHARF], false),
-      engine('wharf (docker 28, classic)', wharf, [DOCKER], false),
-      engine('docker (classic)', docker, [DOCKER], false),
-      engine('docker (BuildKit, CLI 20.10)', docker, [DEBIAN_DOCKER], true),
+      engine('wharf', wharf, [process.execPath, WHARF], false),
+      engine('wharf-d28', wharf, [DOCKER], false),
+      engine('classic', docker, [DOCKER], false),
+      engine('buildkit', docker, [DEBIAN_DOCKER], true),
     ];
     const tarPath = join(base, 'busybox.tar');
     await must(engines[1], ['save', '-o', tarPath, 'busybox']);
