@@ -429,16 +429,12 @@ export class ImageService {
       const spooling = spool(store, build.tar);
       // Whichever fails first: a write error must stop mmdebstrap, and a failed mmdebstrap's partial tar is no layer.
       spooling.catch(() => build.kill());
-      const [s] = await Promise.allSettled([spooling, build.done]).then(([a, b]) => {
-        if (b.status === 'rejected') {
-          if (a.status === 'fulfilled') void rm(a.value.tmp, { force: true });
-          throw b.reason;
-        }
-        if (a.status === 'rejected') throw a.reason;
-        return [a.value];
-      });
-      spooled = s;
-      const layer = s;
+      const [a, b] = await Promise.allSettled([spooling, build.done]);
+      // A write error (disk full) is the cause when both failed: mmdebstrap was killed for it.
+      if (a.status === 'rejected') throw a.reason;
+      spooled = a.value;
+      if (b.status === 'rejected') throw b.reason;
+      const layer = a.value;
       emit({ status: 'Extracting', progress: `layer ${shortId(layer.diffId)}`, id: 'mmdebstrap' });
       const id = await store.locked(async () => {
         try {
