@@ -78,8 +78,9 @@ async function tree(side: Side, ref: string): Promise<string[]> {
       })
       .filter((e) => e.path && !RUNTIME.test(e.path))
       .map(({ path, header, body }) => {
+        // Permission bits only: Go's tar writer also puts the file type in the mode field, Node's does not.
         const sum = header.type === 'file' ? createHash('sha256').update(body).digest('hex') : '';
-        return `${path} ${header.type} ${(header.mode ?? 0).toString(8)} ${header.uid}:${header.gid} ${header.linkname ?? ''} ${sum}`;
+        return `${path} ${header.type} ${((header.mode ?? 0) & 0o7777).toString(8)} ${header.uid}:${header.gid} ${header.linkname ?? ''} ${sum}`;
       })
       .sort();
   } finally {

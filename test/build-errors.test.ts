@@ -58,7 +58,8 @@ test('COPY through a symlink leading outside the context does not reach the host
   await fails({ Dockerfile: 'FROM busybox\nCOPY out/hostname /stolen\n' }, /not found|no such file/i, 1, async (ctx) => {
     await symlink('/etc', join(ctx, 'out'));
   });
-  await fails({ Dockerfile: 'FROM busybox\nCOPY up/etc/hostname /stolen\n' }, /not found|no such file/i, 1, async (ctx) => {
+  // dockerd resolves `up` to the context's own root (not found); wharf refuses the link that climbs out.
+  await fails({ Dockerfile: 'FROM busybox\nCOPY up/etc/hostname /stolen\n' }, /not found|no such file|outside the build context/i, 1, async (ctx) => {
     await symlink('../../../../../../..', join(ctx, 'up'));
   });
 });

@@ -740,8 +740,8 @@ function runArgs(st: StageState, step: Located<RunInstruction>): { args: string[
     }
     return { args: [...shellOf(st), body] };
   }
-  const text = c.text + step.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
-  return { args: [...shellOf(st), text] };
+  // The parser has put the bodies back after the command line already; `heredocs` only lists them.
+  return { args: [...shellOf(st), c.text] };
 }
 
 async function dispatchRun(b: Build, st: StageState, step: Located<RunInstruction>, ex: (w: string) => string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { lstat, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { InvalidArgumentError, errorMessage, isErrno, resolveInView, untar, hostPathIn } from '../util/index.js';
 import { decompress, detectCompression, peek } from './_decompress.js';
 import { ignoreMatcher, parseIgnoreFile, type IgnoreMatcher } from './_ignore.js';
@@ -66,6 +66,25 @@ export async function openContext(body: Readable, opts: OpenContextOptions): Pro
   }
 }
 
+/**
+ * Pads the archive to whole 512-byte records and adds the two zero records that end it. The
+ * docker CLI 28 sends a context whose Dockerfile came from outside it (`-f ../x`, `-f -`) cut
+ * after the last entry's data, with neither the padding nor the end records; dockerd reads it,
+ * so must we. A complete archive is unchanged in content: records after its end are ignored.
+ */
+function padToRecords(): Transform {
+  let length = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      length += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      cb(null, Buffer.alloc(((512 - (length % 512)) % 512) + 1024));
+    },
+  });
+}
+
 async function extractBody(body: Readable, dir: string, signal: AbortSignal | undefined): Promise<void> {
   const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -73,7 +92,10 @@ async function extractBody(body: Readable, dir: string, signal: AbortSignal | un
     const { head, stream } = await peek(body, 6);
     // An empty body is an empty context: Docker then only misses the Dockerfile.
     if (head.length === 0) return;
-    const tar = decompress(stream, detectCompression(head));
+    const raw = decompress(stream, detectCompression(head));
+    const tar = padToRecords();
+    raw.on('error', (err) => tar.destroy(err));
+    raw.pipe(tar);
     await untar(tar, {
       view: { root: dir },
       owner: 'header',

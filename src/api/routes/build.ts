@@ -105,6 +105,12 @@ export function parseBuildQuery(q: URLSearchParams): BuildRequest {
   }
   const ulimits = jsonParam<{ Name: string; Soft: number; Hard: number }[]>(q, 'ulimits', 'ulimit settings', (v) => Array.isArray(v) && v.every(isObject));
   if (ulimits?.length) req.ulimits = ulimits;
+  // wharf's own: the classic API has no session to carry secrets, so wharf build names files on this host.
+  const secrets = jsonParam<Record<string, string>>(q, 'secrets', 'secrets', isStringMap(false));
+  if (secrets) {
+    for (const [id, path] of Object.entries(secrets)) if (!path.startsWith('/')) throw new InvalidArgumentError(`secret ${id}: the source must be an absolute path, not ${path}`);
+    req.secrets = secrets;
+  }
   return req;
 }
 
