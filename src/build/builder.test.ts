@@ -511,7 +511,8 @@ test('RUN heredocs and mounts reach the process as BuildKit runs them', async ()
   stage.steps.push(
     at('RUN <<EOF', { kind: 'run', command: { form: 'shell', text: '<<EOF' }, mounts: [], heredocs: [heredoc('EOF', 'echo one\necho two\n')] }),
     at('RUN <<EOF', { kind: 'run', command: { form: 'shell', text: '<<EOF' }, mounts: [], heredocs: [heredoc('EOF', '#!/bin/sh\necho script\n')] }),
-    at('RUN python3 <<EOF', { kind: 'run', command: { form: 'shell', text: 'python3 <<EOF' }, mounts: [], heredocs: [heredoc('EOF', 'print(1)\n')] }),
+    // As the parser gives it: the body put back after the command line, `heredocs` only listing it.
+    at('RUN python3 <<EOF', { kind: 'run', command: { form: 'shell', text: 'python3 <<EOF\nprint(1)\nEOF' }, mounts: [], heredocs: [heredoc('EOF', 'print(1)\n')] }),
     at('RUN --mount=... true', {
       kind: 'run',
       command: { form: 'shell', text: 'true' },
