@@ -99,7 +99,8 @@ for (const c of CASES) {
     assert.deepEqual(await cfg(wharfSide), await cfg(dockerSide));
     const layers = async (side: Side) => (await must(side, ['image', 'inspect', '-f', '{{len .RootFS.Layers}}', tagOf(side)])).trim();
     assert.equal(await layers(wharfSide), await layers(dockerSide), 'layer count');
-    const history = async (side: Side) => (await must(side, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', tagOf(side)])).replace(/file:[0-9a-f]{64}|dir:[0-9a-f]{64}/g, 'HASH');
+    // Content hashes are each engine's own (Docker's are tarsums); where they stand is compared.
+    const history = async (side: Side) => (await must(side, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', tagOf(side)])).replace(/(file|dir|multi):[0-9a-f]{64}/g, 'HASH');
     assert.equal(await history(wharfSide), await history(dockerSide), 'history created_by');
     const [mine, theirs] = [await tree(wharfSide, tagOf(wharfSide)), await tree(dockerSide, tagOf(dockerSide))];
     assert.ok(theirs.length > 200, `a busybox tree has hundreds of entries, not ${theirs.length}`);

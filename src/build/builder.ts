@@ -825,7 +825,8 @@ async function dispatchCopy(b: Build, st: StageState, step: Located<CopyInstruct
       inline: step.heredocs.map((h) => ({ name: h.name, content: expandHeredoc(h, lookup) })),
     });
     try {
-      const flags = (chown ? `--chown=${chown} ` : '') + (chmod ? `--chmod=${chmod} ` : '');
+      // The classic builder writes no space between a --chown and the sources (`--chown=a:bfile:<hex>`).
+      const flags = (chown ? `--chown=${chown}` : '') + (chmod ? `${chown ? ' ' : ''}--chmod=${chmod} ` : '');
       const createdBy = [...shellOf(st), `#(nop) ${kind} ${flags}${plan.historyWord} in ${dest} `].join(' ');
       st.config.Image = st.image?.id ?? '';
       const key = cacheKey(keyParts(b, st, createdBy, { copyDigest: plan.digest }));

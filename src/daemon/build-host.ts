@@ -4,6 +4,7 @@
  * ordinary image whose parent is the step's base, as with Docker's classic builder.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { BuildHost, BuildImage, CommitRequest, ImageView, RunProcess, Workspace } from '../build/index.js';
 import type { BuildRequest, ContainerCreateRequest, HostConfig, MountSpec, ProgressMessage } from '../types/index.js';
 import { NotFoundError, errorMessage, type Logger } from '../util/index.js';
@@ -31,6 +32,14 @@ function progressLine(m: ProgressMessage): string | undefined {
 }
 
 /** What a commit records of the builder's request (`author`: MAINTAINER, when the builder sends it). */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string } {
   const author = (req as CommitRequest & { author?: string }).author;
   return { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created, ...(author ? { author } : {}) };
@@ -129,6 +138,7 @@ class StepWorkspace implements Workspace {
    * RUN the ID the step's container is looked up by in the logs (its label says which).
    */
   readonly #id = randomBytes(32).toString('hex');
+  #fileMountPoints: string[] = [];
   /** The RUN container's ID, once made. */
   #container?: string;
   #kind: 'bare' | 'container' | undefined;
@@ -158,6 +168,9 @@ class StepWorkspace implements Workspace {
   #createRequest(proc: RunProcess): ContainerCreateRequest {
     const r = this.request;
     const mode = proc.network === 'default' ? r.networkMode || 'default' : proc.network;
+    // A file bound in (a secret, a single context file) leaves an empty file as its mount point;
+    // BuildKit's layers do not have it. Directories stay, as BuildKit's do.
+    this.#fileMountPoints = proc.mounts.filter((m) => m.type === 'bind' && isFile(m.source)).map((m) => m.target.replace(/^\/+/, ''));
     const mounts: MountSpec[] = proc.mounts.map((m) =>
       m.type === 'bind'
         ? { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readonly }
@@ -244,7 +257,7 @@ class StepWorkspace implements Workspace {
     if (this.#kind === 'bare') await this.d.rootfs.unmount(this.#id);
     const key = this.#kind === 'container' ? this.#container : this.#id;
     if (!key) throw new Error('the step\'s container was never made: nothing to commit');
-    const id = await this.d.rootfs.commitBuild(key, commitFields(req));
+    const id = await this.d.rootfs.commitBuild(key, { ...commitFields(req), mountPoints: this.#fileMountPoints });
     const rec = this.d.images.get(id);
     return { id: rec.id, config: rec.config };
   }

@@ -227,12 +227,14 @@ export class ContainerFilesystems implements RootfsPort {
   }
 
   /** A build step's changes as an image: `config` is its whole container config, the history line the step's. */
-  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
+  /** `mountPoints`: more paths (relative) that are mount points only, like the runtime's own. */
+  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; mountPoints?: string[] }): Promise<string> {
     const meta = this.#meta(key);
+    const mountPoints = req.mountPoints?.length ? new Set([...INIT_PATHS, ...req.mountPoints]) : INIT_PATHS;
     return this.#o.images.commit({
       imageId: meta.imageId,
       base: meta,
-      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints: INIT_PATHS }).tar(),
+      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints }).tar(),
       config: req.config,
       createdBy: req.createdBy,
       historyComment: req.comment,
