@@ -31,9 +31,16 @@ function progressLine(m: ProgressMessage): string | undefined {
 }
 
 /** What a commit records of the builder's request (`author`: MAINTAINER, when the builder sends it). */
-function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string } {
+function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; sourceDateEpoch?: number } {
   const author = (req as CommitRequest & { author?: string }).author;
-  return { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created, ...(author ? { author } : {}) };
+  return {
+    config: req.config,
+    createdBy: req.createdBy,
+    comment: req.comment,
+    created: req.created,
+    ...(author ? { author } : {}),
+    ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+  };
 }
 
 /** The containers a build left behind when the daemon stopped mid-step. Called once at start-up. */

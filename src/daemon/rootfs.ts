@@ -227,12 +227,14 @@ export class ContainerFilesystems implements RootfsPort {
   }
 
   /** A build step's changes as an image: `config` is its whole container config, the history line the step's. */
-  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
+  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; sourceDateEpoch?: number }): Promise<string> {
     const meta = this.#meta(key);
+    // The layer's files are extracted from this tar, so clamping here gives containers the same times save/push carry.
+    const mtimeMax = req.sourceDateEpoch === undefined ? undefined : new Date(req.sourceDateEpoch * 1000);
     return this.#o.images.commit({
       imageId: meta.imageId,
       base: meta,
-      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints: INIT_PATHS }).tar(),
+      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints: INIT_PATHS, ...(mtimeMax ? { mtimeMax } : {}) }).tar(),
       config: req.config,
       createdBy: req.createdBy,
       historyComment: req.comment,
