@@ -515,7 +515,7 @@ function dispatchArg(b: Build, st: StageState, step: Located<ArgInstruction>, lo
 // ------------------------------------------------------------------ commits and the cache
 
 function keyParts(b: Build, st: StageState, createdBy: string, extra: Partial<CacheKeyParts> = {}): CacheKeyParts {
-  return { parent: st.image?.id ?? '', createdBy, config: fullConfig(st.config), author: st.author, platform: PLATFORM, ...extra };
+  return { parent: st.image?.id ?? '', createdBy, config: fullConfig(st.config), author: st.author, platform: PLATFORM, sourceDateEpoch: b.sourceDateEpoch, ...extra };
 }
 
 /** The image config a step's commit records: the stage's config pointing at its parent. */
