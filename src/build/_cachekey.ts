@@ -16,6 +16,8 @@ export interface CacheKeyParts {
   run?: { env: string[]; network: string; user: string; workdir: string; mounts: unknown[]; extraHosts: string[] };
   author?: string;
   platform: string;
+  /** SOURCE_DATE_EPOCH: it sets the image's times and caps its layer's mtimes, so a build without it is no hit. */
+  sourceDateEpoch?: number;
 }
 
 /** JSON with object keys sorted, so equal values give equal text. */

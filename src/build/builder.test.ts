@@ -478,6 +478,13 @@ test('SOURCE_DATE_EPOCH sets created; platforms other than linux/amd64 are refus
   const h = new FakeHost();
   await run(h, 'FROM busybox\nENV A=1', { buildArgs: { SOURCE_DATE_EPOCH: '86400' } });
   assert.equal(h.commits[0].req.created, '1970-01-02T00:00:00Z');
+  assert.equal(h.commits[0].req.sourceDateEpoch, 86400);
+  // The epoch changes what a step makes: a build without it is no cache hit for one with it.
+  const plain = await run(h, 'FROM busybox\nENV B=1');
+  assert.equal(h.commits.at(-1)!.req.sourceDateEpoch, undefined);
+  const stamped = await run(h, 'FROM busybox\nENV B=1', { buildArgs: { SOURCE_DATE_EPOCH: '86400' } });
+  assert.doesNotMatch(stamped.text, /Using cache/);
+  assert.notEqual(stamped.id, plain.id);
   const bad = await run(h, 'FROM busybox', { platform: 'linux/arm64' });
   assert.match((bad.err as Error).message, /linux\/arm64.*not supported/);
   const missing = await run(h, 'FROM nothere');

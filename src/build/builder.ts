@@ -135,6 +135,8 @@ interface Build {
   stages: Map<number, Promise<BuildImage | undefined>>;
   signal: AbortSignal;
   created?: string;
+  /** SOURCE_DATE_EPOCH in seconds: the latest mtime a step's layer carries. */
+  sourceDateEpoch?: number;
   /** Steps appended to the final stage: the request's labels, as moby appends LABEL commands. */
   synthetic: WeakSet<object>;
   /** `--cache-from` images that are here; narrowed to the one that matched, as moby does. */
@@ -174,8 +176,10 @@ async function buildAll(job: BuildJob, deps: BuildDeps, sink: BuildOutput): Prom
   for (const [k, v] of Object.entries(request.buildArgs ?? {})) given.set(k, v ?? job.env[k]);
   const epoch = given.get('SOURCE_DATE_EPOCH') ?? job.env.SOURCE_DATE_EPOCH;
   let created: string | undefined;
+  let sourceDateEpoch: number | undefined;
   if (epoch !== undefined && epoch !== '') {
     if (!/^\d+$/.test(epoch)) throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH: ${epoch}`);
+    sourceDateEpoch = Number(epoch);
     // RFC 3339 as Go writes it: no fraction when it is zero.
     created = new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
   }
@@ -196,6 +200,7 @@ async function buildAll(job: BuildJob, deps: BuildDeps, sink: BuildOutput): Prom
     stages: new Map(),
     signal: ac.signal,
     created,
+    sourceDateEpoch,
     synthetic: new WeakSet(),
     cacheFrom: [],
   };
@@ -510,7 +515,7 @@ function dispatchArg(b: Build, st: StageState, step: Located<ArgInstruction>, lo
 // ------------------------------------------------------------------ commits and the cache
 
 function keyParts(b: Build, st: StageState, createdBy: string, extra: Partial<CacheKeyParts> = {}): CacheKeyParts {
-  return { parent: st.image?.id ?? '', createdBy, config: fullConfig(st.config), author: st.author, platform: PLATFORM, ...extra };
+  return { parent: st.image?.id ?? '', createdBy, config: fullConfig(st.config), author: st.author, platform: PLATFORM, sourceDateEpoch: b.sourceDateEpoch, ...extra };
 }
 
 /** The image config a step's commit records: the stage's config pointing at its parent. */
@@ -518,6 +523,7 @@ function commitRequest(b: Build, st: StageState, createdBy: string): CommitReque
   st.config.Image = st.image?.id ?? '';
   const req: CommitRequest = { config: fullConfig(cloneConfig(st.config)), createdBy };
   if (b.created) req.created = b.created;
+  if (b.sourceDateEpoch !== undefined) req.sourceDateEpoch = b.sourceDateEpoch;
   if (st.author) req.author = st.author;
   return req;
 }
@@ -823,10 +829,11 @@ async function dispatchCopy(b: Build, st: StageState, step: Located<CopyInstruct
       extract: step.kind === 'add',
       checksum: step.checksum,
       inline: step.heredocs.map((h) => ({ name: h.name, content: expandHeredoc(h, lookup) })),
+      ...(step.parents ? { parents: true } : {}),
     });
     try {
       // The classic builder writes no space between a --chown and the sources (`--chown=a:bfile:<hex>`).
-      const flags = (chown ? `--chown=${chown}` : '') + (chmod ? `${chown ? ' ' : ''}--chmod=${chmod} ` : '');
+      const flags = (chown ? `--chown=${chown}` : '') + (chmod ? `${chown ? ' ' : ''}--chmod=${chmod} ` : '') + (step.parents ? `${chown && !chmod ? ' ' : ''}--parents ` : '');
       const createdBy = [...shellOf(st), `#(nop) ${kind} ${flags}${plan.historyWord} in ${dest} `].join(' ');
       st.config.Image = st.image?.id ?? '';
       const key = cacheKey(keyParts(b, st, createdBy, { copyDigest: plan.digest }));

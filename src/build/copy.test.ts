@@ -94,6 +94,39 @@ test('sources and destinations: file names, trailing /, several sources, workdir
     ]);
   }));
 
+test('--parents keeps the path below the context, or below a /./ pivot', () =>
+  withEnv(async (e) => {
+    await put(e.ctx, { 'b/y/file.txt': 'p', 'b/y/other.txt': 'o', 'b/z/file.txt': 'z', 'top.txt': 't', 'd/sub/f': 'F', 'a/b/c/deep': 'D' });
+    const { chmod } = await import('node:fs/promises');
+    await chmod(join(e.ctx, 'b/y'), 0o750);
+    await utimes(join(e.ctx, 'b/y'), 1_600_000_000, 1_600_000_000);
+    await copy(e, ['b/y/file.txt'], '/par/', { parents: true });
+    // A destination without a trailing / is still a directory.
+    await copy(e, ['b/y/file.txt'], '/nos', { parents: true });
+    await copy(e, ['b/*/file.txt', 'top.txt'], '/wild/', { parents: true });
+    await copy(e, ['d/sub'], '/dir/', { parents: true });
+    await copy(e, ['a/./b/c/deep', 'a/b/./c'], '/piv/', { parents: true });
+    await copy(e, ['./b/y/other.txt'], '/dot/', { parents: true });
+    assert.deepEqual(await tree(e.root), [
+      'dir/', 'dir/d/', 'dir/d/sub/', 'dir/d/sub/f=F',
+      'dot/', 'dot/b/', 'dot/b/y/', 'dot/b/y/other.txt=o',
+      'nos/', 'nos/b/', 'nos/b/y/', 'nos/b/y/file.txt=p',
+      'par/', 'par/b/', 'par/b/y/', 'par/b/y/file.txt=p',
+      'piv/', 'piv/b/', 'piv/b/c/', 'piv/b/c/deep=D', 'piv/c/', 'piv/c/deep=D',
+      'wild/', 'wild/b/', 'wild/b/y/', 'wild/b/y/file.txt=p', 'wild/b/z/', 'wild/b/z/file.txt=z', 'wild/top.txt=t',
+    ]);
+    // The parents are the source's directories, as they are there.
+    const st = await lstat(join(e.root, 'par/b/y'));
+    assert.equal(st.mode & 0o7777, 0o750);
+    assert.equal(Math.floor(st.mtimeMs / 1000), 1_600_000_000);
+    // Where the files land is part of the cache key.
+    const with_ = await planCopy(spec(e.ctx, ['b/y/file.txt'], { parents: true }));
+    const without = await planCopy(spec(e.ctx, ['b/y/file.txt']));
+    assert.notEqual(with_.digest, without.digest);
+    await with_.dispose();
+    await without.dispose();
+  }));
+
 test('wildcards follow Go filepath.Match', () =>
   withEnv(async (e) => {
     await put(e.ctx, { 'a.txt': 'a', 'b.txt': 'b', 'c.md': 'c', 'dir1/f': '1', 'dir2/f': '2', 'dirx/f': 'x', 'q*': 'star', 'sub/d/e.txt': 'e' });

@@ -33,6 +33,11 @@ export interface CopySourceSpec {
   checksum?: string;
   /** Here-document files to create: `COPY <<EOF /dest`; content already expanded when it should be. */
   inline: { name: string; content: string }[];
+  /**
+   * `COPY --parents` (BuildKit): each source keeps its path under the destination, relative to
+   * `root`, or to a `/./` pivot written in the source (`a/./b/c` gives `<dest>/b/c`).
+   */
+  parents?: boolean;
 }
 
 /** What will be copied, resolved before the step's workspace exists, for the cache key. */
@@ -60,11 +65,20 @@ export interface CopyTarget {
   chmod?: string;
 }
 
+/**
+ * Where a `--parents` source goes: `at`, its path below the destination (`''`: the destination
+ * itself), and the source directories on the way there, made in the destination as they are.
+ */
+interface Kept {
+  at: string;
+  dirs: { rel: string; st: Stats }[];
+}
+
 /** One resolved source. `name` is what it is called inside a directory destination. */
 type Item =
-  | { kind: 'file'; host: string; name: string; st: Stats }
-  | { kind: 'dir'; host: string; rel: string; st: Stats }
-  | { kind: 'archive'; host: string; name: string; st: Stats }
+  | { kind: 'file'; host: string; name: string; st: Stats; kept?: Kept }
+  | { kind: 'dir'; host: string; rel: string; st: Stats; kept?: Kept }
+  | { kind: 'archive'; host: string; name: string; st: Stats; kept?: Kept }
   | { kind: 'url'; host: string; name: string; mtime?: Date }
   | { kind: 'inline'; name: string; content: string };
 
@@ -115,10 +129,13 @@ export async function planCopy(spec: CopySourceSpec): Promise<CopyPlan> {
         items.push({ kind: 'url', host: file, name, mtime: got.lastModified });
         continue;
       }
-      for (const found of await resolveSource(spec.root, word, exclude, fail)) {
-        if (found.st.isDirectory()) items.push({ kind: 'dir', host: found.host, rel: found.rel, st: found.st });
-        else if (spec.extract && found.st.isFile() && (await isArchive(found.host))) items.push({ kind: 'archive', host: found.host, name: found.name, st: found.st });
-        else items.push({ kind: 'file', host: found.host, name: found.name, st: found.st });
+      const { path, pivot } = spec.parents ? splitPivot(word) : { path: word, pivot: 0 };
+      for (const found of await resolveSource(spec.root, path, exclude, fail)) {
+        const kept = spec.parents ? await keptPath(spec.root, found.matched, pivot, word) : undefined;
+        const more = kept ? { kept } : {};
+        if (found.st.isDirectory()) items.push({ kind: 'dir', host: found.host, rel: found.rel, st: found.st, ...more });
+        else if (spec.extract && found.st.isFile() && (await isArchive(found.host))) items.push({ kind: 'archive', host: found.host, name: found.name, st: found.st, ...more });
+        else items.push({ kind: 'file', host: found.host, name: found.name, st: found.st, ...more });
       }
     }
     for (const h of spec.inline) items.push({ kind: 'inline', name: h.name, content: h.content });
@@ -156,6 +173,8 @@ interface Found {
   host: string;
   /** Root-relative path of the resolved source, without a leading `/`. */
   rel: string;
+  /** Root-relative path as written or matched, links not followed (`''`: the root). */
+  matched: string;
   /** The last part of the path as written (or matched): its name in a directory destination. */
   name: string;
   st: Stats;
@@ -185,10 +204,34 @@ async function resolveSource(root: string, word: string, exclude: IgnoreMatcher,
       if (hasWildcards(clean)) continue;
       throw fail(`file not found in build context or excluded by .dockerignore: stat ${rel}: file does not exist`);
     }
-    out.push({ host, rel: inside.slice(1), name: rel === '' ? '.' : posix.basename(rel), st });
+    out.push({ host, rel: inside.slice(1), matched: rel, name: rel === '' ? '.' : posix.basename(rel), st });
   }
   if (out.length === 0) throw fail('no source files were specified');
   return out;
+}
+
+/**
+ * A `--parents` source split at BuildKit's pivot, its first `/./`: the path to resolve (the
+ * pivot removed) and how many of its leading elements are the pivot, which is not kept.
+ */
+function splitPivot(word: string): { path: string; pivot: number } {
+  const at = word.indexOf('/./');
+  if (at < 0) return { path: word, pivot: 0 };
+  const before = posix.normalize(word.slice(0, at).replace(/^\/+/, '') || '.');
+  const pivot = before === '.' ? 0 : before.split('/').length;
+  return { path: `${word.slice(0, at)}/${word.slice(at + 3)}`, pivot };
+}
+
+/** Where a matched source goes under the destination with `--parents`, and the directories on the way. */
+async function keptPath(root: string, matched: string, pivot: number, word: string): Promise<Kept> {
+  const parts = matched.split('/').filter((p) => p !== '' && p !== '.');
+  const dirs: Kept['dirs'] = [];
+  for (let i = pivot + 1; i < parts.length; i++) {
+    // Every element before the last was walked as a directory (or a link to one) inside the root.
+    const inside = await resolveStrict(root, parts.slice(0, i).join('/'), word);
+    dirs.push({ rel: parts.slice(pivot, i).join('/'), st: await stat(posix.join(root, inside)) });
+  }
+  return { at: parts.slice(pivot).join('/'), dirs };
 }
 
 /**
@@ -268,6 +311,10 @@ async function describe(items: Item[], exclude: IgnoreMatcher): Promise<Line[]> 
     else if (st.isFIFO()) lines.push(`p ${q} ${perm(st)}`);
   };
   for (const it of items) {
+    if ('kept' in it && it.kept) {
+      for (const d of it.kept.dirs) lines.push(`parent ${JSON.stringify(d.rel)} ${perm(d.st)}`);
+      lines.push(`at ${JSON.stringify(it.kept.at)}`);
+    }
     switch (it.kind) {
       case 'file':
         // A device or fifo named on its own is described, never read (a fifo would block).
@@ -375,23 +422,40 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   const saysDir = destWord === '' || destWord.endsWith('/') || destWord === '.' || destWord.endsWith('/.') || posix.basename(destWord) === '..';
   // Docker's classic builder checks the word, not the file system: `COPY a b /dir` fails even when /dir exists.
   if (items.length > 1 && !saysDir) throw fail_(`When using ${cmd} with more than one source file, the destination must be a directory and end with a /`);
-  const destDir = saysDir || (await w.isDir(destV));
+  // With --parents the destination is always a directory: BuildKit copies into it.
+  const destDir = saysDir || items.some((it) => 'kept' in it && it.kept) || (await w.isDir(destV));
 
   for (const it of items) {
+    const kept = 'kept' in it ? it.kept : undefined;
+    if (kept) {
+      await w.ensureDir(destV, 0o755, undefined, { uid: 0, gid: 0 });
+      // The source's parent directories as they are in the source, as BuildKit copies them.
+      for (const d of kept.dirs) {
+        const v = posix.join(destV, d.rel);
+        await w.entry('', v, d.st);
+        await w.dirTime(v, d.st.mtime);
+      }
+    }
     switch (it.kind) {
       case 'dir': {
-        // As dockerd does: a new destination directory is 0755 and the copy's owner's, its new parents root's.
-        await w.ensureDir(destV, 0o755, it.st.mtime, { uid: 0, gid: 0 });
+        const to = kept ? posix.join(destV, kept.at) : destV;
+        if (kept && kept.at !== '') {
+          await w.entry(it.host, to, it.st);
+          await w.dirTime(to, it.st.mtime);
+        } else {
+          // As dockerd does: a new destination directory is 0755 and the copy's owner's, its new parents root's.
+          await w.ensureDir(to, 0o755, it.st.mtime, { uid: 0, gid: 0 });
+        }
         await walkSource(
           it,
           exclude,
-          async (host, rel, st) => w.entry(host, posix.join(destV, rel), st),
-          async (host, rel, st) => w.dirTime(posix.join(destV, rel), st.mtime),
+          async (host, rel, st) => w.entry(host, posix.join(to, rel), st),
+          async (host, rel, st) => w.dirTime(posix.join(to, rel), st.mtime),
         );
         break;
       }
       case 'archive': {
-        const where = await w.ensureDir(destV, 0o755);
+        const where = await w.ensureDir(kept ? posix.join(destV, posix.dirname(kept.at)) : destV, 0o755);
         const src = createReadStream(it.host);
         const head = await readHead(it.host, 6);
         // The archive's own owners and modes, as Docker's ADD keeps them.
@@ -401,7 +465,7 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
         break;
       }
       case 'file': {
-        const to = destDir ? posix.join(destV, it.name) : destV;
+        const to = kept ? posix.join(destV, kept.at) : destDir ? posix.join(destV, it.name) : destV;
         if (it.st.isFile()) await w.file(it.host, to, it.st.mode, it.st.mtime);
         else await w.entry(it.host, to, it.st);
         break;

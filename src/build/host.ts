@@ -24,6 +24,11 @@ export interface CommitRequest {
   comment?: string;
   /** ISO time for `created` and the history entry; set from SOURCE_DATE_EPOCH for reproducible images. */
   created?: string;
+  /**
+   * SOURCE_DATE_EPOCH in Unix seconds: the step's layer is written with no mtime later than
+   * it, as BuildKit does, so the layer is reproducible and a container's files show that time.
+   */
+  sourceDateEpoch?: number;
   /** The image's `author` (MAINTAINER in the stage), also the history entry's author; absent: none. */
   author?: string;
 }

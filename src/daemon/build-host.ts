@@ -40,9 +40,16 @@ function isFile(path: string): boolean {
   }
 }
 
-function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string } {
+function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; sourceDateEpoch?: number } {
   const author = (req as CommitRequest & { author?: string }).author;
-  return { config: req.config, createdBy: req.createdBy, comment: req.comment, created: req.created, ...(author ? { author } : {}) };
+  return {
+    config: req.config,
+    createdBy: req.createdBy,
+    comment: req.comment,
+    created: req.created,
+    ...(author ? { author } : {}),
+    ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+  };
 }
 
 /** The containers a build left behind when the daemon stopped mid-step. Called once at start-up. */

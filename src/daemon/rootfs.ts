@@ -227,14 +227,19 @@ export class ContainerFilesystems implements RootfsPort {
   }
 
   /** A build step's changes as an image: `config` is its whole container config, the history line the step's. */
-  /** `mountPoints`: more paths (relative) that are mount points only, like the runtime's own. */
-  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; mountPoints?: string[] }): Promise<string> {
+  /**
+   * `mountPoints`: more paths (relative) that are mount points only, like the runtime's own.
+   * `sourceDateEpoch`: the layer's files are extracted from this tar, so clamping here gives
+   * containers the same times save/push carry.
+   */
+  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; mountPoints?: string[]; sourceDateEpoch?: number }): Promise<string> {
     const meta = this.#meta(key);
     const mountPoints = req.mountPoints?.length ? new Set([...INIT_PATHS, ...req.mountPoints]) : INIT_PATHS;
+    const mtimeMax = req.sourceDateEpoch === undefined ? undefined : new Date(req.sourceDateEpoch * 1000);
     return this.#o.images.commit({
       imageId: meta.imageId,
       base: meta,
-      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints }).tar(),
+      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints, ...(mtimeMax ? { mtimeMax } : {}) }).tar(),
       config: req.config,
       createdBy: req.createdBy,
       historyComment: req.comment,

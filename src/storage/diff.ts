@@ -36,11 +36,13 @@ class UpperDiff implements Diff {
   readonly #upper: string;
   readonly #lowers: string[];
   readonly #mountPoints: ReadonlySet<string>;
+  readonly #mtimeMax: Date | undefined;
 
   constructor(upper: string, lowers: string[], opts: DiffOptions) {
     this.#upper = upper;
     this.#lowers = lowers;
     this.#mountPoints = opts.mountPoints ?? NO_MOUNT_POINTS;
+    this.#mtimeMax = opts.mtimeMax;
   }
 
   /** What the layers below show at `rel`, or undefined when nothing (or a whiteout hides it). */
@@ -115,7 +117,7 @@ class UpperDiff implements Diff {
       const names = await readdir(join(upper, dir)).catch(() => [] as string[]);
       if (names.every((n) => skip.has(`${dir}/${n}`))) skip.add(dir);
     }
-    return packDir(upper, { layer: true, skip: (rel) => skip.has(rel) }) as unknown as Readable;
+    return packDir(upper, { layer: true, skip: (rel) => skip.has(rel), mtimeMax: this.#mtimeMax }) as unknown as Readable;
   }
 }
 

@@ -21,12 +21,13 @@ export function isOpaque(dir: string): boolean {
 /**
  * Writes the tree at `root` as a tar stream. With `layer`, `root` is an overlay upper directory
  * and its whiteouts become OCI whiteout entries, so the tar is an image layer. `skip` leaves out
- * a path (relative, no leading slash) and everything below it.
+ * a path (relative, no leading slash) and everything below it; `mtimeMax` caps every entry's mtime.
  */
-export function packDir(root: string, opts: { layer: boolean; skip?: (rel: string, st: Stats) => boolean }): Pack {
-  if (!opts.layer) return packTree(root, { skip: opts.skip });
+export function packDir(root: string, opts: { layer: boolean; skip?: (rel: string, st: Stats) => boolean; mtimeMax?: Date }): Pack {
+  if (!opts.layer) return packTree(root, { skip: opts.skip, mtimeMax: opts.mtimeMax });
   return packTree(root, {
     skip: opts.skip,
+    mtimeMax: opts.mtimeMax,
     before: (dir, rel) => (rel && isOpaque(dir) ? [{ name: `${rel}/${OPAQUE_WHITEOUT}`, type: 'file', size: 0, mode: 0o644, mtime: new Date(0) }] : []),
     replace: (rel, st) => {
       if (!isWhiteout(st)) return undefined;

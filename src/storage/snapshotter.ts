@@ -39,6 +39,12 @@ export interface DiffOptions {
    * they are not changes: left out of the change list and of the layer tar.
    */
   mountPoints?: ReadonlySet<string>;
+  /**
+   * The latest mtime the layer tar may carry (a build's SOURCE_DATE_EPOCH, as BuildKit clamps
+   * it): later times are written as this one, so the layer is reproducible and the files
+   * extracted from it show that time. Absent: the files' own times.
+   */
+  mtimeMax?: Date;
 }
 
 /** An active snapshot's changes, computed when asked for. */

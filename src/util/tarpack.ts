@@ -21,6 +21,11 @@ export interface PackOptions {
   before?: (dir: string, rel: string) => TarHeader[];
   /** An entry to write instead of `rel` (not descended into), such as a whiteout. */
   replace?: (rel: string, st: Stats) => TarHeader | undefined;
+  /**
+   * No entry's mtime is later than this (SOURCE_DATE_EPOCH): later ones are written as it, so a
+   * layer made at another time is the same bytes.
+   */
+  mtimeMax?: Date;
 }
 
 function header(name: string, st: Stats): TarHeader {
@@ -37,7 +42,9 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
   // A reader that goes away mid-stream destroys the pack; that's the reader's error to see, not ours.
   p.on('error', () => {});
   const seen = new Map<string, string>();
-  const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(h, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+  const max = opts.mtimeMax;
+  const clamp = <H extends TarHeader>(h: H): H => (max && (!h.mtime || h.mtime > max) ? { ...h, mtime: max } : h);
+  const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(clamp(h), body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
   const nameOf = (rel: string) => (opts.name === undefined || !rel ? (opts.name ?? rel) : opts.name.endsWith('/') ? opts.name + rel : `${opts.name}/${rel}`);
 
   const entry = async (host: string, rel: string, st: Stats): Promise<void> => {
@@ -55,7 +62,7 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
       if (first) return add({ ...header(name, st), type: 'link', linkname: first });
       if (st.nlink > 1) seen.set(key, name);
       await new Promise<void>((resolve, reject) => {
-        const e = p.entry({ ...header(name, st), type: 'file', size: st.size }, (err) => (err ? reject(err) : resolve()));
+        const e = p.entry(clamp({ ...header(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
         pipeline(createReadStream(host), e).catch(reject);
       });
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
