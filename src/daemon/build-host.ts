@@ -104,6 +104,12 @@ export class DaemonBuildHost implements BuildHost {
     return this.#image(id);
   }
 
+  async restoreLayer(source: BuildImage, diffIndex: number, base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
+    const { config, createdBy, author } = commitFields(req);
+    const id = await this.d.images.restoreLayer(base?.id, source.id, diffIndex, { config, createdBy, ...(author ? { author } : {}) });
+    return this.#image(id);
+  }
+
   async view(image: BuildImage): Promise<ImageView> {
     return this.d.rootfs.viewImage(image.id);
   }
