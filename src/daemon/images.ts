@@ -513,6 +513,15 @@ export class ImageService {
     return restoreLayerImage(this.#store, base, sourceId, diffIndex, req);
   }
 
+  /**
+   * Makes `parentId` the Parent of `imageId`: a `--cache-from` image a build took whole for its
+   * last step becomes the child of that step's base, as Docker links it, so the images
+   * restored below it are intermediate images of a build, not dangling ones.
+   */
+  setParent(imageId: string, parentId: string): Promise<void> {
+    return this.#store.locked(() => this.#store.setParent(imageId, parentId));
+  }
+
   /** Frees what nothing uses any more, after a container file system went away. */
   async collect(): Promise<void> {
     await this.#store.locked(() => this.#store.collect());
