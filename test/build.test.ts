@@ -174,6 +174,37 @@ test('--cache-from: a loaded image (no local build cache) supplies the cache', T
   }
 });
 
+test('--cache-from: layers restored in the middle, the source taken whole, no dangling images, rmi frees them', T, async () => {
+  const ctx = await context(E, { Dockerfile: 'FROM busybox\nRUN echo a > /a\nENV X=1\nRUN echo b > /b\nCMD ["cat", "/a", "/b"]\n' });
+  const tar = join(E.tmp, 'cfl.tar');
+  // One line per tag: the IDs, once each.
+  const all = async () => [...new Set((await must(E, ['images', '-a', '-q', '--no-trunc'])).split('\n').filter(Boolean))].sort();
+  for (const client of E.clients) {
+    await built(E.build(client, ['-t', `${client}-cfl:1`, ctx]));
+    const id = await imageId(E, `${client}-cfl:1`);
+    await must(E, ['save', '-o', tar, `${client}-cfl:1`]);
+    await must(E, ['rmi', `${client}-cfl:1`]);
+    await must(E, ['load', '-i', tar]);
+    const before = await all();
+    const danglingBefore = await dangling(E);
+    const warm = await built(E.build(client, ['--cache-from', `${client}-cfl:1`, '-t', `${client}-cfl:2`, ctx]));
+    assert.equal(cached(warm.stdout), 4, warm.stdout);
+    assert.equal(await imageId(E, `${client}-cfl:2`), id);
+    assert.equal(await sh(E, `${client}-cfl:2`, 'cat /a /b'), 'a\nb\n');
+    // The restored images are the source's parents now: intermediate, not dangling.
+    assert.deepEqual(await dangling(E), danglingBefore, warm.stdout);
+    assert.equal((await all()).length, before.length + 3, warm.stdout);
+    // Taken from --cache-from, not built here: a build without it runs its steps.
+    const cold = await built(E.build(client, ['-t', `${client}-cfl:3`, ctx]));
+    assert.equal(cached(cold.stdout), 0, cold.stdout);
+    await must(E, ['rmi', `${client}-cfl:3`]);
+    // Removing the source removes the images restored under it.
+    await must(E, ['rmi', `${client}-cfl:1`, `${client}-cfl:2`]);
+    assert.deepEqual(await all(), before.filter((i) => i !== id));
+    await rm(tar, { force: true });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Dockerfile syntax
 

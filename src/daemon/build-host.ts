@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { BuildHost, BuildImage, CommitRequest, ImageView, RunProcess, Workspace } from '../build/index.js';
+import type { BuildCache, BuildHost, BuildImage, CommitRequest, ImageView, RunProcess, Workspace } from '../build/index.js';
 import type { BuildRequest, ContainerCreateRequest, HostConfig, MountSpec, ProgressMessage } from '../types/index.js';
 import { NotFoundError, errorMessage, type Logger } from '../util/index.js';
 import type { BuildCacheStore } from './builds.js';
@@ -63,18 +63,84 @@ export async function removeLeftoverBuildContainers(containers: ContainerService
 
 /** One BuildHost per build: its workspaces get the request's network and resources. */
 export class DaemonBuildHost implements BuildHost {
-  readonly cache: BuildCacheStore;
+  /**
+   * The daemon's step cache, except that it does not learn the images `--cache-from` gave:
+   * they are not builds of this machine (Docker's IsBuiltLocally), so a later build without
+   * `--cache-from` runs those steps, as on dockerd.
+   */
+  readonly cache: BuildCache;
+  /** Images restoreLayer made in this build. */
+  readonly #restored = new Set<string>();
+  /** The `--cache-from` images, once looked up. */
+  #sources?: Set<string>;
+  /** Every image this build was handed, newest last: the bases a cache-from image taken whole may stand on. */
+  readonly #seen: string[] = [];
 
   constructor(
     private readonly d: BuildHostDeps,
     private readonly request: BuildRequest,
   ) {
-    this.cache = d.cache;
+    const store = d.cache;
+    this.cache = {
+      get: async (key) => {
+        const img = await store.get(key);
+        if (img) this.#saw(img.id);
+        return img;
+      },
+      put: async (key, imageId) => {
+        if (this.#restored.has(imageId)) return;
+        if (this.#cacheSources().has(imageId)) return this.#linkSource(imageId);
+        return store.put(key, imageId);
+      },
+    };
+  }
+
+  #saw(id: string): void {
+    if (this.#seen.at(-1) !== id) this.#seen.push(id);
   }
 
   #image(id: string): BuildImage {
     const rec = this.d.images.get(id);
+    this.#saw(rec.id);
     return { id: rec.id, config: rec.config };
+  }
+
+  #cacheSources(): Set<string> {
+    if (this.#sources) return this.#sources;
+    const ids = new Set<string>();
+    for (const ref of this.request.cacheFrom ?? []) {
+      try {
+        ids.add(this.d.images.get(ref).id);
+      } catch {
+        // Not here: the builder skips it as well.
+      }
+    }
+    return (this.#sources = ids);
+  }
+
+  /**
+   * A cache-from image the builder took whole as its last step becomes the child of that
+   * step's base (Docker's SetParent), which is the image it was handed last whose history and
+   * layers are the source's but its last line.
+   */
+  async #linkSource(id: string): Promise<void> {
+    if (!this.d.images.has(id)) return;
+    const src = this.d.images.get(id).config;
+    const history = src.history ?? [];
+    const last = history.at(-1);
+    if (!last) return;
+    const diffs = last.empty_layer ? src.rootfs.diff_ids : src.rootfs.diff_ids.slice(0, -1);
+    for (let i = this.#seen.length - 1; i >= 0; i--) {
+      const cand = this.#seen[i];
+      if (cand === id || !this.d.images.has(cand)) continue;
+      const c = this.d.images.get(cand).config;
+      const h = c.history ?? [];
+      if (h.length !== history.length - 1 || c.rootfs.diff_ids.length !== diffs.length) continue;
+      if (!h.every((e, j) => e.created_by === history[j].created_by && !!e.empty_layer === !!history[j].empty_layer)) continue;
+      if (!diffs.every((d, j) => d === c.rootfs.diff_ids[j])) continue;
+      await this.d.images.setParent(id, cand);
+      return;
+    }
   }
 
   async image(ref: string, opts: { pull: boolean; platform?: string; progress: (line: string) => void }): Promise<BuildImage> {
@@ -112,11 +178,18 @@ export class DaemonBuildHost implements BuildHost {
   }
 
   async workspace(base: BuildImage | undefined): Promise<Workspace> {
-    return new StepWorkspace(this.d, this.request, base);
+    return new StepWorkspace(this.d, this.request, base, (id) => this.#saw(id));
   }
 
   async commitConfig(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
     const id = await this.d.images.commitConfig(base?.id, commitFields(req));
+    return this.#image(id);
+  }
+
+  async restoreLayer(source: BuildImage, diffIndex: number, base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
+    const { config, createdBy, author } = commitFields(req);
+    const id = await this.d.images.restoreLayer(base?.id, source.id, diffIndex, { config, createdBy, ...(author ? { author } : {}) });
+    this.#restored.add(id);
     return this.#image(id);
   }
 
@@ -156,6 +229,8 @@ class StepWorkspace implements Workspace {
     private readonly d: BuildHostDeps,
     private readonly request: BuildRequest,
     private readonly base: BuildImage | undefined,
+    /** Told each image the workspace commits. */
+    private readonly committed: (id: string) => void = () => {},
   ) {}
 
   get id(): string {
@@ -259,6 +334,7 @@ class StepWorkspace implements Workspace {
       // Nothing was written or run: the same files on a new config.
       const id = await this.d.images.commitConfig(this.base?.id, commitFields(req));
       const rec = this.d.images.get(id);
+      this.committed(rec.id);
       return { id: rec.id, config: rec.config };
     }
     if (this.#kind === 'bare') await this.d.rootfs.unmount(this.#id);
@@ -266,6 +342,7 @@ class StepWorkspace implements Workspace {
     if (!key) throw new Error('the step\'s container was never made: nothing to commit');
     const id = await this.d.rootfs.commitBuild(key, { ...commitFields(req), mountPoints: this.#fileMountPoints });
     const rec = this.d.images.get(id);
+    this.committed(rec.id);
     return { id: rec.id, config: rec.config };
   }
 

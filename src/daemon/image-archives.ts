@@ -21,7 +21,7 @@ import {
   type SaveImage,
 } from '../image/index.js';
 import { EMPTY_LAYER_DIFF_ID } from '../storage/index.js';
-import { InvalidArgumentError, sha256 } from '../util/index.js';
+import { InvalidArgumentError, NotFoundError, sha256 } from '../util/index.js';
 import { toInvalid, type ImageStore } from './image-store.js';
 
 /** New images from tars (load, import, commit) and archives of images (save), over the image store. */
@@ -89,6 +89,52 @@ export async function commitConfigImage(
     delete next.comment;
     delete next.author;
     if (req.author) next.author = req.author;
+    return store.register(Buffer.from(JSON.stringify(next)), base.imageId || undefined);
+  });
+}
+
+/**
+ * A `--cache-from` step, as the classic builder's restoreCachedImage: an image on `base` whose
+ * one new layer is `source`'s layer `diffIndex`, with `config` as its container config. Its
+ * history line is the source's own entry, verbatim (created time included), so an image
+ * restored step by step has the same history as the source, which is what the next step's
+ * match and an identical final image rest on. The layer tar is in the content store already
+ * (the source holds it); on a base with the source's lower layers its extraction is there too.
+ */
+export async function restoreLayerImage(
+  store: ImageStore,
+  base: ImageBase,
+  sourceId: string,
+  diffIndex: number,
+  req: { config: ContainerConfig; createdBy: string; author?: string },
+): Promise<string> {
+  return store.locked(async () => {
+    const source = store.images.get(sourceId)?.config;
+    if (!source) throw new NotFoundError(`--cache-from: the image ${sourceId} was removed during the build`);
+    const diffId = source.rootfs.diff_ids[diffIndex];
+    const history = source.history ?? [];
+    // The step's line in the source: the one after the base's, which the builder matched.
+    const at = (store.images.get(base.imageId)?.config ?? base.config).history?.length ?? 0;
+    const entry = history[at];
+    const layersBefore = history.slice(0, at).filter((h) => !h.empty_layer).length;
+    if (!diffId || !entry || entry.empty_layer || layersBefore !== diffIndex || entry.created_by !== req.createdBy) {
+      throw new InvalidArgumentError(
+        `--cache-from: the image ${sourceId} has no layer ${diffIndex} made by "${req.createdBy}" after the ${at} history entries of its base`,
+      );
+    }
+    for (const c of base.chain) if (!store.o.layers.layer(c)) throw new Error(`layer ${c} of the image ${base.imageId} is missing`);
+    await store.ensureLayer(base.chain.at(-1), diffId, undefined, `--cache-from ${sourceId}`);
+    const parentHistory = (store.images.get(base.imageId)?.config ?? base.config).history ?? [];
+    const next: ImageConfig = {
+      architecture: source.architecture,
+      os: source.os,
+      ...(source.variant ? { variant: source.variant } : {}),
+      ...(req.author ? { author: req.author } : {}),
+      ...(entry.created ? { created: entry.created } : {}),
+      config: req.config,
+      rootfs: { type: 'layers', diff_ids: [...base.diffIds, diffId] },
+      history: [...parentHistory, { ...entry }],
+    };
     return store.register(Buffer.from(JSON.stringify(next)), base.imageId || undefined);
   });
 }

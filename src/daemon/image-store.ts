@@ -248,6 +248,14 @@ export class ImageStore {
     return img;
   }
 
+  /** Records `parent` as the image's Parent (Docker's SetParent), as register would have. */
+  async setParent(id: string, parent: string): Promise<void> {
+    const img = this.images.get(id);
+    if (!img || img.parent === parent || !this.images.has(parent)) return;
+    await writeJsonAtomic(join(this.dir.images, `${hex(id)}.json`), { lastTagTime: img.lastTagTime, parent });
+    img.parent = parent;
+  }
+
   /** The images committed on `id` (their Parent), as Docker's image store Children. */
   children(id: string): StoredImage[] {
     const out: StoredImage[] = [];

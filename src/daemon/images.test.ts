@@ -248,3 +248,38 @@ test('pull: an image that is here is up to date at once; anything else is refuse
 async function tarFiles(tar: Buffer): Promise<Map<string, Buffer>> {
   return new Map((await readTarEntries(tar)).map((e) => [e.header.name, e.body]));
 }
+
+test('restoreLayer (--cache-from): the source layer and history line on a base; setParent links the source', { skip }, async () => {
+  await withService(async (svc) => {
+    const busybox = svc.get('busybox:latest');
+    const env = { config: { Env: ['A=1'] }, createdBy: '/bin/sh -c #(nop)  ENV A=1' };
+    const e1 = await svc.commitConfig(busybox.id, env);
+    const tar = await tarOf([{ name: 'step.txt', body: 'made by a step' }]);
+    const run = { config: { Env: ['A=1'] }, createdBy: '/bin/sh -c echo step > /step.txt' };
+    const source = await svc.commit({ imageId: e1, base: svc.imageLayers(e1), layer: async () => Readable.from([tar]), ...run, created: '2020-01-02T03:04:05Z' });
+    const src = svc.get(source).config;
+    // Another machine's base: the same lines, but its own times (a new ID).
+    await new Promise((r) => setTimeout(r, 5));
+    const base = await svc.commitConfig(busybox.id, env);
+    assert.notEqual(base, e1);
+    const at = busybox.config.rootfs.diff_ids.length;
+    const restored = await svc.restoreLayer(base, source, at, run);
+    const r = svc.get(restored).config;
+    assert.deepEqual(r.rootfs.diff_ids, src.rootfs.diff_ids);
+    assert.deepEqual(r.history, [...(svc.get(base).config.history ?? []), src.history!.at(-1)], 'the source\'s history line, its time included');
+    assert.equal(r.created, '2020-01-02T03:04:05Z');
+    assert.deepEqual(r.config, run.config);
+    assert.equal(svc.inspect(restored).Parent, base);
+    assert.equal(await svc.restoreLayer(base, source, at, run), restored, 'the same restore is the same image');
+    await assert.rejects(svc.restoreLayer(base, source, at, { ...run, createdBy: '/bin/sh -c other' }), /has no layer/);
+    await assert.rejects(svc.restoreLayer(base, source, at - 1, run), /has no layer/);
+    await assert.rejects(svc.restoreLayer(base, 'sha256:' + '0'.repeat(64), at, run), (e: Error) => e.name === 'NotFoundError');
+    // The source taken whole for the last step: its parent is that step's base, so rmi of it
+    // takes the restored images along (they have no names).
+    await svc.setParent(source, restored);
+    assert.equal(svc.inspect(source).Parent, restored);
+    const deleted = (await removeImage(svc, source, { force: false, noPrune: false }, noUsers)).map((d) => d.Deleted);
+    assert.ok(deleted.includes(restored) && deleted.includes(base), JSON.stringify(deleted));
+    assert.ok(svc.has(e1), 'the source\'s old parent is another image\'s business');
+  });
+});

@@ -5,7 +5,7 @@ import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debia
 import type { Layers } from '../storage/index.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, shortId, type Logger } from '../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
-import { commitConfigImage, commitImage, importImage, loadArchive, saveArchive, scratchBase, spool, type CommitImageRequest, type ImageBase } from './image-archives.js';
+import { commitConfigImage, commitImage, importImage, loadArchive, restoreLayerImage, saveArchive, scratchBase, spool, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';
 
 export type { CommitImageRequest, ImageBase, LayersInUse };
@@ -502,6 +502,24 @@ export class ImageService {
   commitConfig(baseId: string | undefined, req: { config: ContainerConfig; createdBy: string; comment?: string; created?: string; author?: string }): Promise<string> {
     const base = baseId === undefined ? scratchBase() : this.imageLayers(baseId);
     return commitConfigImage(this.#store, base, req);
+  }
+
+  /**
+   * A `--cache-from` step that made a layer: an image on `baseId` (undefined: `FROM scratch`)
+   * whose new layer is layer `diffIndex` of the image `sourceId`, with its history line.
+   */
+  restoreLayer(baseId: string | undefined, sourceId: string, diffIndex: number, req: { config: ContainerConfig; createdBy: string; author?: string }): Promise<string> {
+    const base = baseId === undefined ? scratchBase() : this.imageLayers(baseId);
+    return restoreLayerImage(this.#store, base, sourceId, diffIndex, req);
+  }
+
+  /**
+   * Makes `parentId` the Parent of `imageId`: a `--cache-from` image a build took whole for its
+   * last step becomes the child of that step's base, as Docker links it, so the images
+   * restored below it are intermediate images of a build, not dangling ones.
+   */
+  setParent(imageId: string, parentId: string): Promise<void> {
+    return this.#store.locked(() => this.#store.setParent(imageId, parentId));
   }
 
   /** Frees what nothing uses any more, after a container file system went away. */
