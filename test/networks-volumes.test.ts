@@ -28,17 +28,18 @@ test('network ls lists bridge, host and none; volume ls is empty', async () => {
   assert.equal(await ok(['volume', 'ls', '-q']), '');
 });
 
-test('network, volume and builder prune delete nothing; network and volume prune refuse unknown filters', async () => {
+test('network, volume and builder prune delete nothing and refuse unknown filters', async () => {
   assert.equal(await ok(['network', 'prune', '-f']), '');
   assert.equal(await ok(['network', 'prune', '-f', '--filter', 'until=1h']), '');
   assert.equal(await ok(['volume', 'prune', '-f']), 'Total reclaimed space: 0B\n');
   assert.equal(await ok(['volume', 'prune', '-f', '-a']), 'Total reclaimed space: 0B\n');
   assert.equal(await ok(['builder', 'prune', '-f']), 'Total reclaimed space: 0B\n');
-  assert.equal(await ok(['builder', 'prune', '-f', '--filter', 'bogus=1']), 'Total reclaimed space: 0B\n');
-  for (const args of [['network', 'prune', '-f', '--filter', 'bogus=1'], ['volume', 'prune', '-f', '--filter', 'bogus=1']]) {
+  for (const args of [['network', 'prune', '-f', '--filter', 'bogus=1'], ['volume', 'prune', '-f', '--filter', 'bogus=1'], ['builder', 'prune', '-f', '--filter', 'bogus=1']]) {
     const r = await d.docker(args);
     assert.equal(r.code, 1, args.join(' '));
-    assert.equal(r.stderr, "Error response from daemon: invalid filter 'bogus'\n");
+    // docker 28 puts its legacy-builder notice before a builder command's error.
+    assert.ok(r.stderr.endsWith("Error response from daemon: invalid filter 'bogus'\n"), r.stderr);
+    if (args[0] !== 'builder') assert.equal(r.stderr, "Error response from daemon: invalid filter 'bogus'\n");
   }
 });
 
@@ -69,7 +70,7 @@ test('the API: the same JSON, and 404 "page not found" for what is not served ye
     ['POST', '/volumes/prune', 200, '{"VolumesDeleted":null,"SpaceReclaimed":0}'],
     ['POST', '/volumes/prune?filters=garbage', 400, '{"message":"invalid filter: garbage"}'],
     ['POST', '/build/prune', 200, '{"CachesDeleted":null,"SpaceReclaimed":0}'],
-    ['POST', '/build/prune?filters=garbage', 200, '{"CachesDeleted":null,"SpaceReclaimed":0}'],
+    ['POST', '/build/prune?filters=garbage', 400, '{"message":"invalid filter: garbage"}'],
     ['GET', '/networks/host', 200, net('host', 'host')],
     ['GET', '/networks/nope', 404, '{"message":"network nope not found"}'],
     ['POST', '/networks/create', 400, '{"message":"network name must not be empty"}'],
@@ -77,7 +78,6 @@ test('the API: the same JSON, and 404 "page not found" for what is not served ye
     ['POST', '/networks/x/connect', 404, '{"message":"No such container: "}'],
     ['GET', '/volumes/x', 404, '{"message":"get x: no such volume"}'],
     ['DELETE', '/volumes/x', 404, '{"message":"get x: no such volume"}'],
-    ['POST', '/build', 404, '{"message":"page not found"}'],
     ['GET', '/networks/prune', 404, '{"message":"network prune not found"}'],
     ['POST', '/volumes', 405, '{"message":"method not allowed"}'],
   ];
