@@ -18,13 +18,11 @@
  * DOCKER_BUILDKIT=1). All builds run with --network none (both daemons run without a bridge).
  * An engine whose builds fail is reported as such and left out, the others still measured.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WHARF, DOCKER, exec, dockerdArgs, type RunResult } from '../test/harness.js';
-import { ensureDockerd, median, startWharfd, stopProc, timeIt, untilSignal, waitSocket } from './engines.js';
+import { WHARF, DOCKER, exec, type RunResult } from '../test/harness.js';
+import { median, startDockerd, startWharfd, timeIt, untilSignal } from './engines.js';
 
 const quick = process.argv.includes('--quick');
 const repsArg = process.argv.indexOf('--reps');
@@ -124,25 +122,7 @@ async function clearCache(e: Engine): Promise<void> {
 }
 
 async function startDocker(dir: string, spawned: (d: Daemon) => void): Promise<void> {
-  ensureDockerd();
-  await mkdir(dir, { recursive: true });
-  const socket = join(dir, 'docker.sock');
-  const proc: ChildProcess = spawn('dockerd', dockerdArgs(dir, 'wharfbenchbuild'), { stdio: ['ignore', 'ignore', 'ignore'] });
-  spawned({
-    name: 'docker',
-    socket,
-    stop: async () => {
-      await stopProc(proc, 'dockerd');
-      try {
-        // A dockerd that had to be killed leaves its containerd; that one's pid is in our exec root.
-        process.kill(Number(readFileSync(join(dir, 'exec', 'containerd', 'containerd.pid'), 'utf8')), 'SIGKILL');
-      } catch {
-        /* gone with dockerd */
-      }
-      spawnSync('bash', ['-c', `grep ' ${dir}' /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r umount -l`]);
-    },
-  });
-  await waitSocket(socket, proc, 'dockerd');
+  await startDockerd(dir, 'wharfbenchbuild', (d) => spawned({ name: 'docker', ...d }));
 }
 
 function engine(name: string, daemon: Daemon, bin: string[], buildkit: boolean): Engine {

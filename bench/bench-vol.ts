@@ -15,13 +15,12 @@
  * - wharf's own `volume export` / `volume import` of the same volume (no Docker twin: the
  *   ratio row compares them with Docker's tar through a helper container).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WHARF, DOCKER, exec, dockerdArgs } from '../test/harness.js';
-import { ensureDockerd, median, printComparison, startWharfd, stopProc, timeIt, untilSignal, waitSocket } from './engines.js';
+import { WHARF, DOCKER, exec } from '../test/harness.js';
+import { median, printComparison, startDockerd, startWharfd, timeIt, untilSignal } from './engines.js';
 
 const quick = process.argv.includes('--quick');
 const mbArg = process.argv.indexOf('--mb');
@@ -50,27 +49,7 @@ async function must(e: Engine, args: string[], bin = DOCKER): Promise<string> {
 }
 
 async function startDocker(dir: string, spawned: (e: Engine) => void): Promise<void> {
-  ensureDockerd();
-  await mkdir(dir, { recursive: true });
-  const socket = join(dir, 'docker.sock');
-  const proc = spawn('dockerd', dockerdArgs(dir, 'wharfbenchvol'), { stdio: ['ignore', 'ignore', 'ignore'] });
-  spawned({
-    name: 'docker',
-    socket,
-    dir,
-    proc,
-    stop: async () => {
-      await stopProc(proc, 'dockerd');
-      try {
-        // A dockerd that had to be killed leaves its containerd; that one's pid is in our exec root.
-        process.kill(Number(readFileSync(join(dir, 'exec', 'containerd', 'containerd.pid'), 'utf8')), 'SIGKILL');
-      } catch {
-        /* gone with dockerd */
-      }
-      spawnSync('bash', ['-c', `grep ' ${dir}' /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r umount -l`]);
-    },
-  });
-  await waitSocket(socket, proc, 'dockerd');
+  await startDockerd(dir, 'wharfbenchvol', (d) => spawned({ name: 'docker', dir, ...d }));
 }
 
 /** Drops the page cache, so each copy reads from the disk as a restore after a reboot would. */

@@ -3,11 +3,11 @@
  * roots, and the timing helpers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WHARFD, cleanupRoots, ping, testBridge } from '../test/harness.js';
+import { WHARFD, cleanupRoots, dockerdArgs, ping, testBridge } from '../test/harness.js';
 
 export async function waitSocket(socket: string, proc: ChildProcess, what: string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -37,6 +37,39 @@ export function ensureDockerd(): void {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
     spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
   }
+}
+
+export interface DockerdProcess {
+  socket: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Debian's dockerd with its own socket and roots under `dir` (containerd namespace `namespace`).
+ * `spawned` gets it before it is ready, so a cleanup meanwhile stops it too; stopping also ends
+ * the containerd of a dockerd that had to be killed and unmounts what it left under `dir`.
+ */
+export async function startDockerd(dir: string, namespace: string, spawned: (d: DockerdProcess) => void): Promise<void> {
+  ensureDockerd();
+  await mkdir(dir, { recursive: true });
+  const socket = join(dir, 'docker.sock');
+  const proc = spawn('dockerd', dockerdArgs(dir, namespace), { stdio: ['ignore', 'ignore', 'ignore'] });
+  spawned({
+    socket,
+    proc,
+    stop: async () => {
+      await stopProc(proc, 'dockerd');
+      try {
+        // A dockerd that had to be killed leaves its containerd; that one's pid is in our exec root.
+        process.kill(Number(readFileSync(join(dir, 'exec', 'containerd', 'containerd.pid'), 'utf8')), 'SIGKILL');
+      } catch {
+        /* gone with dockerd */
+      }
+      spawnSync('bash', ['-c', `grep ' ${dir}' /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r umount -l`]);
+    },
+  });
+  await waitSocket(socket, proc, 'dockerd');
 }
 
 export interface WharfdProcess {

@@ -2,11 +2,7 @@
  * Paths of COPY's sources: Go's filepath.Match for wildcards, and a resolution inside the
  * source root that refuses, rather than clamps, anything that would leave it.
  */
-import { lstat, readlink } from 'node:fs/promises';
-import { posix } from 'node:path';
-import { InvalidArgumentError, isErrno } from '../util/index.js';
-
-const MAX_LINKS = 255;
+import { InvalidArgumentError, resolveInView } from '../util/index.js';
 
 /** Thrown when a source path or one of its links climbs above the root; `path` is what was written. */
 export class EscapeError extends InvalidArgumentError {
@@ -26,40 +22,13 @@ export class EscapeError extends InvalidArgumentError {
  * EscapeError naming `word`.
  */
 export async function resolveStrict(root: string, rel: string, word: string, followLast = true): Promise<string> {
-  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
-  const resolved: string[] = [];
-  let links = 0;
-  let via: string | undefined;
-  while (parts.length > 0) {
-    const part = parts.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      if (resolved.length === 0) throw new EscapeError(word, via);
-      resolved.pop();
-      continue;
-    }
-    const cur = [...resolved, part];
-    if (parts.length === 0 && !followLast) {
-      resolved.push(part);
-      break;
-    }
-    let target: string | undefined;
-    try {
-      const st = await lstat(posix.join(root, ...cur));
-      if (st.isSymbolicLink()) target = await readlink(posix.join(root, ...cur));
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
-    }
-    if (target === undefined) {
-      resolved.push(part);
-      continue;
-    }
-    if (++links > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links resolving "${word}"`);
-    via = `${cur.join('/')} -> ${target}`;
-    if (target.startsWith('/')) resolved.length = 0;
-    parts.unshift(...target.split('/').filter(Boolean));
-  }
-  return '/' + resolved.join('/');
+  return resolveInView({ root }, rel, {
+    followLast,
+    name: word,
+    aboveRoot: (via) => {
+      throw new EscapeError(word, via);
+    },
+  });
 }
 
 /** True when the word has a wildcard Go's filepath.Match would act on (`*`, `?`, `[`), not escaped. */

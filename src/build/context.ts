@@ -1,13 +1,16 @@
 /**
- * The build context: the request body (a tar, maybe gzip/bzip2/xz-compressed) extracted to a
- * directory on disk as it streams in, never held whole in memory; `.dockerignore` (or
+ * The build context: the request body (a tar, maybe gzip/bzip2/xz-compressed) spooled to one
+ * file as it streams in, never held whole in memory, then extracted to a directory (a tmpfs when
+ * it is small enough, see OpenContextOptions.memoryLimit); `.dockerignore` (or
  * `<Dockerfile>.dockerignore`) applied with Docker's exact semantics. Owner: context and copy.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { InvalidArgumentError, errorMessage, isErrno, resolveInView, untar, hostPathIn } from '../util/index.js';
-import { decompress, detectCompression, peek } from './_decompress.js';
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError, errorMessage, isErrno, peek, resolveInView, runChecked, umount, untar, hostPathIn } from '../util/index.js';
+import { decompress, detectCompression } from './_decompress.js';
 import { ignoreMatcher, parseIgnoreFile, type IgnoreMatcher } from './_ignore.js';
 
 export interface BuildContext {
@@ -24,6 +27,12 @@ export interface OpenContextOptions {
   dockerfile: string;
   /** A directory of the daemon's own under which the context directory is made. */
   workDir: string;
+  /**
+   * Contexts whose tar is at most this big are extracted into a tmpfs of that size, bigger ones
+   * on disk. Writing a thousand new files to disk costs more than all the rest of a cached
+   * build (about 0.6 ms of kernel time each here); none: always on disk.
+   */
+  memoryLimit?: number;
   signal?: AbortSignal;
 }
 
@@ -39,14 +48,32 @@ export async function openContext(body: Readable, opts: OpenContextOptions): Pro
   const signal = opts.signal;
   signal?.throwIfAborted();
   const dir = await mkdtemp(join(opts.workDir, 'context-'));
+  const spool = `${dir}.tar`;
+  let mounted = false;
   let released = false;
   const release = async () => {
     if (released) return;
     released = true;
+    await rm(spool, { force: true });
+    if (mounted) {
+      try {
+        umount(dir);
+      } catch {
+        umount(dir, true);
+      }
+    }
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await extractBody(body, dir, signal);
+    const size = await spoolBody(body, spool, signal);
+    if (opts.memoryLimit && size <= opts.memoryLimit) {
+      // Directories and inodes take pages of their own beside the files' bytes.
+      const bytes = Math.ceil(size * 1.25) + 16 * 1024 * 1024;
+      await runChecked('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'wharf-build-context', dir]);
+      mounted = true;
+    }
+    if (size > 0) await extractSpool(spool, dir, signal);
+    await rm(spool, { force: true });
     signal?.throwIfAborted();
     const name = opts.dockerfile || DEFAULT_DOCKERFILE;
     const found = await locateDockerfile(dir, name);
@@ -72,30 +99,49 @@ export async function openContext(body: Readable, opts: OpenContextOptions): Pro
  * after the last entry's data, with neither the padding nor the end records; dockerd reads it,
  * so must we. A complete archive is unchanged in content: records after its end are ignored.
  */
-function padToRecords(): Transform {
-  let length = 0;
-  return new Transform({
+function padToRecords(): Transform & { length: number } {
+  const t = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      length += chunk.length;
+      t.length += chunk.length;
       cb(null, chunk);
     },
     flush(cb) {
-      cb(null, Buffer.alloc(((512 - (length % 512)) % 512) + 1024));
+      const pad = Buffer.alloc(((512 - (t.length % 512)) % 512) + 1024);
+      t.length += pad.length;
+      cb(null, pad);
     },
-  });
+  }) as Transform & { length: number };
+  t.length = 0;
+  return t;
 }
 
-async function extractBody(body: Readable, dir: string, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * The body, decompressed, as one tar file (written in one sequential stream, cheap even for a
+ * big context), so its size is known before choosing where to extract it. Returns its size; an
+ * empty body is an empty context (Docker then only misses the Dockerfile).
+ */
+async function spoolBody(body: Readable, spool: string, signal: AbortSignal | undefined): Promise<number> {
   const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const { head, stream } = await peek(body, 6);
-    // An empty body is an empty context: Docker then only misses the Dockerfile.
-    if (head.length === 0) return;
-    const raw = decompress(stream, detectCompression(head));
-    const tar = padToRecords();
-    raw.on('error', (err) => tar.destroy(err));
-    raw.pipe(tar);
+    if (head.length === 0) return 0;
+    const padded = padToRecords();
+    await pipeline(decompress(stream, detectCompression(head)), padded, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+    return padded.length;
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err instanceof InvalidArgumentError ? err : new InvalidArgumentError(`the build context is not a valid tar archive: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function extractSpool(spool: string, dir: string, signal: AbortSignal | undefined): Promise<void> {
+  const tar = createReadStream(spool);
+  const onAbort = () => tar.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
     await untar(tar, {
       view: { root: dir },
       owner: 'header',

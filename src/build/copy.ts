@@ -8,14 +8,14 @@
  * step's root. Owner: context and copy.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, resolveInView, untar, type RootView } from '../util/index.js';
+import { InvalidArgumentError, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, resolveInView, untar, type RootView } from '../util/index.js';
 import { parseChmod, type ModeFn } from './_chmod.js';
-import { decompress, detectCompression, looksLikeTar, peek } from './_decompress.js';
+import { decompress, detectCompression, looksLikeTar } from './_decompress.js';
 import { download } from './_fetch.js';
 import { ignoreMatcher, type IgnoreMatcher } from './_ignore.js';
 import { EscapeError, goPattern, hasWildcards, resolveStrict } from './_paths.js';
@@ -355,7 +355,8 @@ async function walkSource(it: Extract<Item, { kind: 'dir' }>, exclude: IgnoreMat
     for (const n of (await readdir(host)).sort()) {
       const childHost = join(host, n);
       const childRel = rel ? `${rel}/${n}` : n;
-      const st = await lstat(childHost);
+      // Synchronous: one lstat per entry of a big tree, each far cheaper than a thread-pool round trip.
+      const st = lstatSync(childHost);
       const ex = excluded(childRel);
       if (ex && !(st.isDirectory() && exclude.hasExceptions)) continue;
       if (st.isDirectory()) {
@@ -366,6 +367,32 @@ async function walkSource(it: Extract<Item, { kind: 'dir' }>, exclude: IgnoreMat
     }
   };
   await walk(it.host, '');
+}
+
+/** Files up to this size are hashed in one read without yielding (see smallFileDigest). */
+const SMALL_FILE = 256 * 1024;
+
+/**
+ * The content hash of a small file, read whole synchronously: for a context of many small files
+ * the open, read and close of a stream each cost a thread-pool round trip. Undefined when the
+ * file is bigger than SMALL_FILE (then it is streamed).
+ */
+function smallFileDigest(path: string): string | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SMALL_FILE) return undefined;
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return createHash('sha256').update(buf.subarray(0, off)).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function digestOf(items: Item[], exclude: IgnoreMatcher): Promise<string> {
@@ -379,6 +406,11 @@ async function digestOf(items: Item[], exclude: IgnoreMatcher): Promise<string> 
   const worker = async () => {
     while (next < jobs.length) {
       const [l, i] = jobs[next++]!;
+      const small = smallFileDigest(l.path);
+      if (small !== undefined) {
+        hashes.set(i, small);
+        continue;
+      }
       const h = createHash('sha256');
       await pipeline(createReadStream(l.path), h);
       hashes.set(i, h.digest('hex'));

@@ -8,7 +8,8 @@
  *   cache-mounts/<hex>/    `RUN --mount=type=cache` directories, <hex> = sha256 of the id
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { BuildCacheEntry, BuildCachePruneResponse, BuildRequest } from '../types/index.js';
@@ -24,8 +25,11 @@ import {
   type OpenContextOptions,
   type BuildContext,
 } from '../build/index.js';
-import { InvalidArgumentError, NotImplementedError, errorMessage, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+import { InvalidArgumentError, NotImplementedError, errorMessage, readJsonIfExists, umount, writeJsonAtomic, type Logger } from '../util/index.js';
 import { checkFilterKeys, parseFilterTime, type Filters } from './filters.js';
+
+/** Contexts up to this size are extracted into memory (a tmpfs), bigger ones on disk: an eighth of RAM, at most 2 GiB. */
+const CONTEXT_MEMORY_LIMIT = Math.min(Math.floor(totalmem() / 8), 2 * 1024 ** 3);
 
 /** The exit code an in-band build error carries: a failed RUN's status; none for anything else. */
 export function buildErrorCode(err: unknown): number | undefined {
@@ -324,7 +328,18 @@ export class BuildService {
   }
 
   async init(): Promise<void> {
-    // Contexts of builds that a crash cut short.
+    // Contexts of builds that a crash cut short, some of them on a tmpfs of their own.
+    const info = await readFile('/proc/self/mountinfo', 'utf8');
+    for (const line of info.split('\n')) {
+      const target = line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+      if (target?.startsWith(this.#tmp + '/')) {
+        try {
+          umount(target, true);
+        } catch (err) {
+          this.#o.logger.warn('unmounting a leftover build context failed', { path: target, error: errorMessage(err) });
+        }
+      }
+    }
     await rm(this.#tmp, { recursive: true, force: true });
     await mkdir(this.#tmp, { recursive: true, mode: 0o700 });
     await mkdir(this.cache.mountsDir, { recursive: true, mode: 0o700 });
@@ -344,7 +359,7 @@ export class BuildService {
       body.resume();
       body = await remoteContext(request.remote, signal);
     }
-    const context = await open(body, { dockerfile: request.dockerfile, workDir: this.#tmp, signal });
+    const context = await open(body, { dockerfile: request.dockerfile, workDir: this.#tmp, memoryLimit: CONTEXT_MEMORY_LIMIT, signal });
     try {
       const run = this.#o.builder ?? realBuild;
       return await run({ context, request, host: this.hostFor(request), output, signal, env: this.#o.env ?? process.env });

@@ -12,3 +12,4 @@ export * from './timeout.js';
 export * from './untar.js';
 export * from './tarpack.js';
 export * from './copypath.js';
+export * from './peek.js';

@@ -24,20 +24,34 @@ export function hostPathIn(view: RootView, path: string): string {
   return best ? posix.join(best.source, posix.relative(best.target, p)) : posix.join(view.root, p);
 }
 
+export interface ResolveOptions {
+  /** Follow a symlink in the last component too (the default). */
+  followLast?: boolean;
+  /**
+   * Called for a `..` above the root, written or met through a link (`via` names the last link
+   * followed); it may throw to refuse the path. Without it the `..` is clamped at the root.
+   */
+  aboveRoot?: (via: string | undefined) => void;
+  /** How errors name the path (default: `path` itself). */
+  name?: string;
+}
+
 /**
  * Resolves `path` inside the view the way chroot would, and returns it as an absolute,
- * symlink-free path inside the view: `..` is clamped at `/` and every existing symlink on the way
- * is followed as if the view's root were `/` (the last one only with `followLast`, the default).
- * Missing components are kept as they are.
+ * symlink-free path inside the view: `..` is clamped at `/` (or refused, see ResolveOptions) and
+ * every existing symlink on the way is followed as if the view's root were `/`. Missing
+ * components are kept as they are.
  */
-export async function resolveInView(view: RootView, path: string, opts: { followLast?: boolean } = {}): Promise<string> {
-  const parts = posix.normalize('/' + path).split('/').filter(Boolean);
+export async function resolveInView(view: RootView, path: string, opts: ResolveOptions = {}): Promise<string> {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   const resolved: string[] = [];
   let links = 0;
+  let via: string | undefined;
   while (parts.length > 0) {
     const part = parts.shift()!;
-    if (part === '.' || part === '') continue;
+    if (part === '.') continue;
     if (part === '..') {
+      if (resolved.length === 0) opts.aboveRoot?.(via);
       resolved.pop();
       continue;
     }
@@ -57,7 +71,8 @@ export async function resolveInView(view: RootView, path: string, opts: { follow
       resolved.push(part);
       continue;
     }
-    if (++links > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links resolving "${path}"`);
+    if (++links > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links resolving "${opts.name ?? path}"`);
+    via = `${[...resolved, part].join('/')} -> ${target}`;
     if (target.startsWith('/')) resolved.length = 0;
     parts.unshift(...target.split('/').filter(Boolean));
   }

@@ -8,6 +8,7 @@ import dockerignoreModule from '@balena/dockerignore';
 import { pack, type Header } from 'tar-stream';
 
 type Headers = Partial<Header> & Pick<Header, 'name'>;
+import { peek } from '../../../util/index.js';
 import { Exit } from '../../errors.js';
 
 /*
@@ -237,37 +238,11 @@ const randomName = () => `.dockerfile.${randomBytes(10).toString('hex')}`;
  * in a tar as `Dockerfile` (docker's GetContextFromReader).
  */
 export async function contextFromStdin(stdin: Readable, file: string | undefined): Promise<PreparedContext> {
-  const it = stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let done = false;
   // docker peeks two tar blocks to decide.
-  while (size < 1024) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    chunks.push(b);
-    size += b.length;
-  }
-  const headBuf = Buffer.concat(chunks);
-  if (isArchive(headBuf)) {
-    const body = Readable.from(
-      (async function* () {
-        yield headBuf;
-        if (done) return;
-        for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-      })(),
-      { objectMode: false },
-    );
-    return { body, dockerfile: file };
-  }
+  const { head, stream } = await peek(stdin, 1024);
+  if (isArchive(head)) return { body: stream, dockerfile: file };
   if (file) throw new Exit(1, 'unable to prepare context from STDIN: ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles');
-  const rest: Buffer[] = [headBuf];
-  if (!done) for (let r = await it.next(); !r.done; r = await it.next()) rest.push(typeof r.value === 'string' ? Buffer.from(r.value) : r.value);
-  const content = Buffer.concat(rest);
+  const content = await readAllStream(stream);
   const p = pack();
   p.entry({ name: DEFAULT_DOCKERFILE, mode: 0o600, uid: 0, gid: 0, mtime: new Date(), type: 'file', size: content.length } as Header, content);
   p.finalize();
