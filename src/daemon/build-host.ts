@@ -31,25 +31,12 @@ function progressLine(m: ProgressMessage): string | undefined {
   return [m.id ? `${m.id}: ` : '', m.status, m.progress ? ` ${m.progress}` : ''].join('');
 }
 
-/** What a commit records of the builder's request (`author`: MAINTAINER, when the builder sends it). */
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
   } catch {
     return false;
   }
-}
-
-function commitFields(req: CommitRequest): { config: CommitRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; sourceDateEpoch?: number } {
-  const author = (req as CommitRequest & { author?: string }).author;
-  return {
-    config: req.config,
-    createdBy: req.createdBy,
-    comment: req.comment,
-    created: req.created,
-    ...(author ? { author } : {}),
-    ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-  };
 }
 
 /** The containers a build left behind when the daemon stopped mid-step. Called once at start-up. */
@@ -182,12 +169,12 @@ export class DaemonBuildHost implements BuildHost {
   }
 
   async commitConfig(base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
-    const id = await this.d.images.commitConfig(base?.id, commitFields(req));
+    const id = await this.d.images.commitConfig(base?.id, req);
     return this.#image(id);
   }
 
   async restoreLayer(source: BuildImage, diffIndex: number, base: BuildImage | undefined, req: CommitRequest): Promise<BuildImage> {
-    const { config, createdBy, author } = commitFields(req);
+    const { config, createdBy, author } = req;
     const id = await this.d.images.restoreLayer(base?.id, source.id, diffIndex, { config, createdBy, ...(author ? { author } : {}) });
     this.#restored.add(id);
     return this.#image(id);
@@ -242,7 +229,7 @@ class StepWorkspace implements Workspace {
     if (this.#kind === 'container') throw new Error('a build workspace that ran a process cannot also be written to');
     if (this.#released) throw new Error('the build workspace was released');
     this.#kind = 'bare';
-    await this.d.rootfs.createBare(this.#id, this.base?.id);
+    await this.d.rootfs.create(this.#id, this.base?.id);
     this.#root = await this.d.rootfs.mount(this.#id);
     return this.#root;
   }
@@ -332,7 +319,7 @@ class StepWorkspace implements Workspace {
   async commit(req: CommitRequest): Promise<BuildImage> {
     if (!this.#kind) {
       // Nothing was written or run: the same files on a new config.
-      const id = await this.d.images.commitConfig(this.base?.id, commitFields(req));
+      const id = await this.d.images.commitConfig(this.base?.id, req);
       const rec = this.d.images.get(id);
       this.committed(rec.id);
       return { id: rec.id, config: rec.config };
@@ -340,7 +327,7 @@ class StepWorkspace implements Workspace {
     if (this.#kind === 'bare') await this.d.rootfs.unmount(this.#id);
     const key = this.#kind === 'container' ? this.#container : this.#id;
     if (!key) throw new Error('the step\'s container was never made: nothing to commit');
-    const id = await this.d.rootfs.commitBuild(key, { ...commitFields(req), mountPoints: this.#fileMountPoints });
+    const id = await this.d.rootfs.commitBuild(key, { ...req, mountPoints: this.#fileMountPoints });
     const rec = this.d.images.get(id);
     this.committed(rec.id);
     return { id: rec.id, config: rec.config };

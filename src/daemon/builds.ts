@@ -8,7 +8,7 @@
  *   cache-mounts/<hex>/    `RUN --mount=type=cache` directories, <hex> = sha256 of the id
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -25,7 +25,7 @@ import {
   type OpenContextOptions,
   type BuildContext,
 } from '../build/index.js';
-import { InvalidArgumentError, NotImplementedError, errorMessage, readJsonIfExists, umount, writeJsonAtomic, type Logger } from '../util/index.js';
+import { InvalidArgumentError, NotImplementedError, diskUsage, errorMessage, mountPoints, readJsonIfExists, umount, writeJsonAtomic, type Logger } from '../util/index.js';
 import { checkFilterKeys, parseFilterTime, type Filters } from './filters.js';
 
 /** Contexts up to this size are extracted into memory (a tmpfs), bigger ones on disk: an eighth of RAM, at most 2 GiB. */
@@ -56,36 +56,6 @@ interface CacheDoc {
 }
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** Bytes under `root` (files' sizes, directories counted once), never following links. */
-async function treeSize(root: string): Promise<number> {
-  let total = 0;
-  const stack = [root];
-  const seen = new Set<string>();
-  while (stack.length) {
-    const dir = stack.pop()!;
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const p = join(dir, name);
-      const st = await lstat(p).catch(() => undefined);
-      if (!st) continue;
-      if (st.isDirectory()) stack.push(p);
-      else {
-        // Hard links count once.
-        const k = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1 && seen.has(k)) continue;
-        seen.add(k);
-        total += st.size;
-      }
-    }
-  }
-  return total;
-}
 
 /**
  * The step cache and the cache mounts. A step record points at an ordinary image (the classic
@@ -184,7 +154,7 @@ export class BuildCacheStore implements BuildCache {
         Description: `cached mount with id ${JSON.stringify(r.id)}`,
         InUse: false,
         Shared: false,
-        Size: await treeSize(join(this.mountsDir, h)),
+        Size: (await diskUsage(join(this.mountsDir, h))).size,
         CreatedAt: r.created,
         LastUsedAt: r.lastUsed,
         UsageCount: r.usageCount,
@@ -329,10 +299,8 @@ export class BuildService {
 
   async init(): Promise<void> {
     // Contexts of builds that a crash cut short, some of them on a tmpfs of their own.
-    const info = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of info.split('\n')) {
-      const target = line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-      if (target?.startsWith(this.#tmp + '/')) {
+    for (const target of await mountPoints()) {
+      if (target.startsWith(this.#tmp + '/')) {
         try {
           umount(target, true);
         } catch (err) {

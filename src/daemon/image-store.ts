@@ -256,6 +256,13 @@ export class ImageStore {
     img.parent = parent;
   }
 
+  /** The IDs of the images that others were committed on: one pass, for lists over every image. */
+  parentIds(): Set<string> {
+    const out = new Set<string>();
+    for (const img of this.images.values()) if (img.parent) out.add(img.parent);
+    return out;
+  }
+
   /** The images committed on `id` (their Parent), as Docker's image store Children. */
   children(id: string): StoredImage[] {
     const out: StoredImage[] = [];

@@ -125,6 +125,7 @@ export class ImageService {
     const users = new Map<string, number>();
     if (opts.sharedSize) for (const img of this.#store.images.values()) for (const c of img.chain) users.set(c, (users.get(c) ?? 0) + 1);
     const out: ImageSummary[] = [];
+    const parents = this.#store.parentIds();
     for (const img of this.#store.images.values()) {
       const tags = this.#store.tagsOf(img.id);
       const created = this.#createdSec(img);
@@ -134,7 +135,7 @@ export class ImageService {
       const labels = img.config.config?.Labels ?? {};
       // An untagged image that others were built on is an intermediate image: shown only with -a,
       // and never dangling (Docker: untagged and without children).
-      const intermediate = tags.length === 0 && this.#store.children(img.id).length > 0;
+      const intermediate = tags.length === 0 && parents.has(img.id);
       if (intermediate && !opts.all) continue;
       const ok = matchesFilters(f, {
         dangling: (v) => ((v === 'true' || v === '1') ? tags.length === 0 && !intermediate : tags.length > 0),
@@ -314,13 +315,15 @@ export class ImageService {
       // With -a, an image whose children this pass removed is a head in the next one.
       for (let pass = 0, progress = true; progress && pass <= this.#store.images.size; pass++) {
         progress = false;
+        // Parents of images this pass deletes stay skipped until the next pass: prune goes by heads.
+        const parents = this.#store.parentIds();
         for (const img of [...this.#store.images.values()]) {
           // Gone already: a parent pruned with its last child.
           if (!this.#store.images.has(img.id)) continue;
           const tags = this.#store.tagsOf(img.id);
           if (!opts.all && tags.length) continue;
           // An image others were built on goes only with them (Docker's prune looks at heads).
-          if (this.#store.children(img.id).length) continue;
+          if (parents.has(img.id)) continue;
           if (this.#o.containers.containersUsing(img.id).length) continue;
           if (until !== undefined && this.#createdMs(img) >= until) continue;
           const labels = img.config.config?.Labels ?? {};

@@ -99,8 +99,13 @@ export class ContainerFilesystems implements RootfsPort {
     return m;
   }
 
-  async create(containerId: string, imageId: string): Promise<void> {
-    const meta: ContainerMeta = { ...this.#o.images.imageLayers(imageId) };
+  /**
+   * `imageId` undefined: over nothing (`FROM scratch`), for a build step's workspace, which is
+   * recorded like a container's file system, so its layers are kept while it lives and a
+   * restart's orphan sweep removes it if a crash leaves it.
+   */
+  async create(containerId: string, imageId: string | undefined): Promise<void> {
+    const meta: ContainerMeta = imageId === undefined ? { ...scratchBase(), size: 0 } : { ...this.#o.images.imageLayers(imageId) };
     // Indexed before the first await: a collection of layers from now on keeps this image's.
     this.#metas.set(containerId, meta);
     await writeJsonAtomic(this.#metaPath(containerId), meta);
@@ -215,20 +220,8 @@ export class ContainerFilesystems implements RootfsPort {
   // ------------------------------------------------------------ for builds
 
   /**
-   * A file system over `imageId` (undefined: over nothing, `FROM scratch`) that belongs to no
-   * container: a build step's workspace for COPY and ADD. Recorded like a container's, so its
-   * layers are kept while it lives and a restart's orphan sweep removes it if a crash leaves it.
-   */
-  async createBare(key: string, imageId: string | undefined): Promise<void> {
-    const meta: ContainerMeta = imageId === undefined ? { ...scratchBase(), size: 0 } : { ...this.#o.images.imageLayers(imageId) };
-    this.#metas.set(key, meta);
-    await writeJsonAtomic(this.#metaPath(key), meta);
-    await this.#o.snapshots.prepare(key, top(meta));
-  }
-
-  /** A build step's changes as an image: `config` is its whole container config, the history line the step's. */
-  /**
-   * `mountPoints`: more paths (relative) that are mount points only, like the runtime's own.
+   * A build step's changes as an image: `config` is its whole container config, the history
+   * line the step's. `mountPoints`: more paths (relative) that are mount points only, like the runtime's own.
    * `sourceDateEpoch`: the layer's files are extracted from this tar, so clamping here gives
    * containers the same times save/push carry.
    */
@@ -251,7 +244,7 @@ export class ContainerFilesystems implements RootfsPort {
   /** A read-only tree of an image's files until released (COPY --from, RUN --mount=from). */
   async viewImage(imageId: string): Promise<{ path: string; release: () => Promise<void> }> {
     const key = `view-${randomBytes(12).toString('hex')}`;
-    await this.createBare(key, imageId);
+    await this.create(key, imageId);
     try {
       const meta = this.#meta(key);
       // No layers: the empty snapshot itself is the whole tree.

@@ -1,12 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { errorMessage, InvalidArgumentError, isErrno, mountOverlayNative, umount, type Mount } from '../util/index.js';
-
-/** Whether `path` is a mount point, from the kernel's own table. */
-export async function isMounted(path: string): Promise<boolean> {
-  const table = await readFile('/proc/self/mountinfo', 'utf8');
-  const escaped = path.replace(/[\s\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'));
-  return table.split('\n').some((l) => l.split(' ')[4] === escaped);
-}
+import { errorMessage, InvalidArgumentError, isErrno, isMountPoint, mountOverlayNative, umount, type Mount } from '../util/index.js';
 
 /** The kernel copies mount options into one page. */
 const MAX_OPTIONS = 4000;
@@ -18,7 +10,7 @@ const MAX_OPTIONS = 4000;
  */
 export async function mountOverlay(m: Mount, cwd: string): Promise<void> {
   if (m.type !== 'overlay') throw new Error(`cannot mount ${m.type} at ${m.target}: only overlay mounts are performed here`);
-  if (await isMounted(m.target)) return;
+  if (await isMountPoint(m.target)) return;
   const options = m.options.join(',');
   if (options.length >= MAX_OPTIONS) {
     const layers = m.options.find((o) => o.startsWith('lowerdir='))?.split(':').length ?? 0;
@@ -44,6 +36,6 @@ export async function unmount(target: string): Promise<void> {
   try {
     umount(target, true);
   } catch (err) {
-    if (await isMounted(target)) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
+    if (await isMountPoint(target)) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
   }
 }

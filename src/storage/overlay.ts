@@ -4,12 +4,11 @@ import { mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:f
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, WharfError, errorMessage, isErrno, readJsonIfExists, type Mount } from '../util/index.js';
+import { InvalidArgumentError, WharfError, diskUsage, errorMessage, isErrno, isMountPoint, readJsonIfExists, type Mount } from '../util/index.js';
 import { applyLayer } from './apply.js';
 import { chainIdOf } from './chain.js';
 import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
-import { isMounted, mountOverlay, unmount } from './mount.js';
-import { diskUsage } from './pack.js';
+import { mountOverlay, unmount } from './mount.js';
 import type { Diff, DiffOptions, LayerInfo, Snapshotter, Usage, View } from './snapshotter.js';
 
 const hex = (d: string) => d.replace(/^sha256:/, '');
@@ -212,7 +211,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async isMounted(key: string): Promise<boolean> {
-    return isMounted(this.#paths(key).merged);
+    return isMountPoint(this.#paths(key).merged);
   }
 
   path(key: string): string {

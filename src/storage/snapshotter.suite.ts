@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { mountOverlayNative, readTarEntries, tarOfEntries, umount, type MemoryEntry } from '../util/index.js';
 import { chainIdOf } from './chain.js';
-import { isMounted } from './mount.js';
+import { isMountPoint } from '../util/index.js';
 import type { LayerInfo, Snapshotter, SnapshotterFactory } from './snapshotter.js';
 
 const tarStream = async (entries: MemoryEntry[]) => {
@@ -311,7 +311,7 @@ export function snapshotterSuite(name: string, factory: SnapshotterFactory, opts
 
         const after = factory(root);
         await after.init();
-        assert.equal(await isMounted(view.path), false);
+        assert.equal(await isMountPoint(view.path), false);
         assert.deepEqual(await tree(root), whole);
         assert.deepEqual(after.layers(), [base]);
         assert.deepEqual(await after.keys(), ['c1']);

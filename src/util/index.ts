@@ -13,3 +13,4 @@ export * from './untar.js';
 export * from './tarpack.js';
 export * from './copypath.js';
 export * from './peek.js';
+export * from './usage.js';

@@ -10,9 +10,9 @@
  * volume is still mounted from before a restart.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError, isErrno, readJsonIfExists, runChecked, umount, writeJsonAtomic, type Logger } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, isErrno, isMountPoint, readJsonIfExists, runChecked, umount, writeJsonAtomic, type Logger } from '../util/index.js';
 
 /** The label Docker puts on anonymous volumes; prune without `all` removes only these. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -64,13 +64,6 @@ export function hasMountOptions(v: VolumeRecord): boolean {
   return Boolean(v.options?.type || v.options?.device);
 }
 
-/** Whether the path is a mount point now, from the kernel's own table. */
-async function isMounted(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  // Field 5 is the mount point, with spaces and the like octal-escaped.
-  const escaped = path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return info.split('\n').some((l) => l.split(' ')[4] === escaped);
-}
 
 export class VolumeStore {
   readonly #root: string;
@@ -178,7 +171,7 @@ export class VolumeStore {
       if (!this.#volumes.has(name)) throw new NotFoundError(`get ${name}: no such volume`);
       if (this.#users.get(name)?.size) throw new ConflictError(`remove ${name}: volume is in use - [${[...this.#users.get(name)!].join(', ')}]`);
       const data = this.mountpoint(name);
-      if (await isMounted(data)) umount(data, true);
+      if (await isMountPoint(data)) umount(data, true);
       const dir = join(this.#root, name);
       // The record goes first: a crash after it leaves a directory that init() removes.
       await rm(join(dir, 'volume.json'), { force: true });
@@ -197,7 +190,7 @@ export class VolumeStore {
       const data = this.mountpoint(name);
       if (!hasMountOptions(v)) return data;
       const users = this.#users.get(name) ?? new Set<string>();
-      if (users.size === 0 && !(await isMounted(data))) {
+      if (users.size === 0 && !(await isMountPoint(data))) {
           const o = v.options ?? {};
         const args = ['-t', o.type || 'none'];
         if (o.o) args.push('-o', o.o);
@@ -222,7 +215,7 @@ export class VolumeStore {
       if (users?.size || stillUsed) return;
       this.#users.delete(name);
       const data = this.mountpoint(name);
-      if (await isMounted(data)) {
+      if (await isMountPoint(data)) {
         try {
           umount(data);
         } catch (err) {
