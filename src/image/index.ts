@@ -6,3 +6,4 @@ export { ContentStore } from './store.js';
 export { hasher, maybeGunzip } from './stream.js';
 export { extractArchive, readArchiveImages, writeArchive, type ArchiveImage, type SaveImage } from './archive.js';
 export { DEFAULT_DEBIAN_MIRROR, debianConfig, debianRecipe, debianSourceLines, mmdebstrapArgs, runMmdebstrap, type DebianBuild, type DebianRecipe, type DebianSources } from './debian.js';
+export * from './distribution/index.js';

@@ -67,3 +67,26 @@ export interface ProgressMessage {
   errorDetail?: { code?: number; message: string };
   aux?: Record<string, unknown>;
 }
+
+/**
+ * The Engine API's AuthConfig: the body of POST /auth, and base64url JSON in the
+ * X-Registry-Auth header of pull and push.
+ */
+export interface AuthConfig {
+  username?: string;
+  password?: string;
+  /** Deprecated in the API, still sent by old clients. */
+  email?: string;
+  /** `127.0.0.1:5000`, `https://index.docker.io/v1/`, ... */
+  serveraddress?: string;
+  /** A refresh token a registry's token server gave at login, used instead of the password. */
+  identitytoken?: string;
+  /** A bearer token for the registry itself, sent as is. */
+  registrytoken?: string;
+}
+
+/** POST /auth's answer. */
+export interface AuthResponse {
+  Status: string;
+  IdentityToken?: string;
+}
