@@ -161,8 +161,16 @@ function retryable(err: unknown): boolean {
   return true;
 }
 
-/** moby's translatePullError: a registry's refusal in the words `docker pull` users know. */
-function translatePullError(err: unknown, ref: RemoteRef): unknown {
+function hasCredentials(auth: AuthConfig | undefined): boolean {
+  return !!auth && !!((auth.username && auth.password) || auth.identitytoken || auth.registrytoken);
+}
+
+/**
+ * moby's translatePullError: a registry's refusal in the words `docker pull` users know. A 401
+ * to a request without credentials stays a plain failure, as dockerd's `no basic auth
+ * credentials` is: a 401 answer makes the docker CLI retry with an interactive login.
+ */
+function translatePullError(err: unknown, ref: RemoteRef, auth?: AuthConfig): unknown {
   if (!(err instanceof RegistryError)) return err;
   const name = familiarRemote(ref);
   const full = ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag ?? 'latest'}`;
@@ -173,10 +181,8 @@ function translatePullError(err: unknown, ref: RemoteRef): unknown {
       return new NotFoundError(`manifest for ${full} not found: ${err.message}`, { cause: err });
     case 'NAME_UNKNOWN':
       return new NotFoundError(`repository ${name} not found: ${err.message}`, { cause: err });
-    case 'UNAUTHORIZED':
-      return new UnauthorizedError(err.message, { cause: err });
   }
-  if (err.status === 401) return new UnauthorizedError(err.message, { cause: err });
+  if (err.errorCode === 'UNAUTHORIZED' || err.status === 401) return hasCredentials(auth) ? new UnauthorizedError(err.message, { cause: err }) : err;
   return err;
 }
 
@@ -322,7 +328,7 @@ export class Distribution {
       emit({ status: downloaded ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
       this.#o.onEvent('pull', shown, { name });
     } catch (err) {
-      throw translatePullError(err, ref);
+      throw translatePullError(err, ref, req.auth);
     }
   }
 
