@@ -28,6 +28,8 @@ export function httpStatus(err: unknown): number {
       return 304;
     case 'WHARF_FORBIDDEN':
       return 403;
+    case 'WHARF_UNAUTHORIZED':
+      return 401;
     case 'WHARF_NOT_IMPLEMENTED':
       return 501;
     case 'WHARF_UNAVAILABLE':

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   const networkDriver = new BridgeDriver({ netnsDir: join(cfg.execRoot, 'netns'), tag: bridgeTag(cfg.bridge), logger });
   // Names on user networks: aardvark-dns, which outlives wharfd as the containers do.
   const nameServer = new NameServer({ configDir: join(cfg.execRoot, 'network', 'dns'), logger });
-  const daemon = new Daemon(cfg, logger, { networkDriver, dns: nameServer });
+  const daemon = new Daemon(cfg, logger, { networkDriver, dns: nameServer, env: process.env });
   let servers: Server[] = [];
   let sockets: string[] = [];
   try {

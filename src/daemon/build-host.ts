@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import type { BuildCache, BuildHost, BuildImage, CommitRequest, ImageView, RunProcess, Workspace } from '../build/index.js';
 import type { BuildRequest, ContainerCreateRequest, HostConfig, MountSpec, ProgressMessage } from '../types/index.js';
 import { NotFoundError, errorMessage, type Logger } from '../util/index.js';
+import { tryParseReference } from '../image/index.js';
 import type { BuildCacheStore } from './builds.js';
 import type { ContainerService } from './containers/index.js';
 import type { ImageService } from './images.js';
@@ -139,7 +140,10 @@ export class DaemonBuildHost implements BuildHost {
     }
     if (local && !opts.pull) return local;
     try {
-      await this.d.images.pull(ref, undefined, (m) => {
+      // A FROM names one image: a bare name is its `latest`, not every tag as a bare `docker pull` is.
+      const named = tryParseReference(ref);
+      const tag = named && !named.tag && !named.digest ? 'latest' : undefined;
+      await this.d.images.pull(ref, tag, (m) => {
         const line = progressLine(m);
         if (line !== undefined) opts.progress(line);
       });

@@ -37,6 +37,16 @@ export interface DaemonConfig {
    * mirror is deb.debian.org's and none otherwise; an empty string, none.
    */
   debianSecurityMirror?: string;
+  /** daemon.json `registry-mirrors`: Docker Hub mirrors, tried in order before Docker Hub; each normalized to end in `/`. */
+  registryMirrors: string[];
+  /** daemon.json `insecure-registries`: `host[:port]` or CIDRs where plain HTTP is allowed (loopback always is). */
+  insecureRegistries: string[];
+  /** daemon.json `max-concurrent-downloads`: layers fetched at once, over all pulls. */
+  maxConcurrentDownloads: number;
+  /** daemon.json `max-concurrent-uploads`: layers sent at once, over all pushes. */
+  maxConcurrentUploads: number;
+  /** wharf's `certs-dir`: `<dir>/<host:port>/ca.crt` (and client.cert/client.key) per registry. */
+  certsDir: string;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -62,6 +72,11 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   // Not docker0, so wharf and Docker share a host.
   bridge: 'wharf0',
   debianMirror: 'http://deb.debian.org/debian',
+  registryMirrors: [],
+  insecureRegistries: [],
+  maxConcurrentDownloads: 3,
+  maxConcurrentUploads: 5,
+  certsDir: '/etc/wharf/certs.d',
 };
 
 /** daemon.json keys (dockerd's names) that map onto DaemonConfig. */
@@ -86,6 +101,11 @@ interface DaemonJson {
   'host-gateway-ip'?: string;
   'debian-mirror'?: string;
   'debian-security-mirror'?: string;
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
+  'max-concurrent-downloads'?: number;
+  'max-concurrent-uploads'?: number;
+  'certs-dir'?: string;
 }
 
 export async function readDaemonJson(path: string, required: boolean): Promise<Partial<DaemonConfig>> {
@@ -123,7 +143,72 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j['host-gateway-ip']) out.hostGatewayIp = checkHostGatewayIp(j['host-gateway-ip']);
   if (j['debian-mirror'] !== undefined) out.debianMirror = checkMirror('debian-mirror', j['debian-mirror'], false);
   if (j['debian-security-mirror'] !== undefined) out.debianSecurityMirror = checkMirror('debian-security-mirror', j['debian-security-mirror'], true);
+  if (j['registry-mirrors'] !== undefined) out.registryMirrors = checkRegistryMirrors(j['registry-mirrors']);
+  if (j['insecure-registries'] !== undefined) out.insecureRegistries = checkInsecureRegistries(j['insecure-registries']);
+  if (j['max-concurrent-downloads'] !== undefined) out.maxConcurrentDownloads = checkConcurrency('max-concurrent-downloads', j['max-concurrent-downloads']);
+  if (j['max-concurrent-uploads'] !== undefined) out.maxConcurrentUploads = checkConcurrency('max-concurrent-uploads', j['max-concurrent-uploads']);
+  if (j['certs-dir'] !== undefined) {
+    if (typeof j['certs-dir'] !== 'string' || !j['certs-dir'].startsWith('/')) throw new InvalidArgumentError('invalid certs-dir: an absolute path is expected');
+    out.certsDir = j['certs-dir'];
+  }
   return out;
+}
+
+/** dockerd's ValidateMirror, with its texts; duplicates dropped, each ending in `/`. */
+export function checkRegistryMirrors(v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((m) => typeof m !== 'string')) throw new InvalidArgumentError('invalid registry-mirrors: a list of URLs is expected');
+  const out: string[] = [];
+  for (const m of v as string[]) {
+    const scheme = m.includes('://') ? m.slice(0, m.indexOf('://')) : '';
+    if (!scheme) throw new InvalidArgumentError(`invalid mirror: no scheme specified for "${m}": must use either 'https://' or 'http://'`);
+    let u: URL;
+    try {
+      u = new URL(m);
+    } catch {
+      throw new InvalidArgumentError(`invalid mirror: "${m}" is not a valid URI`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError(`invalid mirror: unsupported scheme "${scheme}" in "${m}": must use either 'https://' or 'http://'`);
+    if (u.search || u.hash) throw new InvalidArgumentError(`invalid mirror: query or fragment at end of the URI "${m}"`);
+    if (u.username || u.password) throw new InvalidArgumentError(`invalid mirror: username/password not allowed in URI "${u.protocol}//${u.username}:xxxxx@${u.host}${u.pathname}"`);
+    const norm = m.replace(/\/+$/, '') + '/';
+    if (!out.includes(norm)) out.push(norm);
+  }
+  return out;
+}
+
+/** dockerd's insecure-registries entries: a CIDR or `host[:port]`, without a scheme (http:// and https:// are dropped, as dockerd warns). */
+export function checkInsecureRegistries(v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((m) => typeof m !== 'string')) throw new InvalidArgumentError('invalid insecure-registries: a list of hosts or CIDRs is expected');
+  const out: string[] = [];
+  for (let r of v as string[]) {
+    if (r === 'index.docker.io') r = 'docker.io';
+    if (r.startsWith('-') || r.endsWith('-')) throw new InvalidArgumentError(`invalid index name (${r}). Cannot begin or end with a hyphen`);
+    const sep = r.indexOf('://');
+    if (sep >= 0) {
+      const scheme = r.slice(0, sep).toLowerCase();
+      if (scheme !== 'http' && scheme !== 'https') throw new InvalidArgumentError(`insecure registry ${r} should not contain '://'`);
+      r = r.slice(sep + 3);
+    }
+    const cidr = /^(.+)\/(\d{1,3})$/.exec(r);
+    if (cidr) {
+      const ipv = isIP(cidr[1]);
+      if (!ipv || Number(cidr[2]) > (ipv === 4 ? 32 : 128)) throw new InvalidArgumentError(`insecure registry ${r} is not valid: invalid CIDR`);
+    } else {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(r);
+      const host = m?.[1].replace(/^\[|\]$/g, '') ?? '';
+      if (!m || (!isIP(host) && !/^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(host))) {
+        throw new InvalidArgumentError(`insecure registry ${r} is not valid: invalid host "${host}"`);
+      }
+      if (m[2] !== undefined && Number(m[2]) > 65535) throw new InvalidArgumentError(`insecure registry ${r} is not valid: invalid port "${m[2]}"`);
+    }
+    if (!out.includes(r)) out.push(r);
+  }
+  return out;
+}
+
+function checkConcurrency(key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`invalid ${key}: a positive whole number is expected`);
+  return v;
 }
 
 /** An archive URL apt can fetch from; apt's own error would come only minutes into a pull. */

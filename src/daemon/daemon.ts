@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
+import { Registries } from '../image/index.js';
 import { InvalidArgumentError, type Logger } from '../util/index.js';
 import type { DnsPort, NetworkDriver } from '../network/index.js';
 import type { DaemonConfig } from './config.js';
@@ -14,7 +15,7 @@ import { VolumeService } from './volumes.js';
 import { BuildService, type BuildFunction } from './builds.js';
 import { DaemonBuildHost, removeLeftoverBuildContainers } from './build-host.js';
 import { ContainerFilesystems } from './rootfs.js';
-import { SystemService } from './system.js';
+import { SystemService, WHARF_VERSION } from './system.js';
 
 /** The daemon's services, wired together. The API layer talks only to this. */
 export class Daemon {
@@ -29,13 +30,28 @@ export class Daemon {
   readonly execs: ExecService;
   readonly system: SystemService;
   readonly #runtimes = new Map<string, Runtime>();
+  readonly #registries: Registries;
 
   constructor(
     readonly config: DaemonConfig,
     readonly logger: Logger,
     /** The bridge datapath (cmd wires the real one); without it, bridge containers get loopback only. */
-    opts: { networkDriver?: NetworkDriver; dns?: DnsPort; /** Tests only: a builder in place of the real one. */ builder?: BuildFunction } = {},
+    opts: {
+      networkDriver?: NetworkDriver;
+      dns?: DnsPort;
+      /** Tests only: a builder in place of the real one. */ builder?: BuildFunction;
+      /** Where the registry client reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY (cmd passes the daemon's environment). */
+      env?: NodeJS.ProcessEnv;
+    } = {},
   ) {
+    this.#registries = new Registries({
+      mirrors: config.registryMirrors,
+      insecure: config.insecureRegistries,
+      certsDir: config.certsDir,
+      env: opts.env ?? {},
+      userAgent: `wharf/${WHARF_VERSION}`,
+      logger,
+    });
     this.volumes = new VolumeService({
       root: join(config.dataRoot, 'volumes'),
       logger,
@@ -62,6 +78,9 @@ export class Daemon {
       layers: this.#snapshots,
       containers: { containersUsing: (id) => this.containers.containersUsing(id) },
       layerUsers: { layersInUse: () => this.#rootfs.layersInUse() },
+      registries: this.#registries,
+      maxConcurrentDownloads: config.maxConcurrentDownloads,
+      maxConcurrentUploads: config.maxConcurrentUploads,
     });
     this.#rootfs = new ContainerFilesystems({ root: config.dataRoot, logger, snapshots: this.#snapshots, images: this.images });
     this.containers = new ContainerService({
@@ -89,7 +108,7 @@ export class Daemon {
       imageById: (id) => (this.images.has(id) ? { id, config: this.images.get(id).config } : undefined),
       builder: opts.builder,
     });
-    this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds });
+    this.system = new SystemService(config, this.containers, this.images, this.events, { volumes: this.volumes, builds: this.builds }, opts.env ?? {});
   }
 
   /** The OCI runtime named `name` ('runc', 'crun' or one from daemon.json), created on first use. */
@@ -128,5 +147,6 @@ export class Daemon {
   /** Stop serving; running containers stay up under their monitors. */
   shutdown(): void {
     this.containers.detachAll();
+    void this.#registries.close().catch((err) => this.logger.warn('could not close registry connections', { error: String(err) }));
   }
 }

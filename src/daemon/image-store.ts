@@ -33,12 +33,16 @@ export interface StoredImage {
   lastTagTime: string;
   /** The image this one was committed from, as Docker's Parent. */
   parent?: string;
+  /** `name@sha256:<manifest digest>` of the registries it was pulled from or pushed to, as Docker's RepoDigests. */
+  repoDigests: string[];
 }
 
 /** Local facts about an image, in <root>/image/images/<hex>.json; the config itself is a blob. */
 interface ImageMeta {
   lastTagTime: string;
   parent?: string;
+  /** Absent in data roots written before pull and push existed. */
+  repoDigests?: string[];
 }
 
 export const hex = (digest: string) => digest.replace(/^sha256:/, '');
@@ -58,6 +62,7 @@ export function toInvalid(context: string, err: unknown): Error {
  *   blobs/sha256/<hex>        configs and uncompressed layer tars
  *   images/<hex>.json         ImageMeta of each image
  *   repositories.json         tag -> image ID
+ *   distribution.json         layer diffID -> the registry blobs it was pulled as or pushed to (daemon/distribution.ts)
  *   tmp/                      work files, emptied at start
  *   containers/<id>.json      each container's root file system (daemon/rootfs.ts owns these)
  */
@@ -67,6 +72,8 @@ export class ImageStore {
   readonly images = new Map<string, StoredImage>();
   readonly tags = new Map<string, string>();
   #lock: Promise<unknown> = Promise.resolve();
+  /** Layers and blobs a pull under way has made but no image holds yet: collect keeps them. */
+  readonly #pins = new Map<string, number>();
 
   constructor(opts: ImageStoreOptions) {
     this.o = opts;
@@ -125,7 +132,7 @@ export class ImageStore {
   #addImage(id: string, config: ImageConfig, meta: ImageMeta): StoredImage {
     const chain = chainIds(config.rootfs?.diff_ids ?? []);
     const size = chain.reduce((n, c) => n + this.layerSize(c), 0);
-    const img: StoredImage = { id, config, chain, size, lastTagTime: meta.lastTagTime, ...(meta.parent ? { parent: meta.parent } : {}) };
+    const img: StoredImage = { id, config, chain, size, lastTagTime: meta.lastTagTime, ...(meta.parent ? { parent: meta.parent } : {}), repoDigests: [...(meta.repoDigests ?? [])] };
     this.images.set(id, img);
     return img;
   }
@@ -182,8 +189,59 @@ export class ImageStore {
     this.tags.set(repoTag, id);
     const img = this.images.get(id)!;
     img.lastTagTime = new Date().toISOString();
-    await writeJsonAtomic(join(this.dir.images, `${hex(id)}.json`), { lastTagTime: img.lastTagTime, ...(img.parent ? { parent: img.parent } : {}) });
+    await this.#writeMeta(img);
     await this.saveTags();
+  }
+
+  #writeMeta(img: StoredImage): Promise<void> {
+    const meta: ImageMeta = { lastTagTime: img.lastTagTime, ...(img.parent ? { parent: img.parent } : {}), ...(img.repoDigests.length ? { repoDigests: img.repoDigests } : {}) };
+    return writeJsonAtomic(join(this.dir.images, `${hex(img.id)}.json`), meta);
+  }
+
+  /**
+   * Records `name@sha256:...` for the image `id`; the same name and digest on another image
+   * moves here (a registry's digest names one manifest, and the manifest one config).
+   */
+  async addRepoDigest(repoDigest: string, id: string): Promise<void> {
+    for (const other of this.images.values()) {
+      if (other.id === id || !other.repoDigests.includes(repoDigest)) continue;
+      other.repoDigests = other.repoDigests.filter((d) => d !== repoDigest);
+      await this.#writeMeta(other);
+    }
+    const img = this.images.get(id);
+    if (!img || img.repoDigests.includes(repoDigest)) return;
+    img.repoDigests = [...img.repoDigests, repoDigest].sort();
+    await this.#writeMeta(img);
+  }
+
+  async removeRepoDigest(repoDigest: string, id: string): Promise<void> {
+    const img = this.images.get(id);
+    if (!img || !img.repoDigests.includes(repoDigest)) return;
+    img.repoDigests = img.repoDigests.filter((d) => d !== repoDigest);
+    await this.#writeMeta(img);
+  }
+
+  /** Tags and repo digests: what names the image, for rmi's decisions. */
+  refsOf(id: string): string[] {
+    return [...this.tagsOf(id), ...(this.images.get(id)?.repoDigests ?? [])];
+  }
+
+  /**
+   * Keeps layers (chain IDs) and blobs (diffIDs) from collection until the returned release is
+   * called: a pull extracts its layers one by one before its image exists.
+   */
+  pin(keys: string[]): () => void {
+    for (const k of keys) this.#pins.set(k, (this.#pins.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const k of keys) {
+        const n = (this.#pins.get(k) ?? 1) - 1;
+        if (n <= 0) this.#pins.delete(k);
+        else this.#pins.set(k, n);
+      }
+    };
   }
 
   /**
@@ -201,6 +259,10 @@ export class ImageStore {
     const used = this.o.layerUsers.layersInUse();
     for (const c of used.chainIds) chains.add(c);
     for (const d of used.diffIds) blobs.add(d);
+    for (const k of this.#pins.keys()) {
+      chains.add(k);
+      blobs.add(k);
+    }
     const removed = new Set<string>();
     for (const l of this.o.layers.layers()) {
       if (chains.has(l.chainId)) continue;
@@ -229,7 +291,9 @@ export class ImageStore {
       if (id) return this.images.get(id);
     }
     if (r?.digest) {
-      // No registry digests here: name@<image ID> is what identifies a local image by content.
+      const wanted = `${r.repo}@${r.digest}`;
+      for (const img of this.images.values()) if (img.repoDigests.includes(wanted)) return img;
+      // name@<image ID> identifies a local image by content when that name is one of its tags.
       const img = this.images.get(r.digest);
       if (img && this.tagsOf(img.id).some((t) => splitTag(t).repo === r.repo)) return img;
       return undefined;
@@ -252,8 +316,8 @@ export class ImageStore {
   async setParent(id: string, parent: string): Promise<void> {
     const img = this.images.get(id);
     if (!img || img.parent === parent || !this.images.has(parent)) return;
-    await writeJsonAtomic(join(this.dir.images, `${hex(id)}.json`), { lastTagTime: img.lastTagTime, parent });
     img.parent = parent;
+    await this.#writeMeta(img);
   }
 
   /** The IDs of the images that others were committed on: one pass, for lists over every image. */

@@ -1,9 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
-import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, tryParseReference, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
+import type { AuthConfig, AuthResponse, ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
+import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
 import type { Layers } from '../storage/index.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, shortId, type Logger } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type Logger } from '../util/index.js';
+import { Distribution, isUnreachable, type RegistryClient } from './distribution.js';
+import type { PlatformSpec } from './platforms.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { commitConfigImage, commitImage, importImage, loadArchive, restoreLayerImage, saveArchive, scratchBase, spool, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';
@@ -45,6 +48,11 @@ export interface ImageServiceOptions {
   containers: ImageUsage;
   /** The layers container file systems stand on, kept while they do (daemon/rootfs.ts). */
   layerUsers: LayersInUse;
+  /** Registries to pull from and push to; without it (unit tests) only local names pull. */
+  registries?: RegistryClient;
+  /** daemon.json `max-concurrent-downloads` / `max-concurrent-uploads` (3 and 5 when unset). */
+  maxConcurrentDownloads?: number;
+  maxConcurrentUploads?: number;
 }
 
 /** Docker's reference filter glob: `*` and `?` stay within one path component. */
@@ -60,14 +68,29 @@ function globMatch(pattern: string, value: string): boolean {
 export class ImageService {
   readonly #o: ImageServiceOptions;
   readonly #store: ImageStore;
+  readonly #dist: Distribution | undefined;
 
   constructor(opts: ImageServiceOptions) {
     this.#o = opts;
     this.#store = new ImageStore({ root: opts.root, logger: opts.logger, layers: opts.layers, layerUsers: opts.layerUsers, onEvent: opts.onEvent });
+    this.#dist = opts.registries
+      ? new Distribution(
+          {
+            store: this.#store,
+            registries: opts.registries,
+            logger: opts.logger,
+            maxDownloads: opts.maxConcurrentDownloads ?? 3,
+            maxUploads: opts.maxConcurrentUploads ?? 5,
+            onEvent: opts.onEvent,
+          },
+          join(opts.root, 'image'),
+        )
+      : undefined;
   }
 
   async init(): Promise<void> {
     await this.#store.init();
+    await this.#dist?.init();
     await this.#store.collect();
     if (!this.#store.tags.has('busybox:latest')) await this.#createBusybox();
   }
@@ -92,7 +115,7 @@ export class ImageService {
   // ------------------------------------------------------------ lookups
 
   #record(img: StoredImage): ImageRecord {
-    return { id: img.id, repoTags: this.#store.tagsOf(img.id), repoDigests: [], created: img.config.created ?? '', size: img.size, config: img.config };
+    return { id: img.id, repoTags: this.#store.tagsOf(img.id), repoDigests: [...img.repoDigests], created: img.config.created ?? '', size: img.size, config: img.config };
   }
 
   get(ref: string): ImageRecord {
@@ -138,7 +161,7 @@ export class ImageService {
       const intermediate = tags.length === 0 && parents.has(img.id);
       if (intermediate && !opts.all) continue;
       const ok = matchesFilters(f, {
-        dangling: (v) => ((v === 'true' || v === '1') ? tags.length === 0 && !intermediate : tags.length > 0),
+        dangling: (v) => ((v === 'true' || v === '1') ? tags.length === 0 && img.repoDigests.length === 0 && !intermediate : tags.length > 0 || img.repoDigests.length > 0),
         label: (v) => parseLabelFilter(v)(labels),
         'label!': (v) => !parseLabelFilter(v)(labels),
         reference: (v) => tags.some((t) => refMatch(v, t)),
@@ -153,7 +176,7 @@ export class ImageService {
         Id: img.id,
         ParentId: img.parent ?? '',
         RepoTags: shown,
-        RepoDigests: [],
+        RepoDigests: [...img.repoDigests],
         Created: created,
         Size: img.size,
         SharedSize: opts.sharedSize ? img.chain.reduce((n, c) => n + ((users.get(c) ?? 0) > 1 ? this.#store.layerSize(c) : 0), 0) : -1,
@@ -174,7 +197,7 @@ export class ImageService {
     return {
       Id: img.id,
       RepoTags: this.#store.tagsOf(img.id),
-      RepoDigests: [],
+      RepoDigests: [...img.repoDigests],
       Parent: img.parent ?? '',
       Comment: c.comment ?? '',
       Created: c.created ?? '',
@@ -233,45 +256,63 @@ export class ImageService {
   /** Docker's `rmi` decisions (daemon/images/image_delete.go), message for message. */
   async remove(ref: string, opts: { force: boolean; noPrune: boolean }): Promise<ImageDeleteItem[]> {
     return this.#store.locked(async () => {
-      const img = this.#store.mustFind(ref);
+      const store = this.#store;
+      const img = store.mustFind(ref);
       const out: ImageDeleteItem[] = [];
       const users = this.#o.containers.containersUsing(img.id);
       const untag = (t: string) => {
-        this.#store.tags.delete(t);
+        store.tags.delete(t);
         out.push({ Untagged: t });
         // Docker names the image, not the tag, in untag events.
         this.#o.onEvent('untag', img.id, { name: img.id });
       };
+      const untagDigest = async (d: string) => {
+        await store.removeRepoDigest(d, img.id);
+        out.push({ Untagged: d });
+        this.#o.onEvent('untag', img.id, { name: img.id });
+      };
+      const untagAll = async () => {
+        for (const t of store.tagsOf(img.id)) untag(t);
+        for (const d of [...img.repoDigests]) await untagDigest(d);
+        await store.saveTags();
+      };
+      const repoOf = (r: string) => (r.includes('@') ? r.slice(0, r.indexOf('@')) : splitTag(r).repo);
       let quiet = false;
       if (!isIdPrefix(img.id, ref)) {
         const r = parseReference(ref);
-        const name = tagged(r);
-        if (!opts.force && this.#store.tagsOf(img.id).length <= 1 && users.length) {
+        if (!opts.force && store.refsOf(img.id).length <= 1 && users.length) {
           throw new ConflictError(
             `conflict: unable to remove repository reference ${JSON.stringify(ref)} (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(img.id)}`,
           );
         }
-        if (this.#store.tags.get(name) === img.id) untag(name);
-        await this.#store.saveTags();
-        if (this.#store.tagsOf(img.id).length) return out;
+        const repoDigest = r.digest ? `${r.repo}@${r.digest}` : undefined;
+        if (repoDigest && img.repoDigests.includes(repoDigest)) await untagDigest(repoDigest);
+        else {
+          const name = tagged(r);
+          if (store.tags.get(name) === img.id) untag(name);
+          // The last tag of a repository takes that repository's digests with it, as in Docker.
+          if (!store.tagsOf(img.id).some((t) => splitTag(t).repo === r.repo)) {
+            for (const d of img.repoDigests.filter((x) => repoOf(x) === r.repo)) await untagDigest(d);
+          }
+        }
+        await store.saveTags();
+        if (store.refsOf(img.id).length) return out;
         // The last name is gone: the image goes too, unless something still needs it.
         quiet = true;
-      } else if (this.#store.tagsOf(img.id).length <= 1) {
+      } else if (store.tagsOf(img.id).length <= 1 && new Set(store.refsOf(img.id).map(repoOf)).size <= 1) {
         this.#checkDeleteConflict(img, users, { soft: !opts.force, activeReference: false });
-        for (const t of this.#store.tagsOf(img.id)) untag(t);
-        await this.#store.saveTags();
+        await untagAll();
       }
       try {
         this.#checkDeleteConflict(img, users, { soft: !opts.force, activeReference: !opts.force });
       } catch (err) {
         // After untagging by name, an image still needed silently stays: by its containers, or as
         // the parent of others (an intermediate image of a build).
-        if (quiet && (users.length || this.#store.children(img.id).length)) return out;
+        if (quiet && (users.length || store.children(img.id).length)) return out;
         throw err;
       }
-      for (const t of this.#store.tagsOf(img.id)) untag(t);
-      await this.#store.saveTags();
-      out.push(...(await this.#store.delete(img)));
+      await untagAll();
+      out.push(...(await store.delete(img)));
       if (!opts.noPrune) out.push(...(await this.#pruneParents(img)));
       return out;
     });
@@ -288,7 +329,7 @@ export class ImageService {
     for (let depth = 0; parentId && depth < 10_000; depth++) {
       const parent = this.#store.images.get(parentId);
       if (!parent) break;
-      if (this.#store.tagsOf(parent.id).length || this.#store.children(parent.id).length || this.#o.containers.containersUsing(parent.id).length) break;
+      if (this.#store.refsOf(parent.id).length || this.#store.children(parent.id).length || this.#o.containers.containersUsing(parent.id).length) break;
       out.push(...(await this.#store.delete(parent)));
       parentId = parent.parent;
     }
@@ -301,7 +342,7 @@ export class ImageService {
     if (this.#store.children(img.id).length) throw conflict(true, 'image has dependent child images');
     const running = users.find((u) => u.running);
     if (running) throw conflict(true, `image is being used by running container ${shortId(running.id)}`);
-    if (mask.activeReference && this.#store.tagsOf(img.id).length > 0) throw conflict(false, 'image is referenced in multiple repositories');
+    if (mask.activeReference && this.#store.refsOf(img.id).length > 0) throw conflict(false, 'image is referenced in multiple repositories');
     if (mask.soft && users.length) throw conflict(false, `image is being used by stopped container ${shortId(users[0].id)}`);
   }
 
@@ -321,7 +362,7 @@ export class ImageService {
           // Gone already: a parent pruned with its last child.
           if (!this.#store.images.has(img.id)) continue;
           const tags = this.#store.tagsOf(img.id);
-          if (!opts.all && tags.length) continue;
+          if (!opts.all && this.#store.refsOf(img.id).length) continue;
           // An image others were built on goes only with them (Docker's prune looks at heads).
           if (parents.has(img.id)) continue;
           if (this.#o.containers.containersUsing(img.id).length) continue;
@@ -331,6 +372,11 @@ export class ImageService {
           for (const t of tags) {
             this.#store.tags.delete(t);
             deleted.push({ Untagged: t });
+            this.#o.onEvent('untag', img.id, { name: img.id });
+          }
+          for (const d of [...img.repoDigests]) {
+            await this.#store.removeRepoDigest(d, img.id);
+            deleted.push({ Untagged: d });
             this.#o.onEvent('untag', img.id, { name: img.id });
           }
           await this.#store.saveTags();
@@ -345,28 +391,54 @@ export class ImageService {
     return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
-  // ------------------------------------------------------------ pull
+  // ------------------------------------------------------------ pull, push, login
 
   /**
-   * `docker pull`. Pulling from registries is a later issue: an image that is already here
-   * "pulls" instantly, `debian:<suite>` is made from the Debian archive, anything else is
-   * refused before any progress is sent.
+   * `docker pull`: from the registry the name says (daemon/distribution.ts), except
+   * `debian:<suite>` recipes, which are made from the Debian archive. A bare name pulls every
+   * tag. A registry that cannot be reached at all leaves a local image as it is, up to date:
+   * the default busybox works on machines without a network.
    */
-  async pull(image: string, tag: string | undefined, emit: (m: ProgressMessage) => void): Promise<void> {
-    const ref = tag ? (tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`) : image;
-    let img: ImageRecord;
-    try {
-      img = this.get(ref);
-    } catch {
-      const r = tryParseReference(ref);
-      const recipe = r && !r.digest ? debianRecipe(r.repo, r.tag) : undefined;
-      if (r && recipe) return this.#pullDebian(recipe, tagged(r), r.tag ?? 'latest', emit);
-      const name = ref.includes(':') || ref.includes('@') ? ref : `${ref}:latest`;
-      throw new InvalidArgumentError(`pull access denied for ${name.split(':')[0]}: pulling from registries is not supported yet by this wharf; load the image with 'docker load' or import it`);
+  async pull(image: string, tag: string | undefined, emit: (m: ProgressMessage) => void, opts: { platform?: PlatformSpec; auth?: AuthConfig } = {}): Promise<void> {
+    const ref = tag ? (/^sha256:[a-f0-9]{64}$/.test(tag) ? `${image.replace(/:$/, '')}@${tag}` : `${image.replace(/:$/, '')}:${tag}`) : image.replace(/:$/, '');
+    const r = parseReference(ref);
+    const recipe = r.digest ? undefined : debianRecipe(r.repo, r.tag);
+    if (recipe) {
+      // Made here, not fetched: one that is here is as new as it gets.
+      const local = this.#store.find(ref);
+      if (!local) return this.#pullDebian(recipe, tagged(r), r.tag ?? 'latest', emit);
+      emit({ status: 'Pulling from library/debian', id: r.tag ?? 'latest' });
+      emit({ status: `Digest: ${local.id}` });
+      emit({ status: `Status: Image is up to date for ${ref}` });
+      return;
     }
-    emit({ status: `Pulling from ${image}`, id: tag || 'latest' });
-    emit({ status: `Digest: ${img.id}` });
-    emit({ status: `Status: Image is up to date for ${ref}` });
+    if (!this.#dist) throw new UnavailableError(`pull access denied for ${r.repo}: this wharfd has no registry client`);
+    try {
+      await this.#dist.pull({ ref, platform: opts.platform, auth: opts.auth }, emit);
+    } catch (err) {
+      if (!isUnreachable(err)) throw err;
+      const local = r.tag || r.digest ? this.#store.find(ref) : [...this.#store.tags.keys()].some((t) => splitTag(t).repo === r.repo);
+      if (!local) throw err;
+      const shown = r.digest ? `${r.repo}@${r.digest}` : r.tag ? tagged(r) : r.repo;
+      this.#o.logger.info('registry unreachable, keeping the local image', { ref: shown, error: errorMessage(err) });
+      emit({ status: `Registry unreachable, using the local image: ${errorMessage(err)}`, id: r.digest ?? r.tag ?? 'latest' });
+      emit({ status: `Status: Image is up to date for ${shown}` });
+    }
+  }
+
+  /** `docker push`: one tag, or every tag of the repository when `tag` is undefined. */
+  async push(name: string, tag: string | undefined, emit: (m: ProgressMessage) => void, opts: { auth?: AuthConfig } = {}): Promise<void> {
+    const r = parseReference(name);
+    if (r.digest) throw new InvalidArgumentError('cannot push a digest reference');
+    if (tag !== undefined && !/^[\w][\w.-]{0,127}$/.test(tag)) throw new InvalidArgumentError('invalid tag format');
+    if (!this.#dist) throw new UnavailableError('this wharfd has no registry client');
+    await this.#dist.push({ name: r.repo, tag: tag ?? r.tag, auth: opts.auth }, emit);
+  }
+
+  /** POST /auth: the credentials checked against the registry. */
+  login(auth: AuthConfig): Promise<AuthResponse> {
+    if (!this.#dist) throw new UnavailableError('this wharfd has no registry client');
+    return this.#dist.login(auth);
   }
 
   /** Makes of a `debian:<suite>` recipe under way, by recipe: concurrent pulls of one share it. */

@@ -45,6 +45,22 @@ async function osName(): Promise<string> {
   }
 }
 
+/**
+ * info's RegistryConfig as dockerd fills it (registry/config.go): loopback CIDRs always
+ * insecure, `host[:port]` entries as index configs of their own, Docker Hub with the mirrors.
+ */
+export function registryConfig(config: Pick<DaemonConfig, 'registryMirrors' | 'insecureRegistries'>): Record<string, unknown> {
+  const cidrs: string[] = [];
+  const index: Record<string, { Name: string; Mirrors: string[]; Secure: boolean; Official: boolean }> = {};
+  for (const r of [...config.insecureRegistries, '::1/128', '127.0.0.0/8']) {
+    if (/\/\d+$/.test(r)) {
+      if (!cidrs.includes(r)) cidrs.push(r);
+    } else index[r] = { Name: r, Mirrors: [], Secure: false, Official: false };
+  }
+  index['docker.io'] = { Name: 'docker.io', Mirrors: [...config.registryMirrors], Secure: true, Official: true };
+  return { IndexConfigs: index, InsecureRegistryCIDRs: cidrs, Mirrors: [...config.registryMirrors] };
+}
+
 export class SystemService {
   readonly #id: string;
   #tools: Promise<{ runtime: ToolVersion; conmon: ToolVersion }> | undefined;
@@ -55,6 +71,8 @@ export class SystemService {
     private readonly events: EventBus,
     /** What `system df` reports of volumes and the build cache. */
     private readonly usageSources: { volumes: Pick<VolumeService, 'usage'>; builds: Pick<BuildService, 'usage'> },
+    /** The daemon's environment, for the proxies info reports. */
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     this.#id = createHash('sha256').update(`${hostname()}:${config.dataRoot}`).digest('hex').slice(0, 36);
   }
@@ -132,17 +150,13 @@ export class SystemService {
       OSType: 'linux',
       Architecture: osArch() === 'x64' ? 'x86_64' : osArch(),
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: {
-        IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
-        InsecureRegistryCIDRs: ['127.0.0.0/8'],
-        Mirrors: [],
-      },
+      RegistryConfig: registryConfig(this.config),
       NCPU: cpus().length,
       MemTotal: totalmem(),
       DockerRootDir: this.config.dataRoot,
-      HttpProxy: process.env.HTTP_PROXY ?? process.env.http_proxy ?? '',
-      HttpsProxy: process.env.HTTPS_PROXY ?? process.env.https_proxy ?? '',
-      NoProxy: process.env.NO_PROXY ?? process.env.no_proxy ?? '',
+      HttpProxy: this.env.HTTP_PROXY ?? this.env.http_proxy ?? '',
+      HttpsProxy: this.env.HTTPS_PROXY ?? this.env.https_proxy ?? '',
+      NoProxy: this.env.NO_PROXY ?? this.env.no_proxy ?? '',
       Name: hostname(),
       Labels: [],
       ExperimentalBuild: false,

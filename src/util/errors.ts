@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'WHARF_NOT_MODIFIED'
   | 'WHARF_UNAVAILABLE'
   | 'WHARF_FORBIDDEN'
+  | 'WHARF_UNAUTHORIZED'
   | 'WHARF_NOT_IMPLEMENTED'
   | 'WHARF_INTERNAL';
 
@@ -38,6 +39,10 @@ export class UnavailableError extends WharfError {
 }
 export class ForbiddenError extends WharfError {
   override readonly code = 'WHARF_FORBIDDEN';
+}
+/** Credentials were missing or refused (a registry's 401, which dockerd passes on). */
+export class UnauthorizedError extends WharfError {
+  override readonly code = 'WHARF_UNAUTHORIZED';
 }
 export class NotImplementedError extends WharfError {
   override readonly code = 'WHARF_NOT_IMPLEMENTED';

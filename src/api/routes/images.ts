@@ -1,5 +1,5 @@
-import type { Daemon } from '../../daemon/index.js';
-import type { ProgressMessage } from '../../types/index.js';
+import { parsePlatform, type Daemon } from '../../daemon/index.js';
+import type { AuthConfig, ProgressMessage } from '../../types/index.js';
 import { InvalidArgumentError, NotImplementedError, errorMessage } from '../../util/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
@@ -11,11 +11,14 @@ import { changesParam, parseFilters } from '../query.js';
  * is a plain error response: Docker does that for create/import (a bad change, a non-tar body)
  * but not for load, whose errors are always in-band.
  */
-async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) => Promise<void>, opts: { plainEarlyErrors?: boolean } = {}): Promise<void> {
+async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) => Promise<void>, opts: { plainEarlyErrors?: boolean; goEscapes?: boolean } = {}): Promise<void> {
   let out: ReturnType<Context['stream']> | undefined;
   const start = () => (out ??= ctx.stream(200, 'application/json'));
   if (!opts.plainEarlyErrors) start();
-  const emit = (m: ProgressMessage) => start().write(JSON.stringify(m) + '\n');
+  // Go's encoder escapes <, > and & (the `>` of a progress bar arrives as \u003e): pull and push
+  // lines are byte for byte dockerd's.
+  const encode = opts.goEscapes ? (m: ProgressMessage) => JSON.stringify(m).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : (m: ProgressMessage) => JSON.stringify(m);
+  const emit = (m: ProgressMessage) => start().write(encode(m) + '\n');
   try {
     await fn(emit);
   } catch (err) {
@@ -25,6 +28,26 @@ async function progress(ctx: Context, fn: (emit: (m: ProgressMessage) => void) =
     out?.end();
   }
   if (!out) start().end();
+}
+
+/**
+ * X-Registry-Auth: base64url (or plain base64) JSON of an AuthConfig. Absent, empty, `{}` or
+ * undecodable means anonymous, as dockerd ignores what it cannot decode.
+ */
+export function registryAuth(ctx: Context): AuthConfig | undefined {
+  const h = ctx.req.headers['x-registry-auth'];
+  const v = Array.isArray(h) ? h[0] : h;
+  if (!v) return undefined;
+  try {
+    const doc = JSON.parse(Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as unknown;
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+    const a = doc as Record<string, unknown>;
+    const out: AuthConfig = {};
+    for (const k of ['username', 'password', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) if (typeof a[k] === 'string' && a[k]) out[k] = a[k] as string;
+    return Object.keys(out).length ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function imageRoutes(r: Router, d: Daemon): void {
@@ -53,7 +76,10 @@ export function imageRoutes(r: Router, d: Daemon): void {
       return;
     }
     if (fromImage) {
-      await progress(ctx, (emit) => images.pull(fromImage, ctx.str('tag') || undefined, emit), { plainEarlyErrors: true });
+      const p = ctx.str('platform');
+      const platform = p ? parsePlatform(p) : undefined;
+      const auth = registryAuth(ctx);
+      await progress(ctx, (emit) => images.pull(fromImage, ctx.str('tag') || undefined, emit, { platform, auth }), { plainEarlyErrors: true, goEscapes: true });
       return;
     }
     throw new InvalidArgumentError('fromImage or fromSrc is required');
@@ -84,6 +110,10 @@ export function imageRoutes(r: Router, d: Daemon): void {
     ctx.send(200, await images.prune({ all: dangling === 'false' || dangling === '0', filters }));
   });
 
+  r.add('POST', '/images/{name*}/push', async (ctx) => {
+    const auth = registryAuth(ctx);
+    await progress(ctx, (emit) => images.push(ctx.params.name, ctx.str('tag') || undefined, emit, { auth }), { plainEarlyErrors: true, goEscapes: true });
+  });
   r.add('GET', '/images/{name*}/json', (ctx) => ctx.send(200, images.inspect(ctx.params.name)));
   r.add('GET', '/images/{name*}/history', (ctx) => ctx.send(200, images.history(ctx.params.name)));
   r.add('GET', '/images/{name*}/get', (ctx) => save(ctx, [ctx.params.name]));

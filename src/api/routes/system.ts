@@ -2,7 +2,8 @@ import type { Daemon } from '../../daemon/index.js';
 import type { Router } from '../router.js';
 import type { Context } from '../context.js';
 import { parseFilters, parseTimestampNs } from '../query.js';
-import { UnavailableError } from '../../util/index.js';
+import { InvalidArgumentError, UnavailableError } from '../../util/index.js';
+import type { AuthConfig } from '../../types/index.js';
 
 export function systemRoutes(r: Router, d: Daemon): void {
   const ping = (ctx: Context) =>
@@ -17,6 +18,11 @@ export function systemRoutes(r: Router, d: Daemon): void {
   r.add('GET', '/version', async (ctx) => ctx.send(200, await d.system.version()));
   r.add('GET', '/info', async (ctx) => ctx.send(200, await d.system.info()));
   r.add('GET', '/system/df', async (ctx) => ctx.send(200, await d.system.df()));
+  r.add('POST', '/auth', async (ctx) => {
+    const body = await ctx.json<AuthConfig>();
+    if (!body || typeof body !== 'object') throw new InvalidArgumentError('the body must be an AuthConfig object');
+    ctx.send(200, await d.images.login(body));
+  });
 
   // wharf has no swarm mode; it answers as a dockerd that never joined one (503), which clients
   // such as docker-py's leave_swarm(force=True) and `docker node ls` expect.
