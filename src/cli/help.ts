@@ -80,11 +80,11 @@ export function flagTable(options: Option[], width = WIDTH - 1): string {
 }
 
 /** docker's "Common Commands" that wharf has. */
-const COMMON = new Set(['run', 'exec', 'ps', 'images', 'version', 'info']);
+const COMMON = new Set(['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info']);
 
 function commandList(commands: readonly Command[]): string {
   const width = Math.max(11, ...commands.map((c) => c.name().length)) + 1;
-  return commands.map((c) => `  ${c.name().padEnd(width)}${c.description()}`).join('\n');
+  return commands.map((c) => `  ${c.name().padEnd(width)}${c.summary() || c.description()}`).join('\n');
 }
 
 /** The full help of `cmd`, whose path is `path` (`docker container ls`). */

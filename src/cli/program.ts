@@ -81,6 +81,8 @@ const wait = lazy(async (s) => (await import('./commands/container/wait.js')).wa
 const build = lazy(async (s) => (await import('./commands/image/build.js')).buildCommand(s));
 const history = lazy(async (s) => (await import('./commands/image/history.js')).historyCommand(s));
 const importCmd = lazy(async (s) => (await import('./commands/image/import.js')).importCommand(s));
+const pull = lazy(async (s) => (await import('./commands/image/pull.js')).pullCommand(s));
+const push = lazy(async (s) => (await import('./commands/image/push.js')).pushCommand(s));
 const load = lazy(async (s) => (await import('./commands/image/load.js')).loadCommand(s));
 const save = lazy(async (s) => (await import('./commands/image/save.js')).saveCommand(s));
 const tag = lazy(async (s) => (await import('./commands/image/tag.js')).tagCommand(s));
@@ -122,6 +124,8 @@ const IMAGE: Record<string, Lazy> = {
   load,
   ls: lazy(async (s) => (await import('./commands/image/ls.js')).imagesCommand(s, 'ls'), 'list'),
   prune: lazy(async (s) => (await import('./commands/image/prune.js')).imagePruneCommand(s)),
+  pull,
+  push,
   rm: lazy(async (s) => (await import('./commands/image/rm.js')).rmiCommand(s, 'rm'), 'remove'),
   save,
   tag,
@@ -161,7 +165,11 @@ const TOP: Record<string, Lazy> = {
   exec,
   ps: lazy(async (s) => (await import('./commands/container/ls.js')).psCommand(s)),
   build,
+  pull,
+  push,
   images: lazy(async (s) => (await import('./commands/image/ls.js')).imagesCommand(s)),
+  login: lazy(async (s) => (await import('./commands/registry/login.js')).loginCommand(s)),
+  logout: lazy(async (s) => (await import('./commands/registry/logout.js')).logoutCommand(s)),
   version: lazy(async (s) => (await import('./commands/system/version.js')).versionCommand(s)),
   info,
   attach,
@@ -255,6 +263,7 @@ export async function buildProgram(s: Session, argv: string[] = []): Promise<Com
     .hook('preAction', (_root, action) => {
       const o = action.optsWithGlobals();
       s.setConnectOptions({ host: o.host, tls: o.tls, tlsverify: o.tlsverify, tlscacert: o.tlscacert, tlscert: o.tlscert, tlskey: o.tlskey });
+      s.setConfigFlag(o.config);
     });
   await addSelected(s, program, TOP, argv, firstPositional(program, argv));
   configureTree(s, program, aliasLines(s.prog));

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ConnectEnv, ConnectOptions } from '../client/index.js';
+import { configDir } from './configdir.js';
 
 /** A terminal-ish output: the fields of a tty.WriteStream a command looks at. */
 export type Output = Writable & { isTTY?: boolean; columns?: number; rows?: number };
@@ -30,6 +31,7 @@ export class Session {
   readonly #makeClient: ClientFactory;
   #connect: ConnectOptions = {};
   #client?: Client;
+  #configFlag?: string;
 
   constructor(io: IO, makeClient: ClientFactory, opts: { prog?: string; env?: Record<string, string | undefined> } = {}) {
     this.io = io;
@@ -41,6 +43,16 @@ export class Session {
   setConnectOptions(opts: ConnectOptions): void {
     this.#connect = opts;
     this.#client = undefined;
+  }
+
+  /** The global --config flag (the directory of config.json). */
+  setConfigFlag(dir: string | undefined): void {
+    this.#configFlag = dir;
+  }
+
+  /** Where config.json is: --config, $WHARF_CONFIG, $DOCKER_CONFIG or ~/.docker. */
+  get configDir(): string {
+    return configDir(this.env, this.#configFlag);
   }
 
   get client(): Client {
@@ -78,4 +90,9 @@ export async function confirm(io: IO, question: string): Promise<boolean> {
   });
   stdin.pause();
   return /^y(es)?$/i.test(answer.split('\n')[0].trim());
+}
+
+/** docker's DOCKER_CLI_HINTS: on unless set to one of Go's false spellings. */
+export function hintsEnabled(env: Record<string, string | undefined>): boolean {
+  return !['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(env.DOCKER_CLI_HINTS ?? '');
 }

@@ -22,6 +22,8 @@ import type {
   ImagePruneResponse,
   ImageSummary,
   InfoResponse,
+  AuthConfig,
+  AuthResponse,
   EndpointSettings,
   NetworkCreateRequest,
   NetworkResource,
@@ -44,13 +46,31 @@ function pathStat(res: IncomingMessage): ContainerPathStat {
   }
 }
 
+/**
+ * The X-Registry-Auth header: base64url of the AuthConfig's JSON, padded as Go's
+ * base64.URLEncoding pads it (`{}` -> `e30=`, what docker sends when it has no credentials).
+ */
+export function encodeRegistryAuth(auth: AuthConfig = {}): string {
+  return Buffer.from(JSON.stringify(authJson(auth))).toString('base64').replaceAll('+', '-').replaceAll('/', '_');
+}
+
+/** The AuthConfig as Go marshals it: the struct's field order, empty fields left out. */
+function authJson(auth: AuthConfig): AuthConfig {
+  const out: Record<string, string> = {};
+  for (const k of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
+    const v = (auth as Record<string, unknown>)[k];
+    if (typeof v === 'string' && v) out[k] = v;
+  }
+  return out;
+}
+
 /** Docker's filter map `{"name": ["a", "b"]}`, sent JSON-encoded in the `filters` query. */
 export type Filters = Record<string, string[]>;
 
 const enc = encodeURIComponent;
 const filtersQuery = (f?: Filters) => (f && Object.keys(f).length ? JSON.stringify(f) : undefined);
 /** Image references keep their `/` and `:` in paths, as docker's client sends them. */
-const imagePath = (ref: string) => ref.split('/').map(enc).join('/');
+const imagePath = (ref: string) => ref.split('/').map((p) => enc(p).replaceAll('%3A', ':')).join('/');
 
 export interface AttachOptions {
   stdin?: boolean;
@@ -283,9 +303,30 @@ export class Client extends Transport {
     // docker sends `keep-storage` to API 1.47 and older, `reserved-space` after; wharfd reads both.
     return this.json('POST', '/build/prune', { query: { all: opts.all || undefined, 'keep-storage': opts.keepStorage || undefined, filters: filtersQuery(opts.filters) } });
   }
-  /** Pulls; the answer is a progress stream (see readProgress). */
-  imagePull(fromImage: string, tag?: string, platform?: string): Promise<IncomingMessage> {
-    return this.request('POST', '/images/create', { query: { fromImage, tag, platform } });
+  /**
+   * Pulls; the answer is a progress stream (see readProgress). `fromImage` is the repository
+   * (`docker.io/library/busybox`), `tag` a tag or a digest (none: every tag); credentials go in
+   * X-Registry-Auth, `{}` when there are none, as docker sends them.
+   */
+  imagePull(fromImage: string, tag?: string, platform?: string, auth?: AuthConfig): Promise<IncomingMessage> {
+    return this.request('POST', '/images/create', {
+      query: { fromImage, tag, platform: platform?.toLowerCase() || undefined },
+      headers: { 'X-Registry-Auth': encodeRegistryAuth(auth) },
+    });
+  }
+  /**
+   * Pushes `name` (`127.0.0.1:5000/team/app`) at `tag` (none: every tag of the repository);
+   * `platform` as the API's JSON object (API 1.46). The answer is a progress stream.
+   */
+  imagePush(name: string, tag?: string, auth?: AuthConfig, platform?: { os: string; architecture: string; variant?: string }): Promise<IncomingMessage> {
+    return this.request('POST', `/images/${imagePath(name)}/push`, {
+      query: { tag, platform: platform ? JSON.stringify(platform) : undefined },
+      headers: { 'X-Registry-Auth': encodeRegistryAuth(auth) },
+    });
+  }
+  /** POST /auth: checks credentials against a registry (the daemon asks it). */
+  login(auth: AuthConfig): Promise<AuthResponse> {
+    return this.json('POST', '/auth', { body: authJson(auth) });
   }
   /** Imports a rootfs tarball; the answer is a progress stream. */
   imageImport(input: Readable, opts: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string } = {}): Promise<IncomingMessage> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ContainerCreateRequest } from '../../../types/index.js';
-import { ApiError, readProgress, type Client } from '../../../client/index.js';
+import type { Client } from '../../../client/index.js';
 import { givenFlags, newCommand, requireArgs } from '../../command.js';
 import { CommandFailure, errorText, Exit, isNotFound } from '../../errors.js';
 import type { IO, Session } from '../../session.js';
@@ -9,6 +9,8 @@ import { addCreateFlags, buildCreateRequest, type CreateFlags } from './createop
 export interface CreateOptions extends CreateFlags {
   /** Our environment, where `-e NAME` and a bare NAME in an env file take their values. */
   localEnv?: Record<string, string | undefined>;
+  /** The directory of config.json, whose credentials a pull of a missing image sends. */
+  configDir?: string;
 }
 
 export type CreateClient = Pick<Client, 'containerCreate' | 'imagePull'>;
@@ -28,16 +30,12 @@ export function fullName(name: string): string {
   return `docker.io/${name.includes('/') ? name : `library/${name}`}`;
 }
 
-async function pull(client: CreateClient, io: IO, image: string, platform?: string): Promise<void> {
-  const ref = normalizeImageRef(image);
-  const at = ref.indexOf('@');
-  const colon = ref.lastIndexOf(':');
-  const [fromImage, tag] = at >= 0 ? [ref.slice(0, at), ref.slice(at + 1)] : [ref.slice(0, colon), ref.slice(colon + 1)];
-  const res = await client.imagePull(fullName(fromImage), tag, platform);
-  const error = await readProgress(res, (m) => {
-    if (m.status && !m.progressDetail?.total) io.stderr.write(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
-  });
-  if (error) throw new ApiError(500, error);
+/** docker's pull before a create: the progress on stderr (nothing with -q), the stored credentials sent. */
+async function pull(client: CreateClient, io: IO, image: string, opts: CreateOptions): Promise<void> {
+  const { pullRef, discard } = await import('../image/pull.js');
+  const { parseNormalizedNamed } = await import('../../reference.js');
+  const configDir = opts.configDir ?? (await import('../../configdir.js')).configDir(opts.localEnv ?? {});
+  await pullRef(client, io, parseNormalizedNamed(image), { platform: opts.platform, out: opts.quiet ? discard : io.stderr, configDir });
 }
 
 /** Creates the container; a missing image is pulled first (unless --pull=never), as docker's CLI does. */
@@ -47,14 +45,14 @@ export async function createContainer(client: CreateClient, req: ContainerCreate
     for (const w of r.Warnings ?? []) io.stderr.write(`WARNING: ${w}\n`);
     return r.Id;
   };
-  if (opts.pull === 'always') await pull(client, io, req.Image!, opts.platform);
+  if (opts.pull === 'always') await pull(client, io, req.Image!, opts);
   try {
     return await create();
   } catch (err) {
     if (!(isNotFound(err) && /No such image/i.test((err as Error).message)) || opts.pull === 'never') throw err;
   }
   io.stderr.write(`Unable to find image '${normalizeImageRef(req.Image!)}' locally\n`);
-  await pull(client, io, req.Image!, opts.platform);
+  await pull(client, io, req.Image!, opts);
   return create();
 }
 
@@ -85,7 +83,7 @@ export function createCommand(s: Session): Command {
     .passThroughOptions()
     .action(async (args: string[]) => {
       requireArgs(s, cmd, args, 1);
-      await create(s.client, [args[0], ...args.slice(1)], { ...givenFlags<CreateFlags>(cmd), localEnv: s.env }, s.io);
+      await create(s.client, [args[0], ...args.slice(1)], { ...givenFlags<CreateFlags>(cmd), localEnv: s.env, configDir: s.configDir }, s.io);
     });
   return cmd;
 }

@@ -73,6 +73,8 @@ export interface CreateFlags extends NetworkFlags {
   attach?: string[];
   platform?: string;
   pull?: string;
+  /** -q: no pull output. */
+  quiet?: boolean;
   netAlias?: string[];
   healthCmd?: string;
   /** Durations in nanoseconds, as the API takes them. */
@@ -319,6 +321,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
     .option('-P, --publish-all', 'Publish all exposed ports to random ports')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('-q, --quiet', 'Suppress the pull output')
     .option('--read-only', "Mount the container's root filesystem as read only")
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')

@@ -70,7 +70,7 @@ export function runCommand(s: Session): Command {
     .passThroughOptions()
     .action(async (args: string[]) => {
       requireArgs(s, cmd, args, 1);
-      exitWith(await run(s.client, [args[0], ...args.slice(1)], { ...givenFlags<CreateFlags>(cmd), localEnv: s.env }, s.io));
+      exitWith(await run(s.client, [args[0], ...args.slice(1)], { ...givenFlags<CreateFlags>(cmd), localEnv: s.env, configDir: s.configDir }, s.io));
     });
   return cmd;
 }
