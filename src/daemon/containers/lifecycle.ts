@@ -35,7 +35,7 @@ import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHost
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
-import { resolveLinks } from './links.js';
+import { parseLink, resolveLinks } from './links.js';
 import type { Monitor } from './monitor.js';
 import { releaseRun, startRun } from './run.js';
 import { isActive, newState, transition, type ContainerRecord } from './state.js';
@@ -326,6 +326,38 @@ export class Lifecycle {
         }
       }
       await this.removeLocked(c);
+    });
+  }
+
+  /**
+   * DELETE /containers/{parent}/{alias}?link=1 (moby's rmLink): the legacy link that `parent`
+   * reaches under `alias` is dropped; both containers stay. A plain container name is its own
+   * default link, which cannot go (moby answers that with a 500, as here).
+   */
+  async removeLink(name: string): Promise<void> {
+    const full = name.startsWith('/') ? name : `/${name}`;
+    const cut = full.lastIndexOf('/');
+    if (cut === 0) {
+      this.ctx.store.get(name);
+      throw new Error('Conflict, cannot remove the default link name of the container');
+    }
+    const alias = full.slice(cut + 1);
+    const parent = this.ctx.store.get(full.slice(1, cut));
+    await this.ctx.mutex.run(parent.record.id, async () => {
+      const r = parent.record;
+      const links = r.links ?? [];
+      const kept = links.filter((l) => l.alias !== alias);
+      if (kept.length === links.length) throw new NotFoundError(`No such container: ${name}`);
+      const before = { links: r.links, hostLinks: r.hostConfig.Links };
+      r.links = kept;
+      r.hostConfig = { ...r.hostConfig, Links: (r.hostConfig.Links ?? []).filter((l) => parseLink(l).alias !== alias) };
+      try {
+        await parent.files.saveRecord(r);
+      } catch (err) {
+        r.links = before.links;
+        r.hostConfig = { ...r.hostConfig, Links: before.hostLinks };
+        throw err;
+      }
     });
   }
 
