@@ -97,3 +97,58 @@ test('the container-wide MacAddress becomes the main network endpoint\'s address
   assert.equal(clash.status, 400);
   assert.match(JSON.parse(clash.body).message, /container-wide MAC address must match the endpoint-specific MAC address/);
 });
+
+test('a network keeps its IPAM options as given (null for none) and its aux addresses, which no container is given', async (t) => {
+  t.after(async () => {
+    await d.docker(['rm', '-f', 'auxc']);
+    await d.docker(['network', 'rm', 'wt-aux']);
+  });
+  const res = await d.api('POST', '/networks/create', {
+    Name: 'wt-aux',
+    IPAM: { Driver: 'default', Config: [{ Subnet: '10.249.7.0/24', Gateway: '10.249.7.1', AuxiliaryAddresses: { router: '10.249.7.2' } }] },
+  });
+  assert.equal(res.status, 201, res.body);
+  const ipam = JSON.parse((await d.api('GET', '/networks/wt-aux')).body).IPAM;
+  assert.equal(ipam.Options, null);
+  assert.deepEqual(ipam.Config, [{ Subnet: '10.249.7.0/24', Gateway: '10.249.7.1', AuxiliaryAddresses: { router: '10.249.7.2' } }]);
+  await ok(['create', '--name', 'auxc', '--network', 'wt-aux', 'busybox', 'sleep', '60']);
+  await ok(['start', 'auxc']);
+  assert.notEqual((await ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "wt-aux").IPAddress}}', 'auxc'])).trim(), '10.249.7.2');
+
+  const outside = await d.api('POST', '/networks/create', { Name: 'wt-aux-bad', IPAM: { Config: [{ Subnet: '10.249.8.0/24', AuxiliaryAddresses: { x: '10.250.0.1' } }] } });
+  assert.equal(outside.status, 400);
+  assert.match(JSON.parse(outside.body).message, /no matching subnet for aux-address x=10\.250\.0\.1/);
+});
+
+test('an endpoint keeps its DriverOpts, shown back by inspect', async (t) => {
+  t.after(() => d.docker(['rm', '-f', 'drvopt']));
+  const res = await d.api('POST', '/containers/create?name=drvopt', {
+    Image: 'busybox',
+    Cmd: ['sleep', '60'],
+    HostConfig: { NetworkMode: 'bridge' },
+    NetworkingConfig: { EndpointsConfig: { bridge: { DriverOpts: { 'com.docker-py.setting': 'on' } } } },
+  });
+  assert.equal(res.status, 201, res.body);
+  await ok(['start', 'drvopt']);
+  const ep = JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Networks.bridge}}', 'drvopt']));
+  assert.deepEqual(ep.DriverOpts, { 'com.docker-py.setting': 'on' });
+});
+
+test('a container taken off its only network keeps its NetworkMode and can be connected again, with an address of its choice', async (t) => {
+  t.after(async () => {
+    await d.docker(['rm', '-f', 'rejoin']);
+    await d.docker(['network', 'rm', 'wt-rejoin']);
+  });
+  await ok(['network', 'create', '--subnet', '10.249.9.0/24', '--ip-range', '10.249.9.128/25', 'wt-rejoin']);
+  await ok(['run', '-d', '--name', 'rejoin', '--network', 'wt-rejoin', 'busybox', 'sleep', '60']);
+  await ok(['network', 'disconnect', 'wt-rejoin', 'rejoin']);
+  assert.equal((await ok(['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'rejoin'])).trim(), 'wt-rejoin');
+  await ok(['network', 'connect', '--ip', '10.249.9.140', 'wt-rejoin', 'rejoin']);
+  const ep = JSON.parse(await ok(['inspect', '-f', '{{json (index .NetworkSettings.Networks "wt-rejoin")}}', 'rejoin']));
+  assert.equal(ep.IPAMConfig.IPv4Address, '10.249.9.140');
+  assert.equal(ep.IPAddress, '10.249.9.140');
+  assert.match(await ok(['exec', 'rejoin', 'ip', '-o', 'addr', 'show']), /inet 10\.249\.9\.140\//);
+  // It stays on the network it joined again across a restart.
+  await ok(['restart', '-t', '0', 'rejoin']);
+  assert.equal((await ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "wt-rejoin").IPAddress}}', 'rejoin'])).trim(), '10.249.9.140');
+});
