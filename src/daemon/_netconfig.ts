@@ -21,6 +21,13 @@ export interface NetworkRecord extends BridgeNetwork {
   ipRange?: string;
   /** Whether the subnet was asked for: Docker takes `--ip` only on such networks. */
   userSubnet?: boolean;
+  /**
+   * IPAM.Options as the request gave them (null when it gave none, as moby shows them);
+   * absent in records written before wharf kept them.
+   */
+  ipamOptions?: Record<string, string> | null;
+  /** `--aux-address`es: names for addresses of the subnet that no container is given. */
+  auxAddresses?: Record<string, string>;
 }
 
 /** A container's interface on one network. */
@@ -36,6 +43,8 @@ export interface EndpointRecord {
   /** What the request asked for (`--ip`, links on this network), which inspect shows back as Docker does. */
   ipamConfig?: EndpointSettings['IPAMConfig'];
   links?: string[];
+  /** The endpoint's DriverOpts, kept and shown back as Docker does (the bridge driver uses none of them). */
+  driverOpts?: Record<string, string>;
 }
 
 /** A container's attachment as its record keeps it. */
@@ -95,6 +104,7 @@ export interface IpamPlan {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  auxAddresses?: Record<string, string>;
 }
 
 export function planIpam(req: NetworkCreateRequest, used: { subnet: string; dev: string }[]): IpamPlan {
@@ -131,6 +141,12 @@ export function planIpam(req: NetworkCreateRequest, used: { subnet: string; dev:
     if (!contains(subnet, gw)) throw new InvalidArgumentError(`invalid gateway ${c.Gateway}: parent subnet ${plan.subnet} doesn't contain ip address ${c.Gateway}`);
     plan.gateway = c.Gateway;
   }
+  const aux = Object.entries(c.AuxiliaryAddresses ?? {});
+  for (const [name, addr] of aux) {
+    const ip = tryParseIp(addr);
+    if (ip === undefined || !contains(subnet, ip)) throw new InvalidArgumentError(`no matching subnet for aux-address ${name}=${addr}`);
+  }
+  if (aux.length) plan.auxAddresses = Object.fromEntries(aux);
   return plan;
 }
 
@@ -168,6 +184,8 @@ export function newNetworkRecord(req: NetworkCreateRequest, id: string, subnet: 
     options: opts,
     ipRange: plan.ipRange,
     userSubnet: plan.subnet !== undefined,
+    ipamOptions: req.IPAM?.Options ?? null,
+    ...(plan.auxAddresses ? { auxAddresses: plan.auxAddresses } : {}),
   };
 }
 
@@ -252,7 +270,11 @@ export function networkResource(n: NetworkRecord, sandboxes: Iterable<SandboxRec
     Scope: 'local',
     Driver: n.driver,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: n.name === 'bridge' ? null : {}, Config: [n.ipRange ? { Subnet: n.subnet, IPRange: n.ipRange, Gateway: n.gateway } : { Subnet: n.subnet, Gateway: n.gateway }] },
+    IPAM: {
+      Driver: 'default',
+      Options: n.ipamOptions !== undefined ? n.ipamOptions : n.name === 'bridge' ? null : {},
+      Config: [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), Gateway: n.gateway, ...(n.auxAddresses ? { AuxiliaryAddresses: n.auxAddresses } : {}) }],
+    },
     Internal: n.internal,
     Attachable: n.attachable,
     Ingress: false,
@@ -280,6 +302,7 @@ export function attachmentOf(sb: SandboxRecord, networks: Map<string, NetworkRec
       MacAddress: e.mac,
       IPAMConfig: e.ipamConfig ?? null,
       Links: e.links?.length ? e.links : null,
+      DriverOpts: e.driverOpts ?? null,
       // Docker adds the short ID on user-defined networks, where names resolve.
       ...(e.aliases ? { Aliases: [...e.aliases, short], DNSNames: [sb.name, short, ...e.aliases] } : {}),
     };

@@ -205,13 +205,13 @@ export class NetworkService implements NetworkPort {
   /** A new endpoint on `net`; the address is taken by the caller putting it in a record before any await. */
   #newEndpoint(net: NetworkRecord, cfg: EndpointSettings | undefined, ifname: string, extraTaken: string[]): EndpointRecord {
     checkEndpoint(net, cfg);
-    const taken = [...this.#ipsOn(net.id), ...extraTaken];
+    const taken = [...this.#ipsOn(net.id), ...Object.values(net.auxAddresses ?? {}), ...extraTaken];
     const want = cfg?.IPAMConfig?.IPv4Address;
     if (want && taken.includes(want)) throw new ForbiddenError(`Address already in use: ${want} on network ${net.name}`);
     const ip = want || allocateIp(net.ipRange ?? net.subnet, net.gateway, taken);
     const aliases = net.name === 'bridge' ? undefined : [...(cfg?.Aliases ?? [])];
     const ipamConfig = cfg?.IPAMConfig && Object.keys(cfg.IPAMConfig).length ? cfg.IPAMConfig : undefined;
-    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: cfg?.MacAddress || macFromIp(ip), aliases, ipamConfig, links: cfg?.Links ?? undefined };
+    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: cfg?.MacAddress || macFromIp(ip), aliases, ipamConfig, links: cfg?.Links ?? undefined, ...(cfg?.DriverOpts && Object.keys(cfg.DriverOpts).length ? { driverOpts: { ...cfg.DriverOpts } } : {}) };
   }
 
   /** `extraHosts` come back in HostConfig.ExtraHosts' `name:address` form, which writeHostFiles takes. */

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Daemon } from '../../daemon/index.js';
-import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat, ContainerUpdateRequest } from '../../types/index.js';
+import type { ContainerCreateRequest, ContainerConfig, ContainerPathStat, ContainerUpdateRequest, EndpointSettings } from '../../types/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import type { Router } from '../router.js';
 import { validateShape, CREATE_CONTAINER, CONTAINER_CONFIG } from '../validate.js';
@@ -19,8 +19,9 @@ export function containerRoutes(r: Router, d: Daemon): void {
     validateShape(body, CREATE_CONTAINER);
     // StartInterval came with API 1.44; older clients' values are ignored, as by dockerd.
     if (ctx.version < 1.44 && body.Healthcheck) body.Healthcheck.StartInterval = 0;
+    const macWarning = migrateMacAddress(body, ctx.version);
     const res = await c.create(body, ctx.str('name') || undefined);
-    ctx.send(201, res);
+    ctx.send(201, macWarning ? { ...res, Warnings: [...res.Warnings, macWarning] } : res);
   });
 
   r.add('GET', '/containers/json', async (ctx) => {
@@ -194,8 +195,10 @@ export function containerRoutes(r: Router, d: Daemon): void {
     out.end();
   });
 
-  r.add('DELETE', '/containers/{id}', async (ctx) => {
-    await c.remove(ctx.params.id, { force: ctx.bool('force'), volumes: ctx.bool('v') });
+  // A link's name has a slash in it (`parent/alias`), as moby's `{name:.*}` allows.
+  r.add('DELETE', '/containers/{id*}', async (ctx) => {
+    if (ctx.bool('link')) await c.removeLink(ctx.params.id);
+    else await c.remove(ctx.params.id, { force: ctx.bool('force'), volumes: ctx.bool('v') });
     ctx.send(204);
   });
 
@@ -239,4 +242,45 @@ export function containerRoutes(r: Router, d: Daemon): void {
     });
     ctx.send(201, { Id: id });
   });
+}
+
+/**
+ * The container-wide `MacAddress` (deprecated in API 1.44, what docker-py's `mac_address=` and
+ * `docker run --mac-address` with older CLIs send) moves to the endpoint of the container's
+ * main network, as moby's router does (handleMACAddressBC); the endpoint's address is what the
+ * network service assigns. Returns the deprecation warning Docker adds for 1.44+ clients.
+ */
+export function migrateMacAddress(body: ContainerCreateRequest, version: number): string | undefined {
+  const mac = body.MacAddress;
+  const eps = body.NetworkingConfig?.EndpointsConfig;
+  if (!mac) {
+    // Before 1.44 an endpoint's own MacAddress did not exist; an old client's is not honoured.
+    if (version < 1.44) for (const ep of Object.values(eps ?? {})) if (ep) delete ep.MacAddress;
+    return undefined;
+  }
+  const given = body.HostConfig?.NetworkMode ?? '';
+  const mode = given === '' || given === 'default' ? 'bridge' : given;
+  const privateMode = mode === 'host' || mode === 'none' || mode.startsWith('container:');
+  if (privateMode) {
+    if (version < 1.44) throw new InvalidArgumentError('conflicting options: mac-address and the network mode');
+  } else {
+    let ep: EndpointSettings | undefined;
+    const entries = Object.entries(eps ?? {});
+    if (entries.length === 0) {
+      ep = {};
+      body.NetworkingConfig = { ...(body.NetworkingConfig ?? {}), EndpointsConfig: { [mode]: ep } };
+    } else if (version < 1.44) {
+      ep = entries[0][1] ?? undefined;
+    } else {
+      ep = eps?.[mode] ?? undefined;
+      if (!ep) throw new InvalidArgumentError('unable to migrate container-wide MAC address to a specific network: HostConfig.NetworkMode must match the identity of a network in NetworkSettings.Networks');
+    }
+    if (ep) {
+      if (version < 1.44 || !ep.MacAddress) ep.MacAddress = mac;
+      else if (ep.MacAddress.toLowerCase() !== mac.toLowerCase()) {
+        throw new InvalidArgumentError('the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty');
+      }
+    }
+  }
+  return version >= 1.44 ? 'The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.' : undefined;
 }

@@ -5,9 +5,9 @@
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, ContainerPathStat, FilesystemChange } from '../../types/index.js';
-import { resolveInView, type RootView } from '../../util/index.js';
+import { resolveInView, type Mount, type RootView } from '../../util/index.js';
 import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
-import { bindMounts } from '../../volume/index.js';
+import { bindMounts, plannedRuntimeMount, sortMounts } from '../../volume/index.js';
 import { resolveUser } from '../user.js';
 import type { ContainerContext } from './context.js';
 import { startCopyWorker } from './copyworker.js';
@@ -200,27 +200,40 @@ export class FsOps {
 
   /**
    * Runs `fn` on the container's file system as the host sees it (the root and the files bound
-   * over it); call under the lock. Nothing is paused: paths are only resolved here for a stopped
-   * container or for checks, and a running container's copy is done inside its root (#liveRoot).
+   * over it: host files, binds and volumes); call under the lock. Nothing is paused: paths are
+   * only resolved here for a stopped container or for checks, and a running container's copy is
+   * done inside its root (#liveRoot).
    */
   async #withFs<T>(c: Container, fn: (fs: { root: string; view: RootView; readonlyMounts: string[] }) => Promise<T>): Promise<T> {
-    const fs = await this.ctx.rootfs.open(c.record.id);
+    const id = c.record.id;
+    const fs = await this.ctx.rootfs.open(id);
+    // A stopped container's volumes are made ready as a start would (an options volume mounted,
+    // a new one filled from the image), so a copy reaches the volume its next start mounts, as
+    // with Docker; a running container's are mounted already and stay as they are.
+    const setUp = !isActive(c.state) && c.record.mounts !== undefined;
     try {
-      return await fn({ root: fs.root, ...(await this.#view(c, fs.root)) });
+      const mounts = setUp
+        ? await this.ctx.volumes.setup(id, c.record.hostConfig, c.record.config, { rootfs: fs.root, plan: c.record.mounts })
+        : c.record.mounts
+          ? sortMounts(c.record.mounts.map((m) => plannedRuntimeMount(m, m.source)))
+          : bindMounts(c.record.hostConfig);
+      return await fn({ root: fs.root, ...(await this.#view(c, fs.root, mounts)) });
     } finally {
+      if (setUp) await this.ctx.volumes.release(id);
       await fs.release();
     }
   }
 
   /**
    * The files mounted over the container's root as the runtime mounts them: its hosts,
-   * hostname and resolv.conf (once a start wrote them) and its bind mounts, each target
-   * resolved as runc resolves it (inside the root, through the mounts before it).
+   * hostname and resolv.conf (once a start wrote them), then its binds and volumes, each target
+   * resolved as runc resolves it (inside the root, through the mounts before it). A tmpfs has
+   * nothing on the host to copy to or from.
    */
-  async #view(c: Container, root: string): Promise<{ view: RootView; readonlyMounts: string[] }> {
+  async #view(c: Container, root: string, containerMounts: Mount[]): Promise<{ view: RootView; readonlyMounts: string[] }> {
     const mounts: { target: string; source: string }[] = [];
     const readonlyMounts: string[] = [];
-    const binds = bindMounts(c.record.hostConfig).filter((m) => m.type === 'bind');
+    const binds = containerMounts.filter((m) => m.type === 'bind');
     const userTargets = new Set(binds.map((m) => m.target));
     const hostFiles: [string, string][] = [
       ['/etc/resolv.conf', c.files.resolvConfPath],

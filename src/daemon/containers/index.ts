@@ -216,6 +216,10 @@ export class ContainerService {
   remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return this.#lifecycle.remove(ref, opts);
   }
+  /** `rm --link parent/alias`: the link goes, the containers stay. */
+  removeLink(name: string): Promise<void> {
+    return this.#lifecycle.removeLink(name);
+  }
   rename(ref: string, newName: string): Promise<void> {
     return this.#lifecycle.rename(ref, newName);
   }

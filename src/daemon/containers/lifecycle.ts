@@ -35,10 +35,10 @@ import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHost
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
-import { resolveLinks } from './links.js';
+import { parseLink, resolveLinks } from './links.js';
 import type { Monitor } from './monitor.js';
 import { releaseRun, startRun } from './run.js';
-import { isActive, newState, transition, type ContainerRecord } from './state.js';
+import { attachedNetworkMode, isActive, newState, transition, type ContainerRecord } from './state.js';
 import { notifyStartListeners, type Container } from './store.js';
 
 /** How long a SIGKILL waits for the exit before it answers anyway. */
@@ -330,6 +330,38 @@ export class Lifecycle {
   }
 
   /**
+   * DELETE /containers/{parent}/{alias}?link=1 (moby's rmLink): the legacy link that `parent`
+   * reaches under `alias` is dropped; both containers stay. A plain container name is its own
+   * default link, which cannot go (moby answers that with a 500, as here).
+   */
+  async removeLink(name: string): Promise<void> {
+    const full = name.startsWith('/') ? name : `/${name}`;
+    const cut = full.lastIndexOf('/');
+    if (cut === 0) {
+      this.ctx.store.get(name);
+      throw new Error('Conflict, cannot remove the default link name of the container');
+    }
+    const alias = full.slice(cut + 1);
+    const parent = this.ctx.store.get(full.slice(1, cut));
+    await this.ctx.mutex.run(parent.record.id, async () => {
+      const r = parent.record;
+      const links = r.links ?? [];
+      const kept = links.filter((l) => l.alias !== alias);
+      if (kept.length === links.length) throw new NotFoundError(`No such container: ${name}`);
+      const before = { links: r.links, hostLinks: r.hostConfig.Links };
+      r.links = kept;
+      r.hostConfig = { ...r.hostConfig, Links: (r.hostConfig.Links ?? []).filter((l) => parseLink(l).alias !== alias) };
+      try {
+        await parent.files.saveRecord(r);
+      } catch (err) {
+        r.links = before.links;
+        r.hostConfig = { ...r.hostConfig, Links: before.hostLinks };
+        throw err;
+      }
+    });
+  }
+
+  /**
    * Forgets the container, then deletes its files; call under the lock. `wait --condition
    * removed` (what `run --rm` waits for) is answered once the container is gone from the API;
    * the disk work after that is finished on the next start if the daemon dies meanwhile (the
@@ -437,15 +469,18 @@ export class Lifecycle {
     await this.ctx.mutex.run(c.record.id, async () => {
       const target = this.#resolveNetwork(network);
       const r = c.record;
-      const mode = r.hostConfig.NetworkMode ?? 'bridge';
+      const mode = attachedNetworkMode(r);
+      // A container that a disconnect left without networks joins again, the new one in eth0's place.
+      const emptied = r.networkModeNow === 'none';
       if (target.name === 'host' || mode === 'host') throw new ForbiddenError('container cannot be disconnected from host network or connected to host network');
-      if (target.name === 'none' || mode === 'none') throw new ForbiddenError('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      if (target.name === 'none' || (mode === 'none' && !emptied)) throw new ForbiddenError('container cannot be connected to multiple networks with one of the networks in private (none) mode');
       const eps = (r.networkingConfig.EndpointsConfig ??= {});
       if (this.#networkOf(mode) === target.id || Object.keys(eps).some((k) => this.#networkOf(k) === target.id)) {
         throw new ForbiddenError(`endpoint with name ${r.name} already exists in network ${target.name}`);
       }
       if (isActive(c.state)) await net.connect?.(target.id, r.id, cfg);
       eps[target.name] = { ...(cfg ?? {}) };
+      if (emptied) setAttachedMode(r, target.name, this.#networkOf(r.hostConfig.NetworkMode ?? 'bridge') === target.id);
       await c.files.saveRecord(r);
       c.network = undefined;
     });
@@ -467,7 +502,7 @@ export class Lifecycle {
     }
     await this.ctx.mutex.run(c.record.id, async () => {
       const r = c.record;
-      const mode = r.hostConfig.NetworkMode ?? 'bridge';
+      const mode = attachedNetworkMode(r);
       const eps = r.networkingConfig.EndpointsConfig ?? {};
       let target: { id: string; name: string };
       try {
@@ -478,7 +513,7 @@ export class Lifecycle {
         const stale = Object.keys(eps).filter((k) => k === network);
         if (!stale.length && mode !== network) throw new WharfError(`container ${r.id} is not connected to the network ${network}`);
         for (const k of stale) delete eps[k];
-        if (mode === network) r.hostConfig.NetworkMode = Object.keys(eps)[0] ?? 'none';
+        if (mode === network) setAttachedMode(r, Object.keys(eps)[0] ?? 'none', Object.keys(eps)[0] === r.hostConfig.NetworkMode);
         r.networkingConfig.EndpointsConfig = eps;
         await c.files.saveRecord(r);
         c.network = undefined;
@@ -490,7 +525,10 @@ export class Lifecycle {
       if (target.name === 'host') throw new ForbiddenError('container cannot be disconnected from host network or connected to host network');
       if (isActive(c.state)) await net.disconnect?.(target.id, r.id);
       for (const k of keys) delete eps[k];
-      if (primary) r.hostConfig.NetworkMode = Object.keys(eps)[0] ?? 'none';
+      if (primary) {
+        const next = Object.keys(eps)[0];
+        setAttachedMode(r, next ?? 'none', next !== undefined && this.#networkOf(next) === this.#networkOf(r.hostConfig.NetworkMode ?? 'bridge'));
+      }
       r.networkingConfig.EndpointsConfig = eps;
       await c.files.saveRecord(r);
       c.network = undefined;
@@ -532,4 +570,13 @@ export class Lifecycle {
     }
     return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
+}
+
+/**
+ * Records which network takes eth0's place after a connect or disconnect; `isNetworkMode` when
+ * it is NetworkMode's own network again, which needs no record.
+ */
+function setAttachedMode(r: ContainerRecord, mode: string, isNetworkMode: boolean): void {
+  if (isNetworkMode) delete r.networkModeNow;
+  else r.networkModeNow = mode;
 }

@@ -51,7 +51,8 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
       files = { hosts: joined.target.files.hostsPath, hostname: joined.target.files.hostnamePath, resolvConf: joined.target.files.resolvConfPath };
     } else {
       const hostname = containerHostname(record);
-      network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig: record.hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
+      const hostConfig = record.networkModeNow === undefined ? record.hostConfig : { ...record.hostConfig, NetworkMode: record.networkModeNow };
+      network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
       undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
       const links = linkedHosts(ctx, c, network);
       linkEnv = links.env;

@@ -35,6 +35,17 @@ export interface ContainerRecord {
   links?: { id: string; alias: string }[];
   /** The binds and volumes decided at create (absent for containers made before plans). */
   mounts?: PlannedMount[];
+  /**
+   * The network in NetworkMode's place (eth0, the default route) once a disconnect took the
+   * container off NetworkMode's own network: the next one it names, or 'none' when none is
+   * left. HostConfig.NetworkMode stays as created, as Docker shows it.
+   */
+  networkModeNow?: string;
+}
+
+/** The network mode a start attaches: NetworkMode's, unless a disconnect took its place. */
+export function attachedNetworkMode(r: ContainerRecord): string {
+  return r.networkModeNow ?? r.hostConfig.NetworkMode ?? 'bridge';
 }
 
 export interface ContainerRuntimeState {

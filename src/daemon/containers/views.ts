@@ -17,7 +17,7 @@ import { mountPoints } from '../../volume/index.js';
 import { inspectLinks } from './links.js';
 import type { ContainerContext } from './context.js';
 import type { NetworkAttachment } from './ports.js';
-import { inspectState, isActive, statusText, type ContainerRecord } from './state.js';
+import { attachedNetworkMode, inspectState, isActive, statusText, type ContainerRecord } from './state.js';
 import type { Container } from './store.js';
 
 const LIST_FILTERS = ['id', 'name', 'status', 'label', 'exited', 'ancestor', 'before', 'since', 'health', 'network', 'volume', 'is-task', 'publish', 'expose'];
@@ -310,7 +310,7 @@ function portNumber(key: string, value: string, which: 'start' | 'end', s: strin
 /** The networks a container's record names: NetworkMode's, then the other EndpointsConfig keys. */
 function recordedNetworks(r: ContainerRecord): string[] {
   const norm = (k: string) => (k === 'default' ? 'bridge' : k);
-  const out = [norm(r.hostConfig.NetworkMode ?? 'bridge')];
+  const out = [norm(attachedNetworkMode(r))];
   for (const k of Object.keys(r.networkingConfig?.EndpointsConfig ?? {})) if (!out.includes(norm(k))) out.push(norm(k));
   return out;
 }
