@@ -8,12 +8,12 @@
  * step's root. Owner: context and copy.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, writeSync, constants as fsSyncConstants, type Stats } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile, constants as fsConstants } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, resolveInView, untar, type RootView } from '../util/index.js';
+import { InvalidArgumentError, SMALL_FILE_LIMIT, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, readSmallFile, resolveInView, untar, type RootView } from '../util/index.js';
 import { parseChmod, type ModeFn } from './_chmod.js';
 import { decompress, detectCompression, looksLikeTar } from './_decompress.js';
 import { download } from './_fetch.js';
@@ -369,30 +369,10 @@ async function walkSource(it: Extract<Item, { kind: 'dir' }>, exclude: IgnoreMat
   await walk(it.host, '');
 }
 
-/** Files up to this size are hashed in one read without yielding (see smallFileDigest). */
-const SMALL_FILE = 256 * 1024;
-
-/**
- * The content hash of a small file, read whole synchronously: for a context of many small files
- * the open, read and close of a stream each cost a thread-pool round trip. Undefined when the
- * file is bigger than SMALL_FILE (then it is streamed).
- */
+/** The content hash of a small file, read whole without yielding; undefined for a big one (streamed then). */
 function smallFileDigest(path: string): string | undefined {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > SMALL_FILE) return undefined;
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return createHash('sha256').update(buf.subarray(0, off)).digest('hex');
-  } finally {
-    closeSync(fd);
-  }
+  const data = readSmallFile(path);
+  return data && createHash('sha256').update(data).digest('hex');
 }
 
 async function digestOf(items: Item[], exclude: IgnoreMatcher): Promise<string> {
@@ -494,11 +474,12 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
         await untar(decompress(src, detectCompression(head)), { view, dir: where, owner: 'header', label: destV }).catch((err: unknown) => {
           throw fail(`extracting ${it.name}: ${errorMessage(err)}`);
         });
+        w.forget();
         break;
       }
       case 'file': {
         const to = kept ? posix.join(destV, kept.at) : destDir ? posix.join(destV, it.name) : destV;
-        if (it.st.isFile()) await w.file(it.host, to, it.st.mode, it.st.mtime);
+        if (it.st.isFile()) await w.file(it.host, to, it.st.mode, it.st.mtime, it.st.size);
         else await w.entry(it.host, to, it.st);
         break;
       }
@@ -535,6 +516,14 @@ async function readHead(host: string, n: number): Promise<Buffer> {
  */
 class Writer {
   readonly #dirTimes: [string, Date][] = [];
+  /**
+   * Directories known to exist as real directories (path inside the view as asked -> resolved
+   * path inside the view): a copied tree's files share a few parents, and resolving one again
+   * costs a few system calls per path component. Only this copy changes the tree meanwhile, and
+   * it forgets them all whenever it removes anything, the one way a known directory could turn
+   * into something else (a link put where it was).
+   */
+  readonly #dirs = new Map<string, string>();
   constructor(
     readonly view: RootView,
     readonly owner: Owner,
@@ -549,6 +538,16 @@ class Writer {
     return this.modeFn ? this.modeFn(mode & 0o7777, isDir) : mode & 0o7777;
   }
 
+  async #remove(host: string, recursive: boolean): Promise<void> {
+    this.#dirs.clear();
+    await rm(host, { recursive, force: true });
+  }
+
+  /** Something other than this writer changed the tree (an archive extracted into it). */
+  forget(): void {
+    this.#dirs.clear();
+  }
+
   async isDir(v: string): Promise<boolean> {
     const inside = await resolveInView(this.view, v);
     return (await stat(this.#host(inside)).catch(() => undefined))?.isDirectory() ?? false;
@@ -561,19 +560,19 @@ class Writer {
    * Returns its resolved path inside the view.
    */
   async ensureDir(v: string, mode: number, mtime?: Date, parentOwner: Owner = this.owner): Promise<string> {
+    // Known: it existed, so nothing here would be made (nor its mode, owner or time set).
+    const known = this.#dirs.get(v);
+    if (known !== undefined) return known;
     const inside = await resolveInView(this.view, v);
     let cur = '/';
     const parts = inside.split('/').filter(Boolean);
     for (let i = 0; i < parts.length; i++) {
       cur = posix.join(cur, parts[i]!);
       const host = this.#host(cur);
-      const st = await lstat(host).catch((err: unknown) => {
-        if (isErrno(err, 'ENOENT')) return undefined;
-        throw err;
-      });
+      const st = lstatOrUndefined(host);
       if (st?.isDirectory()) continue;
       // resolveInView followed every link on the way, so what is here now is a non-directory in the way.
-      if (st) await rm(host, { force: true });
+      if (st) await this.#remove(host, false);
       const last = i === parts.length - 1;
       await mkdir(host, { mode: 0o700 });
       const o = last ? this.owner : parentOwner;
@@ -581,6 +580,7 @@ class Writer {
       await chmod(host, last ? this.#mode(mode, true) : 0o755);
       if (last && mtime) this.#dirTimes.push([host, mtime]);
     }
+    this.#dirs.set(v, inside);
     return inside;
   }
 
@@ -588,8 +588,7 @@ class Writer {
   async #place(v: string): Promise<string> {
     const parent = await this.ensureDir(posix.dirname(v), 0o755);
     const host = this.#host(posix.join(parent, posix.basename(v)));
-    const st = await lstat(host).catch(() => undefined);
-    if (st) await rm(host, { recursive: true, force: true });
+    if (lstatOrUndefined(host)) await this.#remove(host, true);
     return host;
   }
 
@@ -600,10 +599,31 @@ class Writer {
     await utimes(host, mtime, mtime);
   }
 
-  async file(src: string, v: string, mode: number, mtime: Date): Promise<void> {
+  async file(src: string, v: string, mode: number, mtime: Date, size = Infinity): Promise<void> {
     const host = await this.#place(v);
+    const data = size <= SMALL_FILE_LIMIT ? readSmallFile(src) : undefined;
+    if (data) return this.#writeSmall(host, data, mode, mtime);
     await copyFile(src, host, fsConstants.COPYFILE_EXCL);
     await this.#finishFile(host, mode, mtime);
+  }
+
+  /**
+   * A small file created, written, owned, moded and dated through one descriptor without
+   * yielding: as separate asynchronous calls each is a thread-pool round trip, and for a
+   * context of many small files those were most of the copy's time.
+   */
+  #writeSmall(host: string, data: Buffer, mode: number, mtime: Date): void {
+    // O_EXCL and O_NOFOLLOW: never writes through a link that might have appeared.
+    const fd = openSync(host, fsSyncConstants.O_WRONLY | fsSyncConstants.O_CREAT | fsSyncConstants.O_EXCL | fsSyncConstants.O_NOFOLLOW, 0o600);
+    try {
+      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+      fchownSync(fd, this.owner.uid, this.owner.gid);
+      // chown clears set-id bits, so the mode comes after it.
+      fchmodSync(fd, this.#mode(mode, false));
+      futimesSync(fd, mtime, mtime);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async content(text: string, v: string, mode: number): Promise<void> {
@@ -618,14 +638,14 @@ class Writer {
     if (st.isDirectory()) {
       const inside = await resolveInView(this.view, v);
       const host = this.#host(inside);
-      const cur = await lstat(host).catch(() => undefined);
-      if (cur && !cur.isDirectory()) await rm(host, { force: true });
+      const cur = lstatOrUndefined(host);
+      if (cur && !cur.isDirectory()) await this.#remove(host, false);
       if (!cur?.isDirectory()) await this.ensureDir(inside, st.mode);
       await lchown(host, this.owner.uid, this.owner.gid);
       await chmod(host, this.#mode(st.mode, true));
       return;
     }
-    if (st.isFile()) return this.file(src, v, st.mode, st.mtime);
+    if (st.isFile()) return this.file(src, v, st.mode, st.mtime, st.size);
     const host = await this.#place(v);
     if (st.isSymbolicLink()) {
       await symlink(await readlink(src), host);
@@ -648,6 +668,15 @@ class Writer {
   /** Directory times last: filling them changed them. */
   async finish(): Promise<void> {
     for (const [host, t] of this.#dirTimes.reverse()) await utimes(host, t, t).catch(() => {});
+  }
+}
+
+function lstatOrUndefined(host: string): Stats | undefined {
+  try {
+    return lstatSync(host);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
   }
 }
 
