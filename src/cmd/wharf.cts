@@ -49,6 +49,19 @@ function runBundle(source: Buffer): void {
   run.call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, __dirname);
 }
 
-const source = readOptional(BUNDLE);
-if (source) runBundle(source);
-else void import('./wharf.js');
+/**
+ * `wharf registry` is a long-running server with its own entry (an ES module): it goes there
+ * before the CLI bundle is read, so the bundle holds none of it. The bundle also runs in a
+ * vm.Script, which cannot `import()`.
+ */
+async function runRegistry(argv: string[]): Promise<void> {
+  const mod = (await import('./wharf-registry.js')) as { registryMain(argv: string[]): Promise<number> };
+  process.exit(await mod.registryMain(argv));
+}
+
+if (process.argv[2] === 'registry') void runRegistry(process.argv.slice(3));
+else {
+  const source = readOptional(BUNDLE);
+  if (source) runBundle(source);
+  else void import('./wharf.js');
+}
