@@ -18,9 +18,9 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(args: string[] = [], root?: string): Promise<Registry> {
+export async function startRegistry(args: string[] = [], root?: string, nodeArgs: string[] = []): Promise<Registry> {
   const dir = root ?? (await mkdtemp(join(tmpdir(), 'wharf-registry-')));
-  const proc = spawn(process.execPath, [WHARF, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, WHARF, 'registry', 'serve', '--addr', '127.0.0.1:0', '--root', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -77,10 +77,12 @@ export function req(base: string, method: string, path: string, opts: ReqOpts = 
   const u = new URL(path, base);
   const doRequest = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
+    let answered = false;
     const r = doRequest(
       // The path goes as written (no URL normalisation), so tests can send `..` to the server.
       { host: u.hostname, port: u.port, path: path.startsWith('/') ? path : u.pathname + u.search, method, headers: opts.headers, agent: false, ...(opts.ca ? { ca: opts.ca } : {}) },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -91,7 +93,11 @@ export function req(base: string, method: string, path: string, opts: ReqOpts = 
       },
     );
     r.setTimeout(30_000, () => r.destroy(new Error(`${method} ${path}: timeout`)));
-    r.on('error', reject);
+    // A server may answer before it has read the whole body (a 413); our own socket closing
+    // under the rest of the body is then no failure.
+    r.on('error', (err) => {
+      if (!answered) reject(err);
+    });
     if (Array.isArray(opts.body)) {
       for (const b of opts.body) r.write(b);
       r.end();

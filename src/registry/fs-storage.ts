@@ -33,8 +33,12 @@ export class FsRegistryStorage implements RegistryStorage {
   readonly #hashes = new Map<string, { hash: Hash; size: number }>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  constructor(root: string) {
+  readonly #onBytes: ((n: number) => void) | undefined;
+
+  /** `onBytes` hears of every chunk received or served: the entry uses it to keep memory flat under load. */
+  constructor(root: string, opts: { onBytes?: (n: number) => void } = {}) {
     this.#root = root;
+    this.#onBytes = opts.onBytes;
   }
 
   async init(): Promise<void> {
@@ -97,7 +101,19 @@ export class FsRegistryStorage implements RegistryStorage {
       // The handle stays open for the stream: a blob removed by gc meanwhile is still read whole.
       stream: (start = 0, end = size - 1) => {
         closed = true;
-        return fh.createReadStream({ start, end, highWaterMark: 256 * 1024, autoClose: true });
+        const file = fh.createReadStream({ start, end, highWaterMark: 64 * 1024, autoClose: true });
+        const onBytes = this.#onBytes;
+        if (!onBytes) return file;
+        const counted = new Transform({
+          highWaterMark: 64 * 1024,
+          transform(chunk: Buffer, _enc, cb) {
+            onBytes(chunk.length);
+            cb(null, chunk);
+          },
+        });
+        file.on('error', (err) => counted.destroy(err));
+        counted.on('close', () => file.destroy());
+        return file.pipe(counted);
       },
       close,
     };
@@ -190,9 +206,11 @@ export class FsRegistryStorage implements RegistryStorage {
       if (cached && cached.size !== start) cached = undefined;
       const hash = cached?.hash;
       let written = 0;
+      const onBytes = this.#onBytes;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           written += chunk.length;
+          onBytes?.(chunk.length);
           hash?.update(chunk);
           cb(null, chunk);
         },

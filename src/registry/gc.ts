@@ -1,5 +1,5 @@
 import type { Digest } from '../util/index.js';
-import { referencedDigests } from './manifest.js';
+import { referencedDigests, subjectOf } from './manifest.js';
 import type { RegistryStorage, Revision } from './storage.js';
 
 export interface GcOptions {
@@ -65,7 +65,7 @@ export async function collectGarbage(s: RegistryStorage, opts: GcOptions = {}): 
         for (const r of revisions) {
           if (kept.has(r.digest)) continue;
           const b = await body(r.digest);
-          const subject = b ? subjectDigest(b) : undefined;
+          const subject = b ? subjectOf(b) : undefined;
           if (subject && kept.has(subject)) {
             await visit(r.digest);
             changed = true;
@@ -83,7 +83,7 @@ export async function collectGarbage(s: RegistryStorage, opts: GcOptions = {}): 
         result.deletedManifests.push({ repo, digest: r.digest });
         if (opts.dryRun) continue;
         const b = await body(r.digest);
-        const subject = b ? subjectDigest(b) : undefined;
+        const subject = b ? subjectOf(b) : undefined;
         if (subject) await s.removeReferrer(repo, subject, r.digest);
         await s.deleteRevision(repo, r.digest);
       }
@@ -111,13 +111,4 @@ export async function collectGarbage(s: RegistryStorage, opts: GcOptions = {}): 
     if (!opts.dryRun) await s.cancelUpload(up.id);
   }
   return result;
-}
-
-function subjectDigest(body: Buffer): Digest | undefined {
-  try {
-    const d = (JSON.parse(body.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
-    return typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d) ? (d as Digest) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -83,3 +83,13 @@ export function referencedDigests(body: Buffer): { blobs: Digest[]; manifests: D
     return { blobs: [], manifests: [] };
   }
 }
+
+/** The subject digest of a stored manifest, if it names one. */
+export function subjectOf(body: Buffer): Digest | undefined {
+  try {
+    const d = (JSON.parse(body.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
+    return typeof d === 'string' && isRegistryDigest(d) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -7,7 +7,7 @@ import { MEDIA_TYPES } from '../image/index.js';
 import { sha256, type Digest } from '../util/index.js';
 import { formatScope, parseBasic, parseScopes, type AccessPolicy, type Htpasswd, type Scope, type TokenSigner } from './auth.js';
 import { RegistryError } from './errors.js';
-import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
+import { MAX_MANIFEST_BYTES, parseManifest, subjectOf } from './manifest.js';
 import { isRegistryDigest, isRepoName, isTag } from './names.js';
 import type { RegistryStorage } from './storage.js';
 
@@ -32,6 +32,8 @@ export interface TlsFiles {
 /** The catalog's page size when the client names none (distribution's default too). */
 const CATALOG_PAGE = 1000;
 const REFRESH_TTL_SECONDS = 90 * 24 * 3600;
+/** How much of a refused request's body is read and dropped to keep the connection usable. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
 
 type Route =
   | { kind: 'base' }
@@ -112,11 +114,20 @@ class Handler {
     }
     const e = err instanceof RegistryError ? err : new RegistryError('UNKNOWN', (err as Error)?.message);
     if (!(err instanceof RegistryError)) this.#o.log?.(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
-    if (!req.complete) {
-      // Go's server drains a small unread body to keep the connection and closes on a big one.
-      const len = Number(req.headers['content-length'] ?? NaN);
-      if (Number.isFinite(len) && len <= 1024 * 1024) req.resume();
-      else res.setHeader('Connection', 'close');
+    if (!req.complete && !req.destroyed) {
+      // The rest of an unread body is read and dropped, so the client (still sending) gets to
+      // read the answer; closing on it would reset the connection under the answer. Past a
+      // limit it is not worth the bytes.
+      const len = Number(req.headers['content-length'] ?? 0);
+      if (len > DRAIN_LIMIT) res.setHeader('Connection', 'close');
+      else {
+        let drained = 0;
+        req.on('data', (c: Buffer) => {
+          drained += c.length;
+          if (drained > DRAIN_LIMIT) req.destroy();
+        });
+        req.resume();
+      }
     }
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
     const body = JSON.stringify({ errors: [e.toJSON()] });
@@ -529,15 +540,6 @@ class Handler {
   }
 }
 
-function subjectOf(body: Buffer): Digest | undefined {
-  try {
-    const d = (JSON.parse(body.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
-    return typeof d === 'string' && isRegistryDigest(d) ? d : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `n` and `last` as the spec defines them; `Link` to the next page when there is one. */
 function paginate(all: string[], query: URLSearchParams, path: string, defaultN: number | undefined): { items: string[]; link?: string } {
   const last = query.get('last');
@@ -564,14 +566,40 @@ function sendJson(req: IncomingMessage, res: ServerResponse, status: number, val
   send(req, res, status, { 'Content-Type': 'application/json; charset=utf-8', ...(link ? { Link: link } : {}) }, JSON.stringify(value));
 }
 
-/** The whole body, refused past `limit` bytes (413, as for an oversized manifest). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > limit) throw new RegistryError('MANIFEST_INVALID', `request body larger than ${limit} bytes`, { status: 413 });
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The whole body, refused past `limit` bytes (413, as for an oversized manifest). Not with
+ * `for await`: leaving that loop early destroys the request, and with it the socket, before
+ * the client has read the error.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        cleanup();
+        req.pause();
+        reject(new RegistryError('MANIFEST_INVALID', `request body larger than ${limit} bytes`, { status: 413 }));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }
