@@ -693,6 +693,38 @@ describe('real clients', () => {
       // A second push of the same image uploads nothing.
       const again = await dd.docker(['push', ref]);
       assert.match(again.stdout, /Layer already exists/);
+
+      // The token flow as dockerd does it: docker login (offline token), push, pull; a user
+      // with pull rights only is refused the push.
+      const h = spawnSync('htpasswd', ['-Bbn', 'carol', 'pw1'], { encoding: 'utf8' }).stdout.trim() + '\n' + spawnSync('htpasswd', ['-Bbn', 'dave', 'pw2'], { encoding: 'utf8' }).stdout.trim() + '\n';
+      await writeFile(join(work, 'htpasswd'), h);
+      await writeFile(join(work, 'access.json'), JSON.stringify({ carol: [{ repo: '*', actions: ['*'] }], dave: [{ repo: '*', actions: ['pull'] }] }));
+      const tok = await startRegistry(['--auth', 'token', '--htpasswd', join(work, 'htpasswd'), '--access', join(work, 'access.json')]);
+      try {
+        const tref = `${tok.host}/secure/app:v1`;
+        assert.equal((await dd.docker(['tag', ref, tref])).code, 0);
+        const anonPush = await dd.docker(['push', tref]);
+        assert.notEqual(anonPush.code, 0);
+        assert.match(anonPush.stderr + anonPush.stdout, /unauthorized|authentication required|denied/i);
+        const login = await dd.docker(['login', '-u', 'carol', '--password-stdin', tok.host], { input: 'pw1\n' });
+        assert.equal(login.code, 0, login.stderr);
+        assert.match(login.stdout, /Login Succeeded/);
+        const tpush = await dd.docker(['push', tref]);
+        assert.equal(tpush.code, 0, tpush.stderr + tpush.stdout);
+        assert.equal((await dd.docker(['rmi', tref])).code, 0);
+        const tpull = await dd.docker(['pull', tref]);
+        assert.equal(tpull.code, 0, tpull.stderr + tpull.stdout);
+        const bad = await dd.docker(['login', '-u', 'carol', '--password-stdin', tok.host], { input: 'wrong\n' });
+        assert.notEqual(bad.code, 0);
+        const dlogin = await dd.docker(['login', '-u', 'dave', '--password-stdin', tok.host], { input: 'pw2\n' });
+        assert.equal(dlogin.code, 0, dlogin.stderr);
+        assert.equal((await dd.docker(['pull', tref])).code, 0);
+        const dpush = await dd.docker(['push', `${tok.host}/secure/app:v1`]);
+        assert.notEqual(dpush.code, 0);
+        assert.match(dpush.stderr + dpush.stdout, /denied|unauthorized|authentication required/i);
+      } finally {
+        await tok.stop();
+      }
     } finally {
       await dd.stop();
     }
