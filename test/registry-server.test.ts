@@ -733,9 +733,12 @@ describe('real clients', () => {
 
 test('SIGTERM stops the server and leaves no upload data behind in blobs', async () => {
   const r = await startRegistry();
-  const code = new Promise((res) => r.proc.once('exit', (c, s) => res(c ?? s)));
-  r.proc.kill('SIGTERM');
-  assert.equal(await code, 0);
-  assert.deepEqual(await readdir(join(r.root, 'blobs/sha256')), []);
-  await r.stop();
+  try {
+    const code = new Promise((res) => r.proc.once('exit', (c, s) => res(c ?? s)));
+    r.proc.kill('SIGTERM');
+    assert.equal(await code, 0);
+    assert.deepEqual(await readdir(join(r.root, 'blobs/sha256')), []);
+  } finally {
+    await r.stop();
+  }
 });
