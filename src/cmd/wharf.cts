@@ -7,7 +7,7 @@
  * 20 ms of bare node). Without a bundle (a plain `tsc` build) it imports the ES module entry,
  * `wharf.js`, which behaves the same, only slower to start.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Module = require('node:module');
 import { dirname, join } from 'node:path';
@@ -49,6 +49,21 @@ function runBundle(source: Buffer): void {
   run.call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, __dirname);
 }
 
-const source = readOptional(BUNDLE);
-if (source) runBundle(source);
-else void import('./wharf.js');
+/**
+ * `wharf registry` is a long-running server with its own entry (an ES module): it goes there
+ * before the CLI bundle is read, so the bundle holds none of it. The bundle also runs in a
+ * vm.Script, which cannot `import()`. The registry has its own bundle (scripts/bundle-cli.js).
+ */
+async function runRegistry(argv: string[]): Promise<void> {
+  type Entry = { registryMain(argv: string[]): Promise<number> };
+  const bundled = join(__dirname, 'wharf-registry.bundle.cjs');
+  const mod = existsSync(bundled) ? (require(bundled) as Entry) : ((await import('./wharf-registry.js')) as Entry);
+  process.exit(await mod.registryMain(argv));
+}
+
+if (process.argv[2] === 'registry') void runRegistry(process.argv.slice(3));
+else {
+  const source = readOptional(BUNDLE);
+  if (source) runBundle(source);
+  else void import('./wharf.js');
+}

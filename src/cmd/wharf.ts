@@ -15,8 +15,20 @@ function exitOnBrokenPipe(err: NodeJS.ErrnoException): void {
 process.stdout.on('error', exitOnBrokenPipe);
 process.stderr.on('error', exitOnBrokenPipe);
 
+/**
+ * `wharf registry` is a server, not an Engine API client: it runs from its own entry, loaded
+ * only for it. The specifier is computed so that esbuild leaves it out of the CLI bundle and
+ * other commands neither parse nor compile the registry's code.
+ */
+async function runRegistry(argv: string[]): Promise<void> {
+  const entry = new URL('./wharf-registry.js', import.meta.url).href;
+  const mod = (await import(entry)) as { registryMain(argv: string[]): Promise<number> };
+  process.exit(await mod.registryMain(argv));
+}
+
 // No top-level await: the published CLI is one CommonJS bundle (scripts/bundle-cli.js), which starts faster than ES modules.
-void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, (opts, env) => Client.from(opts, env), {
+if (process.argv[2] === 'registry') void runRegistry(process.argv.slice(3));
+else void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, (opts, env) => Client.from(opts, env), {
   prog: 'wharf',
   env: process.env,
 }).then((code) => {
