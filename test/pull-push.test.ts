@@ -11,6 +11,8 @@ import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
@@ -390,4 +392,82 @@ test('daemon.json registry keys: info shows mirrors and insecure registries; a m
   const pull = await m.docker(['pull', 'mirrored:1']);
   assert.equal(pull.code, 0, pull.stderr + m.log());
   assert.equal((await m.docker(['image', 'inspect', '--format', '{{.Id}}', 'mirrored:1'])).stdout.trim(), up.configDigest);
+});
+
+test('an HTTP proxy from the daemon\'s environment carries pushes and pulls to a registry by name', { skip, timeout: 300_000 }, async () => {
+  // registry.test is no name the resolver knows: only the proxy can reach it (it sends it to the peer).
+  let proxied = 0;
+  const proxy = createServer((req, res) => {
+    proxied++;
+    const target = new URL(req.url ?? '/');
+    const up = request({ host: '127.0.0.1', port: peer.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.writeHead(502).end());
+    req.pipe(up);
+  });
+  proxy.on('connect', (req, socket, head) => {
+    proxied++;
+    const up = connect(peer.port, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+      // A tunnel carries many requests: count what goes up it.
+      socket.on('data', () => proxied++);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        proxy.closeAllConnections();
+        proxy.close(() => resolve());
+      }),
+  );
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const saved = { HTTP_PROXY: process.env.HTTP_PROXY, HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+  process.env.HTTP_PROXY = proxyUrl;
+  process.env.HTTPS_PROXY = proxyUrl;
+  delete process.env.NO_PROXY;
+  let p: TestDaemon;
+  try {
+    p = await startDaemon([], JSON.stringify({ 'insecure-registries': [`registry.test:${peer.port}`] }));
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  cleanups.push(() => p.stop());
+  const info = await p.docker(['info', '--format', '{{.HTTPProxy}}']);
+  assert.equal(info.stdout.trim(), proxyUrl);
+  const name = `registry.test:${peer.port}/proxied/bb:1`;
+  assert.equal((await p.docker(['tag', 'busybox', name])).code, 0);
+  const push = await p.docker(['push', name]);
+  assert.equal(push.code, 0, push.stderr + p.log());
+  assert.ok(proxied > 0, 'requests went through the proxy');
+  const before = proxied;
+  assert.equal((await p.docker(['rmi', name])).code, 0);
+  const pull = await p.docker(['pull', name]);
+  assert.equal(pull.code, 0, pull.stderr + p.log());
+  assert.ok(proxied > before, 'the pull went through the proxy too');
+});
+
+test('with Docker Hub out of reach, a local busybox pulls as up to date; a name that is not here fails with the lookup error', { skip, timeout: 120_000 }, async (t) => {
+  const hub = await lookup('registry-1.docker.io').then(
+    () => true,
+    () => false,
+  );
+  if (hub) return t.skip('Docker Hub resolves here: the offline rule is not what runs');
+  const r = await d.docker(['pull', 'busybox']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /latest: Registry unreachable, using the local image: .*registry-1\.docker\.io/);
+  assert.match(r.stdout, /Status: Image is up to date for busybox:latest/);
+  const other = await d.docker(['pull', 'nginx:1']);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /Error response from daemon: Get "https:\/\/registry-1\.docker\.io\/v2\/": dial tcp: lookup registry-1\.docker\.io/);
 });
