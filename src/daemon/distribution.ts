@@ -334,7 +334,6 @@ export class Distribution {
 
   /** Pulls one tag or digest; true when an image was downloaded or newly tagged. */
   async #pullTag(repo: Repository, ref: RemoteRef, platform: PlatformSpec | undefined, emit: Emit): Promise<boolean> {
-    const name = familiarRemote(ref);
     const full = `${ref.domain}/${ref.path}`;
     const reference = ref.digest ?? ref.tag ?? 'latest';
     const fullRef = ref.digest ? `${full}@${ref.digest}` : `${full}:${reference}`;
@@ -344,12 +343,25 @@ export class Distribution {
     let image = top;
     if (top.index) image = await this.#pickFromIndex(repo, top, platform, fullRef);
     const manifest = image.manifest!;
-    const id = await this.#pullImage(repo, ref, manifest, emit);
-    emit({ status: `Digest: ${top.digest}` });
+    const pulled = await this.#pullImage(repo, ref, manifest, emit);
+    try {
+      emit({ status: `Digest: ${top.digest}` });
+      return await this.#register(ref, reference, top.digest, pulled);
+    } finally {
+      pulled.release();
+    }
+  }
+
+  /** Registers a pulled image and names it (tag or digest); true when that name is new or moved. */
+  #register(ref: RemoteRef, reference: string, manifestDigest: string, pulled: { id: string; configBytes?: Buffer }): Promise<boolean> {
     const store = this.#o.store;
+    const name = familiarRemote(ref);
+    const fullRef = ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : `${ref.domain}/${ref.path}:${reference}`;
+    // Registered and named under one lock: an untagged image could be pruned in between.
     return store.locked(async () => {
+      const id = pulled.configBytes ? await store.register(pulled.configBytes) : pulled.id;
       if (!store.images.has(id)) throw new NotFoundError(`the image ${id} of ${fullRef} was removed while it was being pulled; pull it again`);
-      const repoDigest = `${name}@${top.digest}`;
+      const repoDigest = `${name}@${manifestDigest}`;
       if (ref.digest) {
         const had = store.images.get(id)!.repoDigests.includes(repoDigest);
         await store.addRepoDigest(repoDigest, id);
@@ -384,15 +396,19 @@ export class Distribution {
     throw new NotFoundError(`no matching manifest for ${platform ? formatPlatform(platform) : 'linux/amd64'} in the manifest list entries`);
   }
 
-  /** Fetches the config and the layers the store lacks, extracts them in order; returns the image ID. */
-  async #pullImage(repo: Repository, ref: RemoteRef, manifest: ImageManifest, emit: Emit): Promise<string> {
+  /**
+   * Fetches the config and the layers the store lacks, extracts them in order. Returns the
+   * config to register (none when the image is here already) and the release of the layers'
+   * pins, for the caller to call once the image is registered.
+   */
+  async #pullImage(repo: Repository, ref: RemoteRef, manifest: ImageManifest, emit: Emit): Promise<{ id: string; configBytes?: Buffer; release: () => void }> {
     const store = this.#o.store;
     const cfgDesc = manifest.config;
     if (!/^sha256:[a-f0-9]{64}$/.test(cfgDesc?.digest ?? '')) throw new InvalidArgumentError(`invalid config digest "${cfgDesc?.digest}"`);
     if (cfgDesc.mediaType && !CONFIG_TYPES.has(cfgDesc.mediaType)) {
       throw new InvalidArgumentError(`Encountered remote "${cfgDesc.mediaType}"(${CONFIG_CLASSES[cfgDesc.mediaType] ?? 'unknown'}) when fetching`);
     }
-    if (store.images.has(cfgDesc.digest)) return cfgDesc.digest;
+    if (store.images.has(cfgDesc.digest)) return { id: cfgDesc.digest, release: () => {} };
     for (const l of manifest.layers) {
       if (!/^sha256:[a-f0-9]{64}$/.test(l.digest ?? '')) throw new InvalidArgumentError(`could not validate layer digest "${l.digest}": invalid checksum digest format`);
       checkLayerType(l.mediaType);
@@ -469,9 +485,10 @@ export class Distribution {
         await Promise.allSettled(jobs.map((j) => j.tmp));
       }
       for (let i = 0; i < jobs.length; i++) if (jobs[i].present) await this.metadata.add(diffIds[i], { digest: jobs[i].layer.digest, sourceRepository: full, mediaType: jobs[i].layer.mediaType });
-      return await store.locked(() => store.register(configBytes));
-    } finally {
+      return { id: sha256(configBytes), configBytes, release };
+    } catch (err) {
       release();
+      throw err;
     }
   }
 
@@ -503,15 +520,19 @@ export class Distribution {
    */
   #download(repo: Repository, layer: Descriptor, id: string, emit: Emit, signal: AbortSignal): { tmp: Promise<string>; release: () => void } {
     let job = this.#downloads.get(layer.digest);
+    let start: (() => void) | undefined;
     if (!job) {
       const listeners = new Set<Emit>();
       const controller = new AbortController();
+      let begin!: () => void;
       const created: Download = {
         listeners,
         users: 0,
         controller,
-        done: this.#fetchBlob(repo, layer, id, (m) => listeners.forEach((l) => l(m)), controller.signal),
+        // Started once this pull listens, so its first line ("Waiting") reaches it.
+        done: new Promise<void>((resolve) => (begin = resolve)).then(() => this.#fetchBlob(repo, layer, id, (m) => listeners.forEach((l) => l(m)), controller.signal)),
       };
+      start = begin;
       job = created;
       this.#downloads.set(layer.digest, created);
       const forget = () => {
@@ -547,6 +568,7 @@ export class Distribution {
       void j.done.then((tmp) => rm(tmp, { force: true }), () => {});
     };
     const tmp = j.done.finally(() => j.listeners.delete(relay));
+    start?.();
     return { tmp, release };
   }
 
