@@ -21,7 +21,7 @@ import {
   type Repository,
 } from '../image/index.js';
 import { chainIds } from '../storage/index.js';
-import { InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, sha256, type Logger } from '../util/index.js';
+import { ForbiddenError, InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, sha256, type Logger } from '../util/index.js';
 import { DistributionMetadata, type BlobRecord } from './distribution-metadata.js';
 import type { ImageStore } from './image-store.js';
 import { formatPlatform, hostPlatform, matchManifests, type PlatformSpec } from './platforms.js';
@@ -115,18 +115,18 @@ function progressLine(id: string, status: string, current: number, total: number
 /** Counts bytes that pass, reporting at most every PROGRESS_EVERY bytes (and at the end). */
 function counter(onCount: (n: number, final: boolean) => void): Transform {
   let n = 0;
-  let last = 0;
+  let last = -1;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
-      if (n - last >= PROGRESS_EVERY) {
+      if (n - Math.max(last, 0) >= PROGRESS_EVERY) {
         last = n;
         onCount(n, false);
       }
       cb(null, chunk);
     },
     flush(cb) {
-      onCount(n, true);
+      if (n !== last) onCount(n, true);
       cb();
     },
   });
@@ -311,7 +311,7 @@ export class Distribution {
   async pull(req: PullRequest, emit: Emit): Promise<void> {
     const ref = parseRemoteRef(req.ref.replace(/:$/, ''));
     const name = familiarRemote(ref);
-    if (name === 'scratch') throw new InvalidArgumentError("'scratch' is a reserved name");
+    if (name === 'scratch') throw new ForbiddenError("'scratch' is a reserved name");
     const repo = this.#o.registries.repository(ref, req.auth, ['pull']);
     const platform = req.platform;
     try {
@@ -609,7 +609,7 @@ export class Distribution {
           } finally {
             body.destroy();
           }
-          emit(progressLine(id, 'Downloading', offset, total));
+          if (offset !== last) emit(progressLine(id, 'Downloading', offset, total));
           emit(update(id, 'Verifying Checksum'));
           const got = `sha256:${hash.digest('hex')}`;
           if (got !== layer.digest) {
