@@ -379,16 +379,17 @@ test('daemon.json registry keys: info shows mirrors and insecure registries; a m
   // The peer as a Docker Hub mirror: library/mirrored:1 there is `mirrored:1` here.
   const tar = await runnableLayer(`mirrored ${Date.now()}`);
   const up = await uploadImage('library/mirrored', '1', tar, gzipSync(tar), 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'amd64', 'mirror');
-  const m = await startDaemon([], JSON.stringify({ 'registry-mirrors': [peer.url], 'insecure-registries': ['10.9.8.0/24', 'registry.test:5000'], 'max-concurrent-downloads': 2 }));
+  // The first mirror is down: the next one serves.
+  const m = await startDaemon([], JSON.stringify({ 'registry-mirrors': ['http://127.0.0.1:1', peer.url], 'insecure-registries': ['10.9.8.0/24', 'registry.test:5000'], 'max-concurrent-downloads': 2 }));
   cleanups.push(() => m.stop());
   const info = await m.docker(['info', '--format', '{{json .RegistryConfig}}']);
   const rc = JSON.parse(info.stdout);
-  assert.deepEqual(rc.Mirrors, [`${peer.url}/`]);
+  assert.deepEqual(rc.Mirrors, ['http://127.0.0.1:1/', `${peer.url}/`]);
   assert.ok(rc.InsecureRegistryCIDRs.includes('10.9.8.0/24') && rc.InsecureRegistryCIDRs.includes('127.0.0.0/8'), info.stdout);
   assert.equal(rc.IndexConfigs['registry.test:5000'].Secure, false);
   const text = await m.docker(['info']);
   assert.match(text.stdout, /Insecure Registries:\n(\s+.+\n)*\s+10\.9\.8\.0\/24/);
-  assert.match(text.stdout, new RegExp(`Registry Mirrors:\\n\\s+${peer.url.replace(/[.]/g, '\\.')}/`));
+  assert.match(text.stdout, new RegExp(`Registry Mirrors:\\n\\s+http://127\\.0\\.0\\.1:1/\\n\\s+${peer.url.replace(/[.]/g, '\\.')}/`));
   const pull = await m.docker(['pull', 'mirrored:1']);
   assert.equal(pull.code, 0, pull.stderr + m.log());
   assert.equal((await m.docker(['image', 'inspect', '--format', '{{.Id}}', 'mirrored:1'])).stdout.trim(), up.configDigest);
