@@ -266,6 +266,8 @@ export interface PullRequest {
   ref: string;
   platform?: PlatformSpec;
   auth?: AuthConfig;
+  /** The client went away: dockerd cancels its pull (downloads another pull shares go on). */
+  signal?: AbortSignal;
 }
 
 export interface PushRequest {
@@ -317,11 +319,12 @@ export class Distribution {
     try {
       let downloaded = false;
       if (ref.tag || ref.digest) {
-        downloaded = await this.#pullTag(repo, ref, platform, emit);
+        downloaded = await this.#pullTag(repo, ref, platform, emit, req.signal);
       } else {
         const tags = await repo.tags();
         for (const tag of tags) {
-          if (await this.#pullTag(repo, { ...ref, tag }, platform, emit)) downloaded = true;
+          req.signal?.throwIfAborted();
+          if (await this.#pullTag(repo, { ...ref, tag }, platform, emit, req.signal)) downloaded = true;
         }
       }
       const shown = ref.digest ? `${name}@${ref.digest}` : ref.tag ? `${name}:${ref.tag}` : name;
@@ -333,7 +336,7 @@ export class Distribution {
   }
 
   /** Pulls one tag or digest; true when an image was downloaded or newly tagged. */
-  async #pullTag(repo: Repository, ref: RemoteRef, platform: PlatformSpec | undefined, emit: Emit): Promise<boolean> {
+  async #pullTag(repo: Repository, ref: RemoteRef, platform: PlatformSpec | undefined, emit: Emit, signal?: AbortSignal): Promise<boolean> {
     const full = `${ref.domain}/${ref.path}`;
     const reference = ref.digest ?? ref.tag ?? 'latest';
     const fullRef = ref.digest ? `${full}@${ref.digest}` : `${full}:${reference}`;
@@ -343,7 +346,7 @@ export class Distribution {
     let image = top;
     if (top.index) image = await this.#pickFromIndex(repo, top, platform, fullRef);
     const manifest = image.manifest!;
-    const pulled = await this.#pullImage(repo, ref, manifest, emit);
+    const pulled = await this.#pullImage(repo, ref, manifest, emit, signal);
     try {
       emit({ status: `Digest: ${top.digest}` });
       return await this.#register(ref, reference, top.digest, pulled);
@@ -401,7 +404,7 @@ export class Distribution {
    * config to register (none when the image is here already) and the release of the layers'
    * pins, for the caller to call once the image is registered.
    */
-  async #pullImage(repo: Repository, ref: RemoteRef, manifest: ImageManifest, emit: Emit): Promise<{ id: string; configBytes?: Buffer; release: () => void }> {
+  async #pullImage(repo: Repository, ref: RemoteRef, manifest: ImageManifest, emit: Emit, signal?: AbortSignal): Promise<{ id: string; configBytes?: Buffer; release: () => void }> {
     const store = this.#o.store;
     const cfgDesc = manifest.config;
     if (!/^sha256:[a-f0-9]{64}$/.test(cfgDesc?.digest ?? '')) throw new InvalidArgumentError(`invalid config digest "${cfgDesc?.digest}"`);
@@ -415,7 +418,7 @@ export class Distribution {
     }
     let configBytes: Buffer;
     try {
-      configBytes = await this.#fetchConfig(repo, cfgDesc.digest);
+      configBytes = await this.#fetchConfig(repo, cfgDesc.digest, signal);
     } catch (err) {
       if (err instanceof RegistryError) throw new RegistryError(`error pulling image configuration: ${err.message}`, err.status, err.errorCode, { cause: err });
       throw err;
@@ -432,6 +435,9 @@ export class Distribution {
     const chain = chainIds(diffIds);
     const release = store.pin([...chain, ...diffIds]);
     const controller = new AbortController();
+    const cancel = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', cancel, { once: true });
+    if (signal?.aborted) cancel();
     const full = `${ref.domain}/${ref.path}`;
     try {
       const jobs: { layer: Descriptor; id: string; present: boolean; tmp?: Promise<string>; releaseDownload?: () => void }[] = manifest.layers.map((layer, i) => ({
@@ -457,6 +463,7 @@ export class Distribution {
             continue;
           }
           const tmp = await j.tmp!;
+          controller.signal.throwIfAborted();
           const total = j.layer.size;
           await store.locked(async () => {
             parent = await store.ensureLayer(
@@ -489,20 +496,24 @@ export class Distribution {
     } catch (err) {
       release();
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
     }
   }
 
-  async #fetchConfig(repo: Repository, digest: string): Promise<Buffer> {
+  async #fetchConfig(repo: Repository, digest: string, signal?: AbortSignal): Promise<Buffer> {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= MAX_DOWNLOAD_ATTEMPTS; attempt++) {
+      signal?.throwIfAborted();
       try {
-        const { body } = await repo.getBlob(digest);
+        const { body } = await repo.getBlob(digest, { signal });
+        signal?.throwIfAborted();
         const bytes = await readAll(body, MAX_CONFIG_BYTES, `image config ${digest}`);
         if (sha256(bytes) !== digest) throw new InvalidArgumentError(`image config verification failed for digest ${digest}`);
         return bytes;
       } catch (err) {
         lastErr = err;
-        if (!retryable(err) || attempt === MAX_DOWNLOAD_ATTEMPTS) break;
+        if (signal?.aborted || !retryable(err) || attempt === MAX_DOWNLOAD_ATTEMPTS) break;
         await this.#pause(attempt);
       }
     }
@@ -593,10 +604,15 @@ export class Distribution {
           resumed = startedAt > 0;
           const { body, size } = await repo.getBlob(layer.digest, { offset, signal });
           const total = size || layer.size;
+          if (signal.aborted) {
+            body.destroy();
+            signal.throwIfAborted();
+          }
           if (startedAt > 0 && total > 0 && startedAt > total) throw new RegistryError('partial download is larger than the blob', 0);
           let last = offset;
           try {
             for await (const chunk of body) {
+              signal.throwIfAborted();
               const b = chunk as Buffer;
               await fh.write(b, 0, b.length, offset);
               hash.update(b);
