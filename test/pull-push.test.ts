@@ -254,7 +254,11 @@ test('errors read as dockerd\'s: unknown manifest, no registry listening, pushin
 class FakeRegistry {
   readonly server: Server;
   readonly blobGets = new Map<string, number>();
+  /** The Range headers of layer GETs, in order. */
+  readonly ranges: string[] = [];
   corrupt = false;
+  /** Cut the next layer download after this many bytes (the connection dies). */
+  cutAt: number | undefined;
   constructor(
     readonly blobs: Map<string, Buffer>,
     readonly manifests: Map<string, { type: string; bytes: Buffer }>,
@@ -278,6 +282,22 @@ class FakeRegistry {
         if (this.corrupt && bm[2] === this.layer) {
           b = Buffer.from(b);
           b[b.length >> 1] ^= 0xff;
+        }
+        if (req.method === 'GET' && bm[2] === this.layer) {
+          this.ranges.push(String(req.headers.range ?? ''));
+          const range = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
+          if (range) {
+            const from = Number(range[1]);
+            res.writeHead(206, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(b.length - from), 'Content-Range': `bytes ${from}-${b.length - 1}/${b.length}` });
+            return void res.end(b.subarray(from));
+          }
+          if (this.cutAt !== undefined) {
+            const cut = this.cutAt;
+            this.cutAt = undefined;
+            res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(b.length), 'Docker-Content-Digest': bm[2] });
+            res.write(b.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 50));
+            return;
+          }
         }
         res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(b.length), 'Docker-Content-Digest': bm[2] });
         // Slowly enough that two pulls started together overlap.
@@ -342,6 +362,17 @@ test('a corrupt blob fails with a digest error and leaves no layer, image or tem
   assert.equal(b.code, 0, b.stderr);
   assert.equal(fake.blobGets.get(sha(gz)), 1, 'the layer was fetched once for both pulls');
   assert.equal((await d.docker(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim(), sha(config));
+
+  // A download cut half-way resumes with a Range request for the rest.
+  assert.equal((await d.docker(['rmi', ref])).code, 0);
+  fake.ranges.length = 0;
+  fake.cutAt = gz.length >> 1;
+  const resumed = await d.docker(['pull', ref]);
+  assert.equal(resumed.code, 0, resumed.stderr + d.log());
+  assert.deepEqual(fake.ranges, ['', `bytes=${gz.length >> 1}-`]);
+  assert.deepEqual(await readdir(join(d.dataRoot, 'image', 'tmp')), []);
+  const run = await d.docker(['run', '--rm', ref, 'cat', '/marker.txt']);
+  assert.match(run.stdout, /^fake \d+$/);
 });
 
 test('Basic auth: without login push and pull fail as docker says; after docker login both work; a wrong password is 401', { skip, timeout: 300_000 }, async () => {
