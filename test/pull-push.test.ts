@@ -466,8 +466,11 @@ test('an HTTP proxy from the daemon\'s environment carries pushes and pulls to a
   process.env.HTTPS_PROXY = proxyUrl;
   delete process.env.NO_PROXY;
   let p: TestDaemon;
+  let strict: TestDaemon;
   try {
     p = await startDaemon([], JSON.stringify({ 'insecure-registries': [`registry.test:${peer.port}`] }));
+    // The same registry, not declared insecure: HTTPS only, which a plain HTTP registry fails.
+    strict = await startDaemon();
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
@@ -475,6 +478,10 @@ test('an HTTP proxy from the daemon\'s environment carries pushes and pulls to a
     }
   }
   cleanups.push(() => p.stop());
+  cleanups.push(() => strict.stop());
+  const refused = await strict.docker(['pull', `registry.test:${peer.port}/proxied/bb:1`]);
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, /http: server gave HTTP response to HTTPS client/);
   const info = await p.docker(['info', '--format', '{{.HTTPProxy}}']);
   assert.equal(info.stdout.trim(), proxyUrl);
   const name = `registry.test:${peer.port}/proxied/bb:1`;
