@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, checkMirror, readDaemonJson } from './config.js';
+import { DEFAULT_CONFIG, checkInsecureRegistries, checkMirror, checkRegistryMirrors, readDaemonJson } from './config.js';
+import { registryConfig } from './system.js';
 
 test('debian-mirror: deb.debian.org by default, daemon.json sets it and the security archive', async () => {
   assert.equal(DEFAULT_CONFIG.debianMirror, 'http://deb.debian.org/debian');
@@ -26,4 +27,35 @@ test('a mirror must be an http, https or file URL; only the security one may be 
   assert.throws(() => checkMirror('debian-mirror', '', false), /not a URL/);
   assert.throws(() => checkMirror('debian-mirror', 3, false), /a URL string is expected/);
   assert.equal(checkMirror('debian-security-mirror', '', true), '');
+});
+
+test('registry keys: dockerd\'s defaults, texts and normalization; info\'s RegistryConfig from them', async () => {
+  assert.deepEqual([DEFAULT_CONFIG.maxConcurrentDownloads, DEFAULT_CONFIG.maxConcurrentUploads, DEFAULT_CONFIG.certsDir], [3, 5, '/etc/wharf/certs.d']);
+  assert.deepEqual(checkRegistryMirrors(['https://m.lan', 'https://m.lan/', 'http://127.0.0.1:5000/']), ['https://m.lan/', 'http://127.0.0.1:5000/']);
+  assert.throws(() => checkRegistryMirrors(['m.lan']), { message: `invalid mirror: no scheme specified for "m.lan": must use either 'https://' or 'http://'` });
+  assert.throws(() => checkRegistryMirrors(['ftp://m.lan']), /unsupported scheme "ftp"/);
+  assert.throws(() => checkRegistryMirrors(['https://m.lan/?x=1']), /query or fragment/);
+  assert.deepEqual(checkInsecureRegistries(['10.0.0.0/8', 'http://reg.lan:5000', 'reg.lan:5000', '[::1]:5000']), ['10.0.0.0/8', 'reg.lan:5000', '[::1]:5000']);
+  assert.throws(() => checkInsecureRegistries(['ftp://x']), { message: "insecure registry ftp://x should not contain '://'" });
+  assert.throws(() => checkInsecureRegistries(['-bad']), /Cannot begin or end with a hyphen/);
+  assert.throws(() => checkInsecureRegistries(['reg.lan:99999']), /invalid port "99999"/);
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-config-'));
+  try {
+    const p = join(dir, 'daemon.json');
+    await writeFile(p, JSON.stringify({ 'registry-mirrors': ['https://m.lan'], 'insecure-registries': ['reg.lan:5000'], 'max-concurrent-downloads': 1, 'max-concurrent-uploads': 2, 'certs-dir': '/srv/certs.d' }));
+    const c = await readDaemonJson(p, true);
+    assert.deepEqual(c, { registryMirrors: ['https://m.lan/'], insecureRegistries: ['reg.lan:5000'], maxConcurrentDownloads: 1, maxConcurrentUploads: 2, certsDir: '/srv/certs.d' });
+    await writeFile(p, JSON.stringify({ 'max-concurrent-downloads': 0 }));
+    await assert.rejects(readDaemonJson(p, true), /invalid max-concurrent-downloads/);
+    assert.deepEqual(registryConfig({ registryMirrors: c.registryMirrors!, insecureRegistries: c.insecureRegistries! }), {
+      IndexConfigs: {
+        'reg.lan:5000': { Name: 'reg.lan:5000', Mirrors: [], Secure: false, Official: false },
+        'docker.io': { Name: 'docker.io', Mirrors: ['https://m.lan/'], Secure: true, Official: true },
+      },
+      InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
+      Mirrors: ['https://m.lan/'],
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

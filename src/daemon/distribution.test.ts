@@ -381,3 +381,21 @@ test('pull: an unreachable registry leaves a local image up to date; an absent o
     await assert.rejects(svc.pull('nginx', 'latest', () => {}), (e: Error) => e === unreachable);
   });
 });
+
+test('pull: a client that goes away cancels its pull; nothing of it stays', { skip }, async () => {
+  const reg = new FakeRegistry();
+  const img = await seedImage(reg, 'c/one', 'latest', { 'c.txt': 'cancel ' + Math.random() });
+  let open!: () => void;
+  reg.gate = new Promise<void>((resolve) => (open = resolve));
+  await withService(reg, async (svc, root) => {
+    const gone = new AbortController();
+    const pulling = svc.pull('127.0.0.1:5000/c/one', 'latest', () => {}, { signal: gone.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    gone.abort(new Error('the client went away'));
+    open();
+    await assert.rejects(pulling, /the client went away|aborted/);
+    assert.throws(() => svc.get('127.0.0.1:5000/c/one'), /No such image/);
+    assert.deepEqual(await readdir(join(root, 'image', 'tmp')), []);
+    assert.ok(!(await readdir(join(root, 'image', 'blobs', 'sha256'))).includes(img.diffId.slice(7)));
+  });
+});

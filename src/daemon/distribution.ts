@@ -21,7 +21,7 @@ import {
   type Repository,
 } from '../image/index.js';
 import { chainIds } from '../storage/index.js';
-import { InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, sha256, type Logger } from '../util/index.js';
+import { ForbiddenError, InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, sha256, type Logger } from '../util/index.js';
 import { DistributionMetadata, type BlobRecord } from './distribution-metadata.js';
 import type { ImageStore } from './image-store.js';
 import { formatPlatform, hostPlatform, matchManifests, type PlatformSpec } from './platforms.js';
@@ -115,18 +115,18 @@ function progressLine(id: string, status: string, current: number, total: number
 /** Counts bytes that pass, reporting at most every PROGRESS_EVERY bytes (and at the end). */
 function counter(onCount: (n: number, final: boolean) => void): Transform {
   let n = 0;
-  let last = 0;
+  let last = -1;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
-      if (n - last >= PROGRESS_EVERY) {
+      if (n - Math.max(last, 0) >= PROGRESS_EVERY) {
         last = n;
         onCount(n, false);
       }
       cb(null, chunk);
     },
     flush(cb) {
-      onCount(n, true);
+      if (n !== last) onCount(n, true);
       cb();
     },
   });
@@ -266,6 +266,8 @@ export interface PullRequest {
   ref: string;
   platform?: PlatformSpec;
   auth?: AuthConfig;
+  /** The client went away: dockerd cancels its pull (downloads another pull shares go on). */
+  signal?: AbortSignal;
 }
 
 export interface PushRequest {
@@ -311,17 +313,18 @@ export class Distribution {
   async pull(req: PullRequest, emit: Emit): Promise<void> {
     const ref = parseRemoteRef(req.ref.replace(/:$/, ''));
     const name = familiarRemote(ref);
-    if (name === 'scratch') throw new InvalidArgumentError("'scratch' is a reserved name");
+    if (name === 'scratch') throw new ForbiddenError("'scratch' is a reserved name");
     const repo = this.#o.registries.repository(ref, req.auth, ['pull']);
     const platform = req.platform;
     try {
       let downloaded = false;
       if (ref.tag || ref.digest) {
-        downloaded = await this.#pullTag(repo, ref, platform, emit);
+        downloaded = await this.#pullTag(repo, ref, platform, emit, req.signal);
       } else {
         const tags = await repo.tags();
         for (const tag of tags) {
-          if (await this.#pullTag(repo, { ...ref, tag }, platform, emit)) downloaded = true;
+          req.signal?.throwIfAborted();
+          if (await this.#pullTag(repo, { ...ref, tag }, platform, emit, req.signal)) downloaded = true;
         }
       }
       const shown = ref.digest ? `${name}@${ref.digest}` : ref.tag ? `${name}:${ref.tag}` : name;
@@ -333,8 +336,7 @@ export class Distribution {
   }
 
   /** Pulls one tag or digest; true when an image was downloaded or newly tagged. */
-  async #pullTag(repo: Repository, ref: RemoteRef, platform: PlatformSpec | undefined, emit: Emit): Promise<boolean> {
-    const name = familiarRemote(ref);
+  async #pullTag(repo: Repository, ref: RemoteRef, platform: PlatformSpec | undefined, emit: Emit, signal?: AbortSignal): Promise<boolean> {
     const full = `${ref.domain}/${ref.path}`;
     const reference = ref.digest ?? ref.tag ?? 'latest';
     const fullRef = ref.digest ? `${full}@${ref.digest}` : `${full}:${reference}`;
@@ -344,12 +346,25 @@ export class Distribution {
     let image = top;
     if (top.index) image = await this.#pickFromIndex(repo, top, platform, fullRef);
     const manifest = image.manifest!;
-    const id = await this.#pullImage(repo, ref, manifest, emit);
-    emit({ status: `Digest: ${top.digest}` });
+    const pulled = await this.#pullImage(repo, ref, manifest, emit, signal);
+    try {
+      emit({ status: `Digest: ${top.digest}` });
+      return await this.#register(ref, reference, top.digest, pulled);
+    } finally {
+      pulled.release();
+    }
+  }
+
+  /** Registers a pulled image and names it (tag or digest); true when that name is new or moved. */
+  #register(ref: RemoteRef, reference: string, manifestDigest: string, pulled: { id: string; configBytes?: Buffer }): Promise<boolean> {
     const store = this.#o.store;
+    const name = familiarRemote(ref);
+    const fullRef = ref.digest ? `${ref.domain}/${ref.path}@${ref.digest}` : `${ref.domain}/${ref.path}:${reference}`;
+    // Registered and named under one lock: an untagged image could be pruned in between.
     return store.locked(async () => {
+      const id = pulled.configBytes ? await store.register(pulled.configBytes) : pulled.id;
       if (!store.images.has(id)) throw new NotFoundError(`the image ${id} of ${fullRef} was removed while it was being pulled; pull it again`);
-      const repoDigest = `${name}@${top.digest}`;
+      const repoDigest = `${name}@${manifestDigest}`;
       if (ref.digest) {
         const had = store.images.get(id)!.repoDigests.includes(repoDigest);
         await store.addRepoDigest(repoDigest, id);
@@ -384,22 +399,26 @@ export class Distribution {
     throw new NotFoundError(`no matching manifest for ${platform ? formatPlatform(platform) : 'linux/amd64'} in the manifest list entries`);
   }
 
-  /** Fetches the config and the layers the store lacks, extracts them in order; returns the image ID. */
-  async #pullImage(repo: Repository, ref: RemoteRef, manifest: ImageManifest, emit: Emit): Promise<string> {
+  /**
+   * Fetches the config and the layers the store lacks, extracts them in order. Returns the
+   * config to register (none when the image is here already) and the release of the layers'
+   * pins, for the caller to call once the image is registered.
+   */
+  async #pullImage(repo: Repository, ref: RemoteRef, manifest: ImageManifest, emit: Emit, signal?: AbortSignal): Promise<{ id: string; configBytes?: Buffer; release: () => void }> {
     const store = this.#o.store;
     const cfgDesc = manifest.config;
     if (!/^sha256:[a-f0-9]{64}$/.test(cfgDesc?.digest ?? '')) throw new InvalidArgumentError(`invalid config digest "${cfgDesc?.digest}"`);
     if (cfgDesc.mediaType && !CONFIG_TYPES.has(cfgDesc.mediaType)) {
       throw new InvalidArgumentError(`Encountered remote "${cfgDesc.mediaType}"(${CONFIG_CLASSES[cfgDesc.mediaType] ?? 'unknown'}) when fetching`);
     }
-    if (store.images.has(cfgDesc.digest)) return cfgDesc.digest;
+    if (store.images.has(cfgDesc.digest)) return { id: cfgDesc.digest, release: () => {} };
     for (const l of manifest.layers) {
       if (!/^sha256:[a-f0-9]{64}$/.test(l.digest ?? '')) throw new InvalidArgumentError(`could not validate layer digest "${l.digest}": invalid checksum digest format`);
       checkLayerType(l.mediaType);
     }
     let configBytes: Buffer;
     try {
-      configBytes = await this.#fetchConfig(repo, cfgDesc.digest);
+      configBytes = await this.#fetchConfig(repo, cfgDesc.digest, signal);
     } catch (err) {
       if (err instanceof RegistryError) throw new RegistryError(`error pulling image configuration: ${err.message}`, err.status, err.errorCode, { cause: err });
       throw err;
@@ -416,6 +435,9 @@ export class Distribution {
     const chain = chainIds(diffIds);
     const release = store.pin([...chain, ...diffIds]);
     const controller = new AbortController();
+    const cancel = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', cancel, { once: true });
+    if (signal?.aborted) cancel();
     const full = `${ref.domain}/${ref.path}`;
     try {
       const jobs: { layer: Descriptor; id: string; present: boolean; tmp?: Promise<string>; releaseDownload?: () => void }[] = manifest.layers.map((layer, i) => ({
@@ -441,6 +463,7 @@ export class Distribution {
             continue;
           }
           const tmp = await j.tmp!;
+          controller.signal.throwIfAborted();
           const total = j.layer.size;
           await store.locked(async () => {
             parent = await store.ensureLayer(
@@ -469,23 +492,28 @@ export class Distribution {
         await Promise.allSettled(jobs.map((j) => j.tmp));
       }
       for (let i = 0; i < jobs.length; i++) if (jobs[i].present) await this.metadata.add(diffIds[i], { digest: jobs[i].layer.digest, sourceRepository: full, mediaType: jobs[i].layer.mediaType });
-      return await store.locked(() => store.register(configBytes));
-    } finally {
+      return { id: sha256(configBytes), configBytes, release };
+    } catch (err) {
       release();
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
     }
   }
 
-  async #fetchConfig(repo: Repository, digest: string): Promise<Buffer> {
+  async #fetchConfig(repo: Repository, digest: string, signal?: AbortSignal): Promise<Buffer> {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= MAX_DOWNLOAD_ATTEMPTS; attempt++) {
+      signal?.throwIfAborted();
       try {
-        const { body } = await repo.getBlob(digest);
+        const { body } = await repo.getBlob(digest, { signal });
+        signal?.throwIfAborted();
         const bytes = await readAll(body, MAX_CONFIG_BYTES, `image config ${digest}`);
         if (sha256(bytes) !== digest) throw new InvalidArgumentError(`image config verification failed for digest ${digest}`);
         return bytes;
       } catch (err) {
         lastErr = err;
-        if (!retryable(err) || attempt === MAX_DOWNLOAD_ATTEMPTS) break;
+        if (signal?.aborted || !retryable(err) || attempt === MAX_DOWNLOAD_ATTEMPTS) break;
         await this.#pause(attempt);
       }
     }
@@ -503,15 +531,19 @@ export class Distribution {
    */
   #download(repo: Repository, layer: Descriptor, id: string, emit: Emit, signal: AbortSignal): { tmp: Promise<string>; release: () => void } {
     let job = this.#downloads.get(layer.digest);
+    let start: (() => void) | undefined;
     if (!job) {
       const listeners = new Set<Emit>();
       const controller = new AbortController();
+      let begin!: () => void;
       const created: Download = {
         listeners,
         users: 0,
         controller,
-        done: this.#fetchBlob(repo, layer, id, (m) => listeners.forEach((l) => l(m)), controller.signal),
+        // Started once this pull listens, so its first line ("Waiting") reaches it.
+        done: new Promise<void>((resolve) => (begin = resolve)).then(() => this.#fetchBlob(repo, layer, id, (m) => listeners.forEach((l) => l(m)), controller.signal)),
       };
+      start = begin;
       job = created;
       this.#downloads.set(layer.digest, created);
       const forget = () => {
@@ -547,6 +579,7 @@ export class Distribution {
       void j.done.then((tmp) => rm(tmp, { force: true }), () => {});
     };
     const tmp = j.done.finally(() => j.listeners.delete(relay));
+    start?.();
     return { tmp, release };
   }
 
@@ -571,10 +604,15 @@ export class Distribution {
           resumed = startedAt > 0;
           const { body, size } = await repo.getBlob(layer.digest, { offset, signal });
           const total = size || layer.size;
+          if (signal.aborted) {
+            body.destroy();
+            signal.throwIfAborted();
+          }
           if (startedAt > 0 && total > 0 && startedAt > total) throw new RegistryError('partial download is larger than the blob', 0);
           let last = offset;
           try {
             for await (const chunk of body) {
+              signal.throwIfAborted();
               const b = chunk as Buffer;
               await fh.write(b, 0, b.length, offset);
               hash.update(b);
@@ -587,7 +625,7 @@ export class Distribution {
           } finally {
             body.destroy();
           }
-          emit(progressLine(id, 'Downloading', offset, total));
+          if (offset !== last) emit(progressLine(id, 'Downloading', offset, total));
           emit(update(id, 'Verifying Checksum'));
           const got = `sha256:${hash.digest('hex')}`;
           if (got !== layer.digest) {

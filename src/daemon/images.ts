@@ -399,7 +399,7 @@ export class ImageService {
    * tag. A registry that cannot be reached at all leaves a local image as it is, up to date:
    * the default busybox works on machines without a network.
    */
-  async pull(image: string, tag: string | undefined, emit: (m: ProgressMessage) => void, opts: { platform?: PlatformSpec; auth?: AuthConfig } = {}): Promise<void> {
+  async pull(image: string, tag: string | undefined, emit: (m: ProgressMessage) => void, opts: { platform?: PlatformSpec; auth?: AuthConfig; signal?: AbortSignal } = {}): Promise<void> {
     const ref = tag ? (/^sha256:[a-f0-9]{64}$/.test(tag) ? `${image.replace(/:$/, '')}@${tag}` : `${image.replace(/:$/, '')}:${tag}`) : image.replace(/:$/, '');
     const r = parseReference(ref);
     const recipe = r.digest ? undefined : debianRecipe(r.repo, r.tag);
@@ -414,7 +414,7 @@ export class ImageService {
     }
     if (!this.#dist) throw new UnavailableError(`pull access denied for ${r.repo}: this wharfd has no registry client`);
     try {
-      await this.#dist.pull({ ref, platform: opts.platform, auth: opts.auth }, emit);
+      await this.#dist.pull({ ref, platform: opts.platform, auth: opts.auth, signal: opts.signal }, emit);
     } catch (err) {
       if (!isUnreachable(err)) throw err;
       const local = r.tag || r.digest ? this.#store.find(ref) : [...this.#store.tags.keys()].some((t) => splitTag(t).repo === r.repo);

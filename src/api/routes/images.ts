@@ -79,7 +79,9 @@ export function imageRoutes(r: Router, d: Daemon): void {
       const p = ctx.str('platform');
       const platform = p ? parsePlatform(p) : undefined;
       const auth = registryAuth(ctx);
-      await progress(ctx, (emit) => images.pull(fromImage, ctx.str('tag') || undefined, emit, { platform, auth }), { plainEarlyErrors: true, goEscapes: true });
+      const gone = new AbortController();
+      void ctx.clientGone().then(() => gone.abort(new Error('the client went away')));
+      await progress(ctx, (emit) => images.pull(fromImage, ctx.str('tag') || undefined, emit, { platform, auth, signal: gone.signal }), { plainEarlyErrors: true, goEscapes: true });
       return;
     }
     throw new InvalidArgumentError('fromImage or fromSrc is required');
