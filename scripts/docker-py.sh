@@ -57,7 +57,9 @@ cleanup() {
       await new BridgeDriver({ netnsDir: '$work/run/netns', tag: bridgeTag('$bridge') }).cleanup({ networks: [], endpoints: [] });
     " || echo "docker-py: cleaning up the network of $work failed" >&2
   fi
-  grep -o " $work[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # Nothing mounted any more is the usual case: grep's "no match" must not end the cleanup
+  # (errexit and pipefail hold in this trap) before the work directory goes.
+  { grep -o " $work[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -73,7 +73,9 @@ test('RUN: a container with the process, its output streamed, its changes commit
   const code = await ws.run(proc('echo hi > /f; echo out; echo err >&2'), (c) => out.push(c), new AbortController().signal);
   assert.equal(code, 0);
   assert.match(Buffer.concat(out).toString(), /out/);
-  assert.match(Buffer.concat(out).toString(), /err/);
+  // stderr as the classic builder shows it, in bright red (docker-py's test_build_stderr_data).
+  assert.match(Buffer.concat(out).toString(), /\x1b\[91merr\n\x1b\[0m/);
+  assert.doesNotMatch(Buffer.concat(out).toString(), /\x1b\[91mout/);
   assert.match(ws.id, /^[0-9a-f]{64}$/);
   const byLabel = () => d.containers.list({ all: true, filters: { label: [`com.wharf.build=${ws.id}`] } });
   assert.equal((await byLabel()).length, 1, 'the step is a real container, labelled with the workspace ID');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type TestDaemon } from './harness.js';
+import { exec, startDaemon, type TestDaemon } from './harness.js';
 
 let d: TestDaemon;
 let scratch: string;
@@ -151,4 +151,23 @@ test('a container taken off its only network keeps its NetworkMode and can be co
   // It stays on the network it joined again across a restart.
   await ok(['restart', '-t', '0', 'rejoin']);
   assert.equal((await ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "wt-rejoin").IPAddress}}', 'rejoin'])).trim(), '10.249.9.140');
+});
+
+test('an error answer has a Content-Length, not chunks, so a streaming client (docker-py build) sees its status', async () => {
+  const missing = await d.api('GET', '/containers/no-such-container/json');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers['transfer-encoding'], undefined);
+  assert.equal(Number(missing.headers['content-length']), Buffer.byteLength(missing.body));
+
+  // docker-py's build of an empty file object sends a context whose Dockerfile is empty.
+  const ctxDir = join(scratch, 'emptyctx');
+  await exec('mkdir', ['-p', ctxDir]);
+  await writeFile(join(ctxDir, 'Dockerfile'), '');
+  const tar = join(scratch, 'empty.tar');
+  assert.equal((await exec('tar', ['-C', ctxDir, '-cf', tar, 'Dockerfile'])).code, 0);
+  const r = await exec('curl', ['-s', '-i', '--unix-socket', d.socket, '-H', 'Content-Type: application/x-tar', '--data-binary', `@${tar}`, 'http://wharf/v1.41/build?t=a/b/c']);
+  const [head] = r.stdout.split('\r\n\r\n');
+  assert.match(head, /^HTTP\/1\.1 400 /);
+  assert.match(head, /\r\nContent-Length: \d+/i);
+  assert.doesNotMatch(head, /Transfer-Encoding: chunked/i);
 });

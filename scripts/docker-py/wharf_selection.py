@@ -13,7 +13,9 @@ LEFT_OUT_FILES = (
 
 # A test that pulls reaches Docker Hub: `.pull(`, `images.pull`, or a build with pull=True; so do
 # the registry's distribution inspect and a run of an image that exists nowhere (it pulls on 404).
-PULLS = re.compile(r'\.pull\(|pull=True|inspect_distribution|run_with_image_that_does_not_exist')
+# A test outside the swarm files that starts a swarm of its own (init_swarm: the network tests of
+# scope, attachable and ingress networks) is a swarm test too.
+PULLS = re.compile(r'\.pull\(|pull=True|inspect_distribution|run_with_image_that_does_not_exist|init_swarm\(')
 
 
 def _source(item):

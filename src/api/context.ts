@@ -165,8 +165,12 @@ export class Context {
       return;
     }
     const res = this.#resOrFail();
+    const noBody = status === 304 || status === 204;
+    // A whole answer has its length, as dockerd's have: clients such as docker-py take a chunked
+    // answer to a streaming request (build, pull) for the stream and never look at its status.
+    if (!noBody) h['Content-Length'] = Buffer.byteLength(payload);
     res.writeHead(status, h);
-    res.end(status === 304 || status === 204 ? undefined : payload);
+    res.end(noBody ? undefined : payload);
   }
 
   /** Start a streamed response (JSON lines, logs, tar): headers now, body as it comes. */

@@ -609,6 +609,28 @@ test('--cache-from: steps are taken from an image whose history matches, step by
   assert.equal(full.id, first.id, 'the last step is the cache-from image itself');
 });
 
+test('--cache-from: the local cache counts only for steps a source grew from; sources that are not here leave no cache', async () => {
+  const h = new FakeHost();
+  const df = 'FROM busybox\nENV FOO=bar\nRUN touch baz\nRUN touch bax';
+  const first = await run(h, df, { tags: ['build1'] });
+  h.images.set('build1', h.byId.get(first.id!)!);
+  // docker-py's test_build_with_cache_from: the local cache is there, and build1 grew from it.
+  const again = await run(h, df, { cacheFrom: ['build1'] });
+  assert.equal((again.text.match(/ ---> Using cache\n/g) ?? []).length, 3, again.text);
+  assert.equal(again.id, first.id);
+  const runs = h.runs.length;
+  const none = await run(h, df, { cacheFrom: ['nosuchtag'] });
+  assert.equal(none.err, undefined, String(none.err));
+  assert.equal((none.text.match(/ ---> Using cache\n/g) ?? []).length, 0, none.text);
+  assert.equal(h.runs.length, runs + 2, 'both RUN steps ran again');
+  // A source that shares only the first steps takes the local cache up to where they part.
+  const other = await run(h, 'FROM busybox\nENV FOO=bar\nRUN touch other', { tags: ['other:1'] });
+  h.images.set('other:1', h.byId.get(other.id!)!);
+  const part = await run(h, df, { cacheFrom: ['other:1'] });
+  assert.match(part.text, /Step 2\/4 : ENV FOO=bar\n ---> Using cache\n/);
+  assert.match(part.text, /Step 3\/4 : RUN touch baz\n ---> Running in/);
+});
+
 test('a failing stage stops the stages running beside it; nothing is left', async () => {
   const h = new FakeHost();
   h.script = (p, out, signal) => {

@@ -531,12 +531,27 @@ function commitRequest(b: Build, st: StageState, createdBy: string): CommitReque
 /** On a hit, the step's image is the cached one (` ---> Using cache`). */
 async function probeCache(b: Build, st: StageState, key: string, createdBy: string): Promise<boolean> {
   if (b.job.request.noCache) return false;
-  const hit = (await b.job.host.cache.get(key)) ?? (await fromCacheSources(b, st, createdBy));
+  const local = await b.job.host.cache.get(key);
+  // With --cache-from, the classic builder takes a local hit only when a source image grew from
+  // it (moby's ImageCache: an ancestor of a cache-from image); sources that are not here leave
+  // no cache at all.
+  const sourced = !b.job.request.cacheFrom?.length || (local !== undefined && b.cacheFrom.some((src) => grewFrom(src, local)));
+  const hit = (sourced ? local : undefined) ?? (await fromCacheSources(b, st, createdBy));
   if (!hit) return false;
   st.out.stream(' ---> Using cache\n');
   st.image = hit;
   await b.job.host.cache.put(key, hit.id);
   return true;
+}
+
+/** Whether `img`'s history and layers are where `src`'s start: an image `src` was built on. */
+function grewFrom(src: BuildImage, img: BuildImage): boolean {
+  const history = src.config.history ?? [];
+  const own = img.config.history ?? [];
+  const diffs = src.config.rootfs.diff_ids;
+  const ownDiffs = img.config.rootfs.diff_ids;
+  if (own.length > history.length || ownDiffs.length > diffs.length) return false;
+  return own.every((h, i) => h.created_by === history[i].created_by && !!h.empty_layer === !!history[i].empty_layer) && ownDiffs.every((d, i) => d === diffs[i]);
 }
 
 /**

@@ -25,6 +25,13 @@ export interface BuildHostDeps {
   logger: Logger;
 }
 
+/**
+ * The classic builder's stream formatter shows a step's stderr in bright red: each write
+ * wrapped in these ANSI codes (moby's NewStderrWriter), which clients pass through as they are.
+ */
+const STDERR_START = Buffer.from('\x1b[91m');
+const STDERR_END = Buffer.from('\x1b[0m');
+
 /** A pull's progress message as one line of build output. */
 function progressLine(m: ProgressMessage): string | undefined {
   if (m.stream) return m.stream.replace(/\n$/, '');
@@ -307,7 +314,7 @@ class StepWorkspace implements Workspace {
       await c.start(Id);
       const logs = c.logs(Id, { follow: true, stdout: true, stderr: true, tail: -1, signal: abortLogs.signal });
       const pumped = (async () => {
-        for await (const batch of logs.entries) for (const e of batch) output(e.line);
+        for await (const batch of logs.entries) for (const e of batch) output(e.stream === 'stderr' ? Buffer.concat([STDERR_START, e.line, STDERR_END]) : e.line);
       })();
       const code = await exited;
       await pumped.catch(() => {});

@@ -488,7 +488,8 @@ export class Lifecycle {
 
   /**
    * POST /networks/{id}/disconnect. Leaving NetworkMode's network hands its place (eth0, the
-   * default route) to the next network the record names, or `none` when there is no other.
+   * default route) to the next network the record names, or `none` when there is no other
+   * (record.networkModeNow); HostConfig.NetworkMode stays as created, as Docker shows it.
    */
   async disconnectNetwork(ref: string, network: string, force = false): Promise<void> {
     const net = this.ctx.network;
