@@ -360,6 +360,19 @@ test('the digest ignores mtimes and owners, changes with one byte; history words
     assert.equal(first.historyWord, `dir:${first.digest.slice(7)}`);
   }));
 
+test('a directory the copy made and then replaced by a link is never written through', () =>
+  withEnv(async (e) => {
+    // `outside` stands for the host: a link the copy itself puts where it made a directory
+    // must not lead a later file of the same copy there (the writer's known parents are forgotten).
+    const outside = join(e.root, '..', 'outside');
+    await mkdir(outside);
+    await put(e.ctx, { 'a/x/f': 'f', 'c/x': { link: outside }, 'b/x/g': 'g' });
+    await copy(e, ['a', 'c', 'b'], '/dest/');
+    assert.deepEqual(await readdir(outside), []);
+    const all = await tree(e.root);
+    assert.ok(all.some((l) => l.endsWith('/g=g')), all.join(' '));
+  }));
+
 test('planning and applying 1000 files / 50 MB is fast', { timeout: 60_000 }, () =>
   withEnv(async (e) => {
     const chunk = Buffer.alloc(50 * 1024, 7);

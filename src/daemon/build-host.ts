@@ -338,7 +338,9 @@ class StepWorkspace implements Workspace {
     if (this.#kind === 'bare') await this.d.rootfs.unmount(this.#id);
     const key = this.#kind === 'container' ? this.#container : this.#id;
     if (!key) throw new Error('the step\'s container was never made: nothing to commit');
-    const id = await this.d.rootfs.commitBuild(key, { ...req, mountPoints: this.#fileMountPoints });
+    // A bare file system is removed right after: its files can become the layer as they are,
+    // rather than be packed and extracted again (a COPY of a big context wrote them twice).
+    const id = await this.d.rootfs.commitBuild(key, { ...req, mountPoints: this.#fileMountPoints, ...(this.#kind === 'bare' ? { handOver: true } : {}) });
     const rec = this.d.images.get(id);
     this.committed(rec.id);
     return { id: rec.id, config: rec.config };

@@ -224,15 +224,17 @@ export class ContainerFilesystems implements RootfsPort {
    * line the step's. `mountPoints`: more paths (relative) that are mount points only, like the runtime's own.
    * `sourceDateEpoch`: the layer's files are extracted from this tar, so clamping here gives
    * containers the same times save/push carry.
+   * `handOver`: the caller removes `key` right after (an unmounted build file system), so
+   * storage may make its files the layer as they are (DiffOptions.handOver).
    */
-  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; mountPoints?: string[]; sourceDateEpoch?: number }): Promise<string> {
+  async commitBuild(key: string, req: { config: CommitImageRequest['config']; createdBy: string; comment?: string; created?: string; author?: string; mountPoints?: string[]; sourceDateEpoch?: number; handOver?: boolean }): Promise<string> {
     const meta = this.#meta(key);
     const mountPoints = req.mountPoints?.length ? new Set([...INIT_PATHS, ...req.mountPoints]) : INIT_PATHS;
     const mtimeMax = req.sourceDateEpoch === undefined ? undefined : new Date(req.sourceDateEpoch * 1000);
     return this.#o.images.commit({
       imageId: meta.imageId,
       base: meta,
-      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints, ...(mtimeMax ? { mtimeMax } : {}) }).tar(),
+      layer: () => this.#o.snapshots.diff(key, top(meta), { mountPoints, ...(mtimeMax ? { mtimeMax } : {}), ...(req.handOver ? { handOver: true } : {}) }).tar(),
       config: req.config,
       createdBy: req.createdBy,
       historyComment: req.comment,

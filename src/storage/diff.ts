@@ -101,6 +101,11 @@ class UpperDiff implements Diff {
   }
 
   async tar(): Promise<Readable> {
+    return (await this.tarAndSkips()).tar;
+  }
+
+  /** The tar, and how many upper-dir paths it leaves out (mount points and their parents). */
+  async tarAndSkips(): Promise<{ tar: Readable; skipped: number }> {
     const upper = this.#upper;
     const skip = new Set<string>();
     for (const rel of this.#mountPoints) {
@@ -117,11 +122,12 @@ class UpperDiff implements Diff {
       const names = await readdir(join(upper, dir)).catch(() => [] as string[]);
       if (names.every((n) => skip.has(`${dir}/${n}`))) skip.add(dir);
     }
-    return packDir(upper, { layer: true, skip: (rel) => skip.has(rel), mtimeMax: this.#mtimeMax }) as unknown as Readable;
+    const tar = packDir(upper, { layer: true, skip: (rel) => skip.has(rel), mtimeMax: this.#mtimeMax }) as unknown as Readable;
+    return { tar, skipped: skip.size };
   }
 }
 
 /** The changes of the overlay upper directory `upper` over `lowers` (top first). */
-export function upperDiff(upper: string, lowers: string[], opts: DiffOptions = {}): Diff {
+export function upperDiff(upper: string, lowers: string[], opts: DiffOptions = {}): Diff & { tarAndSkips(): Promise<{ tar: Readable; skipped: number }> } {
   return new UpperDiff(upper, lowers, opts);
 }

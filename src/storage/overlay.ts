@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -51,6 +51,11 @@ export class OverlaySnapshotter implements Snapshotter {
   readonly #root: string;
   readonly #layers = new Map<string, LayerInfo>();
   readonly #chains = new Map<string, Chain>();
+  /**
+   * Snapshots whose writable directory may become the layer of a chain ID (see
+   * DiffOptions.handOver): chain ID -> key, learnt when the snapshot's tar was read whole.
+   */
+  readonly #handOvers = new Map<string, string>();
   readonly #d: { layers: string; links: string; containers: string; empty: string; views: string };
 
   constructor(root: string) {
@@ -111,6 +116,8 @@ export class OverlaySnapshotter implements Snapshotter {
     if (parent && !this.#layers.has(parent)) throw new InvalidArgumentError(`layer ${diffId}: its parent layer ${parent} is not present`);
     const final = join(this.#d.layers, hex(chainId));
     const tmp = `${final}${TMP}-${randomBytes(4).toString('hex')}`;
+    const handed = await this.#takeOver(chainId, diffId, parent, final, tmp);
+    if (handed) return handed;
     try {
       await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
       const { size } = await applyLayer(open(), join(tmp, 'diff'));
@@ -124,6 +131,39 @@ export class OverlaySnapshotter implements Snapshotter {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof WharfError) throw err;
       throw new Error(`extracting layer ${diffId}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * The layer made by moving a handed-over snapshot's writable directory into place: the tar
+   * of `diffId` was packed from that very tree, so extracting it would write the same files
+   * again. Undefined when there is none to take (or it is mounted): then the tar is extracted.
+   */
+  async #takeOver(chainId: string, diffId: string, parent: string | undefined, final: string, tmp: string): Promise<LayerInfo | undefined> {
+    const key = this.#handOvers.get(chainId);
+    if (key === undefined) return undefined;
+    this.#handOvers.delete(chainId);
+    const p = this.#paths(key);
+    if (await isMountPoint(p.merged)) return undefined;
+    try {
+      await mkdir(tmp, { mode: 0o755 });
+      await rename(p.upper, join(tmp, 'diff'));
+    } catch {
+      await rm(tmp, { recursive: true, force: true });
+      return undefined;
+    }
+    try {
+      // The snapshot stays a valid one, empty, until its owner removes it.
+      await mkdir(p.upper, { mode: 0o755 }).catch(() => {});
+      const meta: LayerInfo = { chainId, diffId, ...(parent ? { parent } : {}), size: layerSize(join(tmp, 'diff')) };
+      await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
+      await rename(tmp, final);
+      this.#layers.set(chainId, meta);
+      await this.#link(chainId);
+      return meta;
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw new Error(`committing layer ${diffId} from snapshot ${key}: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -245,7 +285,30 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   diff(key: string, parent: string | undefined, opts: DiffOptions = {}): Diff {
-    return upperDiff(this.#paths(key).upper, this.#chain(parent).dirs, opts);
+    const d = upperDiff(this.#paths(key).upper, this.#chain(parent).dirs, opts);
+    if (!opts.handOver || opts.mtimeMax) return d;
+    return {
+      changes: () => d.changes(),
+      tar: async () => {
+        const { tar, skipped } = await d.tarAndSkips();
+        if (skipped > 0) return tar;
+        const hash = createHash('sha256');
+        const offer = (chainId: string) => this.#handOvers.set(chainId, key);
+        const hashing = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            hash.update(chunk);
+            cb(null, chunk);
+          },
+          // Before the reader sees the end, so its apply of this diff ID finds the offer.
+          flush(cb) {
+            offer(chainIdOf(parent, `sha256:${hash.digest('hex')}`));
+            cb();
+          },
+        });
+        tar.on('error', (err: Error) => hashing.destroy(err));
+        return tar.pipe(hashing);
+      },
+    };
   }
 
   async commit(key: string, parent: string | undefined, opts: DiffOptions = {}): Promise<LayerInfo | undefined> {
@@ -275,6 +338,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async remove(key: string): Promise<void> {
     const p = this.#paths(key);
+    for (const [chainId, k] of this.#handOvers) if (k === key) this.#handOvers.delete(chainId);
     await unmount(p.merged);
     await rm(p.dir, { recursive: true, force: true });
   }
@@ -282,4 +346,27 @@ export class OverlaySnapshotter implements Snapshotter {
   async keys(): Promise<string[]> {
     return (await readdir(this.#d.containers).catch(() => [] as string[])).filter((n) => KEY.test(n));
   }
+}
+
+/**
+ * Docker's size of a layer directory, as extracting its tar counts it: bytes of file content
+ * (each inode once) and of symlink targets. Synchronous: one lstat per entry.
+ */
+function layerSize(dir: string): number {
+  const seen = new Set<number>();
+  let size = 0;
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      const st = lstatSync(path);
+      if (st.isDirectory()) walk(path);
+      else if (st.isSymbolicLink()) size += st.size;
+      else if (st.isFile() && !seen.has(st.ino)) {
+        seen.add(st.ino);
+        size += st.size;
+      }
+    }
+  };
+  walk(dir);
+  return size;
 }

@@ -45,6 +45,14 @@ export interface DiffOptions {
    * extracted from it show that time. Absent: the files' own times.
    */
   mtimeMax?: Date;
+  /**
+   * The caller removes the snapshot once its tar is committed (a build step's file system,
+   * unmounted): after the tar was read to its end, `apply` of its diff ID on the snapshot's
+   * parent may take the snapshot's writable directory as the layer instead of extracting the
+   * tar again (the snapshot is left empty). Honoured only when the layer would hold the very
+   * same tree: no mtimeMax, no mount point left out.
+   */
+  handOver?: boolean;
 }
 
 /** An active snapshot's changes, computed when asked for. */

@@ -4,7 +4,7 @@ import { lutimes, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { packTree, readTarEntries } from './tarpack.js';
+import { SMALL_FILE_LIMIT, packTree, readSmallFile, readTarEntries } from './tarpack.js';
 
 test('packTree: mtimeMax caps later mtimes of every entry kind and keeps earlier ones', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-tarpack-test-'));
@@ -23,6 +23,29 @@ test('packTree: mtimeMax caps later mtimes of every entry kind and keeps earlier
     const own = await times({});
     assert.ok(own['d/new']! > 1_700_000_000);
     assert.equal(own.link, 1_800_000_000);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('packTree: files read whole (small) and streamed (big) carry their exact bytes; readSmallFile stops at its limit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-tarpack-test-'));
+  try {
+    const small = Buffer.from('small file\n'.repeat(100));
+    const big = Buffer.alloc(SMALL_FILE_LIMIT + 1, 7);
+    big.write('the start', 0);
+    await writeFile(join(dir, 'small'), small);
+    await writeFile(join(dir, 'big'), big);
+    await writeFile(join(dir, 'empty'), '');
+    const got = Object.fromEntries((await readTarEntries(packTree(dir) as unknown as Readable)).map((e) => [e.header.name, e]));
+    assert.deepEqual(Object.keys(got).sort(), ['big', 'empty', 'small']);
+    assert.ok(got.small!.body.equals(small));
+    assert.equal(got.small!.header.size, small.length);
+    assert.ok(got.big!.body.equals(big));
+    assert.equal(got.empty!.body.length, 0);
+    assert.ok(readSmallFile(join(dir, 'small'))!.equals(small));
+    assert.equal(readSmallFile(join(dir, 'big')), undefined);
+    assert.equal(readSmallFile(join(dir, 'small'), small.length - 1), undefined);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

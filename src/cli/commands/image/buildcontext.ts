@@ -233,7 +233,31 @@ export function packContext(dir: string, opts: PackContextOptions): Readable {
     (err: NodeJS.ErrnoException) => p.destroy(err.code === 'EACCES' ? new Error(`checking context: can't stat '${err.path ?? ''}'`) : err),
   );
   // tar-stream's streams are streamx ones; the transport pipes Node's.
-  return Readable.from(p);
+  return Readable.from(batches(p as AsyncIterable<unknown> as AsyncIterable<Buffer>, UPLOAD_CHUNK));
+}
+
+/**
+ * Bytes sent per write of the upload. The pack yields a header, a body and a padding per file;
+ * sent as they come, each is its own chunk on the wire and its own write into the daemon's
+ * spool, and a context of many small files went at a fraction of the speed docker's 32 kB
+ * copies reach.
+ */
+const UPLOAD_CHUNK = 64 * 1024;
+
+/** The chunks of `src` joined into pieces of at least `size` bytes (the last one smaller). */
+async function* batches(src: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of src) {
+    parts.push(c);
+    n += c.length;
+    if (n >= size) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+      parts = [];
+      n = 0;
+    }
+  }
+  if (n) yield Buffer.concat(parts, n);
 }
 
 /** docker's random name for a Dockerfile brought into the context: 20 hex digits. */
