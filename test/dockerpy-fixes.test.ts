@@ -77,6 +77,30 @@ test('rm --link drops the legacy link and keeps both containers; a plain name is
   assert.match(JSON.parse(own.body).message, /cannot remove the default link name/);
 });
 
+test('wharf rm -l removes a legacy link through the CLI, as docker rm -l does', async (t) => {
+  t.after(() => d.docker(['rm', '-f', 'linktarget2', 'linker2']));
+  await ok(['create', '--name', 'linktarget2', 'busybox', 'true']);
+  await ok(['create', '--name', 'linker2', '--link', 'linktarget2:alias2', 'busybox', 'true']);
+  const r = await d.wharf(['rm', '-l', 'linker2/alias2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(await ok(['inspect', '-f', '{{json .HostConfig.Links}}', 'linker2']))?.length ?? 0, 0);
+  assert.match(await ok(['ps', '-a', '--format', '{{.Names}}']), /linker2/);
+});
+
+test('info counts every image in the store, intermediate build images too (moby CountImages)', async (t) => {
+  t.after(() => d.docker(['rmi', '-f', 'counted:1']));
+  const dir = join(scratch, 'count-ctx');
+  await rm(dir, { recursive: true, force: true });
+  await exec('mkdir', ['-p', dir]);
+  await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nRUN echo a > /a\nRUN echo b > /b\n');
+  const b = await d.docker(['build', '-q', '-t', 'counted:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(b.code, 0, b.stderr);
+  const all = (await ok(['images', '-aq'])).trim().split('\n').length;
+  const shown = (await ok(['images', '-q'])).trim().split('\n').length;
+  assert.ok(all > shown, `intermediate images exist: ${all} vs ${shown}`);
+  assert.equal(Number((await ok(['info', '-f', '{{.Images}}'])).trim()), all);
+});
+
 test('the container-wide MacAddress becomes the main network endpoint\'s address, with Docker\'s deprecation warning from API 1.44', async (t) => {
   t.after(() => d.docker(['rm', '-f', 'macold', 'macnew']));
   for (const [name, version, mac] of [['macold', 'v1.43', '02:42:ac:11:00:0a'], ['macnew', 'v1.47', '02:42:ac:11:00:0b']] as const) {

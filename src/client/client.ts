@@ -142,8 +142,10 @@ export class Client extends Transport {
   containerUnpause(id: string): Promise<void> {
     return this.call('POST', `/containers/${enc(id)}/unpause`);
   }
-  containerRemove(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    return this.call('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force, v: opts.volumes } });
+  containerRemove(id: string, opts: { force?: boolean; volumes?: boolean; link?: boolean } = {}): Promise<void> {
+    // A link is named `parent/alias`, its slash part of the path as docker's client sends it.
+    const name = opts.link ? id.split('/').map(enc).join('/') : enc(id);
+    return this.call('DELETE', `/containers/${name}`, { query: { force: opts.force, v: opts.volumes, link: opts.link } });
   }
   containerRename(id: string, name: string): Promise<void> {
     return this.call('POST', `/containers/${enc(id)}/rename`, { query: { name } });

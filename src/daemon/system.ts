@@ -120,7 +120,8 @@ export class SystemService {
       ContainersRunning: counts.running,
       ContainersPaused: counts.paused,
       ContainersStopped: counts.stopped,
-      Images: this.images.list({}).length,
+      // moby's CountImages: every image in the store, intermediate ones too.
+      Images: this.images.list({ all: true }).length,
       Driver: 'overlay2',
       DriverStatus: [
         ['Backing Filesystem', 'extfs'],

@@ -9,7 +9,7 @@ export interface RemoveOptions {
   force?: boolean;
   /** Remove its anonymous volumes too. */
   volumes?: boolean;
-  /** docker's legacy links: taken, and nothing to do. */
+  /** Remove the legacy link NAME (`parent/alias`), not the container. */
   link?: boolean;
 }
 
@@ -21,7 +21,7 @@ export interface RemoveOptions {
 export function removeContainers(client: Pick<Client, 'containerRemove'>, names: string[], opts: RemoveOptions, io: IO): Promise<number> {
   return forEachName(io, names, async (n) => {
     try {
-      await client.containerRemove(n, { force: opts.force, volumes: opts.volumes });
+      await client.containerRemove(n, { force: opts.force, volumes: opts.volumes, link: opts.link });
     } catch (err) {
       if (!opts.force || !isNotFound(err)) throw err;
       io.stderr.write(`${errorText(err)}\n`);
