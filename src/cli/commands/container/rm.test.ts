@@ -23,7 +23,7 @@ test('rm: a running container is a failure, printed after the names removed, exi
   assert.equal(m.stdout(), 'old\n');
   assert.equal(m.stderr(), 'Error response from daemon: cannot remove container "web": container is running: stop the container before removing or force remove\n');
   // Flags not given are not sent.
-  assert.deepEqual(client.calls[0][1], { force: undefined, volumes: undefined });
+  assert.deepEqual(client.calls[0][1], { force: undefined, volumes: undefined, link: undefined });
 });
 
 test('rm -f: a missing container is reported at once and is no failure, exit 0', async () => {
@@ -32,7 +32,7 @@ test('rm -f: a missing container is reported at once and is no failure, exit 0',
   assert.equal(await removeContainers(client, ['missing1', 'web', 'missing2'], { force: true, volumes: true }, m.io), 0);
   assert.equal(m.stdout(), 'web\n');
   assert.equal(m.stderr(), 'Error response from daemon: No such container: missing1\nError response from daemon: No such container: missing2\n');
-  assert.deepEqual(client.calls[1][1], { force: true, volumes: true });
+  assert.deepEqual(client.calls[1][1], { force: true, volumes: true, link: undefined });
 });
 
 test('rm without -f: a missing container is a failure', async () => {
@@ -40,4 +40,11 @@ test('rm without -f: a missing container is a failure', async () => {
   assert.equal(await removeContainers(fakeClient([]), ['missing'], {}, m.io), 1);
   assert.equal(m.stdout(), '');
   assert.equal(m.stderr(), 'Error response from daemon: No such container: missing\n');
+});
+
+test('rm -l asks for the link NAME to be removed, not the container', async () => {
+  const m = memoryIO();
+  const client = fakeClient([]);
+  assert.equal(await removeContainers(client, ['app/db'], { link: true }, m.io), 0);
+  assert.deepEqual(client.calls[0], ['app/db', { force: undefined, volumes: undefined, link: true }]);
 });
