@@ -21,10 +21,10 @@ import {
   type Repository,
 } from '../image/index.js';
 import { chainIds } from '../storage/index.js';
-import { ForbiddenError, InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, sha256, type Logger } from '../util/index.js';
+import { ForbiddenError, InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, formatPlatform, sha256, type Logger, type PlatformSpec } from '../util/index.js';
 import { DistributionMetadata, type BlobRecord } from './distribution-metadata.js';
 import type { ImageStore } from './image-store.js';
-import { formatPlatform, hostPlatform, matchManifests, type PlatformSpec } from './platforms.js';
+import { hostPlatform, matchManifests } from './platforms.js';
 
 /** The part of the registry client (image/distribution's Registries) that pull, push and login use. */
 export interface RegistryClient {

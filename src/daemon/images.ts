@@ -4,9 +4,9 @@ import { Readable } from 'node:stream';
 import type { AuthConfig, AuthResponse, ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
 import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
 import type { Layers } from '../storage/index.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type Logger } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type Logger, type PlatformSpec } from '../util/index.js';
 import { Distribution, isUnreachable, type RegistryClient } from './distribution.js';
-import type { PlatformSpec } from './platforms.js';
+
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
 import { commitConfigImage, commitImage, importImage, loadArchive, restoreLayerImage, saveArchive, scratchBase, spool, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';

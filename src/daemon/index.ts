@@ -13,4 +13,4 @@ export { signalNumber } from './containers/index.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';
 export { runCopyJob, type CopyJob } from './containers/copyworker.js';
-export { parsePlatform, type PlatformSpec } from './platforms.js';
+export { parsePlatform } from './platforms.js';

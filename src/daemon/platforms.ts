@@ -1,67 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { goArch, type Platform } from '../image/index.js';
-import { InvalidArgumentError } from '../util/index.js';
+import { normalizePlatform, parsePlatform as parseSpecifier, type PlatformSpec } from '../util/index.js';
 
-/** An OS/architecture/variant triple, normalized as containerd's platforms package does. */
-export interface PlatformSpec {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'illumos', 'ios', 'js', 'linux', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows']);
-const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'ppc', 'ppc64', 'ppc64le', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
-
-function normalizeArch(arch: string, variant: string | undefined): { architecture: string; variant?: string } {
-  const a = arch.toLowerCase();
-  const v = variant?.toLowerCase() || undefined;
-  switch (a) {
-    case 'i386':
-    case 'i686':
-      return { architecture: '386' };
-    case 'x86_64':
-    case 'x86-64':
-    case 'amd64':
-      return { architecture: 'amd64', variant: v === 'v1' ? undefined : v };
-    case 'aarch64':
-    case 'arm64':
-      return { architecture: 'arm64', variant: v === '8' || v === 'v8' ? undefined : v };
-    case 'armhf':
-      return { architecture: 'arm', variant: 'v7' };
-    case 'armel':
-      return { architecture: 'arm', variant: 'v6' };
-    case 'arm':
-      return { architecture: 'arm', variant: !v ? 'v7' : /^\d$/.test(v) ? `v${v}` : v };
-    default:
-      return { architecture: a, ...(v ? { variant: v } : {}) };
-  }
-}
-
-export function normalizePlatform(p: { os?: string; architecture?: string; variant?: string }): PlatformSpec {
-  const arch = normalizeArch(p.architecture ?? '', p.variant);
-  return { os: (p.os ?? '').toLowerCase(), architecture: arch.architecture, ...(arch.variant ? { variant: arch.variant } : {}) };
-}
-
-/** `linux/arm64`, `linux/arm/v7`, `arm64`: the API's `platform` parameter. */
+/**
+ * The API's `platform` parameter (`linux/arm64`, `linux/arm/v7`, `arm64`): parsed and then
+ * normalized, as dockerd does, so `linux/arm` asks for arm/v7.
+ */
 export function parsePlatform(s: string): PlatformSpec {
-  const parts = s.split('/');
-  const bad = (why: string) => new InvalidArgumentError(`"${s}": ${why}: invalid argument`);
-  if (parts.length > 3 || parts.some((p) => !/^[A-Za-z0-9_.-]+$/.test(p))) throw bad('invalid platform specifier');
-  if (parts.length === 1) {
-    const x = parts[0].toLowerCase();
-    if (KNOWN_OS.has(x)) return normalizePlatform({ os: x, architecture: goArch() });
-    const a = normalizeArch(x, undefined);
-    if (!KNOWN_ARCH.has(a.architecture)) throw bad('unknown operating system or architecture');
-    return { os: 'linux', ...a };
-  }
-  const p = normalizePlatform({ os: parts[0], architecture: parts[1], variant: parts[2] });
-  if (!KNOWN_OS.has(p.os)) throw bad('unknown operating system or architecture');
-  if (!KNOWN_ARCH.has(p.architecture)) throw bad('unknown operating system or architecture');
-  return p;
-}
-
-export function formatPlatform(p: PlatformSpec): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+  return normalizePlatform(parseSpecifier(s, goArch()));
 }
 
 /** The x86-64 micro-architecture level of this CPU (v1..v4), as Go's archvariant reads it from its flags. */

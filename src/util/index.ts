@@ -14,3 +14,5 @@ export * from './tarpack.js';
 export * from './copypath.js';
 export * from './peek.js';
 export * from './usage.js';
+export * from './reference.js';
+export * from './platform.js';

@@ -23,12 +23,7 @@ export function normalizeImageRef(ref: string): string {
 }
 
 /** docker's normalized name: `busybox` → `docker.io/library/busybox`, as its CLI sends it. */
-export function fullName(name: string): string {
-  const first = name.split('/')[0];
-  const hasDomain = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-  if (hasDomain) return name;
-  return `docker.io/${name.includes('/') ? name : `library/${name}`}`;
-}
+export { fullName } from '../../../util/index.js';
 
 /** docker's pull before a create: the progress on stderr (nothing with -q), the stored credentials sent. */
 async function pull(client: CreateClient, io: IO, image: string, opts: CreateOptions): Promise<void> {

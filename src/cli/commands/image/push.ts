@@ -3,7 +3,7 @@ import type { Client } from '../../../client/index.js';
 import { exitWith, givenFlags, newCommand, requireArgs } from '../../command.js';
 import { loadConfig, note, withLoginRetry } from '../../credentials.js';
 import { displayJsonMessages, renderOptionsFor } from '../../format/jsonmessage.js';
-import { parsePlatform, type PlatformSpec } from '../../platform.js';
+import { parsePlatform, type PlatformSpec } from '../../../util/index.js';
 import { isNameOnly, parseNormalizedNamed, refName, refString, withDefaultTag } from '../../reference.js';
 import { hintsEnabled, type IO, type Session } from '../../session.js';
 import { discard } from './pull.js';
