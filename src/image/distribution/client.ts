@@ -16,6 +16,8 @@ export interface Endpoint {
   challenges: Challenge[];
   /** The key it is cached under (forgotten when a request to it fails in transport). */
   key: string;
+  /** When the ping answered (Date.now()). */
+  probedAt: number;
 }
 
 export interface ClientOptions {
@@ -105,7 +107,7 @@ export class RegistryClient {
     for (const { base, tls } of await this.probeBases(domain)) {
       try {
         const challenges = await this.ping(base, tls);
-        return { base, tls, mirror: false, challenges, key: `registry:${domain}` };
+        return { base, tls, mirror: false, challenges, key: `registry:${domain}`, probedAt: Date.now() };
       } catch (err) {
         last = err;
         if (!(err instanceof RegistryError) || err.status !== 0) throw err;
@@ -118,7 +120,7 @@ export class RegistryClient {
   async #probeMirror(url: string): Promise<Endpoint> {
     const tls = await this.tlsFor(new URL(url).host);
     const challenges = await this.ping(url, tls);
-    return { base: url, tls, mirror: true, challenges, key: `mirror:${url}` };
+    return { base: url, tls, mirror: true, challenges, key: `mirror:${url}`, probedAt: Date.now() };
   }
 
   /** GET /v2/: any HTTP answer proves the scheme; a 401 carries the auth challenges. */
@@ -194,15 +196,29 @@ export class RegistryClient {
     }
   }
 
-  /** Runs `op` on each candidate endpoint in turn (mirrors first); the last one's error is the one reported. */
-  async withEndpoints<T>(domain: string, withMirrors: boolean, op: (ep: Endpoint) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Runs `op` on each candidate endpoint in turn (mirrors first); the last one's error is the one
+   * reported. When a remembered endpoint fails in transport and `op` can run again, the registry
+   * is probed afresh once (it may have restarted, or moved between http and https), so the
+   * error, if any, is the ping's, as dockerd (which pings every time) reports it.
+   */
+  async withEndpoints<T>(domain: string, withMirrors: boolean, op: (ep: Endpoint) => Promise<T>, opts: { signal?: AbortSignal; repeatable?: boolean } = {}): Promise<T> {
     const list = this.candidates(domain, withMirrors);
+    const signal = opts.signal;
     for (let i = 0; ; i++) {
       const c = list[i];
       const last = i === list.length - 1;
+      const started = Date.now();
       try {
         const ep = await c.resolve();
-        return await op(ep);
+        try {
+          return await op(ep);
+        } catch (err) {
+          const stale = ep.probedAt < started && err instanceof RegistryError && err.status === 0;
+          if (!stale || opts.repeatable === false || signal?.aborted) throw err;
+          this.forget(c.key);
+          return await op(await c.resolve());
+        }
       } catch (err) {
         if (last || signal?.aborted) throw err;
         this.logger.info('registry mirror failed, trying the next endpoint', { mirror: c.key, error: (err as Error).message });

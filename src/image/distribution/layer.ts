@@ -14,14 +14,6 @@ export const ZSTD_BIN = 'zstd';
 
 type Codec = 'gzip' | 'zstd' | 'none';
 
-function codecOfType(mediaType: string): Codec | undefined {
-  const t = mediaType.toLowerCase();
-  if (t.endsWith('+gzip') || t.endsWith('.tar.gzip') || t.endsWith('.gzip')) return 'gzip';
-  if (t.endsWith('+zstd') || t.endsWith('.zstd')) return 'zstd';
-  if (t.endsWith('.tar') || t.endsWith('diff.tar')) return 'none';
-  return undefined;
-}
-
 /** What the first bytes say: gzip (1f 8b), zstd (28 b5 2f fd), else a plain tar. */
 export function sniffCodec(head: Buffer): Codec {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
@@ -74,15 +66,22 @@ export function decompressLayer(input: Readable, mediaType: string): Readable {
         return;
       }
       // The bytes decide; the type only names what was expected.
-      const codec = head.length ? sniffCodec(head) : (codecOfType(mediaType) ?? 'none');
+      // An empty blob is an empty layer whatever its type says.
+      const codec = sniffCodec(head);
       if (codec === 'none') {
-        pipeline(stream, out, () => {});
+        stream.on('error', (err) => out.destroy(err));
+        stream.pipe(out);
+        out.on('close', () => stream.destroy());
         return;
       }
       if (codec === 'gzip') {
         const gunzip = createGunzip();
-        pipeline(stream, gunzip, out, (err) => {
-          if (err && !out.destroyed) out.destroy(new Error(`${label}: gzip: ${err.message}`));
+        gunzip.on('error', (err) => out.destroy(new Error(`${label}: gzip: ${err.message}`)));
+        stream.on('error', (err) => out.destroy(err));
+        stream.pipe(gunzip).pipe(out);
+        out.on('close', () => {
+          gunzip.destroy();
+          stream.destroy();
         });
         return;
       }

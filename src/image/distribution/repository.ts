@@ -204,7 +204,7 @@ export class RemoteRepository implements Repository {
         });
         return { body: res.body.pipe(skip), size };
       },
-      opts.signal,
+      { signal: opts.signal },
     );
   }
 
@@ -251,6 +251,7 @@ export class RemoteRepository implements Repository {
   }
 
   async pushBlob(body: Readable, digest: () => string, opts: { onProgress?: (bytesSent: number) => void; signal?: AbortSignal } = {}): Promise<string> {
+    // The body is a stream: once sent, nothing can be sent again, hence repeatable: false.
     return this.#client.withEndpoints(this.name.domain, false, async (ep) => {
       const start = this.#url(ep, 'blobs/uploads/');
       const scopes = this.#scopes;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, ProxyAgent, Socks5ProxyAgent, request, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { isErrno } from '../../util/index.js';
 import { ProxyConfig } from './proxy.js';
 import { transportError } from './errors.js';
@@ -156,9 +156,11 @@ export class Transport {
     };
     const common = { headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: STALL_TIMEOUT_MS };
     if (!proxy) d = new Agent({ ...common, connect });
-    // requestTls is read by undici's Socks5ProxyAgent though its typings lack it.
-    else if (/^socks5h?:/i.test(proxy)) d = new Socks5ProxyAgent(proxy, { ...common, requestTls: connect } as ConstructorParameters<typeof Socks5ProxyAgent>[1]);
-    else d = new ProxyAgent({ ...common, uri: proxy, requestTls: connect, proxyTls: { timeout: CONNECT_TIMEOUT_MS, ca: systemCertificates() } });
+    else {
+      // Like Go: plain http through an http proxy is forwarded (absolute URI), https tunnels with CONNECT.
+      // ProxyAgent also speaks socks5:// (ALL_PROXY).
+      d = new ProxyAgent({ ...common, uri: proxy, proxyTunnel: false, requestTls: connect, proxyTls: { timeout: CONNECT_TIMEOUT_MS, ca: systemCertificates() } });
+    }
     this.#dispatchers.set(key, d);
     return d;
   }
