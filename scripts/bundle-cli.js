@@ -25,9 +25,8 @@ const lazyChildProcessForCommander = {
   },
 };
 
-await build({
-  entryPoints: ['dist/src/cmd/wharf.js'],
-  outfile: OUT,
+/** What both bundles share: one CommonJS file for Node 20 beside the module it replaces. */
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -37,22 +36,13 @@ await build({
   // same depth under dist/ as the module it replaces, so its own file URL finds the same path.
   define: { 'import.meta.url': '__wharf_bundle_url' },
   banner: { js: "const __wharf_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyChildProcessForCommander],
-});
+};
+
+await build({ ...common, entryPoints: ['dist/src/cmd/wharf.js'], outfile: OUT, plugins: [lazyChildProcessForCommander] });
 // `wharf registry` is a server with an entry of its own, loaded only for it (src/cmd/wharf.cts):
 // bundled apart, and tree-shaken, it starts with some 7 MB less resident memory than its ES
 // module graph (issue 11 keeps the server under 60 MB).
-await build({
-  entryPoints: ['dist/src/cmd/wharf-registry.js'],
-  outfile: 'dist/src/cmd/wharf-registry.bundle.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
-  define: { 'import.meta.url': '__wharf_bundle_url' },
-  banner: { js: "const __wharf_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
-});
+await build({ ...common, entryPoints: ['dist/src/cmd/wharf-registry.js'], outfile: 'dist/src/cmd/wharf-registry.bundle.cjs' });
 
 // The launcher wraps the bundle as a CommonJS module body, where a #! line is a syntax error.
 const text = readFileSync(OUT, 'utf8');

@@ -121,12 +121,7 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
       const { size } = await applyLayer(open(), join(tmp, 'diff'));
-      const meta: LayerInfo = { chainId, diffId, ...(parent ? { parent } : {}), size };
-      await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
-      await rename(tmp, final);
-      this.#layers.set(chainId, meta);
-      await this.#link(chainId);
-      return meta;
+      return await this.#install({ chainId, diffId, ...(parent ? { parent } : {}), size }, tmp, final);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof WharfError) throw err;
@@ -155,16 +150,20 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       // The snapshot stays a valid one, empty, until its owner removes it.
       await mkdir(p.upper, { mode: 0o755 }).catch(() => {});
-      const meta: LayerInfo = { chainId, diffId, ...(parent ? { parent } : {}), size: layerSize(join(tmp, 'diff')) };
-      await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
-      await rename(tmp, final);
-      this.#layers.set(chainId, meta);
-      await this.#link(chainId);
-      return meta;
+      return await this.#install({ chainId, diffId, ...(parent ? { parent } : {}), size: layerSize(join(tmp, 'diff')) }, tmp, final);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw new Error(`committing layer ${diffId} from snapshot ${key}: ${errorMessage(err)}`, { cause: err });
     }
+  }
+
+  /** Puts a layer whose `diff` is complete in `tmp` in place at `final`, in one rename, and indexes it. */
+  async #install(meta: LayerInfo, tmp: string, final: string): Promise<LayerInfo> {
+    await writeFile(join(tmp, 'layer.json'), JSON.stringify(meta));
+    await rename(tmp, final);
+    this.#layers.set(meta.chainId, meta);
+    await this.#link(meta.chainId);
+    return meta;
   }
 
   async removeLayer(chainId: string): Promise<void> {

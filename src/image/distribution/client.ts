@@ -20,10 +20,14 @@ export interface Endpoint {
   probedAt: number;
 }
 
-export interface ClientOptions {
+export interface RegistryOptions {
+  /** daemon.json `registry-mirrors`: base URLs tried in order, for docker.io only, before Docker Hub itself. */
   mirrors: string[];
+  /** daemon.json `insecure-registries`: `host`, `host:port` or a CIDR; plain HTTP (or unverified TLS) allowed there. Loopback always is. */
   insecure: string[];
+  /** `<certsDir>/<host:port>/ca.crt` (and `client.cert`/`client.key`) per registry; /etc/wharf/certs.d by default. */
   certsDir: string;
+  /** Where HTTP_PROXY, HTTPS_PROXY, NO_PROXY (either case) are read; loopback is never proxied, as Go's rule. */
   env: NodeJS.ProcessEnv;
   userAgent?: string;
   logger?: Logger;
@@ -47,11 +51,11 @@ export class RegistryClient {
   readonly transport: Transport;
   readonly tokens: TokenCache;
   readonly logger: Logger;
-  readonly #opts: ClientOptions;
+  readonly #opts: RegistryOptions;
   readonly #insecure: InsecureRegistries;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
 
-  constructor(opts: ClientOptions) {
+  constructor(opts: RegistryOptions) {
     this.#opts = opts;
     this.logger = opts.logger ?? silentLogger;
     this.transport = new Transport(opts.env, opts.userAgent ?? 'wharf');

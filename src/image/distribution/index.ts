@@ -6,5 +6,6 @@
 export { parseRemoteRef, familiarRemote, registryHost, type RemoteName, type RemoteRef } from './names.js';
 export { RegistryError } from './errors.js';
 export type { FetchedManifest, BlobStream, Repository } from './repository.js';
-export { Registries, type RegistryOptions } from './registries.js';
+export { Registries } from './registries.js';
+export type { RegistryOptions } from './client.js';
 export { decompressLayer, compressLayer } from './layer.js';

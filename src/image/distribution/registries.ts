@@ -1,24 +1,11 @@
 import type { AuthConfig, AuthResponse } from '../../types/index.js';
-import type { Logger } from '../../util/index.js';
-import { RegistryClient } from './client.js';
+import { RegistryClient, type RegistryOptions } from './client.js';
 import { RegistryError, statusLine, wrapForRequest } from './errors.js';
 import { parseChallenges } from './headers.js';
 import { DOCKER_HUB, registryHost, type RemoteName } from './names.js';
 import { RemoteRepository, type Repository } from './repository.js';
 import { drain } from './transport.js';
 
-export interface RegistryOptions {
-  /** daemon.json `registry-mirrors`: base URLs tried in order, for docker.io only, before Docker Hub itself. */
-  mirrors: string[];
-  /** daemon.json `insecure-registries`: `host`, `host:port` or a CIDR; plain HTTP (or unverified TLS) allowed there. Loopback always is. */
-  insecure: string[];
-  /** `<certsDir>/<host:port>/ca.crt` (and `client.cert`/`client.key`) per registry; /etc/wharf/certs.d by default. */
-  certsDir: string;
-  /** Where HTTP_PROXY, HTTPS_PROXY, NO_PROXY (either case) are read; loopback is never proxied, as Go's rule. */
-  env: NodeJS.ProcessEnv;
-  userAgent?: string;
-  logger?: Logger;
-}
 
 /**
  * The daemon's registry client: connection pools per host, TLS settings from certs.d, proxies,

@@ -38,13 +38,21 @@ export async function pullRef(client: PullClient, io: IO, ref: NamedRef, opts: {
  * `pull NAME[:TAG|@DIGEST]`: "Using default tag" for a bare name, the daemon's progress, then
  * the fully qualified name (all that -q prints). docker's texts for bad references.
  */
-export async function pull(client: PullClient, args: [string], opts: PullOptions, io: IO): Promise<number> {
-  let ref = parseNormalizedNamed(args[0]);
+/**
+ * The reference pull and push work on: a tag and -a exclude each other; a bare name without -a
+ * gets `latest`, which docker announces unless -q.
+ */
+export function taggedRef(name: string, opts: { allTags?: boolean; quiet?: boolean }, io: IO): NamedRef {
+  const ref = parseNormalizedNamed(name);
   if (opts.allTags && !isNameOnly(ref)) throw new Error("tag can't be used with --all-tags/-a");
-  if (!opts.allTags && isNameOnly(ref)) {
-    ref = withDefaultTag(ref);
-    if (!opts.quiet) io.stdout.write(`Using default tag: ${ref.tag}\n`);
-  }
+  if (opts.allTags || !isNameOnly(ref)) return ref;
+  const tagged = withDefaultTag(ref);
+  if (!opts.quiet) io.stdout.write(`Using default tag: ${tagged.tag}\n`);
+  return tagged;
+}
+
+export async function pull(client: PullClient, args: [string], opts: PullOptions, io: IO): Promise<number> {
+  const ref = taggedRef(args[0], opts, io);
   await pullRef(client, io, ref, { all: opts.allTags, platform: opts.platform, out: opts.quiet ? discard : io.stdout, configDir: opts.configDir, hints: opts.hints });
   io.stdout.write(`${refString(ref)}\n`);
   return 0;

@@ -4,9 +4,9 @@ import { exitWith, givenFlags, newCommand, requireArgs } from '../../command.js'
 import { loadConfig, note, withLoginRetry } from '../../credentials.js';
 import { displayJsonMessages, renderOptionsFor } from '../../format/jsonmessage.js';
 import { parsePlatform, type PlatformSpec } from '../../../util/index.js';
-import { isNameOnly, parseNormalizedNamed, refName, refString, withDefaultTag } from '../../reference.js';
+import { refName, refString } from '../../reference.js';
 import { hintsEnabled, type IO, type Session } from '../../session.js';
-import { discard } from './pull.js';
+import { discard, taggedRef } from './pull.js';
 
 export interface PushOptions {
   allTags?: boolean;
@@ -40,12 +40,7 @@ export async function push(client: PushClient, args: [string], opts: PushOptions
     }
     note(io.stdout, PLATFORM_NOTE);
   }
-  let ref = parseNormalizedNamed(args[0]);
-  if (opts.allTags && !isNameOnly(ref)) throw new Error("tag can't be used with --all-tags/-a");
-  if (!opts.allTags && isNameOnly(ref)) {
-    ref = withDefaultTag(ref);
-    if (!opts.quiet) io.stdout.write(`Using default tag: ${ref.tag}\n`);
-  }
+  const ref = taggedRef(args[0], opts, io);
   if (ref.digest) throw new Error('cannot push a digest reference');
   const config = await loadConfig(opts.configDir, io);
   const res = await withLoginRetry(io, config, ref.domain, 'push', (auth) => client.imagePush(refName(ref), opts.allTags ? undefined : ref.tag, auth, platform), opts.hints);
