@@ -301,7 +301,7 @@ export class RemoteRepository implements Repository {
         await this.#cancelUpload(ep, location, scopes);
         throw err;
       }
-    });
+    }, { signal: opts.signal, repeatable: false });
   }
 
   async putManifest(reference: string, mediaType: string, bytes: Buffer): Promise<string> {
