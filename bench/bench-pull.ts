@@ -52,7 +52,7 @@ async function startRegistry(dir: string): Promise<Registry> {
   const port = await freePort();
   const config = join(root, 'config.yml');
   await writeFile(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
-  const proc: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: 'ignore' });
   const host = `127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {

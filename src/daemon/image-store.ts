@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImageDeleteItem } from '../types/index.js';
 import { ContentStore, hasher, matchIdPrefix, splitTag, tagged, tryParseReference, type ImageConfig } from '../image/index.js';
-import { chainIds, type Layers } from '../storage/index.js';
+import { chainIdOf, chainIds, type Layers } from '../storage/index.js';
 import { InvalidArgumentError, NotFoundError, WharfError, errorMessage, isHostFault, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
 
 /** The layers that container file systems stand on, which the image store must keep. */
@@ -142,6 +142,8 @@ export class ImageStore {
    * and extracted on top of `parent`. Returns its chain ID.
    */
   async ensureLayer(parent: string | undefined, diffId: string, source: (() => Promise<Readable>) | undefined, what: string): Promise<string> {
+    const chainId = chainIdOf(parent, diffId);
+    if (source && !this.o.layers.layer(chainId) && !(await this.content.has(diffId))) return this.#storeAndExtract(parent, chainId, diffId, source, what);
     if (!(await this.content.has(diffId))) {
       if (!source) throw new InvalidArgumentError(`${what}: layer ${diffId} is missing`);
       const tmp = this.tmpPath('layer');
@@ -160,6 +162,74 @@ export class ImageStore {
       throw toInvalid(`${what}: layer ${diffId}`, err);
     });
     return meta.chainId;
+  }
+
+  /**
+   * A new layer in one pass: the tar is hashed and written to the content store while the
+   * snapshotter extracts it, instead of written first and read back (half of a pull's disk
+   * traffic). The snapshotter commits the extracted layer before the hash is final, so a tar
+   * whose digest is not `diffId` has its layer removed again, under the same store lock, before
+   * any image can name it; its blob never enters the store.
+   */
+  async #storeAndExtract(parent: string | undefined, chainId: string, diffId: string, source: () => Promise<Readable>, what: string): Promise<string> {
+    const tmp = this.tmpPath('layer');
+    const h = hasher();
+    const toFile = new PassThrough();
+    const toLayer = new PassThrough();
+    let extracted: string | undefined;
+    try {
+      const input = await source();
+      // Each chunk to both halves; the slower one paces the input. A half that failed (the
+      // extraction of a corrupt tar) is passed by, so the hash still covers the whole input.
+      const give = (target: PassThrough, chunk: Buffer, done: () => void) => {
+        if (target.destroyed || target.write(chunk)) return done();
+        const go = () => {
+          target.off('drain', go).off('close', go);
+          done();
+        };
+        target.on('drain', go).on('close', go);
+      };
+      const fanOut = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          let pending = 2;
+          const done = () => --pending === 0 && cb();
+          give(toFile, chunk, done);
+          give(toLayer, chunk, done);
+        },
+        final(cb) {
+          toFile.end();
+          if (!toLayer.destroyed) toLayer.end();
+          cb();
+        },
+      });
+      const feeding = pipeline(input, h.stream, fanOut);
+      const writing = pipeline(toFile, createWriteStream(tmp, { flags: 'wx' }));
+      // A snapshotter that needs no tar (a build's handed-over snapshot) leaves it unread: drain it, so the file half goes on.
+      const applying = this.o.layers.apply(parent, diffId, () => toLayer).finally(() => toLayer.resume());
+      const stopAll = (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        input.destroy(e);
+        toFile.destroy(e);
+        toLayer.destroy(e);
+      };
+      feeding.catch(stopAll);
+      writing.catch(stopAll);
+      const [fed, wrote, applied] = await Promise.allSettled([feeding, writing, applying]);
+      if (applied.status === 'fulfilled') extracted = applied.value.chainId;
+      if (fed.status === 'rejected') throw fed.reason;
+      if (wrote.status === 'rejected') throw wrote.reason;
+      // The digest first: a tar that is not the one the config names is what the user must hear of, not how it failed to extract.
+      if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
+      if (applied.status === 'rejected') throw applied.reason;
+      await this.content.adopt(tmp, diffId);
+      extracted = undefined;
+      return chainId;
+    } catch (err) {
+      if (extracted) await this.o.layers.removeLayer(extracted).catch(() => {});
+      throw toInvalid(`${what}: layer ${diffId}`, err);
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   /** Stores a config whose layers are present and indexes the image. Returns the image ID. */
