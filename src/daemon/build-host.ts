@@ -300,6 +300,14 @@ class StepWorkspace implements Workspace {
     // The workspace's ID, which the step lines already named (`Running in`).
     const { Id } = await c.create(this.#createRequest(proc), undefined, this.#id);
     this.#container = Id;
+    // An abort or a release that came while the container was being made found nothing to end:
+    // the container is ended here, or it would run its step and stay behind.
+    if (signal.aborted || this.#released) {
+      this.#released = true;
+      await c.remove(Id, { force: true }).catch(() => {});
+      signal.throwIfAborted();
+      throw new Error('the build workspace was released');
+    }
     const abortLogs = new AbortController();
     const onAbort = () => {
       abortLogs.abort();
