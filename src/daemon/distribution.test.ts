@@ -10,14 +10,14 @@ import { pack } from 'tar-stream';
 import type { AuthConfig, AuthResponse, ProgressMessage } from '../types/index.js';
 import { MEDIA_TYPES, RegistryError, type BlobStream, type FetchedManifest, type RemoteName, type Repository } from '../image/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
-import { sha256 } from '../util/index.js';
+import { sha256, silentLogger } from '../util/index.js';
 import { humanSize, progressBar, type RegistryClient } from './distribution.js';
 import { ImageService } from './images.js';
 import { matchManifests, parsePlatform } from './platforms.js';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
 const skip = !BUSYBOX || process.getuid?.() !== 0 ? 'needs root and busybox' : false;
-const logger = { debug() {}, info() {}, warn() {}, error() {} };
+const logger = silentLogger;
 
 async function tarOf(files: Record<string, string>): Promise<Buffer> {
   const p = pack();

@@ -6,17 +6,10 @@ import { displayJsonMessages, renderOptionsFor } from '../../format/jsonmessage.
 import { parsePlatform, type PlatformSpec } from '../../../util/index.js';
 import { refName, refString } from '../../reference.js';
 import { hintsEnabled, type IO, type Session } from '../../session.js';
-import { discard, taggedRef } from './pull.js';
+import { discard, taggedRef, type PullOptions } from './pull.js';
 
-export interface PushOptions {
-  allTags?: boolean;
-  platform?: string;
-  quiet?: boolean;
-  /** Taken and ignored, as pull's. */
-  disableContentTrust?: boolean;
-  configDir: string;
-  hints?: boolean;
-}
+/** push takes pull's options: -a, --platform, -q, and --disable-content-trust taken and ignored. */
+export type PushOptions = PullOptions;
 
 export type PushClient = Pick<Client, 'imagePush'>;
 
