@@ -5,6 +5,13 @@
       "sources": ["wharf_native.c"],
       "cflags": ["-Wall", "-O2"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "wharf-nsexec",
+      "type": "executable",
+      "sources": ["nsexec.c"],
+      "cflags": ["-Wall", "-O2"],
+      "libraries": ["-lseccomp"]
     }
   ]
 }

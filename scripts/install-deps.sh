@@ -8,6 +8,7 @@
 # integration suite against wharfd (scripts/docker-py.sh, issue 13).
 # skopeo, docker-registry (the reference registry), zstd (zstd layers) and apache2-utils (htpasswd -B)
 # are the peers and tools of pull, push and wharf registry (issue 11).
+# libseccomp-dev builds native/nsexec.c, the setns helper of attached execs (issue 12).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
@@ -15,4 +16,4 @@ apt-get install -y -qq --no-install-recommends \
   runc crun conmon tini iptables iproute2 procps busybox-static ca-certificates docker.io \
   netavark aardvark-dns containernetworking-plugins strace mmdebstrap \
   python3-docker python3-pytest python3-pytest-timeout python3-paramiko \
-  skopeo docker-registry zstd apache2-utils >/dev/null
+  skopeo docker-registry zstd apache2-utils libseccomp-dev >/dev/null

@@ -99,6 +99,7 @@ export class ExecService implements ProbePort {
         tty,
         stdin: (c.AttachStdin ?? false) && !req.Detach,
         privileged: c.Privileged ?? false,
+        detached: !io || req.Detach === true,
         consoleSize: size ? { height: size[0], width: size[1] } : undefined,
       });
     } catch (err) {

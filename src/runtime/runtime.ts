@@ -23,6 +23,8 @@ import { runtimeErrorText, startConmon } from './conmon.js';
 import { removeRotated, rotateLog } from './logs.js';
 import { blockDevicePaths, capsFromMask, generateSpec, ociProcess, ociResources, rlimits, ALL_CAPS, type BlockDevices, type OciDevice } from './oci.js';
 import { readCgroupStats, type CgroupSample } from './cgroups.js';
+import { NsexecStartError, nsexec, nsexecAvailable } from './nsexec.js';
+import type { OciSeccomp } from './seccomp.js';
 import type {
   AttachSession,
   ContainerSpec,
@@ -31,6 +33,7 @@ import type {
   ExecSession,
   ExitStatus,
   Resources,
+  Rlimit,
   RuntimeState,
 } from './types.js';
 
@@ -432,14 +435,31 @@ export class Runtime {
     return (JSON.parse(out || '[]') as number[] | null) ?? [];
   }
 
-  /** Runs a process in the running container, supervised by its own conmon; output comes over its attach socket. */
+  /**
+   * Runs a process in the running container. An attached one without a TTY runs through the
+   * setns helper as wharfd's child; a detached one (which must outlive wharfd) or a TTY one is
+   * supervised by its own conmon, whose attach socket carries the output.
+   */
   async exec(containerId: string, p: ExecProcess): Promise<ExecSession> {
-    const dir = join(this.#execs, p.execId);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     const spec = JSON.parse(await readFile(join(this.#bundle(containerId), 'config.json'), 'utf8')) as {
-      process: { capabilities: { bounding: string[] }; rlimits: { type: string; soft: number; hard: number }[]; noNewPrivileges: boolean };
+      process: { capabilities: { bounding: string[] }; rlimits: Rlimit[]; noNewPrivileges: boolean };
+      linux?: { seccomp?: OciSeccomp };
     };
     const caps = p.privileged ? DAEMON_CAPS : spec.process.capabilities.bounding;
+    const limits = spec.process.rlimits ?? rlimits({ rlimits: [] }, NOFILE_MAX);
+    if (!p.detached && !p.tty && nsexecAvailable()) {
+      const initPid = Number.parseInt(await readFile(join(this.#bundle(containerId), 'pidfile'), 'utf8').catch(() => ''), 10);
+      if (initPid > 0) {
+        try {
+          return await nsexec(initPid, p, { caps, rlimits: limits, noNewPrivileges: spec.process.noNewPrivileges, seccomp: spec.linux?.seccomp, seccompCache: join(this.#bundle(containerId), 'seccomp.bpf') });
+        } catch (err) {
+          if (err instanceof NsexecStartError) throw createError(`exec failed: unable to start container process: ${err.text}`, 'exec');
+          throw err;
+        }
+      }
+    }
+    const dir = join(this.#execs, p.execId);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const proc = ociProcess({
       args: p.args,
       env: p.env,
@@ -447,7 +467,7 @@ export class Runtime {
       user: p.user,
       tty: p.tty,
       caps,
-      rlimits: spec.process.rlimits ?? rlimits({ rlimits: [] }, NOFILE_MAX),
+      rlimits: limits,
       consoleSize: p.consoleSize,
       noNewPrivileges: spec.process.noNewPrivileges,
     });

@@ -149,6 +149,8 @@ export interface ExecProcess {
   stdin: boolean;
   privileged: boolean;
   consoleSize?: { height: number; width: number };
+  /** Nobody waits on its stream: it must outlive wharfd, so it gets a monitor of its own. */
+  detached?: boolean;
 }
 
 export interface ExecSession extends AttachSession {

@@ -10,10 +10,13 @@ interface NativeBinding {
   mountOverlay(cwd: string, options: string, target: string): void;
   umount(target: string, detach: boolean): void;
   enterRoot(path: string): void;
+  pipe(): [number, number];
 }
 
 // The addon is built by `npm run build` into native/build; dist/src/util is three levels below the root.
 const ADDON = fileURLToPath(new URL('../../../native/build/Release/wharf_native.node', import.meta.url));
+/** The setns helper of attached execs, built beside the addon. */
+export const NSEXEC_PATH = fileURLToPath(new URL('../../../native/build/Release/wharf-nsexec', import.meta.url));
 let binding: NativeBinding | undefined;
 
 function native(): NativeBinding {
@@ -83,4 +86,9 @@ export function seqpacketConnect(path: string): number {
  */
 export function enterRoot(path: string): void {
   withCode(() => native().enterRoot(path));
+}
+
+/** A pipe as [read end, write end], both close-on-exec, for a child's stdio. */
+export function pipe(): [number, number] {
+  return withCode(() => native().pipe());
 }
