@@ -84,7 +84,7 @@ async function removeDockerUserBridges(): Promise<void> {
 /** What the bench may have left: reported, so a reader sees the host is as it was. */
 export function netLeftovers(net: DockerNet, wharfBridge: string): string[] {
   const left: string[] = [];
-  for (const l of sh('ip -br link').split('\n')) if (l.startsWith(DOCKER_BRIDGE) || l.startsWith(wharfBridge) || (l.startsWith('docker0') && !net.before.docker0)) left.push(`link: ${l}`);
+  for (const l of sh('ip -br link').split('\n')) if (l.startsWith(DOCKER_BRIDGE) || l.startsWith(wharfBridge) || /^podman\d/.test(l) || (l.startsWith('docker0') && !net.before.docker0)) left.push(`link: ${l}`);
   for (const l of sh('iptables-save').split('\n')) if (l.includes(DOCKER_BRIDGE) || l.includes(wharfBridge) || l.includes('10.232.12')) left.push(`iptables: ${l}`);
   for (const l of sh('ip -4 route').split('\n')) if (l.startsWith('10.232.12')) left.push(`route: ${l}`);
   return left;

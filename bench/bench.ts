@@ -1,5 +1,6 @@
 /**
- * wharf against Docker, side by side in one run, through the same docker CLI.
+ * wharf against Docker and Podman, side by side in one run: wharf and Docker through the same
+ * docker CLI, Podman through its own (`--no-podman` leaves it out).
  *
  *   sudo node dist/bench/bench.js [--quick] [--only SECTION,...]
  *
@@ -21,7 +22,7 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, exec, testBridge } from '../test/harness.js';
-import { ensureDockerd, median, printComparison, startWharfd, stopProc, timeIt, untilSignal, waitSocket } from './engines.js';
+import { ensureDockerd, median, preparePodman, printComparison, startWharfd, stopProc, timeIt, untilSignal, waitSocket } from './engines.js';
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
@@ -29,6 +30,7 @@ const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'stats', 'usernet
 type Section = (typeof SECTIONS)[number];
 const only = onlyArg();
 const want = (s: Section) => only === undefined || only.has(s);
+const withPodman = !process.argv.includes('--no-podman');
 const STATS_RUNS = 5;
 const N = quick ? 5 : 20;
 const LOG_LINES = quick ? 100_000 : 1_000_000;
@@ -41,13 +43,16 @@ const FETCH_MAX_MS = quick ? 10_000 : 30_000;
 // measures mostly what the other work left of the CPU, and the best rounds are the least disturbed.
 const FETCH_ROUNDS = quick ? 3 : 7;
 /** The user-defined network of the usernet row, one subnet per engine (inside the bench's 10.232.0.0/16). */
-const USER_SUBNETS = { docker: '10.232.121.0/24', wharf: '10.232.122.0/24' } as const;
+const USER_SUBNETS = { docker: '10.232.121.0/24', wharf: '10.232.122.0/24', podman: '10.232.123.0/24' } as const;
+/** Podman's default network (its bridge is podman0). */
+const PODMAN_SUBNET = '10.232.124.0/24';
 const MIB = 2 ** 20;
 /** Printed under the table: what a row measures that its name cannot say. */
 const NOTES = [
   `start ${DETACHED} detached: on the default bridge, each with one published port (-p 127.0.0.1:<port>:80)`,
   `start ${DETACHED} detached, user network: one after another on a network made by \`network create --subnet\` (name resolution on: aardvark-dns for wharf, the embedded resolver for Docker), no published port; the network's creation is not timed`,
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
+  'Podman has no daemon: its idle row is 0, its per-container row is conmon alone, and every podman command starts a process that does the work itself (its times include that start)',
   `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds alternating engine and path, measured after the other rows' containers are gone, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
   `stats --no-stream: the docker CLI against the ${DETACHED} detached containers, median of ${STATS_RUNS}; both engines answer stream=false with a sample whose previous sample is filled (dockerd waits for its collector's next round, wharf takes two samples 0.5 s apart)`,
 ];
@@ -63,22 +68,27 @@ function onlyArg(): Set<Section> | undefined {
 }
 
 interface Engine {
-  name: 'docker' | 'wharf';
-  socket: string;
+  name: 'docker' | 'wharf' | 'podman';
+  /** The command line its user types for `args`: the docker CLI on the engine's socket, or podman. */
+  command: (args: string[]) => { file: string; args: string[]; env: NodeJS.ProcessEnv };
   pids: () => number[];
   /** Processes that exist per running container (monitors/shims, Docker's port proxies). */
   monitorPids: () => number[];
-  proc: ChildProcess;
   stop: () => Promise<void>;
 }
 
+function dockerCli(socket: string): Engine['command'] {
+  return (args) => ({ file: DOCKER, args, env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: '/tmp/wharf-bench-docker-config' } });
+}
+
 function docker(e: Engine, args: string[], input?: Buffer) {
-  return exec(DOCKER, args, { env: { ...process.env, DOCKER_HOST: `unix://${e.socket}`, DOCKER_CONFIG: '/tmp/wharf-bench-docker-config' }, input, timeoutMs: 600_000 });
+  const c = e.command(args);
+  return exec(c.file, c.args, { env: c.env, input, timeoutMs: 600_000 });
 }
 
 async function must(e: Engine, args: string[], input?: Buffer): Promise<string> {
   const r = await docker(e, args, input);
-  if (r.code !== 0) throw new Error(`${e.name}: docker ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`${e.name}: ${e.command(args).file} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
 }
 
@@ -118,8 +128,7 @@ async function startDocker(dir: string, net: DockerNet, spawned: (e: Engine) => 
   const proc = spawn('dockerd', net.args, { stdio: ['ignore', 'ignore', 'ignore'] });
   spawned({
     name: 'docker',
-    socket,
-    proc,
+    command: dockerCli(socket),
     pids: () => [proc.pid!, ...childPids(proc.pid!).filter((p) => pidsByComm('containerd', () => true).includes(p))],
     monitorPids: () => [...pidsByComm('containerd-shim', (l) => l.includes('wharfbench')), ...pidsByComm('docker-proxy', (l) => l.includes('-container-ip 10.232.120.'))],
     stop: async () => {
@@ -280,12 +289,15 @@ async function main() {
   const base = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
   let wharf: Engine | undefined;
   let dockerEngine: Engine | undefined;
+  let podman: Engine | undefined;
   let net: DockerNet | undefined;
   try {
     await untilSignal(bench);
   } finally {
     await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
     await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
+    // Before the network cleanup: netavark takes down its own bridges as the containers go.
+    await podman?.stop().catch((err) => console.error(`removing Podman's containers: ${err}`));
     if (net) await cleanupDockerNet(net).catch((err) => console.error(`removing ${DOCKER_BRIDGE} and Docker's rules: ${err}`));
     await rm(base, { recursive: true, force: true });
     const left = net ? netLeftovers(net, testBridge(join(base, 'wharf'))) : [];
@@ -296,7 +308,7 @@ async function main() {
     const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
     for (const subnet of Object.values(USER_SUBNETS)) if (routes.includes(subnet.replace(/0\/24$/, ''))) throw new Error(`${subnet} is routed on this host already; the bench needs it for a user network:\n${routes}`);
     const wharfDir = join(base, 'wharf');
-    await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', ...w, pids: () => [w.proc.pid!], monitorPids: () => pidsByComm('conmon', (l) => l.includes(wharfDir)) }));
+    await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', command: dockerCli(w.socket), stop: w.stop, pids: () => [w.proc.pid!], monitorPids: () => pidsByComm('conmon', (l) => l.includes(wharfDir)) }));
     net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
     await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
     if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');
@@ -304,15 +316,27 @@ async function main() {
     const tarPath = join(base, 'busybox.tar');
     await must(wharf, ['save', '-o', tarPath, 'busybox']);
     await must(dockerEngine, ['load', '-i', tarPath]);
+    if (withPodman) {
+      // After Docker's network snapshot, so the cleanup also takes what netavark leaves in iptables.
+      const podmanDir = join(base, 'podman');
+      const p = await preparePodman(podmanDir, PODMAN_SUBNET);
+      podman = { name: 'podman', command: p.command, pids: () => [], monitorPids: () => pidsByComm('conmon', (l) => l.includes(podmanDir)), stop: p.stop };
+      await must(podman, ['load', '-i', tarPath]);
+    }
 
     const w = await measure(wharf);
     const dk = await measure(dockerEngine);
+    const pm = podman ? await measure(podman) : undefined;
     if (want('published')) {
-      const both = await publishedThroughput([wharf, dockerEngine]);
-      Object.assign(w, both.get(wharf));
-      Object.assign(dk, both.get(dockerEngine));
+      const all = await publishedThroughput([wharf, dockerEngine, ...(podman ? [podman] : [])]);
+      Object.assign(w, all.get(wharf));
+      Object.assign(dk, all.get(dockerEngine));
+      if (pm && podman) Object.assign(pm, all.get(podman));
     }
-    printComparison(w, dk);
+    printComparison(w, dk, pm ? { podman: pm } : {});
+    const engines = [wharf, dockerEngine, ...(podman ? [podman] : [])];
+    const runtimes = await Promise.all(engines.map(async (e) => `${e.name} ${(await must(e, ['info', '--format', e.name === 'podman' ? '{{.Host.OCIRuntime.Name}}' : '{{.DefaultRuntime}}'])).trim()}`));
+    console.log(`- OCI runtime: ${runtimes.join(', ')}`);
     for (const n of NOTES) console.log(`- ${n}`);
   }
 }

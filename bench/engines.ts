@@ -32,11 +32,78 @@ export async function stopProc(proc: ChildProcess, what: string): Promise<void> 
   clearTimeout(timer);
 }
 
+/** A Debian package the bench needs, installed on first use when `binary` is missing. */
+function ensurePackage(binary: string[], pkg: string): void {
+  if (!binary.some((b) => existsSync(b))) {
+    spawnSync('bash', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkg}`], { stdio: 'inherit' });
+  }
+}
+
 /** Debian's dockerd, installed on first use (CI's install step has it already). */
 export function ensureDockerd(): void {
-  if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
-    spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'], { stdio: 'inherit' });
-  }
+  ensurePackage(['/usr/sbin/dockerd', '/usr/bin/dockerd'], 'docker.io');
+}
+
+/** Debian's Podman (4.3 on bookworm), installed on first use. */
+export function ensurePodman(): void {
+  ensurePackage(['/usr/bin/podman'], 'podman');
+}
+
+export interface PodmanSetup {
+  /** The podman command line for `args`, with the bench's own storage, run root and configuration. */
+  command(args: string[]): { file: string; args: string[]; env: NodeJS.ProcessEnv };
+  /** Removes every container, network and image, then the roots (podman unmounts what it mounted). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Podman as a user of it runs it: no daemon, each `podman` command does its own work, a conmon
+ * per container. Everything it keeps is under `dir`; runc, because crun refuses this cgroup
+ * hybrid host; netavark with a default subnet of the bench's own (`subnet`). Its default limits
+ * (1048576 open files, 4194304 processes) exceed what root may set here (CAP_SYS_RESOURCE is not
+ * in this host's bounding set), so containers get the bench's own open-file limit and 32768
+ * processes, which is also what conmon allows them.
+ */
+export async function preparePodman(dir: string, subnet: string): Promise<PodmanSetup> {
+  ensurePodman();
+  await mkdir(join(dir, 'tmp'), { recursive: true });
+  const nofile = Number(/^Max open files\s+\S+\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 1024);
+  const conf = join(dir, 'containers.conf');
+  await writeFile(
+    conf,
+    [
+      '[containers]',
+      `default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=32768:32768"]`,
+      '[engine]',
+      'runtime = "runc"',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      `events_logfile_path = "${join(dir, 'events.log')}"`,
+      '[network]',
+      'network_backend = "netavark"',
+      `network_config_dir = "${join(dir, 'networks')}"`,
+      `default_subnet = "${subnet}"`,
+      '',
+    ].join('\n'),
+  );
+  const command = (args: string[]) => ({
+    file: 'podman',
+    args: ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), ...args],
+    env: { ...process.env, CONTAINERS_CONF: conf },
+  });
+  const quiet = (args: string[]) => {
+    const c = command(args);
+    spawnSync(c.file, c.args, { env: c.env, stdio: 'ignore', timeout: 120_000 });
+  };
+  return {
+    command,
+    stop: async () => {
+      quiet(['rm', '-af', '-t', '0']);
+      quiet(['network', 'prune', '-f']);
+      quiet(['system', 'reset', '-f']);
+      spawnSync('bash', ['-c', `grep ' ${dir}' /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r umount -l`]);
+    },
+  };
 }
 
 export interface DockerdProcess {
@@ -125,11 +192,16 @@ export async function untilSignal(work: () => Promise<void>): Promise<void> {
   await Promise.race([signalled, running]);
 }
 
-/** The side-by-side table: each metric, both figures and the ratio wharf/docker. */
-export function printComparison(w: Record<string, number>, dk: Record<string, number>): void {
-  const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), dk[k].toFixed(2), (w[k] / dk[k]).toFixed(2)]);
-  const head = ['metric', 'wharf', 'docker', 'wharf/docker'];
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...[head, ...rows].map((r) => r[i].length)));
+/**
+ * The side-by-side table: each metric, wharf's figure, then each peer's figure and the ratio
+ * wharf/peer. A peer without a figure for a row (it cannot do that work) shows n/a.
+ */
+export function printComparison(w: Record<string, number>, dk: Record<string, number>, more: Record<string, Record<string, number>> = {}): void {
+  const peers: [string, Record<string, number>][] = [['docker', dk], ...Object.entries(more)];
+  const cell = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(2));
+  const rows = Object.keys(w).map((k) => [k, w[k].toFixed(2), ...peers.flatMap(([, p]) => [cell(p[k]), cell(p[k] ? w[k] / p[k] : undefined)])]);
+  const head = ['metric', 'wharf', ...peers.flatMap(([name]) => [name, `wharf/${name}`])];
+  const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));

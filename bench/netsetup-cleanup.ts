@@ -14,9 +14,10 @@ const OUR_CHAIN = /^(NETAVARK|CNI-|DOCKER|WTB)/;
 /**
  * A wharf driver's rule (its comment is the driver's tag, with the network and endpoint): never
  * the bench's to remove, even when it names docker0 (every wharf P-OUT does). A wharfd cleans up
- * its own; those of other daemons on the host (tests running meanwhile) must stay.
+ * its own; those of other daemons on the host (tests running meanwhile) must stay. The whole
+ * comment must be the tag: netavark's "netavark firewall plugin rules" is the bench's to remove.
  */
-const WHARF_RULE = /--comment "?[a-z][a-z0-9]{0,11}(:net=[0-9a-f]{12}(:ctr=[0-9a-f]{12})?)?"? /;
+const WHARF_RULE = /--comment (?:[a-z][a-z0-9]{0,11}|"[a-z][a-z0-9]{0,11}(?::net=[0-9a-f]{12}(?::ctr=[0-9a-f]{12})?)?")(?: |$)/;
 const ours = (l: string) => OURS.test(l) && !WHARF_RULE.test(l);
 
 export function sh(cmd: string): string {

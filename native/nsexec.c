@@ -463,9 +463,10 @@ int main(int argc, char **argv) {
     if (n > 0) got += n;
   msg[got] = 0;
   int status;
-  while (waitpid(pid, &status, got ? 0 : WNOHANG) < 0 && errno == EINTR) {
-  }
   if (got) {
+    /* The child failed before execve and is exiting: reap it. A child that did exec is waited for below. */
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     char *text = strchr(msg, ' ');
     int code = atoi(msg);
     dprintf(STATUS_FD, "error %d %s\n", code ? code : 126, text ? text + 1 : "exec failed");

@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -134,6 +134,25 @@ test('attached exec: the exit codes and texts of the docker CLI', async () => {
   assert.equal(inspect.ExitCode, 7);
   assert.equal(inspect.Running, false);
   assert.ok(inspect.Pid > 0);
+});
+
+test('attached exec: a process that exits at once still reports its own code on a busy machine', async () => {
+  const name = 'exdir-fast';
+  await daemon.runDetached('docker', name, ['--network', 'none', 'busybox', 'sleep', '1000']);
+  // Busy cores make the helper lose the race with a child that exits right after execve (it once reported 255).
+  const burners = [0, 1, 2].map(() => spawn('timeout', ['60', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  try {
+    const codes: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = JSON.parse((await d.api('POST', `/containers/${name}/exec`, { Cmd: ['false'], AttachStdout: true })).body).Id as string;
+      await d.api('POST', `/exec/${id}/start`, {});
+      codes.push(JSON.parse((await d.api('GET', `/exec/${id}/json`)).body).ExitCode as number);
+    }
+    assert.deepEqual(codes, codes.map(() => 1));
+  } finally {
+    // timeout passes TERM on to its shell.
+    for (const b of burners) b.kill('SIGTERM');
+  }
 });
 
 test('attached exec: stdin, 1 MB of output intact, stderr apart, /dev/stdout opens, a background child does not hold the stream', async () => {

@@ -172,7 +172,7 @@ export async function startDaemon(extraArgs: string[] = [], daemonJson = '{}'): 
         await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       }
-      await cleanupRoots(dir);
+      await cleanupRoots(dir, bridgeOf(dir, extraArgs));
     },
   };
   try {
@@ -201,7 +201,13 @@ export function dockerdArgs(dir: string, namespace: string): string[] {
 }
 
 /** Everything a test daemon may leave behind: containers (via runc state), conmon processes, mounts. */
-export async function cleanupRoots(dir: string): Promise<void> {
+/** The bridge a test daemon runs with: the test's own unless its arguments name another (`--bridge none`). */
+function bridgeOf(dir: string, extraArgs: string[]): string {
+  const i = extraArgs.lastIndexOf('--bridge');
+  return i >= 0 && i + 1 < extraArgs.length ? extraArgs[i + 1] : testBridge(dir);
+}
+
+export async function cleanupRoots(dir: string, bridge = testBridge(dir)): Promise<void> {
   const runtimeDir = join(dir, 'run', 'runtime');
   if (existsSync(runtimeDir)) {
     for (const rt of await readdir(runtimeDir)) {
@@ -248,7 +254,7 @@ export async function cleanupRoots(dir: string): Promise<void> {
   }
   // The daemon's bridge, veths, namespaces and firewall rules: everything tagged with its bridge.
   const { BridgeDriver, bridgeTag } = await import('../src/network/index.js');
-  await new BridgeDriver({ netnsDir: join(dir, 'run', 'netns'), tag: bridgeTag(testBridge(dir)) })
+  await new BridgeDriver({ netnsDir: join(dir, 'run', 'netns'), tag: bridgeTag(bridge) })
     .cleanup({ networks: [], endpoints: [] })
     .catch((err) => console.error(`cleaning up the network of ${dir}: ${err}`));
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });

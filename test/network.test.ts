@@ -230,3 +230,33 @@ test('kill -9 of wharfd while a container runs: its port still works after the r
   assert.doesNotMatch(rules, /\b18085\b/, 'no rule for its port');
   servers.push(await bindPort('127.0.0.1', 18085));
 });
+
+test('--bridge none, as dockerd: no default network, loopback only on it, user networks still work, nothing left after', async () => {
+  const off = await startDaemon(['--bridge', 'none']);
+  try {
+    const run = async (cli: 'docker' | 'wharf', args: string[]) => {
+      const r = await off[cli](args, T);
+      assert.equal(r.code, 0, `${cli} ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    assert.deepEqual((await run('docker', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean).sort(), ['host', 'none']);
+    const missing = await off.docker(['network', 'inspect', 'bridge'], T);
+    assert.deepEqual([missing.code, missing.stderr.trim()], [1, 'Error response from daemon: network bridge not found']);
+    for (const cli of ['docker', 'wharf'] as const) {
+      assert.equal((await run(cli, ['run', '--rm', 'busybox', 'sh', '-c', 'ls /sys/class/net'])).trim(), 'lo');
+    }
+    await run('docker', ['run', '-d', '--name', 'wt-nobridge', '-p', '127.0.0.1:18087:80', ...HTTPD]);
+    const c = JSON.parse(await run('docker', ['inspect', 'wt-nobridge']))[0];
+    assert.deepEqual([Object.keys(c.NetworkSettings.Networks), c.NetworkSettings.Networks.bridge.IPAddress, c.NetworkSettings.IPAddress], [['bridge'], '', '']);
+    await run('docker', ['rm', '-f', 'wt-nobridge']);
+
+    await run('docker', ['network', 'create', 'wt-nb-user']);
+    const addr = await run('docker', ['run', '--rm', '--network', 'wt-nb-user', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0']);
+    assert.match(addr, /^\d+: eth0\s+inet \d+\.\d+\.\d+\.\d+\/\d+ /);
+    await run('docker', ['network', 'rm', 'wt-nb-user']);
+  } finally {
+    await off.stop();
+  }
+  assert.equal((await exec('ip', ['link', 'show', 'none'])).code, 1, 'no device named after "none"');
+  assert.doesNotMatch(await ruleset(), /\bNONE-|wharf-none|"none:net=/i, 'no rule of the bridge-less daemon is left');
+});

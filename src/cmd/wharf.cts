@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --
 /**
  * The `wharf` command as installed (package.json `bin`). It runs the CLI from one CommonJS
- * bundle (`wharf.bundle.cjs`, made by scripts/bundle-cli.js) compiled with V8's code cache
+ * bundle (`wharf.bundle.cjs`, made by scripts/bundle.js) compiled with V8's code cache
  * (`wharf.bundle.cache`): loading some sixty ES modules one by one and compiling them again at
  * every start cost more than all the rest of a short command (#12 asks the CLI to start within
  * 20 ms of bare node). Without a bundle (a plain `tsc` build) it imports the ES module entry,
@@ -52,7 +52,7 @@ function runBundle(source: Buffer): void {
 /**
  * `wharf registry` is a long-running server with its own entry (an ES module): it goes there
  * before the CLI bundle is read, so the bundle holds none of it. The bundle also runs in a
- * vm.Script, which cannot `import()`. The registry has its own bundle (scripts/bundle-cli.js).
+ * vm.Script, which cannot `import()`. The registry has its own bundle (scripts/bundle.js).
  */
 async function runRegistry(argv: string[]): Promise<void> {
   type Entry = { registryMain(argv: string[]): Promise<number> };

@@ -26,7 +26,7 @@ async function runRegistry(argv: string[]): Promise<void> {
   process.exit(await mod.registryMain(argv));
 }
 
-// No top-level await: the published CLI is one CommonJS bundle (scripts/bundle-cli.js), which starts faster than ES modules.
+// No top-level await: the published CLI is one CommonJS bundle (scripts/bundle.js), which starts faster than ES modules.
 if (process.argv[2] === 'registry') void runRegistry(process.argv.slice(3));
 else void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, (opts, env) => Client.from(opts, env), {
   prog: 'wharf',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, checkInsecureRegistries, checkMirror, checkRegistryMirrors, readDaemonJson } from './config.js';
+import { DEFAULT_CONFIG, checkInsecureRegistries, checkMirror, checkRegistryMirrors, hostDefaultRuntime, readDaemonJson } from './config.js';
 import { registryConfig } from './system.js';
 
 test('debian-mirror: deb.debian.org by default, daemon.json sets it and the security archive', async () => {
@@ -58,4 +58,13 @@ test('registry keys: dockerd\'s defaults, texts and normalization; info\'s Regis
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('default runtime: crun where it is installed and the cgroups are all v2, runc otherwise', () => {
+  const host = (...present: string[]) => (p: string) => present.includes(p);
+  const v2 = '/sys/fs/cgroup/cgroup.controllers';
+  assert.equal(hostDefaultRuntime(DEFAULT_CONFIG.runtimes, host('/usr/bin/crun', v2)), 'crun');
+  assert.equal(hostDefaultRuntime(DEFAULT_CONFIG.runtimes, host('/usr/bin/crun')), 'runc', 'a v1 or hybrid host');
+  assert.equal(hostDefaultRuntime(DEFAULT_CONFIG.runtimes, host(v2)), 'runc', 'no crun');
+  assert.equal(hostDefaultRuntime({ runc: { path: '/usr/sbin/runc' } }, host('/usr/bin/crun', v2)), 'runc', 'crun not among the runtimes');
 });

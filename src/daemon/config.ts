@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, isErrno, type LogLevel } from '../util/index.js';
 
@@ -24,7 +25,7 @@ export interface DaemonConfig {
   initPath: string;
   busyboxPath: string;
   group: string;
-  /** The default network's bridge device (dockerd's --bridge); made if missing. */
+  /** The default network's bridge device (dockerd's --bridge); made if missing; `none`: no default network. */
   bridge: string;
   /** The default network's gateway address and prefix, `172.30.0.1/16` (dockerd's --bip); picked once when unset. */
   bip?: string;
@@ -106,6 +107,18 @@ interface DaemonJson {
   'max-concurrent-downloads'?: number;
   'max-concurrent-uploads'?: number;
   'certs-dir'?: string;
+}
+
+/**
+ * The runtime for containers when neither --default-runtime nor daemon.json names one (#12):
+ * crun (a small C program, where runc is a Go one) where it works, that is where it is installed
+ * and every cgroup controller is on v2 (crun refuses a v1/v2 hybrid host: "cgroups in hybrid
+ * mode not supported"); runc otherwise. `exists` is for tests.
+ */
+export function hostDefaultRuntime(runtimes: DaemonConfig['runtimes'], exists: (path: string) => boolean = existsSync): string {
+  const crun = runtimes.crun?.path;
+  // cgroup.controllers at the top of /sys/fs/cgroup: the unified hierarchy is mounted there, alone.
+  return crun && exists(crun) && exists('/sys/fs/cgroup/cgroup.controllers') ? 'crun' : 'runc';
 }
 
 export async function readDaemonJson(path: string, required: boolean): Promise<Partial<DaemonConfig>> {

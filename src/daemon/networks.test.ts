@@ -7,6 +7,7 @@ import type { HostConfig } from '../types/index.js';
 import { PortInUseError, type BridgeNetwork, type Endpoint, type NetworkDriver } from '../network/index.js';
 import { silentLogger } from '../util/index.js';
 import { NetworkService } from './networks.js';
+import type { NetworkAttachment, NetworkRequest } from './containers/index.js';
 
 /** Records what the service asked of the kernel; `failAttach` makes the next attach throw. */
 class FakeDriver implements NetworkDriver {
@@ -54,16 +55,23 @@ const HOST = [
   { subnet: '172.18.0.0/16', dev: 'wharf0' },
 ];
 
-async function setup(t: { after(fn: () => Promise<void>): void }) {
+async function setup(t: { after(fn: () => Promise<void>): void }, bridge = 'wharf0') {
   const root = await mkdtemp(join(tmpdir(), 'wt-netsvc-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const driver = new FakeDriver();
-  const make = async (d: NetworkDriver | null = driver) => {
-    const s = new NetworkService({ root, driver: d ?? undefined, bridge: 'wharf0', logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009' });
+  const make = async (d: NetworkDriver | null = driver, b = bridge) => {
+    const s = new NetworkService({ root, driver: d ?? undefined, bridge: b, logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009' });
     await s.init();
     return s;
   };
   return { root, driver, make, svc: await make() };
+}
+
+/** An attach with its wiring done, as a start waits for it; the attachment without its `ready`. */
+async function attached(s: NetworkService, r: NetworkRequest): Promise<NetworkAttachment> {
+  const { ready, ...a } = await s.attach(r);
+  await ready;
+  return a;
 }
 
 const req = (containerId: string, hostConfig: HostConfig = {}, exposedPorts?: Record<string, object>) => ({ containerId, name: `n-${containerId}`, hostname: 'h', hostConfig, networkingConfig: {}, exposedPorts });
@@ -83,7 +91,7 @@ test('init: the default network on wharf0, in the first subnet no other device u
 
 test('attach: a namespace, an address after the gateway, Docker\'s MAC, the endpoint as inspect shows it', async (t) => {
   const { driver, svc } = await setup(t);
-  const a = await svc.attach(req('c1', { NetworkMode: 'default' }));
+  const a = await attached(svc, req('c1', { NetworkMode: 'default' }));
   assert.deepEqual(a.namespace, { mode: 'path', path: '/run/wharf/netns/c1' });
   assert.equal(a.sandboxKey, '/run/wharf/netns/c1');
   const ep = a.endpoints.bridge;
@@ -100,8 +108,8 @@ test('attach: a namespace, an address after the gateway, Docker\'s MAC, the endp
 
 test('attach: host and none as before, without a namespace of the service\'s', async (t) => {
   const { driver, svc } = await setup(t);
-  assert.deepEqual((await svc.attach(req('h', { NetworkMode: 'host' }))).namespace, { mode: 'host' });
-  const none = await svc.attach(req('n', { NetworkMode: 'none', ExtraHosts: ['foo:1.2.3.4'], Dns: ['9.9.9.9'] }));
+  assert.deepEqual((await attached(svc, req('h', { NetworkMode: 'host' }))).namespace, { mode: 'host' });
+  const none = await attached(svc, req('n', { NetworkMode: 'none', ExtraHosts: ['foo:1.2.3.4'], Dns: ['9.9.9.9'] }));
   assert.deepEqual(none.namespace, { mode: 'new' });
   assert.deepEqual(Object.keys(none.endpoints), ['none']);
   assert.deepEqual(none.extraHosts, ['foo:1.2.3.4']);
@@ -111,7 +119,7 @@ test('attach: host and none as before, without a namespace of the service\'s', a
 
 test('addresses are not reused while held, and are after release; detach is idempotent', async (t) => {
   const { driver, svc } = await setup(t);
-  const ip = async (id: string) => (await svc.attach(req(id))).endpoints.bridge.IPAddress;
+  const ip = async (id: string) => (await attached(svc, req(id))).endpoints.bridge.IPAddress;
   assert.equal(await ip('a'), '172.18.0.2');
   assert.equal(await ip('b'), '172.18.0.3');
   await svc.detach('a');
@@ -124,7 +132,7 @@ test('addresses are not reused while held, and are after release; detach is idem
 
 test('records survive a reload: current() and the network\'s Containers after a restart; cleanup gets them', async (t) => {
   const { driver, make, svc } = await setup(t);
-  const a = await svc.attach(req('c1', { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } }, { '80/tcp': {} }));
+  const a = await attached(svc, req('c1', { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] } }, { '80/tcp': {} }));
   const again = await make();
   assert.deepEqual(again.current('c1'), a);
   assert.deepEqual(driver.cleaned?.endpoints.map((e) => [e.containerId, e.ip, e.ports]), [['c1', '172.18.0.2', [{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }]]]);
@@ -132,53 +140,88 @@ test('records survive a reload: current() and the network\'s Containers after a 
     c1: { Name: 'n-c1', EndpointID: a.endpoints.bridge.EndpointID, MacAddress: '02:42:ac:12:00:02', IPv4Address: '172.18.0.2/16', IPv6Address: '' },
   });
   assert.deepEqual(again.list()[0].Containers, {}, 'the list leaves Containers empty, as Docker');
-  assert.equal((await again.attach(req('c2'))).endpoints.bridge.IPAddress, '172.18.0.3', 'the reloaded address stays held');
+  assert.equal((await attached(again, req('c2'))).endpoints.bridge.IPAddress, '172.18.0.3', 'the reloaded address stays held');
   await again.detach('c1');
   assert.equal(again.current('c1'), undefined);
 });
 
 test('releaseOrphans: the records of containers that are gone are detached, the others kept', async (t) => {
   const { driver, svc } = await setup(t);
-  await svc.attach(req('kept'));
-  await svc.attach(req('gone'));
+  await attached(svc, req('kept'));
+  await attached(svc, req('gone'));
   await svc.releaseOrphans((id) => id === 'kept');
   assert.deepEqual([...driver.namespaces], ['kept']);
   assert.equal(svc.current('gone'), undefined);
   assert.ok(svc.current('kept'));
 });
 
-test('a failed driver.attach frees the address, removes the namespace and leaves no record', async (t) => {
+test('a failed driver.attach rejects ready; detach then frees the address, removes the namespace and leaves no record', async (t) => {
   const { root, driver, svc } = await setup(t);
+  // What a start does: wait for the wiring, and detach when it failed.
+  const wired = async (r: ReturnType<typeof req>) => {
+    const a = await svc.attach(r);
+    try {
+      await a.ready;
+    } catch (err) {
+      await svc.detach(r.containerId);
+      throw err;
+    }
+    return a;
+  };
   driver.failAttach = { port: 8080 };
-  await assert.rejects(svc.attach(req('c1', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } })), {
+  await assert.rejects(wired(req('c1', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } })), {
     message: /^driver failed programming external connectivity on endpoint n-c1 \([0-9a-f]{64}\): Bind for 0\.0\.0\.0:8080 failed: port is already allocated$/,
   });
   assert.equal(driver.namespaces.size, 0);
   assert.equal(svc.current('c1'), undefined);
   assert.deepEqual(await readdir(join(root, 'endpoints')), []);
   driver.failAttach = 'creating veth wt1: file exists';
-  await assert.rejects(svc.attach(req('c1')), { message: 'failed to create endpoint n-c1 on network bridge: creating veth wt1: file exists' });
+  await assert.rejects(wired(req('c1')), { message: 'failed to create endpoint n-c1 on network bridge: creating veth wt1: file exists' });
   assert.equal(driver.namespaces.size, 0);
   driver.failAttach = undefined;
-  const a = await svc.attach(req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }));
+  const a = await wired(req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }));
   assert.equal(a.endpoints.bridge.IPAddress, '172.18.0.2');
+});
+
+test('a detach while the wiring runs waits for it, then takes everything back', async (t) => {
+  const { driver, svc } = await setup(t);
+  const a = await attached(svc, req('c1'));
+  await svc.detach('c1');
+  await a.ready;
+  assert.deepEqual([driver.namespaces.size, driver.attached.size, svc.current('c1')], [0, 0, undefined]);
 });
 
 test('ports: -P and ephemeral ports from the kernel\'s range; a port held by another container is refused', async (t) => {
   const { driver, svc } = await setup(t);
-  const a = await svc.attach(req('c1', { PublishAllPorts: true, PortBindings: { '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }] } }, { '80/tcp': {}, '443/tcp': {}, '53/udp': {} }));
+  const a = await attached(svc, req('c1', { PublishAllPorts: true, PortBindings: { '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }] } }, { '80/tcp': {}, '443/tcp': {}, '53/udp': {} }));
   assert.equal(JSON.stringify(a.ports), '{"443/tcp":[{"HostIp":"0.0.0.0","HostPort":"40002"}],"53/udp":[{"HostIp":"127.0.0.1","HostPort":"40000"}],"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"40001"}]}');
   assert.equal(driver.attached.get('c1')?.ports.length, 3);
-  const b = await svc.attach(req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }, { '80/tcp': {}, '22/tcp': {} }));
+  const b = await attached(svc, req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }, { '80/tcp': {}, '22/tcp': {} }));
   assert.equal(JSON.stringify(b.ports), '{"22/tcp":null,"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}');
-  await assert.rejects(svc.attach(req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } })), {
+  await assert.rejects(attached(svc, req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } })), {
     message: /^driver failed programming external connectivity on endpoint n-c3 \([0-9a-f]{64}\): Bind for 127\.0\.0\.1:8080 failed: port is already allocated$/,
   });
-  await assert.rejects(svc.attach(req('c4', { PortBindings: { '99999/tcp': [{ HostPort: '1' }] } })), { code: 'WHARF_INVALID_ARGUMENT', message: 'invalid port specification: "99999"' });
+  await assert.rejects(attached(svc, req('c4', { PortBindings: { '99999/tcp': [{ HostPort: '1' }] } })), { code: 'WHARF_INVALID_ARGUMENT', message: 'invalid port specification: "99999"' });
   assert.deepEqual([...driver.namespaces].sort(), ['c1', 'c2']);
   assert.equal(driver.namespaces.has('c3'), false);
   await svc.detach('c2');
-  await svc.attach(req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } }));
+  await attached(svc, req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } }));
+});
+
+test('--bridge none: no default network, loopback only on it, user networks as ever; a stored default network goes', async (t) => {
+  const { driver, make } = await setup(t);
+  const off = await make(driver, 'none');
+  assert.equal(off.list().some((n) => n.Name === 'bridge'), false);
+  assert.ok(driver.calls.includes('remove wharf0'), driver.calls.join('; '));
+  assert.throws(() => off.inspect('bridge'), { message: 'network bridge not found' });
+  off.check({}, undefined);
+  const a = await attached(off, req('c1'));
+  assert.deepEqual([a.namespace, Object.keys(a.endpoints), a.endpoints.bridge.IPAddress, driver.namespaces.size], [{ mode: 'new' }, ['bridge'], '', 0]);
+  await off.create({ Name: 'front', IPAM: { Config: [{ Subnet: '10.9.0.0/24' }] } });
+  const b = await attached(off, req('c2', { NetworkMode: 'front' }));
+  await b.ready;
+  assert.equal(b.endpoints.front.IPAddress, '10.9.0.2');
+  assert.equal((await make(driver, 'none')).list().some((n) => n.Name === 'bridge'), false);
 });
 
 test('without a driver, bridge containers get loopback only, as before bridges', async (t) => {
@@ -257,7 +300,7 @@ test('remove: pre-defined ones refused, active endpoints refused in Docker\'s wo
   const { Id } = await svc.create({ Name: 'busy' });
   await svc.create({ Name: 'idle', Labels: { keep: '1' } });
   await svc.create({ Name: 'idle2' });
-  await svc.attach(onNet('c1', 'busy'));
+  await attached(svc, onNet('c1', 'busy'));
   await assert.rejects(svc.remove('busy'), { code: 'WHARF_FORBIDDEN', message: `error while removing network: network busy id ${Id} has active endpoints` });
   assert.deepEqual(await svc.prune({ 'label!': ['keep'] }), { NetworksDeleted: ['idle2'] });
   assert.deepEqual(await svc.prune({}), { NetworksDeleted: ['idle'] });
@@ -278,7 +321,7 @@ test('containers on user networks: several at once, eth0 first, --ip and the IP 
   assert.throws(() => svc.check({ NetworkMode: 'a' }, { EndpointsConfig: { a: { IPAMConfig: { IPv4Address: '10.1.9.9' } } } }), { message: 'no configured subnet or ip-range contain the IP address 10.1.9.9' });
   assert.throws(() => svc.check({ NetworkMode: 'bridge' }, { EndpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '172.18.0.9' } } } }), { message: 'user specified IP address is supported on user defined networks only' });
   svc.check({ NetworkMode: 'default' }, { EndpointsConfig: { default: {} } });
-  const first = await svc.attach(onNet('c1', 'a', { a: { Aliases: ['web'] }, b: { IPAMConfig: { IPv4Address: '10.2.0.20' } } }));
+  const first = await attached(svc, onNet('c1', 'a', { a: { Aliases: ['web'] }, b: { IPAMConfig: { IPv4Address: '10.2.0.20' } } }));
   assert.equal(first.endpoints.a.IPAddress, '10.1.7.1');
   assert.deepEqual(first.endpoints.a.Aliases, ['web', 'c1']);
   assert.deepEqual(first.endpoints.a.DNSNames, ['n-c1', 'c1', 'web']);
@@ -287,7 +330,7 @@ test('containers on user networks: several at once, eth0 first, --ip and the IP 
   assert.deepEqual(first.dns.servers, ['10.1.0.1', '10.2.0.1']);
   assert.ok(driver.calls.includes('attach c1 eth0 br-' + a.Id.slice(0, 12) + ' 10.1.7.1'));
   assert.ok(driver.calls.some((c) => /^attach c1 eth1 br-\w+ 10\.2\.0\.20$/.test(c)));
-  await assert.rejects(svc.attach(onNet('c2', 'b', { b: { IPAMConfig: { IPv4Address: '10.2.0.20' } } })), { message: 'Address already in use: 10.2.0.20 on network b' });
+  await assert.rejects(attached(svc, onNet('c2', 'b', { b: { IPAMConfig: { IPv4Address: '10.2.0.20' } } })), { message: 'Address already in use: 10.2.0.20 on network b' });
   assert.equal(driver.namespaces.has('c2'), false);
   const c = svc.inspect('a').Containers.c1;
   assert.equal(c.IPv4Address, '10.1.7.1/16');
@@ -301,7 +344,7 @@ test('containers on user networks: several at once, eth0 first, --ip and the IP 
 test('connect and disconnect a running container: eth1 in its namespace, twice refused, records survive a reload', async (t) => {
   const { driver, make, svc } = await setup(t);
   await svc.create({ Name: 'x', IPAM: { Config: [{ Subnet: '10.3.0.0/24' }] } });
-  await svc.attach(req('c1'));
+  await attached(svc, req('c1'));
   await svc.connect('x', 'c1', { Aliases: ['db'] });
   assert.ok(driver.calls.includes('attach c1 eth1 ' + svc.inspect('x').Options['com.docker.network.bridge.name'] + ' 10.3.0.2') || driver.calls.some((c) => /^attach c1 eth1 br-\w+ 10\.3\.0\.2$/.test(c)));
   await assert.rejects(svc.connect('x', 'c1', {}), { code: 'WHARF_FORBIDDEN', message: 'endpoint with name n-c1 already exists in network x' });
@@ -315,11 +358,11 @@ test('connect and disconnect a running container: eth1 in its namespace, twice r
 
 test('host-gateway in ExtraHosts is the default network\'s gateway, or the address the daemon was given', async (t) => {
   const { root, driver, svc } = await setup(t);
-  const a = await svc.attach(req('hg1', { ExtraHosts: ['gw:host-gateway', 'six:::1', 'x:1.2.3.4'] }));
+  const a = await attached(svc, req('hg1', { ExtraHosts: ['gw:host-gateway', 'six:::1', 'x:1.2.3.4'] }));
   assert.deepEqual(a.extraHosts, ['gw:172.18.0.1', 'six:::1', 'x:1.2.3.4']);
   const given = new NetworkService({ root, driver, bridge: 'wharf0', hostGatewayIp: '10.1.2.3', logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009' });
   await given.init();
-  assert.deepEqual((await given.attach(req('hg2', { ExtraHosts: ['gw:host-gateway'] }))).extraHosts, ['gw:10.1.2.3']);
+  assert.deepEqual((await attached(given, req('hg2', { ExtraHosts: ['gw:host-gateway'] }))).extraHosts, ['gw:10.1.2.3']);
 });
 
 test('events: create, connect at attach, disconnect at detach and disconnect, destroy, with Docker\'s attributes', async (t) => {
@@ -337,7 +380,7 @@ test('events: create, connect at attach, disconnect at detach and disconnect, de
   await svc.init();
   const { Id } = await svc.create({ Name: 'ev' });
   const net = Id.slice(0, 4);
-  await svc.attach({ ...req('c1', { NetworkMode: 'ev' }) });
+  await attached(svc, { ...req('c1', { NetworkMode: 'ev' }) });
   await svc.connect('bridge', 'c1', undefined);
   await svc.disconnect('bridge', 'c1');
   await svc.detach('c1');
@@ -355,7 +398,7 @@ test('events: create, connect at attach, disconnect at detach and disconnect, de
 
 test('forceDisconnect: the endpoint a name still holds goes, a name without one is Docker\'s 404', async (t) => {
   const { svc, driver } = await setup(t);
-  await svc.attach(req('gone1'));
+  await attached(svc, req('gone1'));
   await svc.forceDisconnect('bridge', 'n-gone1');
   assert.equal(svc.current('gone1'), undefined);
   assert.equal(driver.namespaces.has('gone1'), false);

@@ -69,12 +69,19 @@ const LIST_FILTERS = ['name', 'id', 'driver', 'scope', 'type', 'label', 'danglin
 /** The filters `docker network prune` may send; Docker refuses others even when there is nothing to prune. */
 const PRUNE_FILTERS = ['until', 'label', 'label!'];
 
+/** dockerd's `--bridge` value that turns the default network off. */
+export const NO_DEFAULT_BRIDGE = 'none';
+
 export interface NetworkServiceOptions {
   /** `<data root>/network`. */
   root: string;
   /** The bridge datapath; without one, bridge containers get loopback only, as before bridges. */
   driver?: NetworkDriver;
-  /** The default network's bridge device and, when given, its gateway address and prefix (`--bip`). */
+  /**
+   * The default network's bridge device and, when given, its gateway address and prefix (`--bip`).
+   * `none` (NO_DEFAULT_BRIDGE), as dockerd's `--bridge=none`: no default network; containers left
+   * on it get loopback only, and user networks work as ever.
+   */
   bridge: string;
   bip?: string;
   logger: Logger;
@@ -102,6 +109,8 @@ export class NetworkService implements NetworkPort {
   readonly #onEvent: NonNullable<NetworkServiceOptions['onEvent']>;
   readonly #networks = new Map<string, NetworkRecord>();
   readonly #sandboxes = new Map<string, SandboxRecord>();
+  /** The endpoint wiring of attaches that have returned but may not be done (see attach). */
+  readonly #wiring = new Map<string, Promise<void>>();
   #ephemeral = { first: 32768, last: 60999 };
   readonly #cursor = { next: 0 };
 
@@ -124,7 +133,8 @@ export class NetworkService implements NetworkPort {
   async init(): Promise<void> {
     for (const n of await readRecords<NetworkRecord>(this.#root)) this.#networks.set(n.id, n);
     for (const s of await readRecords<SandboxRecord>(join(this.#root, 'endpoints'))) this.#sandboxes.set(s.containerId, s);
-    if (!this.#find('bridge')) await this.#createDefault();
+    if (this.#defaultBridge.bridge === NO_DEFAULT_BRIDGE) await this.#dropDefault();
+    else if (!this.#find('bridge')) await this.#createDefault();
     this.#ephemeral = parseEphemeralRange(await this.#portRangeText());
     this.#cursor.next = this.#ephemeral.first;
     const driver = this.#driver;
@@ -134,6 +144,16 @@ export class NetworkService implements NetworkPort {
     await driver.cleanup({ networks: [...this.#networks.values()].map(bridgeOf), endpoints });
     // The name server outlived the daemon; tell it the records as they are now.
     await this.#notifyDns([...this.#networks.keys()]);
+  }
+
+  /** A data root that had a default network, started with it turned off: the network goes, as dockerd removes it. */
+  async #dropDefault(): Promise<void> {
+    const n = this.#find('bridge');
+    if (!n || this.#inUse(n.id)) return;
+    await this.#driver?.removeNetwork(bridgeOf(n));
+    await rm(join(this.#root, `${n.id}.json`), { force: true });
+    this.#networks.delete(n.id);
+    this.#logger.info('removed the default bridge network: the bridge is turned off', { bridge: n.bridge });
   }
 
   async #createDefault(): Promise<void> {
@@ -195,10 +215,15 @@ export class NetworkService implements NetworkPort {
     return out;
   }
 
+  /** The default network asked for where it is turned off: a namespace with loopback only, as dockerd gives. */
+  #noDefault(mode: string): boolean {
+    return mode === 'bridge' && this.#defaultBridge.bridge === NO_DEFAULT_BRIDGE && !this.#find('bridge');
+  }
+
   /** Create's check of a container's networks, so that a bad one fails `create`, not the first start. */
   check(hc: HostConfig, nc: NetworkingConfig | undefined): void {
     const mode = hc.NetworkMode && hc.NetworkMode !== 'default' ? hc.NetworkMode : 'bridge';
-    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return;
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || this.#noDefault(mode)) return;
     for (const { net, cfg } of this.#wanted(mode, nc)) checkEndpoint(net, cfg);
   }
 
@@ -221,7 +246,7 @@ export class NetworkService implements NetworkPort {
     const extraHosts = this.#extraHosts(hc.ExtraHosts ?? []);
     const dns = { servers: hc.Dns ?? [], search: hc.DnsSearch ?? [], options: hc.DnsOptions ?? [] };
     const driver = this.#driver;
-    if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || !driver) {
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:') || !driver || this.#noDefault(mode)) {
       return { namespace: mode === 'host' ? { mode: 'host' } : { mode: 'new' }, endpoints: emptyEndpoints(mode), extraHosts, dns };
     }
     const wanted = this.#wanted(mode, req.networkingConfig);
@@ -258,13 +283,25 @@ export class NetworkService implements NetworkPort {
       // Held in memory before the first await, so a concurrent attach cannot take the same address.
       this.#sandboxes.set(id, sb);
       await writeJsonAtomic(this.#recordPath(id), sb);
-      for (const e of sb.endpoints) await this.#attachEndpoint(sb, e);
-      await this.#notifyDns(sb.endpoints.map((e) => e.networkId));
-      return this.#attachment(sb);
     } catch (err) {
       await this.#undoAttach(id, nsPath, sb).catch((e) => this.#logger.warn('undoing a failed network attach failed', { id, error: errorMessage(e) }));
       throw err;
     }
+    // The veths, addresses and rules are made while the runtime creates the container, some 20 ms
+    // of every start (#12): the caller starts the process only once `ready` resolves.
+    // A failed wiring is not undone here: the runtime may be reading the namespace, so the
+    // caller detaches once its create has ended, and detach waits for the wiring first.
+    const wired = sb;
+    const ready = (async () => {
+      for (const e of wired.endpoints) await this.#attachEndpoint(wired, e);
+      await this.#notifyDns(wired.endpoints.map((e) => e.networkId));
+    })();
+    this.#wiring.set(id, ready);
+    ready.then(
+      () => this.#wiring.get(id) === ready && this.#wiring.delete(id),
+      () => this.#wiring.get(id) === ready && this.#wiring.delete(id),
+    );
+    return { ...this.#attachment(sb), ready };
   }
 
   /**
@@ -444,6 +481,8 @@ export class NetworkService implements NetworkPort {
 
   /** Kernel state first, the record last: a daemon killed in between finds the record and retries. */
   async detach(containerId: string): Promise<void> {
+    // A wiring still running must end before its parts are taken away.
+    await this.#wiring.get(containerId)?.catch(() => {});
     const sb = this.#sandboxes.get(containerId);
     if (!sb) return;
     const driver = this.#driver;

@@ -8,6 +8,7 @@ export * from './safejoin.js';
 export * from './spawn.js';
 export * from './logger.js';
 export * from './native.js';
+export * from './installed.js';
 export * from './timeout.js';
 export * from './untar.js';
 export * from './tarpack.js';

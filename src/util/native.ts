@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
+import { NATIVE_ADDON_PATH } from './installed.js';
 
 interface NativeBinding {
   mknod(path: string, mode: number, major: number, minor: number): void;
@@ -13,14 +13,10 @@ interface NativeBinding {
   pipe(): [number, number];
 }
 
-// The addon is built by `npm run build` into native/build; dist/src/util is three levels below the root.
-const ADDON = fileURLToPath(new URL('../../../native/build/Release/wharf_native.node', import.meta.url));
-/** The setns helper of attached execs, built beside the addon. */
-export const NSEXEC_PATH = fileURLToPath(new URL('../../../native/build/Release/wharf-nsexec', import.meta.url));
 let binding: NativeBinding | undefined;
 
 function native(): NativeBinding {
-  binding ??= createRequire(import.meta.url)(ADDON) as NativeBinding;
+  binding ??= createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeBinding;
   return binding;
 }
 

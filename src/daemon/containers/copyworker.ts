@@ -12,11 +12,10 @@
  * that line on stdout; for an extract the tar comes on stdin and the line is written at the end.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerPathStat } from '../../types/index.js';
-import { ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, type RootView } from '../../util/index.js';
+import { COPY_WORKER_PATH, ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, type RootView } from '../../util/index.js';
 import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
 
 export type CopyJob =
@@ -25,8 +24,6 @@ export type CopyJob =
 
 type Reply = { ok: ContainerPathStat | true } | { error: { code: string; message: string } };
 
-// dist/src/daemon/containers -> dist/src/cmd.
-const WORKER = fileURLToPath(new URL('../../cmd/wharf-cp.js', import.meta.url));
 /** How much of the worker's stderr is kept for an error message. */
 const STDERR_MAX = 4096;
 
@@ -68,7 +65,7 @@ export interface CopyWorker {
 }
 
 export function startCopyWorker(job: CopyJob): CopyWorker {
-  const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [COPY_WORKER_PATH, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < STDERR_MAX) stderr += s;

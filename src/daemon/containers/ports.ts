@@ -127,6 +127,13 @@ export interface NetworkAttachment {
   sandboxId?: string;
   /** Published ports as inspect's NetworkSettings.Ports shows them (`"80/tcp": [{HostIp, HostPort}]`). */
   ports?: PortMap;
+  /**
+   * Resolves once the endpoints are wired (interfaces, addresses, firewall rules, name server),
+   * which goes on while the runtime creates the container: the process may start only then.
+   * Rejects with the wiring's failure, which the caller undoes with detach (once the runtime is
+   * done with the namespace). Absent: nothing to wait for.
+   */
+  ready?: Promise<void>;
 }
 
 /** Networks as container start and stop use them. */

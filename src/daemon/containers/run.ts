@@ -75,8 +75,13 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     }
     const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins, shm, linkEnv });
 
-    const { pid } = await rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath));
-    undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
+    // The network is wired while the runtime creates the container; a failed wiring is the
+    // error to report (a port taken), the create's own failure only when the network is fine.
+    const [created, wired] = await Promise.allSettled([rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath)), network.ready]);
+    if (created.status === 'fulfilled') undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
+    if (wired.status === 'rejected') throw wired.reason;
+    if (created.status === 'rejected') throw created.reason;
+    const { pid } = created.value;
 
     await notifyStartListeners(c, true);
     await rt.start(id);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { isErrno } from '../../util/index.js';
 import { ProxyConfig } from './proxy.js';
 import { transportError } from './errors.js';
@@ -131,6 +131,15 @@ export function drain(body: Readable): void {
  * The HTTP side of the distribution client: one undici dispatcher per TLS profile and proxy,
  * kept for the life of the Registries, so connections to a registry are reused across pulls.
  */
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+
+/** undici costs wharfd about 20 MB of RSS, so it is loaded by the first registry request, not at start. */
+function loadUndici(): Promise<Undici> {
+  undici ??= import('undici');
+  return undici;
+}
+
 export class Transport {
   readonly #dispatchers = new Map<string, Dispatcher>();
   readonly #proxy: ProxyConfig;
@@ -141,7 +150,8 @@ export class Transport {
     this.#userAgent = userAgent;
   }
 
-  dispatcher(url: URL, tls: TlsProfile): Dispatcher {
+  async dispatcher(url: URL, tls: TlsProfile): Promise<Dispatcher> {
+    const { Agent, ProxyAgent } = await loadUndici();
     const proxy = this.#proxy.proxyFor(url);
     const tlsKey = createHash('sha256').update(JSON.stringify([tls.insecure, tls.ca, tls.cert ?? [], tls.key ?? []])).digest('hex');
     const key = `${proxy ?? 'direct'}|${tlsKey}`;
@@ -169,12 +179,13 @@ export class Transport {
   async send(method: string, url: URL, tls: TlsProfile, opts: SendOptions = {}): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...opts.headers };
     try {
+      const { request } = await loadUndici();
       const res = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
         body: opts.body,
         signal: opts.signal,
-        dispatcher: this.dispatcher(url, tls),
+        dispatcher: await this.dispatcher(url, tls),
       });
       return { status: res.statusCode, headers: res.headers, body: res.body, url };
     } catch (err) {

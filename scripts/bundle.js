@@ -2,7 +2,8 @@
 // Bundles the wharf CLI (dist/src/cmd/wharf.js and everything it imports) into one CommonJS
 // file beside it, dist/src/cmd/wharf.bundle.cjs, which the `wharf` launcher (src/cmd/wharf.cts)
 // runs with V8's code cache; then writes that cache from a run that declares every command.
-// Runs after tsc (npm run build). Why: see src/cmd/wharf.cts.
+// The daemon and `wharf registry` get bundles of their own. Runs after tsc (npm run build).
+// Why: see src/cmd/wharf.cts and src/cmd/wharfd.ts.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,20 @@ await build({ ...common, entryPoints: ['dist/src/cmd/wharf.js'], outfile: OUT, p
 // module graph (issue 11 keeps the server under 60 MB).
 await build({ ...common, entryPoints: ['dist/src/cmd/wharf-registry.js'], outfile: 'dist/src/cmd/wharf-registry.bundle.cjs' });
 
+// The daemon (src/cmd/wharfd.ts runs it). undici stays outside: only a pull or push loads it,
+// and in the bundle its code would be read and held at every start.
+await build({ ...common, entryPoints: ['dist/src/cmd/wharfd-main.js'], outfile: 'dist/src/cmd/wharfd.bundle.cjs', external: ['undici'] });
+
+// V8 holds a source with one character past U+00FF as a two-byte string: a 1 MB bundle would
+// cost 2 MB of heap for good (a \u escape in the source keeps the bundle one-byte).
+for (const f of [OUT, 'dist/src/cmd/wharf-registry.bundle.cjs', 'dist/src/cmd/wharfd.bundle.cjs']) {
+  const wide = /[^\u0000-\u00ff]/.exec(readFileSync(f, 'utf8'));
+  if (wide) {
+    console.error(`bundle: ${f} holds ${JSON.stringify(wide[0])} (U+${wide[0].codePointAt(0).toString(16)}): write it as a \\u escape in the source`);
+    process.exit(1);
+  }
+}
+
 // The launcher wraps the bundle as a CommonJS module body, where a #! line is a syntax error.
 const text = readFileSync(OUT, 'utf8');
 if (text.startsWith('#!')) writeFileSync(OUT, `//${text.slice(2)}`);
@@ -56,6 +71,6 @@ const warm = spawnSync(process.execPath, ['dist/src/cmd/wharf.cjs', '--help'], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 if (warm.status !== 0) {
-  console.error(`bundle-cli: 'wharf --help' from the bundle failed (${warm.status ?? warm.signal})`);
+  console.error(`bundle: 'wharf --help' from the bundle failed (${warm.status ?? warm.signal})`);
   process.exit(1);
 }
