@@ -107,6 +107,26 @@ for (const cli of ['docker', 'wharf'] as const) {
   });
 }
 
+test('a link on a user network names its target by the alias, for a target started later and after a reconnect', async () => {
+  const net = 'wt-nd-links';
+  await network('docker', net);
+  const [app, app2, db] = ['wt-nd-app', 'wt-nd-app2', 'wt-nd-db'];
+  containers.add(app);
+  await ok('docker', ['run', '-d', '--name', app, '--network', net, '--link', `${db}:store`, 'busybox', 'sleep', '600']);
+  assert.equal(await ok('docker', ['inspect', '-f', `{{json (index .NetworkSettings.Networks "${net}").Links}}`, app]), `["${db}:store"]`);
+  await run('docker', app2, net);
+  await ok('wharf', ['network', 'disconnect', net, app2]);
+  await ok('wharf', ['network', 'connect', '--link', `${db}:cache`, net, app2]);
+  await run('docker', db, net);
+  const dbIp = await ipOn('docker', db, net);
+  assert.deepEqual(await resolves('docker', app, 'store'), [dbIp], 'the alias of run --link');
+  assert.deepEqual(await resolves('wharf', app2, 'cache'), [dbIp], 'the alias of network connect --link');
+  await ok('docker', ['rm', '-f', app, app2, db]);
+  for (const c of [app, app2, db]) containers.delete(c);
+  await ok('docker', ['network', 'rm', net]);
+  networks.delete(net);
+});
+
 test('no INPUT rule of the daemon is left once its user networks are gone', () => {
   // Only the default bridge is left: its own four DNS rules per protocol pair, nothing else.
   const tag = testBridge(d.dir).toLowerCase().replace(/[^a-z0-9]/g, '');

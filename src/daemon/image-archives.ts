@@ -55,6 +55,8 @@ export interface CommitImageRequest {
   created?: string;
   /** A comment for the history entry only, leaving the image's own `comment` empty (a build step's). */
   historyComment?: string;
+  /** `docker commit`'s container: its ID and config go into the image JSON (a build step has none). */
+  container?: { id: string; config: ContainerConfig };
 }
 
 /** The base a `FROM scratch` stage commits on: no layers, no config. */
@@ -333,7 +335,9 @@ export async function commitImage(store: ImageStore, req: CommitImageRequest): P
       };
       if (!next.author) delete next.author;
       if (!next.comment) delete next.comment;
+      delete next.container;
       delete next.container_config;
+      if (req.container) Object.assign(next, { container: req.container.id, container_config: req.container.config });
       const id = await store.register(Buffer.from(JSON.stringify(next)), base.imageId || undefined);
       if (name) {
         await store.setTag(name, id);

@@ -11,6 +11,12 @@ import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } fr
 import { commitConfigImage, commitImage, importImage, loadArchive, restoreLayerImage, saveArchive, scratchBase, spool, type CommitImageRequest, type ImageBase } from './image-archives.js';
 import { ImageStore, type LayersInUse, type StoredImage } from './image-store.js';
 
+/** What Docker's inspect shows as ContainerConfig for an image no commit made: Go's zero config. */
+const EMPTY_CONTAINER_CONFIG: ContainerConfig = {
+  Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false, OpenStdin: false, StdinOnce: false,
+  Env: null, Cmd: null, Image: '', Volumes: null, WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+};
+
 export type { CommitImageRequest, ImageBase, LayersInUse };
 
 /** An image as the rest of the daemon sees it. */
@@ -211,6 +217,8 @@ export class ImageService {
       GraphDriver: { Name: 'overlay2', Data: dirs.length ? driver : null },
       RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
       Metadata: { LastTagTime: img.lastTagTime || '0001-01-01T00:00:00Z' },
+      Container: c.container ?? '',
+      ContainerConfig: c.container_config ?? EMPTY_CONTAINER_CONFIG,
     };
   }
 

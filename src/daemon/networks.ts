@@ -97,6 +97,22 @@ export interface NetworkServiceOptions {
   onEvent?: (action: 'create' | 'destroy' | 'connect' | 'disconnect', networkId: string, attributes: Record<string, string>) => void;
 }
 
+/**
+ * The names that links on a user network give their targets (`--link db:store` makes `store`
+ * resolve to db), by target name. Docker's resolver answers such an alias to the linking
+ * container only; aardvark-dns has no names per asking container, so every member of the
+ * network resolves it.
+ */
+function linkAliases(links: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const l of links) {
+    const [target, alias] = l.replace(/^\//, '').split(':');
+    if (!alias || alias === target) continue;
+    out.set(target, [...(out.get(target) ?? []), alias.replace(/^.*\//, '')]);
+  }
+  return out;
+}
+
 export class NetworkService implements NetworkPort {
   readonly #root: string;
   readonly #driver: NetworkDriver | undefined;
@@ -411,11 +427,14 @@ export class NetworkService implements NetworkPort {
       const n = this.#networks.get(id);
       if (!n || n.name === 'bridge') continue;
       const entries: DnsEntry[] = [];
+      const linked = linkAliases([...this.#sandboxes.values()].flatMap((s) => s.endpoints.filter((e) => e.networkId === id).flatMap((e) => e.links ?? [])));
       for (const s of this.#sandboxes.values()) {
         // Docker answers a container's name, its aliases on the network and its short ID.
         // A container with no network that has a way out gets no outside names either.
         const forward = s.endpoints.some((x) => this.#networks.get(x.networkId)?.internal === false);
-        for (const e of s.endpoints) if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), shortId(s.containerId)], ip: e.ip, forward });
+        for (const e of s.endpoints) {
+          if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), ...(linked.get(s.name) ?? []), shortId(s.containerId)], ip: e.ip, forward });
+        }
       }
       try {
         await dns.update(dnsNetwork(n), entries);

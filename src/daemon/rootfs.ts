@@ -214,6 +214,7 @@ export class ContainerFilesystems implements RootfsPort {
       author: opts.author,
       changes: opts.changes,
       createdBy: opts.containerConfigCmd.join(' '),
+      container: opts.container,
     });
   }
 

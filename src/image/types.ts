@@ -8,6 +8,8 @@ export interface ImageConfig {
   created?: string;
   author?: string;
   config?: ContainerConfig;
+  /** The container a commit made the image from (Docker's image JSON; `docker build` images have none). */
+  container?: string;
   container_config?: ContainerConfig;
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: HistoryEntry[];

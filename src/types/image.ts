@@ -34,6 +34,9 @@ export interface ImageInspect {
   GraphDriver: { Name: string; Data: Record<string, string> | null };
   RootFS: { Type: string; Layers: string[] };
   Metadata: { LastTagTime: string };
+  /** Before API 1.45: the container a commit made the image from, and that container's config. */
+  Container?: string;
+  ContainerConfig?: ContainerConfig;
 }
 
 /** An element of GET /images/{name}/history. */

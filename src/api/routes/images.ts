@@ -116,7 +116,15 @@ export function imageRoutes(r: Router, d: Daemon): void {
     const auth = registryAuth(ctx);
     await progress(ctx, (emit) => images.push(ctx.params.name, ctx.str('tag') || undefined, emit, { auth }), { plainEarlyErrors: true, goEscapes: true });
   });
-  r.add('GET', '/images/{name*}/json', (ctx) => ctx.send(200, images.inspect(ctx.params.name)));
+  r.add('GET', '/images/{name*}/json', (ctx) => {
+    const img = images.inspect(ctx.params.name);
+    // Container and ContainerConfig went in API 1.45, VirtualSize in 1.44; older clients still get them, as from dockerd.
+    if (ctx.version >= 1.45) {
+      delete img.Container;
+      delete img.ContainerConfig;
+    }
+    ctx.send(200, ctx.version < 1.44 ? { ...img, VirtualSize: img.Size } : img);
+  });
   r.add('GET', '/images/{name*}/history', (ctx) => ctx.send(200, images.history(ctx.params.name)));
   r.add('GET', '/images/{name*}/get', (ctx) => save(ctx, [ctx.params.name]));
   r.add('POST', '/images/{name*}/tag', async (ctx) => {

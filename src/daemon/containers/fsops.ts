@@ -179,6 +179,7 @@ export class FsOps {
           author: opts.author,
           changes: opts.changes,
           containerConfigCmd: [c.record.path, ...c.record.args],
+          container: { id, config: c.record.config },
         });
         this.ctx.store.publish(c, 'commit', { comment: opts.comment ?? '' });
         return imageId;

@@ -53,6 +53,8 @@ export interface CommitOptions {
   changes?: string[];
   /** The container's command, recorded in the history entry's created_by. */
   containerConfigCmd: string[];
+  /** The container and its own config, which the image records as Docker's commit does. */
+  container?: { id: string; config: ContainerConfig };
 }
 
 /**
