@@ -13,7 +13,8 @@
  * - push: the image from the engine's store into the empty registry;
  * - pull: the image (removed from the engine first, layers included) back from that registry.
  *
- * Engines: wharfd and Debian's dockerd, both driven by docker CLI 28; skopeo copies the same
+ * Engines: wharfd and Debian's dockerd, each with its roots on a new ext4 file system of its own
+ * (a loop device), both driven by docker CLI 28; skopeo copies the same
  * image (docker-archive: -> registry for push; registry -> dir: for pull, which downloads and
  * verifies but does not extract).
  */
@@ -23,7 +24,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, exec, type RunResult } from '../test/harness.js';
-import { median, startDockerd, startWharfd, stopProc, timeIt, untilSignal } from './engines.js';
+import { freshFilesystem, median, startDockerd, startWharfd, stopProc, timeIt, untilSignal } from './engines.js';
 
 const repsArg = process.argv.indexOf('--reps');
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 3;
@@ -84,11 +85,17 @@ async function main(): Promise<void> {
     await untilSignal(async () => {
       let wharfd = '';
       let dockerd = '';
-      await startWharfd(join(dir, 'wharf'), (w) => {
+      // Each engine on a file system of its own (freshFilesystem says why).
+      const own = async (name: string) => {
+        const mount = join(dir, `fs-${name}`);
+        cleanups.push(await freshFilesystem(mount));
+        return join(mount, name);
+      };
+      await startWharfd(await own('wharf'), (w) => {
         wharfd = w.socket;
         cleanups.push(w.stop);
       });
-      await startDockerd(join(dir, 'docker'), 'bench-pull', (d) => {
+      await startDockerd(await own('docker'), 'bench-pull', (d) => {
         dockerd = d.socket;
         cleanups.push(d.stop);
       });
