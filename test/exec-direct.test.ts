@@ -8,37 +8,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileDaemon, type TestDaemon } from './harness.js';
+import { fileDaemon, syscallTool, type TestDaemon } from './harness.js';
 
 const daemon = fileDaemon();
 let d: TestDaemon;
 let tools: string;
 let haveSc = false;
 
-// `sc NR [ARG...]`: makes system call NR, prints ok or the errno's number.
-const SC_SOURCE = `#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  long a[6] = {0};
-  for (int i = 2; i < argc && i < 8; i++) a[i - 2] = strtol(argv[i], 0, 0);
-  long r = syscall(strtol(argv[1], 0, 0), a[0], a[1], a[2], a[3], a[4], a[5]);
-  if (r < 0) printf("%d\\n", errno); else printf("ok\\n");
-  return 0;
-}
-`;
 
 before(async () => {
   d = await daemon.start();
-  tools = await mkdtemp(join(tmpdir(), 'wharf-exec-tools-'));
-  // Reachable by the tests' non-root users too.
-  await chmod(tools, 0o755);
-  await writeFile(join(tools, 'sc.c'), SC_SOURCE);
-  haveSc = spawnSync('gcc', ['-static', '-O2', '-o', join(tools, 'sc'), join(tools, 'sc.c')]).status === 0;
+  ({ dir: tools, built: haveSc } = await syscallTool('wharf-exec-tools-'));
 });
 
 after(async () => {

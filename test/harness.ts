@@ -6,7 +6,7 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -262,6 +262,31 @@ export async function cleanupRoots(dir: string, bridge = testBridge(dir)): Promi
 }
 
 export type Cli = 'docker' | 'wharf';
+
+const SC_SOURCE = `#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  long a[6] = {0};
+  for (int i = 2; i < argc && i < 8; i++) a[i - 2] = strtol(argv[i], 0, 0);
+  long r = syscall(strtol(argv[1], 0, 0), a[0], a[1], a[2], a[3], a[4], a[5]);
+  if (r < 0) printf("%d\\n", errno); else printf("ok\\n");
+  return 0;
+}
+`;
+
+/**
+ * A new directory (mode 0755, so the tests' other users reach it) holding `sc`, a static helper
+ * built with gcc: `sc NR [ARG...]` makes system call NR and prints `ok` or the errno's number,
+ * what a seccomp filter lets through. `built` is false where gcc cannot link it statically.
+ */
+export async function syscallTool(prefix: string): Promise<{ dir: string; built: boolean }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'sc.c'), SC_SOURCE);
+  return { dir, built: spawnSync('gcc', ['-static', '-O2', '-o', join(dir, 'sc'), join(dir, 'sc.c')]).status === 0 };
+}
 
 /**
  * A private wharfd for the tests of one file, which `start`s it in its own `before`; after its

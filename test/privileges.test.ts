@@ -4,37 +4,23 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type TestDaemon } from './harness.js';
+import { startDaemon, syscallTool, type TestDaemon } from './harness.js';
 
 let d: TestDaemon;
 let tools: string;
 /** A static helper: `sc NR [ARG...]` makes system call NR and prints `ok` or the errno's number. */
 let sc: string | undefined;
 
-const SC_SOURCE = `#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  long a[6] = {0};
-  for (int i = 2; i < argc && i < 8; i++) a[i - 2] = strtol(argv[i], 0, 0);
-  long r = syscall(strtol(argv[1], 0, 0), a[0], a[1], a[2], a[3], a[4], a[5]);
-  if (r < 0) printf("%d\\n", errno); else printf("ok\\n");
-  return 0;
-}
-`;
 
 before(async () => {
   d = await startDaemon();
-  tools = await mkdtemp(join(tmpdir(), 'wharf-priv-tools-'));
-  await writeFile(join(tools, 'sc.c'), SC_SOURCE);
-  const cc = spawnSync('gcc', ['-static', '-O2', '-o', join(tools, 'sc'), join(tools, 'sc.c')], { encoding: 'utf8' });
-  if (cc.status === 0) sc = join(tools, 'sc');
+  const made = await syscallTool('wharf-priv-tools-');
+  tools = made.dir;
+  if (made.built) sc = join(tools, 'sc');
 });
 
 after(async () => {
