@@ -127,19 +127,19 @@ export function drain(body: Readable): void {
   body.resume();
 }
 
-/**
- * The HTTP side of the distribution client: one undici dispatcher per TLS profile and proxy,
- * kept for the life of the Registries, so connections to a registry are reused across pulls.
- */
 type Undici = typeof import('undici');
 let undici: Promise<Undici> | undefined;
 
-/** undici costs wharfd about 20 MB of RSS, so it is loaded by the first registry request, not at start. */
+/** undici is loaded by the first registry request: a daemon that never pulls or pushes holds none of its code. */
 function loadUndici(): Promise<Undici> {
   undici ??= import('undici');
   return undici;
 }
 
+/**
+ * The HTTP side of the distribution client: one undici dispatcher per TLS profile and proxy,
+ * kept for the life of the Registries, so connections to a registry are reused across pulls.
+ */
 export class Transport {
   readonly #dispatchers = new Map<string, Dispatcher>();
   readonly #proxy: ProxyConfig;
