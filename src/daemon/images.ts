@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -104,14 +105,17 @@ export class ImageService {
   async #createBusybox(): Promise<void> {
     const store = this.#store;
     try {
-      const tar = await busyboxLayer(this.#o.busyboxPath);
-      const id = await store.locked(async () => {
-        const diffId = await store.content.put(tar);
-        await this.#o.layers.apply(undefined, diffId, () => Readable.from([tar]));
-        const id = await store.register(Buffer.from(JSON.stringify(busyboxConfig(diffId, this.#o.busyboxPath))));
-        await store.setTag('busybox:latest', id);
-        return id;
-      });
+      // Through a file, in chunks: see busyboxLayer.
+      const { tmp, diffId } = await spool(store, await busyboxLayer(this.#o.busyboxPath));
+      const id = await store
+        .locked(async () => {
+          await store.content.adopt(tmp, diffId);
+          await this.#o.layers.apply(undefined, diffId, () => createReadStream(store.content.path(diffId)));
+          const id = await store.register(Buffer.from(JSON.stringify(busyboxConfig(diffId, this.#o.busyboxPath))));
+          await store.setTag('busybox:latest', id);
+          return id;
+        })
+        .finally(() => rm(tmp, { force: true }));
       this.#o.logger.info('created the default image busybox:latest', { id });
     } catch (err) {
       this.#o.logger.error('could not create the default busybox image', { path: this.#o.busyboxPath, error: errorMessage(err) });
