@@ -123,6 +123,34 @@ test('symlinks already in the tree are never followed out of it', async () => {
   });
 });
 
+test('an entry whose path exists replaces what is there, with its own data and mode', async () => {
+  await withDirs(async (root) => {
+    await apply(
+      [
+        { name: 'f', body: 'first' },
+        { name: 'f', body: 'second, longer than the first', mode: 0o600 },
+        { name: 'd/', type: 'directory', mode: 0o755 },
+        { name: 'd/child', body: 'kept' },
+        { name: 'd/', type: 'directory', mode: 0o700 },
+        { name: 'was-dir/', type: 'directory' },
+        { name: 'was-dir', body: 'a file now' },
+        { name: 'was-file', body: 'x' },
+        { name: 'was-file/', type: 'directory' },
+        { name: 'l', type: 'symlink', linkname: 'f' },
+        { name: 'l', type: 'symlink', linkname: 'd' },
+      ],
+      root,
+    );
+    assert.equal(await readFile(join(root, 'f'), 'utf8'), 'second, longer than the first');
+    assert.equal((await lstat(join(root, 'f'))).mode & 0o777, 0o600);
+    assert.equal(await readFile(join(root, 'd', 'child'), 'utf8'), 'kept');
+    assert.equal((await lstat(join(root, 'd'))).mode & 0o777, 0o700);
+    assert.equal(await readFile(join(root, 'was-dir'), 'utf8'), 'a file now');
+    assert.ok((await lstat(join(root, 'was-file'))).isDirectory());
+    assert.equal(await readlink(join(root, 'l')), 'd');
+  });
+});
+
 test('a truncated or garbage tar is an InvalidArgumentError', async () => {
   await withDirs(async (root) => {
     const tar = await tarOf([{ name: 'big', body: 'x'.repeat(5000) }]);
