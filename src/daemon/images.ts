@@ -222,7 +222,7 @@ export class ImageService {
       RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
       Metadata: { LastTagTime: img.lastTagTime || '0001-01-01T00:00:00Z' },
       Container: c.container ?? '',
-      ContainerConfig: c.container_config ?? EMPTY_CONTAINER_CONFIG,
+      ContainerConfig: c.container_config ?? { ...EMPTY_CONTAINER_CONFIG },
     };
   }
 

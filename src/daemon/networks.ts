@@ -313,10 +313,8 @@ export class NetworkService implements NetworkPort {
       await this.#notifyDns(wired.endpoints.map((e) => e.networkId));
     })();
     this.#wiring.set(id, ready);
-    ready.then(
-      () => this.#wiring.get(id) === ready && this.#wiring.delete(id),
-      () => this.#wiring.get(id) === ready && this.#wiring.delete(id),
-    );
+    const forget = () => this.#wiring.get(id) === ready && this.#wiring.delete(id);
+    ready.then(forget, forget);
     return { ...this.#attachment(sb), ready };
   }
 
