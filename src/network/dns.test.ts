@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +205,26 @@ describe('NameServer with aardvark-dns', { skip: !canRun && 'needs root, aardvar
     await expectLookup(a!.ns, 'webalias', a!.gateway, []);
     await dns.update(a!, [{ containerId: 'a'.repeat(64), names: ['web', 'webalias'], ip: a!.ip }]);
     await expectLookup(a!.ns, 'webalias', a!.gateway, [a!.ip]);
+  });
+
+  test('an update that changes nothing, also from a restarted daemon, leaves the file alone and reloads nothing', async () => {
+    const [a] = nets;
+    const dns = track(new NameServer({ configDir }));
+    await dns.init();
+    const entries = [{ containerId: 'a'.repeat(64), names: ['web'], ip: a!.ip }];
+    await dns.update(a!, entries);
+    const file = join(configDir, a!.name);
+    const inode = () => statSync(file).ino;
+    const first = inode();
+    await dns.update(a!, entries);
+    assert.equal(inode(), first, 'the same records: not rewritten');
+    const restarted = track(new NameServer({ configDir }));
+    await restarted.init();
+    await restarted.update(a!, entries);
+    assert.equal(inode(), first, 'a restarted daemon with the same records: not rewritten');
+    await restarted.update(a!, [...entries, { containerId: 'c'.repeat(64), names: ['cache'], ip: a!.ip.replace(/\d+$/, '99') }]);
+    assert.notEqual(inode(), first, 'new records: rewritten');
+    await expectLookup(a!.ns, 'cache', a!.gateway, [a!.ip.replace(/\d+$/, '99')]);
   });
 
   test('resolution outlives a killed daemon, and a new NameServer adopts the running server', async () => {

@@ -130,8 +130,7 @@ export class NameServer implements DnsPort {
   update(network: DnsNetwork, entries: DnsEntry[]): Promise<void> {
     return this.#serial(async () => {
       await this.#loadFiles(false);
-      await this.#write(network, entries);
-      await this.#apply();
+      await this.#apply(await this.#write(network, entries));
     });
   }
 
@@ -143,17 +142,19 @@ export class NameServer implements DnsPort {
     return this.#serial(async () => {
       await this.#loadFiles(false);
       const keep = new Set<string>();
+      let changed = false;
       for (const { network, entries } of networks) {
-        await this.#write(network, entries);
+        if (await this.#write(network, entries)) changed = true;
         if (this.#files!.has(fileName(network))) keep.add(fileName(network));
       }
       for (const f of [...this.#files!]) {
         if (!keep.has(f)) {
           await rm(join(this.configDir, f), { force: true });
           this.#files!.delete(f);
+          changed = true;
         }
       }
-      await this.#apply();
+      await this.#apply(changed);
     });
   }
 
@@ -188,27 +189,35 @@ export class NameServer implements DnsPort {
     this.#files = new Set(names.filter((n) => n !== PID_FILE && !n.startsWith('.')));
   }
 
-  async #write(network: DnsNetwork, entries: DnsEntry[]): Promise<void> {
+  /** Whether the network's file changed: a file already as wanted is left alone. */
+  async #write(network: DnsNetwork, entries: DnsEntry[]): Promise<boolean> {
     const file = fileName(network);
+    const path = join(this.configDir, file);
     const text = entries.length === 0 ? '' : configText(network, entries);
     if (text === '') {
-      if (!this.#files!.has(file)) return;
-      await rm(join(this.configDir, file), { force: true });
+      if (!this.#files!.has(file)) return false;
+      await rm(path, { force: true });
       this.#files!.delete(file);
-      return;
+      return true;
     }
+    if (this.#files!.has(file) && (await readFile(path, 'utf8').catch(() => undefined)) === text) return false;
     // Not durable: the daemon rewrites every file from its records when it starts.
-    await writeFileAtomic(join(this.configDir, file), text, 0o644, { durable: false });
+    await writeFileAtomic(path, text, 0o644, { durable: false });
     this.#files!.add(file);
+    return true;
   }
 
-  /** Make the server see the files as they are now. */
-  async #apply(): Promise<void> {
+  /**
+   * Make the server see the files as they are now, with a reload only when they changed. A reload
+   * is not free (aardvark-dns rereads every file and reconciles its listeners), and a lookup
+   * made while the reload of a daemon restart, with every record unchanged, ran failed once in CI.
+   */
+  async #apply(changed: boolean): Promise<void> {
     if (this.#files!.size === 0) return this.#terminate();
     const pid = await this.#findRunning();
     if (pid === undefined) return this.#start();
     this.#pid = pid;
-    process.kill(pid, 'SIGHUP');
+    if (changed) process.kill(pid, 'SIGHUP');
   }
 
   /**
