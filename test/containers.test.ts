@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from './harness.js';
@@ -322,6 +322,23 @@ test('containers survive kill -9 of wharfd; exits during downtime are recorded',
   assert.ok(logs2 > logs1, 'logs continue after the daemon restarted');
   assert.equal((await d.docker(['stop', '-t', '1', 'survivor'])).code, 0);
   await d.docker(['rm', '-f', 'survivor', 'shortlived']);
+});
+
+test('a daemon stopped right after run --rm returned has finished that removal: no mount, no directory', async () => {
+  // The answer to `run --rm` goes out before the disk work ends; SIGTERM at once lands in that gap.
+  for (const cli of ['wharf', 'docker'] as const) {
+    const r = await d[cli](['run', '--rm', 'busybox', 'echo', 'gone']);
+    assert.equal(r.stdout, 'gone\n', r.stderr);
+    const proc = d.proc;
+    const exited = new Promise((res) => proc.once('exit', res));
+    proc.kill('SIGTERM');
+    await exited;
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(d.dataRoot));
+    assert.deepEqual(mounts, [], `${cli}: mounts left under the data root`);
+    const left = await readdir(join(d.dataRoot, 'containers'));
+    assert.deepEqual(left, [], `${cli}: container directories left`);
+    await d.restart();
+  }
 });
 
 test('container prune removes stopped containers only', async () => {

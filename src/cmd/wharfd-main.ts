@@ -193,11 +193,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info(`Processing signal '${signal}'`);
-    daemon.shutdown();
     for (const s of servers) {
       s.close();
       (s as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
     }
+    await daemon.shutdown();
     for (const p of sockets) await rm(p, { force: true });
     await rm(cfg.pidfile, { force: true });
     process.exit(0);

@@ -17,6 +17,9 @@ import { DaemonBuildHost, removeLeftoverBuildContainers } from './build-host.js'
 import { ContainerFilesystems } from './rootfs.js';
 import { SystemService, WHARF_VERSION } from './system.js';
 
+/** How long a stopping daemon waits for removals under way (a `run --rm` that just returned). */
+const SHUTDOWN_REMOVALS_MS = 10_000;
+
 /** The daemon's services, wired together. The API layer talks only to this. */
 export class Daemon {
   readonly events = new EventBus();
@@ -145,8 +148,8 @@ export class Daemon {
   }
 
   /** Stop serving; running containers stay up under their monitors. */
-  shutdown(): void {
-    this.containers.detachAll();
+  async shutdown(): Promise<void> {
+    await this.containers.shutdown(SHUTDOWN_REMOVALS_MS);
     void this.#registries.close().catch((err) => this.logger.warn('could not close registry connections', { error: String(err) }));
   }
 }

@@ -325,7 +325,16 @@ export class ContainerService {
     this.#ctx.store.publish(c, action, attrs);
   }
 
-  /** Stops watching processes (daemon shutdown): containers keep running under conmon. */
+  /**
+   * Daemon shutdown: finishes the removals under way (at most `limitMs`), then stops watching
+   * processes; containers keep running under conmon.
+   */
+  async shutdown(limitMs: number): Promise<void> {
+    await this.#lifecycle.settle(limitMs);
+    this.detachAll();
+  }
+
+  /** Stops watching processes: containers keep running under conmon. */
   detachAll(): void {
     for (const c of this.#ctx.store.all()) {
       this.#monitor.detach(c);

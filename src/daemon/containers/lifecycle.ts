@@ -45,6 +45,9 @@ import { notifyStartListeners, type Container } from './store.js';
 export const KILL_WAIT_MS = 10_000;
 
 export class Lifecycle {
+  /** Removals under way: a daemon that is told to stop finishes them first (see `settle`). */
+  readonly #removals = new Set<Promise<void>>();
+
   constructor(
     private readonly ctx: ContainerContext,
     private readonly monitor: Monitor,
@@ -367,9 +370,30 @@ export class Lifecycle {
    * the disk work after that is finished on the next start if the daemon dies meanwhile (the
    * state file says "removing").
    */
-  async removeLocked(c: Container): Promise<void> {
+  removeLocked(c: Container): Promise<void> {
+    if (!this.ctx.store.has(c)) return Promise.resolve();
+    const removal = this.#remove(c);
+    this.#removals.add(removal);
+    const forget = (): void => void this.#removals.delete(removal);
+    removal.then(forget, forget);
+    return removal;
+  }
+
+  /**
+   * Waits, at most `limitMs`, for the removals under way. Their answer goes out before the disk
+   * work ends, so without this a daemon stopped right after a `run --rm` returned would leave
+   * that container's mount and directory until its next start.
+   */
+  async settle(limitMs: number): Promise<void> {
+    if (this.#removals.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((r) => (timer = setTimeout(r, limitMs)));
+    await Promise.race([Promise.allSettled([...this.#removals]), limit]);
+    clearTimeout(timer);
+  }
+
+  async #remove(c: Container): Promise<void> {
     const { store } = this.ctx;
-    if (!store.has(c)) return;
     const id = c.record.id;
     this.ctx.health.stop(c);
     // A state that cannot be saved must not stop the removal: the directory goes anyway.
