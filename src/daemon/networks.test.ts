@@ -55,12 +55,14 @@ const HOST = [
   { subnet: '172.18.0.0/16', dev: 'wharf0' },
 ];
 
+const HOST6 = [{ subnet: 'fd00::/64', dev: 'eth0' }];
+
 async function setup(t: { after(fn: () => Promise<void>): void }, bridge = 'wharf0') {
   const root = await mkdtemp(join(tmpdir(), 'wt-netsvc-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const driver = new FakeDriver();
   const make = async (d: NetworkDriver | null = driver, b = bridge) => {
-    const s = new NetworkService({ root, driver: d ?? undefined, bridge: b, logger: silentLogger, hostSubnets: async () => HOST, portRange: async () => '40000 40009' });
+    const s = new NetworkService({ root, driver: d ?? undefined, bridge: b, logger: silentLogger, hostSubnets: async () => HOST, hostSubnets6: async () => HOST6, portRange: async () => '40000 40009' });
     await s.init();
     return s;
   };
@@ -277,6 +279,46 @@ test('create: Docker\'s validation texts; a subnet picked when none given; the r
   assert.deepEqual(svc.inspect(auto.Id).IPAM.Config, [{ Subnet: '172.19.0.0/16', Gateway: '172.19.0.1' }]);
   assert.ok(driver.calls.includes(`ensure br-${Id.slice(0, 12)} 10.1.0.0/16`));
   assert.ok(driver.calls.includes('ensure wt-back0 172.19.0.0/16'));
+});
+
+test('IPv6: --ipv6 with a subnet or from the daemon\'s own /48, both families in inspect and at attach; IPv6 entries count only with EnableIPv6', async (t) => {
+  const { driver, make, svc } = await setup(t);
+  const bad = async (body: object, code: string, message: string) => assert.rejects(svc.create({ Name: 'x', ...body }), { code, message });
+  await bad({ EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:1::1/64' }] } }, 'WHARF_INVALID_ARGUMENT', 'invalid subnet fd00:1::1/64: it should be fd00:1::/64');
+  await bad({ EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00::/48' }] } }, 'WHARF_FORBIDDEN', 'Pool overlaps with other one on this address space');
+  await bad({ EnableIPv6: true, EnableIPv4: false }, 'WHARF_INVALID_ARGUMENT', 'IPv6-only networks (--ipv4=false) are not supported by wharf yet');
+  await bad({ EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:1::/64' }, { Subnet: 'fd00:2::/64' }] } }, 'WHARF_INVALID_ARGUMENT', 'wharf supports one IPv6 subnet per network');
+  const v6 = await svc.create({ Name: 'six', EnableIPv6: true, IPAM: { Config: [{ Subnet: '10.6.0.0/24' }, { Subnet: 'fd00:6::/64', IPRange: 'fd00:6::100/120', Gateway: 'fd00:6:0:0::fffe' }] } });
+  const six = (await make()).inspect(v6.Id);
+  assert.equal(six.EnableIPv6, true);
+  assert.deepEqual(six.IPAM.Config, [{ Subnet: '10.6.0.0/24', Gateway: '10.6.0.1' }, { Subnet: 'fd00:6::/64', IPRange: 'fd00:6::100/120', Gateway: 'fd00:6::fffe' }]);
+  assert.ok(driver.calls.includes(`ensure br-${v6.Id.slice(0, 12)} 10.6.0.0/24`));
+  await bad({ EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:6::/56' }] } }, 'WHARF_FORBIDDEN', 'Pool overlaps with other one on this address space');
+  // Without EnableIPv6, moby neither checks nor uses IPv6 entries.
+  const off = await svc.create({ Name: 'off', IPAM: { Config: [{ Subnet: 'fd00:7::1/64' }] } });
+  assert.equal(svc.inspect(off.Id).EnableIPv6, false);
+  assert.equal(svc.inspect(off.Id).IPAM.Config?.length, 1);
+  const autoA = svc.inspect((await svc.create({ Name: 'a6', EnableIPv6: true })).Id).IPAM.Config![1];
+  const autoB = svc.inspect((await svc.create({ Name: 'b6', EnableIPv6: true })).Id).IPAM.Config![1];
+  assert.match(autoA.Subnet!, /^fd[0-9a-f:]+::\/64$/);
+  assert.notEqual(autoA.Subnet, autoB.Subnet);
+  assert.equal(autoA.Gateway, autoA.Subnet!.replace('/64', '1'));
+
+  const hc = { NetworkMode: 'six' };
+  const a = await attached(svc, req('1'.repeat(64), hc));
+  assert.equal(a.endpoints.six.GlobalIPv6Address, 'fd00:6::100');
+  assert.equal(a.endpoints.six.GlobalIPv6PrefixLen, 64);
+  assert.equal(a.endpoints.six.IPv6Gateway, 'fd00:6::fffe');
+  assert.deepEqual(driver.attached.get('1'.repeat(64))?.ip6, { ip: 'fd00:6::100', prefixLen: 64 });
+  const asked = { ...req('2'.repeat(64), hc), networkingConfig: { EndpointsConfig: { six: { IPAMConfig: { IPv6Address: 'fd00:6:0::1ff' } } } } };
+  assert.equal((await attached(svc, asked)).endpoints.six.GlobalIPv6Address, 'fd00:6::1ff');
+  const again = { ...req('3'.repeat(64), hc), networkingConfig: { EndpointsConfig: { six: { IPAMConfig: { IPv6Address: 'fd00:6::1ff' } } } } };
+  await assert.rejects(svc.attach(again), { message: 'Address already in use: fd00:6::1ff on network six' });
+  assert.equal(svc.inspect('six').Containers?.['1'.repeat(64)]?.IPv6Address, 'fd00:6::100/64');
+  const gw = { ...req('4'.repeat(64), hc), networkingConfig: { EndpointsConfig: { six: { IPAMConfig: { IPv6Address: 'fd00:6::fffe' } } } } };
+  // The gateway lies outside the --ip-range: the range refuses it first.
+  await assert.rejects(svc.attach(gw), { message: 'no configured subnet or ip-range contain the IP address fd00:6::fffe' });
+  assert.throws(() => svc.check({ NetworkMode: 'off' }, { EndpointsConfig: { off: { IPAMConfig: { IPv6Address: 'fd00:7::5' } } } }), { message: 'invalid endpoint settings:\nno configured subnet contains IP address fd00:7::5' });
 });
 
 test('a failed create leaves no record', async (t) => {

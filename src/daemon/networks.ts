@@ -22,15 +22,20 @@ import type { EndpointSettings, NetworkCreateRequest, NetworkingConfig, NetworkP
 import { ConflictError, errorMessage, ForbiddenError, newId, NotFoundError, shortId, WharfError, writeJsonAtomic, type Logger } from '../util/index.js';
 import {
   allocateIp,
+  allocateIp6,
   defaultGateway,
   defaultSubnetCandidates,
   ipsClash,
   macFromIp,
+  formatIp6,
   parseCidr,
+  parseCidr6,
+  tryParseIp6,
   parseAddressPrefix,
   parseEphemeralRange,
   pickSubnet,
   planPorts,
+  ulaPrefix,
   portMappings,
   PortInUseError,
   validatePorts,
@@ -55,6 +60,7 @@ import {
   PREDEFINED,
   predefined,
   readHostSubnets,
+  readHostSubnets6,
   readRecords,
   type EndpointRecord,
   type HostSubnet,
@@ -87,6 +93,8 @@ export interface NetworkServiceOptions {
   logger: Logger;
   /** The subnets the host uses (routes, addresses); the real host's when left out. */
   hostSubnets?: () => Promise<HostSubnet[]>;
+  /** Its IPv6 subnets, read only to create a network with IPv6; the real host's when left out. */
+  hostSubnets6?: () => Promise<HostSubnet[]>;
   /** Name resolution on user networks; when wired, their containers' resolv.conf names the gateway. */
   dns?: DnsPort;
   /** The text of /proc/sys/net/ipv4/ip_local_port_range; the host's when left out. */
@@ -119,6 +127,12 @@ export class NetworkService implements NetworkPort {
   readonly #defaultBridge: { bridge: string; bip?: string };
   readonly #logger: Logger;
   readonly #hostSubnets: () => Promise<HostSubnet[]>;
+  readonly #hostSubnets6: () => Promise<HostSubnet[]>;
+  /**
+   * Where IPv6 networks that name no subnet get a /64: a unique local /48 of this data root's
+   * own (RFC 4193), as dockerd derives one from its host ID, so two daemons never pick alike.
+   */
+  readonly #pool6: string;
   readonly #portRangeText: () => Promise<string | undefined>;
   readonly #dns: DnsPort | undefined;
   readonly #hostGatewayIp: string | undefined;
@@ -136,6 +150,8 @@ export class NetworkService implements NetworkPort {
     this.#defaultBridge = { bridge: opts.bridge, bip: opts.bip };
     this.#logger = opts.logger;
     this.#hostSubnets = opts.hostSubnets ?? readHostSubnets;
+    this.#hostSubnets6 = opts.hostSubnets6 ?? readHostSubnets6;
+    this.#pool6 = ulaPrefix(opts.root);
     this.#dns = opts.dns;
     this.#hostGatewayIp = opts.hostGatewayIp;
     this.#onEvent = opts.onEvent ?? (() => {});
@@ -250,9 +266,22 @@ export class NetworkService implements NetworkPort {
     const want = cfg?.IPAMConfig?.IPv4Address;
     if (want && taken.includes(want)) throw new ForbiddenError(`Address already in use: ${want} on network ${net.name}`);
     const ip = want || allocateIp(net.ipRange ?? net.subnet, net.gateway, taken);
+    const v6 = net.ipv6 ? this.#newAddress6(net, net.ipv6, cfg?.IPAMConfig?.IPv6Address) : {};
     const aliases = net.name === 'bridge' ? undefined : [...(cfg?.Aliases ?? [])];
     const ipamConfig = cfg?.IPAMConfig && Object.keys(cfg.IPAMConfig).length ? cfg.IPAMConfig : undefined;
-    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, mac: cfg?.MacAddress || macFromIp(ip), aliases, ipamConfig, links: cfg?.Links ?? undefined, ...(cfg?.DriverOpts && Object.keys(cfg.DriverOpts).length ? { driverOpts: { ...cfg.DriverOpts } } : {}) };
+    return { networkId: net.id, endpointId: newId(), ifname, ip, prefixLen: parseCidr(net.subnet).prefixLen, ...v6, mac: cfg?.MacAddress || macFromIp(ip), aliases, ipamConfig, links: cfg?.Links ?? undefined, ...(cfg?.DriverOpts && Object.keys(cfg.DriverOpts).length ? { driverOpts: { ...cfg.DriverOpts } } : {}) };
+  }
+
+  /** The endpoint's IPv6 address: the one asked for (checked by checkEndpoint) unless taken, else the lowest free, as moby's IPAM gives them. */
+  #newAddress6(net: NetworkRecord, v6: NonNullable<NetworkRecord['ipv6']>, want: string | undefined): { ip6: string; prefixLen6: number } {
+    const taken = [...this.#ipsOn(net.id, 6), ...Object.values(net.auxAddresses6 ?? {})];
+    const prefixLen6 = parseCidr6(v6.subnet).prefixLen;
+    if (want) {
+      const n = tryParseIp6(want)!;
+      if (taken.some((t) => tryParseIp6(t) === n)) throw new ForbiddenError(`Address already in use: ${want} on network ${net.name}`);
+      return { ip6: formatIp6(n), prefixLen6 };
+    }
+    return { ip6: allocateIp6(v6.subnet, net.ipRange6 ?? v6.subnet, v6.gateway, taken), prefixLen6 };
   }
 
   /** `extraHosts` come back in HostConfig.ExtraHosts' `name:address` form, which writeHostFiles takes. */
@@ -431,7 +460,7 @@ export class NetworkService implements NetworkPort {
         // A container with no network that has a way out gets no outside names either.
         const forward = s.endpoints.some((x) => this.#networks.get(x.networkId)?.internal === false);
         for (const e of s.endpoints) {
-          if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), ...(linked.get(s.name) ?? []), shortId(s.containerId)], ip: e.ip, forward });
+          if (e.networkId === id) entries.push({ containerId: s.containerId, names: [s.name, ...(e.aliases ?? []), ...(linked.get(s.name) ?? []), shortId(s.containerId)], ip: e.ip, ip6: e.ip6, forward });
         }
       }
       try {
@@ -444,11 +473,13 @@ export class NetworkService implements NetworkPort {
 
   /** POST /networks/create: the record written, then the bridge made; a failure leaves neither. */
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    const host = await this.#hostSubnets();
+    const [host, host6] = await Promise.all([this.#hostSubnets(), req.EnableIPv6 ? this.#hostSubnets6() : []]);
     // After the await, so that two creates of one name or subnet cannot both pass.
     checkCreate(req, (name) => PREDEFINED.includes(name) || this.#find(name)?.name === name);
-    const used = [...host, ...[...this.#networks.values()].map((n) => ({ subnet: n.subnet, dev: n.bridge }))];
-    const plan = planIpam(req, used);
+    const nets = [...this.#networks.values()];
+    const used = [...host, ...nets.map((n) => ({ subnet: n.subnet, dev: n.bridge }))];
+    const used6 = [...host6, ...nets.flatMap((n) => (n.ipv6 ? [{ subnet: n.ipv6.subnet, dev: n.bridge }] : []))];
+    const plan = planIpam(req, [...used, ...used6], this.#pool6);
     const subnet = plan.subnet ?? pickSubnet(defaultSubnetCandidates(), used.map((u) => u.subnet));
     if (!subnet) throw new ForbiddenError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
     const id = newId();
@@ -464,7 +495,7 @@ export class NetworkService implements NetworkPort {
       await rm(join(this.#root, `${id}.json`), { force: true });
       throw err;
     }
-    this.#logger.info('created network', { name: n.name, bridge: n.bridge, subnet });
+    this.#logger.info('created network', { name: n.name, bridge: n.bridge, subnet, ...(n.ipv6 ? { subnet6: n.ipv6.subnet } : {}) });
     this.#event('create', n);
     return { Id: id, Warning: '' };
   }
@@ -605,8 +636,8 @@ export class NetworkService implements NetworkPort {
     return networkResource(n, withContainers ? this.#sandboxes.values() : []);
   }
 
-  #ipsOn(networkId: string): string[] {
-    return [...this.#sandboxes.values()].flatMap((s) => s.endpoints.filter((e) => e.networkId === networkId).map((e) => e.ip));
+  #ipsOn(networkId: string, family: 4 | 6 = 4): string[] {
+    return [...this.#sandboxes.values()].flatMap((s) => s.endpoints.filter((e) => e.networkId === networkId).flatMap((e) => (family === 4 ? [e.ip] : e.ip6 ? [e.ip6] : [])));
   }
 
   #portHeld(protocol: string, hostIp: string, hostPort: number): boolean {
@@ -619,7 +650,8 @@ export class NetworkService implements NetworkPort {
   #driverEndpoint(sb: SandboxRecord, e: EndpointRecord): Endpoint {
     const n = this.#networks.get(e.networkId);
     if (!n) throw new Error(`network ${e.networkId} of container ${sb.containerId} not found`);
-    return { containerId: sb.containerId, name: sb.name, endpointId: e.endpointId, network: bridgeOf(n), ifname: e.ifname, ip: e.ip, prefixLen: e.prefixLen, mac: e.mac, defaultRoute: e.ifname === 'eth0', ports: e.ifname === 'eth0' ? sb.ports : [] };
+    const ip6 = e.ip6 && n.ipv6 ? { ip6: { ip: e.ip6, prefixLen: e.prefixLen6 ?? 64 } } : {};
+    return { containerId: sb.containerId, name: sb.name, endpointId: e.endpointId, network: bridgeOf(n), ifname: e.ifname, ip: e.ip, prefixLen: e.prefixLen, ...ip6, mac: e.mac, defaultRoute: e.ifname === 'eth0', ports: e.ifname === 'eth0' ? sb.ports : [] };
   }
 
   /** For cleanup: an endpoint whose network record is gone explains nothing. */

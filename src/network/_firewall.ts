@@ -33,6 +33,11 @@
  *
  * Isolation is decided before any accept, so the order in which networks were added does not
  * matter; each network's rules name only its own bridge.
+ *
+ * IPv6 (rules with `v6`, for ip6tables): the same filter chains and rules, so isolation, icc and
+ * internal mean the same for both families; in nat, masquerade of the IPv6 subnet and DNAT of
+ * published ports to the container's IPv6 address. There is no name server on IPv6 (containers
+ * ask the IPv4 gateway) and no route_localnet, so no INPUT or raw rules.
  */
 import type { BridgeNetwork, Endpoint, PortMapping } from './driver.js';
 import { NO_FORWARD_DNS } from './dns.js';
@@ -44,7 +49,18 @@ export interface Rule {
   chain: string;
   /** Everything after `-A <chain> `, as iptables-restore takes it. */
   spec: string;
+  /** An ip6tables rule. */
+  v6?: boolean;
 }
+
+export interface ChainRef {
+  table: Table;
+  chain: string;
+  v6?: boolean;
+}
+
+/** The same rules for ip6tables. */
+const inV6 = <T extends Rule | ChainRef>(list: T[]): T[] => list.map((r) => ({ ...r, v6: true }));
 
 export interface Chains {
   forward: string;
@@ -89,8 +105,31 @@ export function parseComment(tag: string, comment: string): { net?: string; ctr?
   return m[3] === undefined ? { net: m[2] } : { net: m[2], ctr: m[3] };
 }
 
-/** The chains and the jumps into them from the built-in chains; `comment` marks the jumps. */
-export function baseRules(tag: string): { chains: { table: Table; chain: string }[]; jumps: Rule[]; heads: Rule[]; out: Rule[] } {
+interface Base {
+  chains: ChainRef[];
+  jumps: Rule[];
+  heads: Rule[];
+  out: Rule[];
+}
+
+/**
+ * The chains and the jumps into them from the built-in chains; `comment` marks the jumps. With
+ * `v6`, the ip6tables set follows the IPv4 one: the chains a network with IPv6 needs.
+ */
+export function baseRules(tag: string, v6 = false): Base {
+  const v4 = baseRules4(tag);
+  if (!v6) return v4;
+  const c = chainsFor(tag);
+  const notV4Only = (r: ChainRef) => r.table !== 'raw' && r.chain !== c.input && r.chain !== 'INPUT';
+  return {
+    chains: [...v4.chains, ...inV6(v4.chains.filter(notV4Only))],
+    jumps: [...v4.jumps, ...inV6(v4.jumps.filter(notV4Only))],
+    heads: [...v4.heads, ...inV6(v4.heads)],
+    out: [...v4.out, ...inV6(v4.out)],
+  };
+}
+
+function baseRules4(tag: string): Base {
   const c = chainsFor(tag);
   const m = `-m comment --comment ${tag}`;
   return {
@@ -141,18 +180,23 @@ export function networkRules(tag: string, n: BridgeNetwork): Rule[] {
   const m = `-m comment --comment ${networkComment(tag, n.id)}`;
   const rules: Rule[] = [];
   const filter = (chain: string, spec: string) => rules.push({ table: 'filter', chain, spec });
+  // The forwarding rules hold for both families: they name interfaces and connection states only.
+  const forwarding: Rule[] = [];
+  const both = (chain: string, spec: string) => forwarding.push({ table: 'filter', chain, spec });
   if (n.internal) {
-    filter(c.isolation, `-i ${br} ! -o ${br} ${m} -j DROP`);
-    filter(c.isolation, `-o ${br} ! -i ${br} ${m} -j DROP`);
+    both(c.isolation, `-i ${br} ! -o ${br} ${m} -j DROP`);
+    both(c.isolation, `-o ${br} ! -i ${br} ${m} -j DROP`);
   } else {
-    filter(c.isolation, `-i ${br} ! -o ${br} ${m} -j ${c.isolation2}`);
+    both(c.isolation, `-i ${br} ! -o ${br} ${m} -j ${c.isolation2}`);
   }
-  filter(c.isolation2, `-o ${br} ${m} -j DROP`);
-  filter(c.forward, `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED ${m} -j ACCEPT`);
-  if (!n.internal) filter(c.forward, `-o ${br} -m conntrack --ctstate DNAT ${m} -j ACCEPT`);
-  filter(c.forward, `-i ${br} -o ${br} ${m} -j ${n.icc ? 'ACCEPT' : 'DROP'}`);
-  if (!n.internal) filter(c.forward, `-i ${br} ! -o ${br} ${m} -j ${c.out}`);
-  filter(c.forward, `-o ${br} ${m} -j DROP`);
+  both(c.isolation2, `-o ${br} ${m} -j DROP`);
+  both(c.forward, `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED ${m} -j ACCEPT`);
+  if (!n.internal) both(c.forward, `-o ${br} -m conntrack --ctstate DNAT ${m} -j ACCEPT`);
+  both(c.forward, `-i ${br} -o ${br} ${m} -j ${n.icc ? 'ACCEPT' : 'DROP'}`);
+  if (!n.internal) both(c.forward, `-i ${br} ! -o ${br} ${m} -j ${c.out}`);
+  both(c.forward, `-o ${br} ${m} -j DROP`);
+  rules.push(...forwarding);
+  if (n.ipv6) rules.push(...inV6(forwarding));
   // The name server listens on every network's gateway and the host takes a packet for any of
   // its addresses on any interface: without the reject, a container could ask another network's
   // gateway and learn that network's names. A reject, not a drop, so a wrong server fails at
@@ -173,6 +217,11 @@ export function networkRules(tag: string, n: BridgeNetwork): Rule[] {
     nat(`-s 127.0.0.0/8 -o ${br} ${m} -j MASQUERADE`);
     nat(`-s ${n.subnet} -o ${br} -m conntrack --ctstate DNAT ${m} -j MASQUERADE`);
     rules.push({ table: 'raw', chain: c.rawPrerouting, spec: `-d 127.0.0.0/8 -i ${br} ${m} -j DROP` });
+    if (n.ipv6) {
+      const nat6 = (spec: string) => rules.push({ table: 'nat', chain: c.postrouting, spec, v6: true });
+      if (n.masquerade) nat6(`-s ${n.ipv6.subnet} ! -o ${br} ${m} -j MASQUERADE`);
+      nat6(`-s ${n.ipv6.subnet} -o ${br} -m conntrack --ctstate DNAT ${m} -j MASQUERADE`);
+    }
   }
   return rules;
 }
@@ -188,32 +237,53 @@ export function endpointRules(tag: string, ep: Endpoint): Rule[] {
   for (const p of ep.ports) {
     const hostIp = normalHostIp(p);
     const match = `-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort}`;
-    const dst = hostIp ? `-d ${hostIp}/32 ` : '';
-    rules.push({ table: 'nat', chain: c.dnat, spec: `${dst}${match} ${m} -j DNAT --to-destination ${ep.ip}:${p.containerPort}` });
-    if (isLoopback(hostIp)) {
-      rules.push({ table: 'raw', chain: c.rawPrerouting, spec: `-d ${hostIp}/32 ! -i lo ${match} ${m} -j DROP` });
+    // Every address means both families when the container has both; one address, its own.
+    if (!hostIp.includes(':')) {
+      const dst = hostIp ? `-d ${hostIp}/32 ` : '';
+      rules.push({ table: 'nat', chain: c.dnat, spec: `${dst}${match} ${m} -j DNAT --to-destination ${ep.ip}:${p.containerPort}` });
+      if (isLoopback(hostIp)) {
+        rules.push({ table: 'raw', chain: c.rawPrerouting, spec: `-d ${hostIp}/32 ! -i lo ${match} ${m} -j DROP` });
+      }
+    }
+    if (ep.ip6 && (hostIp === '' || hostIp.includes(':'))) {
+      const dst = hostIp ? `-d ${hostIp}/128 ` : '';
+      rules.push({ table: 'nat', chain: c.dnat, spec: `${dst}${match} ${m} -j DNAT --to-destination [${ep.ip6.ip}]:${p.containerPort}`, v6: true });
     }
   }
   return rules;
 }
 
-/** '' and 0.0.0.0 both mean every address. */
+/** '', 0.0.0.0 and :: all mean every address. */
 export function normalHostIp(p: PortMapping): string {
-  return p.hostIp === '0.0.0.0' ? '' : p.hostIp;
+  return p.hostIp === '0.0.0.0' || p.hostIp === '::' ? '' : p.hostIp;
 }
 
-/** A script for `iptables-restore --noflush`: declare chains (new ones only: declaring flushes), then delete, then append/insert. */
-export function restoreScript(ops: { create?: { table: Table; chain: string }[]; del?: Rule[]; insert?: Rule[]; append?: Rule[]; flush?: { table: Table; chain: string }[]; drop?: { table: Table; chain: string }[] }): string {
+export interface RestoreOps {
+  create?: ChainRef[];
+  del?: Rule[];
+  insert?: Rule[];
+  append?: Rule[];
+  flush?: ChainRef[];
+  drop?: ChainRef[];
+}
+
+/**
+ * A script for `iptables-restore --noflush` (`v6`: for ip6tables-restore, from the operations
+ * on IPv6 rules and chains only): declare chains (new ones only: declaring flushes), then
+ * delete, then append/insert.
+ */
+export function restoreScript(ops: RestoreOps, v6 = false): string {
+  const mine = <T extends ChainRef>(list: T[] | undefined, table: Table): T[] => (list ?? []).filter((r) => r.table === table && (r.v6 ?? false) === v6);
   let out = '';
   for (const table of ['raw', 'nat', 'filter'] as const) {
     const lines: string[] = [];
-    for (const c of ops.create ?? []) if (c.table === table) lines.push(`:${c.chain} - [0:0]`);
-    for (const r of ops.del ?? []) if (r.table === table) lines.push(`-D ${r.chain} ${r.spec}`);
-    for (const c of ops.flush ?? []) if (c.table === table) lines.push(`-F ${c.chain}`);
-    for (const c of ops.drop ?? []) if (c.table === table) lines.push(`-X ${c.chain}`);
+    for (const c of mine(ops.create, table)) lines.push(`:${c.chain} - [0:0]`);
+    for (const r of mine(ops.del, table)) lines.push(`-D ${r.chain} ${r.spec}`);
+    for (const c of mine(ops.flush, table)) lines.push(`-F ${c.chain}`);
+    for (const c of mine(ops.drop, table)) lines.push(`-X ${c.chain}`);
     // Inserted in reverse so that several go to the top in the order given.
-    for (const r of [...(ops.insert ?? [])].reverse()) if (r.table === table) lines.push(`-I ${r.chain} 1 ${r.spec}`);
-    for (const r of ops.append ?? []) if (r.table === table) lines.push(`-A ${r.chain} ${r.spec}`);
+    for (const r of mine(ops.insert, table).reverse()) lines.push(`-I ${r.chain} 1 ${r.spec}`);
+    for (const r of mine(ops.append, table)) lines.push(`-A ${r.chain} ${r.spec}`);
     if (lines.length) out += `*${table}\n${lines.join('\n')}\nCOMMIT\n`;
   }
   return out;
@@ -225,17 +295,22 @@ export interface SavedRule extends Rule {
 }
 
 export interface Saved {
-  chains: Set<string>; // `${table}/${chain}`
+  /** chainKey() of every chain. */
+  chains: Set<string>;
   rules: SavedRule[];
+}
+
+export function chainKey(c: ChainRef): string {
+  return `${c.v6 ? '6:' : ''}${c.table}/${c.chain}`;
 }
 
 /** A rule as text to compare a saved rule with a wanted one: quotes do not count. */
 export function ruleText(r: Rule): string {
-  return `${r.table} ${r.chain} ${r.spec.replace(/"/g, '')}`;
+  return `${r.v6 ? '6 ' : ''}${r.table} ${r.chain} ${r.spec.replace(/"/g, '')}`;
 }
 
-/** Reads `iptables-save` output: every chain and rule of the tables given. */
-export function parseSave(text: string): Saved {
+/** Reads `iptables-save` output (`v6`: ip6tables-save's): every chain and rule of the tables given. */
+export function parseSave(text: string, v6 = false): Saved {
   const saved: Saved = { chains: new Set(), rules: [] };
   let table: Table | undefined;
   for (const line of text.split('\n')) {
@@ -245,14 +320,14 @@ export function parseSave(text: string): Saved {
     } else if (!table) {
       continue;
     } else if (line.startsWith(':')) {
-      saved.chains.add(`${table}/${line.slice(1).split(' ')[0]}`);
+      saved.chains.add(chainKey({ table, chain: line.slice(1).split(' ')[0], v6 }));
     } else if (line.startsWith('-A ')) {
       const rest = line.slice(3);
       const sp = rest.indexOf(' ');
       const chain = sp < 0 ? rest : rest.slice(0, sp);
       const spec = sp < 0 ? '' : rest.slice(sp + 1);
       const cm = /--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/.exec(spec);
-      saved.rules.push({ table, chain, spec, comment: cm ? (cm[1] ?? cm[2]) : '' });
+      saved.rules.push({ table, chain, spec, comment: cm ? (cm[1] ?? cm[2]) : '', ...(v6 ? { v6 } : {}) });
     }
   }
   return saved;

@@ -38,6 +38,9 @@ export function bridgeBatch(tag: string, n: BridgeNetwork, exists: boolean, pref
   if (!exists) lines.push(`link add name ${n.bridge} address ${bridgeMac(n.id)} type bridge`);
   lines.push(`link set dev ${n.bridge} alias ${bridgeAlias(tag, n)}${n.mtu > 0 ? ` mtu ${n.mtu}` : ''}`);
   lines.push(`addr replace ${n.gateway}/${prefixLen} dev ${n.bridge}`);
+  // No duplicate address detection: the bridge is the network's only router, and an address
+  // still "tentative" would refuse the first container's packets for a second.
+  if (n.ipv6) lines.push(`addr replace ${n.ipv6.gateway}/${prefixOf(n.ipv6.subnet)} dev ${n.bridge} nodad`);
   lines.push(`link set dev ${n.bridge} up`);
   return lines.join('\n') + '\n';
 }
@@ -57,9 +60,18 @@ export function hostBatch(tag: string, ep: Endpoint, veth: string, nsPath: strin
 
 /** The namespace side: address, up, and the default route (never on an internal network: no way out). */
 export function namespaceBatch(ep: Endpoint): string {
-  const lines = [`addr replace ${ep.ip}/${ep.prefixLen} broadcast + dev ${ep.ifname}`, `link set dev ${ep.ifname} up`];
-  if (ep.defaultRoute && !ep.network.internal) lines.push(`route replace default via ${ep.network.gateway} dev ${ep.ifname}`);
+  const lines = [`addr replace ${ep.ip}/${ep.prefixLen} broadcast + dev ${ep.ifname}`];
+  if (ep.ip6) lines.push(`addr replace ${ep.ip6.ip}/${ep.ip6.prefixLen} dev ${ep.ifname} nodad`);
+  lines.push(`link set dev ${ep.ifname} up`);
+  if (ep.defaultRoute && !ep.network.internal) {
+    lines.push(`route replace default via ${ep.network.gateway} dev ${ep.ifname}`);
+    if (ep.ip6 && ep.network.ipv6) lines.push(`route replace default via ${ep.network.ipv6.gateway} dev ${ep.ifname}`);
+  }
   return lines.join('\n') + '\n';
+}
+
+function prefixOf(cidr: string): number {
+  return Number(cidr.split('/')[1]);
 }
 
 export interface LinkInfo {

@@ -15,9 +15,10 @@ import { mkdir, readdir, rm, stat, writeFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { InvalidArgumentError, WharfError, errorMessage, isErrno, run, shortId, silentLogger, umount, type Logger } from '../util/index.js';
 import type { BridgeNetwork, Endpoint, NetworkDriver, PortMapping } from './driver.js';
-import { baseRules, chainsFor, endpointRules, networkComment, networkRules, parseComment, parseSave, restoreScript, ruleText, type Rule, type Saved, type Table } from './_firewall.js';
+import { baseRules, chainKey, chainsFor, endpointRules, networkComment, networkRules, parseComment, parseSave, restoreScript, ruleText, type ChainRef, type RestoreOps, type Rule, type Saved } from './_firewall.js';
 import { bridgeBatch, hostBatch, namespaceBatch, parseLinks, vethAlias, vethName } from './_links.js';
 import { PortClaims, allocatedError, bindError, endpointLabel, probeHostPort } from './_ports.js';
+import { isIp6, tryParseIp6 } from './ipam6.js';
 
 export interface BridgeDriverOptions {
   /** Where the namespaces' files live (`<exec root>/netns`): one file per container, its ID. */
@@ -26,8 +27,10 @@ export interface BridgeDriverOptions {
   tag?: string;
   logger?: Logger;
   /** The programs, when not the ones on PATH. */
-  commands?: Partial<Record<'ip' | 'iptablesRestore' | 'iptablesSave' | 'unshare' | 'nsenter', string>>;
+  commands?: Partial<Record<Command, string>>;
 }
+
+type Command = 'ip' | 'iptablesRestore' | 'iptablesSave' | 'ip6tablesRestore' | 'ip6tablesSave' | 'unshare' | 'nsenter';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -50,7 +53,7 @@ export class BridgeDriver implements NetworkDriver {
   readonly #dir: string;
   readonly #tag: string;
   readonly #log: Logger;
-  readonly #cmd: Record<'ip' | 'iptablesRestore' | 'iptablesSave' | 'unshare' | 'nsenter', string>;
+  readonly #cmd: Record<Command, string>;
   readonly #ports = new PortClaims();
   /** Each endpoint's rules as they are in the kernel, by the endpoint's marker. */
   readonly #rules = new Map<string, Rule[]>();
@@ -59,6 +62,7 @@ export class BridgeDriver implements NetworkDriver {
   /** Whether #rules is known to match the kernel (cleanup read it). */
   #synced = false;
   #forwarding = false;
+  #forwarding6 = false;
   #dirMade = false;
   /** Changes that read the whole rule set first (networks, cleanup) run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -69,7 +73,16 @@ export class BridgeDriver implements NetworkDriver {
     this.#tag = opts.tag ?? 'wharf';
     if (!/^[a-z][a-z0-9]{0,11}$/.test(this.#tag)) throw new InvalidArgumentError(`driver tag "${this.#tag}": expected at most 12 lower-case letters and digits`);
     this.#log = opts.logger ?? silentLogger;
-    this.#cmd = { ip: 'ip', iptablesRestore: 'iptables-restore', iptablesSave: 'iptables-save', unshare: 'unshare', nsenter: 'nsenter', ...opts.commands };
+    this.#cmd = {
+      ip: 'ip',
+      iptablesRestore: 'iptables-restore',
+      iptablesSave: 'iptables-save',
+      ip6tablesRestore: 'ip6tables-restore',
+      ip6tablesSave: 'ip6tables-save',
+      unshare: 'unshare',
+      nsenter: 'nsenter',
+      ...opts.commands,
+    };
   }
 
   /** The chains this driver's rules live in (for tests and diagnostics). */
@@ -87,18 +100,21 @@ export class BridgeDriver implements NetworkDriver {
       // The host reaches published ports through 127.0.0.1 only if the kernel routes loopback
       // sources out of the bridge (they are masqueraded to the gateway on the way).
       await writeSysctl(`net/ipv4/conf/${n.bridge}/route_localnet`, n.internal ? '0' : '1');
-      await this.#enableForwarding();
+      await this.#enableForwarding(n.ipv6 !== undefined);
       const saved = await this.#save();
       const comment = networkComment(this.#tag, n.id);
-      const base = this.#baseOps(saved);
+      // Once a network with IPv6 made the driver's ip6tables chains, every network keeps them current.
+      const v6 = n.ipv6 !== undefined || saved.chains.has(chainKey({ table: 'filter', chain: this.chains.forward, v6: true }));
+      const base = this.#baseOps(saved, v6);
       const have = saved.rules.filter((r) => r.comment === comment);
       const want = networkRules(this.#tag, n);
       const same = have.length === want.length && sameTexts(have, want);
       // Rewritten as a whole when anything differs: one transaction, never a moment without.
-      const out = baseRules(this.#tag).out;
-      const create = [...base.create, ...(base.create.some((c) => c.chain === this.chains.out) ? [] : [{ table: 'filter' as const, chain: this.chains.out }])];
-      const script = restoreScript({ ...base, create, del: [...base.del, ...(same ? [] : have)], append: [...base.append, ...out, ...(same ? [] : want)] });
-      await this.#restore(script, `set up the firewall of network ${n.bridge}`);
+      // P-OUT is declared, so flushed, and written again.
+      const out = baseRules(this.#tag, v6).out;
+      const outChains = [{ table: 'filter' as const, chain: this.chains.out }, ...(v6 ? [{ table: 'filter' as const, chain: this.chains.out, v6: true }] : [])];
+      const create = [...base.create, ...outChains.filter((o) => !base.create.some((c) => chainKey(c) === chainKey(o)))];
+      await this.#restore({ ...base, create, del: [...base.del, ...(same ? [] : have)], append: [...base.append, ...out, ...(same ? [] : want)] }, `set up the firewall of network ${n.bridge}`);
       this.#ensured.set(n.id, config);
     });
   }
@@ -109,8 +125,7 @@ export class BridgeDriver implements NetworkDriver {
       const saved = await this.#save();
       const id12 = shortId(n.id);
       const mine = saved.rules.filter((r) => parseComment(this.#tag, r.comment)?.net === id12);
-      const script = restoreScript(this.#unlessUsed(saved, mine));
-      if (script) await this.#restore(script, `remove the firewall of network ${n.bridge}`);
+      await this.#restore(this.#unlessUsed(saved, mine), `remove the firewall of network ${n.bridge}`);
       if (linkExists(n.bridge)) await this.#ipTolerant(`link del dev ${n.bridge}\n`);
       this.#ensured.delete(n.id);
       for (const key of [...this.#rules.keys()]) if (parseComment(this.#tag, key)?.net === id12) this.#forget(key);
@@ -168,7 +183,7 @@ export class BridgeDriver implements NetworkDriver {
       if (taken) throw bindError(label, taken[0], taken[1]!);
       const rules = endpointRules(this.#tag, ep);
       if (rules.length && !this.#rules.has(key)) {
-        firewall = this.#restore(restoreScript({ append: rules }), `publish the ports of container ${shortId(ep.containerId)}`).then(() => {
+        firewall = this.#restore({ append: rules }, `publish the ports of container ${shortId(ep.containerId)}`).then(() => {
           this.#rules.set(key, rules);
         });
       }
@@ -235,13 +250,12 @@ export class BridgeDriver implements NetworkDriver {
         const owner = parseComment(this.#tag, r.comment);
         if (!owner?.net) continue;
         const explained = owner.ctr === undefined ? nets.has(owner.net) : eps.has(r.comment) && nets.has(owner.net);
-        const twice = seen.has(`${r.table} ${r.chain} ${r.spec}`);
-        seen.add(`${r.table} ${r.chain} ${r.spec}`);
+        const twice = seen.has(ruleText(r));
+        seen.add(ruleText(r));
         if (!explained || twice) stale.push(r);
         else if (owner.ctr !== undefined) this.#rules.set(r.comment, [...(this.#rules.get(r.comment) ?? []), r]);
       }
-      const script = restoreScript(live.networks.length ? { del: stale } : this.#unlessUsed(saved, stale));
-      if (script) await this.#restore(script, 'remove stale firewall rules');
+      await this.#restore(live.networks.length ? { del: stale } : this.#unlessUsed(saved, stale), 'remove stale firewall rules');
 
       this.#ports.clear();
       for (const [key, ep] of eps) if (!ep.network.internal) this.#ports.claim(key, ep.ports);
@@ -253,40 +267,56 @@ export class BridgeDriver implements NetworkDriver {
   /**
    * Chains, jumps and head rules that are missing, as restore operations; jumps into the
    * driver's chains that differ from today's (an older wharf's, matching more) are replaced.
+   * `v6`: ip6tables' too.
    */
-  #baseOps(saved: Saved): { create: { table: Table; chain: string }[]; del: Rule[]; insert: Rule[]; append: Rule[] } {
-    const base = baseRules(this.#tag);
-    const create = base.chains.filter((c) => !saved.chains.has(`${c.table}/${c.chain}`));
-    const has = (r: Rule) => saved.rules.some((s) => s.table === r.table && s.chain === r.chain && s.comment === this.#tag && s.spec.endsWith(r.spec.slice(r.spec.lastIndexOf(' -j '))));
+  #baseOps(saved: Saved, v6: boolean): { create: ChainRef[]; del: Rule[]; insert: Rule[]; append: Rule[] } {
+    const base = baseRules(this.#tag, v6);
+    const create = base.chains.filter((c) => !saved.chains.has(chainKey(c)));
+    const has = (r: Rule) => saved.rules.some((s) => s.table === r.table && s.chain === r.chain && (s.v6 ?? false) === (r.v6 ?? false) && s.comment === this.#tag && s.spec.endsWith(r.spec.slice(r.spec.lastIndexOf(' -j '))));
     const wanted = new Set(base.jumps.map(ruleText));
-    const targets = new Set(base.chains.map((c) => c.chain));
-    const jumps = saved.rules.filter((r) => r.comment === this.#tag && !targets.has(r.chain) && targets.has(r.spec.split(' -j ').pop() ?? ''));
+    const jumps = this.#jumps(saved).filter((j) => v6 || !j.v6);
     const present = new Set(jumps.map(ruleText));
     const insert = base.jumps.filter((j) => !present.has(ruleText(j)));
     const del = jumps.filter((j) => !wanted.has(ruleText(j)));
     const heads = base.heads.filter((h) => !has(h));
     // A head goes first: appended to a new (empty) chain, inserted into one that lost it.
-    const fresh = (h: Rule) => create.some((c) => c.table === h.table && c.chain === h.chain);
+    const fresh = (h: Rule) => create.some((c) => chainKey(c) === chainKey(h));
     return { create, del, insert: [...insert, ...heads.filter((h) => !fresh(h))], append: heads.filter(fresh) };
   }
 
-  /** When the rules being deleted are the last of any network's, the chains and jumps go too. */
-  #unlessUsed(saved: Saved, deleting: Rule[]): { flush?: { table: Table; chain: string }[]; drop?: { table: Table; chain: string }[]; del: Rule[] } {
+  /** The jumps from the built-in chains into the driver's, as saved (both families). */
+  #jumps(saved: Saved): Rule[] {
+    const targets = new Set(baseRules(this.#tag).chains.map((c) => c.chain));
+    return saved.rules.filter((r) => r.comment === this.#tag && !targets.has(r.chain) && targets.has(r.spec.split(' -j ').pop() ?? ''));
+  }
+
+  /**
+   * When the rules being deleted are the last of any network's in a family, that family's
+   * chains and jumps go too: IPv6's with the last network that has IPv6.
+   */
+  #unlessUsed(saved: Saved, deleting: Rule[]): RestoreOps {
     const going = new Set(deleting);
-    const others = saved.rules.some((r) => !going.has(r) && parseComment(this.#tag, r.comment)?.net !== undefined);
-    if (others) return { del: deleting };
-    const base = baseRules(this.#tag);
-    const present = base.chains.filter((c) => saved.chains.has(`${c.table}/${c.chain}`));
-    const targets = new Set(base.chains.map((c) => c.chain));
-    const jumps = saved.rules.filter((r) => r.comment === this.#tag && !targets.has(r.chain) && targets.has(r.spec.split(' -j ').pop() ?? ''));
-    if (!present.length && !jumps.length) return { del: deleting };
-    return { del: [...deleting.filter((r) => !targets.has(r.chain)), ...jumps], flush: present, drop: present };
+    const ops: Required<Pick<RestoreOps, 'del' | 'flush' | 'drop'>> = { del: deleting, flush: [], drop: [] };
+    for (const v6 of [false, true]) {
+      const ofFamily = (r: ChainRef) => (r.v6 ?? false) === v6;
+      const others = saved.rules.some((r) => ofFamily(r) && !going.has(r) && parseComment(this.#tag, r.comment)?.net !== undefined);
+      if (others) continue;
+      const present = baseRules(this.#tag, true).chains.filter((c) => ofFamily(c) && saved.chains.has(chainKey(c)));
+      const jumps = this.#jumps(saved).filter(ofFamily);
+      if (!present.length && !jumps.length) continue;
+      // Rules inside chains that are flushed need no deleting of their own.
+      const targets = new Set(present.map((c) => c.chain));
+      ops.del = [...ops.del.filter((r) => !ofFamily(r) || !targets.has(r.chain)), ...jumps];
+      ops.flush.push(...present);
+      ops.drop.push(...present);
+    }
+    return ops;
   }
 
   async #removeEndpointRules(key: string, mayHaveRules: boolean): Promise<void> {
     const known = this.#rules.get(key);
     if (known) {
-      const r = await this.#run(this.#cmd.iptablesRestore, ['-w', '--noflush'], restoreScript({ del: known }));
+      const r = await this.#tryRestore({ del: known });
       if (r.code === 0) return;
       this.#log.warn('endpoint rules differ from what was written; removing by comment', { endpoint: key, error: r.stderr.trim() });
     } else if (this.#synced || !mayHaveRules) {
@@ -294,7 +324,7 @@ export class BridgeDriver implements NetworkDriver {
     }
     const saved = await this.#save();
     const mine = saved.rules.filter((r) => r.comment === key);
-    if (mine.length) await this.#restore(restoreScript({ del: mine }), `remove the published ports of ${key}`);
+    if (mine.length) await this.#restore({ del: mine }, `remove the published ports of ${key}`);
   }
 
   async #undoAttach(key: string, veth: string | undefined): Promise<void> {
@@ -313,10 +343,15 @@ export class BridgeDriver implements NetworkDriver {
     this.#ports.release(key);
   }
 
-  async #enableForwarding(): Promise<void> {
-    if (this.#forwarding) return;
-    if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim() !== '1') await writeSysctl('net/ipv4/ip_forward', '1');
-    this.#forwarding = true;
+  async #enableForwarding(v6: boolean): Promise<void> {
+    if (!this.#forwarding) {
+      if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim() !== '1') await writeSysctl('net/ipv4/ip_forward', '1');
+      this.#forwarding = true;
+    }
+    if (v6 && !this.#forwarding6) {
+      if ((await readFile('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8')).trim() !== '1') await writeSysctl('net/ipv6/conf/all/forwarding', '1');
+      this.#forwarding6 = true;
+    }
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -325,12 +360,36 @@ export class BridgeDriver implements NetworkDriver {
     return next;
   }
 
+  /** Both families' rules; IPv6's only where the kernel has IPv6. */
   async #save(): Promise<Saved> {
-    return parseSave((await this.#run(this.#cmd.iptablesSave, [], undefined, 'read the firewall rules')).stdout);
+    const [v4, v6] = await Promise.all([
+      this.#run(this.#cmd.iptablesSave, [], undefined, 'read the firewall rules'),
+      HAS_IPV6 ? this.#run(this.#cmd.ip6tablesSave, [], undefined, 'read the IPv6 firewall rules') : undefined,
+    ]);
+    const saved = parseSave(v4.stdout);
+    if (!v6) return saved;
+    const saved6 = parseSave(v6.stdout, true);
+    return { chains: new Set([...saved.chains, ...saved6.chains]), rules: [...saved.rules, ...saved6.rules] };
   }
 
-  async #restore(script: string, what: string): Promise<void> {
-    await this.#run(this.#cmd.iptablesRestore, ['-w', '--noflush'], script, what);
+  /** One transaction per family: iptables-restore for the IPv4 operations, ip6tables-restore for the IPv6 ones. */
+  async #restore(ops: RestoreOps, what: string): Promise<void> {
+    const [v4, v6] = [restoreScript(ops), restoreScript(ops, true)];
+    await Promise.all([
+      v4 ? this.#run(this.#cmd.iptablesRestore, ['-w', '--noflush'], v4, what) : undefined,
+      v6 ? this.#run(this.#cmd.ip6tablesRestore, ['-w', '--noflush'], v6, `${what} (IPv6)`) : undefined,
+    ]);
+  }
+
+  /** #restore that reports failure instead of throwing: the rules may not be as written. */
+  async #tryRestore(ops: RestoreOps): Promise<{ code: number; stderr: string }> {
+    const results = await Promise.all(
+      ([[restoreScript(ops), this.#cmd.iptablesRestore], [restoreScript(ops, true), this.#cmd.ip6tablesRestore]] as const)
+        .filter(([script]) => script)
+        .map(([script, cmd]) => this.#run(cmd, ['-w', '--noflush'], script)),
+    );
+    const failed = results.find((r) => r.code !== 0);
+    return failed ?? { code: 0, stderr: '' };
   }
 
   /** One `ip -batch`, in the host's namespace or (nsPath) in a container's. */
@@ -354,6 +413,10 @@ export class BridgeDriver implements NetworkDriver {
     return r;
   }
 }
+
+/** Whether the kernel has IPv6 at all (not booted with ipv6.disable=1). */
+const HAS_IPV6 = existsSync('/proc/net/if_inet6');
+
 
 function sameTexts(a: Rule[], b: Rule[]): boolean {
   const set = new Set(a.map(ruleText));
@@ -396,6 +459,11 @@ function checkNetwork(n: BridgeNetwork): void {
   if (!IPV4_RE.test(addr ?? '') || !/^\d+$/.test(len ?? '') || Number(len) > 32) throw new InvalidArgumentError(`invalid subnet "${n.subnet}"`);
   if (!IPV4_RE.test(n.gateway)) throw new InvalidArgumentError(`invalid gateway "${n.gateway}"`);
   if (!Number.isInteger(n.mtu) || n.mtu < 0) throw new InvalidArgumentError(`invalid MTU ${n.mtu}`);
+  if (n.ipv6) {
+    const [addr6, len6] = n.ipv6.subnet.split('/');
+    if (!isIp6(addr6 ?? '') || !/^\d+$/.test(len6 ?? '') || Number(len6) > 128) throw new InvalidArgumentError(`invalid IPv6 subnet "${n.ipv6.subnet}"`);
+    if (!isIp6(n.ipv6.gateway)) throw new InvalidArgumentError(`invalid IPv6 gateway "${n.ipv6.gateway}"`);
+  }
 }
 
 function checkEndpoint(ep: Endpoint): void {
@@ -403,10 +471,19 @@ function checkEndpoint(ep: Endpoint): void {
   checkNetwork(ep.network);
   if (!NAME_RE.test(ep.ifname)) throw new InvalidArgumentError(`invalid interface name "${ep.ifname}"`);
   if (!IPV4_RE.test(ep.ip) || !Number.isInteger(ep.prefixLen) || ep.prefixLen < 0 || ep.prefixLen > 32) throw new InvalidArgumentError(`invalid address "${ep.ip}/${ep.prefixLen}"`);
+  if (ep.ip6 && (!ep.network.ipv6 || !isIp6(ep.ip6.ip) || !Number.isInteger(ep.ip6.prefixLen) || ep.ip6.prefixLen < 0 || ep.ip6.prefixLen > 128)) {
+    throw new InvalidArgumentError(`invalid IPv6 address "${ep.ip6.ip}/${ep.ip6.prefixLen}" on network ${ep.network.bridge}`);
+  }
   if (ep.mac && !MAC_RE.test(ep.mac)) throw new InvalidArgumentError(`invalid MAC address "${ep.mac}"`);
   for (const p of ep.ports) {
     if (!['tcp', 'udp', 'sctp'].includes(p.protocol)) throw new InvalidArgumentError(`invalid protocol "${p.protocol}"`);
-    if (p.hostIp !== '' && !IPV4_RE.test(p.hostIp)) throw new InvalidArgumentError(`host address "${p.hostIp}": only IPv4 addresses can be published to`);
+    if (p.hostIp !== '' && !IPV4_RE.test(p.hostIp) && !isIp6(p.hostIp)) throw new InvalidArgumentError(`invalid host address "${p.hostIp}"`);
+    // Ports are forwarded by DNAT alone: an IPv6 address needs the container's own, and the
+    // kernel never forwards IPv6 loopback (it has no route_localnet).
+    if (isIp6(p.hostIp) && p.hostIp !== '::') {
+      if (!ep.ip6) throw new InvalidArgumentError(`cannot publish port ${p.hostPort} on ${p.hostIp}: the container has no IPv6 address on this network (create the network with --ipv6)`);
+      if (tryParseIp6(p.hostIp) === 1n) throw new InvalidArgumentError(`cannot publish port ${p.hostPort} on ${p.hostIp}: IPv6 loopback cannot be forwarded to a container; publish on :: or the host's IPv6 address`);
+    }
     for (const port of [p.hostPort, p.containerPort]) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`invalid port ${port}`);
     }

@@ -24,6 +24,7 @@ import { open, readFile, readdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { isErrno, silentLogger, writeFileAtomic, type Logger } from '../util/index.js';
+import { isIp6 } from './ipam6.js';
 
 /** Debian's aardvark-dns (package aardvark-dns, a dependency of podman). */
 export const AARDVARK_DNS = '/usr/lib/podman/aardvark-dns';
@@ -60,6 +61,8 @@ export interface DnsEntry {
   names: string[];
   /** The container's IPv4 address on this network. */
   ip: string;
+  /** Its IPv6 address there, on a network with IPv6 (answered to AAAA queries). */
+  ip6?: string;
   /**
    * Whether names the networks do not know are forwarded to the host's resolvers: false for a
    * container that is only on internal networks, which have no way out, their DNS included
@@ -308,8 +311,8 @@ export function configText(network: DnsNetwork, entries: DnsEntry[]): string {
   for (const e of entries) {
     const names = [...new Set(e.names.map((n) => n.replace(/^\//, '')).filter((n) => NAME_RE.test(n)))];
     if (names.length === 0 || !IPV4_RE.test(e.ip) || !/^[0-9a-zA-Z]+$/.test(e.containerId)) continue;
-    // The IPv6 column stays empty (two spaces) until networks get IPv6.
-    body += `${e.containerId} ${e.ip}  ${names.join(',')}${e.forward === false ? ` ${NO_FORWARD_DNS}` : ''}\n`;
+    const ip6 = e.ip6 && isIp6(e.ip6) ? e.ip6 : '';
+    body += `${e.containerId} ${e.ip} ${ip6} ${names.join(',')}${e.forward === false ? ` ${NO_FORWARD_DNS}` : ''}\n`;
   }
   return body === '' ? '' : `${network.gateway}\n${body}`;
 }

@@ -32,6 +32,8 @@ export interface BridgeNetwork {
   masquerade: boolean;
   /** MTU of the bridge and the veths; 0 means the kernel's default. */
   mtu: number;
+  /** The IPv6 subnet and the bridge's address in it (`--ipv6`); absent on an IPv4-only network. */
+  ipv6?: { subnet: string; gateway: string };
 }
 
 export interface PortMapping {
@@ -54,6 +56,8 @@ export interface Endpoint {
   /** The container's address on this network and the subnet's prefix length. */
   ip: string;
   prefixLen: number;
+  /** The container's IPv6 address and prefix length, on a network that has IPv6. */
+  ip6?: { ip: string; prefixLen: number };
   mac: string;
   /** Whether the default route goes through this network's gateway (the first network's does). */
   defaultRoute: boolean;

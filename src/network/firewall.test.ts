@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { BridgeNetwork, Endpoint } from './driver.js';
 import { baseRules, endpointRules, networkRules, parseComment, parseSave, restoreScript, ruleText } from './_firewall.js';
 import { PortClaims, allocatedError, bindError, endpointLabel } from './_ports.js';
-import { bridgeMac, hostBatch, namespaceBatch, vethName } from './_links.js';
+import { bridgeBatch, bridgeMac, hostBatch, namespaceBatch, vethName } from './_links.js';
 import { NO_FORWARD_DNS } from './dns.js';
 
 const net: BridgeNetwork = { id: 'a'.repeat(64), bridge: 'wharf0', subnet: '10.88.0.0/16', gateway: '10.88.0.1', internal: false, icc: true, masquerade: true, mtu: 0 };
@@ -116,4 +116,50 @@ test('device names and scripts: one veth name per container and network, within 
     `link add name ${v} mtu 1400 master wharf0 up type veth peer name eth0 netns /run/wharf/netns/x address 02:42:0a:58:00:02 mtu 1400\nlink set dev ${v} alias wharf:net=aaaaaaaaaaaa:ctr=cccccccccccc\n`);
   assert.equal(namespaceBatch(ep), 'addr replace 10.88.0.2/16 broadcast + dev eth0\nlink set dev eth0 up\nroute replace default via 10.88.0.1 dev eth0\n');
   assert.doesNotMatch(namespaceBatch({ ...ep, network: { ...net, internal: true } }), /default/);
+});
+
+test('IPv6: the forwarding rules again for ip6tables, masquerade of the IPv6 subnet, DNAT to the container\'s IPv6 address; no DNS or raw rules', () => {
+  const n6: BridgeNetwork = { ...net, ipv6: { subnet: 'fd00:aa::/64', gateway: 'fd00:aa::1' } };
+  const rules = networkRules('wharf', n6);
+  const v4 = rules.filter((r) => !r.v6);
+  const v6 = rules.filter((r) => r.v6);
+  assert.deepEqual(v4, networkRules('wharf', net));
+  assert.deepEqual(v6.filter((r) => r.table === 'filter').map((r) => `${r.chain} ${r.spec}`), v4.filter((r) => r.table === 'filter' && r.chain !== 'WHARF-INPUT').map((r) => `${r.chain} ${r.spec}`));
+  assert.deepEqual(v6.filter((r) => r.table !== 'filter').map((r) => r.spec.replace(' -m comment --comment wharf:net=aaaaaaaaaaaa', '')), [
+    '-s fd00:aa::/64 ! -o wharf0 -j MASQUERADE',
+    '-s fd00:aa::/64 -o wharf0 -m conntrack --ctstate DNAT -j MASQUERADE',
+  ]);
+  const ep6: Endpoint = { ...ep, network: n6, ip6: { ip: 'fd00:aa::2', prefixLen: 64 }, ports: [...ep.ports, { protocol: 'tcp', hostIp: 'fd00:aa::1', hostPort: 9090, containerPort: 90 }] };
+  const dnat = endpointRules('wharf', ep6).map((r) => `${r.v6 ? 6 : 4} ${r.table} ${r.spec.replace(/ -m comment --comment \S+/, '')}`);
+  assert.deepEqual(dnat, [
+    '4 nat -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.88.0.2:80',
+    '6 nat -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:aa::2]:80',
+    '4 nat -d 127.0.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.88.0.2:53',
+    '4 raw -d 127.0.0.1/32 ! -i lo -p udp -m udp --dport 53 -j DROP',
+    '6 nat -d fd00:aa::1/128 -p tcp -m tcp --dport 9090 -j DNAT --to-destination [fd00:aa::2]:90',
+  ]);
+  // An endpoint without IPv6 gets IPv4 rules only, whatever its network has.
+  assert.ok(endpointRules('wharf', ep).every((r) => !r.v6));
+  const base6 = baseRules('wharf', true);
+  assert.deepEqual(base6.chains.filter((c) => c.v6).map((c) => `${c.table}/${c.chain}`), ['filter/WHARF-FORWARD', 'filter/WHARF-ISOLATION', 'filter/WHARF-ISOLATION-2', 'filter/WHARF-OUT', 'nat/WHARF-DNAT', 'nat/WHARF-POSTROUTING']);
+  assert.deepEqual(baseRules('wharf').chains.filter((c) => c.v6), []);
+});
+
+test('restore scripts and saves per family: ip6tables gets only the IPv6 operations, and saved IPv6 rules say so', () => {
+  const ops = { create: [{ table: 'nat' as const, chain: 'X' }, { table: 'nat' as const, chain: 'X', v6: true }], append: [{ table: 'nat' as const, chain: 'X', spec: '-j A' }, { table: 'nat' as const, chain: 'X', spec: '-j B', v6: true }] };
+  assert.equal(restoreScript(ops), '*nat\n:X - [0:0]\n-A X -j A\nCOMMIT\n');
+  assert.equal(restoreScript(ops, true), '*nat\n:X - [0:0]\n-A X -j B\nCOMMIT\n');
+  assert.equal(restoreScript({ append: [ops.append[0]] }, true), '');
+  const saved = parseSave('*nat\n:X - [0:0]\n-A X -s fd00::/64 -m comment --comment wharf:net=aaaaaaaaaaaa -j MASQUERADE\nCOMMIT\n', true);
+  assert.deepEqual([...saved.chains], ['6:nat/X']);
+  assert.equal(saved.rules[0].v6, true);
+  assert.notEqual(ruleText(saved.rules[0]), ruleText({ ...saved.rules[0], v6: false }));
+});
+
+test('IPv6 devices: the gateway on the bridge and the address in the namespace without DAD, and an IPv6 default route', () => {
+  const n6: BridgeNetwork = { ...net, ipv6: { subnet: 'fd00:aa::/64', gateway: 'fd00:aa::1' } };
+  assert.match(bridgeBatch('wharf', n6, true, 16), /^addr replace fd00:aa::1\/64 dev wharf0 nodad$/m);
+  const ep6: Endpoint = { ...ep, network: n6, ip6: { ip: 'fd00:aa::2', prefixLen: 64 } };
+  assert.equal(namespaceBatch(ep6), 'addr replace 10.88.0.2/16 broadcast + dev eth0\naddr replace fd00:aa::2/64 dev eth0 nodad\nlink set dev eth0 up\nroute replace default via 10.88.0.1 dev eth0\nroute replace default via fd00:aa::1 dev eth0\n');
+  assert.doesNotMatch(namespaceBatch({ ...ep6, network: { ...n6, internal: true } }), /default/);
 });

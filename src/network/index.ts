@@ -23,5 +23,20 @@ export {
   tryParseIp,
   type Cidr,
 } from './ipam.js';
+export {
+  allocateIp6,
+  contains6,
+  defaultGateway6,
+  formatCidr6,
+  formatIp6,
+  isIp6,
+  overlaps6,
+  parseCidr6,
+  parseIp6AddrJson,
+  parseProcIpv6Routes,
+  pickSubnet6,
+  tryParseIp6,
+  ulaPrefix,
+} from './ipam6.js';
 export { ipsClash, planPorts, portMap, type PortHeld } from './publish.js';
 export { AARDVARK_DNS, NameServer, configText, dnsNameservers, NO_FORWARD_DNS, type DnsEntry, type DnsNetwork, type DnsPort, type NameServerOptions } from './dns.js';

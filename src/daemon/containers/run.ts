@@ -62,7 +62,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
         hostNetwork: network.namespace.mode === 'host',
         extraHosts: [...network.extraHosts, ...links.hosts],
         dns: network.dns,
-        addresses: Object.values(network.endpoints).flatMap((e) => (e.IPAddress ? [e.IPAddress] : [])),
+        addresses: Object.values(network.endpoints).flatMap((e) => [e.IPAddress, e.GlobalIPv6Address].filter((a): a is string => Boolean(a))),
       });
     }
 
