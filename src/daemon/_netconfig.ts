@@ -344,34 +344,27 @@ export async function readRecords<T>(dir: string): Promise<T[]> {
 }
 
 /** The host's routes and IPv4 addresses, each with its device. */
-export async function readHostSubnets(): Promise<HostSubnet[]> {
-  const out: HostSubnet[] = [];
-  const routes = await readFile('/proc/net/route', 'utf8').catch(() => '');
-  for (const line of routes.split('\n').slice(1)) {
-    const dev = line.trim().split(/\s+/)[0];
-    for (const subnet of parseProcRoutes(`header\n${line}`)) out.push({ subnet, dev });
-  }
-  const r = await run('ip', ['-j', '-4', 'addr']).catch(() => undefined);
-  if (r?.code === 0) {
-    for (const link of JSON.parse(r.stdout) as { ifname?: string }[]) {
-      for (const subnet of parseIpAddrJson(JSON.stringify([link]))) out.push({ subnet, dev: link.ifname ?? '' });
-    }
-  }
-  return out;
+export function readHostSubnets(): Promise<HostSubnet[]> {
+  return readSubnetsOf({ routes: '/proc/net/route', routeSubnets: (line) => parseProcRoutes(`header\n${line}`), routeDev: 0, ipFlag: '-4', addrSubnets: parseIpAddrJson });
 }
 
 /** The host's IPv6 routes and global addresses, each with its device (read only for IPv6 networks). */
-export async function readHostSubnets6(): Promise<HostSubnet[]> {
+export function readHostSubnets6(): Promise<HostSubnet[]> {
+  return readSubnetsOf({ routes: '/proc/net/ipv6_route', routeSubnets: parseProcIpv6Routes, routeDev: 9, ipFlag: '-6', addrSubnets: parseIp6AddrJson });
+}
+
+/** One family's subnets: its route table's lines (`routeDev` is the device's column), then `ip -j <flag> addr`. */
+async function readSubnetsOf(f: { routes: string; routeSubnets: (line: string) => string[]; routeDev: number; ipFlag: string; addrSubnets: (json: string) => string[] }): Promise<HostSubnet[]> {
   const out: HostSubnet[] = [];
-  const routes = await readFile('/proc/net/ipv6_route', 'utf8').catch(() => '');
+  const routes = await readFile(f.routes, 'utf8').catch(() => '');
   for (const line of routes.split('\n')) {
-    const dev = line.trim().split(/\s+/)[9] ?? '';
-    for (const subnet of parseProcIpv6Routes(line)) out.push({ subnet, dev });
+    const dev = line.trim().split(/\s+/)[f.routeDev] ?? '';
+    for (const subnet of f.routeSubnets(line)) out.push({ subnet, dev });
   }
-  const r = await run('ip', ['-j', '-6', 'addr']).catch(() => undefined);
+  const r = await run('ip', ['-j', f.ipFlag, 'addr']).catch(() => undefined);
   if (r?.code === 0) {
     for (const link of JSON.parse(r.stdout) as { ifname?: string }[]) {
-      for (const subnet of parseIp6AddrJson(JSON.stringify([link]))) out.push({ subnet, dev: link.ifname ?? '' });
+      for (const subnet of f.addrSubnets(JSON.stringify([link]))) out.push({ subnet, dev: link.ifname ?? '' });
     }
   }
   return out;
