@@ -13,10 +13,13 @@
  *   restore (`tar xf` into a new container's anonymous volume) of a volume of N MiB (1024 by
  *   default) in 64 MiB files of random bytes;
  * - wharf's own `volume export` / `volume import` of the same volume (no Docker twin: the
- *   ratio row compares them with Docker's tar through a helper container).
+ *   ratio row compares them with Docker's tar through a helper container);
+ * - `cp` of a 100 MiB directory (96 files of 1 MiB and 1024 of 4 KiB, random bytes) into a
+ *   running container and back out of it, and out of the same container once stopped.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WHARF, DOCKER, exec } from '../test/harness.js';
@@ -103,6 +106,43 @@ async function exportRound(e: Engine, work: string): Promise<{ exp: number; imp:
   return { exp, imp };
 }
 
+/** The directory `cp` moves: 96 files of 1 MiB and 1024 of 4 KiB, 100 MiB in all. */
+async function makeCpSource(dir: string): Promise<number> {
+  await mkdir(join(dir, 'small'), { recursive: true });
+  for (let i = 0; i < 96; i++) await writeFile(join(dir, `big${i}`), randomBytes(1024 * 1024));
+  for (let i = 0; i < 1024; i++) await writeFile(join(dir, 'small', `s${i}`), randomBytes(4096));
+  return 96 + 1024;
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
+  return n;
+}
+
+/** One round of cp: in and out of a running container, then out of it stopped. */
+async function cpRound(e: Engine, work: string, src: string, files: number): Promise<{ into: number; out: number; outStopped: number }> {
+  await must(e, ['run', '-d', '--name', 'bench-cp', ...NONE, 'busybox', 'sleep', '3600']);
+  dropCaches();
+  const into = await timeIt(() => must(e, ['cp', src, 'bench-cp:/cpdst']));
+  const inside = await must(e, ['exec', 'bench-cp', 'sh', '-c', 'find /cpdst -type f | wc -l']);
+  if (Number(inside.trim()) !== files) throw new Error(`${e.name}: cp into the container left ${inside.trim()} files, expected ${files}`);
+  const got = (name: string) => join(work, name);
+  await rm(got('cp-out'), { recursive: true, force: true });
+  dropCaches();
+  const out = await timeIt(() => must(e, ['cp', 'bench-cp:/cpdst', got('cp-out')]));
+  if ((await countFiles(got('cp-out'))) !== files) throw new Error(`${e.name}: cp out of the container gave a different tree`);
+  await must(e, ['stop', '-t', '0', 'bench-cp']);
+  await rm(got('cp-out2'), { recursive: true, force: true });
+  dropCaches();
+  const outStopped = await timeIt(() => must(e, ['cp', 'bench-cp:/cpdst', got('cp-out2')]));
+  if ((await countFiles(got('cp-out2'))) !== files) throw new Error(`${e.name}: cp out of the stopped container gave a different tree`);
+  await must(e, ['rm', '-f', 'bench-cp']);
+  await rm(got('cp-out'), { recursive: true, force: true });
+  await rm(got('cp-out2'), { recursive: true, force: true });
+  return { into, out, outStopped };
+}
+
 async function cleanup(e: Engine, work: string): Promise<void> {
   await must(e, ['rm', '-v', 'bench-dbstore']);
   await must(e, ['volume', 'rm', 'bench-data', ...Array.from({ length: 5 }, (_, i) => `bench-vol${i}`)]);
@@ -125,6 +165,17 @@ async function measureBoth(engines: Engine[], base: string): Promise<Record<stri
       plain[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, 'busybox', 'true'])));
     }
   }
+  const cpSrc = join(base, 'cp-src');
+  const cpFiles = await makeCpSource(cpSrc);
+  const cps = engines.map(() => ({ into: [] as number[], out: [] as number[], outStopped: [] as number[] }));
+  for (let r = 0; r < (quick ? 1 : 3); r++) {
+    for (const [i, e] of engines.entries()) {
+      const c = await cpRound(e, work[i], cpSrc, cpFiles);
+      cps[i].into.push(c.into);
+      cps[i].out.push(c.out);
+      cps[i].outStopped.push(c.outStopped);
+    }
+  }
   const backups = engines.map(() => [] as number[]);
   const restores = engines.map(() => [] as number[]);
   const exports: number[] = [];
@@ -144,6 +195,9 @@ async function measureBoth(engines: Engine[], base: string): Promise<Record<stri
   for (const [i, e] of engines.entries()) {
     out[i]['run --rm true, 5 named volumes + 5 binds (ms, median)'] = median(starts[i]);
     out[i]['run --rm true, no mounts (ms, median)'] = median(plain[i]);
+    out[i]['cp of a 100 MiB directory into a running container (ms, median)'] = median(cps[i].into);
+    out[i]['cp of it out of the running container (ms, median)'] = median(cps[i].out);
+    out[i]['cp of it out of the stopped container (ms, median)'] = median(cps[i].outStopped);
     out[i][`backup of ${SIZE_MB} MiB, tar through --volumes-from (s, median)`] = median(backups[i]) / 1000;
     out[i][`restore of ${SIZE_MB} MiB, untar into a new volume (s, median)`] = median(restores[i]) / 1000;
     // wharf's one command against Docker's only way, the tar through a helper container.

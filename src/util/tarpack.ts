@@ -30,6 +30,7 @@ export interface PackOptions {
 
 /** Files up to this size are read whole in one go by readSmallFile; bigger ones are streamed. */
 export const SMALL_FILE_LIMIT = 256 * 1024;
+const LARGE_READ = 1024 * 1024;
 
 /**
  * The content of a regular file of at most `limit` bytes, read synchronously through one
@@ -92,7 +93,8 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
       if (small) return add({ ...header(name, st), type: 'file', size: small.length }, small);
       await new Promise<void>((resolve, reject) => {
         const e = p.entry(clamp({ ...header(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
-        pipeline(createReadStream(host), e).catch(reject);
+        // Reads of 1 MiB, not 64 KiB: one thread-pool round trip per MiB, a sixteenth as many.
+        pipeline(createReadStream(host, { highWaterMark: LARGE_READ }), e).catch(reject);
       });
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       await add({ ...header(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });

@@ -173,7 +173,8 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
   }
   const path = posix.join(parent, base);
   const mode = (h.mode ?? 0o644) & 0o7777;
-  if (!o.noOverwriteDirNonDir && !exists(path)) {
+  // Nothing there, so nothing to overwrite, whatever noOverwriteDirNonDir says.
+  if (!exists(path)) {
     const n = await createFresh(o, h, stream, path, mode, rel, dirTimes);
     if (n !== undefined) return n;
   }
@@ -242,7 +243,7 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
   return written;
 }
 
-/** Files up to this size are written in one go, see createFresh. */
+/** Files up to this size are read whole and written in one go, see createFresh. */
 const SMALL_FILE = 256 * 1024;
 
 function exists(path: string): boolean {
@@ -261,10 +262,10 @@ function ownerOf(o: UntarOptions, h: TarHeader): { uid: number; gid: number } | 
 
 /**
  * An entry whose path does not exist yet (nearly every entry of a layer or a build context):
- * created, owned, moded and dated with synchronous calls, without yielding. Each of those as
- * its own asynchronous call costs a thread-pool round trip; for a layer of many small files that
- * was most of a pull's time (issue 11's bench: ~1 ms of system time per file, twice GNU tar's).
- * Resolves undefined for what it leaves to the general path: large files, hard links, devices.
+ * created, owned, moded and dated with synchronous calls, yielding only between the chunks of a
+ * large file. Each of those as its own asynchronous call costs a thread-pool round trip; for a
+ * layer of many small files that was most of a pull's time (issue 11's bench: ~1 ms of system time per file, twice GNU tar's).
+ * Resolves undefined for what it leaves to the general path: hard links, devices.
  */
 async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path: string, mode: number, rel: string, dirTimes: [string, Date][]): Promise<number | undefined> {
   const owner = ownerOf(o, h);
@@ -273,14 +274,16 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
     case 'contiguous-file':
     case undefined:
     case null: {
-      if ((h.size ?? 0) > SMALL_FILE) return undefined;
+      // A small file is read whole, then written in one go; a large one chunk by chunk as the
+      // tar brings them, each chunk written at once (no thread-pool round trip per chunk).
+      const small = (h.size ?? 0) <= SMALL_FILE;
       const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (small) for await (const c of stream) chunks.push(c as Buffer);
       // O_EXCL: never writes through a symlink that might have appeared.
       const fd = openSync(path, fsSyncConstants.O_WRONLY | fsSyncConstants.O_CREAT | fsSyncConstants.O_EXCL | fsSyncConstants.O_NOFOLLOW, 0o600);
       try {
-        for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+        if (small) writeAll(fd, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        else for await (const c of stream) writeAll(fd, c as Buffer);
         if (owner) fchownSync(fd, owner.uid, owner.gid);
         // chown clears set-id bits, so the mode comes after it.
         fchmodSync(fd, mode);
@@ -315,6 +318,10 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
     default:
       return undefined;
   }
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
 }
 
 /** File capabilities and other extended attributes recorded as PAX `SCHILY.xattr.*` records. */
