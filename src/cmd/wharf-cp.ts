@@ -5,7 +5,7 @@
  * running container starts one or two of these, and the bundle starts in a fraction of the time
  * of its module graph.
  */
-import { runCopyJob, type CopyJob } from '../daemon/containers/copyworker.js';
+import { runCopyJob, type CopyJob } from '../daemon/index.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as CopyJob;
 void runCopyJob(job, process.stdin, process.stdout).then((code) => {

@@ -12,4 +12,5 @@ export type { Filters } from './filters.js';
 export { signalNumber } from './containers/index.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';
+export { runCopyJob, type CopyJob } from './containers/copyworker.js';
 export { parsePlatform } from './platforms.js';

@@ -264,7 +264,8 @@ function ownerOf(o: UntarOptions, h: TarHeader): { uid: number; gid: number } | 
  * An entry whose path does not exist yet (nearly every entry of a layer or a build context):
  * created, owned, moded and dated with synchronous calls, yielding only between the chunks of a
  * large file. Each of those as its own asynchronous call costs a thread-pool round trip; for a
- * layer of many small files that was most of a pull's time (issue 11's bench: ~1 ms of system time per file, twice GNU tar's).
+ * layer of many small files that was most of a pull's time (issue 11's bench: ~1 ms of system
+ * time per file, twice GNU tar's).
  * Resolves undefined for what it leaves to the general path: hard links, devices.
  */
 async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path: string, mode: number, rel: string, dirTimes: [string, Date][]): Promise<number | undefined> {
