@@ -46,6 +46,16 @@ function fetchText(host: string, port: number): Promise<string> {
   });
 }
 
+/** What host:port answers once the container behind it listens: a few tries, 200 ms apart. */
+async function answerOf(host: string, port: number): Promise<string> {
+  let answer = '';
+  for (let i = 0; i < 20 && !answer.includes('hello-v6'); i++) {
+    answer = await fetchText(host, port);
+    if (!answer.includes('hello-v6')) await new Promise((r) => setTimeout(r, 200));
+  }
+  return answer;
+}
+
 for (const cli of ['docker', 'wharf'] as const) {
   const p = cli === 'docker' ? 'd' : 'w';
   // One /64 per CLI, unique local: never another machine's address.
@@ -97,20 +107,18 @@ for (const cli of ['docker', 'wharf'] as const) {
     containers.add(web);
     const port = cli === 'docker' ? 18661 : 18662;
     await ok(cli, ['run', '-d', '--name', web, '--network', net, '-p', `${port}:80`, 'busybox', 'sh', '-c', 'while true; do echo hello-v6 | nc -l -p 80; done']);
-    let answer = '';
-    for (let i = 0; i < 20 && !answer.includes('hello-v6'); i++) {
-      answer = await fetchText(gw, port);
-      if (!answer.includes('hello-v6')) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.match(answer, /hello-v6/);
+    assert.match(await answerOf(gw, port), /hello-v6/);
     // A daemon killed with -9 finds its IPv6 rules again and keeps them: the port still answers.
     await d.restart('SIGKILL');
-    answer = '';
-    for (let i = 0; i < 20 && !answer.includes('hello-v6'); i++) {
-      answer = await fetchText(gw, port);
-      if (!answer.includes('hello-v6')) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.match(answer, /hello-v6/);
+    assert.match(await answerOf(gw, port), /hello-v6/);
+    // `[::]` is every IPv6 address only, as in Docker: the port does not answer over IPv4.
+    const web6 = `${p}6web6`;
+    containers.add(web6);
+    await ok(cli, ['run', '-d', '--name', web6, '--network', net, '-p', `[::]:${port + 10}:80`, 'busybox', 'sh', '-c', 'while true; do echo hello-v6 | nc -l -p 80; done']);
+    assert.match(await answerOf(gw, port + 10), /hello-v6/);
+    assert.doesNotMatch(await fetchText(info.IPAM.Config[0].Gateway, port + 10), /hello-v6/);
+    await ok(cli, ['rm', '-f', web6]);
+    containers.delete(web6);
 
     // connect --ip6 to a running container: a second interface with the address asked for.
     const net2 = `${p}v6c`;

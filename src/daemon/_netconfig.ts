@@ -18,7 +18,6 @@ import {
   overlaps6,
   parseCidr,
   parseCidr6,
-  parseIp,
   parseIp6AddrJson,
   parseIpAddrJson,
   parseProcIpv6Routes,
@@ -141,7 +140,7 @@ export interface IpamPlan {
   ipv6?: { subnet: string; gateway: string; ipRange?: string; auxAddresses?: Record<string, string>; given: boolean };
 }
 
-/** One family's address checks, in moby's words; `net` does that family's arithmetic. */
+/** One address family's arithmetic, for the checks written once for both (in moby's words). */
 interface Family<A> {
   parse(ip: string): A | undefined;
   contains(subnet: string, ip: A): boolean;

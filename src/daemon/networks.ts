@@ -30,16 +30,16 @@ import {
   formatIp6,
   parseCidr,
   parseCidr6,
-  tryParseIp6,
   parseAddressPrefix,
   parseEphemeralRange,
   pickSubnet,
   planPorts,
-  ulaPrefix,
   portMappings,
   PortInUseError,
   validatePorts,
   dnsNameservers,
+  tryParseIp6,
+  ulaPrefix,
   type DnsEntry,
   type DnsPort,
   type Endpoint,
@@ -130,7 +130,7 @@ export class NetworkService implements NetworkPort {
   readonly #hostSubnets6: () => Promise<HostSubnet[]>;
   /**
    * Where IPv6 networks that name no subnet get a /64: a unique local /48 of this data root's
-   * own (RFC 4193), as dockerd derives one from its host ID, so two daemons never pick alike.
+   * own (RFC 4193), as dockerd derives one from its host ID, so two daemons are unlikely to pick alike.
    */
   readonly #pool6: string;
   readonly #portRangeText: () => Promise<string | undefined>;

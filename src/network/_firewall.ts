@@ -237,7 +237,8 @@ export function endpointRules(tag: string, ep: Endpoint): Rule[] {
   for (const p of ep.ports) {
     const hostIp = normalHostIp(p);
     const match = `-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort}`;
-    // Every address means both families when the container has both; one address, its own.
+    // '' is every address of both families when the container has both; 0.0.0.0 every IPv4
+    // one and `::` every IPv6 one, as in Docker; any other address, its own family.
     if (!hostIp.includes(':')) {
       const dst = hostIp ? `-d ${hostIp}/32 ` : '';
       rules.push({ table: 'nat', chain: c.dnat, spec: `${dst}${match} ${m} -j DNAT --to-destination ${ep.ip}:${p.containerPort}` });
@@ -245,17 +246,17 @@ export function endpointRules(tag: string, ep: Endpoint): Rule[] {
         rules.push({ table: 'raw', chain: c.rawPrerouting, spec: `-d ${hostIp}/32 ! -i lo ${match} ${m} -j DROP` });
       }
     }
-    if (ep.ip6 && (hostIp === '' || hostIp.includes(':'))) {
-      const dst = hostIp ? `-d ${hostIp}/128 ` : '';
+    if (ep.ip6 && (p.hostIp === '' || hostIp.includes(':'))) {
+      const dst = hostIp && hostIp !== '::' ? `-d ${hostIp}/128 ` : '';
       rules.push({ table: 'nat', chain: c.dnat, spec: `${dst}${match} ${m} -j DNAT --to-destination [${ep.ip6.ip}]:${p.containerPort}`, v6: true });
     }
   }
   return rules;
 }
 
-/** '', 0.0.0.0 and :: all mean every address. */
+/** '' and 0.0.0.0 both mean every address ('' of both families; `::` is every IPv6 one, as in Docker). */
 export function normalHostIp(p: PortMapping): string {
-  return p.hostIp === '0.0.0.0' || p.hostIp === '::' ? '' : p.hostIp;
+  return p.hostIp === '0.0.0.0' ? '' : p.hostIp;
 }
 
 export interface RestoreOps {

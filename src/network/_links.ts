@@ -33,11 +33,11 @@ export const bridgeAlias = (tag: string, n: BridgeNetwork) => networkComment(tag
 export const vethAlias = (tag: string, ep: Endpoint) => endpointComment(tag, ep.network.id, ep.containerId);
 
 /** The bridge, its marker, MTU, gateway address and up: every line safe to run again. */
-export function bridgeBatch(tag: string, n: BridgeNetwork, exists: boolean, prefixLen: number): string {
+export function bridgeBatch(tag: string, n: BridgeNetwork, exists: boolean): string {
   const lines: string[] = [];
   if (!exists) lines.push(`link add name ${n.bridge} address ${bridgeMac(n.id)} type bridge`);
   lines.push(`link set dev ${n.bridge} alias ${bridgeAlias(tag, n)}${n.mtu > 0 ? ` mtu ${n.mtu}` : ''}`);
-  lines.push(`addr replace ${n.gateway}/${prefixLen} dev ${n.bridge}`);
+  lines.push(`addr replace ${n.gateway}/${prefixOf(n.subnet)} dev ${n.bridge}`);
   // No duplicate address detection: the bridge is the network's only router, and an address
   // still "tentative" would refuse the first container's packets for a second.
   if (n.ipv6) lines.push(`addr replace ${n.ipv6.gateway}/${prefixOf(n.ipv6.subnet)} dev ${n.bridge} nodad`);

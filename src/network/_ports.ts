@@ -80,13 +80,15 @@ export class PortClaims {
  */
 export function probeHostPort(p: PortMapping): Promise<string | undefined> {
   const host = normalHostIp(p) || '0.0.0.0';
+  // An IPv6 address is probed for IPv6 alone: `::` must not find an IPv4 listener in the way.
+  const v6 = host.includes(':');
   return new Promise((resolve) => {
     if (p.protocol === 'tcp') {
       const server = createServer();
       server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'EINVAL'));
-      server.listen({ host, port: p.hostPort, exclusive: true }, () => server.close(() => resolve(undefined)));
+      server.listen({ host, port: p.hostPort, exclusive: true, ipv6Only: v6 }, () => server.close(() => resolve(undefined)));
     } else if (p.protocol === 'udp') {
-      const sock = createSocket({ type: 'udp4' });
+      const sock = createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
       sock.once('error', (err: NodeJS.ErrnoException) => {
         sock.close();
         resolve(err.code ?? 'EINVAL');
@@ -110,15 +112,18 @@ export function endpointLabel(name: string, endpointId?: string): string {
   return `driver failed programming external connectivity on endpoint ${name}${endpointId ? ` (${endpointId})` : ''}`;
 }
 
+/** host:port as Go's net.JoinHostPort writes it: an IPv6 address in brackets. */
+const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+
 /** A port one of the driver's endpoints holds: Docker's port allocator's text. */
 export function allocatedError(label: string, p: PortMapping): PortInUseError {
   const ip = normalHostIp(p) || '0.0.0.0';
-  return new PortInUseError(`${label}: Bind for ${ip}:${p.hostPort} failed: port is already allocated`, ip, p.hostPort, p.protocol);
+  return new PortInUseError(`${label}: Bind for ${hostPort(ip, p.hostPort)} failed: port is already allocated`, ip, p.hostPort, p.protocol);
 }
 
 /** A port another process holds: the text of Docker's userland proxy failing to listen. */
 export function bindError(label: string, p: PortMapping, code: string): PortInUseError {
   const ip = normalHostIp(p) || '0.0.0.0';
   const text = ERRNO_TEXT[code] ?? code.toLowerCase();
-  return new PortInUseError(`${label}: Error starting userland proxy: listen ${p.protocol}4 ${ip}:${p.hostPort}: bind: ${text}`, ip, p.hostPort, p.protocol);
+  return new PortInUseError(`${label}: Error starting userland proxy: listen ${p.protocol}${ip.includes(':') ? 6 : 4} ${hostPort(ip, p.hostPort)}: bind: ${text}`, ip, p.hostPort, p.protocol);
 }

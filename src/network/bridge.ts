@@ -96,7 +96,7 @@ export class BridgeDriver implements NetworkDriver {
       const config = JSON.stringify(n);
       const exists = linkExists(n.bridge);
       if (exists && this.#ensured.get(n.id) === config) return;
-      await this.#ip(bridgeBatch(this.#tag, n, exists, prefixOf(n.subnet)), `set up bridge ${n.bridge}`);
+      await this.#ip(bridgeBatch(this.#tag, n, exists), `set up bridge ${n.bridge}`);
       // The host reaches published ports through 127.0.0.1 only if the kernel routes loopback
       // sources out of the bridge (they are masqueraded to the gateway on the way).
       await writeSysctl(`net/ipv4/conf/${n.bridge}/route_localnet`, n.internal ? '0' : '1');
@@ -374,22 +374,21 @@ export class BridgeDriver implements NetworkDriver {
 
   /** One transaction per family: iptables-restore for the IPv4 operations, ip6tables-restore for the IPv6 ones. */
   async #restore(ops: RestoreOps, what: string): Promise<void> {
-    const [v4, v6] = [restoreScript(ops), restoreScript(ops, true)];
-    await Promise.all([
-      v4 ? this.#run(this.#cmd.iptablesRestore, ['-w', '--noflush'], v4, what) : undefined,
-      v6 ? this.#run(this.#cmd.ip6tablesRestore, ['-w', '--noflush'], v6, `${what} (IPv6)`) : undefined,
-    ]);
+    await this.#restoreEach(ops, what);
   }
 
   /** #restore that reports failure instead of throwing: the rules may not be as written. */
   async #tryRestore(ops: RestoreOps): Promise<{ code: number; stderr: string }> {
-    const results = await Promise.all(
-      ([[restoreScript(ops), this.#cmd.iptablesRestore], [restoreScript(ops, true), this.#cmd.ip6tablesRestore]] as const)
-        .filter(([script]) => script)
-        .map(([script, cmd]) => this.#run(cmd, ['-w', '--noflush'], script)),
-    );
-    const failed = results.find((r) => r.code !== 0);
-    return failed ?? { code: 0, stderr: '' };
+    return (await this.#restoreEach(ops)).find((r) => r.code !== 0) ?? { code: 0, stderr: '' };
+  }
+
+  /** Each family's script that has operations, run side by side; `what` makes a failure throw. */
+  #restoreEach(ops: RestoreOps, what?: string) {
+    const runs = [
+      { script: restoreScript(ops), cmd: this.#cmd.iptablesRestore, what },
+      { script: restoreScript(ops, true), cmd: this.#cmd.ip6tablesRestore, what: what && `${what} (IPv6)` },
+    ];
+    return Promise.all(runs.filter((r) => r.script).map((r) => this.#run(r.cmd, ['-w', '--noflush'], r.script, r.what)));
   }
 
   /** One `ip -batch`, in the host's namespace or (nsPath) in a container's. */
@@ -417,7 +416,6 @@ export class BridgeDriver implements NetworkDriver {
 /** Whether the kernel has IPv6 at all (not booted with ipv6.disable=1). */
 const HAS_IPV6 = existsSync('/proc/net/if_inet6');
 
-
 function sameTexts(a: Rule[], b: Rule[]): boolean {
   const set = new Set(a.map(ruleText));
   return b.every((r) => set.has(ruleText(r)));
@@ -440,10 +438,6 @@ async function isMountPoint(path: string, dir: string): Promise<boolean> {
     if (isErrno(err, 'ENOENT')) return false;
     throw err;
   }
-}
-
-function prefixOf(subnet: string): number {
-  return Number(subnet.split('/')[1]);
 }
 
 // What goes into an `ip -batch` line or an iptables rule is checked first: a newline or a space
@@ -480,7 +474,7 @@ function checkEndpoint(ep: Endpoint): void {
     if (p.hostIp !== '' && !IPV4_RE.test(p.hostIp) && !isIp6(p.hostIp)) throw new InvalidArgumentError(`invalid host address "${p.hostIp}"`);
     // Ports are forwarded by DNAT alone: an IPv6 address needs the container's own, and the
     // kernel never forwards IPv6 loopback (it has no route_localnet).
-    if (isIp6(p.hostIp) && p.hostIp !== '::') {
+    if (isIp6(p.hostIp)) {
       if (!ep.ip6) throw new InvalidArgumentError(`cannot publish port ${p.hostPort} on ${p.hostIp}: the container has no IPv6 address on this network (create the network with --ipv6)`);
       if (tryParseIp6(p.hostIp) === 1n) throw new InvalidArgumentError(`cannot publish port ${p.hostPort} on ${p.hostIp}: IPv6 loopback cannot be forwarded to a container; publish on :: or the host's IPv6 address`);
     }

@@ -105,6 +105,9 @@ test('Docker\'s texts for a port taken by an endpoint and by another process', (
   const p = { protocol: 'tcp' as const, hostIp: '', hostPort: 8080, containerPort: 80 };
   assert.equal(allocatedError(endpointLabel('web'), p).message, 'driver failed programming external connectivity on endpoint web: Bind for 0.0.0.0:8080 failed: port is already allocated');
   assert.equal(bindError(endpointLabel('web', 'e1'), { ...p, protocol: 'udp', hostIp: '10.0.0.9' }, 'EADDRNOTAVAIL').message, 'driver failed programming external connectivity on endpoint web (e1): Error starting userland proxy: listen udp4 10.0.0.9:8080: bind: cannot assign requested address');
+  // An IPv6 address in brackets, as Go's net.JoinHostPort writes it.
+  assert.equal(allocatedError(endpointLabel('web'), { ...p, hostIp: '::' }).message, 'driver failed programming external connectivity on endpoint web: Bind for [::]:8080 failed: port is already allocated');
+  assert.equal(bindError(endpointLabel('web'), { ...p, hostIp: 'fd00::2' }, 'EADDRINUSE').message, 'driver failed programming external connectivity on endpoint web: Error starting userland proxy: listen tcp6 [fd00::2]:8080: bind: address already in use');
 });
 
 test('device names and scripts: one veth name per container and network, within 15 characters', () => {
@@ -140,6 +143,10 @@ test('IPv6: the forwarding rules again for ip6tables, masquerade of the IPv6 sub
   ]);
   // An endpoint without IPv6 gets IPv4 rules only, whatever its network has.
   assert.ok(endpointRules('wharf', ep).every((r) => !r.v6));
+  // `::` is every IPv6 address and 0.0.0.0 every IPv4 one, as in Docker: one family each.
+  const any = (hostIp: string) => endpointRules('wharf', { ...ep6, ports: [{ protocol: 'tcp', hostIp, hostPort: 7070, containerPort: 70 }] }).map((r) => `${r.v6 ? 6 : 4} ${r.spec.replace(/ -m comment --comment \S+/, '')}`);
+  assert.deepEqual(any('::'), ['6 -p tcp -m tcp --dport 7070 -j DNAT --to-destination [fd00:aa::2]:70']);
+  assert.deepEqual(any('0.0.0.0'), ['4 -p tcp -m tcp --dport 7070 -j DNAT --to-destination 10.88.0.2:70']);
   const base6 = baseRules('wharf', true);
   assert.deepEqual(base6.chains.filter((c) => c.v6).map((c) => `${c.table}/${c.chain}`), ['filter/WHARF-FORWARD', 'filter/WHARF-ISOLATION', 'filter/WHARF-ISOLATION-2', 'filter/WHARF-OUT', 'nat/WHARF-DNAT', 'nat/WHARF-POSTROUTING']);
   assert.deepEqual(baseRules('wharf').chains.filter((c) => c.v6), []);
@@ -158,7 +165,7 @@ test('restore scripts and saves per family: ip6tables gets only the IPv6 operati
 
 test('IPv6 devices: the gateway on the bridge and the address in the namespace without DAD, and an IPv6 default route', () => {
   const n6: BridgeNetwork = { ...net, ipv6: { subnet: 'fd00:aa::/64', gateway: 'fd00:aa::1' } };
-  assert.match(bridgeBatch('wharf', n6, true, 16), /^addr replace fd00:aa::1\/64 dev wharf0 nodad$/m);
+  assert.match(bridgeBatch('wharf', n6, true), /^addr replace fd00:aa::1\/64 dev wharf0 nodad$/m);
   const ep6: Endpoint = { ...ep, network: n6, ip6: { ip: 'fd00:aa::2', prefixLen: 64 } };
   assert.equal(namespaceBatch(ep6), 'addr replace 10.88.0.2/16 broadcast + dev eth0\naddr replace fd00:aa::2/64 dev eth0 nodad\nlink set dev eth0 up\nroute replace default via 10.88.0.1 dev eth0\nroute replace default via fd00:aa::1 dev eth0\n');
   assert.doesNotMatch(namespaceBatch({ ...ep6, network: { ...n6, internal: true } }), /default/);
