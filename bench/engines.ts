@@ -147,13 +147,14 @@ export interface WharfdProcess {
 
 /**
  * A wharfd with its own socket, roots and default bridge under `dir`. `spawned` gets it before it
- * is ready, so a cleanup meanwhile stops it too.
+ * is ready, so a cleanup meanwhile stops it too. WHARFD_NODE_ARGS (space-separated) go to its
+ * node: `--cpu-prof --cpu-prof-dir=/tmp/prof` profiles it (node refuses those in NODE_OPTIONS).
  */
 export async function startWharfd(dir: string, spawned: (w: WharfdProcess) => void): Promise<void> {
   const socket = join(dir, 'wharf.sock');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'daemon.json'), '{}');
-  const proc = spawn(process.execPath, [WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(process.execPath, [...(process.env.WHARFD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), WHARFD, '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'wharfd.pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir)], { stdio: ['ignore', 'ignore', 'inherit'] });
   spawned({
     socket,
     proc,

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { gunzip } from '../util/index.js';
 
 export type Compression = 'gzip' | 'bzip2' | 'xz' | 'none';
 
@@ -24,9 +24,9 @@ export function looksLikeTar(head: Buffer): boolean {
 export function decompress(src: Readable, kind: Compression): Readable {
   if (kind === 'none') return src;
   if (kind === 'gzip') {
-    const gunzip = createGunzip();
-    src.on('error', (err) => gunzip.destroy(err));
-    return src.pipe(gunzip);
+    const inflate = gunzip();
+    src.on('error', (err) => inflate.destroy(err));
+    return src.pipe(inflate);
   }
   const tool = kind === 'bzip2' ? 'bzip2' : 'xz';
   const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import type { AuthConfig, AuthResponse, ProgressMessage } from '../types/index.js';
 import { MEDIA_TYPES, RegistryError, type BlobStream, type FetchedManifest, type RemoteName, type Repository } from '../image/index.js';
-import { OverlaySnapshotter } from '../storage/index.js';
+import { OverlaySnapshotter, chainIds } from '../storage/index.js';
 import { sha256, silentLogger } from '../util/index.js';
 import { humanSize, progressBar, type RegistryClient } from './distribution.js';
 import { ImageService } from './images.js';
@@ -46,6 +47,10 @@ class FakeRegistry implements RegistryClient {
   readonly uploads: string[] = [];
   /** Makes getBlob wait for this before it answers (concurrent pulls). */
   gate: Promise<void> | undefined;
+  /** Blobs whose first download has a wrong byte early on (and is cut, see `cut`). */
+  readonly wrongStart = new Set<string>();
+  /** Blobs whose download waits for their promise. */
+  readonly held = new Map<string, Promise<void>>();
 
   link(path: string, digest: string) {
     let s = this.links.get(path);
@@ -82,6 +87,7 @@ class FakeRegistry implements RegistryClient {
       },
       async getBlob(digest: string, opts?: { offset?: number }): Promise<BlobStream> {
         if (reg.gate) await reg.gate;
+        await reg.held.get(digest);
         const offset = opts?.offset ?? 0;
         reg.gets.push({ digest, offset });
         let b = reg.blobs.get(digest);
@@ -89,6 +95,10 @@ class FakeRegistry implements RegistryClient {
         if (reg.corrupt.has(digest)) {
           b = Buffer.from(b);
           b[b.length >> 1] ^= 0xff;
+        }
+        if (reg.wrongStart.delete(digest)) {
+          b = Buffer.from(b);
+          b[100] ^= 0xff;
         }
         const rest = b.subarray(offset);
         const cutAt = reg.cut.get(digest);
@@ -139,24 +149,31 @@ class FakeRegistry implements RegistryClient {
   }
 }
 
-/** A one-layer image in `path` under `tag`; returns its digests. */
-async function seedImage(reg: FakeRegistry, path: string, tag: string, files: Record<string, string>, arch = 'amd64') {
-  const tar = await tarOf(files);
-  const gz = gzipSync(tar);
-  const layer = reg.addBlob(path, gz);
-  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+/** An image of these layers (bottom first) in `path` under `tag`; `diffIds` may name other digests than the tars have. Returns its digests. */
+async function seedLayers(reg: FakeRegistry, path: string, tag: string, files: Record<string, string>[], opts: { arch?: string; diffIds?: (d: string, i: number) => string } = {}) {
+  const tars = await Promise.all(files.map(tarOf));
+  const gzs = tars.map((t) => gzipSync(t));
+  const layers = gzs.map((gz) => reg.addBlob(path, gz));
+  const diffIds = tars.map((t, i) => (opts.diffIds ?? ((d) => d))(sha256(t), i));
+  const config = Buffer.from(JSON.stringify({ architecture: opts.arch ?? 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } }));
   const configDigest = reg.addBlob(path, config);
   const manifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.dockerManifest,
     config: { mediaType: MEDIA_TYPES.dockerConfig, size: config.length, digest: configDigest },
-    layers: [{ mediaType: MEDIA_TYPES.dockerLayerGzip, size: gz.length, digest: layer }],
+    layers: gzs.map((gz, i) => ({ mediaType: MEDIA_TYPES.dockerLayerGzip, size: gz.length, digest: layers[i] })),
   };
   const manifestDigest = reg.addManifest(path, tag, MEDIA_TYPES.dockerManifest, manifest);
-  return { layer, configDigest, manifestDigest, manifest, diffId: sha256(tar) };
+  return { layers, diffIds, configDigest, manifestDigest, manifest };
 }
 
-async function withService(reg: FakeRegistry, fn: (svc: ImageService, root: string, events: string[]) => Promise<void>): Promise<void> {
+/** A one-layer image in `path` under `tag`; returns its digests. */
+async function seedImage(reg: FakeRegistry, path: string, tag: string, files: Record<string, string>, arch = 'amd64') {
+  const img = await seedLayers(reg, path, tag, [files], { arch });
+  return { ...img, layer: img.layers[0], diffId: img.diffIds[0] };
+}
+
+async function withService(reg: FakeRegistry, fn: (svc: ImageService, root: string, events: string[], layers: OverlaySnapshotter) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-dist-'));
   const events: string[] = [];
   const layers = new OverlaySnapshotter(join(dir, 'overlay'));
@@ -173,7 +190,7 @@ async function withService(reg: FakeRegistry, fn: (svc: ImageService, root: stri
   try {
     await layers.init();
     await svc.init();
-    await fn(svc, dir, events);
+    await fn(svc, dir, events, layers);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -289,6 +306,87 @@ test('pull: a corrupt blob fails on its digest and leaves no layer, image or tem
       message: 'manifest for 127.0.0.1:5000/bad/nosuch:v1 not found: manifest unknown: manifest unknown',
     });
     await assert.rejects(svc.pull('127.0.0.1:5000/old/one', 'latest', () => {}), /^InvalidArgumentError: Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed\. Suggest the author of 127\.0\.0\.1:5000\/old\/one:latest/);
+  });
+});
+
+/** Polls `cond` every 20 ms for up to 10 s; fails with `what` if it never holds. */
+async function until(what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const unpacking = async (root: string) => (await readdir(join(root, 'overlay', 'layers'))).filter((n) => n.startsWith('unpack-'));
+
+test('pull: upper layers extract while the bottom one is still downloading, and commit on it in order; a whiteout still hides the file below', { skip }, async () => {
+  const reg = new FakeRegistry();
+  const img = await seedLayers(reg, 'side/by', '1', [{ 'a.txt': 'a', 'b.txt': 'b' }, { '.wh.a.txt': '', 'c.txt': 'c' }, { 'd.txt': 'd' }]);
+  let free!: () => void;
+  reg.held.set(img.layers[0], new Promise<void>((r) => (free = r)));
+  await withService(reg, async (svc, root, _events, layers) => {
+    const lines: ProgressMessage[] = [];
+    const pulling = svc.pull('127.0.0.1:5000/side/by', '1', (m) => lines.push(m));
+    // Both upper layers extracted (not committed: they have no parent yet) before the bottom one arrives.
+    const unpacked = async () => (await Promise.all((await unpacking(root)).map((d) => readdir(join(root, 'overlay', 'layers', d, 'diff')).catch(() => [])))).flat();
+    await until('the two upper layers to be extracted', async () => {
+      const names = await unpacked();
+      return names.includes('c.txt') && names.includes('d.txt');
+    });
+    assert.ok(!(await unpacked()).includes('b.txt'), 'nothing of the bottom layer yet');
+    free();
+    await pulling;
+    assert.deepEqual(await unpacking(root), []);
+    assert.equal(svc.get('127.0.0.1:5000/side/by:1').id, img.configDigest);
+    const chain = chainIds(img.diffIds);
+    assert.deepEqual(
+      chain.map((c) => layers.layer(c)?.parent),
+      [undefined, chain[0], chain[1]],
+    );
+    const files = (i: number) => readdir(layers.layerPath(chain[i])).then((n) => n.sort());
+    assert.deepEqual(await files(0), ['a.txt', 'b.txt']);
+    assert.deepEqual(await files(1), ['a.txt', 'c.txt']);
+    assert.ok(lstatSync(join(layers.layerPath(chain[1]), 'a.txt')).isCharacterDevice(), 'the whiteout is an overlay whiteout');
+    assert.deepEqual(await files(2), ['d.txt']);
+    assert.deepEqual(statuses(lines).filter((l) => l?.endsWith('Pull complete')), img.layers.map((l) => `${l.slice(7, 19)}: Pull complete`), 'completed bottom first');
+  });
+});
+
+test('pull: a layer that fails its diff ID stops the others; no extraction, temp file or blob of them stays', { skip }, async () => {
+  const reg = new FakeRegistry();
+  const img = await seedLayers(reg, 'side/bad', '1', [{ 'a.txt': 'a' }, { 'b.txt': 'b' }, { 'c.txt': 'c'.repeat(200_000) }], { diffIds: (d, i) => (i === 1 ? sha256('something else') : d) });
+  let free!: () => void;
+  reg.held.set(img.layers[0], new Promise<void>((r) => (free = r)));
+  await withService(reg, async (svc, root) => {
+    const pulling = svc.pull('127.0.0.1:5000/side/bad', '1', () => {});
+    await until('the upper layers to be fetched', () => img.layers.slice(1).every((l) => reg.gets.some((g) => g.digest === l)));
+    free();
+    await assert.rejects(pulling, /layer digest mismatch: the content is sha256:[0-9a-f]{64}, the image config says sha256:/);
+    assert.deepEqual(await unpacking(root), []);
+    assert.deepEqual(await readdir(join(root, 'image', 'tmp')), []);
+    const blobs = await readdir(join(root, 'image', 'blobs', 'sha256'));
+    for (const d of img.diffIds.slice(1)) assert.ok(!blobs.includes(d.slice(7)), `no blob of ${d}`);
+    assert.throws(() => svc.get('127.0.0.1:5000/side/bad:1'), /No such image/);
+  });
+});
+
+test('pull: a resumed download that fails its digest starts over, and so does the extraction that followed it', { skip }, async () => {
+  const reg = new FakeRegistry();
+  const noise = randomBytes(200_000).toString('base64');
+  const img = await seedImage(reg, 'r/again', '1', { 'noise.txt': noise });
+  reg.wrongStart.add(img.layer);
+  reg.cut.set(img.layer, 150_000);
+  await withService(reg, async (svc, root, _events, layers) => {
+    await svc.pull('127.0.0.1:5000/r/again', '1', () => {});
+    assert.deepEqual(
+      reg.gets.filter((g) => g.digest === img.layer).map((g) => g.offset),
+      [0, 150_000, 0],
+      'cut, resumed, then from the start',
+    );
+    assert.equal(await readFile(join(layers.layerPath(chainIds(img.diffIds)[0]), 'noise.txt'), 'utf8'), noise);
+    assert.deepEqual(await unpacking(root), []);
+    assert.deepEqual(await readdir(join(root, 'image', 'tmp')), []);
   });
 });
 

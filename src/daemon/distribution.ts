@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import type { AuthConfig, AuthResponse, ProgressMessage } from '../types/index.js';
 import {
@@ -21,9 +21,11 @@ import {
   type Repository,
 } from '../image/index.js';
 import { chainIds } from '../storage/index.js';
-import { ForbiddenError, InvalidArgumentError, NotFoundError, UnauthorizedError, WharfError, errorMessage, formatPlatform, sha256, type Logger, type PlatformSpec } from '../util/index.js';
+import { ForbiddenError, InvalidArgumentError, LARGE_READ, NotFoundError, UnauthorizedError, WharfError, errorMessage, formatPlatform, sha256, type Logger, type PlatformSpec } from '../util/index.js';
 import { DistributionMetadata, type BlobRecord } from './distribution-metadata.js';
+import { GrowingFile } from './growing-file.js';
 import type { ImageStore } from './image-store.js';
+import { Slots } from './mutex.js';
 import { hostPlatform, matchManifests } from './platforms.js';
 
 /** The part of the registry client (image/distribution's Registries) that pull, push and login use. */
@@ -56,30 +58,6 @@ const MAX_CONFIG_BYTES = 8 << 20;
 const PROGRESS_EVERY = 512 * 1024;
 const SMALL_LAYER = 100 * 1024;
 const MIDDLE_LAYER = 10 << 20;
-
-/** A counting semaphore: at most `limit` holders at a time, served in order. */
-class Slots {
-  #free: number;
-  readonly #queue: (() => void)[] = [];
-  constructor(limit: number) {
-    this.#free = Math.max(1, limit);
-  }
-  get available(): boolean {
-    return this.#free > 0;
-  }
-  async acquire(): Promise<() => void> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#queue.push(resolve));
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const next = this.#queue.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
-}
 
 /** Go's units.HumanSize: four significant digits, decimal units. */
 export function humanSize(n: number): string {
@@ -256,6 +234,8 @@ async function readAll(body: Readable, limit: number, what: string): Promise<Buf
 /** A download shared by every pull that needs the blob at the same time. */
 interface Download {
   done: Promise<string>;
+  /** The blob's temp file as it arrives. */
+  file: GrowingFile;
   users: number;
   listeners: Set<Emit>;
   controller: AbortController;
@@ -440,7 +420,7 @@ export class Distribution {
     if (signal?.aborted) cancel();
     const full = `${ref.domain}/${ref.path}`;
     try {
-      const jobs: { layer: Descriptor; id: string; present: boolean; tmp?: Promise<string>; releaseDownload?: () => void }[] = manifest.layers.map((layer, i) => ({
+      const jobs: { layer: Descriptor; id: string; present: boolean; tmp?: Promise<string>; file?: GrowingFile; releaseDownload?: () => Promise<void> }[] = manifest.layers.map((layer, i) => ({
         layer,
         id: short(layer.digest),
         present: !!store.o.layers.layer(chain[i]),
@@ -450,45 +430,52 @@ export class Distribution {
         if (j.present) continue;
         const shared = this.#download(repo, j.layer, j.id, emit, controller.signal);
         j.tmp = shared.tmp;
+        j.file = shared.file;
         j.releaseDownload = shared.release;
         // Failures are awaited in order below; this one must not surface as unhandled before then.
         j.tmp.catch(() => {});
       }
       try {
-        let parent: string | undefined;
-        for (let i = 0; i < jobs.length; i++) {
-          const j = jobs[i];
-          if (j.present) {
-            parent = chain[i];
-            continue;
-          }
-          const tmp = await j.tmp!;
-          controller.signal.throwIfAborted();
-          const total = j.layer.size;
-          await store.locked(async () => {
-            parent = await store.ensureLayer(
-              parent,
-              diffIds[i],
-              async () => {
-                const input = createReadStream(tmp);
-                const count = counter((n) => emit(progressLine(j.id, 'Extracting', n, total)));
-                input.on('error', (e) => count.destroy(e));
-                return decompressLayer(input.pipe(count), j.layer.mediaType);
-              },
-              `${familiarRemote(ref)} layer ${j.layer.digest}`,
-            );
-          });
-          j.releaseDownload?.();
-          j.releaseDownload = undefined;
-          await this.metadata.add(diffIds[i], { digest: j.layer.digest, sourceRepository: full, mediaType: j.layer.mediaType });
-          emit(update(j.id, 'Pull complete'));
-        }
+        await store.ensureLayers(
+          undefined,
+          jobs.map((j, i) => ({
+            diffId: diffIds[i],
+            what: `${familiarRemote(ref)} layer ${j.layer.digest}`,
+            ...(j.present
+              ? {}
+              : {
+                  // The blob extracts as it arrives; its progress shows once the download's has ended.
+                  open: async () => {
+                    controller.signal.throwIfAborted();
+                    const input = j.file!.follow();
+                    let downloaded = false;
+                    void j.tmp!.then(() => (downloaded = true), () => {});
+                    const count = counter((n) => downloaded && emit(progressLine(j.id, 'Extracting', n, j.layer.size)));
+                    input.on('error', (e) => count.destroy(e));
+                    return decompressLayer(input.pipe(count), j.layer.mediaType);
+                  },
+                  live: j.file!,
+                }),
+          })),
+          {
+            // The store's lock for each commit only: the layers extract side by side outside it.
+            commit: (fn) => store.locked(fn),
+            committed: async (i) => {
+              const j = jobs[i];
+              if (j.present) return;
+              await j.releaseDownload?.();
+              j.releaseDownload = undefined;
+              await this.metadata.add(diffIds[i], { digest: j.layer.digest, sourceRepository: full, mediaType: j.layer.mediaType });
+              emit(update(j.id, 'Pull complete'));
+            },
+          },
+        );
       } catch (err) {
         controller.abort();
         throw err;
       } finally {
         // Every download this pull started ends (and leaves no file) before the pull answers.
-        for (const j of jobs) j.releaseDownload?.();
+        await Promise.all(jobs.map((j) => j.releaseDownload?.()));
         await Promise.allSettled(jobs.map((j) => j.tmp));
       }
       for (let i = 0; i < jobs.length; i++) if (jobs[i].present) await this.metadata.add(diffIds[i], { digest: jobs[i].layer.digest, sourceRepository: full, mediaType: jobs[i].layer.mediaType });
@@ -529,19 +516,21 @@ export class Distribution {
    * The blob in a verified temp file, shared with any other pull fetching it now. `release`
    * says this pull is done with the file; the last one out removes it.
    */
-  #download(repo: Repository, layer: Descriptor, id: string, emit: Emit, signal: AbortSignal): { tmp: Promise<string>; release: () => void } {
+  #download(repo: Repository, layer: Descriptor, id: string, emit: Emit, signal: AbortSignal): { tmp: Promise<string>; file: GrowingFile; release: () => Promise<void> } {
     let job = this.#downloads.get(layer.digest);
     let start: (() => void) | undefined;
     if (!job) {
       const listeners = new Set<Emit>();
       const controller = new AbortController();
       let begin!: () => void;
+      const file = new GrowingFile(this.#o.store.tmpPath('blob'), `the download of ${layer.digest}`);
       const created: Download = {
         listeners,
         users: 0,
         controller,
+        file,
         // Started once this pull listens, so its first line ("Waiting") reaches it.
-        done: new Promise<void>((resolve) => (begin = resolve)).then(() => this.#fetchBlob(repo, layer, id, (m) => listeners.forEach((l) => l(m)), controller.signal)),
+        done: new Promise<void>((resolve) => (begin = resolve)).then(() => this.#fetchBlob(repo, layer, id, file, (m) => listeners.forEach((l) => l(m)), controller.signal)),
       };
       start = begin;
       job = created;
@@ -567,7 +556,7 @@ export class Distribution {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     let released = false;
-    const release = () => {
+    const release = async () => {
       if (released) return;
       released = true;
       signal.removeEventListener('abort', onAbort);
@@ -576,24 +565,28 @@ export class Distribution {
       if (j.users > 0) return;
       if (this.#downloads.get(layer.digest) === j) this.#downloads.delete(layer.digest);
       j.controller.abort();
-      void j.done.then((tmp) => rm(tmp, { force: true }), () => {});
+      await j.done.then((tmp) => rm(tmp, { force: true }), () => {});
     };
     const tmp = j.done.finally(() => j.listeners.delete(relay));
     start?.();
-    return { tmp, release };
+    return { tmp, file: j.file, release };
   }
 
-  /** Downloads with resumption (Range from the bytes already here), verifying the digest over the whole. */
-  async #fetchBlob(repo: Repository, layer: Descriptor, id: string, emit: Emit, signal: AbortSignal): Promise<string> {
-    const store = this.#o.store;
-    const free = await (async () => {
-      if (!this.#downloadSlots.available) emit(update(id, 'Waiting'));
-      return this.#downloadSlots.acquire();
-    })();
-    const tmp = store.tmpPath('blob');
-    const fh = await open(tmp, 'wx', 0o600);
+  /**
+   * Downloads with resumption (Range from the bytes already here) into `file`, verifying the
+   * digest over the whole; followers of the file see it grow, and end once it is verified.
+   */
+  async #fetchBlob(repo: Repository, layer: Descriptor, id: string, file: GrowingFile, emit: Emit, signal: AbortSignal): Promise<string> {
+    const tmp = file.path;
     let ok = false;
+    let fh: FileHandle | undefined;
+    let free: (() => void) | undefined;
     try {
+      free = await (async () => {
+        if (!this.#downloadSlots.available) emit(update(id, 'Waiting'));
+        return this.#downloadSlots.acquire();
+      })();
+      fh = await open(tmp, 'wx', 0o600);
       let hash = createHash('sha256');
       let offset = 0;
       let resumed = false;
@@ -610,20 +603,35 @@ export class Distribution {
           }
           if (startedAt > 0 && total > 0 && startedAt > total) throw new RegistryError('partial download is larger than the blob', 0);
           let last = offset;
+          // Written 1 MiB at a time: one write per network chunk was a thread-pool round trip
+          // per 64 KiB, and the socket was not read while each one lasted.
+          let batch: Buffer[] = [];
+          let batched = 0;
+          const flush = async () => {
+            if (!batched) return;
+            await fh!.writev(batch, offset);
+            offset += batched;
+            file.grew(offset);
+            batch = [];
+            batched = 0;
+          };
           try {
             for await (const chunk of body) {
               signal.throwIfAborted();
               const b = chunk as Buffer;
-              await fh.write(b, 0, b.length, offset);
               hash.update(b);
-              offset += b.length;
-              if (offset - last >= PROGRESS_EVERY) {
-                last = offset;
-                emit(progressLine(id, 'Downloading', offset, total));
+              batch.push(b);
+              batched += b.length;
+              if (batched >= LARGE_READ) await flush();
+              if (offset + batched - last >= PROGRESS_EVERY) {
+                last = offset + batched;
+                emit(progressLine(id, 'Downloading', last, total));
               }
             }
           } finally {
             body.destroy();
+            // What arrived before an interruption is kept, so the retry resumes after it.
+            await flush();
           }
           if (offset !== last) emit(progressLine(id, 'Downloading', offset, total));
           emit(update(id, 'Verifying Checksum'));
@@ -635,7 +643,8 @@ export class Distribution {
             this.#o.logger.warn('resumed download failed verification, starting over', { digest: layer.digest });
             hash = createHash('sha256');
             offset = 0;
-            await fh.truncate(0);
+            await fh!.truncate(0);
+            file.restarted();
             continue;
           }
           break;
@@ -651,11 +660,15 @@ export class Distribution {
       }
       emit(update(id, 'Download complete'));
       ok = true;
+      file.finish();
       return tmp;
+    } catch (err) {
+      file.fail(err instanceof Error ? err : new Error(String(err)));
+      throw err;
     } finally {
-      await fh.close().catch(() => {});
+      await fh?.close().catch(() => {});
       if (!ok) await rm(tmp, { force: true });
-      free();
+      free?.();
     }
   }
 
@@ -813,7 +826,7 @@ export class Distribution {
       if (more) return more;
     }
     // Upload: the layer gzipped on the fly, hashed as it goes out.
-    const input = createReadStream(store.content.path(diffId));
+    const input = createReadStream(store.content.path(diffId), { highWaterMark: LARGE_READ });
     const count = counter((n) => emit(progressLine(id, 'Pushing', n, size)));
     input.on('error', (e) => count.destroy(e));
     const gz = compressLayer(input.pipe(count));

@@ -21,7 +21,7 @@ import {
   type SaveImage,
 } from '../image/index.js';
 import { EMPTY_LAYER_DIFF_ID } from '../storage/index.js';
-import { InvalidArgumentError, NotFoundError, sha256 } from '../util/index.js';
+import { InvalidArgumentError, LARGE_READ, NotFoundError, sha256 } from '../util/index.js';
 import { toInvalid, type ImageStore } from './image-store.js';
 
 /** New images from tars (load, import, commit) and archives of images (save), over the image store. */
@@ -206,11 +206,14 @@ async function loadOne(store: ImageStore, work: string, entry: ArchiveImage): Pr
   if (diffIds.length !== entry.layers.length) {
     throw new InvalidArgumentError(`invalid image archive: ${entry.layers.length} layers listed but the config has ${diffIds.length}`);
   }
-  let parent: string | undefined;
-  for (let i = 0; i < diffIds.length; i++) {
-    const path = file(entry.layers[i]);
-    parent = await store.ensureLayer(parent, diffIds[i], () => maybeGunzip(createReadStream(path)), `invalid image archive: ${entry.layers[i]}`);
-  }
+  await store.ensureLayers(
+    undefined,
+    diffIds.map((diffId, i) => ({
+      diffId,
+      what: `invalid image archive: ${entry.layers[i]}`,
+      open: () => maybeGunzip(createReadStream(file(entry.layers[i]), { highWaterMark: LARGE_READ })),
+    })),
+  );
   return store.register(configBytes);
 }
 

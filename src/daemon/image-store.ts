@@ -6,8 +6,9 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImageDeleteItem } from '../types/index.js';
 import { ContentStore, hasher, matchIdPrefix, splitTag, tagged, tryParseReference, type ImageConfig } from '../image/index.js';
-import { chainIdOf, chainIds, type Layers } from '../storage/index.js';
+import { chainIdOf, chainIds, type Layers, type Unpacked } from '../storage/index.js';
 import { InvalidArgumentError, NotFoundError, WharfError, errorMessage, isHostFault, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+import { Slots } from './mutex.js';
 
 /** The layers that container file systems stand on, which the image store must keep. */
 export interface LayersInUse {
@@ -45,6 +46,53 @@ interface ImageMeta {
   repoDigests?: string[];
 }
 
+/**
+ * A source read while it still arrives. A failed extraction of it waits for the whole, since
+ * the bytes it read may not have been the right ones: the source's own failure is then the
+ * layer's error, and a source that started over meanwhile is extracted once more.
+ */
+export interface LiveSource {
+  /** Resolves once the whole is there and verified; rejects with the source's failure. */
+  readonly whole: Promise<unknown>;
+  /** Bumps each time the source starts over. */
+  readonly generation: number;
+}
+
+/** What reading a LiveSource fails with when the source started over. */
+export class SourceRestarted extends Error {
+  constructor(what: string) {
+    super(`${what} started over`);
+    this.name = 'SourceRestarted';
+  }
+}
+
+/** A layer to be made by ensureLayers. */
+export interface NewLayer {
+  diffId: string;
+  /**
+   * The uncompressed tar; may wait for it (a download). Called again once when its `live`
+   * source started over. Absent: the layer is present already (and pinned), nothing is fetched.
+   */
+  open?: () => Promise<Readable>;
+  /** What feeds the tar when it is read as it arrives (a download followed as it grows). */
+  live?: LiveSource;
+  /** How errors name the layer. */
+  what: string;
+}
+
+/** A layer extracted and its tar verified in a temp file, not committed yet. */
+interface Staged {
+  unpacked: Unpacked;
+  tmp: string;
+}
+
+/**
+ * Layers extracted at once, for all pulls and loads together. Extraction is mostly this thread's
+ * work (tar parsing, one system call after the other), so beyond two the others only wait;
+ * side by side, the decompression and the writes of one overlap another's parsing.
+ */
+const EXTRACT_CONCURRENCY = 3;
+
 export const hex = (digest: string) => digest.replace(/^sha256:/, '');
 
 export function toInvalid(context: string, err: unknown): Error {
@@ -74,6 +122,7 @@ export class ImageStore {
   #lock: Promise<unknown> = Promise.resolve();
   /** Layers and blobs a pull under way has made but no image holds yet: collect keeps them. */
   readonly #pins = new Map<string, number>();
+  readonly #extractSlots = new Slots(EXTRACT_CONCURRENCY);
 
   constructor(opts: ImageStoreOptions) {
     this.o = opts;
@@ -165,20 +214,85 @@ export class ImageStore {
   }
 
   /**
-   * A new layer in one pass: the tar is hashed and written to the content store while the
-   * snapshotter extracts it, instead of written first and read back (half of a pull's disk
-   * traffic). The snapshotter commits the extracted layer before the hash is final, so a tar
-   * whose digest is not `diffId` has its layer removed again, under the same store lock, before
-   * any image can name it; its blob never enters the store.
+   * Layers on top of `parent`, bottom first; returns the top chain ID. Each new layer is
+   * extracted as soon as its tar opens (a download may be under way), up to
+   * EXTRACT_CONCURRENCY side by side for the whole store, and committed in order: one large
+   * layer no longer waits behind the others. `commit` wraps each commit (a pull takes the store
+   * lock for it, not for the extraction); `committed(i)` follows each. When one fails, the
+   * extractions under way stop and no layer that was not committed leaves anything.
    */
-  async #storeAndExtract(parent: string | undefined, chainId: string, diffId: string, source: () => Promise<Readable>, what: string): Promise<string> {
+  async ensureLayers(parent: string | undefined, layers: readonly NewLayer[], o: { commit?: <T>(fn: () => Promise<T>) => Promise<T>; committed?: (i: number) => Promise<void> | void } = {}): Promise<string | undefined> {
+    const commit = o.commit ?? (<T>(fn: () => Promise<T>) => fn());
+    const chain: string[] = [];
+    for (const l of layers) chain.push(chainIdOf(chain.at(-1) ?? parent, l.diffId));
+    const stop = new AbortController();
+    const stageOnce = async (l: NewLayer & { open: () => Promise<Readable> }): Promise<Staged> => {
+      const generation = l.live?.generation;
+      const input = await l.open();
+      const release = await this.#extractSlots.acquire();
+      try {
+        if (stop.signal.aborted) throw stop.signal.reason;
+        const onStop = () => input.destroy(stop.signal.reason as Error);
+        stop.signal.addEventListener('abort', onStop, { once: true });
+        return await this.#stage(l.diffId, input, l.what).finally(() => stop.signal.removeEventListener('abort', onStop));
+      } catch (err) {
+        input.destroy();
+        if (l.live && !stop.signal.aborted) {
+          await l.live.whole;
+          if (l.live.generation !== generation) throw new SourceRestarted(l.what);
+        }
+        throw err;
+      } finally {
+        release();
+      }
+    };
+    const staging = layers.map(async (l, i): Promise<Staged | undefined> => {
+      const open = l.open;
+      if (!open || this.o.layers.layer(chain[i]) || (await this.content.has(l.diffId))) return undefined;
+      try {
+        return await stageOnce({ ...l, open });
+      } catch (err) {
+        if (!(err instanceof SourceRestarted) || stop.signal.aborted) throw err;
+        return stageOnce({ ...l, open });
+      }
+    });
+    // Settled in order below; a later one must not surface as unhandled before then.
+    for (const s of staging) s.catch(() => {});
+    let top = parent;
+    let done = 0;
+    try {
+      for (; done < layers.length; done++) {
+        const l = layers[done];
+        const staged = await staging[done];
+        if (staged) top = await commit(() => this.#commitStaged(top, staged, l.what));
+        else if (l.open) top = await commit(() => this.ensureLayer(top, l.diffId, l.open, l.what));
+        else if (this.o.layers.layer(chain[done])) top = chain[done];
+        else throw new Error(`${l.what}: layer ${l.diffId} was expected present and is not`);
+        await o.committed?.(done);
+      }
+      return top;
+    } catch (err) {
+      stop.abort(err);
+      const left = await Promise.allSettled(staging.slice(done));
+      for (const r of left) if (r.status === 'fulfilled' && r.value) await this.#discard(r.value);
+      throw err;
+    }
+  }
+
+  /**
+   * A new layer in one pass: the tar is hashed and written to the content store while `consume`
+   * (the snapshotter) extracts it, instead of written first and read back (half of a pull's
+   * disk traffic). Resolves once all three are done and the digest is `diffId`, with the temp
+   * file to adopt; what `consume` made from a tar whose digest is not `diffId` is undone, so it
+   * never enters the store.
+   */
+  async #keepWhile<T>(diffId: string, input: Readable, what: string, consume: (tar: Readable) => Promise<T>, undo: (made: T) => Promise<void>): Promise<{ made: T; tmp: string }> {
     const tmp = this.tmpPath('layer');
     const h = hasher();
     const toFile = new PassThrough();
     const toLayer = new PassThrough();
-    let extracted: string | undefined;
+    let made: { value: T } | undefined;
     try {
-      const input = await source();
       // Each chunk to both halves; the slower one paces the input. A half that failed (the
       // extraction of a corrupt tar) is passed by, so the hash still covers the whole input.
       const give = (target: PassThrough, chunk: Buffer, done: () => void) => {
@@ -205,7 +319,7 @@ export class ImageStore {
       const feeding = pipeline(input, h.stream, fanOut);
       const writing = pipeline(toFile, createWriteStream(tmp, { flags: 'wx' }));
       // A snapshotter that needs no tar (a build's handed-over snapshot) leaves it unread: drain it, so the file half goes on.
-      const applying = this.o.layers.apply(parent, diffId, () => toLayer).finally(() => toLayer.resume());
+      const consuming = consume(toLayer).finally(() => toLayer.resume());
       const stopAll = (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
         input.destroy(e);
@@ -214,22 +328,66 @@ export class ImageStore {
       };
       feeding.catch(stopAll);
       writing.catch(stopAll);
-      const [fed, wrote, applied] = await Promise.allSettled([feeding, writing, applying]);
-      if (applied.status === 'fulfilled') extracted = applied.value.chainId;
+      const [fed, wrote, consumed] = await Promise.allSettled([feeding, writing, consuming]);
+      if (consumed.status === 'fulfilled') made = { value: consumed.value };
       if (fed.status === 'rejected') throw fed.reason;
       if (wrote.status === 'rejected') throw wrote.reason;
       // The digest first: a tar that is not the one the config names is what the user must hear of, not how it failed to extract.
       if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
-      if (applied.status === 'rejected') throw applied.reason;
-      await this.content.adopt(tmp, diffId);
-      extracted = undefined;
+      if (consumed.status === 'rejected') throw consumed.reason;
+      return { made: made!.value, tmp };
+    } catch (err) {
+      if (made) await undo(made.value).catch(() => {});
+      await rm(tmp, { force: true });
+      throw toInvalid(`${what}: layer ${diffId}`, err);
+    }
+  }
+
+  async #storeAndExtract(parent: string | undefined, chainId: string, diffId: string, source: () => Promise<Readable>, what: string): Promise<string> {
+    const kept = await this.#keepWhile(
+      diffId,
+      await source(),
+      what,
+      (tar) => this.o.layers.apply(parent, diffId, () => tar),
+      (l) => this.o.layers.removeLayer(l.chainId),
+    );
+    try {
+      await this.content.adopt(kept.tmp, diffId);
       return chainId;
     } catch (err) {
-      if (extracted) await this.o.layers.removeLayer(extracted).catch(() => {});
+      await this.o.layers.removeLayer(kept.made.chainId).catch(() => {});
       throw toInvalid(`${what}: layer ${diffId}`, err);
     } finally {
-      await rm(tmp, { force: true });
+      await rm(kept.tmp, { force: true });
     }
+  }
+
+  /** A layer extracted and its tar kept, verified, neither committed yet (see ensureLayers). */
+  #stage(diffId: string, input: Readable, what: string): Promise<Staged> {
+    return this.#keepWhile(
+      diffId,
+      input,
+      what,
+      (tar) => this.o.layers.unpack(diffId, () => tar),
+      (u) => u.discard(),
+    ).then(({ made, tmp }) => ({ unpacked: made, tmp }));
+  }
+
+  async #commitStaged(parent: string | undefined, staged: Staged, what: string): Promise<string> {
+    try {
+      const layer = await this.o.layers.apply(parent, staged.unpacked.diffId, staged.unpacked);
+      await this.content.adopt(staged.tmp, layer.diffId);
+      return layer.chainId;
+    } catch (err) {
+      throw toInvalid(`${what}: layer ${staged.unpacked.diffId}`, err);
+    } finally {
+      await this.#discard(staged);
+    }
+  }
+
+  async #discard(staged: Staged): Promise<void> {
+    await staged.unpacked.discard().catch(() => {});
+    await rm(staged.tmp, { force: true });
   }
 
   /** Stores a config whose layers are present and indexes the image. Returns the image ID. */

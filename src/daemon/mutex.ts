@@ -17,3 +17,27 @@ export class KeyedMutex {
     }
   }
 }
+
+/** A counting semaphore: at most `limit` holders at a time, served in order. */
+export class Slots {
+  #free: number;
+  readonly #queue: (() => void)[] = [];
+  constructor(limit: number) {
+    this.#free = Math.max(1, limit);
+  }
+  get available(): boolean {
+    return this.#free > 0;
+  }
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#queue.push(resolve));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}

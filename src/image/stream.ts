@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { gunzip } from '../util/index.js';
 
 /** Hashes what passes through, for digests of uncompressed layers while they are written. */
 export function hasher(): { stream: Transform; digest: () => string } {
@@ -42,9 +42,9 @@ export async function maybeGunzip(input: Readable): Promise<Readable> {
     { objectMode: false },
   );
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = createGunzip();
-    rest.on('error', (err) => gunzip.destroy(err));
-    return rest.pipe(gunzip);
+    const inflate = gunzip();
+    rest.on('error', (err) => inflate.destroy(err));
+    return rest.pipe(inflate);
   }
   if (head[0] === 0x28 && head[1] === 0xb5) {
     rest.destroy();

@@ -1,4 +1,4 @@
-export type { ActiveSnapshots, Change, ChangeKind, Diff, DiffOptions, LayerInfo, Layers, Snapshotter, SnapshotterFactory, Usage, View } from './snapshotter.js';
+export type { ActiveSnapshots, Change, ChangeKind, Diff, DiffOptions, LayerInfo, Layers, Snapshotter, SnapshotterFactory, Unpacked, Usage, View } from './snapshotter.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { chainIds, chainIdOf } from './chain.js';
 export { EMPTY_LAYER_DIFF_ID } from './diff.js';

@@ -9,7 +9,7 @@ import { applyLayer } from './apply.js';
 import { chainIdOf } from './chain.js';
 import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
 import { mountOverlay, unmount } from './mount.js';
-import type { Diff, DiffOptions, LayerInfo, Snapshotter, Usage, View } from './snapshotter.js';
+import type { Diff, DiffOptions, LayerInfo, Snapshotter, Unpacked, Usage, View } from './snapshotter.js';
 
 const hex = (d: string) => d.replace(/^sha256:/, '');
 /** Short names under l/ keep a mount's option string within one page even with ~200 layers. */
@@ -56,6 +56,8 @@ export class OverlaySnapshotter implements Snapshotter {
    * DiffOptions.handOver): chain ID -> key, learnt when the snapshot's tar was read whole.
    */
   readonly #handOvers = new Map<string, string>();
+  /** Unpacked layers not committed or discarded yet: their directories (`unpack-*.tmp`) and sizes. */
+  readonly #unpacked = new Map<Unpacked, { dir: string; size: number }>();
   readonly #d: { layers: string; links: string; containers: string; empty: string; views: string };
 
   constructor(root: string) {
@@ -109,23 +111,64 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
-  async apply(parent: string | undefined, diffId: string, open: () => Readable): Promise<LayerInfo> {
+  async apply(parent: string | undefined, diffId: string, source: (() => Readable) | Unpacked): Promise<LayerInfo> {
     const chainId = chainIdOf(parent, diffId);
+    const unpacked = typeof source === 'function' ? undefined : this.#unpackedDir(source, diffId);
     const existing = this.#layers.get(chainId);
+    if (unpacked && (existing || (parent && !this.#layers.has(parent)))) await (source as Unpacked).discard();
     if (existing) return existing;
     if (parent && !this.#layers.has(parent)) throw new InvalidArgumentError(`layer ${diffId}: its parent layer ${parent} is not present`);
     const final = join(this.#d.layers, hex(chainId));
+    if (unpacked) {
+      this.#unpacked.delete(source as Unpacked);
+      return this.#installOrRemove({ chainId, diffId, ...(parent ? { parent } : {}), size: unpacked.size }, unpacked.dir, final);
+    }
     const tmp = `${final}${TMP}-${randomBytes(4).toString('hex')}`;
     const handed = await this.#takeOver(chainId, diffId, parent, final, tmp);
     if (handed) return handed;
+    const { size } = await this.#extract(tmp, diffId, source as () => Readable);
+    return this.#installOrRemove({ chainId, diffId, ...(parent ? { parent } : {}), size }, tmp, final);
+  }
+
+  async unpack(diffId: string, open: () => Readable): Promise<Unpacked> {
+    const dir = join(this.#d.layers, `unpack-${randomBytes(6).toString('hex')}${TMP}`);
+    const { size } = await this.#extract(dir, diffId, open);
+    const u: Unpacked = {
+      diffId,
+      discard: async () => {
+        if (!this.#unpacked.delete(u)) return;
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+    this.#unpacked.set(u, { dir, size });
+    return u;
+  }
+
+  /** Where an Unpacked of this snapshotter lies; anything else is the caller's mistake. */
+  #unpackedDir(u: Unpacked, diffId: string): { dir: string; size: number } {
+    const found = this.#unpacked.get(u);
+    if (!found || u.diffId !== diffId) throw new Error(`layer ${diffId}: not an unpacked layer of this snapshotter, or committed already`);
+    return found;
+  }
+
+  /** The tar extracted into `<tmp>/diff`; on failure `tmp` is removed. */
+  async #extract(tmp: string, diffId: string, open: () => Readable): Promise<{ size: number }> {
     try {
       await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
-      const { size } = await applyLayer(open(), join(tmp, 'diff'));
-      return await this.#install({ chainId, diffId, ...(parent ? { parent } : {}), size }, tmp, final);
+      return await applyLayer(open(), join(tmp, 'diff'));
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof WharfError) throw err;
       throw new Error(`extracting layer ${diffId}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async #installOrRemove(meta: LayerInfo, tmp: string, final: string): Promise<LayerInfo> {
+    try {
+      return await this.#install(meta, tmp, final);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw new Error(`committing layer ${meta.diffId}: ${errorMessage(err)}`, { cause: err });
     }
   }
 

@@ -16,6 +16,12 @@ export interface LayerInfo {
   size: number;
 }
 
+/** A layer's tar extracted by `unpack`, not committed yet: `apply` commits it, `discard` removes it. */
+export interface Unpacked {
+  readonly diffId: string;
+  discard(): Promise<void>;
+}
+
 /** What happened to a path in an active snapshot, relative to the layers below it. */
 export type ChangeKind = 'modified' | 'added' | 'deleted';
 
@@ -84,8 +90,15 @@ export interface Layers {
    * Extracts the layer `diffId` on top of `parent` as the committed layer of their chain ID,
    * unless it already is (then `open` is not called). `open` gives the uncompressed tar; OCI
    * whiteouts in it hide what is below. A failed extraction leaves nothing behind.
+   * Given what `unpack` made instead, commits that (or discards it, when the layer exists).
    */
-  apply(parent: string | undefined, diffId: string, open: () => Readable): Promise<LayerInfo>;
+  apply(parent: string | undefined, diffId: string, source: (() => Readable) | Unpacked): Promise<LayerInfo>;
+  /**
+   * Extracts a layer's tar before the layer below it is committed: a layer's files do not
+   * depend on the ones below (whiteouts only mark what they hide), so a pull extracts its layers
+   * side by side and commits them in order. What fails leaves nothing behind.
+   */
+  unpack(diffId: string, open: () => Readable): Promise<Unpacked>;
   /** Deletes a committed layer; idempotent. The caller knows that nothing stands on it any more. */
   removeLayer(chainId: string): Promise<void>;
 }

@@ -14,6 +14,7 @@ export * from './untar.js';
 export * from './tarpack.js';
 export * from './copypath.js';
 export * from './peek.js';
+export * from './gzip.js';
 export * from './usage.js';
 export * from './reference.js';
 export * from './platform.js';

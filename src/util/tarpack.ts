@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
 import { devMajor, devMinor } from './native.js';
 import type { TarHeader } from './untar.js';
+import { LARGE_READ } from './gzip.js';
 
 export interface PackOptions {
   /**
@@ -30,7 +31,6 @@ export interface PackOptions {
 
 /** Files up to this size are read whole in one go by readSmallFile; bigger ones are streamed. */
 export const SMALL_FILE_LIMIT = 256 * 1024;
-const LARGE_READ = 1024 * 1024;
 
 /**
  * The content of a regular file of at most `limit` bytes, read synchronously through one
