@@ -9,7 +9,7 @@ import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { ContainerService, type RuntimePort } from './containers/index.js';
 import { ExecService } from './exec.js';
-import { ImageService } from './images.js';
+import { ImageService, makeDefaultImageApart } from './images.js';
 import { NetworkService } from './networks.js';
 import { VolumeService } from './volumes.js';
 import { BuildService, type BuildFunction } from './builds.js';
@@ -134,6 +134,7 @@ export class Daemon {
   async init(): Promise<void> {
     await mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(this.config.execRoot, { recursive: true, mode: 0o700 });
+    await makeDefaultImageApart({ root: this.config.dataRoot, busyboxPath: this.config.busyboxPath, logLevel: this.config.logLevel }, this.logger);
     // Layers first; then the containers' file systems, whose layers the image service's collection keeps.
     await this.#snapshots.init();
     await this.#rootfs.init();

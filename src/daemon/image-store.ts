@@ -93,6 +93,12 @@ interface Staged {
  */
 const EXTRACT_CONCURRENCY = 3;
 
+/** Where the store keeps its files under a data root (see ImageStore). */
+function storeDirs(root: string) {
+  const image = join(root, 'image');
+  return { images: join(image, 'images'), tmp: join(image, 'tmp'), repositories: join(image, 'repositories.json') };
+}
+
 export const hex = (digest: string) => digest.replace(/^sha256:/, '');
 
 export function toInvalid(context: string, err: unknown): Error {
@@ -130,8 +136,13 @@ export class ImageStore {
   }
 
   get dir() {
-    const image = join(this.o.root, 'image');
-    return { images: join(image, 'images'), tmp: join(image, 'tmp'), repositories: join(image, 'repositories.json') };
+    return storeDirs(this.o.root);
+  }
+
+  /** Whether the data root's tags name `tag`, read from disk without opening the store. */
+  static async hasTag(root: string, tag: string): Promise<boolean> {
+    const repos = await readJsonIfExists<Record<string, string>>(storeDirs(root).repositories).catch(() => undefined);
+    return !!repos && Object.hasOwn(repos, tag);
   }
 
   /** A fresh path in the work directory. */

@@ -9,7 +9,7 @@ import { pack, type Header } from 'tar-stream';
 import { createGzip } from 'node:zlib';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { readTarEntries, sha256 } from '../util/index.js';
-import { ImageService, type ImageUsage } from './images.js';
+import { ImageService, makeDefaultImageApart, type ImageUsage } from './images.js';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
 const skip = !BUSYBOX ? 'no busybox here' : false;
@@ -96,6 +96,32 @@ test('busybox:latest is made at first start, with the same ID on every machine',
     assert.throws(() => svc.get('a'.repeat(64)), { message: `No such image: ${'a'.repeat(64)}` });
   });
   await withService(async (svc) => assert.equal(svc.get('busybox').id, first));
+  // The daemon's way on a new data root: the worker process makes it, the service only finds it.
+  const made = async (root: string) => {
+    const lines: string[] = [];
+    const record = { ...logger, info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) };
+    const layers = new OverlaySnapshotter(join(root, 'overlay'));
+    const svc = new ImageService({ root, logger: record, busyboxPath: BUSYBOX!, onEvent: () => {}, layers, containers: noUsers, layerUsers: { layersInUse: () => ({ chainIds: [], diffIds: [] }) } });
+    await layers.init();
+    await svc.init();
+    return { id: svc.get('busybox').id, lines };
+  };
+  const root = await mkdtemp(join(tmpdir(), 'wharf-images-'));
+  const inProcess = await mkdtemp(join(tmpdir(), 'wharf-images-'));
+  try {
+    const apart: string[] = [];
+    await makeDefaultImageApart({ root, busyboxPath: BUSYBOX!, logLevel: 'error' }, { ...logger, warn: (m: string) => void apart.push(m) });
+    assert.equal(apart.join('\n'), '', 'the worker did not fail');
+    assert.deepEqual(await made(root), { id: first, lines: [] });
+    // Without the worker, the service makes it and says so.
+    assert.deepEqual(await made(inProcess), { id: first, lines: ['created the default image busybox:latest'] });
+    // Once there, nothing is made again: a worker would fail on this busybox path, and say so.
+    await makeDefaultImageApart({ root, busyboxPath: join(root, 'no-busybox'), logLevel: 'error' }, { ...logger, warn: (m: string) => void apart.push(m) });
+    assert.equal(apart.join('\n'), '');
+  } finally {
+    await rm(inProcess, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 test('tags and rmi follow Docker, and rmi leaves nothing unreferenced on disk', { skip }, async () => {

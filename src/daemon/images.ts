@@ -1,11 +1,12 @@
-import { createReadStream } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { AuthConfig, AuthResponse, ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
 import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
-import type { Layers } from '../storage/index.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type Logger, type PlatformSpec } from '../util/index.js';
+import { OverlaySnapshotter, type Layers } from '../storage/index.js';
+import { ConflictError, DEFAULT_IMAGE_WORKER_PATH, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type Logger, type LogLevel, type PlatformSpec } from '../util/index.js';
 import { Distribution, isUnreachable, type RegistryClient } from './distribution.js';
 
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
@@ -72,6 +73,66 @@ function globMatch(pattern: string, value: string): boolean {
  * Local images, tags and archives: a content store of configs and layer tarballs whose layers
  * the storage snapshotter extracts once. Container file systems are daemon/rootfs.ts's.
  */
+const DEFAULT_TAG = 'busybox:latest';
+
+/** The default image from the embedded busybox, made into `store` and `layers` (both initialised). */
+async function createBusybox(store: ImageStore, layers: Layers, busyboxPath: string, logger: Logger): Promise<void> {
+  try {
+    // Through a file, in chunks: see busyboxLayer.
+    const { tmp, diffId } = await spool(store, await busyboxLayer(busyboxPath));
+    const id = await store
+      .locked(async () => {
+        await store.content.adopt(tmp, diffId);
+        await layers.apply(undefined, diffId, () => createReadStream(store.content.path(diffId)));
+        const id = await store.register(Buffer.from(JSON.stringify(busyboxConfig(diffId, busyboxPath))));
+        await store.setTag(DEFAULT_TAG, id);
+        return id;
+      })
+      .finally(() => rm(tmp, { force: true }));
+    logger.info('created the default image busybox:latest', { id });
+  } catch (err) {
+    logger.error('could not create the default busybox image', { path: busyboxPath, error: errorMessage(err) });
+  }
+}
+
+export interface DefaultImageJob {
+  /** The daemon's data root. */
+  root: string;
+  busyboxPath: string;
+  /** The daemon's, for the worker's log lines. */
+  logLevel: LogLevel;
+}
+
+/**
+ * The default image made on a data root that lacks it, by the worker process (cmd/
+ * wharf-default-image.ts), before the daemon opens its stores there. Nothing else: no collection
+ * (the worker does not know the containers' layers).
+ */
+export async function makeDefaultImage(job: DefaultImageJob, logger: Logger): Promise<void> {
+  const layers = new OverlaySnapshotter(join(job.root, 'overlay'));
+  await layers.init();
+  const store = new ImageStore({ root: job.root, logger, layers, layerUsers: { layersInUse: () => ({ chainIds: [], diffIds: [] }) }, onEvent: () => {} });
+  await store.init();
+  if (!store.tags.has(DEFAULT_TAG)) await createBusybox(store, layers, job.busyboxPath, logger);
+}
+
+/**
+ * Makes the default image in a process of its own when the data root lacks it (a first start):
+ * reading, hashing, packing and extracting busybox in the daemon left some 9 MB resident in it for
+ * good (issue 12 keeps the idle daemon near bare node). Call before the daemon's stores open the
+ * root. A worker that fails is logged; the image service then makes the image itself.
+ */
+export async function makeDefaultImageApart(job: DefaultImageJob, logger: Logger): Promise<void> {
+  if (await ImageStore.hasTag(job.root, DEFAULT_TAG)) return;
+  if (!existsSync(DEFAULT_IMAGE_WORKER_PATH)) return;
+  const child = spawn(process.execPath, [DEFAULT_IMAGE_WORKER_PATH, JSON.stringify(job)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(null));
+    child.once('exit', (c) => resolve(c));
+  });
+  if (code !== 0) logger.warn('the default image worker failed; making the image in the daemon', { worker: DEFAULT_IMAGE_WORKER_PATH, exitCode: code });
+}
+
 export class ImageService {
   readonly #o: ImageServiceOptions;
   readonly #store: ImageStore;
@@ -99,27 +160,11 @@ export class ImageService {
     await this.#store.init();
     await this.#dist?.init();
     await this.#store.collect();
-    if (!this.#store.tags.has('busybox:latest')) await this.#createBusybox();
+    if (!this.#store.tags.has(DEFAULT_TAG)) await this.#createBusybox();
   }
 
   async #createBusybox(): Promise<void> {
-    const store = this.#store;
-    try {
-      // Through a file, in chunks: see busyboxLayer.
-      const { tmp, diffId } = await spool(store, await busyboxLayer(this.#o.busyboxPath));
-      const id = await store
-        .locked(async () => {
-          await store.content.adopt(tmp, diffId);
-          await this.#o.layers.apply(undefined, diffId, () => createReadStream(store.content.path(diffId)));
-          const id = await store.register(Buffer.from(JSON.stringify(busyboxConfig(diffId, this.#o.busyboxPath))));
-          await store.setTag('busybox:latest', id);
-          return id;
-        })
-        .finally(() => rm(tmp, { force: true }));
-      this.#o.logger.info('created the default image busybox:latest', { id });
-    } catch (err) {
-      this.#o.logger.error('could not create the default busybox image', { path: this.#o.busyboxPath, error: errorMessage(err) });
-    }
+    await createBusybox(this.#store, this.#o.layers, this.#o.busyboxPath, this.#o.logger);
   }
 
   // ------------------------------------------------------------ lookups

@@ -13,4 +13,5 @@ export { signalNumber } from './containers/index.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';
 export { runCopyJob, type CopyJob } from './containers/copyworker.js';
+export { makeDefaultImage, type DefaultImageJob } from './images.js';
 export { parsePlatform } from './platforms.js';
