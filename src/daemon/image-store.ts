@@ -87,9 +87,9 @@ interface Staged {
 }
 
 /**
- * Layers extracted at once, for all pulls and loads together. Extraction is mostly this thread's
- * work (tar parsing, one system call after the other), so beyond two the others only wait;
- * side by side, the decompression and the writes of one overlap another's parsing.
+ * Layers extracted at once, for all pulls and loads together: as many as dockerd downloads at
+ * once by default, since a layer extracts while it downloads. Side by side, the decompression
+ * and the writes of one overlap another's tar parsing on this thread.
  */
 const EXTRACT_CONCURRENCY = 3;
 
@@ -248,6 +248,7 @@ export class ImageStore {
         return await this.#stage(l.diffId, input, l.what).finally(() => stop.signal.removeEventListener('abort', onStop));
       } catch (err) {
         input.destroy();
+        release();
         if (l.live && !stop.signal.aborted) {
           await l.live.whole;
           if (l.live.generation !== generation) throw new SourceRestarted(l.what);
