@@ -9,7 +9,7 @@ import { lstat, mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, errorMessage, isErrno, peek, resolveInView, runChecked, umount, untar, hostPathIn } from '../util/index.js';
+import { InvalidArgumentError, LARGE_READ, errorMessage, isErrno, peek, resolveInView, runChecked, umount, untar, hostPathIn } from '../util/index.js';
 import { decompress, detectCompression } from './_decompress.js';
 import { ignoreMatcher, parseIgnoreFile, type IgnoreMatcher } from './_ignore.js';
 
@@ -127,7 +127,7 @@ async function spoolBody(body: Readable, spool: string, signal: AbortSignal | un
     const { head, stream } = await peek(body, 6);
     if (head.length === 0) return 0;
     const padded = padToRecords();
-    await pipeline(decompress(stream, detectCompression(head)), padded, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+    await pipeline(decompress(stream, detectCompression(head)), padded, createWriteStream(spool, { flags: 'wx', mode: 0o600, highWaterMark: LARGE_READ }));
     return padded.length;
   } catch (err) {
     if (signal?.aborted) throw signal.reason;

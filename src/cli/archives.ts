@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LARGE_READ } from '../util/index.js';
 import { Exit } from './errors.js';
 import type { IO } from './session.js';
 
@@ -13,7 +14,7 @@ import type { IO } from './session.js';
  */
 export async function writeArchive(io: IO, body: Readable, output: string | undefined): Promise<void> {
   if (output) {
-    await pipeline(body, createWriteStream(output));
+    await pipeline(body, createWriteStream(output, { highWaterMark: LARGE_READ }));
     return;
   }
   await pipeline(body, io.stdout, { end: false });
@@ -31,7 +32,7 @@ export function refuseTerminal(io: IO, output: string | undefined): void {
  */
 export async function openArchive(path: string): Promise<Readable> {
   try {
-    return (await open(path, 'r')).createReadStream();
+    return (await open(path, 'r')).createReadStream({ highWaterMark: LARGE_READ });
   } catch (err) {
     throw new Exit(1, `open ${path}: ${goErrno(err as NodeJS.ErrnoException)}`);
   }

@@ -244,7 +244,7 @@ export async function spool(store: ImageStore, tar: Readable): Promise<{ tmp: st
   const tmp = store.tmpPath('layer');
   const h = hasher();
   try {
-    await pipeline(tar, h.stream, createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(tar, h.stream, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

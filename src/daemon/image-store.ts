@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ImageDeleteItem } from '../types/index.js';
 import { ContentStore, hasher, matchIdPrefix, splitTag, tagged, tryParseReference, type ImageConfig } from '../image/index.js';
 import { chainIdOf, chainIds, type Layers, type Unpacked } from '../storage/index.js';
-import { InvalidArgumentError, NotFoundError, WharfError, errorMessage, isHostFault, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+import { InvalidArgumentError, LARGE_READ, NotFoundError, WharfError, errorMessage, isHostFault, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
 import { Slots } from './mutex.js';
 
 /** The layers that container file systems stand on, which the image store must keep. */
@@ -209,7 +209,7 @@ export class ImageStore {
       const tmp = this.tmpPath('layer');
       const h = hasher();
       try {
-        await pipeline(await source(), h.stream, createWriteStream(tmp, { flags: 'wx' }));
+        await pipeline(await source(), h.stream, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
         if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
         await this.content.adopt(tmp, diffId);
       } catch (err) {
@@ -329,7 +329,7 @@ export class ImageStore {
         },
       });
       const feeding = pipeline(input, h.stream, fanOut);
-      const writing = pipeline(toFile, createWriteStream(tmp, { flags: 'wx' }));
+      const writing = pipeline(toFile, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
       // A snapshotter that needs no tar (a build's handed-over snapshot) leaves it unread: drain it, so the file half goes on.
       const consuming = consume(toLayer).finally(() => toLayer.resume());
       const stopAll = (err: unknown) => {

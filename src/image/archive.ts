@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
-import { InvalidArgumentError, WharfError, errorMessage, sha256 } from '../util/index.js';
+import { InvalidArgumentError, LARGE_READ, WharfError, errorMessage, sha256 } from '../util/index.js';
 import { fullName, parseReference, splitTag, tagged } from './reference.js';
 import { MEDIA_TYPES, goArch, type ArchiveManifestEntry } from './types.js';
 
@@ -39,7 +39,7 @@ export async function extractArchive(input: Readable, dir: string): Promise<void
       const rel = archivePath(h.name);
       if (rel && (h.type === 'file' || h.type === 'contiguous-file')) {
         await mkdir(join(dir, posix.dirname(rel)), { recursive: true });
-        await pipeline(stream, createWriteStream(join(dir, rel), { flags: 'wx' }));
+        await pipeline(stream, createWriteStream(join(dir, rel), { flags: 'wx', highWaterMark: LARGE_READ }));
         return;
       }
       stream.resume();
