@@ -4,9 +4,9 @@
  *   sudo node dist/bench/bench-vol.js [--quick] [--mb N]
  *
  * Starts Debian's dockerd (package docker.io) and wharfd, each on its own socket and data root
- * in a temp directory (networking off on both: every container runs with --network none, so
- * the figures are about mounts and file copying), loads wharf's busybox into Docker, and
- * measures:
+ * on a new ext4 file system of its own, with its work files (networking off on both: every
+ * container runs with --network none, so the figures are about mounts and file copying), loads
+ * wharf's busybox into Docker, and measures:
  *
  * - starting a container with 5 named volumes and 5 bind mounts (`run --rm ... true`);
  * - the seeds' backup (`run --rm --volumes-from data -v DIR:/backup busybox tar cf ...`) and
@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WHARF, DOCKER, exec } from '../test/harness.js';
-import { median, printComparison, startDockerd, startWharfd, timeIt, untilSignal } from './engines.js';
+import { freshFilesystem, median, printComparison, startDockerd, startWharfd, timeIt, untilSignal } from './engines.js';
 
 const quick = process.argv.includes('--quick');
 const mbArg = process.argv.indexOf('--mb');
@@ -153,9 +153,8 @@ async function cleanup(e: Engine, work: string): Promise<void> {
  * Every figure for both engines, the engines alternating run by run, so load from other work
  * on the host falls on both alike.
  */
-async function measureBoth(engines: Engine[], base: string): Promise<Record<string, number>[]> {
+async function measureBoth(engines: Engine[], base: string, work: string[]): Promise<Record<string, number>[]> {
   const out = engines.map(() => ({}) as Record<string, number>);
-  const work = engines.map((e) => join(base, `work-${e.name}`));
   const flags = await Promise.all(engines.map((e, i) => prepare(e, work[i])));
   const starts = engines.map(() => [] as number[]);
   const plain = engines.map(() => [] as number[]);
@@ -212,26 +211,37 @@ async function main(): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'wharf-bench-vol-'));
   let wharf: Engine | undefined;
   let dockerEngine: Engine | undefined;
+  const filesystems: (() => Promise<void>)[] = [];
   try {
     await untilSignal(bench);
   } finally {
     await wharf?.stop().catch((err) => console.error(`stopping wharfd: ${err}`));
     await dockerEngine?.stop().catch((err) => console.error(`stopping dockerd: ${err}`));
+    for (const release of filesystems) await release().catch((err) => console.error(`releasing a file system: ${err}`));
     await rm(base, { recursive: true, force: true });
   }
 
+  /** A new ext4 file system for one engine's roots and work files (freshFilesystem says why). */
+  async function own(name: string): Promise<string> {
+    const mount = join(base, `fs-${name}`);
+    filesystems.push(await freshFilesystem(mount, 12));
+    return mount;
+  }
+
   async function bench(): Promise<void> {
-    const wharfDir = join(base, 'wharf');
+    const wharfFs = await own('wharf');
+    const dockerFs = await own('docker');
+    const wharfDir = join(wharfFs, 'wharf');
     await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', dir: wharfDir, ...w }));
-    await startDocker(join(base, 'docker'), (e) => (dockerEngine = e));
+    await startDocker(join(dockerFs, 'docker'), (e) => (dockerEngine = e));
     if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');
     const tarPath = join(base, 'busybox.tar');
     await must(wharf, ['save', '-o', tarPath, 'busybox']);
     await must(dockerEngine, ['load', '-i', tarPath]);
 
-    const [w, dk] = await measureBoth([wharf, dockerEngine], base);
+    const [w, dk] = await measureBoth([wharf, dockerEngine], base, [join(wharfFs, 'work'), join(dockerFs, 'work')]);
     printComparison(w, dk);
-    console.log(`- ${SIZE_MB} MiB in ${FILES} files of random bytes; page cache dropped before each copy; ${ROUNDS} round(s), the engines alternating; starts: ${N} runs each, alternating`);
+    console.log(`- each engine's roots and work files on a new ext4 file system of its own; ${SIZE_MB} MiB in ${FILES} files of random bytes; page cache dropped before each copy; ${ROUNDS} round(s), the engines alternating; starts: ${N} runs each, alternating`);
     console.log('- the export/import rows compare wharf\'s one command with Docker\'s backup/restore through a helper container');
   }
 }
