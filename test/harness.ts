@@ -254,7 +254,7 @@ export async function cleanupRoots(dir: string, bridge = testBridge(dir)): Promi
   }
   // The daemon's bridge, veths, namespaces and firewall rules: everything tagged with its bridge.
   const { BridgeDriver, bridgeTag } = await import('../src/network/index.js');
-  await new BridgeDriver({ netnsDir: join(dir, 'run', 'netns'), tag: bridgeTag(bridge) })
+  await new BridgeDriver({ netnsDir: join(dir, 'run', 'netns'), tag: bridgeTag(bridge, join(dir, 'data')) })
     .cleanup({ networks: [], endpoints: [] })
     .catch((err) => console.error(`cleaning up the network of ${dir}: ${err}`));
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });

@@ -70,7 +70,7 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
   }
   if (process.env.WHARF_RUNC) cfg.runtimes = { ...cfg.runtimes, runc: { path: process.env.WHARF_RUNC } };
   if (!/^[A-Za-z][\w.-]{0,14}$/.test(cfg.bridge)) throw new Error(`invalid bridge name "${cfg.bridge}": at most 15 letters, digits, '.', '-' or '_', starting with a letter`);
-  bridgeTag(cfg.bridge);
+  bridgeTag(cfg.bridge, cfg.dataRoot);
   return cfg;
 }
 
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   }
   await claimPidfile(cfg.pidfile);
   // The driver's tag marks every device and rule it makes, so daemons with their own bridges share a host.
-  const networkDriver = new BridgeDriver({ netnsDir: join(cfg.execRoot, 'netns'), tag: bridgeTag(cfg.bridge), logger });
+  const networkDriver = new BridgeDriver({ netnsDir: join(cfg.execRoot, 'netns'), tag: bridgeTag(cfg.bridge, cfg.dataRoot), logger });
   // Names on user networks: aardvark-dns, which outlives wharfd as the containers do.
   const nameServer = new NameServer({ configDir: join(cfg.execRoot, 'network', 'dns'), logger });
   const daemon = new Daemon(cfg, logger, { networkDriver, dns: nameServer, env: process.env });

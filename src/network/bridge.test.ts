@@ -13,7 +13,7 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, umount } from '../util/index.js';
-import { BridgeDriver } from './bridge.js';
+import { BridgeDriver, bridgeTag } from './bridge.js';
 import type { BridgeNetwork, Endpoint, PortMapping } from './driver.js';
 import { vethName } from './_links.js';
 
@@ -461,4 +461,14 @@ test('published ports, isolation and traffic inside a network work under FORWARD
   assert.equal(out.fromDocker, 'timeout');
   assert.equal(out.fromDockerPublished, 's 10.231.3.2');
   assert.deepEqual(out.left, []);
+});
+
+test('bridge tags: wharf for wharf0, the device name otherwise, and for --bridge none one per data root', () => {
+  assert.equal(bridgeTag('wharf0', '/var/lib/wharf'), 'wharf');
+  assert.equal(bridgeTag('Test-Br.1', '/x'), 'testbr1');
+  const a = bridgeTag('none', '/var/lib/wharf');
+  assert.match(a, /^none[0-9a-f]{8}$/);
+  assert.equal(bridgeTag('none', '/var/lib/wharf/'), a, 'the same root, however written, the same tag across restarts');
+  assert.notEqual(bridgeTag('none', '/srv/wharf2'), a, 'two daemons without a default bridge do not share rules');
+  assert.throws(() => bridgeTag('1abc', '/x'), /must start with a letter/);
 });

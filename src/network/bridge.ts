@@ -10,9 +10,10 @@
  * so several drivers (a test's, a second daemon's) share a host without removing each other's
  * objects, and Docker's chains and devices are never touched.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, WharfError, errorMessage, isErrno, run, shortId, silentLogger, umount, type Logger } from '../util/index.js';
 import type { BridgeNetwork, Endpoint, NetworkDriver, PortMapping } from './driver.js';
 import { baseRules, chainKey, chainsFor, endpointRules, networkComment, networkRules, parseComment, parseSave, restoreScript, ruleText, type ChainRef, type RestoreOps, type Rule, type Saved } from './_firewall.js';
@@ -40,10 +41,14 @@ const ID_RE = /^[0-9a-f]{12,64}$/;
 /**
  * The tag a daemon's driver uses for the bridge device it is given: `wharf` for the default
  * `wharf0`, else the device name in lower-case letters and digits, so two daemons with their
- * own bridges (tests, a second data root) never take each other's rules for their own.
+ * own bridges (tests, a second data root) never take each other's rules for their own. With no
+ * default bridge (`none`) there is no device to tell daemons apart by: the data root does, and
+ * stays the same across restarts (two such daemons shared the tag `none`, and each one's cleanup
+ * took the other's user networks' rules).
  */
-export function bridgeTag(bridge: string): string {
+export function bridgeTag(bridge: string, dataRoot: string): string {
   if (bridge === 'wharf0') return 'wharf';
+  if (bridge === 'none') return `none${createHash('sha256').update(resolve(dataRoot)).digest('hex').slice(0, 8)}`;
   const tag = bridge.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12);
   if (!/^[a-z]/.test(tag)) throw new InvalidArgumentError(`bridge name "${bridge}": it must start with a letter`);
   return tag;
