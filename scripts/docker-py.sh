@@ -54,7 +54,7 @@ cleanup() {
   if [ -n "${bridge:-}" ]; then
     node --input-type=module -e "
       const { BridgeDriver, bridgeTag } = await import('$repo/dist/src/network/index.js');
-      await new BridgeDriver({ netnsDir: '$work/run/netns', tag: bridgeTag('$bridge') }).cleanup({ networks: [], endpoints: [] });
+      await new BridgeDriver({ netnsDir: '$work/run/netns', tag: bridgeTag('$bridge', '$work/data') }).cleanup({ networks: [], endpoints: [] });
     " || echo "docker-py: cleaning up the network of $work failed" >&2
   fi
   # Nothing mounted any more is the usual case: grep's "no match" must not end the cleanup
