@@ -172,6 +172,17 @@ for (const { cli, local, all } of CLIS) {
   });
 }
 
+test('a host port range whose first port another program holds: the engine passes it over for the next', async () => {
+  for (const [cli, first] of [['docker', 18090], ['wharf', 18095]] as const) {
+    servers.push(await bindPort('127.0.0.1', first));
+    const name = `wt-range-${cli}`;
+    await runDetached(cli, name, ['-p', `127.0.0.1:${first}-${first + 2}:80`, ...HTTPD]);
+    const c = await inspect(cli, name);
+    assert.deepEqual(c.NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(first + 1) }]);
+    assert.equal(await fetchText(`http://127.0.0.1:${first + 1}/hostname`), `${c.Config.Hostname}\n`);
+  }
+});
+
 test('a host port already taken: run fails with Docker\'s text and the container does not run', async () => {
   const held = await bindPort('127.0.0.1', 18083);
   servers.push(held);

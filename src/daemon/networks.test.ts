@@ -39,6 +39,11 @@ class FakeDriver implements NetworkDriver {
     this.attached.set(ep.containerId, ep);
     this.calls.push(`attach ${ep.containerId} ${ep.ifname} ${ep.network.bridge} ${ep.ip}`);
   }
+  /** Host ports another process holds, as the kernel would say. */
+  busyPorts = new Set<number>();
+  async hostPortFree(p: { hostPort: number }) {
+    return !this.busyPorts.has(p.hostPort);
+  }
   async detach(_ns: string | undefined, ep: Endpoint) {
     this.attached.delete(ep.containerId);
     this.calls.push(`detach ${ep.containerId} ${ep.ifname}`);
@@ -208,6 +213,25 @@ test('ports: -P and ephemeral ports from the kernel\'s range; a port held by ano
   assert.equal(driver.namespaces.has('c3'), false);
   await svc.detach('c2');
   await attached(svc, req('c3', { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] } }));
+});
+
+test('ports the engine picks that another process holds are passed over; a port the user names is left to the driver', async (t) => {
+  const { driver, svc } = await setup(t);
+  driver.busyPorts = new Set([40000, 40001, 8080]);
+  const [a, b] = await Promise.all([
+    attached(svc, req('c1', { PublishAllPorts: true }, { '80/tcp': {} })),
+    attached(svc, req('c2', { PortBindings: { '80/tcp': [{ HostPort: '8080' }], '81/tcp': [{ HostIp: '127.0.0.1', HostPort: '40001-40003' }] } })),
+  ]);
+  const picked = [a.ports?.['80/tcp']?.[0].HostPort, b.ports?.['81/tcp']?.[0].HostPort];
+  assert.deepEqual(picked.sort(), ['40002', '40003']);
+  assert.equal(b.ports?.['80/tcp']?.[0].HostPort, '8080');
+  assert.notEqual(a.endpoints.bridge.IPAddress, b.endpoints.bridge.IPAddress);
+  // Every port of the range held: the allocator's text, and nothing left behind.
+  driver.busyPorts = new Set(Array.from({ length: 10 }, (_, i) => 40000 + i));
+  await assert.rejects(attached(svc, req('c3', { PublishAllPorts: true }, { '80/tcp': {} })), {
+    message: /^driver failed programming external connectivity on endpoint n-c3 \([0-9a-f]{64}\): Bind for 0\.0\.0\.0:0 failed: port is already allocated$/,
+  });
+  assert.equal(driver.namespaces.has('c3'), false);
 });
 
 test('--bridge none: no default network, loopback only on it, user networks as ever; a stored default network goes', async (t) => {

@@ -33,6 +33,7 @@ import {
   parseAddressPrefix,
   parseEphemeralRange,
   pickSubnet,
+  pickedPort,
   planPorts,
   portMappings,
   PortInUseError,
@@ -45,6 +46,7 @@ import {
   type Endpoint,
   type NetworkDriver,
   type PortMapping,
+  type PublishedPort,
 } from '../network/index.js';
 import { emptyEndpoints, type NetworkAttachment, type NetworkPort, type NetworkRequest } from './containers/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter, type Filters } from './filters.js';
@@ -121,6 +123,9 @@ function linkAliases(links: string[]): Map<string, string[]> {
   return out;
 }
 
+/** How often an attach picks again when the host port it picked is held by another process (dockerd's count). */
+const MAX_PORT_ATTEMPTS = 10;
+
 export class NetworkService implements NetworkPort {
   readonly #root: string;
   readonly #driver: NetworkDriver | undefined;
@@ -143,6 +148,8 @@ export class NetworkService implements NetworkPort {
   readonly #wiring = new Map<string, Promise<void>>();
   #ephemeral = { first: 32768, last: 60999 };
   readonly #cursor = { next: 0 };
+  /** Ports an attach has picked and is still probing, by container. */
+  readonly #planning = new Map<string, PortMapping[]>();
 
   constructor(opts: NetworkServiceOptions) {
     this.#root = opts.root;
@@ -302,25 +309,24 @@ export class NetworkService implements NetworkPort {
     let nsPath: string | undefined;
     try {
       nsPath = await driver.createNamespace(id);
-      const endpoints: EndpointRecord[] = [];
-      wanted.forEach((w, i) => endpoints.push(this.#newEndpoint(w.net, w.cfg, `eth${i}`, [])));
-      const endpointId = endpoints[0].endpointId;
-      // Docker's words for a port taken, whether its records or the kernel say so.
-      const programming = (err: unknown) =>
-        new Error(`driver failed programming external connectivity on endpoint ${req.name} (${endpointId}): ${errorMessage(err)}`, { cause: err });
-      let ports: PortMapping[];
-      try {
+      // Planned before the endpoints: their addresses must be taken with no await until the record holds them.
+      const planned = await this.#planPorts(id, driver, () => {
         // Checked at create; checked again for containers created before that check existed.
         validatePorts(req.exposedPorts, hc.PortBindings);
-        ports = planPorts(
-          portMappings(req.exposedPorts, hc.PortBindings, hc.PublishAllPorts ?? false),
-          (proto, hostIp, port) => this.#portHeld(proto, hostIp, port),
-          this.#ephemeral,
-          this.#cursor,
-        );
-      } catch (err) {
-        throw err instanceof WharfError ? err : programming(err);
+        return portMappings(req.exposedPorts, hc.PortBindings, hc.PublishAllPorts ?? false);
+      }).then(
+        (ports) => ({ ports }),
+        (error: unknown) => ({ error }),
+      );
+      this.#planning.delete(id);
+      const endpoints: EndpointRecord[] = [];
+      wanted.forEach((w, i) => endpoints.push(this.#newEndpoint(w.net, w.cfg, `eth${i}`, [])));
+      if ('error' in planned) {
+        // Docker's words for a port taken, whether its records or the kernel say so.
+        const err = planned.error;
+        throw err instanceof WharfError ? err : new Error(`driver failed programming external connectivity on endpoint ${req.name} (${endpoints[0].endpointId}): ${errorMessage(err)}`, { cause: err });
       }
+      const { ports } = planned;
       // Containers on user networks ask the name server on their gateways first, then any --dns.
       const gateways = wanted.filter((w) => w.net.name !== 'bridge').map((w) => w.net.gateway);
       if (this.#dns && gateways.length) dns.servers = dnsNameservers(gateways, dns.servers);
@@ -640,11 +646,34 @@ export class NetworkService implements NetworkPort {
     return [...this.#sandboxes.values()].flatMap((s) => s.endpoints.filter((e) => e.networkId === networkId).flatMap((e) => (family === 4 ? [e.ip] : e.ip6 ? [e.ip6] : [])));
   }
 
-  #portHeld(protocol: string, hostIp: string, hostPort: number): boolean {
-    for (const s of this.#sandboxes.values()) {
-      if (s.ports.some((p) => p.protocol === protocol && p.hostPort === hostPort && ipsClash(p.hostIp, hostIp))) return true;
-    }
+  /** Whether another container's endpoint holds the port, or another attach has just picked it. */
+  #portHeld(protocol: string, hostIp: string, hostPort: number, asking: string): boolean {
+    const clash = (ports: PortMapping[]) => ports.some((p) => p.protocol === protocol && p.hostPort === hostPort && ipsClash(p.hostIp, hostIp));
+    for (const s of this.#sandboxes.values()) if (clash(s.ports)) return true;
+    for (const [id, ports] of this.#planning) if (id !== asking && clash(ports)) return true;
     return false;
+  }
+
+  /**
+   * Host ports for the mappings. A port the engine picks that another process holds (a
+   * client's connection took it from the same ephemeral range) is passed over for the next,
+   * up to 10 times as dockerd retries; a port the user named is left to the driver's check,
+   * which words its failure as Docker does.
+   */
+  async #planPorts(id: string, driver: NetworkDriver, mappings: () => PublishedPort[]): Promise<PortMapping[]> {
+    const wanted = mappings();
+    const refused: PortMapping[] = [];
+    const held = (proto: string, hostIp: string, port: number) =>
+      this.#portHeld(proto, hostIp, port, id) || refused.some((r) => r.protocol === proto && r.hostPort === port && ipsClash(r.hostIp, hostIp));
+    for (let attempt = 1; ; attempt++) {
+      const ports = planPorts(wanted, held, this.#ephemeral, this.#cursor);
+      // Held in memory across the probes, so a concurrent attach cannot take the same ports.
+      this.#planning.set(id, ports);
+      if (attempt > MAX_PORT_ATTEMPTS || !wanted.some(pickedPort)) return ports;
+      const free = await Promise.all(ports.map((p, i) => !pickedPort(wanted[i]) || driver.hostPortFree(p)));
+      if (free.every(Boolean)) return ports;
+      ports.forEach((p, i) => free[i] || refused.push(p));
+    }
   }
 
   #driverEndpoint(sb: SandboxRecord, e: EndpointRecord): Endpoint {

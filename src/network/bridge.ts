@@ -207,6 +207,10 @@ export class BridgeDriver implements NetworkDriver {
     }
   }
 
+  async hostPortFree(p: PortMapping): Promise<boolean> {
+    return (await probeHostPort(p)) === undefined;
+  }
+
   /**
    * With the namespace already removed (nsPath undefined or its file gone) the veth is left to
    * the kernel, which destroys it with the namespace: deleting a veth costs ~20 ms, most of a

@@ -80,6 +80,12 @@ export interface NetworkDriver {
    */
   attach(nsPath: string, ep: Endpoint): Promise<void>;
   /**
+   * Whether no other process holds the host port now. The allocator asks it of the ports it
+   * picks itself, so that one a client's connection happens to hold is passed over, as dockerd
+   * retries a dynamic port whose bind failed.
+   */
+  hostPortFree(p: PortMapping): Promise<boolean>;
+  /**
    * Undoes `attach`; idempotent, also when the namespace is already gone. A stop that removes
    * the namespace first and then detaches with `nsPath` undefined is ~20 ms faster: the kernel
    * destroys the veth with the namespace, where deleting it is most of a detach's time.

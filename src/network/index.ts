@@ -38,5 +38,5 @@ export {
   tryParseIp6,
   ulaPrefix,
 } from './ipam6.js';
-export { ipsClash, planPorts, portMap, type PortHeld } from './publish.js';
+export { ipsClash, pickedPort, planPorts, portMap, type PortHeld } from './publish.js';
 export { AARDVARK_DNS, NameServer, configText, dnsNameservers, NO_FORWARD_DNS, type DnsEntry, type DnsNetwork, type DnsPort, type NameServerOptions } from './dns.js';

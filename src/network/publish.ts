@@ -32,6 +32,11 @@ export function planPorts(wanted: PublishedPort[], held: PortHeld, ephemeral: { 
   return out;
 }
 
+/** Whether the engine picks the mapping's host port (`-p 80`, `-P`, a range), not the user. */
+export function pickedPort(w: PublishedPort): boolean {
+  return !w.hostPort || !!w.hostPortEnd;
+}
+
 /** Two listen addresses clash when they are the same or either is every address. */
 export function ipsClash(a: string, b: string): boolean {
   const any = (x: string) => x === '' || x === '0.0.0.0' || x === '::';
