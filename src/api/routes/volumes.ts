@@ -11,7 +11,12 @@ import type { Router } from '../router.js';
 export function volumeRoutes(r: Router, d: Daemon): void {
   r.add('GET', '/volumes', (ctx) => ctx.send(200, d.volumes.list(parseFilters(ctx.str('filters')))));
   r.add('POST', '/volumes/create', async (ctx) => ctx.send(201, await d.volumes.create((await ctx.json<VolumeCreateRequest>()) ?? {})));
-  r.add('POST', '/volumes/prune', async (ctx) => ctx.send(200, await d.volumes.prune(parseFilters(ctx.str('filters')))));
+  r.add('POST', '/volumes/prune', async (ctx) => {
+    const filters = parseFilters(ctx.str('filters'));
+    // Before API 1.42 prune took named volumes too; dockerd keeps that for older clients.
+    if (ctx.version < 1.42) filters.all = ['true'];
+    ctx.send(200, await d.volumes.prune(filters));
+  });
   r.add('GET', '/volumes/{name}', (ctx) => ctx.send(200, d.volumes.inspect(ctx.params.name)));
   r.add('DELETE', '/volumes/{name}', async (ctx) => {
     await d.volumes.remove(ctx.params.name, { force: ctx.bool('force') });
