@@ -120,6 +120,67 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+struct umount_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  char target[4096];
+  int flags, err;
+};
+
+static void umount_execute(napi_env env, void *data) {
+  (void)env;
+  struct umount_work *w = data;
+  w->err = umount2(w->target, w->flags) < 0 ? errno : 0;
+}
+
+static void umount_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  struct umount_work *w = data;
+  if (w->err == 0) {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, w->deferred, undef);
+  } else {
+    char msg[4200];
+    snprintf(msg, sizeof msg, "umount %s: %s", w->target, strerror(w->err));
+    napi_value error, message, errnum;
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_create_int32(env, -w->err, &errnum);
+    napi_set_named_property(env, error, "errno", errnum);
+    napi_reject_deferred(env, w->deferred, error);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+// umountAsync(target, detach) -> Promise: the last unmount of an overlay syncs its upper file
+// system, which takes as long as writing back what the container wrote (a second or more for a
+// GB); on the thread pool that wait does not stop the daemon's other requests.
+static napi_value js_umount_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct umount_work *w = calloc(1, sizeof *w);
+  if (!w) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  bool detach = false;
+  if (get_string(env, argv[0], w->target, sizeof w->target) < 0 || napi_get_value_bool(env, argv[1], &detach) != napi_ok) {
+    free(w);
+    return NULL;
+  }
+  w->flags = detach ? MNT_DETACH : 0;
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "umount", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, umount_execute, umount_complete, w, &w->work) != napi_ok || napi_queue_async_work(env, w->work) != napi_ok) {
+    free(w);
+    return NULL;
+  }
+  return promise;
+}
+
 // enterRoot(path): chroot(path) then chdir("/"), for a process that must resolve every path
 // inside a container's root in the kernel (cp of a running container: path is /proc/PID/root,
 // which carries the container's mounts). Process-wide; only a worker that exists for it calls it.
@@ -331,6 +392,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
       {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
+      {"umountAsync", NULL, js_umount_async, NULL, NULL, NULL, napi_default, NULL},
       {"enterRoot", NULL, js_enter_root, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},

@@ -1,4 +1,4 @@
-import { errorMessage, InvalidArgumentError, isErrno, isMountPoint, mountOverlayNative, umount, type Mount } from '../util/index.js';
+import { errorMessage, InvalidArgumentError, isErrno, isMountPoint, mountOverlayNative, umountAsync, type Mount } from '../util/index.js';
 
 /** The kernel copies mount options into one page. */
 const MAX_OPTIONS = 4000;
@@ -26,7 +26,7 @@ export async function mountOverlay(m: Mount, cwd: string): Promise<void> {
 /** Unmounts if mounted; falls back to a lazy unmount when something still holds it busy. */
 export async function unmount(target: string): Promise<void> {
   try {
-    umount(target);
+    await umountAsync(target);
     return;
   } catch (err) {
     // EINVAL: not a mount point (already unmounted); ENOENT: already gone.
@@ -34,7 +34,7 @@ export async function unmount(target: string): Promise<void> {
     if (!isErrno(err, 'EBUSY')) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
   }
   try {
-    umount(target, true);
+    await umountAsync(target, true);
   } catch (err) {
     if (await isMountPoint(target)) throw new Error(`unmounting ${target} failed: ${errorMessage(err)}`);
   }

@@ -9,6 +9,7 @@ interface NativeBinding {
   seqpacketConnect(path: string): number;
   mountOverlay(cwd: string, options: string, target: string): void;
   umount(target: string, detach: boolean): void;
+  umountAsync(target: string, detach: boolean): Promise<void>;
   enterRoot(path: string): void;
   pipe(): [number, number];
 }
@@ -38,13 +39,17 @@ export function mknod(path: string, mode: number, major: number, minor: number):
 }
 
 /** The addon sets errno; Node knows every errno's name (ENOSPC, EROFS, ...). */
+function named(err: unknown): NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e.errno === 'number') e.code = getSystemErrorName(e.errno);
+  return e;
+}
+
 function withCode<T>(call: () => T): T {
   try {
     return call();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e.errno === 'number') e.code = getSystemErrorName(e.errno);
-    throw e;
+    throw named(err);
   }
 }
 
@@ -65,6 +70,15 @@ export function mountOverlayNative(cwd: string, options: string, target: string)
 /** umount2(2); `detach` is MNT_DETACH (lazy). */
 export function umount(target: string, detach = false): void {
   withCode(() => native().umount(target, detach));
+}
+
+/** umount2(2) on the thread pool: an overlay's last unmount waits for its upper file system's writeback. */
+export async function umountAsync(target: string, detach = false): Promise<void> {
+  await native()
+    .umountAsync(target, detach)
+    .catch((err: unknown) => {
+      throw named(err);
+    });
 }
 
 /**
