@@ -1,6 +1,7 @@
 // The few system calls wharf needs that Node.js does not offer: mknod and extended attributes
 // (overlay whiteouts and opaque directories in image layers), mount and umount (spawning the
-// mount binaries cost milliseconds on every container start), and a client for conmon's
+// mount binaries cost milliseconds on every container start), lookups inside a running
+// container's root (chroot on a thread of their own), and a client for conmon's
 // SOCK_SEQPACKET attach socket, which libuv cannot open. The attach socket is bridged to a
 // SOCK_STREAM socketpair by a small relay thread so Node can use the other end as a net.Socket.
 #define _GNU_SOURCE
@@ -120,6 +121,27 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// Rejects a promise with an Error like throw_errno's: the message, and errno for the JS side to name.
+static void reject_errno(napi_env env, napi_deferred deferred, const char *msg, int err) {
+  napi_value error, message, errnum;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_int32(env, -err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_reject_deferred(env, deferred, error);
+}
+
+// Queues `execute` on the thread pool and returns the promise that `complete` settles; NULL
+// (a pending exception) when that cannot be done.
+static napi_value queue_promise_work(napi_env env, const char *what, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                                     void *data, napi_async_work *work, napi_deferred *deferred) {
+  napi_value promise, name;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok || napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, data, work) != napi_ok || napi_queue_async_work(env, *work) != napi_ok)
+    return NULL;
+  return promise;
+}
+
 struct umount_work {
   napi_async_work work;
   napi_deferred deferred;
@@ -143,12 +165,7 @@ static void umount_complete(napi_env env, napi_status status, void *data) {
   } else {
     char msg[4200];
     snprintf(msg, sizeof msg, "umount %s: %s", w->target, strerror(w->err));
-    napi_value error, message, errnum;
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_create_int32(env, -w->err, &errnum);
-    napi_set_named_property(env, error, "errno", errnum);
-    napi_reject_deferred(env, w->deferred, error);
+    reject_errno(env, w->deferred, msg, w->err);
   }
   napi_delete_async_work(env, w->work);
   free(w);
@@ -172,12 +189,110 @@ static napi_value js_umount_async(napi_env env, napi_callback_info info) {
     return NULL;
   }
   w->flags = detach ? MNT_DETACH : 0;
-  napi_value promise, name;
-  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "umount", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, umount_execute, umount_complete, w, &w->work) != napi_ok || napi_queue_async_work(env, w->work) != napi_ok) {
+  napi_value promise = queue_promise_work(env, "umount", umount_execute, umount_complete, w, &w->work, &w->deferred);
+  if (!promise) free(w);
+  return promise;
+}
+
+struct lookup_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  char root[4096], path[4096], link[4096];
+  const char *failed;
+  struct stat st;
+  int err;
+};
+
+// The lookup's own thread takes the container's root as its root (unshare CLONE_FS first, so no
+// other thread's changes): the kernel then resolves every `..` and symlink of the path inside it,
+// and a container that swaps a directory for a link cannot lead the lookup out.
+static void *lookup_main(void *arg) {
+  struct lookup_work *w = arg;
+  if (unshare(CLONE_FS) < 0 || chroot(w->root) < 0 || chdir("/") < 0) {
+    w->failed = "chroot";
+    w->err = errno;
+    return NULL;
+  }
+  if (lstat(w->path, &w->st) < 0) {
+    w->failed = "lstat";
+    w->err = errno;
+    return NULL;
+  }
+  if (S_ISLNK(w->st.st_mode)) {
+    ssize_t n = readlink(w->path, w->link, sizeof w->link - 1);
+    if (n < 0) {
+      w->failed = "readlink";
+      w->err = errno;
+      return NULL;
+    }
+    w->link[n] = 0;
+  }
+  return NULL;
+}
+
+static void lookup_execute(napi_env env, void *data) {
+  (void)env;
+  struct lookup_work *w = data;
+  pthread_t t;
+  int rc = pthread_create(&t, NULL, lookup_main, w);
+  if (rc != 0) {
+    w->failed = "pthread_create";
+    w->err = rc;
+    return;
+  }
+  pthread_join(t, NULL);
+}
+
+static void set_number(napi_env env, napi_value obj, const char *name, double v) {
+  napi_value n;
+  napi_create_double(env, v, &n);
+  napi_set_named_property(env, obj, name, n);
+}
+
+static void lookup_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  struct lookup_work *w = data;
+  if (w->err == 0) {
+    napi_value out;
+    napi_create_object(env, &out);
+    set_number(env, out, "mode", w->st.st_mode);
+    set_number(env, out, "size", (double)w->st.st_size);
+    set_number(env, out, "mtimeSec", (double)w->st.st_mtim.tv_sec);
+    set_number(env, out, "mtimeNsec", (double)w->st.st_mtim.tv_nsec);
+    if (S_ISLNK(w->st.st_mode)) {
+      napi_value link;
+      napi_create_string_utf8(env, w->link, NAPI_AUTO_LENGTH, &link);
+      napi_set_named_property(env, out, "link", link);
+    }
+    napi_resolve_deferred(env, w->deferred, out);
+  } else {
+    char msg[8300];
+    snprintf(msg, sizeof msg, "%s %s: %s", w->failed, strcmp(w->failed, "chroot") == 0 ? w->root : w->path, strerror(w->err));
+    reject_errno(env, w->deferred, msg, w->err);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+// lookupIn(root, path) -> Promise<{mode, size, mtimeSec, mtimeNsec, link?}>: lstat(2), and
+// readlink(2) for a symlink, of `path` as seen with `root` as `/` (a running container's
+// /proc/PID/root, which carries its mounts). On the thread pool, so a path on a hung network
+// mount stalls a pool thread, not the daemon.
+static napi_value js_lookup_in(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct lookup_work *w = calloc(1, sizeof *w);
+  if (!w) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  if (get_string(env, argv[0], w->root, sizeof w->root) < 0 || get_string(env, argv[1], w->path, sizeof w->path) < 0) {
     free(w);
     return NULL;
   }
+  napi_value promise = queue_promise_work(env, "lookupIn", lookup_execute, lookup_complete, w, &w->work, &w->deferred);
+  if (!promise) free(w);
   return promise;
 }
 
@@ -393,6 +508,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
       {"umountAsync", NULL, js_umount_async, NULL, NULL, NULL, napi_default, NULL},
+      {"lookupIn", NULL, js_lookup_in, NULL, NULL, NULL, napi_default, NULL},
       {"enterRoot", NULL, js_enter_root, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},

@@ -262,3 +262,47 @@ test('PUT archive: a tar with .. entries writes nothing, running or stopped', as
     assert.equal(existsSync(`/tmp/${marker}`), false);
   }
 });
+
+test('HEAD archive of a running container: the same stats as once it has stopped, links resolved inside, a volume seen through', async () => {
+  const c = 'cp-stat';
+  const host = await mkdtemp(join(tmpdir(), 'wharf-cp-stat-'));
+  try {
+    // A host-only file that no lookup inside the container may find.
+    await writeFile(join(host, 'only-on-host'), 'host');
+    const setup = [
+      'mkdir -p /s/dir && printf 12345 > /s/dir/f && chmod 640 /s/dir/f',
+      'ln -s /s/dir /s/abs && ln -s ../s/dir/f /s/rel && ln -s /nowhere/x /s/dangling',
+      `ln -s ../../../../../../..${host} /s/up && printf vol > /v/in-volume`,
+      'sleep 1000',
+    ].join(' && ');
+    assert.equal((await d.docker(['run', '-d', '--name', c, '-v', 'cp-stat-vol:/v', 'busybox', 'sh', '-c', setup])).code, 0);
+    await waitForPath(c, '/s/up');
+    const paths = ['/s/dir/f', '/s/abs', '/s/abs/', '/s/abs/f', '/s/rel', '/s/dangling', '/s/up', '/v/in-volume', '/s/../s/dir/f'];
+    const stats = async () => {
+      const out: Record<string, unknown> = {};
+      for (const p of paths) {
+        const r = await d.api('HEAD', `/containers/${c}/archive?path=${encodeURIComponent(p)}`);
+        const header = r.headers['x-docker-container-path-stat'];
+        out[p] = r.status === 200 ? JSON.parse(Buffer.from(String(header), 'base64').toString()) : r.status;
+      }
+      for (const p of [`/s/up/only-on-host`, `${host}/only-on-host`]) {
+        out[p] = (await d.api('HEAD', `/containers/${c}/archive?path=${encodeURIComponent(p)}`)).status;
+      }
+      return out;
+    };
+    const running = await stats();
+    assert.deepEqual(
+      Object.fromEntries(['/s/dir/f', '/s/abs', '/s/rel', '/s/dangling', '/s/up', '/v/in-volume'].map((p) => [p, [(running[p] as { size: number }).size, (running[p] as { linkTarget: string }).linkTarget]])),
+      { '/s/dir/f': [5, ''], '/s/abs': [6, '/s/dir'], '/s/rel': [10, '/s/dir/f'], '/s/dangling': [10, '/nowhere/x'], '/s/up': [host.length + 20, host], '/v/in-volume': [3, ''] },
+    );
+    assert.equal((running['/s/dir/f'] as { mode: number }).mode, 0o640);
+    assert.equal(running['/s/up/only-on-host'], 404);
+    assert.equal(running[`${host}/only-on-host`], 404);
+    assert.equal((await d.docker(['stop', '-t', '0', c])).code, 0);
+    assert.deepEqual(await stats(), running);
+  } finally {
+    await d.docker(['rm', '-f', '-v', c]);
+    await d.docker(['volume', 'rm', 'cp-stat-vol']);
+    await rm(host, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Pack } from 'tar-stream';
 import type { ContainerPathStat } from '../types/index.js';
-import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, packTree, preserveTrailingDotOrSeparator, resolveInView, untar, type RootView } from '../util/index.js';
+import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, packTree, preserveTrailingDotOrSeparator, resolveInView, untar, type RootedStats, type RootView } from '../util/index.js';
 
 /*
  * `docker cp` on the daemon side: stat a path, archive it, extract an archive into a directory,
@@ -73,7 +73,8 @@ function mountAt(view: RootView, path: string): string | undefined {
   return view.mounts?.find((m) => m.target === path)?.source;
 }
 
-async function lstatIn(view: RootView, path: string): Promise<BigIntStats> {
+async function lstatIn(view: RootView, path: string): Promise<BigIntStats | RootedStats> {
+  if (view.lookup) return view.lookup(hostPathIn(view, path));
   const source = mountAt(view, path);
   return source ? stat(source, { bigint: true }) : lstat(hostPathIn(view, path), { bigint: true });
 }
@@ -98,7 +99,7 @@ export async function statIn(view: RootView, path: string, where: string): Promi
   const dir = await resolveInView(view, abs.slice(0, slash + 1));
   const assertsDir = base === '' || base === '.';
   const resolved = assertsDir ? dir : posix.join(dir, base);
-  let st: BigIntStats;
+  let st: BigIntStats | RootedStats;
   try {
     st = await lstatIn(view, resolved);
   } catch (err) {

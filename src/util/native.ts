@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { constants as fsConstants } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { NATIVE_ADDON_PATH } from './installed.js';
 
@@ -10,6 +11,7 @@ interface NativeBinding {
   mountOverlay(cwd: string, options: string, target: string): void;
   umount(target: string, detach: boolean): void;
   umountAsync(target: string, detach: boolean): Promise<void>;
+  lookupIn(root: string, path: string): Promise<{ mode: number; size: number; mtimeSec: number; mtimeNsec: number; link?: string }>;
   enterRoot(path: string): void;
   pipe(): [number, number];
 }
@@ -45,6 +47,10 @@ function named(err: unknown): NodeJS.ErrnoException {
   return e;
 }
 
+function rethrowNamed(err: unknown): never {
+  throw named(err);
+}
+
 function withCode<T>(call: () => T): T {
   try {
     return call();
@@ -74,11 +80,34 @@ export function umount(target: string, detach = false): void {
 
 /** umount2(2) on the thread pool: an overlay's last unmount waits for its upper file system's writeback. */
 export async function umountAsync(target: string, detach = false): Promise<void> {
-  await native()
-    .umountAsync(target, detach)
-    .catch((err: unknown) => {
-      throw named(err);
-    });
+  await native().umountAsync(target, detach).catch(rethrowNamed);
+}
+
+/** What lookupIn finds: lstat's fields that a copy needs, and a symlink's target. */
+export interface RootedStats {
+  mode: number;
+  size: number;
+  mtimeNs: bigint;
+  link?: string;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/**
+ * lstat(2) (and readlink(2) for a symlink) of `path` resolved by the kernel with `root` as `/`,
+ * on a thread of its own that nothing else shares: no `..` or symlink leads it out of `root`.
+ */
+export async function lookupIn(root: string, path: string): Promise<RootedStats> {
+  const r = await native().lookupIn(root, path).catch(rethrowNamed);
+  const type = r.mode & fsConstants.S_IFMT;
+  return {
+    mode: r.mode,
+    size: r.size,
+    mtimeNs: BigInt(r.mtimeSec) * 1_000_000_000n + BigInt(r.mtimeNsec),
+    ...(r.link !== undefined ? { link: r.link } : {}),
+    isDirectory: () => type === fsConstants.S_IFDIR,
+    isSymbolicLink: () => type === fsConstants.S_IFLNK,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { lstat, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { InvalidArgumentError, isErrno } from './errors.js';
+import { lookupIn, type RootedStats } from './native.js';
 
 const MAX_LINKS = 255;
 
@@ -12,6 +13,17 @@ export interface RootView {
   root: string;
   /** `target`: an absolute, symlink-free path inside the view; `source`: the host path mounted there. */
   mounts?: readonly { target: string; source: string }[];
+  /** Looks paths up where node's fs on host paths would not be safe: a running container's root (see rootedView). */
+  lookup?: (path: string) => Promise<RootedStats>;
+}
+
+/**
+ * A running container's root as its processes see it (`/proc/PID/root`, its mounts included),
+ * every lookup resolved by the kernel inside it: the container may swap a directory for a
+ * symlink between two lookups, and neither leads outside.
+ */
+export function rootedView(root: string): RootView {
+  return { root: '/', lookup: (path) => lookupIn(root, path) };
 }
 
 /** The host path of a symlink-free path inside the view: under the deepest mount that covers it, else under the root. */
@@ -62,8 +74,12 @@ export async function resolveInView(view: RootView, path: string, opts: ResolveO
     const host = hostPathIn(view, '/' + [...resolved, part].join('/'));
     let target: string | undefined;
     try {
-      const st = await lstat(host);
-      if (st.isSymbolicLink()) target = await readlink(host);
+      if (view.lookup) {
+        target = (await view.lookup(host)).link;
+      } else {
+        const st = await lstat(host);
+        if (st.isSymbolicLink()) target = await readlink(host);
+      }
     } catch (err) {
       if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
     }

@@ -1,5 +1,6 @@
 /**
- * `docker cp` of a running container, done by a worker process (cmd/wharf-cp.ts) that first
+ * `docker cp` of a running container (its archive and extract; a stat is looked up in the
+ * daemon, see rootedView), done by a worker process (cmd/wharf-cp.ts) that first
  * chroots into the container's root as its processes see it (`/proc/<pid>/root`, with every
  * mount of the container's namespace: volumes, binds, tmpfs, its hosts files). From then on the
  * kernel resolves each path, `..` and symlink inside that root, so no swap of a directory for a
@@ -19,7 +20,7 @@ import { COPY_WORKER_PATH, ConflictError, ForbiddenError, InvalidArgumentError, 
 import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
 
 export type CopyJob =
-  | { op: 'stat' | 'archive'; root: string; path: string; where: string }
+  | { op: 'archive'; root: string; path: string; where: string }
   | { op: 'extract'; root: string; path: string; where: string; noOverwriteDirNonDir: boolean; owner?: { uid: number; gid: number } };
 
 type Reply = { ok: ContainerPathStat | true } | { error: { code: string; message: string } };
@@ -43,7 +44,7 @@ export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable
     }
     const found = await statIn(view, job.path, job.where);
     await reply({ ok: found.stat });
-    if (job.op === 'archive') await pipeline(archiveIn(view, found), stdout);
+    await pipeline(archiveIn(view, found), stdout);
     return 0;
   } catch (err) {
     const code = err instanceof WharfError ? err.code : 'WHARF_INTERNAL';
@@ -54,7 +55,7 @@ export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable
 
 /** The daemon's side: a worker for `job`; `stdout` carries the tar after the answer for an archive. */
 export interface CopyWorker {
-  /** The first line's answer: the path's stat (stat, archive) or true (extract, once done). */
+  /** The first line's answer: the path's stat (archive) or true (extract, once done). */
   answer: Promise<ContainerPathStat | true>;
   /** What follows the answer on stdout (the archive). */
   stdout: Readable;

@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, ContainerPathStat, FilesystemChange } from '../../types/index.js';
-import { resolveInView, type Mount, type RootView } from '../../util/index.js';
+import { resolveInView, rootedView, type Mount, type RootView } from '../../util/index.js';
 import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
 import { bindMounts, plannedRuntimeMount, sortMounts } from '../../volume/index.js';
 import { resolveUser } from '../user.js';
@@ -61,10 +61,8 @@ export class FsOps {
     const c = this.ctx.store.get(ref);
     return this.ctx.mutex.run(c.record.id, async () => {
       const root = this.#liveRoot(c);
-      if (root) {
-        const w = startCopyWorker({ op: 'stat', root, path, where: ref });
-        return (await w.answer) as ContainerPathStat;
-      }
+      // A stat needs no worker: each lookup is resolved by the kernel inside the container's root.
+      if (root) return (await statIn(rootedView(root), path, ref)).stat;
       return this.#withFs(c, async ({ view }) => (await statIn(view, path, ref)).stat);
     });
   }
