@@ -1,9 +1,9 @@
 /**
  * The worker wharfd starts for a `docker cp` of a running container (daemon/containers/copyworker.ts):
- * it chroots into the container's root and does one stat, archive or extract there. Not for users.
+ * it chroots into the container's root and does one archive or extract there. Not for users.
  * It runs from a bundle of its own (scripts/bundle.js), so no top-level await: every copy of a
- * running container starts one or two of these, and the bundle starts in a fraction of the time
- * of its module graph.
+ * running container starts one of these, and the bundle starts in a fraction of the time of its
+ * module graph.
  */
 import { runCopyJob, type CopyJob } from '../daemon/index.js';
 

@@ -187,3 +187,23 @@ test('init after a crash: a volume directory without its record (a create that d
     assert.equal(existsSync(join(dir, 'volumes', 'halfmade')), false);
   });
 });
+
+test('a prune or rm while a container is being created leaves the volumes it takes, until its record holds them', async () => {
+  await withService(async (v, _dir, users) => {
+    await v.create({ Name: 'keep' });
+    const preparing = v.prepare('c1', { Binds: ['keep:/data'] }, { Volumes: { '/anon': {} } }, []);
+    const [pruned, prunedAll] = [await v.prune(), await v.prune({ all: ['true'] })];
+    const plan = await preparing;
+    const anon = plan.find((m) => m.anonymous)!.name!;
+    assert.deepEqual([pruned.VolumesDeleted, prunedAll.VolumesDeleted], [null, null]);
+    await assert.rejects(v.remove('keep'), { message: 'remove keep: volume is in use - [c1]' });
+    assert.deepEqual(v.list().Volumes.map((x) => x.Name).sort(), [anon, 'keep'].sort());
+    // The container's record now names them; once it is gone, prune takes them.
+    users.set('keep', ['c1']);
+    users.set(anon, ['c1']);
+    v.endPrepare('c1');
+    assert.equal((await v.prune({ all: ['true'] })).VolumesDeleted, null);
+    users.clear();
+    assert.deepEqual((await v.prune({ all: ['true'] })).VolumesDeleted?.sort(), [anon, 'keep'].sort());
+  });
+});

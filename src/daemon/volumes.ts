@@ -5,6 +5,7 @@
  * (options volumes mounted, new volumes filled from the image), at rm its anonymous volumes
  * removed. Which containers refer to a volume is the containers' records' to say (`users`).
  */
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -60,6 +61,11 @@ export class VolumeService implements VolumePort {
   readonly #o: VolumeServiceOptions;
   /** The options volumes each running container holds mounted. */
   readonly #held = new Map<string, string[]>();
+  /**
+   * The volumes of containers being created, by container: they count as in use from prepare
+   * until the container's record holds them (endPrepare), so a prune or rm meanwhile leaves them.
+   */
+  readonly #pending = new Map<string, string[]>();
 
   constructor(o: VolumeServiceOptions) {
     this.#o = o;
@@ -76,7 +82,9 @@ export class VolumeService implements VolumePort {
   }
 
   #users(name: string): string[] {
-    return this.#o.users?.(name) ?? [];
+    const recorded = this.#o.users?.(name) ?? [];
+    const pending = [...this.#pending].filter(([, names]) => names.includes(name)).map(([id]) => id);
+    return pending.length ? [...new Set([...recorded, ...pending])] : recorded;
   }
 
   #view(v: VolumeRecord, usage?: { Size: number; RefCount: number }): Volume {
@@ -129,9 +137,11 @@ export class VolumeService implements VolumePort {
       if (opts.force) return;
       this.#store.get(name);
     }
-    const users = this.#users(name);
-    if (users.length) throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
-    await this.#store.remove(name);
+    // Checked under the volume's lock: a create that takes the volume waits for it, or comes first.
+    await this.#store.remove(name, () => {
+      const users = this.#users(name);
+      if (users.length) throw new ConflictError(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    });
     this.#o.onEvent?.('destroy', name, { driver: 'local' });
   }
 
@@ -156,6 +166,8 @@ export class VolumeService implements VolumePort {
       try {
         await this.remove(v.name);
       } catch (err) {
+        // Taken meanwhile by a container being created: no longer unused.
+        if (err instanceof ConflictError) continue;
         this.#o.logger?.warn('prune: could not remove volume', { name: v.name, error: errorMessage(err) });
         continue;
       }
@@ -244,29 +256,38 @@ export class VolumeService implements VolumePort {
    * `--volumes-from` mounts, every volume it names created now (anonymous ones with a new name
    * and Docker's anonymous label), as Docker does at create.
    */
-  async prepare(_containerId: string, hostConfig: HostConfig, config: ContainerConfig, from: { mounts: PlannedMount[]; mode: '' | 'ro' | 'rw' }[] = []): Promise<PlannedMount[]> {
+  async prepare(containerId: string, hostConfig: HostConfig, config: ContainerConfig, from: { mounts: PlannedMount[]; mode: '' | 'ro' | 'rw' }[] = []): Promise<PlannedMount[]> {
     const plan = planMounts(hostConfig, config, from);
+    const volumes = plan.filter((m) => m.type === 'volume');
+    // Named before any await and held as in use until endPrepare: an anonymous volume gets its
+    // name here, so that no prune can take it between its creation and the container's record.
+    for (const m of volumes) if (!m.name) m.name = randomBytes(32).toString('hex');
+    this.#pending.set(containerId, volumes.map((m) => m.name!));
     const made: string[] = [];
     try {
-      for (const m of plan) {
-        if (m.type !== 'volume') continue;
-        if (m.name && this.#store.has(m.name)) {
-          m.source = this.#store.mountpoint(m.name);
-          continue;
-        }
+      for (const m of volumes) {
+        // Through the volume's lock even when it exists: a removal under way ends first, and the
+        // volume is then made again.
+        const existed = this.#store.has(m.name!);
         const labels = { ...(m.labels ?? {}), ...(m.anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) };
-        const v = await this.create({ Name: m.name || undefined, Labels: Object.keys(labels).length ? labels : null, DriverOpts: m.driverOptions });
-        if (m.anonymous) made.push(v.Name);
+        const v = await this.create({ Name: m.name, Labels: Object.keys(labels).length ? labels : null, DriverOpts: m.driverOptions });
+        if (m.anonymous && !existed) made.push(v.Name);
         m.name = v.Name;
         m.source = v.Mountpoint;
         delete m.labels;
         delete m.driverOptions;
       }
     } catch (err) {
+      this.#pending.delete(containerId);
       for (const n of made) await this.#store.remove(n).catch(() => {});
       throw err;
     }
     return plan;
+  }
+
+  /** The container's record now holds its volumes (or its create failed): they are no longer pending. */
+  endPrepare(containerId: string): void {
+    this.#pending.delete(containerId);
   }
 
   /**
@@ -317,6 +338,7 @@ export class VolumeService implements VolumePort {
    * container (through `--volumes-from`) still refers to one. Call after the container is gone.
    */
   async removeAnonymous(containerId: string, plan: PlannedMount[]): Promise<void> {
+    this.#pending.delete(containerId);
     for (const m of plan) {
       if (m.type !== 'volume' || !m.anonymous || !m.name) continue;
       if (this.#users(m.name).some((u) => u !== containerId)) continue;

@@ -163,12 +163,14 @@ export class VolumeStore {
   }
 
   /**
-   * Deletes a volume and its content. The caller checks that no container refers to it;
-   * a volume still mounted (an options volume in use) is refused here too.
+   * Deletes a volume and its content. `inUse` is the caller's check that no container refers to
+   * it, run under the volume's lock (it throws to refuse); a volume still mounted (an options
+   * volume in use) is refused here too.
    */
-  remove(name: string): Promise<void> {
+  remove(name: string, inUse?: () => void): Promise<void> {
     return this.#lock(name, async () => {
       if (!this.#volumes.has(name)) throw new NotFoundError(`get ${name}: no such volume`);
+      inUse?.();
       if (this.#users.get(name)?.size) throw new ConflictError(`remove ${name}: volume is in use - [${[...this.#users.get(name)!].join(', ')}]`);
       const data = this.mountpoint(name);
       if (await isMountPoint(data)) umount(data, true);

@@ -128,8 +128,10 @@ export class Lifecycle {
       // Either order survives a crash: load() treats a record without a state as just created.
       await Promise.all([files.saveState(state), files.saveRecord(record)]);
       c = store.add(record, state, files);
+      this.ctx.volumes.endPrepare?.(id);
     } catch (err) {
       store.releaseName(cname, id);
+      this.ctx.volumes.endPrepare?.(id);
       if (record.mounts) await this.ctx.volumes.removeAnonymous?.(id, record.mounts).catch(() => {});
       await this.ctx.rootfs.remove(id).catch(() => {});
       await rm(files.dir, { recursive: true, force: true });

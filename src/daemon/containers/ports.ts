@@ -174,6 +174,8 @@ export interface VolumePort {
    * `from` is each `--volumes-from` container's plan with the mode asked for.
    */
   prepare?(containerId: string, hostConfig: HostConfig, config: ContainerConfig, from: { mounts: PlannedMount[]; mode: '' | 'ro' | 'rw' }[]): Promise<PlannedMount[]>;
+  /** After prepare: the container's record holds its volumes now, or its create failed. */
+  endPrepare?(containerId: string): void;
   /** `rm -v` and `--rm`: the anonymous volumes of a removed container's plan. */
   removeAnonymous?(containerId: string, plan: PlannedMount[]): Promise<void>;
 }
