@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError, isErrno, isMountPoint, readJsonIfExists, runChecked, umount, writeJsonAtomic, type Logger } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, isErrno, isMountPoint, readJsonIfExists, runChecked, umountAsync, writeJsonAtomic, type Logger } from '../util/index.js';
 
 /** The label Docker puts on anonymous volumes; prune without `all` removes only these. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -173,7 +173,7 @@ export class VolumeStore {
       inUse?.();
       if (this.#users.get(name)?.size) throw new ConflictError(`remove ${name}: volume is in use - [${[...this.#users.get(name)!].join(', ')}]`);
       const data = this.mountpoint(name);
-      if (await isMountPoint(data)) umount(data, true);
+      if (await isMountPoint(data)) await umountAsync(data, true);
       const dir = join(this.#root, name);
       // The record goes first: a crash after it leaves a directory that init() removes.
       await rm(join(dir, 'volume.json'), { force: true });
@@ -219,9 +219,10 @@ export class VolumeStore {
       const data = this.mountpoint(name);
       if (await isMountPoint(data)) {
         try {
-          umount(data);
+          // A device volume's unmount writes back what its users wrote: off the main thread.
+          await umountAsync(data);
         } catch (err) {
-          if (!isErrno(err, 'EINVAL')) umount(data, true);
+          if (!isErrno(err, 'EINVAL')) await umountAsync(data, true);
         }
       }
     });
