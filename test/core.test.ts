@@ -16,7 +16,13 @@ after(async () => {
 });
 
 /** POSTs an exec start as an Upgrade, writes `input` after the 101, and returns what came back until the daemon closed. */
-function hijackedStart(execId: string, body: object, input: Buffer[] = [], gapMs = 300): Promise<{ status: string; data: Buffer; closedByDaemon: boolean }> {
+function hijackedStart(
+  execId: string,
+  body: object,
+  input: Buffer[] = [],
+  gapMs = 300,
+  bodyApart = false,
+): Promise<{ status: string; data: Buffer; closedByDaemon: boolean }> {
   return new Promise((resolve, reject) => {
     const sock = connect(d.socket);
     const json = JSON.stringify(body);
@@ -43,7 +49,13 @@ function hijackedStart(execId: string, body: object, input: Buffer[] = [], gapMs
       }
     });
     sock.on('end', () => finish(true));
-    sock.write(`POST /v1.43/exec/${execId}/start HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+    const head = `POST /v1.43/exec/${execId}/start HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n`;
+    // Python's http.client (docker-py) sends the body in a write of its own.
+    if (!bodyApart) sock.write(head + json);
+    else {
+      sock.write(head);
+      setTimeout(() => sock.write(json), 100);
+    }
   });
 }
 
@@ -140,6 +152,17 @@ test('detach keys given at exec create (ctrl-p alone, in docker-py\'s spelling) 
   assert.match(r.data.toString(), /hi/);
   // Detaching leaves the process running, as with Docker.
   assert.equal(JSON.parse((await d.api('GET', `/exec/${id}/json`)).body).Running, true);
+});
+
+test('stdin reaches an exec whose start body came in a packet of its own, with and without a TTY', async () => {
+  await runningContainer('core-apart');
+  for (const tty of [true, false]) {
+    const id = await execCreate('core-apart', { Cmd: ['head', '-n1'], AttachStdin: true, AttachStdout: true, Tty: tty });
+    const r = await hijackedStart(id, { Tty: tty }, [Buffer.from('apart\n')], 300, true);
+    assert.equal(r.closedByDaemon, true, `tty=${tty}: head read its line and exited`);
+    const text = tty ? r.data.toString() : demux(r.data).map((f) => f.text).join('');
+    assert.match(text, /apart/, `tty=${tty}`);
+  }
 });
 
 test('exec of a command that does not exist: exit code 127, as current Docker records it', async () => {

@@ -48,6 +48,9 @@ export function pump(
       // A client whose input was empty may have half-closed before the process started.
       if (stdin.readableEnded) target.end();
       else stdin.once('end', () => target.end());
+      // A 'data' listener starts only a stream nobody paused; the request reader pauses the
+      // socket when an upgrade's body came in a packet of its own.
+      stdin.resume();
     }
   });
 }
