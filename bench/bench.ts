@@ -4,7 +4,7 @@
  *
  *   sudo node dist/bench/bench.js [--quick] [--only SECTION,...]
  *
- * Sections: idle, run, detached, exec, memory, stats, usernet, published, ps, logs (all by
+ * Sections: idle, run, detached, exec, memory, stats, usernet, parallel, published, ps, logs (all by
  * default; exec, memory and stats need the detached containers, which then start untimed
  * unless `detached` is selected too). `--only usernet,published` is a short run of the
  * networking rows, `--only stats` of #9's stats row.
@@ -26,7 +26,7 @@ import { ensureDockerd, median, preparePodman, printComparison, startWharfd, sto
 import { DOCKER_BRIDGE, cleanupDockerNet, freePort, netLeftovers, prepareDockerNet, throughput, waitHttp, type DockerNet } from './bench-net.js';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'stats', 'usernet', 'published', 'ps', 'logs'] as const;
+const SECTIONS = ['idle', 'run', 'detached', 'exec', 'memory', 'stats', 'usernet', 'parallel', 'published', 'ps', 'logs'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = onlyArg();
 const want = (s: Section) => only === undefined || only.has(s);
@@ -38,6 +38,10 @@ const PS_CONTAINERS = quick ? 50 : 200;
 const DETACHED = quick ? 10 : 50;
 const FETCHES = quick ? 30 : 200;
 const FETCH_PARALLEL = 4;
+/** Clients at once in the parallel-starts row (#12). */
+const START_CLIENTS = 8;
+/** How long the daemon idles before the settled idle row: V8's memory reducer starts after 8 s. */
+const SETTLE_MS = 15_000;
 const FETCH_MAX_MS = quick ? 10_000 : 30_000;
 // Rounds alternate published and direct, and the best of each counts: on a loaded host a round
 // measures mostly what the other work left of the CPU, and the best rounds are the least disturbed.
@@ -54,6 +58,8 @@ const NOTES = [
   'per running container: the same containers, so Docker\'s docker-proxy (one per published port) counts for Docker',
   'Podman has no daemon: its idle row is 0, its per-container row is conmon alone, and every podman command starts a process that does the work itself (its times include that start)',
   `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds alternating engine and path, measured after the other rows' containers are gone, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
+  `start ${DETACHED} detached, ${START_CLIENTS} clients at once: the same containers as the one-after-another row (default bridge, -p each), ${START_CLIENTS} docker CLI processes running at any moment; removed untimed after`,
+  `idle daemon RSS: 2 s after the engine's socket answered; settled: ${SETTLE_MS / 1000} s after that, with no request meanwhile`,
   `stats --no-stream: the docker CLI against the ${DETACHED} detached containers, median of ${STATS_RUNS}; both engines answer stream=false with a sample whose previous sample is filled (dockerd waits for its collector's next round, wharf takes two samples 0.5 s apart)`,
 ];
 
@@ -144,6 +150,10 @@ async function measure(e: Engine): Promise<Record<string, number>> {
   await new Promise((r) => setTimeout(r, 2000));
   const idle = (await rssKb(e.pids())) / 1024;
   if (want('idle') || want('memory')) out['idle daemon RSS (MB)'] = idle;
+  if (want('idle')) {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    out['idle daemon RSS, settled (MB)'] = (await rssKb(e.pids())) / 1024;
+  }
 
   if (want('run')) {
     // Alternating, so load from other work on the host falls on both variants alike.
@@ -195,6 +205,7 @@ async function measure(e: Engine): Promise<Record<string, number>> {
   }
 
   if (want('usernet')) out[`start ${DETACHED} detached, user network (s)`] = await userNetwork(e);
+  if (want('parallel')) out[`start ${DETACHED} detached, ${START_CLIENTS} clients at once (s)`] = await parallelStarts(e);
 
   // The published-port rows are measured for both engines at once, after this (publishedThroughput).
 
@@ -256,6 +267,25 @@ async function userNetwork(e: Engine): Promise<number> {
       }
       await new Promise((res) => setTimeout(res, 250));
     }
+  }
+}
+
+/** Seconds to start DETACHED containers from START_CLIENTS clients at once; then they are removed (untimed). */
+async function parallelStarts(e: Engine): Promise<number> {
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < DETACHED && tries < DETACHED * 10; tries++) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  let next = 0;
+  const client = async () => {
+    for (let i = next++; i < DETACHED; i = next++) await must(e, ['run', '-d', '--name', `bench-p${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
+  };
+  try {
+    return (await timeIt(() => Promise.all(Array.from({ length: START_CLIENTS }, client)))) / 1000;
+  } finally {
+    const ids = (await must(e, ['ps', '-aq', '--filter', 'name=bench-p'])).trim().split('\n').filter(Boolean);
+    if (ids.length) await must(e, ['rm', '-f', ...ids]);
   }
 }
 
