@@ -165,12 +165,7 @@ async function measure(e: Engine): Promise<Record<string, number>> {
   }
 
   if (want('detached') || want('exec') || want('memory') || want('stats')) {
-    // Distinct: the kernel may hand out a port again once the probe that found it closed.
-    const ports: number[] = [];
-    for (let tries = 0; ports.length < DETACHED && tries < DETACHED * 10; tries++) {
-      const port = await freePort();
-      if (!ports.includes(port)) ports.push(port);
-    }
+    const ports = await distinctPorts(DETACHED);
     const t50 = await timeIt(async () => {
       for (let i = 0; i < DETACHED; i++) await must(e, ['run', '-d', '--name', `bench-d${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
     });
@@ -270,13 +265,19 @@ async function userNetwork(e: Engine): Promise<number> {
   }
 }
 
-/** Seconds to start DETACHED containers from START_CLIENTS clients at once; then they are removed (untimed). */
-async function parallelStarts(e: Engine): Promise<number> {
+/** `n` free host ports, distinct: the kernel may hand out a port again once the probe that found it closed. */
+async function distinctPorts(n: number): Promise<number[]> {
   const ports: number[] = [];
-  for (let tries = 0; ports.length < DETACHED && tries < DETACHED * 10; tries++) {
+  for (let tries = 0; ports.length < n && tries < n * 10; tries++) {
     const port = await freePort();
     if (!ports.includes(port)) ports.push(port);
   }
+  return ports;
+}
+
+/** Seconds to start DETACHED containers from START_CLIENTS clients at once; then they are removed (untimed). */
+async function parallelStarts(e: Engine): Promise<number> {
+  const ports = await distinctPorts(DETACHED);
   let next = 0;
   const client = async () => {
     for (let i = next++; i < DETACHED; i = next++) await must(e, ['run', '-d', '--name', `bench-p${i}`, '-p', `127.0.0.1:${ports[i]}:80`, 'busybox', 'sleep', '3600']);
