@@ -21,6 +21,11 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -500,6 +505,203 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// A malloc'd copy of a JS string; NULL (with a pending exception) when it is not one.
+static char *dup_string(napi_env env, napi_value v) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return NULL;
+  }
+  char *s = malloc(n + 1);
+  if (!s) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  return s;
+}
+
+// A NULL-terminated, malloc'd array of the strings of a JS array (argv, envp).
+static char **dup_strings(napi_env env, napi_value arr) {
+  uint32_t n;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected an array of strings");
+    return NULL;
+  }
+  char **out = calloc(n + 1, sizeof *out);
+  if (!out) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if (napi_get_element(env, arr, i, &v) != napi_ok || !(out[i] = dup_string(env, v))) {
+      for (uint32_t j = 0; j < i; j++) free(out[j]);
+      free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static void free_strings(char **list) {
+  if (!list) return;
+  for (char **p = list; *p; p++) free(*p);
+  free(list);
+}
+
+struct child_wait {
+  pid_t pid;
+  int status;
+  napi_deferred deferred;
+  napi_threadsafe_function tsfn;
+};
+
+static void child_exited(napi_env env, napi_value cb, void *context, void *data) {
+  (void)cb;
+  (void)context;
+  struct child_wait *c = data;
+  if (env) {
+    napi_value out, code, sig;
+    napi_create_object(env, &out);
+    if (WIFEXITED(c->status)) napi_create_int32(env, WEXITSTATUS(c->status), &code);
+    else napi_get_null(env, &code);
+    if (WIFSIGNALED(c->status)) napi_create_int32(env, WTERMSIG(c->status), &sig);
+    else napi_get_null(env, &sig);
+    napi_set_named_property(env, out, "code", code);
+    napi_set_named_property(env, out, "signal", sig);
+    napi_resolve_deferred(env, c->deferred, out);
+  }
+  free(c);
+}
+
+// One thread per child, blocked in waitpid for that pid alone: libuv reaps only the pids it
+// spawned, so the two never take each other's children.
+static void *child_wait_main(void *arg) {
+  struct child_wait *c = arg;
+  napi_threadsafe_function tsfn = c->tsfn;
+  int st = 0;
+  while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  c->status = st;
+  napi_call_threadsafe_function(tsfn, c, napi_tsfn_blocking);
+  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+// spawn(file, argv, envp | null, cwd | null, fds, setsid) -> {pid, exited}: runs a program with
+// posix_spawn, whose vfork-style clone shares the daemon's memory until the exec. libuv forks,
+// and a fork copies the page tables of the whole daemon and write-protects its heap: 2-4 ms of a
+// blocked event loop per helper (ip, iptables-restore, nsenter, runc, conmon) at every container
+// start. The child's fd i is fds[i] (-1: /dev/null). `exited` resolves to {code, signal}, one null.
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype envType, cwdType;
+  CHECK(napi_typeof(env, argv[2], &envType));
+  CHECK(napi_typeof(env, argv[3], &cwdType));
+  bool setsid = false;
+  CHECK(napi_get_value_bool(env, argv[5], &setsid));
+  uint32_t nfds;
+  CHECK(napi_get_array_length(env, argv[4], &nfds));
+  if (nfds < 3 || nfds > 16) {
+    napi_throw_range_error(env, NULL, "spawn takes 3 to 16 fds");
+    return NULL;
+  }
+  int fds[16], moved[16];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    CHECK(napi_get_element(env, argv[4], i, &v));
+    CHECK(napi_get_value_int32(env, v, &fds[i]));
+    moved[i] = -1;
+  }
+  char *file = dup_string(env, argv[0]);
+  char **args = file ? dup_strings(env, argv[1]) : NULL;
+  char **envp = args && envType == napi_object ? dup_strings(env, argv[2]) : NULL;
+  char *cwd = args && cwdType == napi_string ? dup_string(env, argv[3]) : NULL;
+  napi_value result = NULL;
+  if (!args || (envType == napi_object && !envp) || (cwdType == napi_string && !cwd)) goto out;
+
+  // The dup2s run in order, so a source below nfds could be overwritten by an earlier one before
+  // its own turn (a daemon started with fd 0 closed gets pipes at 0): lift those above nfds first.
+  for (uint32_t i = 0; i < nfds; i++) {
+    if (fds[i] >= 0 && fds[i] < (int)nfds) {
+      if ((moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)nfds)) < 0) {
+        throw_errno(env, "fcntl", file);
+        goto out;
+      }
+      fds[i] = moved[i];
+    }
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  for (uint32_t i = 0; i < nfds; i++) {
+    if (fds[i] >= 0) posix_spawn_file_actions_adddup2(&actions, fds[i], (int)i);
+    else posix_spawn_file_actions_addopen(&actions, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+  }
+  if (cwd) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+  // Node ignores SIGPIPE and may block signals on its threads; a child must start with neither.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (setsid ? POSIX_SPAWN_SETSID : 0));
+  pid_t pid;
+  int rc = posix_spawnp(&pid, file, &actions, &attr, args, envp ? envp : environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    errno = rc;
+    throw_errno(env, "spawn", file);
+    goto out;
+  }
+
+  struct child_wait *c = calloc(1, sizeof *c);
+  napi_value promise, name, pidValue;
+  if (!c) {
+    napi_throw_error(env, NULL, "out of memory");
+    goto out;
+  }
+  c->pid = pid;
+  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, child_exited, &c->tsfn) != napi_ok) {
+    free(c);
+    goto out;
+  }
+  pthread_t t;
+  pthread_attr_t tattr;
+  pthread_attr_init(&tattr);
+  pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
+  // waitpid needs little stack; the default 8 MB would be mapped (not used) per running child.
+  pthread_attr_setstacksize(&tattr, 64 * 1024);
+  rc = pthread_create(&t, &tattr, child_wait_main, c);
+  pthread_attr_destroy(&tattr);
+  if (rc != 0) {
+    // The child runs on and is reaped by nobody until the daemon exits; say so rather than hang.
+    napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
+    free(c);
+    errno = rc;
+    throw_errno(env, "pthread_create", file);
+    goto out;
+  }
+  napi_create_object(env, &result);
+  napi_create_int32(env, pid, &pidValue);
+  napi_set_named_property(env, result, "pid", pidValue);
+  napi_set_named_property(env, result, "exited", promise);
+out:
+  for (uint32_t i = 0; i < nfds; i++)
+    if (moved[i] >= 0) close(moved[i]);
+  free(file);
+  free_strings(args);
+  free_strings(envp);
+  free(cwd);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -512,6 +714,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"enterRoot", NULL, js_enter_root, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},
+      {"spawn", NULL, js_spawn, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

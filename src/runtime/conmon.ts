@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { spawnPiped, type ChildFd, type PipedChild } from '../util/index.js';
 
 /** A message conmon writes on its sync and attach pipes: a number (pid or exit code) and maybe an error text. */
 export interface ConmonMessage {
@@ -75,32 +75,32 @@ export interface ConmonProcess {
  * starts it in the bundle); without it they would land in wharfd's own working directory.
  */
 export function startConmon(path: string, args: string[], opts: { withAttach: boolean; cwd?: string }): ConmonProcess {
-  const env: Record<string, string> = { ...process.env, _OCI_SYNCPIPE: '3' } as Record<string, string>;
-  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe', 'pipe'];
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
+  const fds: ChildFd[] = ['ignore', 'ignore', 'out', 'out'];
   if (opts.withAttach) {
     env._OCI_ATTACHPIPE = '4';
     env._OCI_STARTPIPE = '5';
-    stdio.push('pipe', 'pipe');
+    fds.push('out', 'in');
   }
-  const child = spawn(path, args, { stdio, env, detached: true, cwd: opts.cwd });
+  let child: PipedChild;
+  try {
+    child = spawnPiped(path, args, { fds, env, cwd: opts.cwd, newSession: true });
+  } catch (e) {
+    // As if conmon had started and ended at once: the caller's cleanup after a failed create runs.
+    const ended = () => new PassThrough().end();
+    return { sync: new MessageReader(ended()), attach: opts.withAttach ? new MessageReader(ended()) : undefined, start: opts.withAttach ? ended() : undefined, stderr: () => (e as Error).message, exited: Promise.resolve(-1) };
+  }
   let err = '';
-  (child.stdio[2] as Readable).setEncoding('utf8').on('data', (s: string) => {
+  child.pipes[2]!.setEncoding('utf8').on('data', (s: string) => {
     if (err.length < 8192) err += s;
   });
-  const exited = new Promise<number>((resolve) => {
-    child.once('error', (e) => {
-      err += e.message;
-      resolve(-1);
-    });
-    child.once('exit', (code) => resolve(code ?? -1));
-  });
-  child.unref();
+  child.pipes.forEach((p) => p?.on('error', () => {}));
   return {
-    sync: new MessageReader(child.stdio[3] as Readable),
-    attach: opts.withAttach ? new MessageReader(child.stdio[4] as Readable) : undefined,
-    start: opts.withAttach ? ((child.stdio as unknown[])[5] as Writable) : undefined,
+    sync: new MessageReader(child.pipes[3]!),
+    attach: opts.withAttach ? new MessageReader(child.pipes[4]!) : undefined,
+    start: opts.withAttach ? child.pipes[5] : undefined,
     stderr: () => err.trim(),
-    exited,
+    exited: child.exited.then((x) => x.code ?? -1),
   };
 }
 

@@ -4,11 +4,10 @@
  * capabilities, rlimits, no_new_privs and seccomp filter, as `runc exec` would, in a fraction of
  * runc's time. Detached execs stay on conmon: they must outlive wharfd, and this one dies with it.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import { NSEXEC_PATH, pipe } from '../util/index.js';
+import { NSEXEC_PATH, spawnPiped } from '../util/index.js';
 import { ALL_CAPS } from './oci.js';
 import type { OciSeccomp } from './seccomp.js';
 import type { ExecProcess, ExecSession, Rlimit } from './types.js';
@@ -183,30 +182,16 @@ const DRAIN_MS = 100;
  */
 export async function nsexec(initPid: number, p: ExecProcess, c: ContainerProcessSpec): Promise<ExecSession> {
   const job = Buffer.from(jobItems(initPid, p, c).map((i) => `${i}\0`).join(''));
-  // Real pipes for the process's stdio: Node's own are socket pairs, which /dev/stdout cannot be opened on.
-  const out = pipe();
-  const err = pipe();
-  const inp = p.stdin ? pipe() : undefined;
-  let child;
-  try {
-    child = spawn(NSEXEC_PATH, [], { stdio: [inp ? inp[0] : 'ignore', out[1], err[1], 'pipe', 'pipe'] });
-  } finally {
-    closeSync(out[1]);
-    closeSync(err[1]);
-    if (inp) closeSync(inp[0]);
-  }
-  const stdoutPipe = new Socket({ fd: out[0], readable: true, writable: false });
-  const stderrPipe = new Socket({ fd: err[0], readable: true, writable: false });
+  const child = spawnPiped(NSEXEC_PATH, [], { fds: [p.stdin ? 'in' : 'ignore', 'out', 'out', 'in', 'out'] });
+  const [stdin, stdoutPipe, stderrPipe, jobPipe, statusPipe] = child.pipes as [Socket | undefined, Socket, Socket, Socket, Socket];
   // The session's streams end when the process's output does, or shortly after it exited (see DRAIN_MS).
   const stdout = relay(stdoutPipe);
   const stderr = relay(stderrPipe);
-  const stdin = inp ? new Socket({ fd: inp[1], readable: false, writable: true }) : undefined;
   stdin?.on('error', () => {});
-  const jobPipe = child.stdio[3] as unknown as Socket;
   jobPipe.on('error', () => {});
   jobPipe.end(job);
-  const statusLines = lines(child.stdio[4] as Readable);
-  const exitedProc = new Promise<number>((resolve) => child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 255))));
+  const statusLines = lines(statusPipe);
+  const exitedProc = child.exited.then((x) => x.code ?? (x.signal !== null ? 128 + 15 : 255));
   const first = await statusLines.next();
   if (first === undefined || !first.startsWith('pid ')) {
     stdoutPipe.destroy();

@@ -14,6 +14,7 @@ interface NativeBinding {
   lookupIn(root: string, path: string): Promise<{ mode: number; size: number; mtimeSec: number; mtimeNsec: number; link?: string }>;
   enterRoot(path: string): void;
   pipe(): [number, number];
+  spawn(file: string, argv: string[], envp: string[] | null, cwd: string | null, fds: number[], setsid: boolean): { pid: number; exited: Promise<ProgramExit> };
 }
 
 let binding: NativeBinding | undefined;
@@ -130,4 +131,24 @@ export function enterRoot(path: string): void {
 /** A pipe as [read end, write end], both close-on-exec, for a child's stdio. */
 export function pipe(): [number, number] {
   return withCode(() => native().pipe());
+}
+
+/** What a program started by spawnProgram ended with: an exit status or a signal number. */
+export interface ProgramExit {
+  code: number | null;
+  signal: number | null;
+}
+
+/**
+ * posix_spawn(3) of `file` (searched on PATH when it has no slash) with argv[0] `file`. The
+ * child's fd i is fds[i], -1 for /dev/null; `newSession` makes it a session leader (setsid), as
+ * Node's `detached`. Errors carry err.code (ENOENT, EACCES, ...) as Node's spawn's do.
+ */
+export function spawnProgram(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; fds: readonly number[]; newSession?: boolean },
+): { pid: number; exited: Promise<ProgramExit> } {
+  const envp = opts.env ? Object.entries(opts.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])) : null;
+  return withCode(() => native().spawn(file, [file, ...args], envp, opts.cwd ?? null, [...opts.fds], opts.newSession ?? false));
 }
