@@ -39,8 +39,11 @@ export interface TestDaemon {
   docker(args: string[], opts?: ExecOpts): Promise<RunResult>;
   /** Raw HTTP request to the Engine API. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>;
-  /** Kill the daemon (SIGKILL by default) without cleaning up, and start it again on the same roots. */
-  restart(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Kill the daemon (SIGKILL by default) without cleaning up, and start it again on the same
+   * roots; `whileDown` runs in between (what happens to containers while no daemon watches).
+   */
+  restart(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -159,9 +162,10 @@ export async function startDaemon(extraArgs: string[] = [], daemonJson = '{}'): 
         req.on('error', reject);
         req.end(payload);
       }),
-    restart: async (signal = 'SIGKILL') => {
+    restart: async (signal = 'SIGKILL', whileDown) => {
       proc.kill(signal);
       await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+      await whileDown?.();
       proc = spawnDaemon(dir, socket, extraArgs);
       capture(proc);
       await waitReady(socket, proc, () => logText);

@@ -4,7 +4,8 @@
 // Docker's errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +219,47 @@ test('options volumes: -o type=tmpfs is mounted at use and unmounted when the la
   await ok(['volume', 'rm', 'tmpv', 'bindv', 'rov']);
   assert.equal(existsSync(v.Mountpoint), false);
 });
+
+test('options volumes across a kill -9 of wharfd: a running user keeps its tmpfs, shared with the next user; one whose user ended meanwhile is unmounted', async (t) => {
+  t.after(async () => {
+    await d.docker(['rm', '-f', 'ka', 'kb']);
+    await d.docker(['volume', 'rm', '-f', 'keepv', 'gonev']);
+  });
+  for (const v of ['keepv', 'gonev']) await ok(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=8m', v]);
+  const mountpointOf = async (v: string) => (JSON.parse(await ok(['volume', 'inspect', v])) as { Mountpoint: string }[])[0].Mountpoint;
+  const keep = await mountpointOf('keepv');
+  const gone = await mountpointOf('gonev');
+  await ok(['run', '-d', '--name', 'ka', '-v', 'keepv:/t', 'busybox', 'sh', '-c', 'echo one > /t/a; sleep 1000']);
+  await ok(['run', '-d', '--name', 'kb', '-v', 'gonev:/t', 'busybox', 'sh', '-c', 'while [ ! -e /t/stop ]; do sleep 0.1; done']);
+  const pidB = Number((await ok(['inspect', '-f', '{{.State.Pid}}', 'kb'])).trim());
+  assert.equal(await ok(['exec', 'ka', 'cat', '/t/a']), 'one\n');
+  await d.restart('SIGKILL', async () => {
+    // kb ends while no daemon watches it.
+    await writeFile(join(gone, 'stop'), '');
+    const until = Date.now() + 10_000;
+    while (processAlive(pidB) && Date.now() < until) await setTimeout(50);
+    assert.equal(processAlive(pidB), false, 'kb ended while the daemon was down');
+  });
+  assert.equal(mounted(gone), false, 'the volume of a container that ended meanwhile is unmounted');
+  assert.equal(mounted(keep), true);
+  // Another user comes and goes: the running container still holds the volume.
+  assert.equal(await ok(['run', '--rm', '-v', 'keepv:/t', 'busybox', 'sh', '-c', 'cat /t/a; echo two > /t/b']), 'one\n');
+  assert.equal(mounted(keep), true, 'still mounted for ka');
+  assert.equal(await ok(['run', '--rm', '-v', 'keepv:/t', 'busybox', 'cat', '/t/b']), 'two\n');
+  assert.equal(await ok(['exec', 'ka', 'cat', '/t/b']), 'two\n');
+  await ok(['rm', '-f', 'ka', 'kb']);
+  assert.equal(mounted(keep), false, 'unmounted after its last user');
+  await ok(['volume', 'rm', 'keepv', 'gonev']);
+});
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test('bad input: duplicate mount points, --mount of a missing host path, a bad name in -v; nothing is left behind', async () => {
   const dup = await d.docker(['run', '--rm', '-v', 'a1:/x', '-v', 'a2:/x', 'busybox', 'true']);

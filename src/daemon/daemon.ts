@@ -143,6 +143,7 @@ export class Daemon {
     await this.networks.init();
     await this.volumes.init();
     await this.containers.init();
+    await this.volumes.releaseUnheld();
     await removeLeftoverBuildContainers(this.containers, this.logger);
     await this.builds.init();
     await this.networks.releaseOrphans((id) => this.containers.exists(id));

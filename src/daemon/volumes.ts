@@ -324,6 +324,40 @@ export class VolumeService implements VolumePort {
     return sortMounts(mounts);
   }
 
+  /**
+   * A container found running at daemon start holds its volumes again, as its setup had them
+   * before the restart: without this, the next user's release would unmount an options volume
+   * under it, and the user after that would get a new, empty tmpfs. The mounts outlived the
+   * daemon, so none is made here (acquire mounts only what is not mounted).
+   */
+  async adopt(containerId: string, plan: PlannedMount[]): Promise<void> {
+    const held: string[] = [];
+    this.#held.set(containerId, held);
+    for (const m of plan) {
+      if (m.type === 'bind' || !m.name) continue;
+      // A volume that cannot be had again must not keep the running container from its monitor.
+      try {
+        await this.#store.acquire(m.name, containerId);
+        held.push(m.name);
+      } catch (err) {
+        this.#o.logger?.warn('a running container could not hold its volume again', { id: containerId, name: m.name, error: errorMessage(err) });
+      }
+    }
+  }
+
+  /**
+   * After recovery: an options volume still mounted from before the restart that no container
+   * holds now (its container ended while the daemon was down) is unmounted.
+   */
+  async releaseUnheld(): Promise<void> {
+    const held = new Set([...this.#held.values()].flat());
+    for (const v of this.#store.list()) {
+      if (held.has(v.name)) continue;
+      // Nobody acquired it in this daemon's life: the release is the last user's.
+      await this.#store.release(v.name, '').catch((err) => this.#o.logger?.warn('unmounting an unused volume failed', { name: v.name, error: errorMessage(err) }));
+    }
+  }
+
   async release(containerId: string): Promise<void> {
     const held = this.#held.get(containerId);
     this.#held.delete(containerId);

@@ -169,6 +169,8 @@ export interface VolumePort {
   setup(containerId: string, hostConfig: HostConfig, config: ContainerConfig, ctx?: { rootfs?: string; plan?: PlannedMount[] }): Promise<Mount[]>;
   /** Undoes `setup`; idempotent. */
   release(containerId: string): Promise<void>;
+  /** At daemon start: a container found running holds the volumes of its plan again, as after `setup`. */
+  adopt?(containerId: string, plan: PlannedMount[]): Promise<void>;
   /**
    * At create: the container's mount plan, the volumes it names made (anonymous ones too).
    * `from` is each `--volumes-from` container's plan with the mode asked for.

@@ -52,6 +52,7 @@ async function reconcile(ctx: ContainerContext, monitor: Monitor, lifecycle: Lif
       if (st && (st.status === 'running' || st.status === 'paused')) {
         // Docker checks a running container again from `starting`; a paused one waits for its unpause.
         if (st.status === 'running') ctx.health.init(c);
+        if (c.record.mounts) await ctx.volumes.adopt?.(id, c.record.mounts);
         await ctx.store.setStatus(c, st.status, { fields: { pid: st.pid } });
         monitor.watch(c, Date.parse(c.state.startedAt));
         return;
