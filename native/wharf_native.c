@@ -552,7 +552,6 @@ static void free_strings(char **list) {
 
 struct child_wait {
   pid_t pid;
-  int status;
   napi_deferred deferred;
   napi_threadsafe_function tsfn;
 };
@@ -562,11 +561,16 @@ static void child_exited(napi_env env, napi_value cb, void *context, void *data)
   (void)context;
   struct child_wait *c = data;
   if (env) {
+    // Reaped here, on the JS thread, not by the waiting thread: until this point the pid is our
+    // zombie, so a kill() from JS can never reach another process that took the pid meanwhile.
+    int st = 0;
+    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR) {
+    }
     napi_value out, code, sig;
     napi_create_object(env, &out);
-    if (WIFEXITED(c->status)) napi_create_int32(env, WEXITSTATUS(c->status), &code);
+    if (WIFEXITED(st)) napi_create_int32(env, WEXITSTATUS(st), &code);
     else napi_get_null(env, &code);
-    if (WIFSIGNALED(c->status)) napi_create_int32(env, WTERMSIG(c->status), &sig);
+    if (WIFSIGNALED(st)) napi_create_int32(env, WTERMSIG(st), &sig);
     else napi_get_null(env, &sig);
     napi_set_named_property(env, out, "code", code);
     napi_set_named_property(env, out, "signal", sig);
@@ -575,15 +579,15 @@ static void child_exited(napi_env env, napi_value cb, void *context, void *data)
   free(c);
 }
 
-// One thread per child, blocked in waitpid for that pid alone: libuv reaps only the pids it
-// spawned, so the two never take each other's children.
+// One thread per child, blocked until that pid alone has exited (libuv waits only for the pids
+// it spawned, so the two never take each other's children); WNOWAIT leaves the reaping to
+// child_exited.
 static void *child_wait_main(void *arg) {
   struct child_wait *c = arg;
   napi_threadsafe_function tsfn = c->tsfn;
-  int st = 0;
-  while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR) {
+  siginfo_t si;
+  while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
   }
-  c->status = st;
   napi_call_threadsafe_function(tsfn, c, napi_tsfn_blocking);
   napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   return NULL;

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
-import { nativeSpawnUsable, runForked, runSpawned, type RunOptions, type RunResult } from './spawn.js';
+import { nativeSpawnUsable, runForked, runSpawned, spawnPiped, type RunOptions, type RunResult } from './spawn.js';
 
 type Runner = (file: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
 
@@ -17,6 +17,15 @@ const runners: [string, Runner][] = [
 
 test('the native addon offers posix_spawn here, so the daemon does not fork for helpers', () => {
   assert.equal(nativeSpawnUsable(), true);
+});
+
+test('spawnPiped: a kill between the exit and its report reaches the zombie, not another process, and does not throw', async () => {
+  const child = spawnPiped('true', [], { fds: ['ignore', 'ignore', 'ignore'] });
+  // Block the JS thread while the program ends: its exit is seen, and not yet reported to JS.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  child.kill('SIGTERM');
+  assert.deepEqual(await child.exited, { code: 0, signal: null });
+  child.kill('SIGTERM');
 });
 
 for (const [way, run] of runners) {

@@ -50,7 +50,10 @@ export interface PipedChild {
   exited: Promise<ProgramExit>;
   /** Our end of each 'in' and 'out' pipe, at the child's fd number. */
   pipes: (Socket | undefined)[];
-  /** Signals the program while it runs; nothing once it ended, when its pid may be another's. */
+  /**
+   * Signals the program while it runs; nothing once it ended. It is reaped only as `exited`
+   * settles, so until then its pid is still its own (a zombie at worst), never another's.
+   */
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -79,7 +82,9 @@ export function spawnPiped(file: string, args: readonly string[], opts: { env?: 
     pid: child.pid,
     exited,
     pipes: pipes.map((p, i) => p && new Socket({ fd: p[1 - childEnd(i)], readable: opts.fds[i] === 'out', writable: opts.fds[i] === 'in' })),
-    kill: (signal) => running && process.kill(child.pid, signal),
+    kill: (signal) => {
+      if (running) process.kill(child.pid, signal);
+    },
   };
 }
 

@@ -12,11 +12,11 @@
  * line on stdout (`{"ok": ...}` or `{"error": {code, message}}`); for an archive the tar follows
  * that line on stdout; for an extract the tar comes on stdin and the line is written at the end.
  */
-import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerPathStat } from '../../types/index.js';
-import { COPY_WORKER_PATH, ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, type RootView } from '../../util/index.js';
+import { COPY_WORKER_PATH, ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, spawnPiped, type RootView } from '../../util/index.js';
 import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
 
 export type CopyJob =
@@ -66,13 +66,18 @@ export interface CopyWorker {
 }
 
 export function startCopyWorker(job: CopyJob): CopyWorker {
-  const child = spawn(process.execPath, [COPY_WORKER_PATH, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnPiped(process.execPath, [COPY_WORKER_PATH, JSON.stringify(job)], { fds: ['in', 'out', 'out'] });
+  const [stdin, stdout, stderrPipe] = child.pipes as [Socket, Socket, Socket];
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+  stderrPipe.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < STDERR_MAX) stderr += s;
   });
-  child.stdin.on('error', () => {});
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  stderrPipe.on('error', () => {});
+  stdin.on('error', () => {});
+  // The exit can be reported before the last of the worker's output is read: its error text
+  // is whole once stderr closed, and its answer is missing only once stdout ended.
+  const stderrDone = new Promise<void>((resolve) => stderrPipe.once('close', () => resolve()));
+  const closed = Promise.all([child.exited, stderrDone]).then(([x]) => x.code);
   const failed = (what: string) => new Error(`the copy worker ${what}${stderr ? `: ${stderr.trim()}` : ''}`);
   const answer = new Promise<ContainerPathStat | true>((resolve, reject) => {
     let buf = Buffer.alloc(0);
@@ -80,10 +85,11 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
       buf = Buffer.concat([buf, chunk]);
       const nl = buf.indexOf(0x0a);
       if (nl < 0) return;
-      child.stdout.off('data', onData);
-      child.stdout.pause();
+      stdout.off('data', onData);
+      stdout.off('end', onEnd);
+      stdout.pause();
       const rest = buf.subarray(nl + 1);
-      if (rest.length) child.stdout.unshift(rest);
+      if (rest.length) stdout.unshift(rest);
       let r: Reply;
       try {
         r = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Reply;
@@ -94,9 +100,9 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
       if ('ok' in r) resolve(r.ok);
       else reject(errorOf(r.error));
     };
-    child.stdout.on('data', onData);
-    child.once('error', reject);
-    void closed.then(() => reject(failed('exited without an answer')));
+    const onEnd = () => void stderrDone.then(() => reject(failed('exited without an answer')));
+    stdout.on('data', onData);
+    stdout.once('end', onEnd);
   });
   // An answer that is an error is the caller's to see; this one only reports a later failure.
   answer.catch(() => {});
@@ -106,7 +112,7 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
     if (code !== 0 && answered) throw failed(`exited with ${code}`);
   });
   exited.catch(() => {});
-  return { answer, stdout: child.stdout, stdin: child.stdin, exited, kill: () => child.kill('SIGKILL') };
+  return { answer, stdout, stdin, exited, kill: () => child.kill('SIGKILL') };
 }
 
 /** The worker's error as the kind it was, so the API answers with the status Docker would. */
