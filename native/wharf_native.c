@@ -674,13 +674,16 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   if (napi_create_promise(env, &c->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, child_exited, &c->tsfn) != napi_ok) {
     free(c);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "spawn: the child started but cannot be watched");
     goto out;
   }
   pthread_t t;
   pthread_attr_t tattr;
   pthread_attr_init(&tattr);
   pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
-  // waitpid needs little stack; the default 8 MB would be mapped (not used) per running child.
+  // waitid needs little stack; the default 8 MB would be mapped (not used) per running child.
   pthread_attr_setstacksize(&tattr, 64 * 1024);
   rc = pthread_create(&t, &tattr, child_wait_main, c);
   pthread_attr_destroy(&tattr);

@@ -63,7 +63,14 @@ export interface PipedChild {
  * 'error' event would (`spawn FILE ENOENT`) when the program cannot start.
  */
 export function spawnPiped(file: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; fds: readonly ChildFd[]; newSession?: boolean }): PipedChild {
-  const pipes = opts.fds.map((f) => (f === 'in' || f === 'out' ? pipe() : undefined));
+  const pipes: ([number, number] | undefined)[] = [];
+  try {
+    for (const f of opts.fds) pipes.push(f === 'in' || f === 'out' ? pipe() : undefined);
+  } catch (e) {
+    // Out of descriptors part-way: the pipes made so far go too.
+    pipes.forEach((p) => p?.forEach((fd) => closeSync(fd)));
+    throw e;
+  }
   const childEnd = (i: number) => (opts.fds[i] === 'in' ? 0 : 1);
   const fds = opts.fds.map((f, i) => (typeof f === 'number' ? f : f === 'ignore' ? -1 : pipes[i]![childEnd(i)]));
   let child: { pid: number; exited: Promise<ProgramExit> };

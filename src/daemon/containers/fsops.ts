@@ -75,7 +75,8 @@ export class FsOps {
   async archivePath(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
     const c = this.ctx.store.get(ref);
     return new Promise((resolve, reject) => {
-      void this.ctx.mutex.run(c.record.id, async () => {
+      // What throws before the stream is handed over (a worker that cannot start) is the request's error.
+      this.ctx.mutex.run(c.record.id, async () => {
         const root = this.#liveRoot(c);
         if (root) {
           const w = startCopyWorker({ op: 'archive', root, path, where: ref });
@@ -103,7 +104,7 @@ export class FsOps {
           resolve({ stat: found.stat, tar: tar as unknown as Readable });
           await done;
         }).catch(reject);
-      });
+      }).catch(reject);
     });
   }
 
