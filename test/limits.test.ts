@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus } from 'node:os';
 import { startDaemon, type TestDaemon } from './harness.js';
@@ -358,3 +358,54 @@ for (const cli of ['docker', 'wharf'] as const) {
     }
   });
 }
+
+/** `--cpu-rt-runtime` (cgroup v1 with real-time groups only): what the daemon grants its containers' parent, and each container's share of it. */
+const RT = !V2 && existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us');
+
+test('--cpu-rt-runtime: the daemon\'s budget reaches the parent cgroup, each container\'s share its own, update changes it; too much fails at start', { skip: !RT && 'no real-time cgroups here (checked by the next test)' }, async () => {
+  const rt = await startDaemon(['--cpu-rt-period', '1000000', '--cpu-rt-runtime', '400000']);
+  // A parent of this test's own: the grant is left on it (as dockerd leaves it), and it goes with the test.
+  const parent = `wharf-rt-test-${process.pid}`;
+  const cpuDir = `/sys/fs/cgroup/cpu/${parent}`;
+  const ids: string[] = [];
+  try {
+    for (const cli of ['docker', 'wharf'] as const) {
+      const r = await rt[cli](['run', '-d', '--network', 'none', '--cgroup-parent', parent, '--cpu-rt-runtime', '95000', 'busybox', 'sleep', '300']);
+      assert.equal(r.code, 0, r.stderr);
+      const id = r.stdout.trim();
+      ids.push(id);
+      assert.equal(readFileSync(`${cpuDir}/cpu.rt_runtime_us`, 'utf8').trim(), '400000');
+      assert.equal(readFileSync(`${cpuDir}/cpu.rt_period_us`, 'utf8').trim(), '1000000');
+      assert.equal(readFileSync(`${cpuDir}/${id}/cpu.rt_runtime_us`, 'utf8').trim(), '95000');
+      const hc = JSON.parse((await rt.docker(['inspect', id])).stdout)[0].HostConfig;
+      assert.equal(hc.CpuRealtimeRuntime, 95000);
+      const u = await rt[cli](['update', '--cpu-rt-runtime', '50000', id]);
+      assert.equal(u.code, 0, u.stderr);
+      assert.equal(readFileSync(`${cpuDir}/${id}/cpu.rt_runtime_us`, 'utf8').trim(), '50000');
+      assert.equal(JSON.parse((await rt.docker(['inspect', id])).stdout)[0].HostConfig.CpuRealtimeRuntime, 50000);
+    }
+    // More than the parent has left: the kernel refuses it, the start fails, no cgroup stays.
+    const big = await rt.docker(['run', '-d', '--name', 'rt-too-much', '--network', 'none', '--cgroup-parent', parent, '--cpu-rt-runtime', '500000', 'busybox', 'true']);
+    assert.equal(big.code, 125, big.stdout);
+    assert.match(big.stderr, /cpu\.rt_runtime_us: invalid argument/);
+    const id = (await rt.docker(['inspect', '-f', '{{.Id}}', 'rt-too-much'])).stdout.trim();
+    assert.equal(existsSync(`${cpuDir}/${id}`), false);
+    await rt.docker(['rm', '-f', 'rt-too-much']);
+  } finally {
+    for (const id of ids) await rt.docker(['rm', '-f', id]);
+    await rt.stop();
+    for (const ctl of readdirSync('/sys/fs/cgroup')) {
+      try {
+        rmdirSync(`/sys/fs/cgroup/${ctl}/${parent}`);
+      } catch {
+        // Not made under this controller.
+      }
+    }
+  }
+});
+
+test('--cpu-rt-runtime and --cpu-rt-period: Docker\'s texts for what cannot be', async () => {
+  const bad = await d.docker(['create', '--cpu-rt-period', '1000', '--cpu-rt-runtime', '5000', 'busybox', 'true']);
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(bad.stderr, RT ? /cpu real-time runtime cannot be higher than cpu real-time period/ : /kernel does not support CPU real-time scheduler/);
+});

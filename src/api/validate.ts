@@ -53,6 +53,8 @@ const HOST_CONFIG: Shape = {
     CpuShares: 'number',
     CpuPeriod: 'number',
     CpuQuota: 'number',
+    CpuRealtimePeriod: 'number',
+    CpuRealtimeRuntime: 'number',
     CpusetCpus: 'string',
     CpusetMems: 'string',
     PidsLimit: 'number',

@@ -7,7 +7,7 @@ import type { Server } from 'node:net';
 import { Command, Option } from 'commander';
 import { createApiHandler, createApiServer } from '../api/index.js';
 import { BridgeDriver, NameServer, bridgeTag } from '../network/index.js';
-import { checkHostGatewayIp, Daemon, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
+import { checkHostGatewayIp, checkRealtime, Daemon, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
 import { createLogger, errorMessage, isErrno, type Logger, type LogLevel } from '../util/index.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -38,6 +38,8 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
     .option('-b, --bridge <name>', "The default network's bridge device; 'none' for no default network", DEFAULT_CONFIG.bridge)
     .option('--bip <cidr>', "The default network's gateway address and prefix, as 172.30.0.1/16")
     .option('--host-gateway-ip <ip>', 'IP address that the special \'host-gateway\' string in --add-host resolves to; the default bridge\'s gateway when unset')
+    .option('--cpu-rt-period <int>', 'Limit the CPU real-time period in microseconds for the parent cgroup for all containers (not supported with cgroups v2)')
+    .option('--cpu-rt-runtime <int>', 'Limit the CPU real-time runtime in microseconds for the parent cgroup for all containers (not supported with cgroups v2)')
     .allowExcessArguments(false);
   program.parse(argv);
   const o = program.opts();
@@ -63,6 +65,8 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
   if (fromCli('bridge')) cfg.bridge = o.bridge;
   if (o.bip) cfg.bip = o.bip;
   if (o.hostGatewayIp) cfg.hostGatewayIp = checkHostGatewayIp(o.hostGatewayIp);
+  if (o.cpuRtPeriod !== undefined) cfg.cpuRtPeriod = checkRealtime('cpu-rt-period', o.cpuRtPeriod);
+  if (o.cpuRtRuntime !== undefined) cfg.cpuRtRuntime = checkRealtime('cpu-rt-runtime', o.cpuRtRuntime);
   for (const opt of o.logOpt as string[]) {
     const eq = opt.indexOf('=');
     if (eq < 0) throw new Error(`invalid log opt ${opt}: expected key=value`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, checkInsecureRegistries, checkMirror, checkRegistryMirrors, hostDefaultRuntime, readDaemonJson } from './config.js';
+import { DEFAULT_CONFIG, checkInsecureRegistries, checkMirror, checkRealtime, checkRegistryMirrors, hostDefaultRuntime, readDaemonJson } from './config.js';
 import { registryConfig } from './system.js';
 
 test('debian-mirror: deb.debian.org by default, daemon.json sets it and the security archive', async () => {
@@ -67,4 +67,22 @@ test('default runtime: crun where it is installed and the cgroups are all v2, ru
   assert.equal(hostDefaultRuntime(DEFAULT_CONFIG.runtimes, host('/usr/bin/crun')), 'runc', 'a v1 or hybrid host');
   assert.equal(hostDefaultRuntime(DEFAULT_CONFIG.runtimes, host(v2)), 'runc', 'no crun');
   assert.equal(hostDefaultRuntime({ runc: { path: '/usr/sbin/runc' } }, host('/usr/bin/crun', v2)), 'runc', 'crun not among the runtimes');
+});
+
+test('cpu-rt-period and cpu-rt-runtime: whole microseconds from daemon.json or flags; -1 only for a runtime', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-config-'));
+  try {
+    const path = join(dir, 'daemon.json');
+    await writeFile(path, JSON.stringify({ 'cpu-rt-period': 1000000, 'cpu-rt-runtime': 950000 }));
+    const cfg = await readDaemonJson(path, true);
+    assert.equal(cfg.cpuRtPeriod, 1000000);
+    assert.equal(cfg.cpuRtRuntime, 950000);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.equal(checkRealtime('cpu-rt-runtime', '-1'), -1);
+  assert.equal(checkRealtime('cpu-rt-period', '5000'), 5000);
+  for (const [key, v] of [['cpu-rt-period', '-1'], ['cpu-rt-runtime', 'x'], ['cpu-rt-runtime', 1.5]] as const) {
+    assert.throws(() => checkRealtime(key, v), new RegExp(`invalid ${key} "${v}": a whole number of microseconds is expected$`));
+  }
 });

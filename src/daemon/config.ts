@@ -48,6 +48,12 @@ export interface DaemonConfig {
   maxConcurrentUploads: number;
   /** wharf's `certs-dir`: `<dir>/<host:port>/ca.crt` (and client.cert/client.key) per registry. */
   certsDir: string;
+  /**
+   * dockerd's --cpu-rt-period and --cpu-rt-runtime: the real-time CPU time (µs per period) of the
+   * containers' parent cgroup, which their `--cpu-rt-runtime` is carved from (cgroup v1 only).
+   */
+  cpuRtPeriod?: number;
+  cpuRtRuntime?: number;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -107,6 +113,8 @@ interface DaemonJson {
   'max-concurrent-downloads'?: number;
   'max-concurrent-uploads'?: number;
   'certs-dir'?: string;
+  'cpu-rt-period'?: number;
+  'cpu-rt-runtime'?: number;
 }
 
 /**
@@ -160,6 +168,8 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j['insecure-registries'] !== undefined) out.insecureRegistries = checkInsecureRegistries(j['insecure-registries']);
   if (j['max-concurrent-downloads'] !== undefined) out.maxConcurrentDownloads = checkConcurrency('max-concurrent-downloads', j['max-concurrent-downloads']);
   if (j['max-concurrent-uploads'] !== undefined) out.maxConcurrentUploads = checkConcurrency('max-concurrent-uploads', j['max-concurrent-uploads']);
+  if (j['cpu-rt-period'] !== undefined) out.cpuRtPeriod = checkRealtime('cpu-rt-period', j['cpu-rt-period']);
+  if (j['cpu-rt-runtime'] !== undefined) out.cpuRtRuntime = checkRealtime('cpu-rt-runtime', j['cpu-rt-runtime']);
   if (j['certs-dir'] !== undefined) {
     if (typeof j['certs-dir'] !== 'string' || !j['certs-dir'].startsWith('/')) throw new InvalidArgumentError('invalid certs-dir: an absolute path is expected');
     out.certsDir = j['certs-dir'];
@@ -237,6 +247,14 @@ export function checkMirror(key: string, v: unknown, emptyOk: boolean): string {
   if (!['http:', 'https:', 'file:'].includes(u.protocol)) throw new InvalidArgumentError(`invalid ${key} "${v}": use an http, https or file URL`);
   if (/\s/.test(v)) throw new InvalidArgumentError(`invalid ${key} "${v}": it contains spaces`);
   return v.replace(/\/+$/, '');
+}
+
+/** --cpu-rt-period and --cpu-rt-runtime: microseconds; -1 is the kernel's "no limit" for a runtime. */
+export function checkRealtime(key: 'cpu-rt-period' | 'cpu-rt-runtime', v: unknown): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  const min = key === 'cpu-rt-runtime' ? -1 : 0;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`invalid ${key} "${String(v)}": a whole number of microseconds is expected`);
+  return n;
 }
 
 /** dockerd's --host-gateway-ip: one IPv4 address (wharf's networks are IPv4 only). */

@@ -126,6 +126,7 @@ export class Daemon {
       conmonPath: this.config.conmonPath,
       stateDir: join(this.config.execRoot, 'runtime', name),
       logger: this.logger,
+      cpuRealtime: this.config.cpuRtPeriod || this.config.cpuRtRuntime ? { period: this.config.cpuRtPeriod, runtime: this.config.cpuRtRuntime } : undefined,
     });
     this.#runtimes.set(name, rt);
     return rt;

@@ -1,5 +1,5 @@
 export { Daemon } from './daemon.js';
-export { checkHostGatewayIp, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, type DaemonConfig } from './config.js';
+export { checkHostGatewayIp, checkRealtime, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, type DaemonConfig } from './config.js';
 export type { ContainerService, AttachOptions, LogsOptions } from './containers/index.js';
 export type { AttachIO } from './pump.js';
 export type { ExecService } from './exec.js';

@@ -5,7 +5,7 @@ import { checkResources, defaultResources, mergeUpdate, parseUintList, runtimeRe
 
 const ALL: CgroupSupport = {
   memory: true, swap: true, swappiness: true, memoryReservation: true, oomKillDisable: true, pids: true,
-  cpuShares: true, cpuCfs: true, cpuset: true, blkioWeight: true, blkioWeightDevice: true, blkioThrottle: true,
+  cpuShares: true, cpuCfs: true, cpuRealtime: true, cpuset: true, blkioWeight: true, blkioWeightDevice: true, blkioThrottle: true,
   cpus: '0-1', mems: '0',
 };
 const check = (r: Parameters<typeof checkResources>[0], update = false, sys = ALL) => checkResources(r, update, sys, 2);
@@ -29,6 +29,7 @@ test('checkResources: Docker\'s texts for values out of range', () => {
     [{ CpusetMems: '1' }, /Requested memory nodes are not available - requested 1, available: 0$/],
     [{ BlkioWeight: 5 }, /Range of blkio weight is from 10 to 1000$/],
     [{ ShmSize: -1 }, /SHM size can not be less than 0$/],
+    [{ CpuRealtimePeriod: 5000, CpuRealtimeRuntime: 10000 }, /cpu real-time runtime cannot be higher than cpu real-time period$/],
   ];
   for (const [r, msg] of cases) assert.throws(() => check(r), msg, JSON.stringify(r));
   assert.deepEqual(check({ Memory: 64 << 20, NanoCpus: 1.5e9, CpusetCpus: '0,1', MemorySwappiness: -1 }), []);
@@ -48,6 +49,14 @@ test('checkResources: what the host cannot limit is discarded with dockerd\'s wa
   assert.equal(r.BlkioWeight, 0);
   assert.equal(r.PidsLimit, null);
   assert.equal(r.KernelMemory, 0);
+});
+
+test('checkResources: real-time CPU limits are refused where the kernel has no real-time groups', () => {
+  for (const r of [{ CpuRealtimeRuntime: 5000 }, { CpuRealtimePeriod: 5000 }]) {
+    assert.throws(() => check(r, false, { ...ALL, cpuRealtime: false }), /kernel does not support CPU real-time scheduler$/);
+  }
+  assert.deepEqual(check({ CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 95000 }), []);
+  assert.deepEqual(runtimeResources({ CpuRealtimePeriod: 1000000, CpuRealtimeRuntime: 95000 }).cpuRealtimeRuntime, 95000);
 });
 
 test('parseUintList: ranges and lists', () => {

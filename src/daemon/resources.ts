@@ -127,6 +127,12 @@ export function checkResources(r: Resources & Pick<HostConfig, 'ShmSize' | 'OomS
   if (quota > 0 && quota < 1000) fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
   // -1 is the kernel's "no quota"; anything below it is no value at all.
   if (quota < -1) fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  // Current dockerd refuses these outright where the kernel has no real-time groups (v2, or v1
+  // without CONFIG_RT_GROUP_SCHED); 20.10 only warned.
+  const rtPeriod = r.CpuRealtimePeriod ?? 0;
+  const rtRuntime = r.CpuRealtimeRuntime ?? 0;
+  if ((rtPeriod !== 0 || rtRuntime !== 0) && !sys.cpuRealtime) fail('kernel does not support CPU real-time scheduler');
+  if (rtPeriod !== 0 && rtRuntime !== 0 && rtRuntime > rtPeriod) fail('cpu real-time runtime cannot be higher than cpu real-time period');
   if ((r.CpuPercent ?? 0) > 0) {
     warnings.push('linux does not support CPU percent. Percent discarded.');
     r.CpuPercent = 0;
@@ -191,6 +197,8 @@ export function runtimeResources(hc: Resources, forUpdate = false): RuntimeResou
     cpuShares: hc.CpuShares || undefined,
     cpuQuota: hc.NanoCpus ? Math.round((hc.NanoCpus / 1e9) * 100_000) : hc.CpuQuota || undefined,
     cpuPeriod: hc.NanoCpus ? 100_000 : hc.CpuPeriod || undefined,
+    cpuRealtimePeriod: hc.CpuRealtimePeriod || undefined,
+    cpuRealtimeRuntime: hc.CpuRealtimeRuntime || undefined,
     cpusetCpus: hc.CpusetCpus || undefined,
     cpusetMems: hc.CpusetMems || undefined,
     // The record keeps "no limit" as null; an update must say so, or an earlier limit would stay.

@@ -4,9 +4,9 @@
  * one tree per controller (`/sys/fs/cgroup/memory/<path>`, ...); v2 one tree for all of them
  * (`/sys/fs/cgroup/<path>`). A hybrid host (v1 controllers beside an empty v2 tree) is v1 here.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { BlkioStatEntry, ContainerStats, CpuStats, NetworkStats } from '../types/index.js';
 
 const ROOT = '/sys/fs/cgroup';
@@ -24,6 +24,8 @@ export interface CgroupSupport {
   pids: boolean;
   cpuShares: boolean;
   cpuCfs: boolean;
+  /** v1's real-time group scheduling (CONFIG_RT_GROUP_SCHED); v2 has none. */
+  cpuRealtime: boolean;
   cpuset: boolean;
   blkioWeight: boolean;
   blkioWeightDevice: boolean;
@@ -55,6 +57,7 @@ function detect(): CgroupSupport {
       pids: ctl.has('pids'),
       cpuShares: ctl.has('cpu'),
       cpuCfs: ctl.has('cpu'),
+      cpuRealtime: false,
       cpuset: ctl.has('cpuset'),
       blkioWeight: io && (existsSync(join(ROOT, 'init.scope', 'io.weight')) || existsSync(join(ROOT, 'init.scope', 'io.bfq.weight'))),
       blkioWeightDevice: io && existsSync(join(ROOT, 'init.scope', 'io.weight')),
@@ -74,6 +77,7 @@ function detect(): CgroupSupport {
     pids: has('pids', 'cgroup.procs'),
     cpuShares: has('cpu', 'cpu.shares'),
     cpuCfs: has('cpu', 'cpu.cfs_quota_us'),
+    cpuRealtime: has('cpu', 'cpu.rt_runtime_us'),
     cpuset: has('cpuset', 'cpuset.cpus'),
     blkioWeight: has('blkio', 'blkio.weight') || has('blkio', 'blkio.bfq.weight'),
     blkioWeightDevice: has('blkio', 'blkio.weight_device') || has('blkio', 'blkio.bfq.weight_device'),
@@ -87,6 +91,35 @@ let support: CgroupSupport | undefined;
 /** Read once: the controllers a host mounts do not change while the daemon runs. */
 export function cgroupSupport(): CgroupSupport {
   return (support ??= detect());
+}
+
+/** The real-time CPU time the daemon gives its containers' parent cgroup (dockerd's --cpu-rt-period, --cpu-rt-runtime). */
+export interface RealtimeBudget {
+  period?: number;
+  runtime?: number;
+}
+
+/**
+ * Gives each cgroup from the top down to `parent` the daemon's real-time budget. On v1 a new
+ * cgroup's cpu.rt_runtime_us is 0 and no child may have more than its parent, so without this no
+ * container could get `--cpu-rt-runtime`. Nothing to do on v2, which has no real-time groups.
+ */
+export function grantRealtime(parent: string, budget: RealtimeBudget): void {
+  if (cgroupV2 || (!budget.period && !budget.runtime)) return;
+  let dir = join(ROOT, 'cpu');
+  // Normalized from the root: a --cgroup-parent of `../x` stays inside the hierarchy.
+  for (const part of posix.normalize(`/${parent}`).split('/').filter(Boolean)) {
+    dir = join(dir, part);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const [file, value] of [['cpu.rt_period_us', budget.period], ['cpu.rt_runtime_us', budget.runtime]] as const) {
+      if (!value) continue;
+      try {
+        writeFileSync(join(dir, file), String(value));
+      } catch (err) {
+        throw new Error(`unable to init CPU RT controller: write ${join(dir, file)}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
 }
 
 /** Where one controller's directory of a container's cgroup is (`controller` is ignored on v2). */

@@ -60,7 +60,7 @@ interface OciBlockDevice {
 export interface OciResources {
   devices?: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[];
   memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean; swappiness?: number };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  cpu?: { shares?: number; quota?: number; period?: number; realtimePeriod?: number; realtimeRuntime?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
   blockIO?: {
     weight?: number;
@@ -84,8 +84,8 @@ export function ociResources(r: Resources, blockDevices: BlockDevices = {}): Omi
   if (r.memory || r.memoryReservation || r.memorySwap || r.oomKillDisable || r.memorySwappiness !== undefined) {
     out.memory = { limit: r.memory, reservation: r.memoryReservation, swap: r.memorySwap, disableOOMKiller: r.oomKillDisable, swappiness: r.memorySwappiness };
   }
-  if (r.cpuShares || r.cpuQuota || r.cpuPeriod || r.cpusetCpus || r.cpusetMems) {
-    out.cpu = { shares: r.cpuShares, quota: r.cpuQuota, period: r.cpuPeriod, cpus: r.cpusetCpus, mems: r.cpusetMems };
+  if (r.cpuShares || r.cpuQuota || r.cpuPeriod || r.cpuRealtimePeriod || r.cpuRealtimeRuntime || r.cpusetCpus || r.cpusetMems) {
+    out.cpu = { shares: r.cpuShares, quota: r.cpuQuota, period: r.cpuPeriod, realtimePeriod: r.cpuRealtimePeriod, realtimeRuntime: r.cpuRealtimeRuntime, cpus: r.cpusetCpus, mems: r.cpusetMems };
   }
   if (r.pidsLimit) out.pids = { limit: r.pidsLimit };
   const dev = (l: BlockDeviceLimit) => {

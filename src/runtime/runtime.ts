@@ -1,7 +1,7 @@
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { mkdir, open, readFile, readdir, rm, stat, writeFile, constants as fsConstants } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import {
   CommandInvokeError,
   ConflictError,
@@ -22,7 +22,7 @@ import { DirWatch } from './dirwatch.js';
 import { runtimeErrorText, startConmon } from './conmon.js';
 import { removeRotated, rotateLog } from './logs.js';
 import { blockDevicePaths, capsFromMask, generateSpec, ociProcess, ociResources, rlimits, ALL_CAPS, type BlockDevices, type OciDevice } from './oci.js';
-import { readCgroupStats, type CgroupSample } from './cgroups.js';
+import { grantRealtime, readCgroupStats, type CgroupSample, type RealtimeBudget } from './cgroups.js';
 import { NsexecStartError, nsexec, nsexecAvailable } from './nsexec.js';
 import type { OciSeccomp } from './seccomp.js';
 import type {
@@ -56,6 +56,8 @@ export interface RuntimeOptions {
   /** Private state: the runtime's --root, bundles, exec sessions. */
   stateDir: string;
   logger: Logger;
+  /** The real-time budget of the containers' parent cgroup (v1 only); none when unset. */
+  cpuRealtime?: RealtimeBudget;
 }
 
 /** The log settings a container was created with, kept in its bundle for rotation after a daemon restart. */
@@ -244,6 +246,7 @@ export class Runtime {
       systemdHierarchy: SYSTEMD_HIERARCHY,
       blockDevices: await this.#blockDevices(spec.resources),
     });
+    if (this.#o.cpuRealtime) grantRealtime(posix.dirname(oci.linux.cgroupsPath), this.#o.cpuRealtime);
     await writeFile(join(bundle, 'config.json'), JSON.stringify(oci));
     const log: LogSettings = { path: opts.logPath, maxSize: opts.logMaxSize, maxFiles: opts.logMaxFiles };
     await writeJsonAtomic(join(bundle, 'log.json'), log, { durable: false });

@@ -53,6 +53,9 @@ export interface Resources {
   cpuShares?: number;
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** cgroup v1's real-time budget (cpu.rt_period_us, cpu.rt_runtime_us), in microseconds. */
+  cpuRealtimePeriod?: number;
+  cpuRealtimeRuntime?: number;
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;

@@ -44,6 +44,8 @@ export interface CreateFlags extends NetworkFlags {
   pidsLimit?: number;
   cpuPeriod?: number;
   cpuQuota?: number;
+  cpuRtPeriod?: number;
+  cpuRtRuntime?: number;
   cpusetCpus?: string;
   cpusetMems?: string;
   memoryReservation?: number;
@@ -211,6 +213,8 @@ export function addLimitFlags(cmd: Command, forUpdate = false): Command {
     .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)', intArg)
     .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg)
     .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intArg)
+    .option('--cpu-rt-period <int>', 'Limit CPU real-time period in microseconds', intArg)
+    .option('--cpu-rt-runtime <int>', 'Limit CPU real-time runtime in microseconds', intArg)
     .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intArg)
     .option('--cpus <decimal>', 'Number of CPUs', cpusArg)
     .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
@@ -253,6 +257,8 @@ export function limitResources(f: CreateFlags): Partial<HostConfig> {
     CpuShares: f.cpuShares,
     CpuPeriod: f.cpuPeriod,
     CpuQuota: f.cpuQuota,
+    CpuRealtimePeriod: f.cpuRtPeriod,
+    CpuRealtimeRuntime: f.cpuRtRuntime,
     CpusetCpus: f.cpusetCpus,
     CpusetMems: f.cpusetMems,
     PidsLimit: f.pidsLimit,

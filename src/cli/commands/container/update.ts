@@ -9,7 +9,7 @@ import { addLimitFlags, limitResources, parseRestart, type CreateFlags } from '.
 /** The flags `update` takes: the cgroup limits and --restart. */
 export type UpdateOptions = Pick<
   CreateFlags,
-  'blkioWeight' | 'cpuPeriod' | 'cpuQuota' | 'cpuShares' | 'cpus' | 'cpusetCpus' | 'cpusetMems' | 'memory' | 'memoryReservation' | 'memorySwap' | 'pidsLimit' | 'restart'
+  'blkioWeight' | 'cpuPeriod' | 'cpuQuota' | 'cpuRtPeriod' | 'cpuRtRuntime' | 'cpuShares' | 'cpus' | 'cpusetCpus' | 'cpusetMems' | 'memory' | 'memoryReservation' | 'memorySwap' | 'pidsLimit' | 'restart'
 >;
 
 /** The update body for the flags given; undefined when none was (docker refuses that). */
