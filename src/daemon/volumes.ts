@@ -353,8 +353,7 @@ export class VolumeService implements VolumePort {
     const held = new Set([...this.#held.values()].flat());
     for (const v of this.#store.list()) {
       if (held.has(v.name)) continue;
-      // Nobody acquired it in this daemon's life: the release is the last user's.
-      await this.#store.release(v.name, '').catch((err) => this.#o.logger?.warn('unmounting an unused volume failed', { name: v.name, error: errorMessage(err) }));
+      await this.#store.releaseIfUnused(v.name).catch((err) => this.#o.logger?.warn('unmounting an unused volume failed', { name: v.name, error: errorMessage(err) }));
     }
   }
 

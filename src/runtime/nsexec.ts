@@ -183,7 +183,7 @@ const DRAIN_MS = 100;
 export async function nsexec(initPid: number, p: ExecProcess, c: ContainerProcessSpec): Promise<ExecSession> {
   const job = Buffer.from(jobItems(initPid, p, c).map((i) => `${i}\0`).join(''));
   const child = spawnPiped(NSEXEC_PATH, [], { fds: [p.stdin ? 'in' : 'ignore', 'out', 'out', 'in', 'out'] });
-  const [stdin, stdoutPipe, stderrPipe, jobPipe, statusPipe] = child.pipes as [Socket | undefined, Socket, Socket, Socket, Socket];
+  const [stdin, stdoutPipe, stderrPipe, jobPipe, statusPipe] = child.pipes;
   // The session's streams end when the process's output does, or shortly after it exited (see DRAIN_MS).
   const stdout = relay(stdoutPipe);
   const stderr = relay(stderrPipe);

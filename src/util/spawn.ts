@@ -44,12 +44,15 @@ const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) =
 /** A child's fd: /dev/null, a new pipe the child reads ('in') or writes ('out'), or an fd of ours. */
 export type ChildFd = 'ignore' | 'in' | 'out' | number;
 
-export interface PipedChild {
+/** Our end of the child's fd `F`: a socket for a pipe, nothing for the others. */
+type PipeEnd<F extends ChildFd> = F extends 'in' | 'out' ? Socket : undefined;
+
+export interface PipedChild<Fds extends readonly ChildFd[] = readonly ChildFd[]> {
   pid: number;
   /** Settles when the program has ended. */
   exited: Promise<ProgramExit>;
   /** Our end of each 'in' and 'out' pipe, at the child's fd number. */
-  pipes: (Socket | undefined)[];
+  pipes: { -readonly [I in keyof Fds]: PipeEnd<Fds[I]> };
   /**
    * Signals the program while it runs; nothing once it ended. It is reaped only as `exited`
    * settles, so until then its pid is still its own (a zombie at worst), never another's.
@@ -62,7 +65,11 @@ export interface PipedChild {
  * /dev/stdout on a pipe, not on the socket pairs Node's spawn makes). Throws as Node's spawn's
  * 'error' event would (`spawn FILE ENOENT`) when the program cannot start.
  */
-export function spawnPiped(file: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; fds: readonly ChildFd[]; newSession?: boolean }): PipedChild {
+export function spawnPiped<const Fds extends readonly ChildFd[]>(
+  file: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; fds: Fds; newSession?: boolean },
+): PipedChild<Fds> {
   const pipes: ([number, number] | undefined)[] = [];
   try {
     for (const f of opts.fds) pipes.push(f === 'in' || f === 'out' ? pipe() : undefined);
@@ -88,7 +95,8 @@ export function spawnPiped(file: string, args: readonly string[], opts: { env?: 
   return {
     pid: child.pid,
     exited,
-    pipes: pipes.map((p, i) => p && new Socket({ fd: p[1 - childEnd(i)], readable: opts.fds[i] === 'out', writable: opts.fds[i] === 'in' })),
+    // The map keeps each index's kind: a socket exactly where the fd is a pipe, as PipeEnd says.
+    pipes: pipes.map((p, i) => p && new Socket({ fd: p[1 - childEnd(i)], readable: opts.fds[i] === 'out', writable: opts.fds[i] === 'in' })) as PipedChild<Fds>['pipes'],
     kill: (signal) => {
       if (running) process.kill(child.pid, signal);
     },

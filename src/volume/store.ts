@@ -193,7 +193,7 @@ export class VolumeStore {
       if (!hasMountOptions(v)) return data;
       const users = this.#users.get(name) ?? new Set<string>();
       if (users.size === 0 && !(await isMountPoint(data))) {
-          const o = v.options ?? {};
+        const o = v.options ?? {};
         const args = ['-t', o.type || 'none'];
         if (o.o) args.push('-o', o.o);
         args.push(o.device || o.type || 'none', data);
@@ -210,22 +210,35 @@ export class VolumeStore {
   /** The user is done with the volume; the last one unmounts an options volume. Idempotent. */
   release(name: string, user: string, stillUsed = false): Promise<void> {
     return this.#lock(name, async () => {
-      const v = this.#volumes.get(name);
-      if (!v || !hasMountOptions(v)) return;
       const users = this.#users.get(name);
       users?.delete(user);
       if (users?.size || stillUsed) return;
-      this.#users.delete(name);
-      const data = this.mountpoint(name);
-      if (await isMountPoint(data)) {
-        try {
-          // A device volume's unmount writes back what its users wrote: off the main thread.
-          await umountAsync(data);
-        } catch (err) {
-          if (!isErrno(err, 'EINVAL')) await umountAsync(data, true);
-        }
-      }
+      await this.#unmount(name);
     });
+  }
+
+  /**
+   * Unmounts an options volume that no user of this daemon's life holds: after a restart, one
+   * whose last container ended while no daemon was watching.
+   */
+  releaseIfUnused(name: string): Promise<void> {
+    return this.#lock(name, async () => {
+      if (!this.#users.get(name)?.size) await this.#unmount(name);
+    });
+  }
+
+  async #unmount(name: string): Promise<void> {
+    const v = this.#volumes.get(name);
+    if (!v || !hasMountOptions(v)) return;
+    this.#users.delete(name);
+    const data = this.mountpoint(name);
+    if (!(await isMountPoint(data))) return;
+    try {
+      // A device volume's unmount writes back what its users wrote: off the main thread.
+      await umountAsync(data);
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL')) await umountAsync(data, true);
+    }
   }
 
   /** Bytes of content under the volume (files once per inode), as `system df -v` shows. */

@@ -12,7 +12,6 @@
  * line on stdout (`{"ok": ...}` or `{"error": {code, message}}`); for an archive the tar follows
  * that line on stdout; for an extract the tar comes on stdin and the line is written at the end.
  */
-import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContainerPathStat } from '../../types/index.js';
@@ -67,7 +66,7 @@ export interface CopyWorker {
 
 export function startCopyWorker(job: CopyJob): CopyWorker {
   const child = spawnPiped(process.execPath, [COPY_WORKER_PATH, JSON.stringify(job)], { fds: ['in', 'out', 'out'] });
-  const [stdin, stdout, stderrPipe] = child.pipes as [Socket, Socket, Socket];
+  const [stdin, stdout, stderrPipe] = child.pipes;
   let stderr = '';
   stderrPipe.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < STDERR_MAX) stderr += s;
