@@ -206,6 +206,9 @@ struct lookup_work {
   const char *failed;
   struct stat st;
   int err;
+  // openDirIn: open the directory instead of lstat; the descriptor is handed over in fd.
+  int open_dir;
+  int fd;
 };
 
 // The lookup's own thread takes the container's root as its root (unshare CLONE_FS first, so no
@@ -216,6 +219,15 @@ static void *lookup_main(void *arg) {
   if (unshare(CLONE_FS) < 0 || chroot(w->root) < 0 || chdir("/") < 0) {
     w->failed = "chroot";
     w->err = errno;
+    return NULL;
+  }
+  if (w->open_dir) {
+    // A descriptor outlives the thread's root: what is opened through it later stays below it.
+    w->fd = open(w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->fd < 0) {
+      w->failed = "open";
+      w->err = errno;
+    }
     return NULL;
   }
   if (lstat(w->path, &w->st) < 0) {
@@ -257,7 +269,11 @@ static void set_number(napi_env env, napi_value obj, const char *name, double v)
 static void lookup_complete(napi_env env, napi_status status, void *data) {
   (void)status;
   struct lookup_work *w = data;
-  if (w->err == 0) {
+  if (w->err == 0 && w->open_dir) {
+    napi_value fd;
+    napi_create_int32(env, w->fd, &fd);
+    napi_resolve_deferred(env, w->deferred, fd);
+  } else if (w->err == 0) {
     napi_value out;
     napi_create_object(env, &out);
     set_number(env, out, "mode", w->st.st_mode);
@@ -283,7 +299,7 @@ static void lookup_complete(napi_env env, napi_status status, void *data) {
 // readlink(2) for a symlink, of `path` as seen with `root` as `/` (a running container's
 // /proc/PID/root, which carries its mounts). On the thread pool, so a path on a hung network
 // mount stalls a pool thread, not the daemon.
-static napi_value js_lookup_in(napi_env env, napi_callback_info info) {
+static napi_value lookup_in(napi_env env, napi_callback_info info, int open_dir) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -296,9 +312,20 @@ static napi_value js_lookup_in(napi_env env, napi_callback_info info) {
     free(w);
     return NULL;
   }
-  napi_value promise = queue_promise_work(env, "lookupIn", lookup_execute, lookup_complete, w, &w->work, &w->deferred);
+  w->open_dir = open_dir;
+  napi_value promise = queue_promise_work(env, open_dir ? "openDirIn" : "lookupIn", lookup_execute, lookup_complete, w, &w->work, &w->deferred);
   if (!promise) free(w);
   return promise;
+}
+
+static napi_value js_lookup_in(napi_env env, napi_callback_info info) {
+  return lookup_in(env, info, 0);
+}
+
+// openDirIn(root, path) -> Promise<fd>: the directory `path` opened as lookupIn resolves it
+// (inside `root`), close-on-exec. The caller closes it.
+static napi_value js_open_dir_in(napi_env env, napi_callback_info info) {
+  return lookup_in(env, info, 1);
 }
 
 // enterRoot(path): chroot(path) then chdir("/"), for a process that must resolve every path
@@ -718,6 +745,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
       {"umountAsync", NULL, js_umount_async, NULL, NULL, NULL, napi_default, NULL},
       {"lookupIn", NULL, js_lookup_in, NULL, NULL, NULL, napi_default, NULL},
+      {"openDirIn", NULL, js_open_dir_in, NULL, NULL, NULL, napi_default, NULL},
       {"enterRoot", NULL, js_enter_root, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},

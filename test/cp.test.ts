@@ -249,6 +249,38 @@ test('cp: a parent that is a symlink out of the root leads nowhere outside, in e
   }
 });
 
+test('GET archive of a running container: a directory swapped for a link to a host path mid-copy never leads the copy there', async () => {
+  const host = await mkdtemp(join(tmpdir(), 'wharf-cp-race-'));
+  const marker = `wharf-host-only-${process.pid}`;
+  const FILES = 200;
+  try {
+    // The host directory has the same names as the container's, so a copy led there mid-way finds them.
+    for (let i = 0; i < FILES; i++) await writeFile(join(host, `f${i}`), `${marker}\n`);
+    const c = 'cp-race';
+    // The container's processes keep putting a link to the host directory's path where /race/sub
+    // is, half of the time, while a copy reads its files.
+    const swap = [
+      `mkdir -p /race/sub && for i in $(seq 0 ${FILES - 1}); do echo inside > /race/sub/f$i; done && touch /ready`,
+      `while true; do mv /race/sub /race/held; ln -s ${host} /race/sub; usleep 3000; rm /race/sub; mv /race/held /race/sub; usleep 3000; done`,
+    ].join(' && ');
+    assert.equal((await d.docker(['run', '-d', '--name', c, '--network', 'none', 'busybox', 'sh', '-c', swap])).code, 0);
+    await waitForPath(c, '/ready');
+    let withInside = 0;
+    const until = Date.now() + 20_000;
+    for (let i = 0; i < 100 && Date.now() < until; i++) {
+      // A copy may fail when it meets a link where it found a directory; it never reads the host's files.
+      const r = await d.api('GET', `/containers/${c}/archive?path=/race`).catch(() => undefined);
+      if (!r) continue;
+      assert.doesNotMatch(r.body, new RegExp(marker), `round ${i}: the host's files came with the copy`);
+      if (r.body.includes('inside\n')) withInside++;
+    }
+    assert.ok(withInside > 0, 'some copies found the directory in place');
+  } finally {
+    await d.docker(['rm', '-f', 'cp-race']);
+    await rm(host, { recursive: true, force: true });
+  }
+});
+
 test('PUT archive: a tar with .. entries writes nothing, running or stopped', async () => {
   const c = 'cp-dotdot';
   assert.equal((await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '1000'])).code, 0);

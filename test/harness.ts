@@ -157,6 +157,9 @@ export async function startDaemon(extraArgs: string[] = [], daemonJson = '{}'): 
             const chunks: Buffer[] = [];
             res.on('data', (c) => chunks.push(c));
             res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+            // A body the daemon cut short (a stream that failed after its headers) has no 'end'.
+            res.on('error', reject);
+            res.on('close', () => res.complete || reject(new Error(`${method} ${path}: the response was cut short`)));
           },
         );
         req.on('error', reject);

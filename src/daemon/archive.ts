@@ -1,11 +1,11 @@
 import type { BigIntStats } from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants } from 'node:fs';
 import { lstat, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Pack } from 'tar-stream';
 import type { ContainerPathStat } from '../types/index.js';
-import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, packTree, preserveTrailingDotOrSeparator, resolveInView, untar, type RootedStats, type RootView } from '../util/index.js';
+import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, openDirIn, packTree, preserveTrailingDotOrSeparator, resolveInView, untar, type RootedStats, type RootView } from '../util/index.js';
 
 /*
  * `docker cp` on the daemon side: stat a path, archive it, extract an archive into a directory,
@@ -125,6 +125,18 @@ export function archiveIn(view: RootView, found: ResolvedPath): Pack {
     name: found.stat.name,
     redirect: (rel) => mountAt(view, rel ? posix.join(found.path, rel) : found.path),
   });
+}
+
+/**
+ * archiveIn for a running container's root (`/proc/PID/root`, its mounts included), read while
+ * its processes run: the parent of what statIn found is opened inside the root by the kernel,
+ * and everything below is named one component at a time through held descriptors (packTree), so
+ * no directory swapped for a symlink meanwhile leads the copy out of the root.
+ */
+export async function archiveInRoot(root: string, found: ResolvedPath): Promise<Pack> {
+  const fd = await openDirIn(root, posix.dirname(found.path));
+  const base = posix.basename(found.path);
+  return packTree(`/proc/self/fd/${fd}/${base || '.'}`, { name: found.stat.name, done: () => closeSync(fd) });
 }
 
 export interface ExtractOptions {

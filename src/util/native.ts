@@ -12,6 +12,7 @@ interface NativeBinding {
   umount(target: string, detach: boolean): void;
   umountAsync(target: string, detach: boolean): Promise<void>;
   lookupIn(root: string, path: string): Promise<{ mode: number; size: number; mtimeSec: number; mtimeNsec: number; link?: string }>;
+  openDirIn(root: string, path: string): Promise<number>;
   enterRoot(path: string): void;
   pipe(): [number, number];
   spawn(file: string, argv: string[], envp: string[] | null, cwd: string | null, fds: number[], setsid: boolean): { pid: number; exited: Promise<ProgramExit> };
@@ -92,6 +93,15 @@ export interface RootedStats {
   link?: string;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
+}
+
+/**
+ * The directory `path` opened (close-on-exec) as lookupIn resolves it, with `root` as `/`. Names
+ * one component below it (`/proc/self/fd/FD/name`) then stay inside `root` however the container
+ * changes its tree meanwhile. The caller closes it.
+ */
+export function openDirIn(root: string, path: string): Promise<number> {
+  return native().openDirIn(root, path).catch(rethrowNamed);
 }
 
 /**

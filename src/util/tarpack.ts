@@ -1,6 +1,5 @@
-import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, statSync, constants as fsConstants, type Stats } from 'node:fs';
+import { lstat, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
@@ -27,6 +26,8 @@ export interface PackOptions {
    * layer made at another time is the same bytes.
    */
   mtimeMax?: Date;
+  /** Called once the walk has ended (finished or failed): descriptors that `path` names can be closed then. */
+  done?: () => void;
 }
 
 /** Files up to this size are read whole in one go by readSmallFile; bigger ones are streamed. */
@@ -40,20 +41,37 @@ export const SMALL_FILE_LIMIT = 256 * 1024;
 export function readSmallFile(path: string, limit = SMALL_FILE_LIMIT): Buffer | undefined {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size > limit) return undefined;
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    // A file that shrank meanwhile is what it is now; the tar header follows the bytes read.
-    return off === size ? buf : buf.subarray(0, off);
+    return readSmallFd(fd, limit);
   } finally {
     closeSync(fd);
   }
+}
+
+function readSmallFd(fd: number, limit = SMALL_FILE_LIMIT): Buffer | undefined {
+  const size = fstatSync(fd).size;
+  if (size > limit) return undefined;
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  // A file that shrank meanwhile is what it is now; the tar header follows the bytes read.
+  return off === size ? buf : buf.subarray(0, off);
+}
+
+/**
+ * A file that lstat said is regular, opened for reading. Unless `follow`, a link put there since
+ * is refused (ELOOP), and a fifo does not block the open (O_NONBLOCK) and is refused after it.
+ */
+function openRegular(path: string, follow: boolean): number {
+  const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | (follow ? 0 : fsConstants.O_NOFOLLOW));
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error(`open ${path}: no longer a regular file`), { code: 'EINVAL' });
+  }
+  return fd;
 }
 
 function header(name: string, st: Stats): TarHeader {
@@ -75,27 +93,39 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
   const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(clamp(h), body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
   const nameOf = (rel: string) => (opts.name === undefined || !rel ? (opts.name ?? rel) : opts.name.endsWith('/') ? opts.name + rel : `${opts.name}/${rel}`);
 
-  const entry = async (host: string, rel: string, st: Stats): Promise<void> => {
+  // Each directory is opened before it is read, and what is in it is named through that
+  // descriptor (/proc/self/fd/N/child): every lookup is one component below a directory already
+  // held, never a path whose directories could be swapped for links meanwhile (the copy of a
+  // running container's tree). `followed`: a redirect's host path, which may be a link.
+  const entry = async (host: string, rel: string, st: Stats, followed: boolean): Promise<void> => {
     const replaced = opts.replace?.(rel, st);
     if (replaced) return add(replaced);
     const name = nameOf(rel);
     if (st.isDirectory()) {
       await add({ ...header(name.endsWith('/') ? name : `${name}/`, st), type: 'directory' });
-      await walk(host, rel);
+      await walk(host, rel, followed);
     } else if (st.isSymbolicLink()) {
-      await add({ ...header(name, st), type: 'symlink', linkname: await readlink(host) });
+      await add({ ...header(name, st), type: 'symlink', linkname: readlinkSync(host) });
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? seen.get(key) : undefined;
       if (first) return add({ ...header(name, st), type: 'link', linkname: first });
       if (st.nlink > 1) seen.set(key, name);
-      const small = st.size <= SMALL_FILE_LIMIT ? readSmallFile(host) : undefined;
-      if (small) return add({ ...header(name, st), type: 'file', size: small.length }, small);
-      await new Promise<void>((resolve, reject) => {
-        const e = p.entry(clamp({ ...header(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
-        // Reads of 1 MiB, not 64 KiB: one thread-pool round trip per MiB, a sixteenth as many.
-        pipeline(createReadStream(host, { highWaterMark: LARGE_READ }), e).catch(reject);
-      });
+      const fd = openRegular(host, followed);
+      let streamed = false;
+      try {
+        const small = st.size <= SMALL_FILE_LIMIT ? readSmallFd(fd) : undefined;
+        if (small) return await add({ ...header(name, st), type: 'file', size: small.length }, small);
+        streamed = true;
+        await new Promise<void>((resolve, reject) => {
+          const e = p.entry(clamp({ ...header(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
+          // Reads of 1 MiB, not 64 KiB: one thread-pool round trip per MiB, a sixteenth as many.
+          pipeline(createReadStream('', { fd, highWaterMark: LARGE_READ }), e).catch(reject);
+        });
+      } finally {
+        // The read stream closes its descriptor itself.
+        if (!streamed) closeSync(fd);
+      }
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       await add({ ...header(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
     } else if (st.isFIFO()) {
@@ -103,28 +133,37 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
     }
   };
 
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const h of opts.before?.(dir, rel) ?? []) await add({ ...h, name: nameOf(h.name) });
-    for (const child of (await readdir(dir)).sort()) {
-      const r = rel ? `${rel}/${child}` : child;
-      const other = opts.redirect?.(r);
-      const host = other ?? join(dir, child);
-      // Synchronous: one system call each, far cheaper than a thread-pool round trip per entry.
-      const st = other ? statSync(host) : lstatSync(host);
-      if (opts.skip?.(r, st)) continue;
-      await entry(host, r, st);
+  const walk = async (path: string, rel: string, followed: boolean): Promise<void> => {
+    const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | (followed ? 0 : fsConstants.O_NOFOLLOW));
+    try {
+      const dir = `/proc/self/fd/${fd}`;
+      for (const h of opts.before?.(path, rel) ?? []) await add({ ...h, name: nameOf(h.name) });
+      for (const child of readdirSync(dir).sort()) {
+        const r = rel ? `${rel}/${child}` : child;
+        const other = opts.redirect?.(r);
+        const host = other ?? `${dir}/${child}`;
+        // Synchronous: one system call each, far cheaper than a thread-pool round trip per entry.
+        const st = other ? statSync(host) : lstatSync(host);
+        if (opts.skip?.(r, st)) continue;
+        await entry(host, r, st, other !== undefined);
+      }
+    } finally {
+      closeSync(fd);
     }
   };
 
   const top = async (): Promise<void> => {
-    if (opts.name === undefined) return walk(path, '');
+    // The caller's own path is followed if it is a link; below it, nothing is.
+    if (opts.name === undefined) return walk(path, '', true);
     const other = opts.redirect?.('');
-    await entry(other ?? path, '', other ? await stat(other) : await lstat(path));
+    await entry(other ?? path, '', other ? await stat(other) : await lstat(path), other !== undefined);
   };
-  top().then(
-    () => p.finalize(),
-    (err) => p.destroy(err),
-  );
+  top()
+    .finally(() => opts.done?.())
+    .then(
+      () => p.finalize(),
+      (err) => p.destroy(err),
+    );
   return p;
 }
 

@@ -1,6 +1,6 @@
 /**
- * `docker cp` of a running container (its archive and extract; a stat is looked up in the
- * daemon, see rootedView), done by a worker process (cmd/wharf-cp.ts) that first
+ * `docker cp` into a running container (its extract; a stat and an archive are done in the
+ * daemon, see rootedView and archiveInRoot), done by a worker process (cmd/wharf-cp.ts) that first
  * chroots into the container's root as its processes see it (`/proc/<pid>/root`, with every
  * mount of the container's namespace: volumes, binds, tmpfs, its hosts files). From then on the
  * kernel resolves each path, `..` and symlink inside that root, so no swap of a directory for a
@@ -8,21 +8,22 @@
  * running (dockerd pauses nothing either). A stopped container has no processes to race with;
  * its copies stay in the daemon (fsops.ts).
  *
- * The protocol, over the worker's stdio: argv[2] is the job as JSON. The worker answers one JSON
- * line on stdout (`{"ok": ...}` or `{"error": {code, message}}`); for an archive the tar follows
- * that line on stdout; for an extract the tar comes on stdin and the line is written at the end.
+ * The protocol, over the worker's stdio: argv[2] is the job as JSON. The tar comes on stdin, and
+ * the worker answers one JSON line on stdout at the end (`{"ok": true}` or `{"error": {code, message}}`).
  */
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ContainerPathStat } from '../../types/index.js';
 import { COPY_WORKER_PATH, ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, spawnPiped, type RootView } from '../../util/index.js';
-import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
+import { extractIn, extractPoint } from '../archive.js';
 
-export type CopyJob =
-  | { op: 'archive'; root: string; path: string; where: string }
-  | { op: 'extract'; root: string; path: string; where: string; noOverwriteDirNonDir: boolean; owner?: { uid: number; gid: number } };
+export interface CopyJob {
+  root: string;
+  path: string;
+  where: string;
+  noOverwriteDirNonDir: boolean;
+  owner?: { uid: number; gid: number };
+}
 
-type Reply = { ok: ContainerPathStat | true } | { error: { code: string; message: string } };
+type Reply = { ok: true } | { error: { code: string; message: string } };
 
 /** How much of the worker's stderr is kept for an error message. */
 const STDERR_MAX = 4096;
@@ -33,17 +34,11 @@ export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable
   try {
     enterRoot(job.root);
     const view: RootView = { root: '/' };
-    if (job.op === 'extract') {
-      // Read-only mounts and root need no check here: the kernel refuses the writes (EROFS); the
-      // daemon gave Docker's message before it started the worker.
-      const dir = await extractPoint(view, job.path, job.where, { readonlyRootfs: false, readonlyMounts: [] });
-      await extractIn(view, dir, stdin, { noOverwriteDirNonDir: job.noOverwriteDirNonDir, owner: job.owner, readonlyRootfs: false, readonlyMounts: [] });
-      await reply({ ok: true });
-      return 0;
-    }
-    const found = await statIn(view, job.path, job.where);
-    await reply({ ok: found.stat });
-    await pipeline(archiveIn(view, found), stdout);
+    // Read-only mounts and root need no check here: the kernel refuses the writes (EROFS); the
+    // daemon gave Docker's message before it started the worker.
+    const dir = await extractPoint(view, job.path, job.where, { readonlyRootfs: false, readonlyMounts: [] });
+    await extractIn(view, dir, stdin, { noOverwriteDirNonDir: job.noOverwriteDirNonDir, owner: job.owner, readonlyRootfs: false, readonlyMounts: [] });
+    await reply({ ok: true });
     return 0;
   } catch (err) {
     const code = err instanceof WharfError ? err.code : 'WHARF_INTERNAL';
@@ -52,12 +47,10 @@ export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable
   }
 }
 
-/** The daemon's side: a worker for `job`; `stdout` carries the tar after the answer for an archive. */
+/** The daemon's side: a worker for `job`, whose stdin takes the tar. */
 export interface CopyWorker {
-  /** The first line's answer: the path's stat (archive) or true (extract, once done). */
-  answer: Promise<ContainerPathStat | true>;
-  /** What follows the answer on stdout (the archive). */
-  stdout: Readable;
+  /** The answer, once the extract is done. */
+  answer: Promise<true>;
   stdin: Writable;
   /** Resolves when the worker has exited; rejects when it failed after its answer. */
   exited: Promise<void>;
@@ -78,7 +71,7 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
   const stderrDone = new Promise<void>((resolve) => stderrPipe.once('close', () => resolve()));
   const closed = Promise.all([child.exited, stderrDone]).then(([x]) => x.code);
   const failed = (what: string) => new Error(`the copy worker ${what}${stderr ? `: ${stderr.trim()}` : ''}`);
-  const answer = new Promise<ContainerPathStat | true>((resolve, reject) => {
+  const answer = new Promise<true>((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
@@ -86,9 +79,8 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
       if (nl < 0) return;
       stdout.off('data', onData);
       stdout.off('end', onEnd);
-      stdout.pause();
-      const rest = buf.subarray(nl + 1);
-      if (rest.length) stdout.unshift(rest);
+      // Nothing follows the answer; anything that does is dropped, so the pipe ends and closes.
+      stdout.resume();
       let r: Reply;
       try {
         r = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Reply;
@@ -111,7 +103,7 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
     if (code !== 0 && answered) throw failed(`exited with ${code}`);
   });
   exited.catch(() => {});
-  return { answer, stdout, stdin, exited, kill: () => child.kill('SIGKILL') };
+  return { answer, stdin, exited, kill: () => child.kill('SIGKILL') };
 }
 
 /** The worker's error as the kind it was, so the API answers with the status Docker would. */

@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, ContainerPathStat, FilesystemChange } from '../../types/index.js';
 import { resolveInView, rootedView, type Mount, type RootView } from '../../util/index.js';
-import { archiveIn, extractIn, extractPoint, statIn } from '../archive.js';
+import { archiveIn, archiveInRoot, extractIn, extractPoint, statIn } from '../archive.js';
 import { bindMounts, plannedRuntimeMount, sortMounts } from '../../volume/index.js';
 import { resolveUser } from '../user.js';
 import type { ContainerContext } from './context.js';
@@ -75,25 +75,17 @@ export class FsOps {
   async archivePath(ref: string, path: string): Promise<{ stat: ContainerPathStat; tar: Readable }> {
     const c = this.ctx.store.get(ref);
     return new Promise((resolve, reject) => {
-      // What throws before the stream is handed over (a worker that cannot start) is the request's error.
+      // What throws before the stream is handed over (a path not found) is the request's error.
       this.ctx.mutex.run(c.record.id, async () => {
         const root = this.#liveRoot(c);
         if (root) {
-          const w = startCopyWorker({ op: 'archive', root, path, where: ref });
-          try {
-            const stat = (await w.answer) as ContainerPathStat;
-            const tar = w.stdout;
-            // A reader that goes away ends the worker; a worker that fails mid-way ends the stream with its error.
-            tar.once('close', () => w.kill());
-            w.exited.catch((err: Error) => tar.destroy(err));
-            const done = whenClosed(tar);
-            this.ctx.store.publish(c, 'archive-path');
-            resolve({ stat, tar });
-            await done;
-          } catch (err) {
-            w.kill();
-            reject(err);
-          }
+          // Read while the container runs, every lookup confined to its root by the kernel (archiveInRoot).
+          const found = await statIn(rootedView(root), path, ref);
+          const tar = await archiveInRoot(root, found);
+          const done = whenClosed(tar);
+          this.ctx.store.publish(c, 'archive-path');
+          resolve({ stat: found.stat, tar: tar as unknown as Readable });
+          await done;
           return;
         }
         await this.#withFs(c, async ({ view }) => {
@@ -124,7 +116,7 @@ export class FsOps {
         const owner = opts.copyUIDGID && user ? await resolveUser(root, user) : undefined;
         const live = this.#liveRoot(c);
         if (live) {
-          const w = startCopyWorker({ op: 'extract', root: live, path, where: ref, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: owner && { uid: owner.uid, gid: owner.gid } });
+          const w = startCopyWorker({ root: live, path, where: ref, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: owner && { uid: owner.uid, gid: owner.gid } });
           tar.once('error', () => w.kill());
           tar.pipe(w.stdin);
           try {
