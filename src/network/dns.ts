@@ -282,9 +282,12 @@ export class NameServer implements DnsPort {
     const pid = await this.#findRunning();
     this.#pid = undefined;
     if (pid !== undefined) {
+      const started = await startTime(pid);
       process.kill(pid, 'SIGTERM');
       const deadline = Date.now() + 5000;
-      while (await this.#isOurs(pid)) {
+      // Its cmdline empties as soon as it lets go of its memory, before its threads have closed its
+      // sockets: only its end says the port is free again.
+      while (started !== undefined && (await startTime(pid)) === started) {
         if (Date.now() > deadline) {
           this.#log.warn('aardvark-dns ignored SIGTERM, killing it', { pid });
           process.kill(pid, 'SIGKILL');
@@ -297,6 +300,24 @@ export class NameServer implements DnsPort {
     // It leaves its pid file behind on SIGTERM.
     await rm(join(this.configDir, PID_FILE), { force: true });
   }
+}
+
+/**
+ * The process's start time in clock ticks, undefined once it has ended: no entry, or a zombie leader
+ * whose other threads are gone too (until then they still hold its sockets).
+ */
+async function startTime(pid: number): Promise<string | undefined> {
+  let stat: string;
+  let status: string;
+  try {
+    [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')]);
+  } catch {
+    return undefined;
+  }
+  // The command name may hold spaces and parentheses; the fields after the last ')' do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ended = (fields[0] === 'Z' || fields[0] === 'X') && /^Threads:\s*1$/m.test(status);
+  return ended ? undefined : fields[19];
 }
 
 function fileName(n: DnsNetwork): string {
