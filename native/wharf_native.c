@@ -4,9 +4,11 @@
 // container's root (chroot on a thread of their own), and a client for conmon's
 // SOCK_SEQPACKET attach socket, which libuv cannot open. The attach socket is bridged to a
 // SOCK_STREAM socketpair by a small relay thread so Node can use the other end as a net.Socket.
+// And malloc_trim, so memory that ended threads freed goes back to the system.
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -736,6 +738,15 @@ out:
   return result;
 }
 
+// Each thread that ever allocated keeps a malloc arena; what it freed there stays the process's
+// until trimmed, so the memory of a pull's ended worker threads would outlive the pull.
+static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value released;
+  CHECK(napi_get_boolean(env, malloc_trim(0) == 1, &released));
+  return released;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -750,6 +761,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"spawn", NULL, js_spawn, NULL, NULL, NULL, napi_default, NULL},
+      {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

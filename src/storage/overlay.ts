@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, WharfError, diskUsage, errorMessage, isErrno, isMountPoint, readJsonIfExists, type Mount } from '../util/index.js';
-import { applyLayer } from './apply.js';
+import { applyLayerOffThread } from './apply-worker.js';
 import { chainIdOf } from './chain.js';
 import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
 import { mountOverlay, unmount } from './mount.js';
@@ -155,7 +155,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async #extract(tmp: string, diffId: string, open: () => Readable): Promise<{ size: number }> {
     try {
       await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
-      return await applyLayer(open(), join(tmp, 'diff'));
+      return await applyLayerOffThread(open(), join(tmp, 'diff'));
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof WharfError) throw err;

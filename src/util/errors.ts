@@ -76,3 +76,40 @@ export function isHostFault(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException).code : undefined;
   return code !== undefined && HOST_FAULTS.has(code);
 }
+
+/** An error as it crosses to another process or thread: its kind (ErrorCode or errno name) and text. */
+export interface WireError {
+  code: string;
+  message: string;
+  syscall?: string;
+  path?: string;
+}
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof WharfError) return { code: err.code, message: err.message };
+  const e = typeof err === 'object' && err !== null ? (err as NodeJS.ErrnoException) : undefined;
+  const code = typeof e?.code === 'string' ? e.code : 'WHARF_INTERNAL';
+  return { code, message: errorMessage(err), ...(e?.syscall ? { syscall: e.syscall } : {}), ...(e?.path ? { path: e.path } : {}) };
+}
+
+const KINDS: Partial<Record<string, new (message: string) => WharfError>> = {
+  WHARF_NOT_FOUND: NotFoundError,
+  WHARF_CONFLICT: ConflictError,
+  WHARF_INVALID_ARGUMENT: InvalidArgumentError,
+  WHARF_NOT_MODIFIED: NotModifiedError,
+  WHARF_UNAVAILABLE: UnavailableError,
+  WHARF_FORBIDDEN: ForbiddenError,
+  WHARF_UNAUTHORIZED: UnauthorizedError,
+  WHARF_NOT_IMPLEMENTED: NotImplementedError,
+};
+
+/** The error again as the kind it was, so the API answers with the status Docker would. */
+export function fromWire(w: WireError): Error {
+  const Kind = KINDS[w.code];
+  if (Kind) return new Kind(w.message);
+  const err: NodeJS.ErrnoException = new Error(w.message);
+  if (w.code !== 'WHARF_INTERNAL') err.code = w.code;
+  if (w.syscall) err.syscall = w.syscall;
+  if (w.path) err.path = w.path;
+  return err;
+}

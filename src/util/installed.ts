@@ -13,5 +13,7 @@ export const NATIVE_ADDON_PATH = installed('../../../native/build/Release/wharf_
 export const NSEXEC_PATH = installed('../../../native/build/Release/wharf-nsexec');
 /** The worker that `docker cp` runs inside a container's root (its bundle, see scripts/bundle.js). */
 export const COPY_WORKER_PATH = installed('../cmd/wharf-cp.bundle.cjs');
+/** The worker thread that layers are extracted on (its bundle, see scripts/bundle.js). */
+export const LAYER_WORKER_PATH = installed('../cmd/wharf-layer.bundle.cjs');
 /** The worker that makes the default image on a new data root (its bundle, see scripts/bundle.js). */
 export const DEFAULT_IMAGE_WORKER_PATH = installed('../cmd/wharf-default-image.bundle.cjs');

@@ -16,6 +16,7 @@ interface NativeBinding {
   enterRoot(path: string): void;
   pipe(): [number, number];
   spawn(file: string, argv: string[], envp: string[] | null, cwd: string | null, fds: number[], setsid: boolean): { pid: number; exited: Promise<ProgramExit> };
+  mallocTrim(): boolean;
 }
 
 let binding: NativeBinding | undefined;
@@ -40,6 +41,11 @@ export function devMinor(dev: number): number {
 /** mknod(2); `mode` includes the file type bits (fs.constants.S_IFCHR, ...). */
 export function mknod(path: string, mode: number, major: number, minor: number): void {
   withCode(() => native().mknod(path, mode, major, minor));
+}
+
+/** malloc_trim(3): gives back what every thread's malloc arena holds free; true if anything went. */
+export function mallocTrim(): boolean {
+  return native().mallocTrim();
 }
 
 /** The addon sets errno; Node knows every errno's name (ENOSPC, EROFS, ...). */

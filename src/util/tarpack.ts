@@ -168,7 +168,7 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
 }
 
 /** One in-memory archive entry: a header and, for a file, its content. */
-export type MemoryEntry = Partial<TarHeader> & { name: string; body?: string };
+export type MemoryEntry = Partial<TarHeader> & { name: string; body?: string | Buffer };
 
 /** A tar of entries held in memory (files 0644 and directories 0755 unless a mode is given). */
 export async function tarOfEntries(entries: MemoryEntry[]): Promise<Buffer> {
@@ -180,7 +180,7 @@ export async function tarOfEntries(entries: MemoryEntry[]): Promise<Buffer> {
   const done = new Promise<void>((resolve) => p.on('end', () => resolve()));
   for (const { body, ...h } of entries) {
     await new Promise<void>((resolve, reject) =>
-      p.entry({ mode: h.type === 'directory' ? 0o755 : 0o644, ...h, size: body?.length ?? 0 }, body ?? '', (e) => (e ? reject(e) : resolve())),
+      p.entry({ mode: h.type === 'directory' ? 0o755 : 0o644, ...h, size: body === undefined ? 0 : Buffer.byteLength(body) }, body ?? '', (e) => (e ? reject(e) : resolve())),
     );
   }
   p.finalize();

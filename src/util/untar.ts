@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, createWriteStream, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync, constants as fsSyncConstants } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync, constants as fsSyncConstants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, constants as fsConstants } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -183,12 +183,10 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
   }
   const path = posix.join(parent, base);
   const mode = (h.mode ?? 0o644) & 0o7777;
-  // Nothing there, so nothing to overwrite, whatever noOverwriteDirNonDir says.
-  if (!exists(path)) {
-    const n = await createFresh(o, h, stream, path, mode, rel, dirTimes);
-    if (n !== undefined && h.type === 'directory') knowNew(o, dirs, posix.join(o.dir ?? '/', rel), path);
-    if (n !== undefined) return n;
-  }
+  // Where nothing is there yet there is nothing to overwrite, whatever noOverwriteDirNonDir says.
+  const n = await createFresh(o, h, stream, path, mode, rel, dirTimes);
+  if (n !== undefined && h.type === 'directory') knowNew(o, dirs, posix.join(o.dir ?? '/', rel), path);
+  if (n !== undefined) return n;
   let written = 0;
   switch (h.type) {
     case 'directory':
@@ -257,11 +255,6 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
 /** Files up to this size are read whole and written in one go, see createFresh. */
 const SMALL_FILE = 256 * 1024;
 
-function exists(path: string): boolean {
-  // Not a thrown ENOENT: building that error cost more than the lstat itself.
-  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-}
-
 function ownerOf(o: UntarOptions, h: TarHeader): { uid: number; gid: number } | undefined {
   return o.owner === 'header' ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : o.owner === 'none' ? undefined : o.owner;
 }
@@ -272,7 +265,9 @@ function ownerOf(o: UntarOptions, h: TarHeader): { uid: number; gid: number } | 
  * large file. Each of those as its own asynchronous call costs a thread-pool round trip; for a
  * layer of many small files that was most of a pull's time (issue 11's bench: ~1 ms of system
  * time per file, twice GNU tar's).
- * Resolves undefined for what it leaves to the general path: hard links, devices.
+ * Resolves undefined for what it leaves to the general path: hard links, devices, and whatever
+ * finds its path taken (EEXIST from the create itself, before the entry's data is read: an lstat
+ * first would cost every entry a lookup for the rare one that replaces something).
  */
 async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path: string, mode: number, rel: string, dirTimes: [string, Date][]): Promise<number | undefined> {
   const owner = ownerOf(o, h);
@@ -284,12 +279,15 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
       // A small file is read whole, then written in one go; a large one chunk by chunk as the
       // tar brings them, each chunk written at once (no thread-pool round trip per chunk).
       const small = (h.size ?? 0) <= SMALL_FILE;
-      const chunks: Buffer[] = [];
-      if (small) for await (const c of stream) chunks.push(c as Buffer);
       // O_EXCL: never writes through a symlink that might have appeared.
-      const fd = openSync(path, fsSyncConstants.O_WRONLY | fsSyncConstants.O_CREAT | fsSyncConstants.O_EXCL | fsSyncConstants.O_NOFOLLOW, 0o600);
+      const fd = fresh(() => openSync(path, fsSyncConstants.O_WRONLY | fsSyncConstants.O_CREAT | fsSyncConstants.O_EXCL | fsSyncConstants.O_NOFOLLOW, 0o600));
+      if (fd === null) return undefined;
       try {
-        if (small) writeAll(fd, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        if (small) {
+          const chunks: Buffer[] = [];
+          for await (const c of stream) chunks.push(c as Buffer);
+          writeAll(fd, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        }
         else for await (const c of stream) writeAll(fd, c as Buffer);
         if (owner) fchownSync(fd, owner.uid, owner.gid);
         // chown clears set-id bits, so the mode comes after it.
@@ -302,8 +300,8 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
       return h.size ?? 0;
     }
     case 'directory':
+      if (fresh(() => mkdirSync(path, { mode: 0o700 })) === null) return undefined;
       stream.resume();
-      mkdirSync(path, { mode: 0o700 });
       if (owner) lchownSync(path, owner.uid, owner.gid);
       chmodSync(path, mode);
       if (o.xattrs) applyXattrs(path, h);
@@ -315,7 +313,7 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
       if (o.confineSymlinks && !target.startsWith('/') && posix.normalize(posix.join(posix.dirname(rel), target)).split('/')[0] === '..') {
         throw new InvalidArgumentError(`invalid symlink "${posix.join(label(o), rel)}" -> "${target}"`);
       }
-      symlinkSync(target, path);
+      if (fresh(() => symlinkSync(target, path)) === null) return undefined;
       if (owner) lchownSync(path, owner.uid, owner.gid);
       if (o.xattrs) applyXattrs(path, h);
       if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
@@ -324,6 +322,16 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
     }
     default:
       return undefined;
+  }
+}
+
+/** What `create` returns, or null where its path is already taken. */
+function fresh<T>(create: () => T): T | null {
+  try {
+    return create();
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return null;
+    throw err;
   }
 }
 

@@ -12,7 +12,7 @@
  * the worker answers one JSON line on stdout at the end (`{"ok": true}` or `{"error": {code, message}}`).
  */
 import type { Readable, Writable } from 'node:stream';
-import { COPY_WORKER_PATH, ConflictError, ForbiddenError, InvalidArgumentError, NotFoundError, WharfError, enterRoot, errorMessage, spawnPiped, type RootView } from '../../util/index.js';
+import { COPY_WORKER_PATH, enterRoot, fromWire, spawnPiped, toWire, type RootView, type WireError } from '../../util/index.js';
 import { extractIn, extractPoint } from '../archive.js';
 
 export interface CopyJob {
@@ -23,7 +23,7 @@ export interface CopyJob {
   owner?: { uid: number; gid: number };
 }
 
-type Reply = { ok: true } | { error: { code: string; message: string } };
+type Reply = { ok: true } | { error: WireError };
 
 /** How much of the worker's stderr is kept for an error message. */
 const STDERR_MAX = 4096;
@@ -41,8 +41,7 @@ export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable
     await reply({ ok: true });
     return 0;
   } catch (err) {
-    const code = err instanceof WharfError ? err.code : 'WHARF_INTERNAL';
-    await reply({ error: { code, message: errorMessage(err) } });
+    await reply({ error: toWire(err) });
     return 1;
   }
 }
@@ -89,7 +88,7 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
         return;
       }
       if ('ok' in r) resolve(r.ok);
-      else reject(errorOf(r.error));
+      else reject(fromWire(r.error));
     };
     const onEnd = () => void stderrDone.then(() => reject(failed('exited without an answer')));
     stdout.on('data', onData);
@@ -106,18 +105,3 @@ export function startCopyWorker(job: CopyJob): CopyWorker {
   return { answer, stdin, exited, kill: () => child.kill('SIGKILL') };
 }
 
-/** The worker's error as the kind it was, so the API answers with the status Docker would. */
-function errorOf(e: { code: string; message: string }): Error {
-  switch (e.code) {
-    case 'WHARF_NOT_FOUND':
-      return new NotFoundError(e.message);
-    case 'WHARF_INVALID_ARGUMENT':
-      return new InvalidArgumentError(e.message);
-    case 'WHARF_CONFLICT':
-      return new ConflictError(e.message);
-    case 'WHARF_FORBIDDEN':
-      return new ForbiddenError(e.message);
-    default:
-      return new Error(e.message);
-  }
-}

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { InvalidArgumentError, LAYER_WORKER_PATH, tarOfEntries } from '../util/index.js';
+import { applyLayerOffThread } from './apply-worker.js';
+
+// The cases both ways of extracting share are in apply.test.ts; these are the worker's own.
+
+const threads = () => Number(/^Threads:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+
+async function inTemp(fn: (base: string) => Promise<void>): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'wharf-apply-worker-'));
+  try {
+    await fn(base);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+test('the worker bundle is built, so the daemon does extract off its thread', () => {
+  assert.ok(existsSync(LAYER_WORKER_PATH), `${LAYER_WORKER_PATH} (npm run build makes it)`);
+});
+
+test('a layer extracts on a thread of its own, fed in order, and the tar arrives whole', async () => {
+  await inTemp(async (base) => {
+    const root = join(base, 'root');
+    await mkdir(root);
+    // More than the worker's window, in many chunks, so the sender pauses and resumes.
+    const big = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    const tar = await tarOfEntries([{ name: 'a/big', body: big }, ...Array.from({ length: 300 }, (_, i) => ({ name: `a/small-${i}`, body: `file ${i}` }))]);
+    const source = new PassThrough();
+    const before = threads();
+    const done = applyLayerOffThread(source, root);
+    source.write(tar.subarray(0, 1024 * 1024));
+    // Held mid-tar: the extraction is under way on another thread.
+    const deadline = Date.now() + 10_000;
+    while (threads() <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(threads() > before, 'a worker thread runs the extraction');
+    for (let off = 1024 * 1024; off < tar.length; off += 64 * 1024) source.write(tar.subarray(off, off + 64 * 1024));
+    source.end();
+    const { size } = await done;
+    assert.equal(size, big.length + Array.from({ length: 300 }, (_, i) => `file ${i}`.length).reduce((a, b) => a + b, 0));
+    assert.ok((await readFile(join(root, 'a/big'))).equals(big));
+    assert.equal((await readdir(join(root, 'a'))).length, 301);
+    assert.equal(await readFile(join(root, 'a/small-299'), 'utf8'), 'file 299');
+  });
+});
+
+test('a source that fails mid-tar fails the extraction with its own error; the worker takes the next layer', async () => {
+  await inTemp(async (base) => {
+    const [first, second] = [join(base, 'first'), join(base, 'second')];
+    await mkdir(first);
+    await mkdir(second);
+    const tar = await tarOfEntries([{ name: 'f', body: 'x'.repeat(200_000) }]);
+    const cut = new Error('the download broke off');
+    const failing = new Readable({ read() {} });
+    const done = applyLayerOffThread(failing, first);
+    failing.push(tar.subarray(0, 10_000));
+    setTimeout(() => failing.destroy(cut), 50);
+    await assert.rejects(done, (err) => err === cut);
+    // Settled means the worker stopped: the caller may remove what it wrote.
+    await rm(first, { recursive: true });
+    await applyLayerOffThread(Readable.from([await tarOfEntries([{ name: 'g', body: 'next' }])]), second);
+    assert.equal(await readFile(join(second, 'g'), 'utf8'), 'next');
+    assert.equal(existsSync(first), false, 'nothing written after the failure settled');
+  });
+});
+
+test('a bad entry fails with its kind and text across the thread', async () => {
+  await inTemp(async (base) => {
+    const root = join(base, 'root');
+    await mkdir(root);
+    await assert.rejects(applyLayerOffThread(Readable.from([await tarOfEntries([{ name: '../evil', body: 'x' }])]), root), (err: Error) => err instanceof InvalidArgumentError && err.message.includes('../evil'));
+    assert.deepEqual(await readdir(base), ['root']);
+  });
+});

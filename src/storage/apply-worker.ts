@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { Worker, type MessagePort } from 'node:worker_threads';
+import { LAYER_WORKER_PATH, fromWire, mallocTrim, toWire, type WireError } from '../util/index.js';
+import { applyLayer, type ApplyResult } from './apply.js';
+
+/**
+ * Layers extracted on worker threads. An extraction is a few system calls per file, made
+ * synchronously (util/untar.ts says why); on the daemon's own thread they queue behind each
+ * other and behind the pull's network, hashing and gunzip, and the API waits meanwhile. A worker
+ * per extraction runs them beside all that, on the other cores. The tar's bytes still arrive on
+ * the daemon's thread (from the download, gunzipped there on the thread pool) and are handed
+ * over in order, at most WINDOW of them ahead of what the worker's extraction has taken.
+ */
+
+type ToWorker = { type: 'start'; root: string } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'abort'; message: string };
+type FromWorker = { type: 'took'; bytes: number } | { type: 'done'; result: ApplyResult } | { type: 'failed'; error: WireError };
+
+const WINDOW = 8 * 1024 * 1024;
+/** An idle worker is kept this long for the next layer of the same pull or load, then ended. */
+const IDLE_MS = 5000;
+const MAX_WORKERS = Math.min(4, Math.max(2, availableParallelism()));
+
+const idle: { worker: Worker; timer: NodeJS.Timeout }[] = [];
+let running = 0;
+const waiting: ((w: Worker) => void)[] = [];
+
+function spawnWorker(): Worker {
+  const w = new Worker(LAYER_WORKER_PATH);
+  // A worker only works while a job holds it; an idle one must not keep the daemon alive.
+  w.unref();
+  // One that dies while idle must not be handed out again (a job's own watch covers the rest).
+  w.once('exit', () => {
+    const i = idle.findIndex((e) => e.worker === w);
+    if (i < 0) return;
+    clearTimeout(idle[i]!.timer);
+    idle.splice(i, 1);
+    lost();
+  });
+  return w;
+}
+
+async function acquire(): Promise<Worker> {
+  const kept = idle.pop();
+  if (kept) {
+    clearTimeout(kept.timer);
+    return kept.worker;
+  }
+  if (running < MAX_WORKERS) {
+    running++;
+    return spawnWorker();
+  }
+  return new Promise((resolve) => waiting.push(resolve));
+}
+
+function release(w: Worker): void {
+  const next = waiting.shift();
+  if (next) return next(w);
+  const entry = {
+    worker: w,
+    timer: setTimeout(() => {
+      idle.splice(idle.indexOf(entry), 1);
+      running--;
+      // The last one gone: what the extractions freed in their threads' arenas is returned.
+      void w.terminate().then(() => running === 0 && mallocTrim());
+    }, IDLE_MS).unref(),
+  };
+  idle.push(entry);
+}
+
+/** A worker that died with its job is replaced for whoever waits next. */
+function lost(): void {
+  const next = waiting.shift();
+  if (next) next(spawnWorker());
+  else running--;
+}
+
+/**
+ * applyLayer on a worker thread; in a build without the worker's bundle (plain tsc), here.
+ * Settles only once the worker has stopped writing into `root`, so the caller may remove it.
+ */
+export async function applyLayerOffThread(tar: Readable, root: string): Promise<ApplyResult> {
+  if (!existsSync(LAYER_WORKER_PATH)) return applyLayer(tar, root);
+  const w = await acquire();
+  return new Promise<ApplyResult>((resolve, reject) => {
+    let sent = 0;
+    let taken = 0;
+    let sourceError: Error | undefined;
+    const send = (m: ToWorker, transfer?: ArrayBuffer[]) => w.postMessage(m, transfer);
+    const onData = (b: Buffer) => {
+      // A copy of just these bytes: the chunk may be a view into a buffer its producer reuses.
+      const data = new Uint8Array(b);
+      sent += data.length;
+      send({ type: 'chunk', data }, [data.buffer as ArrayBuffer]);
+      if (sent - taken > WINDOW) tar.pause();
+    };
+    const onEnd = () => send({ type: 'end' });
+    const onError = (err: Error) => {
+      sourceError ??= err;
+      send({ type: 'abort', message: err.message });
+    };
+    const finish = () => {
+      tar.off('data', onData).off('end', onEnd).off('error', onError);
+      // Whatever the source still reports is no one's business now; unheard, it would be uncaught.
+      tar.on('error', () => {});
+      w.off('message', onMessage).off('error', onDeath).off('exit', onDeath);
+    };
+    const onMessage = (m: FromWorker) => {
+      switch (m.type) {
+        case 'took':
+          taken += m.bytes;
+          if (tar.isPaused() && sent - taken <= WINDOW / 2) tar.resume();
+          return;
+        case 'done':
+          finish();
+          release(w);
+          return sourceError ? reject(sourceError) : resolve(m.result);
+        case 'failed':
+          finish();
+          release(w);
+          tar.destroy();
+          return reject(sourceError ?? fromWire(m.error));
+      }
+    };
+    const onDeath = (err: unknown) => {
+      finish();
+      lost();
+      tar.destroy();
+      reject(sourceError ?? new Error(`the layer worker ended mid-extraction into ${root}: ${err instanceof Error ? err.message : `exit code ${String(err)}`}`));
+    };
+    tar.on('data', onData).on('end', onEnd).on('error', onError);
+    w.on('message', onMessage).on('error', onDeath).on('exit', onDeath);
+    send({ type: 'start', root });
+  });
+}
+
+/** The worker's side (cmd/wharf-layer.ts): one extraction at a time, as the daemon sends them. */
+export function serveLayerJobs(port: MessagePort): void {
+  let job: { tar: Readable; queue: Uint8Array[]; ended: boolean; wanting: boolean } | undefined;
+  // Feeds the extraction one chunk per read and says what it took, so the sender's window moves.
+  const feed = () => {
+    const j = job!;
+    const data = j.queue.shift();
+    if (data) {
+      j.wanting = false;
+      j.tar.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      port.postMessage({ type: 'took', bytes: data.byteLength } satisfies FromWorker);
+    } else if (j.ended) j.tar.push(null);
+    else j.wanting = true;
+  };
+  port.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'start': {
+        const tar = new Readable({ read: () => feed() });
+        job = { tar, queue: [], ended: false, wanting: false };
+        applyLayer(tar, m.root).then(
+          (result) => port.postMessage({ type: 'done', result } satisfies FromWorker),
+          (err: unknown) => port.postMessage({ type: 'failed', error: toWire(err) } satisfies FromWorker),
+        );
+        return;
+      }
+      case 'chunk':
+        job!.queue.push(m.data);
+        if (job!.wanting) feed();
+        return;
+      case 'end':
+        job!.ended = true;
+        if (job!.wanting) feed();
+        return;
+      case 'abort':
+        job!.tar.destroy(new Error(m.message));
+        return;
+    }
+  });
+}
