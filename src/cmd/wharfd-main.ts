@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { createApiHandler, createApiServer } from '../api/index.js';
 import { BridgeDriver, NameServer, bridgeTag } from '../network/index.js';
 import { checkHostGatewayIp, checkRealtime, Daemon, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
-import { createLogger, errorMessage, isErrno, type Logger, type LogLevel } from '../util/index.js';
+import { createLogger, errorMessage, isErrno, trimWhenIdle, type Logger, type LogLevel } from '../util/index.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -192,6 +192,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info('Daemon has completed initialization', { version: WHARF_VERSION, dataRoot: cfg.dataRoot });
+  trimWhenIdle(servers);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

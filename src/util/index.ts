@@ -18,3 +18,4 @@ export * from './gzip.js';
 export * from './usage.js';
 export * from './reference.js';
 export * from './platform.js';
+export * from './idle-trim.js';
