@@ -332,6 +332,9 @@ export class ImageStore {
       const writing = pipeline(toFile, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
       // A snapshotter that needs no tar (a build's handed-over snapshot) leaves it unread: drain it, so the file half goes on.
       const consuming = consume(toLayer).finally(() => toLayer.resume());
+      // The failure reaches the caller through `feeding` or `writing`; the consumer may not be
+      // listening on its half yet (it makes its directory first) or any more.
+      toLayer.on('error', () => {});
       const stopAll = (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
         input.destroy(e);

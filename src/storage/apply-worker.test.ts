@@ -79,3 +79,21 @@ test('a bad entry fails with its kind and text across the thread', async () => {
     assert.deepEqual(await readdir(base), ['root']);
   });
 });
+
+test('a tar destroyed before the extraction starts, or destroyed without an error, fails it at once', { timeout: 20_000 }, async () => {
+  await inTemp(async (base) => {
+    const root = join(base, 'root');
+    await mkdir(root);
+    const cut = new Error('the download failed while the layer directory was made');
+    const early = new PassThrough();
+    early.on('error', () => {});
+    early.destroy(cut);
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(applyLayerOffThread(early, root), (err) => err === cut);
+    const quiet = new PassThrough();
+    const done = applyLayerOffThread(quiet, root);
+    quiet.write(Buffer.alloc(512));
+    setTimeout(() => quiet.destroy(), 50);
+    await assert.rejects(done, { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  });
+});

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { LAYER_WORKER_PATH, fromWire, mallocTrim, toWire, type WireError } from '../util/index.js';
 import { applyLayer, type ApplyResult } from './apply.js';
@@ -20,60 +19,47 @@ type FromWorker = { type: 'took'; bytes: number } | { type: 'done'; result: Appl
 const WINDOW = 8 * 1024 * 1024;
 /** An idle worker is kept this long for the next layer of the same pull or load, then ended. */
 const IDLE_MS = 5000;
-const MAX_WORKERS = Math.min(4, Math.max(2, availableParallelism()));
 
+// No cap of its own: the image store already bounds how many layers extract at once, and a cap
+// below that would leave a layer that waits for its bytes holding a worker another one needs.
 const idle: { worker: Worker; timer: NodeJS.Timeout }[] = [];
-let running = 0;
-const waiting: ((w: Worker) => void)[] = [];
+let alive = 0;
 
-function spawnWorker(): Worker {
-  const w = new Worker(LAYER_WORKER_PATH);
-  // A worker only works while a job holds it; an idle one must not keep the daemon alive.
-  w.unref();
-  // One that dies while idle must not be handed out again (a job's own watch covers the rest).
-  w.once('exit', () => {
-    const i = idle.findIndex((e) => e.worker === w);
-    if (i < 0) return;
-    clearTimeout(idle[i]!.timer);
-    idle.splice(i, 1);
-    lost();
-  });
-  return w;
-}
-
-async function acquire(): Promise<Worker> {
+function acquire(): Worker {
   const kept = idle.pop();
   if (kept) {
     clearTimeout(kept.timer);
     return kept.worker;
   }
-  if (running < MAX_WORKERS) {
-    running++;
-    return spawnWorker();
-  }
-  return new Promise((resolve) => waiting.push(resolve));
+  const w = new Worker(LAYER_WORKER_PATH);
+  alive++;
+  // A worker only works while a job holds it; an idle one must not keep the daemon alive.
+  w.unref();
+  // A job's own watch reports a death during it; between jobs the exit below is enough.
+  w.on('error', () => {});
+  w.once('exit', () => {
+    alive--;
+    // One that dies while idle must not be handed out again (a job's own watch covers the rest).
+    const i = idle.findIndex((e) => e.worker === w);
+    if (i >= 0) {
+      clearTimeout(idle[i]!.timer);
+      idle.splice(i, 1);
+    }
+    // The last one gone: what the extractions freed in their threads' arenas is returned.
+    if (alive === 0) mallocTrim();
+  });
+  return w;
 }
 
 function release(w: Worker): void {
-  const next = waiting.shift();
-  if (next) return next(w);
   const entry = {
     worker: w,
     timer: setTimeout(() => {
       idle.splice(idle.indexOf(entry), 1);
-      running--;
-      // The last one gone: what the extractions freed in their threads' arenas is returned.
-      void w.terminate().then(() => running === 0 && mallocTrim());
+      void w.terminate();
     }, IDLE_MS).unref(),
   };
   idle.push(entry);
-}
-
-/** A worker that died with its job is replaced for whoever waits next. */
-function lost(): void {
-  const next = waiting.shift();
-  if (next) next(spawnWorker());
-  else running--;
 }
 
 /**
@@ -82,7 +68,7 @@ function lost(): void {
  */
 export async function applyLayerOffThread(tar: Readable, root: string): Promise<ApplyResult> {
   if (!existsSync(LAYER_WORKER_PATH)) return applyLayer(tar, root);
-  const w = await acquire();
+  const w = acquire();
   return new Promise<ApplyResult>((resolve, reject) => {
     let sent = 0;
     let taken = 0;
@@ -97,11 +83,16 @@ export async function applyLayerOffThread(tar: Readable, root: string): Promise<
     };
     const onEnd = () => send({ type: 'end' });
     const onError = (err: Error) => {
-      sourceError ??= err;
+      if (sourceError) return;
+      sourceError = err;
       send({ type: 'abort', message: err.message });
     };
+    // finished() also reports a tar destroyed before it got here (its consumer made a directory
+    // first, and the download failed meanwhile), or destroyed without an error: no end comes then.
+    const unwatch = finished(tar, { writable: false }, (err) => (err ? onError(err) : onEnd()));
     const finish = () => {
-      tar.off('data', onData).off('end', onEnd).off('error', onError);
+      tar.off('data', onData);
+      unwatch();
       // Whatever the source still reports is no one's business now; unheard, it would be uncaught.
       tar.on('error', () => {});
       w.off('message', onMessage).off('error', onDeath).off('exit', onDeath);
@@ -125,11 +116,10 @@ export async function applyLayerOffThread(tar: Readable, root: string): Promise<
     };
     const onDeath = (err: unknown) => {
       finish();
-      lost();
       tar.destroy();
       reject(sourceError ?? new Error(`the layer worker ended mid-extraction into ${root}: ${err instanceof Error ? err.message : `exit code ${String(err)}`}`));
     };
-    tar.on('data', onData).on('end', onEnd).on('error', onError);
+    tar.on('data', onData);
     w.on('message', onMessage).on('error', onDeath).on('exit', onDeath);
     send({ type: 'start', root });
   });
@@ -169,7 +159,7 @@ export function serveLayerJobs(port: MessagePort): void {
         if (job!.wanting) feed();
         return;
       case 'abort':
-        job!.tar.destroy(new Error(m.message));
+        job?.tar.destroy(new Error(m.message));
         return;
     }
   });
