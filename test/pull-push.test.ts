@@ -14,9 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
-import { startDaemon, type TestDaemon } from './harness.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { extract, pack } from 'tar-stream';
+import { DOCKER, startDaemon, type TestDaemon } from './harness.js';
 import { REGISTRY_BIN, startRegistryPeer, type RegistryPeer } from './registry-peer.js';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
@@ -181,6 +181,60 @@ test('a pulled image is downloaded for real: its layers arrive, are verified and
   const byDigest = await d.docker(['pull', `${peer.host}/fresh/one@${up.digest}`]);
   assert.equal(byDigest.code, 0, byDigest.stderr);
   assert.match(byDigest.stdout, new RegExp(`Digest: ${up.digest}`));
+  assert.deepEqual(await readdir(join(d.dataRoot, 'image', 'tmp')), []);
+});
+
+/** The files of a tar, by name. */
+async function tarFiles(archive: Buffer): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const ex = extract();
+  ex.on('entry', (h, s, next) => {
+    const parts: Buffer[] = [];
+    s.on('data', (c: unknown) => void parts.push(c as Buffer));
+    s.on('end', () => {
+      files.set(h.name, Buffer.concat(parts));
+      next();
+    });
+  });
+  ex.end(archive);
+  await new Promise<void>((resolve, reject) => ex.on('finish', () => resolve()).on('error', reject));
+  return files;
+}
+
+test('a pulled layer is kept once: its tar is rebuilt from the extracted files for save and for a push elsewhere, byte for byte; a tar that replaces its own entries is kept whole', { skip, timeout: 300_000 }, async () => {
+  const other = await startRegistryPeer();
+  cleanups.push(() => other.stop());
+  const tar = await runnableLayer(`split ${Date.now()}`);
+  // Zeros past the end blocks, as GNU tar pads to its record size, are part of what must come back too.
+  const padded = Buffer.concat([tar, Buffer.alloc(10240)]);
+  // A layer with the same file twice: the first one's bytes are not on disk after extraction.
+  const twice = Buffer.concat([(await runnableLayer('first')).subarray(0, -1024), await runnableLayer('second')]);
+  const hexOf = (b: Buffer) => sha(b).slice(7);
+  for (const [what, layer, split] of [['a layer', padded, true], ['a layer with an entry twice', twice, false]] as const) {
+    const repo = `split/${split ? 'one' : 'two'}`;
+    await uploadImage(repo, 'v1', layer, gzipSync(layer), 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'amd64', repo);
+    const ref = `${peer.host}/${repo}:v1`;
+    const pull = await d.docker(['pull', ref]);
+    assert.equal(pull.code, 0, pull.stderr + d.log());
+    assert.equal(existsSync(join(d.dataRoot, 'image', 'tarsplit', hexOf(layer))), split, `${what}: split kept`);
+    assert.equal(existsSync(join(d.dataRoot, 'image', 'blobs', 'sha256', hexOf(layer))), !split, `${what}: whole tar kept`);
+    const run = await d.docker(['run', '--rm', ref, 'cat', '/marker.txt']);
+    assert.equal(run.code, 0, run.stderr);
+
+    const saved = spawnSync(DOCKER, ['save', ref], { env: d.env, maxBuffer: 64 << 20 });
+    assert.equal(saved.status, 0, String(saved.stderr));
+    const got = (await tarFiles(saved.stdout)).get(`blobs/sha256/${hexOf(layer)}`);
+    assert.ok(got?.equals(layer), `${what}: the saved layer is not the pulled one`);
+
+    const elsewhere = `${other.host}/${repo}:v1`;
+    assert.equal((await d.docker(['tag', ref, elsewhere])).code, 0);
+    const push = await d.docker(['push', elsewhere]);
+    assert.equal(push.code, 0, push.stderr + d.log());
+    assert.match(push.stdout, /[a-f0-9]{12}: Pushed/);
+    const manifest = JSON.parse((await http('GET', `${other.url}/v2/${repo}/manifests/v1`, undefined, { Accept: 'application/vnd.docker.distribution.manifest.v2+json' })).body.toString()) as { layers: { digest: string }[] };
+    const blob = await http('GET', `${other.url}/v2/${repo}/blobs/${manifest.layers[0].digest}`);
+    assert.ok(gunzipSync(blob.body).equals(layer), `${what}: the pushed layer is not the pulled one`);
+  }
   assert.deepEqual(await readdir(join(d.dataRoot, 'image', 'tmp')), []);
 });
 

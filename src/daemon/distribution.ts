@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import type { AuthConfig, AuthResponse, ProgressMessage } from '../types/index.js';
 import {
@@ -754,12 +753,8 @@ export class Distribution {
     const store = this.#o.store;
     const id = short(diffId);
     const full = `${ref.domain}/${ref.path}`;
-    const size = await stat(store.content.path(diffId)).then(
-      (st) => st.size,
-      () => {
-        throw new NotFoundError(`layer ${diffId} is not in the content store`);
-      },
-    );
+    const tar = await store.layerTar(diffId);
+    const size = tar.size;
     const [maxMounts, maxChecks, checkOther] = size > MIDDLE_LAYER ? [4, 3, true] : size > SMALL_LAYER ? [3, 1, false] : [1, 1, false];
     const records = this.metadata.get(diffId).reverse();
     const components = ref.path.split('/');
@@ -826,7 +821,7 @@ export class Distribution {
       if (more) return more;
     }
     // Upload: the layer gzipped on the fly, hashed as it goes out.
-    const input = createReadStream(store.content.path(diffId), { highWaterMark: LARGE_READ });
+    const input = tar.open();
     const count = counter((n) => emit(progressLine(id, 'Pushing', n, size)));
     input.on('error', (e) => count.destroy(e));
     const gz = compressLayer(input.pipe(count));

@@ -227,7 +227,7 @@ export function saveArchive(store: ImageStore, refs: string[]): Readable {
         id: img.id,
         configBytes: await store.content.read(img.id),
         tags: [],
-        layers: img.config.rootfs.diff_ids.map((d) => ({ diffId: d, path: store.content.path(d) })),
+        layers: await Promise.all(img.config.rootfs.diff_ids.map(async (d) => ({ diffId: d, ...(await store.layerTar(d)) }))),
       };
       // Saved by name: that name goes along. Saved by ID: no names, as Docker does.
       const r = isIdPrefix(img.id, ref) ? undefined : tryParseReference(ref);

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ImageDeleteItem } from '../types/index.js';
 import { ContentStore, hasher, matchIdPrefix, splitTag, tagged, tryParseReference, type ImageConfig } from '../image/index.js';
 import { chainIdOf, chainIds, type Layers, type Unpacked } from '../storage/index.js';
-import { InvalidArgumentError, LARGE_READ, NotFoundError, WharfError, errorMessage, isHostFault, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+import { InvalidArgumentError, LARGE_READ, NotFoundError, WharfError, errorMessage, isHostFault, parseDigest, readJsonIfExists, splitTarSize, tarSplitter, writeJsonAtomic, type Logger } from '../util/index.js';
 import { Slots } from './mutex.js';
 
 /** The layers that container file systems stand on, which the image store must keep. */
@@ -80,10 +80,22 @@ export interface NewLayer {
   what: string;
 }
 
-/** A layer extracted and its tar verified in a temp file, not committed yet. */
+/** A layer tar verified into a temp file: the whole tar, or its split (util/tarsplit.ts). */
+interface Kept {
+  tmp: string;
+  split: boolean;
+}
+
+/** A layer extracted and its tar kept, not committed yet. */
 interface Staged {
   unpacked: Unpacked;
-  tmp: string;
+  kept: Kept;
+}
+
+/** A layer tar the store can give: how long it is, and its bytes. */
+export interface LayerTar {
+  size: number;
+  open(): Readable;
 }
 
 /**
@@ -96,7 +108,7 @@ const EXTRACT_CONCURRENCY = 3;
 /** Where the store keeps its files under a data root (see ImageStore). */
 function storeDirs(root: string) {
   const image = join(root, 'image');
-  return { images: join(image, 'images'), tmp: join(image, 'tmp'), repositories: join(image, 'repositories.json') };
+  return { images: join(image, 'images'), splits: join(image, 'tarsplit'), tmp: join(image, 'tmp'), repositories: join(image, 'repositories.json') };
 }
 
 export const hex = (digest: string) => digest.replace(/^sha256:/, '');
@@ -114,6 +126,9 @@ export function toInvalid(context: string, err: unknown): Error {
  * (live restore), so this layout does not change without a migration:
  *
  *   blobs/sha256/<hex>        configs and uncompressed layer tars
+ *   tarsplit/<hex>            a pulled or loaded layer's tar without its files' bytes, which
+ *                             its extracted layer holds (util/tarsplit.ts); a layer has a blob
+ *                             or a split, a data root of before splits has blobs only
  *   images/<hex>.json         ImageMeta of each image
  *   repositories.json         tag -> image ID
  *   distribution.json         layer diffID -> the registry blobs it was pulled as or pushed to (daemon/distribution.ts)
@@ -164,6 +179,7 @@ export class ImageStore {
     // Whatever was half-written when the daemon last stopped.
     await rm(d.tmp, { recursive: true, force: true });
     await mkdir(d.tmp, { recursive: true, mode: 0o700 });
+    await mkdir(d.splits, { recursive: true, mode: 0o700 });
     await this.content.init();
     for (const name of await readdir(d.images)) if (name.endsWith('.tmp')) await rm(join(d.images, name), { force: true });
     for (const name of await readdir(d.images)) {
@@ -179,6 +195,43 @@ export class ImageStore {
     }
     const repos = (await readJsonIfExists<Record<string, string>>(d.repositories)) ?? {};
     for (const [tag, id] of Object.entries(repos)) if (this.images.has(id)) this.tags.set(tag, id);
+  }
+
+  #splitPath(diffId: string): string {
+    return join(this.dir.splits, hex(parseDigest(diffId)));
+  }
+
+  /** A committed layer of `diffId`, on any parent, whose files a split rebuilds the tar from. */
+  #layerOf(diffId: string): string | undefined {
+    return this.o.layers.layers().find((x) => x.diffId === diffId)?.chainId;
+  }
+
+  /** Whether the store can give the uncompressed tar of layer `diffId` (layerTar). */
+  async hasLayerTar(diffId: string): Promise<boolean> {
+    if (await this.content.has(diffId)) return true;
+    return this.#layerOf(diffId) !== undefined && (await stat(this.#splitPath(diffId)).then(() => true, () => false));
+  }
+
+  /**
+   * The uncompressed tar of layer `diffId`: its blob, or rebuilt from its split and its extracted
+   * files, checked against `diffId` before its end. NotFoundError when it has neither.
+   */
+  async layerTar(diffId: string): Promise<LayerTar> {
+    const blob = this.content.path(diffId);
+    const size = await stat(blob).then((st) => st.size, () => undefined);
+    if (size !== undefined) return { size, open: () => createReadStream(blob, { highWaterMark: LARGE_READ }) };
+    const split = this.#splitPath(diffId);
+    const chainId = this.#layerOf(diffId);
+    const splitSize = chainId === undefined ? undefined : await splitTarSize(split).catch(() => undefined);
+    if (chainId === undefined || splitSize === undefined) throw new NotFoundError(`layer ${diffId} is not in the content store`);
+    return { size: splitSize, open: () => this.o.layers.tarFromSplit(chainId, split) };
+  }
+
+  /** Commits a kept tar or split under `diffId`, unless the store has either already. */
+  async #adoptKept(kept: Kept, diffId: string): Promise<void> {
+    if (!kept.split) return this.content.adopt(kept.tmp, diffId);
+    if (await this.content.has(diffId)) return;
+    await rename(kept.tmp, this.#splitPath(diffId));
   }
 
   layerSize(chainId: string): number {
@@ -203,24 +256,25 @@ export class ImageStore {
    */
   async ensureLayer(parent: string | undefined, diffId: string, source: (() => Promise<Readable>) | undefined, what: string): Promise<string> {
     const chainId = chainIdOf(parent, diffId);
-    if (source && !this.o.layers.layer(chainId) && !(await this.content.has(diffId))) return this.#storeAndExtract(parent, chainId, diffId, source, what);
-    if (!(await this.content.has(diffId))) {
+    if (source && !this.o.layers.layer(chainId) && !(await this.hasLayerTar(diffId))) return this.#storeAndExtract(parent, chainId, diffId, source, what);
+    if (!(await this.hasLayerTar(diffId))) {
       if (!source) throw new InvalidArgumentError(`${what}: layer ${diffId} is missing`);
-      const tmp = this.tmpPath('layer');
-      const h = hasher();
+      let tmp: string | undefined;
       try {
-        await pipeline(await source(), h.stream, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
-        if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
+        tmp = await this.#spoolVerified(await source(), diffId, what);
         await this.content.adopt(tmp, diffId);
       } catch (err) {
         throw toInvalid(`${what}: layer ${diffId}`, err);
       } finally {
-        await rm(tmp, { force: true });
+        if (tmp) await rm(tmp, { force: true });
       }
     }
-    const meta = await this.o.layers.apply(parent, diffId, () => createReadStream(this.content.path(diffId))).catch((err) => {
-      throw toInvalid(`${what}: layer ${diffId}`, err);
-    });
+    if (this.o.layers.layer(chainId)) return chainId;
+    const meta = await this.layerTar(diffId)
+      .then((tar) => this.o.layers.apply(parent, diffId, () => tar.open()))
+      .catch((err) => {
+        throw toInvalid(`${what}: layer ${diffId}`, err);
+      });
     return meta.chainId;
   }
 
@@ -245,7 +299,7 @@ export class ImageStore {
         if (stop.signal.aborted) throw stop.signal.reason;
         const onStop = () => input.destroy(stop.signal.reason as Error);
         stop.signal.addEventListener('abort', onStop, { once: true });
-        return await this.#stage(l.diffId, input, l.what).finally(() => stop.signal.removeEventListener('abort', onStop));
+        return await this.#stage(l.diffId, input, l.what, l.open).finally(() => stop.signal.removeEventListener('abort', onStop));
       } catch (err) {
         input.destroy();
         release();
@@ -260,7 +314,7 @@ export class ImageStore {
     };
     const staging = layers.map(async (l, i): Promise<Staged | undefined> => {
       const open = l.open;
-      if (!open || this.o.layers.layer(chain[i]) || (await this.content.has(l.diffId))) return undefined;
+      if (!open || this.o.layers.layer(chain[i]) || (await this.hasLayerTar(l.diffId))) return undefined;
       try {
         return await stageOnce({ ...l, open });
       } catch (err) {
@@ -292,14 +346,16 @@ export class ImageStore {
   }
 
   /**
-   * A new layer in one pass: the tar is hashed and written to the content store while `consume`
-   * (the snapshotter) extracts it, instead of written first and read back (half of a pull's
-   * disk traffic). Resolves once all three are done and the digest is `diffId`, with the temp
-   * file to adopt; what `consume` made from a tar whose digest is not `diffId` is undone, so it
-   * never enters the store.
+   * A new layer in one pass: the tar is hashed and its split kept while `consume` (the
+   * snapshotter) extracts it, instead of written first and read back. Resolves once all three
+   * are done and the digest is `diffId`, with the split to adopt; what `consume` made from a tar
+   * whose digest is not `diffId` is undone, so it never enters the store. The rare tar whose
+   * extracted files do not give it back (its split is lossy) is read once more from `reopen`
+   * and kept whole.
    */
-  async #keepWhile<T>(diffId: string, input: Readable, what: string, consume: (tar: Readable) => Promise<T>, undo: (made: T) => Promise<void>): Promise<{ made: T; tmp: string }> {
-    const tmp = this.tmpPath('layer');
+  async #keepWhile<T>(diffId: string, input: Readable, what: string, consume: (tar: Readable) => Promise<T>, undo: (made: T) => Promise<void>, reopen: () => Promise<Readable>): Promise<{ made: T; kept: Kept }> {
+    const tmp = this.tmpPath('split');
+    const splitter = tarSplitter(tmp);
     const h = hasher();
     const toFile = new PassThrough();
     const toLayer = new PassThrough();
@@ -329,7 +385,7 @@ export class ImageStore {
         },
       });
       const feeding = pipeline(input, h.stream, fanOut);
-      const writing = pipeline(toFile, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
+      const writing = pipeline(toFile, splitter.sink).then(() => splitter.result);
       // A snapshotter that needs no tar (a build's handed-over snapshot) leaves it unread: drain it, so the file half goes on.
       const consuming = consume(toLayer).finally(() => toLayer.resume());
       // The failure reaches the caller through `feeding` or `writing`; the consumer may not be
@@ -350,11 +406,29 @@ export class ImageStore {
       // The digest first: a tar that is not the one the config names is what the user must hear of, not how it failed to extract.
       if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
       if (consumed.status === 'rejected') throw consumed.reason;
-      return { made: made!.value, tmp };
+      const { lossy } = wrote.value;
+      if (!lossy) return { made: made!.value, kept: { tmp, split: true } };
+      this.o.logger.debug('keeping the whole layer tar', { layer: diffId, why: lossy });
+      await rm(tmp, { force: true });
+      return { made: made!.value, kept: { tmp: await this.#spoolVerified(await reopen(), diffId, what), split: false } };
     } catch (err) {
       if (made) await undo(made.value).catch(() => {});
       await rm(tmp, { force: true });
       throw toInvalid(`${what}: layer ${diffId}`, err);
+    }
+  }
+
+  /** The tar `input` in a new temp file, once its digest proved to be `diffId`. */
+  async #spoolVerified(input: Readable, diffId: string, what: string): Promise<string> {
+    const tmp = this.tmpPath('layer');
+    const h = hasher();
+    try {
+      await pipeline(input, h.stream, createWriteStream(tmp, { flags: 'wx', highWaterMark: LARGE_READ }));
+      if (h.digest() !== diffId) throw new InvalidArgumentError(`${what}: layer digest mismatch: the content is ${h.digest()}, the image config says ${diffId}`);
+      return tmp;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
     }
   }
 
@@ -365,33 +439,35 @@ export class ImageStore {
       what,
       (tar) => this.o.layers.apply(parent, diffId, () => tar),
       (l) => this.o.layers.removeLayer(l.chainId),
+      source,
     );
     try {
-      await this.content.adopt(kept.tmp, diffId);
+      await this.#adoptKept(kept.kept, diffId);
       return chainId;
     } catch (err) {
       await this.o.layers.removeLayer(kept.made.chainId).catch(() => {});
       throw toInvalid(`${what}: layer ${diffId}`, err);
     } finally {
-      await rm(kept.tmp, { force: true });
+      await rm(kept.kept.tmp, { force: true });
     }
   }
 
   /** A layer extracted and its tar kept, verified, neither committed yet (see ensureLayers). */
-  #stage(diffId: string, input: Readable, what: string): Promise<Staged> {
+  #stage(diffId: string, input: Readable, what: string, reopen: () => Promise<Readable>): Promise<Staged> {
     return this.#keepWhile(
       diffId,
       input,
       what,
       (tar) => this.o.layers.unpack(diffId, () => tar),
       (u) => u.discard(),
-    ).then(({ made, tmp }) => ({ unpacked: made, tmp }));
+      reopen,
+    ).then(({ made, kept }) => ({ unpacked: made, kept }));
   }
 
   async #commitStaged(parent: string | undefined, staged: Staged, what: string): Promise<string> {
     try {
       const layer = await this.o.layers.apply(parent, staged.unpacked.diffId, staged.unpacked);
-      await this.content.adopt(staged.tmp, layer.diffId);
+      await this.#adoptKept(staged.kept, layer.diffId);
       return layer.chainId;
     } catch (err) {
       throw toInvalid(`${what}: layer ${staged.unpacked.diffId}`, err);
@@ -402,7 +478,7 @@ export class ImageStore {
 
   async #discard(staged: Staged): Promise<void> {
     await staged.unpacked.discard().catch(() => {});
-    await rm(staged.tmp, { force: true });
+    await rm(staged.kept.tmp, { force: true });
   }
 
   /** Stores a config whose layers are present and indexes the image. Returns the image ID. */
@@ -513,6 +589,7 @@ export class ImageStore {
       removed.add(l.chainId);
     }
     for (const b of await this.content.list()) if (!blobs.has(b)) await this.content.remove(b);
+    for (const name of await readdir(this.dir.splits)) if (!blobs.has(`sha256:${name}`)) await rm(join(this.dir.splits, name), { force: true });
     for (const name of await readdir(this.dir.images)) {
       if (!this.images.has(`sha256:${name.replace(/\.json$/, '')}`)) await rm(join(this.dir.images, name), { force: true });
     }

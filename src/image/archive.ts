@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -167,8 +167,8 @@ export interface SaveImage {
   configBytes: Buffer;
   /** Familiar `name:tag`s to record; empty when saved by ID. */
   tags: string[];
-  /** Uncompressed layer tars, bottom first. */
-  layers: { diffId: string; path: string }[];
+  /** Uncompressed layer tars, bottom first: their sizes, and their bytes when asked. */
+  layers: { diffId: string; size: number; open(): Readable }[];
 }
 
 /**
@@ -183,13 +183,12 @@ export function writeArchive(collect: () => Promise<SaveImage[]>): Readable {
   const mtime = new Date(0);
   const entry = (h: { name: string; size?: number; type?: 'directory' }, body?: Buffer) =>
     new Promise<void>((resolve, reject) => p.entry({ mode: h.type ? 0o755 : 0o644, mtime, ...h }, body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
-  const addFile = async (name: string, path: string) => {
-    const size = (await stat(path)).size;
+  const addFile = async (name: string, file: { size: number; open(): Readable }) => {
     await new Promise<void>((resolve, reject) => {
-      const e = p.entry({ name, size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
-      pipeline(createReadStream(path), e).catch(reject);
+      const e = p.entry({ name, size: file.size, mode: 0o644, mtime }, (err) => (err ? reject(err) : resolve()));
+      pipeline(file.open(), e).catch(reject);
     });
-    return size;
+    return file.size;
   };
   (async () => {
     const images = await collect();
@@ -207,7 +206,7 @@ export function writeArchive(collect: () => Promise<SaveImage[]>): Readable {
       }
       const layers: { mediaType: string; digest: string; size: number }[] = [];
       for (const l of img.layers) {
-        if (!written.has(l.diffId)) written.set(l.diffId, await addFile(blob(l.diffId), l.path));
+        if (!written.has(l.diffId)) written.set(l.diffId, await addFile(blob(l.diffId), l));
         layers.push({ mediaType: MEDIA_TYPES.layer, digest: l.diffId, size: written.get(l.diffId)! });
       }
       const manifest = Buffer.from(

@@ -5,8 +5,9 @@ import { mkdtemp, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { InvalidArgumentError, LAYER_WORKER_PATH, tarOfEntries } from '../util/index.js';
-import { applyLayerOffThread } from './apply-worker.js';
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError, LAYER_WORKER_PATH, sha256, tarOfEntries, tarSplitter } from '../util/index.js';
+import { applyLayerOffThread, rebuildTarOffThread } from './apply-worker.js';
 
 // The cases both ways of extracting share are in apply.test.ts; these are the worker's own.
 
@@ -21,6 +22,13 @@ async function inTemp(fn: (base: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** A tar larger than the worker's window (a 20 MB file and 300 small ones), to cross it in many chunks. */
+async function bigTar(): Promise<{ big: Buffer; tar: Buffer }> {
+  const big = Buffer.alloc(20 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+  return { big, tar: await tarOfEntries([{ name: 'a/big', body: big }, ...Array.from({ length: 300 }, (_, i) => ({ name: `a/small-${i}`, body: `file ${i}` }))]) };
+}
+
 test('the worker bundle is built, so the daemon does extract off its thread', () => {
   assert.ok(existsSync(LAYER_WORKER_PATH), `${LAYER_WORKER_PATH} (npm run build makes it)`);
 });
@@ -30,9 +38,7 @@ test('a layer extracts on a thread of its own, fed in order, and the tar arrives
     const root = join(base, 'root');
     await mkdir(root);
     // More than the worker's window, in many chunks, so the sender pauses and resumes.
-    const big = Buffer.alloc(20 * 1024 * 1024);
-    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
-    const tar = await tarOfEntries([{ name: 'a/big', body: big }, ...Array.from({ length: 300 }, (_, i) => ({ name: `a/small-${i}`, body: `file ${i}` }))]);
+    const { big, tar } = await bigTar();
     const source = new PassThrough();
     const before = threads();
     const done = applyLayerOffThread(source, root);
@@ -95,5 +101,37 @@ test('a tar destroyed before the extraction starts, or destroyed without an erro
     quiet.write(Buffer.alloc(512));
     setTimeout(() => quiet.destroy(), 50);
     await assert.rejects(done, { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  });
+});
+
+test('a layer tar is rebuilt from its split on a worker thread: byte for byte, paced by its reader, failing when the files differ, and a reader that leaves frees the worker', async () => {
+  await inTemp(async (base) => {
+    const root = join(base, 'root');
+    await mkdir(root);
+    const { tar } = await bigTar();
+    const split = join(base, 'split');
+    const s = tarSplitter(split);
+    await Promise.all([pipeline(Readable.from([tar]), s.sink), applyLayerOffThread(Readable.from([tar]), root)]);
+    assert.equal((await s.result).lossy, undefined);
+    const digest = sha256(tar);
+    const collect = async (r: Readable, slow = false) => {
+      const parts: Buffer[] = [];
+      for await (const c of r) {
+        parts.push(c as Buffer);
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      return Buffer.concat(parts);
+    };
+    const rebuilt = rebuildTarOffThread(split, root, digest);
+    // A slow reader: the worker waits for it instead of sending the whole tar at once.
+    const got = await collect(rebuilt, true);
+    assert.ok(got.equals(tar));
+    // A reader that stops early: the next rebuild still gets a worker and the whole tar.
+    const early = rebuildTarOffThread(split, root, digest);
+    for await (const _ of early) break;
+    assert.ok((await collect(rebuildTarOffThread(split, root, digest))).equals(tar));
+    await assert.rejects(collect(rebuildTarOffThread(split, root, sha256('another tar'))), /cannot rebuild the layer tar from .*: what its files give is sha256:[0-9a-f]{64}, not sha256:/);
+    await rm(join(root, 'a/small-7'));
+    await assert.rejects(collect(rebuildTarOffThread(split, root, digest)), /ENOENT.*a\/small-7/);
   });
 });

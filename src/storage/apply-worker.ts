@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Readable, finished } from 'node:stream';
 import { Worker, type MessagePort } from 'node:worker_threads';
-import { LAYER_WORKER_PATH, fromWire, mallocTrim, toWire, type WireError } from '../util/index.js';
+import { LAYER_WORKER_PATH, assembleTar, fromWire, mallocTrim, rebuildTar, syncFiles, toWire, type WireError } from '../util/index.js';
 import { applyLayer, type ApplyResult } from './apply.js';
 
 /**
@@ -13,8 +13,14 @@ import { applyLayer, type ApplyResult } from './apply.js';
  * over in order, at most WINDOW of them ahead of what the worker's extraction has taken.
  */
 
-type ToWorker = { type: 'start'; root: string } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'abort'; message: string };
-type FromWorker = { type: 'took'; bytes: number } | { type: 'done'; result: ApplyResult } | { type: 'failed'; error: WireError };
+type ToWorker =
+  | { type: 'start'; root: string }
+  | { type: 'chunk'; data: Uint8Array }
+  | { type: 'end' }
+  | { type: 'abort'; message: string }
+  | { type: 'rebuild'; split: string; dir: string; digest: string }
+  | { type: 'read'; bytes: number };
+type FromWorker = { type: 'took'; bytes: number } | { type: 'done'; result: ApplyResult } | { type: 'failed'; error: WireError } | { type: 'tar'; data: Uint8Array } | { type: 'rebuilt' };
 
 const WINDOW = 8 * 1024 * 1024;
 /** An idle worker is kept this long for the next layer of the same pull or load, then ended. */
@@ -125,9 +131,81 @@ export async function applyLayerOffThread(tar: Readable, root: string): Promise<
   });
 }
 
-/** The worker's side (cmd/wharf-layer.ts): one extraction at a time, as the daemon sends them. */
+/**
+ * assembleTar on a worker thread, with synchronous reads there: on the daemon's thread each file
+ * is a few jobs on the thread pool, where a push's gzip keeps them waiting, and the hash of the
+ * whole tar is the daemon's CPU. At most WINDOW bytes come ahead of what the reader has read.
+ */
+export function rebuildTarOffThread(split: string, dir: string, digest: string): Readable {
+  if (!existsSync(LAYER_WORKER_PATH)) return assembleTar(split, dir, digest);
+  const w = acquire();
+  let unread = 0;
+  let over = false;
+  const finish = () => {
+    over = true;
+    w.off('message', onMessage).off('error', onDeath).off('exit', onDeath);
+  };
+  const out = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      if (unread && !over) w.postMessage({ type: 'read', bytes: unread } satisfies ToWorker);
+      unread = 0;
+    },
+    destroy(err, cb) {
+      // The worker goes back to the pool once it has stopped; told to, it stops at its next chunk.
+      if (!over) w.postMessage({ type: 'abort', message: 'the reader went away' } satisfies ToWorker);
+      cb(err);
+    },
+  });
+  const onMessage = (m: FromWorker) => {
+    switch (m.type) {
+      case 'tar':
+        // Acknowledged once the stream asks for more (read above), so the reader paces the worker.
+        unread += m.data.byteLength;
+        out.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+        return;
+      case 'rebuilt':
+        finish();
+        release(w);
+        out.push(null);
+        return;
+      case 'failed':
+        finish();
+        release(w);
+        out.destroy(fromWire(m.error));
+        return;
+    }
+  };
+  const onDeath = (err: unknown) => {
+    finish();
+    out.destroy(new Error(`the layer worker ended while it rebuilt the tar of ${dir}: ${err instanceof Error ? err.message : `exit code ${String(err)}`}`));
+  };
+  w.on('message', onMessage).on('error', onDeath).on('exit', onDeath);
+  w.postMessage({ type: 'rebuild', split, dir, digest } satisfies ToWorker);
+  return out;
+}
+
+/** The worker's side of a rebuild: chunks out while the reader keeps up. */
+async function serveRebuild(port: MessagePort, m: { split: string; dir: string; digest: string }, flow: { ahead: number; wake?: () => void; aborted?: string }): Promise<void> {
+  try {
+    for await (const b of rebuildTar(m.split, m.dir, m.digest, syncFiles(m.dir))) {
+      if (flow.aborted) throw new Error(flow.aborted);
+      // Its own copy to hand over: a chunk may share its memory with others (Buffer's pool).
+      const data = new Uint8Array(b);
+      flow.ahead += data.byteLength;
+      port.postMessage({ type: 'tar', data } satisfies FromWorker, [data.buffer as ArrayBuffer]);
+      while (flow.ahead > WINDOW && !flow.aborted) await new Promise<void>((resolve) => (flow.wake = resolve));
+    }
+    port.postMessage({ type: 'rebuilt' } satisfies FromWorker);
+  } catch (err) {
+    port.postMessage({ type: 'failed', error: toWire(err) } satisfies FromWorker);
+  }
+}
+
+/** The worker's side (cmd/wharf-layer.ts): one extraction or rebuild at a time, as the daemon sends them. */
 export function serveLayerJobs(port: MessagePort): void {
   let job: { tar: Readable; queue: Uint8Array[]; ended: boolean; wanting: boolean } | undefined;
+  let flow: { ahead: number; wake?: () => void; aborted?: string } | undefined;
   // Feeds the extraction one chunk per read and says what it took, so the sender's window moves.
   const feed = () => {
     const j = job!;
@@ -142,6 +220,7 @@ export function serveLayerJobs(port: MessagePort): void {
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'start': {
+        flow = undefined;
         const tar = new Readable({ read: () => feed() });
         job = { tar, queue: [], ended: false, wanting: false };
         applyLayer(tar, m.root).then(
@@ -159,7 +238,21 @@ export function serveLayerJobs(port: MessagePort): void {
         if (job!.wanting) feed();
         return;
       case 'abort':
+        if (flow) {
+          flow.aborted = m.message;
+          flow.wake?.();
+        }
         job?.tar.destroy(new Error(m.message));
+        return;
+      case 'rebuild':
+        flow = { ahead: 0 };
+        job = undefined;
+        void serveRebuild(port, m, flow);
+        return;
+      case 'read':
+        if (!flow) return;
+        flow.ahead -= m.bytes;
+        if (flow.ahead <= WINDOW) flow.wake?.();
         return;
     }
   });

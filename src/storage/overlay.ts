@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, WharfError, diskUsage, errorMessage, isErrno, isMountPoint, readJsonIfExists, type Mount } from '../util/index.js';
-import { applyLayerOffThread } from './apply-worker.js';
+import { applyLayerOffThread, rebuildTarOffThread } from './apply-worker.js';
 import { chainIdOf } from './chain.js';
 import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
 import { mountOverlay, unmount } from './mount.js';
@@ -101,6 +101,12 @@ export class OverlaySnapshotter implements Snapshotter {
 
   layerPath(chainId: string): string {
     return join(this.#d.layers, hex(chainId), 'diff');
+  }
+
+  tarFromSplit(chainId: string, splitPath: string): Readable {
+    const l = this.layer(chainId);
+    if (!l) throw new Error(`layer ${chainId} is not in the layer store`);
+    return rebuildTarOffThread(splitPath, this.layerPath(chainId), l.diffId);
   }
 
   async #link(chainId: string): Promise<void> {

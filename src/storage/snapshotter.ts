@@ -87,6 +87,11 @@ export interface Layers {
   /** The directory holding a layer's files, as Docker's GraphDriver.Data shows it. */
   layerPath(chainId: string): string;
   /**
+   * The layer's tar again, from its split (util/tarsplit.ts) and the layer's files; the stream
+   * fails before its end when that is not the tar of the layer's diff ID.
+   */
+  tarFromSplit(chainId: string, splitPath: string): Readable;
+  /**
    * Extracts the layer `diffId` on top of `parent` as the committed layer of their chain ID,
    * unless it already is (then `open` is not called). `open` gives the uncompressed tar; OCI
    * whiteouts in it hide what is below. A failed extraction leaves nothing behind.

@@ -19,3 +19,4 @@ export * from './usage.js';
 export * from './reference.js';
 export * from './platform.js';
 export * from './idle-trim.js';
+export * from './tarsplit.js';
