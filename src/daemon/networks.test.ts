@@ -66,8 +66,8 @@ async function setup(t: { after(fn: () => Promise<void>): void }, bridge = 'whar
   const root = await mkdtemp(join(tmpdir(), 'wt-netsvc-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const driver = new FakeDriver();
-  const make = async (d: NetworkDriver | null = driver, b = bridge) => {
-    const s = new NetworkService({ root, driver: d ?? undefined, bridge: b, logger: silentLogger, hostSubnets: async () => HOST, hostSubnets6: async () => HOST6, portRange: async () => '40000 40009' });
+  const make = async (d: NetworkDriver | null = driver, b = bridge, bip?: string) => {
+    const s = new NetworkService({ root, driver: d ?? undefined, bridge: b, ...(bip ? { bip } : {}), logger: silentLogger, hostSubnets: async () => HOST, hostSubnets6: async () => HOST6, portRange: async () => '40000 40009' });
     await s.init();
     return s;
   };
@@ -94,6 +94,28 @@ test('init: the default network on wharf0, in the first subnet no other device u
   assert.equal(again.inspect('bridge').Id, bridge.Id);
   assert.equal(again.inspect(bridge.Id.slice(0, 6)).Name, 'bridge');
   assert.throws(() => again.inspect('nope'), { code: 'WHARF_NOT_FOUND', message: 'network nope not found' });
+});
+
+test('a changed --bip or --bridge remakes the default network at start, keeping its ID, unless a container is on it', async (t) => {
+  const { driver, make, svc } = await setup(t);
+  const id = svc.inspect('bridge').Id;
+  driver.calls = [];
+  const moved = await make(driver, 'wharf0', '10.99.0.1/24');
+  assert.deepEqual(moved.inspect('bridge').IPAM.Config, [{ Subnet: '10.99.0.0/24', Gateway: '10.99.0.1' }]);
+  assert.equal(moved.inspect('bridge').Id, id);
+  assert.deepEqual(driver.calls, ['remove wharf0', 'ensure wharf0 10.99.0.0/24']);
+  driver.calls = [];
+  const same = await make(driver, 'wharf0', '10.99.0.1/24');
+  assert.deepEqual(driver.calls, ['ensure wharf0 10.99.0.0/24']);
+  // A gateway other than the first address is a change too.
+  await attached(same, req('c1', { NetworkMode: 'default' }));
+  const held = await make(driver, 'wharf0', '10.99.0.9/24');
+  assert.deepEqual(held.inspect('bridge').IPAM.Config, [{ Subnet: '10.99.0.0/24', Gateway: '10.99.0.1' }], 'a network in use is left as it is');
+  await held.detach('c1');
+  const renamed = await make(driver, 'wharf9', '10.99.0.9/24');
+  assert.deepEqual(renamed.inspect('bridge').IPAM.Config, [{ Subnet: '10.99.0.0/24', Gateway: '10.99.0.9' }]);
+  assert.equal(renamed.inspect('bridge').Options['com.docker.network.bridge.name'], 'wharf9');
+  assert.ok(driver.calls.includes('remove wharf0'));
 });
 
 test('attach: a namespace, an address after the gateway, Docker\'s MAC, the endpoint as inspect shows it', async (t) => {

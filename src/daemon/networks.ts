@@ -172,8 +172,10 @@ export class NetworkService implements NetworkPort {
   async init(): Promise<void> {
     for (const n of await readRecords<NetworkRecord>(this.#root)) this.#networks.set(n.id, n);
     for (const s of await readRecords<SandboxRecord>(join(this.#root, 'endpoints'))) this.#sandboxes.set(s.containerId, s);
+    const stored = this.#find('bridge');
     if (this.#defaultBridge.bridge === NO_DEFAULT_BRIDGE) await this.#dropDefault();
-    else if (!this.#find('bridge')) await this.#createDefault();
+    else if (!stored) await this.#createDefault();
+    else if (this.#defaultChanged(stored)) await this.#remakeDefault(stored);
     this.#ephemeral = parseEphemeralRange(await this.#portRangeText());
     this.#cursor.next = this.#ephemeral.first;
     const driver = this.#driver;
@@ -195,7 +197,32 @@ export class NetworkService implements NetworkPort {
     this.#logger.info('removed the default bridge network: the bridge is turned off', { bridge: n.bridge });
   }
 
-  async #createDefault(): Promise<void> {
+  /** Whether the daemon now asks for another bridge device or `--bip` than the stored default network has. */
+  #defaultChanged(n: NetworkRecord): boolean {
+    const { bridge, bip } = this.#defaultBridge;
+    if (n.bridge !== bridge) return true;
+    if (!bip) return false;
+    const { subnet, gateway } = parseAddressPrefix(bip);
+    return n.subnet !== subnet || n.gateway !== (gateway ?? defaultGateway(subnet));
+  }
+
+  /**
+   * The default network made again as the daemon's flags now say, as dockerd makes it at each
+   * start: only while no container is on it. It keeps its ID, so the records of stopped
+   * containers still name it.
+   */
+  async #remakeDefault(n: NetworkRecord): Promise<void> {
+    const { bridge, bip } = this.#defaultBridge;
+    if (this.#inUse(n.id)) {
+      this.#logger.warn('the default bridge network keeps its bridge and subnet while containers are on it', { bridge: n.bridge, subnet: n.subnet, wanted: bip ?? bridge });
+      return;
+    }
+    await this.#driver?.removeNetwork(bridgeOf(n));
+    this.#networks.delete(n.id);
+    await this.#createDefault({ id: n.id, created: n.created });
+  }
+
+  async #createDefault(keep?: { id: string; created: string }): Promise<void> {
     const { bridge, bip } = this.#defaultBridge;
     let subnet: string | undefined;
     let gateway: string | undefined;
@@ -209,9 +236,9 @@ export class NetworkService implements NetworkPort {
       if (!subnet) throw new Error('could not find a free subnet for the default bridge network: every candidate overlaps a host route; give one with --bip');
     }
     const n: NetworkRecord = {
-      id: newId(),
+      id: keep?.id ?? newId(),
       name: 'bridge',
-      created: new Date().toISOString(),
+      created: keep?.created ?? new Date().toISOString(),
       driver: 'bridge',
       bridge,
       subnet,
