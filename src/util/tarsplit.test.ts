@@ -122,3 +122,27 @@ test('tarsplit: a tar whose later entries change what earlier ones left on disk 
     await rm(base, { recursive: true, force: true });
   }
 });
+
+test('tarsplit: a path too long for a file record keeps its bytes in the split; a split that cannot be written fails the sink instead of stalling it', { timeout: 20_000 }, async () => {
+  const base = await mkdtemp(join(tmpdir(), 'wharf-tarsplit-test-'));
+  try {
+    const long = `${'x/'.repeat(35_000)}f`;
+    const tar = await packed([{ name: 'short', body: randomBytes(2000) }, { name: 'p', body: randomBytes(3000), pax: { path: long } }]);
+    const dir = join(base, 'x');
+    await mkdir(dir);
+    await writeFile(join(dir, 'short'), tar.subarray(512, 2512));
+    const s = tarSplitter(join(base, 's'));
+    await pipeline(chunked(tar, 4096), s.sink);
+    assert.equal((await s.result).lossy, undefined);
+    // Only `short` is read from the directory: the long path's 3000 bytes came from the split.
+    assert.ok((await collect(assembleTar(join(base, 's'), dir, sha(tar)))).equals(tar));
+
+    // Enough headers to fill the gzip's buffers once nothing drains them.
+    const many = await packed(Array.from({ length: 4000 }, (_, i) => ({ name: `d/f${i}`, body: randomBytes(1) })));
+    const broken = tarSplitter(join(base, 'no-such-dir', 's'));
+    await assert.rejects(pipeline(chunked(many, 64 * 1024), broken.sink), /ENOENT|could not be written/);
+    await assert.rejects(broken.result, /ENOENT/);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});

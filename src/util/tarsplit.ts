@@ -23,6 +23,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { errorMessage } from './errors.js';
+import { cleanEntryPath } from './untar.js';
 
 const MAGIC = Buffer.from('WTS1');
 const PREFIX_BYTES = 16;
@@ -101,13 +102,17 @@ function decodePax(b: Buffer): Record<string, string> {
 
 const padding = (size: number) => (size % 512 === 0 ? 0 : 512 - (size % 512));
 
-/** The path untar extracts an entry to (cleanEntryPath's rules), or undefined when it refuses it. */
+/** The path untar extracts an entry to, or undefined when it refuses it. */
 function cleanRel(name: string): string | undefined {
-  const n = posix.normalize(name.replace(/^\/+/, ''));
-  if (n === '.' || n === './' || n === '') return '';
-  if (n === '..' || n.startsWith('../')) return undefined;
-  return n.replace(/\/+$/, '');
+  try {
+    return cleanEntryPath(name);
+  } catch {
+    return undefined;
+  }
 }
+
+/** A file record holds its path's length in 16 bits; a longer path's bytes stay in the split. */
+const PATH_MAX_BYTES = 0xffff;
 
 /**
  * What the extraction has put where, to tell when a later entry changes what an earlier file's
@@ -157,6 +162,8 @@ export function tarSplitter(path: string): { sink: Writable; result: Promise<Spl
   const file = createWriteStream(path, { flags: 'wx', start: PREFIX_BYTES });
   gz.pipe(file);
   gz.on('error', (e) => file.destroy(e));
+  // Closed, the gzip lets a sink waiting for its drain go on, with the error (a full disk).
+  file.on('error', (e) => gz.destroy(e));
   const tree = new Tree();
   let total = 0;
   // Records go to gzip in batches: each write to a zlib stream is a job on the thread pool.
@@ -263,7 +270,7 @@ export function tarSplitter(path: string): { sink: Writable; result: Promise<Spl
     else tree.entry(rel, type === T_DIR, name);
     // tar-stream gives a directory no body, whatever its size says.
     if (size === 0 || type === T_DIR) return;
-    bodyIsFile = (type === T_FILE || type === T_CONTIGUOUS) && !!rel && !posix.basename(rel).startsWith('.wh.');
+    bodyIsFile = (type === T_FILE || type === T_CONTIGUOUS) && !!rel && !posix.basename(rel).startsWith('.wh.') && Buffer.byteLength(rel) <= PATH_MAX_BYTES;
     if (bodyIsFile) fileRecord(rel!, size);
     bodyLeft = size;
     padLeft = padding(size);
@@ -385,7 +392,8 @@ type SplitRecord = { raw: Buffer } | { rel: string; size: number };
 async function* records(fh: FileHandle): AsyncGenerator<SplitRecord> {
   let pending: Buffer = Buffer.alloc(0);
   let at = 0;
-  const input = fh.createReadStream({ start: PREFIX_BYTES, autoClose: false }).pipe(createGunzip());
+  const source = fh.createReadStream({ start: PREFIX_BYTES, autoClose: false });
+  const input = source.pipe(createGunzip());
   const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const need = async (n: number, atStart = false): Promise<Buffer | undefined> => {
     while (pending.length - at < n) {
@@ -413,6 +421,7 @@ async function* records(fh: FileHandle): AsyncGenerator<SplitRecord> {
     }
   } finally {
     input.destroy();
+    source.destroy();
   }
 }
 
