@@ -120,6 +120,8 @@ async function waitReady(socket: string, proc: ChildProcess, logs: () => string)
 
 export async function startDaemon(extraArgs: string[] = [], daemonJson = '{}'): Promise<TestDaemon> {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-test-'));
+  // A remapped root (userns-remap) must be able to pass through to its data root, as dockerd requires.
+  if (extraArgs.includes('--userns-remap')) await chmod(dir, 0o711);
   const socket = join(dir, 'wharf.sock');
   const { writeFile } = await import('node:fs/promises');
   await writeFile(join(dir, 'daemon.json'), daemonJson);

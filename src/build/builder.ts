@@ -854,7 +854,7 @@ async function dispatchCopy(b: Build, st: StageState, step: Located<CopyInstruct
       const key = cacheKey(keyParts(b, st, createdBy, { copyDigest: plan.digest }));
       if (await probeCache(b, st, key, createdBy)) return;
       const img = await withWorkspace(b, st, false, async (ws) => {
-        await b.deps.applyCopy(plan, { root: await ws.root(), dest, workdir: st.config.WorkingDir || '/', chown, chmod });
+        await b.deps.applyCopy(plan, { root: await ws.root(), dest, workdir: st.config.WorkingDir || '/', chown, chmod, idmap: ws.idmap });
         return ws.commit(commitRequest(b, st, createdBy));
       });
       st.image = img;

@@ -13,7 +13,7 @@ import { chmod, copyFile, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir,
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, SMALL_FILE_LIMIT, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, readSmallFile, resolveInView, untar, type RootView } from '../util/index.js';
+import { InvalidArgumentError, SMALL_FILE_LIMIT, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, readSmallFile, resolveInView, toHostIds, untar, type IdMapping, type RootView } from '../util/index.js';
 import { parseChmod, type ModeFn } from './_chmod.js';
 import { decompress, detectCompression, looksLikeTar } from './_decompress.js';
 import { download } from './_fetch.js';
@@ -63,6 +63,8 @@ export interface CopyTarget {
   chown?: string;
   /** `--chmod` as written: octal (`755`) or symbolic (`u+x`). */
   chmod?: string;
+  /** The ranges of a remapped root: the owners above are the container's IDs, written as their host IDs. */
+  idmap?: IdMapping;
 }
 
 /**
@@ -417,7 +419,9 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   const fail = (msg: string) => new InvalidArgumentError(`${cmd} failed: ${msg}`);
   const fail_ = (msg: string) => new InvalidArgumentError(msg);
   const view: RootView = { root: target.root };
-  const owner = target.chown ? await resolveChown(target.root, target.chown) : { uid: 0, gid: 0 };
+  const onHost = (o: Owner): Owner => (target.idmap ? toHostIds(target.idmap, o) : o);
+  const root = onHost({ uid: 0, gid: 0 });
+  const owner = onHost(target.chown ? await resolveChown(target.root, target.chown) : { uid: 0, gid: 0 });
   let modeFn: ModeFn | undefined;
   if (target.chmod) {
     try {
@@ -440,7 +444,7 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
   for (const it of items) {
     const kept = 'kept' in it ? it.kept : undefined;
     if (kept) {
-      await w.ensureDir(destV, 0o755, undefined, { uid: 0, gid: 0 });
+      await w.ensureDir(destV, 0o755, undefined, root);
       // The source's parent directories as they are in the source, as BuildKit copies them.
       for (const d of kept.dirs) {
         const v = posix.join(destV, d.rel);
@@ -456,7 +460,7 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
           await w.dirTime(to, it.st.mtime);
         } else {
           // As dockerd does: a new destination directory is 0755 and the copy's owner's, its new parents root's.
-          await w.ensureDir(to, 0o755, it.st.mtime, { uid: 0, gid: 0 });
+          await w.ensureDir(to, 0o755, it.st.mtime, root);
         }
         await walkSource(
           it,
@@ -471,7 +475,7 @@ export async function applyCopy(plan: CopyPlan, target: CopyTarget): Promise<voi
         const src = createReadStream(it.host);
         const head = await readHead(it.host, 6);
         // The archive's own owners and modes, as Docker's ADD keeps them.
-        await untar(decompress(src, detectCompression(head)), { view, dir: where, owner: 'header', label: destV }).catch((err: unknown) => {
+        await untar(decompress(src, detectCompression(head)), { view, dir: where, owner: 'header', idmap: target.idmap, label: destV }).catch((err: unknown) => {
           throw fail(`extracting ${it.name}: ${errorMessage(err)}`);
         });
         w.forget();

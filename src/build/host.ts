@@ -6,6 +6,7 @@
  */
 import type { ContainerConfig } from '../types/index.js';
 import type { ImageConfig } from '../image/index.js';
+import type { IdMapping } from '../util/index.js';
 
 /** A local image as the builder sees it. */
 export interface BuildImage {
@@ -66,6 +67,8 @@ export interface Workspace {
    * Resolve every path in it with the copy module's safe joins: its symlinks are the image's.
    */
   root(): Promise<string>;
+  /** The ranges of a remapped root (userns-remap): root()'s files are owned by their host IDs. */
+  readonly idmap?: IdMapping;
   /**
    * Runs one process in this file system as a container with run's isolation (namespaces,
    * seccomp, capabilities, cgroup); its stdout and stderr go to `output` as they come.

@@ -7,8 +7,8 @@ import type { Server } from 'node:net';
 import { Command, Option } from 'commander';
 import { createApiHandler, createApiServer } from '../api/index.js';
 import { BridgeDriver, NameServer, bridgeTag } from '../network/index.js';
-import { checkHostGatewayIp, checkRealtime, Daemon, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
-import { createLogger, errorMessage, isErrno, trimWhenIdle, type Logger, type LogLevel } from '../util/index.js';
+import { checkHostGatewayIp, checkRealtime, Daemon, DEFAULT_CONFIG, hostDefaultRuntime, readDaemonJson, resolveRemappedRoot, WHARF_VERSION, type DaemonConfig } from '../daemon/index.js';
+import { createLogger, errorMessage, isErrno, rootPair, trimWhenIdle, type Logger, type LogLevel } from '../util/index.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -38,6 +38,7 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
     .option('-b, --bridge <name>', "The default network's bridge device; 'none' for no default network", DEFAULT_CONFIG.bridge)
     .option('--bip <cidr>', "The default network's gateway address and prefix, as 172.30.0.1/16")
     .option('--host-gateway-ip <ip>', 'IP address that the special \'host-gateway\' string in --add-host resolves to; the default bridge\'s gateway when unset')
+    .option('--userns-remap <user/group>', 'User/Group setting for user namespaces')
     .option('--cpu-rt-period <int>', 'Limit the CPU real-time period in microseconds for the parent cgroup for all containers (not supported with cgroups v2)')
     .option('--cpu-rt-runtime <int>', 'Limit the CPU real-time runtime in microseconds for the parent cgroup for all containers (not supported with cgroups v2)')
     .allowExcessArguments(false);
@@ -65,6 +66,7 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
   if (fromCli('bridge')) cfg.bridge = o.bridge;
   if (o.bip) cfg.bip = o.bip;
   if (o.hostGatewayIp) cfg.hostGatewayIp = checkHostGatewayIp(o.hostGatewayIp);
+  if (o.usernsRemap !== undefined) cfg.usernsRemap = o.usernsRemap || undefined;
   if (o.cpuRtPeriod !== undefined) cfg.cpuRtPeriod = checkRealtime('cpu-rt-period', o.cpuRtPeriod);
   if (o.cpuRtRuntime !== undefined) cfg.cpuRtRuntime = checkRealtime('cpu-rt-runtime', o.cpuRtRuntime);
   for (const opt of o.logOpt as string[]) {
@@ -160,6 +162,15 @@ async function listen(cfg: DaemonConfig, daemon: Daemon, logger: Logger): Promis
   return { servers, sockets };
 }
 
+/** --userns-remap resolved, and the data root moved below the original one, as dockerd does. */
+async function remapRoot(cfg: DaemonConfig, logger: Logger): Promise<void> {
+  if (!cfg.usernsRemap) return;
+  cfg.remap = await resolveRemappedRoot(cfg.usernsRemap, logger);
+  if (!cfg.remap) return;
+  const root = rootPair(cfg.remap.idmap);
+  cfg.dataRoot = join(cfg.dataRoot, `${root.uid}.${root.gid}`);
+}
+
 async function main(): Promise<void> {
   let cfg: DaemonConfig;
   try {
@@ -174,6 +185,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   await claimPidfile(cfg.pidfile);
+  try {
+    await remapRoot(cfg, logger);
+  } catch (err) {
+    logger.error(`failed to start daemon: ${errorMessage(err)}`);
+    await rm(cfg.pidfile, { force: true });
+    process.exit(1);
+  }
   // The driver's tag marks every device and rule it makes, so daemons with their own bridges share a host.
   const networkDriver = new BridgeDriver({ netnsDir: join(cfg.execRoot, 'netns'), tag: bridgeTag(cfg.bridge, cfg.dataRoot), logger });
   // Names on user networks: aardvark-dns, which outlives wharfd as the containers do.

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Pack } from 'tar-stream';
 import type { ContainerPathStat } from '../types/index.js';
-import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, openDirIn, packTree, preserveTrailingDotOrSeparator, resolveInView, untar, type RootedStats, type RootView } from '../util/index.js';
+import { InvalidArgumentError, NotFoundError, goBase, goClean, hostPathIn, isErrno, openDirIn, packTree, preserveTrailingDotOrSeparator, resolveInView, toHostIds, untar, type IdMapping, type RootedStats, type RootView } from '../util/index.js';
 
 /*
  * `docker cp` on the daemon side: stat a path, archive it, extract an archive into a directory,
@@ -120,9 +120,10 @@ export async function statIn(view: RootView, path: string, where: string): Promi
  * A tar of what `statIn` found, named as the user asked for it (`docker cp c:/a/link/ x` gives
  * entries under `link/`); mount points inside a directory are read from what is mounted there.
  */
-export function archiveIn(view: RootView, found: ResolvedPath): Pack {
+export function archiveIn(view: RootView, found: ResolvedPath, idmap?: IdMapping): Pack {
   return packTree(hostPathIn(view, found.path), {
     name: found.stat.name,
+    idmap,
     redirect: (rel) => mountAt(view, rel ? posix.join(found.path, rel) : found.path),
   });
 }
@@ -133,16 +134,18 @@ export function archiveIn(view: RootView, found: ResolvedPath): Pack {
  * and everything below is named one component at a time through held descriptors (packTree), so
  * no directory swapped for a symlink meanwhile leads the copy out of the root.
  */
-export async function archiveInRoot(root: string, found: ResolvedPath): Promise<Pack> {
+export async function archiveInRoot(root: string, found: ResolvedPath, idmap?: IdMapping): Promise<Pack> {
   const fd = await openDirIn(root, posix.dirname(found.path));
   const base = posix.basename(found.path);
-  return packTree(`/proc/self/fd/${fd}/${base || '.'}`, { name: found.stat.name, done: () => closeSync(fd) });
+  return packTree(`/proc/self/fd/${fd}/${base || '.'}`, { name: found.stat.name, idmap, done: () => closeSync(fd) });
 }
 
 export interface ExtractOptions {
   noOverwriteDirNonDir: boolean;
   /** A fixed owner for everything extracted (`copyUIDGID` with a container user); else the archive's. */
   owner?: { uid: number; gid: number };
+  /** A remapped container (userns-remap): the owners, the archive's or the fixed one, are its IDs, shifted to the host's. */
+  idmap?: IdMapping;
   readonlyRootfs: boolean;
   readonlyMounts: readonly string[];
 }
@@ -171,7 +174,8 @@ export async function extractPoint(view: RootView, path: string, where: string, 
 /** Extracts `tar` into the directory `dir` of the view (from extractPoint), never outside the view. */
 export async function extractIn(view: RootView, dir: string, tar: Readable, o: ExtractOptions): Promise<void> {
   try {
-    await untar(tar, { view, dir, owner: o.owner ?? 'header', noOverwriteDirNonDir: o.noOverwriteDirNonDir, confineSymlinks: true, linkScope: 'in the archive' });
+    const owner = o.owner && o.idmap ? toHostIds(o.idmap, o.owner) : o.owner;
+    await untar(tar, { view, dir, owner: owner ?? 'header', idmap: o.idmap, noOverwriteDirNonDir: o.noOverwriteDirNonDir, confineSymlinks: true, linkScope: 'in the archive' });
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`Error processing tar file: ${err.message}`, { cause: err });
     throw err;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { BuildCache, BuildHost, BuildImage, CommitRequest, ImageView, RunProcess, Workspace } from '../build/index.js';
 import type { BuildRequest, ContainerCreateRequest, HostConfig, MountSpec, ProgressMessage } from '../types/index.js';
-import { NotFoundError, errorMessage, type Logger } from '../util/index.js';
+import { NotFoundError, errorMessage, type IdMapping, type Logger } from '../util/index.js';
 import { tryParseReference } from '../image/index.js';
 import type { BuildCacheStore } from './builds.js';
 import type { ContainerService } from './containers/index.js';
@@ -23,6 +23,8 @@ export interface BuildHostDeps {
   rootfs: ContainerFilesystems;
   cache: BuildCacheStore;
   logger: Logger;
+  /** The daemon's remapped root (userns-remap), whose IDs COPY's files take on the host. */
+  idmap?: IdMapping;
 }
 
 /**
@@ -233,6 +235,10 @@ class StepWorkspace implements Workspace {
 
   get id(): string {
     return this.#id;
+  }
+
+  get idmap(): IdMapping | undefined {
+    return this.d.idmap;
   }
 
   async root(): Promise<string> {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, isErrno, type LogLevel } from '../util/index.js';
+import type { RemappedRoot } from './userns.js';
 
 /** The daemon's settings: dockerd's flags and daemon.json keys that wharf supports. */
 export interface DaemonConfig {
@@ -54,6 +55,13 @@ export interface DaemonConfig {
    */
   cpuRtPeriod?: number;
   cpuRtRuntime?: number;
+  /** dockerd's --userns-remap: `default`, `user[:group]` or `uid[:gid]`, whose subordinate IDs containers' root takes. */
+  usernsRemap?: string;
+  /**
+   * What usernsRemap resolved to at start (cmd/wharfd-main.ts), with dataRoot then
+   * `<data root>/<uid>.<gid>` as dockerd's: images and containers of one mapping are not another's.
+   */
+  remap?: RemappedRoot;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -115,6 +123,7 @@ interface DaemonJson {
   'certs-dir'?: string;
   'cpu-rt-period'?: number;
   'cpu-rt-runtime'?: number;
+  'userns-remap'?: string;
 }
 
 /**
@@ -170,6 +179,10 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j['max-concurrent-uploads'] !== undefined) out.maxConcurrentUploads = checkConcurrency('max-concurrent-uploads', j['max-concurrent-uploads']);
   if (j['cpu-rt-period'] !== undefined) out.cpuRtPeriod = checkRealtime('cpu-rt-period', j['cpu-rt-period']);
   if (j['cpu-rt-runtime'] !== undefined) out.cpuRtRuntime = checkRealtime('cpu-rt-runtime', j['cpu-rt-runtime']);
+  if (j['userns-remap'] !== undefined) {
+    if (typeof j['userns-remap'] !== 'string') throw new InvalidArgumentError('invalid userns-remap: a user name or ID is expected');
+    if (j['userns-remap']) out.usernsRemap = j['userns-remap'];
+  }
   if (j['certs-dir'] !== undefined) {
     if (typeof j['certs-dir'] !== 'string' || !j['certs-dir'].startsWith('/')) throw new InvalidArgumentError('invalid certs-dir: an absolute path is expected');
     out.certsDir = j['certs-dir'];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { Registries } from '../image/index.js';
-import { InvalidArgumentError, type Logger } from '../util/index.js';
+import { InvalidArgumentError, rootPair, type Logger } from '../util/index.js';
 import type { DnsPort, NetworkDriver } from '../network/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
@@ -16,6 +16,7 @@ import { BuildService, type BuildFunction } from './builds.js';
 import { DaemonBuildHost, removeLeftoverBuildContainers } from './build-host.js';
 import { ContainerFilesystems } from './rootfs.js';
 import { SystemService, WHARF_VERSION } from './system.js';
+import { makeRemappedRoot } from './userns.js';
 
 /** How long a stopping daemon waits for removals under way (a `run --rm` that just returned). */
 const SHUTDOWN_REMOVALS_MS = 10_000;
@@ -57,6 +58,7 @@ export class Daemon {
     });
     this.volumes = new VolumeService({
       root: join(config.dataRoot, 'volumes'),
+      owner: config.remap && rootPair(config.remap.idmap),
       logger,
       onEvent: (action, name, attrs) => this.events.publish('volume', action, name, attrs),
     });
@@ -71,7 +73,7 @@ export class Daemon {
       onEvent: (action, id, attrs) => this.events.publish('network', action, id, attrs),
     });
     // Layers and container file systems live in <data root>/overlay, images in <data root>/image.
-    this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'));
+    this.#snapshots = new OverlaySnapshotter(join(config.dataRoot, 'overlay'), { idmap: config.remap?.idmap });
     this.images = new ImageService({
       root: config.dataRoot,
       logger,
@@ -85,7 +87,7 @@ export class Daemon {
       maxConcurrentDownloads: config.maxConcurrentDownloads,
       maxConcurrentUploads: config.maxConcurrentUploads,
     });
-    this.#rootfs = new ContainerFilesystems({ root: config.dataRoot, logger, snapshots: this.#snapshots, images: this.images });
+    this.#rootfs = new ContainerFilesystems({ root: config.dataRoot, logger, snapshots: this.#snapshots, images: this.images, idmap: config.remap?.idmap });
     this.containers = new ContainerService({
       dataRoot: config.dataRoot,
       runtimeFor: (name): RuntimePort => this.runtime(name),
@@ -98,6 +100,7 @@ export class Daemon {
       logger,
       initPath: config.initPath,
       logOpts: config.logOpts,
+      idmap: config.remap?.idmap,
       onRemoved: (id) => this.execs.forgetContainer(id),
       // The exec service is made after the containers it runs in; checks only start later.
       probes: { startProbe: (id, cmd, onOutput) => this.execs.startProbe(id, cmd, onOutput) },
@@ -107,7 +110,7 @@ export class Daemon {
     this.builds = new BuildService({
       dataRoot: config.dataRoot,
       logger,
-      host: (cache, request) => new DaemonBuildHost({ images: this.images, containers: this.containers, rootfs: this.#rootfs, cache, logger }, request),
+      host: (cache, request) => new DaemonBuildHost({ images: this.images, containers: this.containers, rootfs: this.#rootfs, cache, logger, idmap: config.remap?.idmap }, request),
       imageById: (id) => (this.images.has(id) ? { id, config: this.images.get(id).config } : undefined),
       builder: opts.builder,
     });
@@ -133,9 +136,10 @@ export class Daemon {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
+    if (this.config.remap) await makeRemappedRoot(this.config.dataRoot, this.config.remap.idmap);
+    else await mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
     await mkdir(this.config.execRoot, { recursive: true, mode: 0o700 });
-    await makeDefaultImageApart({ root: this.config.dataRoot, busyboxPath: this.config.busyboxPath, logLevel: this.config.logLevel }, this.logger);
+    await makeDefaultImageApart({ root: this.config.dataRoot, busyboxPath: this.config.busyboxPath, logLevel: this.config.logLevel, idmap: this.config.remap?.idmap }, this.logger);
     // Layers first; then the containers' file systems, whose layers the image service's collection keeps.
     await this.#snapshots.init();
     await this.#rootfs.init();

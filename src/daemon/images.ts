@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { AuthConfig, AuthResponse, ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
 import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
 import { OverlaySnapshotter, type Layers } from '../storage/index.js';
-import { ConflictError, DEFAULT_IMAGE_WORKER_PATH, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type Logger, type LogLevel, type PlatformSpec } from '../util/index.js';
+import { ConflictError, DEFAULT_IMAGE_WORKER_PATH, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type IdMapping, type Logger, type LogLevel, type PlatformSpec } from '../util/index.js';
 import { Distribution, isUnreachable, type RegistryClient } from './distribution.js';
 
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
@@ -101,6 +101,8 @@ export interface DefaultImageJob {
   busyboxPath: string;
   /** The daemon's, for the worker's log lines. */
   logLevel: LogLevel;
+  /** The daemon's remapped root (userns-remap), whose IDs the layer's files take. */
+  idmap?: IdMapping;
 }
 
 /**
@@ -109,7 +111,7 @@ export interface DefaultImageJob {
  * (the worker does not know the containers' layers).
  */
 export async function makeDefaultImage(job: DefaultImageJob, logger: Logger): Promise<void> {
-  const layers = new OverlaySnapshotter(join(job.root, 'overlay'));
+  const layers = new OverlaySnapshotter(join(job.root, 'overlay'), { idmap: job.idmap });
   await layers.init();
   const store = new ImageStore({ root: job.root, logger, layers, layerUsers: { layersInUse: () => ({ chainIds: [], diffIds: [] }) }, onEvent: () => {} });
   await store.init();

@@ -14,4 +14,5 @@ export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';
 export { runCopyJob, type CopyJob } from './containers/copyworker.js';
 export { makeDefaultImage, type DefaultImageJob } from './images.js';
+export { resolveRemappedRoot, type RemappedRoot } from './userns.js';
 export { parsePlatform } from './platforms.js';

@@ -41,6 +41,7 @@ import {
   dnsNameservers,
   tryParseIp6,
   ulaPrefix,
+  userNamespaceFile,
   type DnsEntry,
   type DnsPort,
   type Endpoint,
@@ -335,7 +336,7 @@ export class NetworkService implements NetworkPort {
     let sb: SandboxRecord | undefined;
     let nsPath: string | undefined;
     try {
-      nsPath = await driver.createNamespace(id);
+      nsPath = await driver.createNamespace(id, req.userns);
       // Planned before the endpoints: their addresses must be taken with no await until the record holds them.
       const planned = await this.#planPorts(id, driver, () => {
         // Checked at create; checked again for containers created before that check existed.
@@ -377,7 +378,9 @@ export class NetworkService implements NetworkPort {
     this.#wiring.set(id, ready);
     const forget = () => this.#wiring.get(id) === ready && this.#wiring.delete(id);
     ready.then(forget, forget);
-    return { ...this.#attachment(sb), ready };
+    const attachment = this.#attachment(sb);
+    if (req.userns && attachment.namespace.mode === 'path') attachment.namespace.userns = 'idmap' in req.userns ? userNamespaceFile(sb.nsPath) : req.userns.path;
+    return { ...attachment, ready };
   }
 
   /**

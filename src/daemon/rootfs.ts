@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FilesystemChange } from '../types/index.js';
 import { packDir, type ActiveSnapshots, type ChangeKind } from '../storage/index.js';
-import { NotFoundError, errorMessage, readJsonIfExists, writeJsonAtomic, type Logger } from '../util/index.js';
+import { NotFoundError, errorMessage, readJsonIfExists, writeJsonAtomic, type IdMapping, type Logger } from '../util/index.js';
 import type { CommitOptions, RootfsPort } from './containers/ports.js';
 import type { CommitImageRequest, ImageLayers } from './images.js';
 import { scratchBase } from './image-archives.js';
@@ -27,6 +27,8 @@ export interface ContainerFilesystemsOptions {
   /** Active snapshots, keyed by container ID. */
   snapshots: ActiveSnapshots;
   images: RootfsImages;
+  /** The daemon's remapped root (userns-remap): an export names the container's IDs, not the host's. */
+  idmap?: IdMapping;
 }
 
 /**
@@ -185,10 +187,10 @@ export class ContainerFilesystems implements RootfsPort {
   async export(containerId: string): Promise<Readable> {
     const meta = this.#meta(containerId);
     const snapshots = this.#o.snapshots;
-    if (await snapshots.isMounted(containerId)) return packDir(snapshots.path(containerId), { layer: false }) as unknown as Readable;
+    if (await snapshots.isMounted(containerId)) return packDir(snapshots.path(containerId), { layer: false, idmap: this.#o.idmap }) as unknown as Readable;
     // Not running: a private read-only view, so a concurrent start/stop cannot pull it away mid-export.
     const view = await snapshots.view(containerId, top(meta));
-    const tar = packDir(view.path, { layer: false });
+    const tar = packDir(view.path, { layer: false, idmap: this.#o.idmap });
     let cleaned = false;
     const cleanup = () => {
       if (cleaned) return;

@@ -28,6 +28,8 @@ export interface SpecInputs {
   shm?: string;
   /** The legacy `--link` variables, under the container's own Env. */
   linkEnv?: string[];
+  /** Its user namespace (userns-remap). */
+  userns?: ContainerSpec['userns'];
 }
 
 /** The annotation that carries `wharf run --systemd`: `always`, `true` (the default: by command) or `false`. */
@@ -117,6 +119,7 @@ export function containerSpec(i: SpecInputs): ContainerSpec {
     ipc: ipcNamespace(hc.IpcMode, i.joins, i.shm),
     pid: i.joins?.pid ?? (hc.PidMode === 'host' ? 'host' : 'private'),
     uts: hc.UTSMode === 'host' ? 'host' : 'private',
+    userns: i.userns,
     privileged: hc.Privileged ?? false,
     capAdd: hc.CapAdd ?? [],
     capDrop: hc.CapDrop ?? [],
@@ -202,6 +205,14 @@ export function validateIsolation(hc: HostConfig): void {
       throw new InvalidArgumentError(`invalid device mode "${d.CgroupPermissions}" for "${d.PathOnHost}": use a combination of r, w and m`);
     }
   }
+}
+
+/** What cannot go with a user namespace of its own (userns-remap without `--userns host`), in dockerd's words. */
+export function validateRemapped(hc: HostConfig): void {
+  if (hc.UsernsMode === 'host') return;
+  if (hc.Privileged) throw new InvalidArgumentError('privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode');
+  if (hc.NetworkMode === 'host') throw new InvalidArgumentError("cannot share the host's network namespace when user namespaces are enabled");
+  if (hc.PidMode === 'host') throw new InvalidArgumentError('cannot share the host PID namespace when user namespaces are enabled');
 }
 
 /** Whether the host kernel runs AppArmor (Debian's default kernels do; this project's CI hosts do not). */

@@ -172,7 +172,7 @@ export class SystemService {
       RuncCommit: { ID: tools.runtime.commit },
       InitCommit: { ID: '' },
       // Containers get a private cgroup namespace only on cgroup v2 (runtime/oci.ts), and Docker says so only then.
-      SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroupV2 ? ['name=cgroupns'] : [])],
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(this.config.remap ? ['name=userns'] : []), ...(cgroupV2 ? ['name=cgroupns'] : [])],
       Warnings: null,
     };
   }

@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, HostConfig, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse, VolumeSummary } from '../types/index.js';
-import { ConflictError, InvalidArgumentError, errorMessage, isErrno, untar, type Logger, type Mount } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, errorMessage, isErrno, untar, type Ids, type Logger, type Mount } from '../util/index.js';
 import {
   ANONYMOUS_LABEL,
   VolumeStore,
@@ -37,6 +37,8 @@ const LIST_FILTERS = ['name', 'label', 'label!', 'driver', 'dangling'];
 export interface VolumeServiceOptions {
   /** `<data root>/volumes`. */
   root: string;
+  /** The owner of new volumes' content: the remapped root (userns-remap). */
+  owner?: Ids;
   logger?: Logger;
   /** IDs of the containers whose plan refers to the volume, running or not. */
   users?: (name: string) => string[];
@@ -45,14 +47,20 @@ export interface VolumeServiceOptions {
 
 /**
  * Docker makes a missing `-v` source a directory; one that exists, a single file included
- * (`-v ./nginx.conf:/etc/nginx/nginx.conf`), is bound as it is.
+ * (`-v ./nginx.conf:/etc/nginx/nginx.conf`), is bound as it is. What it makes is the remapped
+ * root's (userns-remap), as dockerd's MkdirAllAndChownNew does; what existed keeps its owner.
  */
-async function ensureBindSource(path: string): Promise<void> {
+async function ensureBindSource(path: string, owner: Ids | undefined): Promise<void> {
   try {
     await stat(path);
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    await mkdir(path, { recursive: true });
+    const first = await mkdir(path, { recursive: true });
+    if (!owner || first === undefined) return;
+    for (let d = path; ; d = dirname(d)) {
+      await chown(d, owner.uid, owner.gid);
+      if (d === first || d === dirname(d)) break;
+    }
   }
 }
 
@@ -69,7 +77,7 @@ export class VolumeService implements VolumePort {
 
   constructor(o: VolumeServiceOptions) {
     this.#o = o;
-    this.#store = new VolumeStore(o.root, o.logger);
+    this.#store = new VolumeStore(o.root, o.logger, o.owner);
   }
 
   /** Wired after construction: the containers service is made after this one. */
@@ -298,7 +306,7 @@ export class VolumeService implements VolumePort {
     const plan = ctx?.plan;
     if (!plan) {
       // A container recorded before mount plans: binds and tmpfs only.
-      for (const source of bindSourcesToCreate(hostConfig)) await ensureBindSource(source);
+      for (const source of bindSourcesToCreate(hostConfig)) await ensureBindSource(source, this.#o.owner);
       return containerMounts(hostConfig);
     }
     const mounts: Mount[] = [...tmpfsMounts(hostConfig)];
@@ -307,7 +315,7 @@ export class VolumeService implements VolumePort {
     try {
       for (const m of plan) {
         if (m.type === 'bind') {
-          if (m.createSource) await ensureBindSource(m.source);
+          if (m.createSource) await ensureBindSource(m.source, this.#o.owner);
           mounts.push(plannedRuntimeMount(m, m.source));
           continue;
         }

@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError, WharfError, errorMessage, isErrno, run, shortId, silentLogger, umount, type Logger } from '../util/index.js';
-import type { BridgeNetwork, Endpoint, NetworkDriver, PortMapping } from './driver.js';
+import { InvalidArgumentError, WharfError, errorMessage, isErrno, makeOwnedNetns, releaseNamespaceFile, run, shortId, silentLogger, umount, type Logger } from '../util/index.js';
+import { USERNS_SUFFIX, userNamespaceFile, type BridgeNetwork, type Endpoint, type NetnsOwner, type NetworkDriver, type PortMapping } from './driver.js';
 import { baseRules, chainKey, chainsFor, endpointRules, networkComment, networkRules, parseComment, parseSave, restoreScript, ruleText, type ChainRef, type RestoreOps, type Rule, type Saved } from './_firewall.js';
 import { bridgeBatch, hostBatch, namespaceBatch, parseLinks, vethAlias, vethName } from './_links.js';
 import { PortClaims, allocatedError, bindError, endpointLabel, probeHostPort } from './_ports.js';
@@ -137,7 +137,7 @@ export class BridgeDriver implements NetworkDriver {
     });
   }
 
-  async createNamespace(containerId: string): Promise<string> {
+  async createNamespace(containerId: string, owner?: NetnsOwner): Promise<string> {
     checkId(containerId, 'container');
     const path = join(this.#dir, containerId);
     if (!this.#dirMade) {
@@ -145,6 +145,17 @@ export class BridgeDriver implements NetworkDriver {
       this.#dirMade = true;
     }
     if (await isMountPoint(path, this.#dir)) return path;
+    if (owner) {
+      try {
+        await makeOwnedNetns(path, 'idmap' in owner ? { idmap: owner.idmap, file: userNamespaceFile(path) } : owner);
+        // From the host: its root may configure a namespace that a child user namespace owns.
+        await this.#ip('link set lo up\n', 'bring up loopback', path);
+      } catch (err) {
+        await this.removeNamespace(containerId).catch(() => {});
+        throw new WharfError(`cannot create the network namespace of container ${shortId(containerId)}: ${errorMessage(err)}`, { cause: err });
+      }
+      return path;
+    }
     // unshare bind-mounts the new namespace on the file, which must exist; it then brings up
     // loopback inside, so one process makes a usable namespace.
     await writeFile(path, '', { flag: 'a' });
@@ -169,6 +180,9 @@ export class BridgeDriver implements NetworkDriver {
       }
     }
     await rm(path, { force: true });
+    const user = userNamespaceFile(path);
+    releaseNamespaceFile(user);
+    await rm(user, { force: true });
   }
 
   async attach(nsPath: string, ep: Endpoint): Promise<void> {
@@ -239,7 +253,10 @@ export class BridgeDriver implements NetworkDriver {
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw err;
       }
-      for (const f of files) if (ID_RE.test(f) && !keep.has(f)) await this.removeNamespace(f);
+      for (const f of files) {
+        const id = f.endsWith(USERNS_SUFFIX) ? f.slice(0, -USERNS_SUFFIX.length) : f;
+        if (ID_RE.test(id) && !keep.has(id)) await this.removeNamespace(id);
+      }
 
       const links = parseLinks((await this.#run(this.#cmd.ip, ['-j', '-d', 'link', 'show'], undefined, 'list network devices')).stdout);
       let dels = '';

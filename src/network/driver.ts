@@ -13,6 +13,8 @@
  *   bridge, the other in the namespace with the container's address, plus its published ports.
  */
 
+import type { IdMapping } from '../util/index.js';
+
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
 export interface BridgeNetwork {
@@ -64,13 +66,27 @@ export interface Endpoint {
   ports: PortMapping[];
 }
 
+/** The user namespace that owns a container's network namespace, when it is not the host's (userns-remap). */
+export type NetnsOwner = { idmap: IdMapping } | { path: string };
+
+export const USERNS_SUFFIX = '.user';
+
+/** Where the user namespace made with a network namespace is kept: beside it. */
+export function userNamespaceFile(netnsPath: string): string {
+  return `${netnsPath}${USERNS_SUFFIX}`;
+}
+
 export interface NetworkDriver {
   /** Makes the bridge, its address and its firewall rules; nothing when they are there. */
   ensureNetwork(n: BridgeNetwork): Promise<void>;
   /** Removes the bridge and its rules; idempotent. */
   removeNetwork(n: BridgeNetwork): Promise<void>;
-  /** A new network namespace for a container, with loopback up; returns its path. */
-  createNamespace(containerId: string): Promise<string>;
+  /**
+   * A new network namespace for a container, with loopback up; returns its path. With an
+   * `owner`, a user namespace owns it: a new one with these ID ranges (kept at
+   * userNamespaceFile(path) and removed with the namespace), or the one at `owner.path`.
+   */
+  createNamespace(containerId: string, owner?: NetnsOwner): Promise<string>;
   /** Removes the namespace (and with it what is inside); idempotent. */
   removeNamespace(containerId: string): Promise<void>;
   /**

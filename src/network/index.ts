@@ -1,6 +1,6 @@
 export { hostsContent, resolvConfContent, type HostsInput, type ResolvConfInput } from './hostfiles.js';
 export { portMappings, validatePorts, type PublishedPort } from './ports.js';
-export type { BridgeNetwork, Endpoint, NetworkDriver, PortMapping, Protocol } from './driver.js';
+export { userNamespaceFile, type BridgeNetwork, type Endpoint, type NetnsOwner, type NetworkDriver, type PortMapping, type Protocol } from './driver.js';
 export { BridgeDriver, bridgeTag, type BridgeDriverOptions } from './bridge.js';
 export { PortInUseError } from './_ports.js';
 export {

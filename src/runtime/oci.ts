@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../util/index.js';
+import { InvalidArgumentError, type IdRange } from '../util/index.js';
 import type { BlockDeviceLimit, ContainerSpec, ProcessUser, Resources } from './types.js';
 import { parseSecurityOpt, type OciSeccomp } from './seccomp.js';
 
@@ -13,6 +13,8 @@ export interface OciSpec {
   annotations?: Record<string, string>;
   linux: {
     namespaces: { type: string; path?: string }[];
+    uidMappings?: OciIdMapping[];
+    gidMappings?: OciIdMapping[];
     resources: OciResources & { devices: NonNullable<OciResources['devices']> };
     cgroupsPath: string;
     sysctl?: Record<string, string>;
@@ -21,6 +23,12 @@ export interface OciSpec {
     readonlyPaths?: string[];
     seccomp?: OciSeccomp;
   };
+}
+
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface OciProcess {
@@ -288,6 +296,9 @@ export function generateSpec(
     .reverse();
 
   const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
+  // The runtime joins the user namespace first (runc orders them so): the others it joins or
+  // makes are then that namespace's, as the network namespace made for it already is.
+  if (spec.userns) namespaces.push({ type: 'user', ...(spec.userns.path ? { path: spec.userns.path } : {}) });
   if (spec.pid === 'private') namespaces.push({ type: 'pid' });
   else if (typeof spec.pid === 'object') namespaces.push({ type: 'pid', path: spec.pid.path });
   if (typeof spec.ipc === 'object' && spec.ipc.path) namespaces.push({ type: 'ipc', path: spec.ipc.path });
@@ -329,6 +340,7 @@ export function generateSpec(
     annotations: spec.annotations,
     linux: {
       namespaces,
+      ...(spec.userns ? { uidMappings: ociIdMappings(spec.userns.idmap.uids), gidMappings: ociIdMappings(spec.userns.idmap.gids) } : {}),
       resources,
       cgroupsPath,
       sysctl: Object.keys(spec.sysctls).length ? spec.sysctls : undefined,
@@ -338,6 +350,10 @@ export function generateSpec(
       seccomp: security.seccomp,
     },
   };
+}
+
+function ociIdMappings(ranges: IdRange[]): OciIdMapping[] {
+  return ranges.map((r) => ({ containerID: r.containerId, hostID: r.hostId, size: r.size }));
 }
 
 function devicePermissions(spec: ContainerSpec, path: string): string {

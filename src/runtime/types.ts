@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Mount } from '../util/index.js';
+import type { IdMapping, Mount } from '../util/index.js';
 
 export type NamespaceMode = 'private' | 'host';
 
@@ -85,6 +85,11 @@ export interface ContainerSpec {
   ipc: IpcNamespace;
   pid: NamespaceMode | JoinNamespace;
   uts: NamespaceMode;
+  /**
+   * A user namespace of its own (userns-remap) with these ranges; `path` when it was made already
+   * (with the network namespace it owns) or is another container's, which is joined.
+   */
+  userns?: { idmap: IdMapping; path?: string };
   privileged: boolean;
   capAdd: string[];
   capDrop: string[];

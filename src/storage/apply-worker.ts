@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Readable, finished } from 'node:stream';
 import { Worker, type MessagePort } from 'node:worker_threads';
-import { LAYER_WORKER_PATH, assembleTar, fromWire, mallocTrim, rebuildTar, syncFiles, toWire, type WireError } from '../util/index.js';
+import { LAYER_WORKER_PATH, assembleTar, fromWire, mallocTrim, rebuildTar, syncFiles, toWire, type IdMapping, type WireError } from '../util/index.js';
 import { applyLayer, type ApplyResult } from './apply.js';
 
 /**
@@ -14,7 +14,7 @@ import { applyLayer, type ApplyResult } from './apply.js';
  */
 
 type ToWorker =
-  | { type: 'start'; root: string }
+  | { type: 'start'; root: string; idmap?: IdMapping }
   | { type: 'chunk'; data: Uint8Array }
   | { type: 'end' }
   | { type: 'abort'; message: string }
@@ -72,8 +72,8 @@ function release(w: Worker): void {
  * applyLayer on a worker thread; in a build without the worker's bundle (plain tsc), here.
  * Settles only once the worker has stopped writing into `root`, so the caller may remove it.
  */
-export async function applyLayerOffThread(tar: Readable, root: string): Promise<ApplyResult> {
-  if (!existsSync(LAYER_WORKER_PATH)) return applyLayer(tar, root);
+export async function applyLayerOffThread(tar: Readable, root: string, idmap?: IdMapping): Promise<ApplyResult> {
+  if (!existsSync(LAYER_WORKER_PATH)) return applyLayer(tar, root, idmap);
   const w = acquire();
   return new Promise<ApplyResult>((resolve, reject) => {
     let sent = 0;
@@ -127,7 +127,7 @@ export async function applyLayerOffThread(tar: Readable, root: string): Promise<
     };
     tar.on('data', onData);
     w.on('message', onMessage).on('error', onDeath).on('exit', onDeath);
-    send({ type: 'start', root });
+    send({ type: 'start', root, idmap });
   });
 }
 
@@ -223,7 +223,7 @@ export function serveLayerJobs(port: MessagePort): void {
         flow = undefined;
         const tar = new Readable({ read: () => feed() });
         job = { tar, queue: [], ended: false, wanting: false };
-        applyLayer(tar, m.root).then(
+        applyLayer(tar, m.root, m.idmap).then(
           (result) => port.postMessage({ type: 'done', result } satisfies FromWorker),
           (err: unknown) => port.postMessage({ type: 'failed', error: toWire(err) } satisfies FromWorker),
         );

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { constants as fsConstants } from 'node:fs';
-import { cleanEntryPath, isErrno, lsetxattr, mknod, untar, type UntarEntry } from '../util/index.js';
+import { cleanEntryPath, isErrno, lsetxattr, mknod, untar, type IdMapping, type UntarEntry } from '../util/index.js';
 
 export { cleanEntryPath };
 
@@ -37,11 +37,13 @@ async function whiteout(e: UntarEntry): Promise<boolean> {
  * whiteouts (0:0 character devices) and opaque markers the overlay xattr. Every path is checked
  * to stay inside `root`; symlinks already in place are resolved inside it, never out of it.
  * Any bad entry is an InvalidArgumentError naming it; the caller removes the partial tree.
+ * With `idmap`, the tar's owners are a remapped root's container IDs, written as their host IDs.
  */
-export async function applyLayer(tar: Readable, root: string): Promise<ApplyResult> {
+export async function applyLayer(tar: Readable, root: string, idmap?: IdMapping): Promise<ApplyResult> {
   return untar(tar, {
     view: { root },
     owner: 'header',
+    idmap,
     xattrs: true,
     linkScope: 'in the layer',
     skip: (rel) => {

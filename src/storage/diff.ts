@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isOpaque, isWhiteout, packDir } from './pack.js';
 import type { Change, Diff, DiffOptions } from './snapshotter.js';
+import type { IdMapping } from '../util/index.js';
 
 /** The diff ID of a layer with nothing in it (a tar of only its end-of-archive blocks). */
 export const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
@@ -37,12 +38,14 @@ class UpperDiff implements Diff {
   readonly #lowers: string[];
   readonly #mountPoints: ReadonlySet<string>;
   readonly #mtimeMax: Date | undefined;
+  readonly #idmap: IdMapping | undefined;
 
-  constructor(upper: string, lowers: string[], opts: DiffOptions) {
+  constructor(upper: string, lowers: string[], opts: DiffOptions, idmap: IdMapping | undefined) {
     this.#upper = upper;
     this.#lowers = lowers;
     this.#mountPoints = opts.mountPoints ?? NO_MOUNT_POINTS;
     this.#mtimeMax = opts.mtimeMax;
+    this.#idmap = idmap;
   }
 
   /** What the layers below show at `rel`, or undefined when nothing (or a whiteout hides it). */
@@ -122,12 +125,12 @@ class UpperDiff implements Diff {
       const names = await readdir(join(upper, dir)).catch(() => [] as string[]);
       if (names.every((n) => skip.has(`${dir}/${n}`))) skip.add(dir);
     }
-    const tar = packDir(upper, { layer: true, skip: (rel) => skip.has(rel), mtimeMax: this.#mtimeMax }) as unknown as Readable;
+    const tar = packDir(upper, { layer: true, skip: (rel) => skip.has(rel), mtimeMax: this.#mtimeMax, idmap: this.#idmap }) as unknown as Readable;
     return { tar, skipped: skip.size };
   }
 }
 
-/** The changes of the overlay upper directory `upper` over `lowers` (top first). */
-export function upperDiff(upper: string, lowers: string[], opts: DiffOptions = {}): Diff & { tarAndSkips(): Promise<{ tar: Readable; skipped: number }> } {
-  return new UpperDiff(upper, lowers, opts);
+/** The changes of the overlay upper directory `upper` over `lowers` (top first); `idmap`: a remapped root's files, written with the container's IDs. */
+export function upperDiff(upper: string, lowers: string[], opts: DiffOptions = {}, idmap?: IdMapping): Diff & { tarAndSkips(): Promise<{ tar: Readable; skipped: number }> } {
+  return new UpperDiff(upper, lowers, opts, idmap);
 }

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, lstatSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, WharfError, diskUsage, errorMessage, isErrno, isMountPoint, readJsonIfExists, type Mount } from '../util/index.js';
+import { InvalidArgumentError, WharfError, diskUsage, errorMessage, isErrno, isMountPoint, readJsonIfExists, rootPair, type IdMapping, type Mount } from '../util/index.js';
 import { applyLayerOffThread, rebuildTarOffThread } from './apply-worker.js';
 import { chainIdOf } from './chain.js';
 import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
@@ -60,14 +60,26 @@ export class OverlaySnapshotter implements Snapshotter {
   readonly #unpacked = new Map<Unpacked, { dir: string; size: number }>();
   readonly #d: { layers: string; links: string; containers: string; empty: string; views: string };
 
-  constructor(root: string) {
+  /** A remapped root (userns-remap): layers hold the host IDs of the tars' owners, and snapshots are its root's. */
+  readonly #idmap: IdMapping | undefined;
+
+  constructor(root: string, opts: { idmap?: IdMapping } = {}) {
     this.#root = root;
+    this.#idmap = opts.idmap;
     this.#d = { layers: join(root, 'layers'), links: join(root, 'l'), containers: join(root, 'containers'), empty: join(root, 'empty'), views: join(root, 'views') };
   }
 
   async init(): Promise<void> {
     const d = this.#d;
     for (const p of [d.layers, d.links, d.containers, d.empty, d.views]) await mkdir(p, { recursive: true, mode: 0o700 });
+    // The runtime, as a remapped container's root, passes through to the container's file system.
+    if (this.#idmap) {
+      const { gid } = rootPair(this.#idmap);
+      for (const p of [this.#root, d.containers]) {
+        await chown(p, 0, gid);
+        await chmod(p, 0o710);
+      }
+    }
     for (const name of await readdir(d.layers)) {
       const meta = name.includes(TMP) ? undefined : await readJsonIfExists<LayerInfo>(join(d.layers, name, 'layer.json')).catch(() => undefined);
       if (meta && hex(meta.chainId) === name) this.#layers.set(meta.chainId, meta);
@@ -161,7 +173,7 @@ export class OverlaySnapshotter implements Snapshotter {
   async #extract(tmp: string, diffId: string, open: () => Readable): Promise<{ size: number }> {
     try {
       await mkdir(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
-      return await applyLayerOffThread(open(), join(tmp, 'diff'));
+      return await applyLayerOffThread(open(), join(tmp, 'diff'), this.#idmap);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof WharfError) throw err;
@@ -273,6 +285,11 @@ export class OverlaySnapshotter implements Snapshotter {
     const tmp = `${p.dir}${TMP}-${randomBytes(4).toString('hex')}`;
     try {
       for (const d of ['upper', 'work', 'merged']) await mkdir(join(tmp, d), { recursive: true, mode: 0o755 });
+      // The root directory the container sees is the upper one: its root's, or it could not write there.
+      if (this.#idmap) {
+        const root = rootPair(this.#idmap);
+        await chown(join(tmp, 'upper'), root.uid, root.gid);
+      }
       await rename(tmp, p.dir);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
@@ -333,7 +350,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   diff(key: string, parent: string | undefined, opts: DiffOptions = {}): Diff {
-    const d = upperDiff(this.#paths(key).upper, this.#chain(parent).dirs, opts);
+    const d = upperDiff(this.#paths(key).upper, this.#chain(parent).dirs, opts, this.#idmap);
     if (!opts.handOver || opts.mtimeMax) return d;
     return {
       changes: () => d.changes(),

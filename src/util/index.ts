@@ -20,3 +20,5 @@ export * from './reference.js';
 export * from './platform.js';
 export * from './idle-trim.js';
 export * from './tarsplit.js';
+export * from './idmap.js';
+export * from './userns.js';

@@ -6,6 +6,7 @@ import { extract, pack, type Header, type Pack } from 'tar-stream';
 import { devMajor, devMinor } from './native.js';
 import type { TarHeader } from './untar.js';
 import { LARGE_READ } from './gzip.js';
+import { toContainerIds, type IdMapping } from './idmap.js';
 
 export interface PackOptions {
   /**
@@ -26,6 +27,8 @@ export interface PackOptions {
    * layer made at another time is the same bytes.
    */
   mtimeMax?: Date;
+  /** The tree is a remapped container's: the host's owners are written as the container's IDs. */
+  idmap?: IdMapping;
   /** Called once the walk has ended (finished or failed): descriptors that `path` names can be closed then. */
   done?: () => void;
 }
@@ -91,6 +94,10 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
   const max = opts.mtimeMax;
   const clamp = <H extends TarHeader>(h: H): H => (max && (!h.mtime || h.mtime > max) ? { ...h, mtime: max } : h);
   const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(clamp(h), body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+  const head = (name: string, st: Stats): TarHeader => {
+    const h = header(name, st);
+    return opts.idmap ? { ...h, ...toContainerIds(opts.idmap, { uid: st.uid, gid: st.gid }) } : h;
+  };
   const nameOf = (rel: string) => (opts.name === undefined || !rel ? (opts.name ?? rel) : opts.name.endsWith('/') ? opts.name + rel : `${opts.name}/${rel}`);
 
   // Each directory is opened before it is read, and what is in it is named through that
@@ -102,23 +109,23 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
     if (replaced) return add(replaced);
     const name = nameOf(rel);
     if (st.isDirectory()) {
-      await add({ ...header(name.endsWith('/') ? name : `${name}/`, st), type: 'directory' });
+      await add({ ...head(name.endsWith('/') ? name : `${name}/`, st), type: 'directory' });
       await walk(host, rel, followed);
     } else if (st.isSymbolicLink()) {
-      await add({ ...header(name, st), type: 'symlink', linkname: readlinkSync(host) });
+      await add({ ...head(name, st), type: 'symlink', linkname: readlinkSync(host) });
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? seen.get(key) : undefined;
-      if (first) return add({ ...header(name, st), type: 'link', linkname: first });
+      if (first) return add({ ...head(name, st), type: 'link', linkname: first });
       if (st.nlink > 1) seen.set(key, name);
       const fd = openRegular(host, followed);
       let streamed = false;
       try {
         const small = st.size <= SMALL_FILE_LIMIT ? readSmallFd(fd) : undefined;
-        if (small) return await add({ ...header(name, st), type: 'file', size: small.length }, small);
+        if (small) return await add({ ...head(name, st), type: 'file', size: small.length }, small);
         streamed = true;
         await new Promise<void>((resolve, reject) => {
-          const e = p.entry(clamp({ ...header(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
+          const e = p.entry(clamp({ ...head(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
           // Reads of 1 MiB, not 64 KiB: one thread-pool round trip per MiB, a sixteenth as many.
           pipeline(createReadStream('', { fd, highWaterMark: LARGE_READ }), e).catch(reject);
         });
@@ -127,9 +134,9 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
         if (!streamed) closeSync(fd);
       }
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      await add({ ...header(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
+      await add({ ...head(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
     } else if (st.isFIFO()) {
-      await add({ ...header(name, st), type: 'fifo' });
+      await add({ ...head(name, st), type: 'fifo' });
     }
   };
 

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
 import { InvalidArgumentError, WharfError, errorMessage, isErrno, isHostFault } from './errors.js';
 import { lsetxattr, mknod } from './native.js';
+import { toHostIds, type IdMapping, type Ids } from './idmap.js';
 import { hostPathIn, resolveInView, type RootView } from './safejoin.js';
 
 export type TarHeader = Partial<Header> & Pick<Header, 'name'> & { pax?: Record<string, string> | null };
@@ -37,6 +38,8 @@ export interface UntarOptions {
   dir?: string;
   /** Owners from the headers, left to the extracting process ('none', as a client does), or one fixed owner. */
   owner: 'header' | 'none' | { uid: number; gid: number };
+  /** With owner 'header': the headers' IDs are a remapped container's, shifted to the host's. */
+  idmap?: IdMapping;
   /** An existing directory is not replaced by a non-directory, nor the other way around (`docker cp`). */
   noOverwriteDirNonDir?: boolean;
   /** Refuse symlinks whose relative target climbs above `dir`, as Docker's copy does. */
@@ -243,7 +246,7 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
       stream.resume();
       return 0;
   }
-  const owner = o.owner === 'header' ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : o.owner === 'none' ? undefined : o.owner;
+  const owner = ownerOf(o, h);
   if (owner) await lchown(path, owner.uid, owner.gid);
   // chown clears set-id bits, so the mode comes after it.
   if (h.type !== 'symlink') await chmod(path, mode);
@@ -255,8 +258,11 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
 /** Files up to this size are read whole and written in one go, see createFresh. */
 const SMALL_FILE = 256 * 1024;
 
-function ownerOf(o: UntarOptions, h: TarHeader): { uid: number; gid: number } | undefined {
-  return o.owner === 'header' ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : o.owner === 'none' ? undefined : o.owner;
+function ownerOf(o: UntarOptions, h: TarHeader): Ids | undefined {
+  if (o.owner === 'none') return undefined;
+  if (o.owner !== 'header') return o.owner;
+  const ids = { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+  return o.idmap ? toHostIds(o.idmap, ids) : ids;
 }
 
 /**

@@ -10,9 +10,9 @@
  * volume is still mounted from before a restart.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError, isErrno, isMountPoint, readJsonIfExists, runChecked, umountAsync, writeJsonAtomic, type Logger } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, isErrno, isMountPoint, readJsonIfExists, runChecked, umountAsync, writeJsonAtomic, type Ids, type Logger } from '../util/index.js';
 
 /** The label Docker puts on anonymous volumes; prune without `all` removes only these. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -74,9 +74,13 @@ export class VolumeStore {
   /** One operation at a time per volume name: create, remove, acquire, release. */
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  constructor(root: string, logger?: Logger) {
+  /** Who owns a new volume's `_data`: the remapped root (userns-remap), else the host's root. */
+  readonly #owner: Ids | undefined;
+
+  constructor(root: string, logger?: Logger, owner?: Ids) {
     this.#root = root;
     this.#log = logger;
+    this.#owner = owner;
   }
 
   /** Loads every record; a directory without one (a create that died) is removed. */
@@ -152,6 +156,7 @@ export class VolumeStore {
       const dir = join(this.#root, name);
       try {
         await mkdir(join(dir, '_data'), { recursive: true, mode: 0o755 });
+        if (this.#owner) await chown(join(dir, '_data'), this.#owner.uid, this.#owner.gid);
         await writeJsonAtomic(join(dir, 'volume.json'), rec);
       } catch (err) {
         await rm(dir, { recursive: true, force: true }).catch(() => {});

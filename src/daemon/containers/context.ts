@@ -1,4 +1,4 @@
-import type { Logger } from '../../util/index.js';
+import type { IdMapping, Logger } from '../../util/index.js';
 import type { KeyedMutex } from '../mutex.js';
 import type { HealthMonitor } from './health.js';
 import type { ImagePort, NetworkPort, RootfsPort, RuntimePort, VolumePort } from './ports.js';
@@ -27,4 +27,11 @@ export interface ContainerContext {
   health: HealthMonitor;
   /** Told, synchronously, of each container the moment it is forgotten. */
   onRemoved(id: string): void;
+  /** The daemon's remapped root (userns-remap); containers without `--userns host` run in a user namespace with it. */
+  idmap?: IdMapping;
+}
+
+/** The ranges a container's user namespace has, when it has one of its own (userns-remap, and not `--userns host`). */
+export function containerIdmap(ctx: ContainerContext, c: Container): IdMapping | undefined {
+  return c.record.hostConfig.UsernsMode === 'host' ? undefined : ctx.idmap;
 }

@@ -12,7 +12,7 @@
  * the worker answers one JSON line on stdout at the end (`{"ok": true}` or `{"error": {code, message}}`).
  */
 import type { Readable, Writable } from 'node:stream';
-import { COPY_WORKER_PATH, enterRoot, fromWire, spawnPiped, toWire, type RootView, type WireError } from '../../util/index.js';
+import { COPY_WORKER_PATH, enterRoot, fromWire, spawnPiped, toWire, type IdMapping, type RootView, type WireError } from '../../util/index.js';
 import { extractIn, extractPoint } from '../archive.js';
 
 export interface CopyJob {
@@ -21,6 +21,7 @@ export interface CopyJob {
   where: string;
   noOverwriteDirNonDir: boolean;
   owner?: { uid: number; gid: number };
+  idmap?: IdMapping;
 }
 
 type Reply = { ok: true } | { error: WireError };
@@ -37,7 +38,7 @@ export async function runCopyJob(job: CopyJob, stdin: Readable, stdout: Writable
     // Read-only mounts and root need no check here: the kernel refuses the writes (EROFS); the
     // daemon gave Docker's message before it started the worker.
     const dir = await extractPoint(view, job.path, job.where, { readonlyRootfs: false, readonlyMounts: [] });
-    await extractIn(view, dir, stdin, { noOverwriteDirNonDir: job.noOverwriteDirNonDir, owner: job.owner, readonlyRootfs: false, readonlyMounts: [] });
+    await extractIn(view, dir, stdin, { noOverwriteDirNonDir: job.noOverwriteDirNonDir, owner: job.owner, idmap: job.idmap, readonlyRootfs: false, readonlyMounts: [] });
     await reply({ ok: true });
     return 0;
   } catch (err) {

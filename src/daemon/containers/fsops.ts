@@ -81,7 +81,7 @@ export class FsOps {
         if (root) {
           // Read while the container runs, every lookup confined to its root by the kernel (archiveInRoot).
           const found = await statIn(rootedView(root), path, ref);
-          const tar = await archiveInRoot(root, found);
+          const tar = await archiveInRoot(root, found, this.ctx.idmap);
           const done = whenClosed(tar);
           this.ctx.store.publish(c, 'archive-path');
           resolve({ stat: found.stat, tar: tar as unknown as Readable });
@@ -90,7 +90,7 @@ export class FsOps {
         }
         await this.#withFs(c, async ({ view }) => {
           const found = await statIn(view, path, ref);
-          const tar = archiveIn(view, found);
+          const tar = archiveIn(view, found, this.ctx.idmap);
           const done = whenClosed(tar);
           this.ctx.store.publish(c, 'archive-path');
           resolve({ stat: found.stat, tar: tar as unknown as Readable });
@@ -116,7 +116,7 @@ export class FsOps {
         const owner = opts.copyUIDGID && user ? await resolveUser(root, user) : undefined;
         const live = this.#liveRoot(c);
         if (live) {
-          const w = startCopyWorker({ root: live, path, where: ref, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: owner && { uid: owner.uid, gid: owner.gid } });
+          const w = startCopyWorker({ root: live, path, where: ref, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: owner && { uid: owner.uid, gid: owner.gid }, idmap: this.ctx.idmap });
           tar.once('error', () => w.kill());
           tar.pipe(w.stdin);
           try {
@@ -131,6 +131,7 @@ export class FsOps {
         await extractIn(view, dir, tar, {
           noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
           owner: owner && { uid: owner.uid, gid: owner.gid },
+          idmap: this.ctx.idmap,
           readonlyRootfs: false,
           readonlyMounts,
         });

@@ -47,7 +47,7 @@ import type {
   EndpointSettings,
   FilesystemChange,
 } from '../../types/index.js';
-import { ConflictError, type Logger } from '../../util/index.js';
+import { ConflictError, type IdMapping, type Logger } from '../../util/index.js';
 import type { LogEntry } from '../../runtime/index.js';
 import { KeyedMutex } from '../mutex.js';
 import type { AttachIO } from '../pump.js';
@@ -90,6 +90,8 @@ export interface ContainerServiceOptions {
   probes?: ProbePort;
   /** How a restart waits for its back-off; tests fire restarts by hand. */
   schedule?: Schedule;
+  /** The daemon's remapped root (userns-remap). */
+  idmap?: IdMapping;
 }
 
 export class ContainerService {
@@ -118,6 +120,7 @@ export class ContainerService {
       logOpts: opts.logOpts,
       health: new HealthMonitor(store, opts.probes, opts.logger),
       onRemoved: opts.onRemoved ?? (() => {}),
+      idmap: opts.idmap,
     };
     this.#ctx = ctx;
     // The monitor restarts and auto-removes through the lifecycle, which watches through the monitor.

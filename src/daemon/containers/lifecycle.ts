@@ -31,7 +31,8 @@ import {
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
 import { checkResources, mergeUpdate, runtimeResources } from '../resources.js';
-import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode, validateRestartPolicy } from '../spec.js';
+import { passableByRemappedRoot } from '../userns.js';
+import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode, validateRemapped, validateRestartPolicy } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
@@ -70,6 +71,7 @@ export class Lifecycle {
     const given = { ...(req.HostConfig ?? {}) };
     const warnings = await validateHostConfig(given, req.ExposedPorts);
     validateNetMode(req, given);
+    if (this.ctx.idmap) validateRemapped(given);
     this.ctx.network.check?.(given, req.NetworkingConfig);
     const links = resolveLinks(this.ctx, given.Links, given.NetworkMode);
     if (given.NetworkMode?.startsWith('container:')) {
@@ -123,6 +125,8 @@ export class Lifecycle {
     try {
       if (this.ctx.volumes.prepare) record.mounts = await this.ctx.volumes.prepare(id, hostConfig, config, this.#volumesFrom(hostConfig));
       await mkdir(files.dir, { recursive: true, mode: 0o710 });
+      // Its host files are bound into the container by the runtime as the container's root.
+      if (this.ctx.idmap) await passableByRemappedRoot(files.dir, this.ctx.idmap);
       await this.ctx.rootfs.create(id, image.id);
       const state = newState();
       // Either order survives a crash: load() treats a record without a state as just created.

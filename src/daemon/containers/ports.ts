@@ -16,6 +16,7 @@ import type { ContainerConfig, FilesystemChange, HostConfig, NetworkingConfig, E
 import type { AttachSession, CgroupSample, ContainerSpec, CreateOptions, ExecProcess, ExecSession, ExitStatus, RuntimeState } from '../../runtime/index.js';
 import type { Mount } from '../../util/index.js';
 import type { PlannedMount } from '../../volume/index.js';
+import type { NetnsOwner } from '../../network/index.js';
 
 /** The OCI runtime under its monitor, as the lifecycle drives it. */
 export interface RuntimePort {
@@ -108,6 +109,8 @@ export interface NetworkRequest {
   networkingConfig: NetworkingConfig;
   /** The container config's ExposedPorts: what `-P` publishes and inspect lists as unpublished. */
   exposedPorts?: Record<string, object> | null;
+  /** The user namespace that is to own a new network namespace (userns-remap): a new one with these ranges, or one to join. */
+  userns?: NetnsOwner;
 }
 
 /** Where the container's network is, and what inspect shows of it. */
@@ -116,7 +119,7 @@ export interface NetworkAttachment {
    * The namespace the process joins: `host` shares the host's, `new` lets the runtime make an
    * empty one (loopback only), `path` joins one the network service made.
    */
-  namespace: { mode: 'host' } | { mode: 'new' } | { mode: 'path'; path: string };
+  namespace: { mode: 'host' } | { mode: 'new' } | { mode: 'path'; path: string; userns?: string };
   /** Per network, as inspect's NetworkSettings.Networks shows it. */
   endpoints: Record<string, EndpointSettings>;
   /** `name:address` entries for the container's /etc/hosts beyond localhost and its own name (--add-host, links). */

@@ -10,14 +10,16 @@
  * steps in the same reverse order. Neither changes the container's status: the lifecycle and
  * the monitor record what happened, under the container's lock, which the caller holds.
  */
-import { mkdir } from 'node:fs/promises';
+import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, isErrno, run, umount } from '../../util/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, isErrno, rootPair, run, umount, type Ids } from '../../util/index.js';
+import { userNamespaceFile } from '../../network/index.js';
+import type { ContainerSpec } from '../../runtime/index.js';
 import { writeHostFiles } from '../hostfiles.js';
 import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, joinedContainer, type SpecInputs } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
-import type { ContainerContext } from './context.js';
+import { containerIdmap, type ContainerContext } from './context.js';
 import { joinedNetwork, linkedHosts, updateLinkingContainers } from './links.js';
 import type { NetworkAttachment } from './ports.js';
 import { notifyStartListeners, type Container } from './store.js';
@@ -35,12 +37,18 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     const mounts = await ctx.volumes.setup(id, record.hostConfig, record.config, { rootfs, plan: record.mounts });
     undo.push({ what: 'releasing the volumes', fn: () => ctx.volumes.release(id) });
 
+    const joins = namespaceJoins(ctx, record.hostConfig);
+    const idmap = containerIdmap(ctx, c);
+    // A container that joins another's namespaces joins its user namespace too, which must own them.
+    const joinedUserns = joins?.ipc ?? joins?.pid;
+    let userns: ContainerSpec['userns'] = idmap && (joinedUserns ? { idmap, path: userNamespaceOf(joinedUserns.path) } : { idmap });
     let network: NetworkAttachment;
     let files = { hosts: c.files.hostsPath, hostname: c.files.hostnamePath, resolvConf: c.files.resolvConfPath };
     let linkEnv: string[] = [];
     if (record.hostConfig.NetworkMode?.startsWith('container:')) {
       // Another container's namespace: its hostname and its host files, nothing of our own to attach or release.
       const joined = joinedNetwork(ctx, c);
+      if (idmap && joined.namespace.mode === 'path') userns = { idmap, path: userNamespaceOf(joined.namespace.path) };
       const tr = joined.target.record;
       if (record.config.Hostname !== tr.config.Hostname || record.config.Domainname !== tr.config.Domainname) {
         record.config.Hostname = tr.config.Hostname;
@@ -52,8 +60,10 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
     } else {
       const hostname = containerHostname(record);
       const hostConfig = record.networkModeNow === undefined ? record.hostConfig : { ...record.hostConfig, NetworkMode: record.networkModeNow };
-      network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts });
+      const owner = userns && (userns.path ? { path: userns.path } : { idmap: userns.idmap });
+      network = await ctx.network.attach({ containerId: id, name: record.name, hostname, hostConfig, networkingConfig: record.networkingConfig, exposedPorts: record.config.ExposedPorts, userns: owner });
       undo.push({ what: 'detaching the network', fn: () => ctx.network.detach(id) });
+      if (userns && network.namespace.mode === 'path' && network.namespace.userns) userns = { idmap: userns.idmap, path: network.namespace.userns };
       const links = linkedHosts(ctx, c, network);
       linkEnv = links.env;
       await writeHostFiles(files, {
@@ -64,16 +74,17 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
         dns: network.dns,
         addresses: Object.values(network.endpoints).flatMap((e) => [e.IPAddress, e.GlobalIPv6Address].filter((a): a is string => Boolean(a))),
       });
+      // The container's root may edit them, as on Docker.
+      if (ctx.idmap) await chownHostFiles(files, rootPair(ctx.idmap));
     }
 
     const user = await resolveUser(rootfs, record.config.User ?? '', record.hostConfig.GroupAdd ?? []);
-    const joins = namespaceJoins(ctx, record.hostConfig);
     let shm: string | undefined;
     if (record.hostConfig.IpcMode === 'shareable') {
-      shm = await mountShm(c, record.hostConfig.ShmSize || DEFAULT_SHM_SIZE);
+      shm = await mountShm(c, record.hostConfig.ShmSize || DEFAULT_SHM_SIZE, idmap && rootPair(idmap));
       undo.push({ what: 'unmounting /dev/shm', fn: () => unmountShm(c) });
     }
-    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins, shm, linkEnv });
+    const spec = containerSpec({ record, rootfs, user, files, initPath: ctx.initPath, mounts, network: network.namespace, joins, shm, linkEnv, userns });
 
     // The network is wired while the runtime creates the container; a failed wiring is the
     // error to report (a port taken), the create's own failure only when the network is fine.
@@ -147,16 +158,28 @@ function namespaceJoins(ctx: ContainerContext, hc: Container['record']['hostConf
   return joins.ipc || joins.pid ? joins : undefined;
 }
 
+/** The user namespace of the process whose namespace `/proc/<pid>/ns/<kind>` is, or beside a namespace file wharf made. */
+function userNamespaceOf(nsPath: string): string {
+  const proc = /^\/proc\/(\d+)\/ns\/\w+$/.exec(nsPath);
+  return proc ? `/proc/${proc[1]}/ns/user` : userNamespaceFile(nsPath);
+}
+
+async function chownHostFiles(files: { hosts: string; hostname: string; resolvConf: string }, owner: Ids): Promise<void> {
+  await Promise.all([files.hosts, files.hostname, files.resolvConf].map((f) => chown(f, owner.uid, owner.gid)));
+}
+
 /** Where a shareable container's /dev/shm lives on the host, as with dockerd (`<container>/mounts/shm`). */
 function shmPath(c: Container): string {
   return join(c.files.dir, 'mounts', 'shm');
 }
 
 /** The tmpfs of a shareable container's /dev/shm, mounted on the host so that others can bind it too. */
-async function mountShm(c: Container, size: number): Promise<string> {
+async function mountShm(c: Container, size: number, owner: Ids | undefined): Promise<string> {
   const path = shmPath(c);
-  await mkdir(path, { recursive: true, mode: 0o700 });
-  const r = await run('mount', ['-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${size}`, 'shm', path]);
+  // The runtime binds it as the container's root, which must reach it (userns-remap).
+  await mkdir(path, { recursive: true, mode: owner ? 0o711 : 0o700 });
+  const ids = owner ? `,uid=${owner.uid},gid=${owner.gid}` : '';
+  const r = await run('mount', ['-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${size}${ids}`, 'shm', path]);
   if (r.code !== 0) throw new Error(`mounting shm tmpfs at ${path}: ${r.stderr.trim()}`);
   return path;
 }
