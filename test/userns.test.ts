@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { DOCKER, exec, startDaemon, WHARFD, type TestDaemon } from './harness.js';
+import { DOCKER, exec, startDaemon, WHARF, WHARFD, type TestDaemon } from './harness.js';
 
 const REMAP_USER = 'dockremap';
 let d: TestDaemon;
@@ -157,6 +157,23 @@ test('cp, export, commit and save speak the container\'s IDs; a build\'s COPY --
   } finally {
     await d.docker(['rm', '-f', 'files']);
     await d.docker(['rmi', 'remapped:2', 'remapped:1']);
+  }
+});
+
+test("wharf volume export and import speak the container's IDs", async () => {
+  const r = await d.docker(['run', '--rm', '-v', 'exported:/v', 'busybox', 'sh', '-c', 'echo e > /v/e; chown 1000:1001 /v/e']);
+  assert.equal(r.code, 0, r.stderr);
+  const archive = join(d.dir, 'volume.tar');
+  try {
+    const out = await exec('sh', ['-c', `node ${JSON.stringify(WHARF)} volume export exported > ${archive} && tar tv --numeric-owner -f ${archive}`], { env: d.env });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /1000\/1001 .* e$/m);
+    const imp = await exec('sh', ['-c', `node ${JSON.stringify(WHARF)} volume import imported < ${archive}`], { env: d.env });
+    assert.equal(imp.code, 0, imp.stderr);
+    const st = lstatSync(join(dataRoot, 'volumes', 'imported', '_data', 'e'));
+    assert.deepEqual([st.uid, st.gid], [hostId + 1000, hostId + 1001]);
+  } finally {
+    await d.docker(['volume', 'rm', 'exported', 'imported']);
   }
 });
 

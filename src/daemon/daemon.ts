@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Runtime } from '../runtime/index.js';
 import { OverlaySnapshotter } from '../storage/index.js';
 import { Registries } from '../image/index.js';
-import { InvalidArgumentError, rootPair, type Logger } from '../util/index.js';
+import { InvalidArgumentError, type Logger } from '../util/index.js';
 import type { DnsPort, NetworkDriver } from '../network/index.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
@@ -58,7 +58,7 @@ export class Daemon {
     });
     this.volumes = new VolumeService({
       root: join(config.dataRoot, 'volumes'),
-      owner: config.remap && rootPair(config.remap.idmap),
+      idmap: config.remap?.idmap,
       logger,
       onEvent: (action, name, attrs) => this.events.publish('volume', action, name, attrs),
     });

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { ContainerConfig, HostConfig, Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse, VolumeSummary } from '../types/index.js';
-import { ConflictError, InvalidArgumentError, errorMessage, isErrno, untar, type Ids, type Logger, type Mount } from '../util/index.js';
+import { ConflictError, InvalidArgumentError, errorMessage, isErrno, packTree, rootPair, untar, type Ids, type IdMapping, type Logger, type Mount } from '../util/index.js';
 import {
   ANONYMOUS_LABEL,
   VolumeStore,
@@ -37,8 +37,8 @@ const LIST_FILTERS = ['name', 'label', 'label!', 'driver', 'dangling'];
 export interface VolumeServiceOptions {
   /** `<data root>/volumes`. */
   root: string;
-  /** The owner of new volumes' content: the remapped root (userns-remap). */
-  owner?: Ids;
+  /** The daemon's remapped root (userns-remap): new volumes are its root's, and export and import speak the container's IDs. */
+  idmap?: IdMapping;
   logger?: Logger;
   /** IDs of the containers whose plan refers to the volume, running or not. */
   users?: (name: string) => string[];
@@ -77,7 +77,7 @@ export class VolumeService implements VolumePort {
 
   constructor(o: VolumeServiceOptions) {
     this.#o = o;
-    this.#store = new VolumeStore(o.root, o.logger, o.owner);
+    this.#store = new VolumeStore(o.root, o.logger, o.idmap && rootPair(o.idmap));
   }
 
   /** Wired after construction: the containers service is made after this one. */
@@ -197,12 +197,18 @@ export class VolumeService implements VolumePort {
   /**
    * wharf's `volume export`: the volume's content as a tar stream, names relative to its root
    * (`./db/t`). GNU tar reads the tree (several times faster than packing it in Node); it only
-   * reads, so a link in the volume can lead it nowhere it could write.
+   * reads, so a link in the volume can lead it nowhere it could write. A remapped root's volume is
+   * packed here instead, with the container's IDs (GNU tar would write the host's), without xattrs.
    */
   async export(name: string): Promise<Readable> {
     this.#store.get(name);
     const user = `export:${process.hrtime.bigint()}`;
     const data = await this.#store.acquire(name, user);
+    if (this.#o.idmap) {
+      const packed = packTree(data, { idmap: this.#o.idmap }) as unknown as Readable;
+      packed.once('close', () => void this.#store.release(name, user, this.#users(name).length > 0).catch(() => {}));
+      return packed;
+    }
     const tar = spawn('tar', ['--create', '--file=-', '--numeric-owner', '--xattrs', `--directory=${data}`, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     tar.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4096)));
@@ -229,8 +235,9 @@ export class VolumeService implements VolumePort {
     try {
       const v = this.#store.get(name);
       const plain = !hasMountOptions(v);
-      if (plain && (await readdir(data)).length === 0) await this.#importFresh(name, data, tar);
-      else await untar(tar, { view: { root: data }, owner: 'header', xattrs: true, label: `volume ${name}` });
+      // GNU tar would keep the archive's IDs as the host's: a remapped root's import shifts them.
+      if (plain && !this.#o.idmap && (await readdir(data)).length === 0) await this.#importFresh(name, data, tar);
+      else await untar(tar, { view: { root: data }, owner: 'header', idmap: this.#o.idmap, xattrs: true, label: `volume ${name}` });
     } finally {
       await this.#store.release(name, user, this.#users(name).length > 0);
     }
@@ -306,7 +313,7 @@ export class VolumeService implements VolumePort {
     const plan = ctx?.plan;
     if (!plan) {
       // A container recorded before mount plans: binds and tmpfs only.
-      for (const source of bindSourcesToCreate(hostConfig)) await ensureBindSource(source, this.#o.owner);
+      for (const source of bindSourcesToCreate(hostConfig)) await ensureBindSource(source, this.#o.idmap && rootPair(this.#o.idmap));
       return containerMounts(hostConfig);
     }
     const mounts: Mount[] = [...tmpfsMounts(hostConfig)];
@@ -315,7 +322,7 @@ export class VolumeService implements VolumePort {
     try {
       for (const m of plan) {
         if (m.type === 'bind') {
-          if (m.createSource) await ensureBindSource(m.source, this.#o.owner);
+          if (m.createSource) await ensureBindSource(m.source, this.#o.idmap && rootPair(this.#o.idmap));
           mounts.push(plannedRuntimeMount(m, m.source));
           continue;
         }
