@@ -180,9 +180,12 @@ export class BridgeDriver implements NetworkDriver {
       }
     }
     await rm(path, { force: true });
+    // Only a remapped container's namespace has one: a stat, not an unmount and a removal, for the others' stops.
     const user = userNamespaceFile(path);
-    releaseNamespaceFile(user);
-    await rm(user, { force: true });
+    if (existsSync(user)) {
+      releaseNamespaceFile(user);
+      await rm(user, { force: true });
+    }
   }
 
   async attach(nsPath: string, ep: Endpoint): Promise<void> {
