@@ -330,22 +330,6 @@ static napi_value js_open_dir_in(napi_env env, napi_callback_info info) {
   return lookup_in(env, info, 1);
 }
 
-// enterRoot(path): chroot(path) then chdir("/"), for a process that must resolve every path
-// inside a container's root in the kernel (cp of a running container: path is /proc/PID/root,
-// which carries the container's mounts). Process-wide; only a worker that exists for it calls it.
-static napi_value js_enter_root(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char path[4096];
-  if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
-  if (chdir(path) < 0) return throw_errno(env, "chdir", path);
-  if (chroot(".") < 0) return throw_errno(env, "chroot", path);
-  if (chdir("/") < 0) return throw_errno(env, "chdir", "/");
-  return NULL;
-}
-
-// lsetxattr(path, name, value: Buffer)
 static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -757,7 +741,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umountAsync", NULL, js_umount_async, NULL, NULL, NULL, napi_default, NULL},
       {"lookupIn", NULL, js_lookup_in, NULL, NULL, NULL, napi_default, NULL},
       {"openDirIn", NULL, js_open_dir_in, NULL, NULL, NULL, napi_default, NULL},
-      {"enterRoot", NULL, js_enter_root, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"spawn", NULL, js_spawn, NULL, NULL, NULL, napi_default, NULL},

@@ -49,9 +49,6 @@ await build({ ...common, entryPoints: ['dist/src/cmd/wharf-registry.js'], outfil
 // and in the bundle its code would be read and held at every start.
 await build({ ...common, entryPoints: ['dist/src/cmd/wharfd-main.js'], outfile: 'dist/src/cmd/wharfd.bundle.cjs', external: ['undici'] });
 
-// The worker of `docker cp` into and out of running containers: one or two start per copy, and
-// from the bundle one starts in ~40 ms instead of ~170 ms from its module graph.
-await build({ ...common, entryPoints: ['dist/src/cmd/wharf-cp.js'], outfile: 'dist/src/cmd/wharf-cp.bundle.cjs' });
 // The worker thread layers are extracted on (src/storage/apply-worker.ts), a few per pull or load.
 await build({ ...common, entryPoints: ['dist/src/cmd/wharf-layer.js'], outfile: 'dist/src/cmd/wharf-layer.bundle.cjs' });
 // The worker that makes the default image on a new data root, once (src/daemon/images.ts).
@@ -59,7 +56,7 @@ await build({ ...common, entryPoints: ['dist/src/cmd/wharf-default-image.js'], o
 
 // V8 holds a source with one character past U+00FF as a two-byte string: a 1 MB bundle would
 // cost 2 MB of heap for good (a \u escape in the source keeps the bundle one-byte).
-for (const f of [OUT, 'dist/src/cmd/wharf-registry.bundle.cjs', 'dist/src/cmd/wharfd.bundle.cjs', 'dist/src/cmd/wharf-cp.bundle.cjs', 'dist/src/cmd/wharf-layer.bundle.cjs', 'dist/src/cmd/wharf-default-image.bundle.cjs']) {
+for (const f of [OUT, 'dist/src/cmd/wharf-registry.bundle.cjs', 'dist/src/cmd/wharfd.bundle.cjs', 'dist/src/cmd/wharf-layer.bundle.cjs', 'dist/src/cmd/wharf-default-image.bundle.cjs']) {
   const wide = /[^\u0000-\u00ff]/.exec(readFileSync(f, 'utf8'));
   if (wide) {
     console.error(`bundle: ${f} holds ${JSON.stringify(wide[0])} (U+${wide[0].codePointAt(0).toString(16)}): write it as a \\u escape in the source`);

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -277,6 +277,47 @@ test('GET archive of a running container: a directory swapped for a link to a ho
     assert.ok(withInside > 0, 'some copies found the directory in place');
   } finally {
     await d.docker(['rm', '-f', 'cp-race']);
+    await rm(host, { recursive: true, force: true });
+  }
+});
+
+test('PUT archive into a running container: a directory swapped for a link to a host path mid-copy never leads the copy there', async () => {
+  const host = await mkdtemp(join(tmpdir(), 'wharf-cp-put-race-'));
+  const FILES = 100;
+  try {
+    await writeFile(join(host, 'keep'), 'host\n');
+    await chmod(join(host, 'keep'), 0o600);
+    await chmod(host, 0o700);
+    const c = 'cp-put-race';
+    const swap = [
+      'mkdir -p /race/sub && touch /ready',
+      `while true; do mv /race/sub /race/held; ln -s ${host} /race/sub; usleep 2000; rm /race/sub; mv /race/held /race/sub; usleep 2000; done`,
+    ].join(' && ');
+    assert.equal((await d.docker(['run', '-d', '--name', c, '--network', 'none', 'busybox', 'sh', '-c', swap])).code, 0);
+    await waitForPath(c, '/ready');
+    // Directories with modes of their own, files, a directory below: every kind of write that a
+    // link in the way could carry to the host.
+    const tar = await tarOf([
+      { name: 'sub/', type: 'directory', mode: 0o777 },
+      ...Array.from({ length: FILES }, (_, i) => ({ name: `sub/f${i}`, body: 'copied\n', mode: 0o666 })),
+      { name: 'sub/n/', type: 'directory', mode: 0o777 },
+      { name: 'sub/n/g', body: 'copied\n' },
+    ]);
+    let whole = 0;
+    const until = Date.now() + 20_000;
+    for (let i = 0; i < 60 && Date.now() < until; i++) {
+      // A copy may fail when it meets a link where it made a directory; it never writes on the host.
+      const r = await putArchive(c, '/race', tar);
+      if (r.status === 200) whole++;
+      assert.deepEqual(await readdir(host), ['keep'], `round ${i}: the copy wrote in the host's directory`);
+    }
+    assert.ok(whole > 0, 'some copies found the directory in place');
+    assert.equal((await stat(host)).mode & 0o7777, 0o700, "the host directory's mode");
+    assert.equal((await stat(join(host, 'keep'))).mode & 0o7777, 0o600);
+    assert.equal(await readFile(join(host, 'keep'), 'utf8'), 'host\n');
+    assert.equal((await d.docker(['inspect', '-f', '{{.State.Running}}', c])).stdout.trim(), 'true');
+  } finally {
+    await d.docker(['rm', '-f', 'cp-put-race']);
     await rm(host, { recursive: true, force: true });
   }
 });

@@ -12,7 +12,6 @@ export type { Filters } from './filters.js';
 export { signalNumber } from './containers/index.js';
 export { WHARF_VERSION, goArch } from './system.js';
 export { dockerLogTime, type LogLine } from './logs.js';
-export { runCopyJob, type CopyJob } from './containers/copyworker.js';
 export { makeDefaultImage, type DefaultImageJob } from './images.js';
 export { resolveRemappedRoot, type RemappedRoot } from './userns.js';
 export { parsePlatform } from './platforms.js';

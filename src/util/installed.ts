@@ -11,8 +11,6 @@ const installed = (relative: string) => fileURLToPath(new URL(relative, import.m
 export const NATIVE_ADDON_PATH = installed('../../../native/build/Release/wharf_native.node');
 /** The setns helper of attached execs, built beside the addon. */
 export const NSEXEC_PATH = installed('../../../native/build/Release/wharf-nsexec');
-/** The worker that `docker cp` runs inside a container's root (its bundle, see scripts/bundle.js). */
-export const COPY_WORKER_PATH = installed('../cmd/wharf-cp.bundle.cjs');
 /** The worker thread that layers are extracted on (its bundle, see scripts/bundle.js). */
 export const LAYER_WORKER_PATH = installed('../cmd/wharf-layer.bundle.cjs');
 /** The worker that makes the default image on a new data root (its bundle, see scripts/bundle.js). */

@@ -13,7 +13,6 @@ interface NativeBinding {
   umountAsync(target: string, detach: boolean): Promise<void>;
   lookupIn(root: string, path: string): Promise<{ mode: number; size: number; mtimeSec: number; mtimeNsec: number; link?: string }>;
   openDirIn(root: string, path: string): Promise<number>;
-  enterRoot(path: string): void;
   pipe(): [number, number];
   spawn(file: string, argv: string[], envp: string[] | null, cwd: string | null, fds: number[], setsid: boolean): { pid: number; exited: Promise<ProgramExit> };
   mallocTrim(): boolean;
@@ -134,14 +133,6 @@ export async function lookupIn(root: string, path: string): Promise<RootedStats>
  */
 export function seqpacketConnect(path: string): number {
   return withCode(() => native().seqpacketConnect(path));
-}
-
-/**
- * chroot(2) to `path` and chdir to the new `/`, process-wide: from then on the kernel resolves
- * every path, `..` and symlink of this process inside it. Only for a worker process made for one job.
- */
-export function enterRoot(path: string): void {
-  withCode(() => native().enterRoot(path));
 }
 
 /** A pipe as [read end, write end], both close-on-exec, for a child's stdio. */

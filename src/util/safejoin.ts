@@ -1,7 +1,7 @@
 import { lstat, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { InvalidArgumentError, isErrno } from './errors.js';
-import { lookupIn, type RootedStats } from './native.js';
+import { lookupIn, openDirIn, type RootedStats } from './native.js';
 
 const MAX_LINKS = 255;
 
@@ -15,6 +15,11 @@ export interface RootView {
   mounts?: readonly { target: string; source: string }[];
   /** Looks paths up where node's fs on host paths would not be safe: a running container's root (see rootedView). */
   lookup?: (path: string) => Promise<RootedStats>;
+  /**
+   * With `lookup`: opens a directory of the view (close-on-exec; the caller closes it), the path
+   * resolved by the kernel inside it, so names one component below stay inside (see untar).
+   */
+  openDir?: (path: string) => Promise<number>;
 }
 
 /**
@@ -23,7 +28,7 @@ export interface RootView {
  * symlink between two lookups, and neither leads outside.
  */
 export function rootedView(root: string): RootView {
-  return { root: '/', lookup: (path) => lookupIn(root, path) };
+  return { root: '/', lookup: (path) => lookupIn(root, path), openDir: (path) => openDirIn(root, path) };
 }
 
 /** The host path of a symlink-free path inside the view: under the deepest mount that covers it, else under the root. */

@@ -1,5 +1,5 @@
-import { chmodSync, closeSync, createWriteStream, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync, constants as fsSyncConstants } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, constants as fsConstants } from 'node:fs/promises';
+import { chmodSync, closeSync, createWriteStream, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmdirSync, symlinkSync, unlinkSync, writeSync, constants as fsSyncConstants } from 'node:fs';
+import { lchown, link, lstat, lutimes, mkdir, rm, symlink, constants as fsConstants } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -71,14 +71,17 @@ export interface UntarResult {
  */
 export async function untar(tar: Readable, o: UntarOptions): Promise<UntarResult> {
   let size = 0;
-  const dirTimes: [string, Date][] = [];
-  const dirs: KnownDirs = new Map();
+  const dirTimes: DirTime[] = [];
+  const dirs = new KnownDirs(o.view.openDir !== undefined);
+  // The entry being extracted: held directories are closed only once it is done with them.
+  let current: Promise<unknown> = Promise.resolve();
   const ex = extract();
   ex.on('entry', (h, stream, next) => {
     // A truncated tar destroys the entry stream after our own pipeline has let go of it; the
     // error reaches us through the outer pipeline, so this listener only keeps it from being uncaught.
     stream.on('error', () => {});
-    untarEntry(o, h as TarHeader, stream as unknown as Readable, dirTimes, dirs).then(
+    dirs.settle();
+    current = untarEntry(o, h as TarHeader, stream as unknown as Readable, dirTimes, dirs).then(
       (n) => {
         size += n;
         next();
@@ -90,15 +93,41 @@ export async function untar(tar: Readable, o: UntarOptions): Promise<UntarResult
     );
   });
   try {
-    await pipeline(tar, ex);
-  } catch (err) {
-    if (err instanceof WharfError || isHostFault(err)) throw err;
-    throw new InvalidArgumentError(`invalid tar: ${errorMessage(err)}`, { cause: err });
+    try {
+      await pipeline(tar, ex);
+    } catch (err) {
+      if (err instanceof WharfError || isHostFault(err)) throw err;
+      throw new InvalidArgumentError(`invalid tar: ${errorMessage(err)}`, { cause: err });
+    }
+    // Directory times last: creating their children changed them.
+    for (const t of dirTimes.reverse()) await setDirTime(o, dirs, t).catch(() => {});
+  } finally {
+    await current.catch(() => {});
+    dirs.closeAll();
   }
-  // Directory times last: creating their children changed them.
-  for (const [path, mtime] of dirTimes.reverse()) await lutimes(path, mtime, mtime).catch(() => {});
   return { size };
 }
+
+/** A directory whose time is set once its children are in: its path inside the view, and on the host where no descriptor holds it. */
+interface DirTime {
+  dir: string;
+  host: string;
+  mtime: Date;
+}
+
+async function setDirTime(o: UntarOptions, dirs: KnownDirs, t: DirTime): Promise<void> {
+  if (!o.view.openDir) return lutimes(t.host, t.mtime, t.mtime);
+  const held = dirs.fd(t.dir);
+  const fd = held ?? (await o.view.openDir(t.dir));
+  try {
+    futimesSync(fd, t.mtime, t.mtime);
+  } finally {
+    if (held === undefined) closeSync(fd);
+  }
+}
+
+/** Held directories kept open at most: past it the oldest are closed, and opened again if named again. */
+const HELD_MAX = 256;
 
 /**
  * Directories of this extraction already resolved and known to be real directories (path inside
@@ -106,8 +135,68 @@ export async function untar(tar: Readable, o: UntarOptions): Promise<UntarResult
  * again costs a few system calls per path component. Only this extraction changes the tree
  * meanwhile, and it forgets them all whenever it removes anything, the one way a known
  * directory could turn into something else (a symlink put where it was).
+ *
+ * In a rooted view (a running container's, whose processes change its tree as they like) each is
+ * held open instead, and its host path is `/proc/self/fd/N`: that names the directory itself
+ * whatever is renamed or replaced meanwhile, and a name below it is one component, which every
+ * call here takes without following a link. A descriptor is closed only between entries, so no
+ * path in use ever names a number the process has since reused for something else.
  */
-type KnownDirs = Map<string, string>;
+class KnownDirs {
+  readonly #hosts = new Map<string, string>();
+  readonly #fds = new Map<string, number>();
+  #retired: number[] = [];
+
+  constructor(readonly held: boolean) {}
+
+  get(dir: string): string | undefined {
+    return this.#hosts.get(dir);
+  }
+
+  fd(dir: string): number | undefined {
+    return this.#fds.get(dir);
+  }
+
+  /** Knows `dir` at `host`, or (held) through the open descriptor `fd`, which it then owns. */
+  add(dir: string, host: string, fd?: number): string {
+    this.#retire(dir);
+    if (fd === undefined) {
+      this.#hosts.set(dir, host);
+      return host;
+    }
+    const path = `/proc/self/fd/${fd}`;
+    this.#hosts.set(dir, path);
+    this.#fds.set(dir, fd);
+    return path;
+  }
+
+  /** Forgets every directory (something was removed); the current entry may still use their descriptors. */
+  forget(): void {
+    for (const dir of [...this.#hosts.keys()]) this.#retire(dir);
+  }
+
+  /** Between entries: closes what was forgotten, and the oldest held beyond HELD_MAX. */
+  settle(): void {
+    for (const [dir] of this.#fds) {
+      if (this.#fds.size <= HELD_MAX) break;
+      this.#retire(dir);
+    }
+    for (const fd of this.#retired) closeSync(fd);
+    this.#retired = [];
+  }
+
+  closeAll(): void {
+    this.forget();
+    this.settle();
+  }
+
+  #retire(dir: string): void {
+    const fd = this.#fds.get(dir);
+    if (fd !== undefined) this.#retired.push(fd);
+    this.#fds.delete(dir);
+    this.#hosts.delete(dir);
+  }
+}
 
 /**
  * The host path of the directory that will hold `rel`: existing symlinks on the way are followed
@@ -117,6 +206,7 @@ async function parentIn(o: UntarOptions, rel: string, entry: string, dirs: Known
   const dir = posix.join(o.dir ?? '/', posix.dirname(rel));
   const known = dirs.get(dir);
   if (known !== undefined) return known;
+  if (o.view.openDir) return heldParentIn(o.view.openDir, dir, entry, dirs);
   const inside = await resolveInView(o.view, dir);
   let cur = '/';
   for (const part of inside.split('/').filter(Boolean)) {
@@ -130,19 +220,63 @@ async function parentIn(o: UntarOptions, rel: string, entry: string, dirs: Known
       await mkdir(host, { mode: 0o755 });
     }
   }
-  const host = hostPathIn(o.view, inside);
-  dirs.set(dir, host);
-  return host;
+  return dirs.add(dir, hostPathIn(o.view, inside));
+}
+
+/**
+ * parentIn for a rooted view: the kernel opens `dir` inside the root, and where it is missing,
+ * each missing directory is made by name in its parent's open descriptor, never through a path
+ * the container could have changed.
+ */
+async function heldParentIn(openDir: (path: string) => Promise<number>, dir: string, entry: string, dirs: KnownDirs): Promise<string> {
+  const open = async (path: string): Promise<number | undefined> => {
+    try {
+      return await openDir(path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      if (isErrno(err, 'ENOTDIR')) throw new InvalidArgumentError(`invalid tar entry "${entry}": "${path}" is not a directory`);
+      throw err;
+    }
+  };
+  let fd = await open(dir);
+  if (fd === undefined) {
+    fd = await openDir('/');
+    try {
+      let cur = '/';
+      for (const part of dir.split('/').filter(Boolean)) {
+        cur = posix.join(cur, part);
+        let next = await open(cur);
+        if (next === undefined) {
+          fresh(() => mkdirSync(`/proc/self/fd/${fd}/${part}`, { mode: 0o755 }));
+          // Still missing: a link there that leads nowhere.
+          next = await open(cur);
+          if (next === undefined) throw new InvalidArgumentError(`invalid tar entry "${entry}": "${cur}" is not a directory`);
+        }
+        closeSync(fd);
+        fd = next;
+      }
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+  return dirs.add(dir, '', fd);
 }
 
 /**
  * A directory made just now inside a resolved parent is a real one: its children need no walk
  * (for a layer of 886 directories, 14,000 lstat calls less). Not where a mount lies at or
- * below it: the children there are on the mount, not in the new directory.
+ * below it: the children there are on the mount, not in the new directory. `fd`, open on it,
+ * is held (rooted views) or closed.
  */
-function knowNew(o: UntarOptions, dirs: KnownDirs, dir: string, host: string): void {
+function knowNew(o: UntarOptions, dirs: KnownDirs, dir: string, host: string, fd: number): void {
+  if (dirs.held) {
+    dirs.add(dir, host, fd);
+    return;
+  }
+  closeSync(fd);
   if (o.view.mounts?.some((m) => m.target === dir || m.target.startsWith(dir + '/'))) return;
-  dirs.set(dir, host);
+  dirs.add(dir, host);
 }
 
 const label = (o: UntarOptions) => o.label ?? o.dir ?? '/';
@@ -161,11 +295,47 @@ async function removeExisting(path: string, isDir: boolean, o: UntarOptions, rel
     throw new InvalidArgumentError(isDir ? `cannot overwrite non-directory "${where}" with directory "${dir}"` : `cannot overwrite directory "${where}" with non-directory "${dir}"`);
   }
   if (isDir && st.isDirectory()) return;
-  dirs.clear();
-  await rm(path, { recursive: true, force: true });
+  dirs.forget();
+  if (dirs.held) removeTreeNoFollow(path);
+  else await rm(path, { recursive: true, force: true });
 }
 
-async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTimes: [string, Date][], dirs: KnownDirs): Promise<number> {
+/**
+ * `rm -r` that never follows a link, for a tree whose owner may change it meanwhile: each
+ * directory is opened with O_NOFOLLOW and emptied through its descriptor, so a directory swapped
+ * for a link fails its open (ELOOP) instead of leading the removal elsewhere.
+ */
+function removeTreeNoFollow(path: string): void {
+  if (!lstatSync(path).isDirectory()) {
+    unlinkSync(path);
+    return;
+  }
+  const fd = openSync(path, fsSyncConstants.O_RDONLY | fsSyncConstants.O_DIRECTORY | fsSyncConstants.O_NOFOLLOW);
+  try {
+    for (const name of readdirSync(`/proc/self/fd/${fd}`)) removeTreeNoFollow(`/proc/self/fd/${fd}/${name}`);
+  } finally {
+    closeSync(fd);
+  }
+  rmdirSync(path);
+}
+
+/** open(2)'s O_PATH (Linux): a descriptor that names a file without opening it, a link included. */
+const O_PATH = 0o10000000;
+
+/**
+ * chmod(2) of `path` itself, never of what a link there points to (Linux has no lchmod): through
+ * an O_PATH descriptor of what is there, left alone if that is a link (links have no mode).
+ */
+function chmodNoFollow(path: string, mode: number): void {
+  const fd = openSync(path, O_PATH | fsSyncConstants.O_NOFOLLOW);
+  try {
+    if (!fstatSync(fd).isSymbolicLink()) chmodSync(`/proc/self/fd/${fd}`, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTimes: DirTime[], dirs: KnownDirs): Promise<number> {
   if (o.rename) {
     h.name = o.rename(h.name);
     if (h.type === 'link' && h.linkname) h.linkname = o.rename(h.linkname);
@@ -180,15 +350,15 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
   const parent = await parentIn(o, rel, h.name, dirs);
   if (o.intercept && (await o.intercept({ header: h, rel, parent, base }))) {
     // It may have removed something (a whiteout).
-    dirs.clear();
+    dirs.forget();
     stream.resume();
     return 0;
   }
   const path = posix.join(parent, base);
+  const inside = posix.join(o.dir ?? '/', rel);
   const mode = (h.mode ?? 0o644) & 0o7777;
   // Where nothing is there yet there is nothing to overwrite, whatever noOverwriteDirNonDir says.
-  const n = await createFresh(o, h, stream, path, mode, rel, dirTimes);
-  if (n !== undefined && h.type === 'directory') knowNew(o, dirs, posix.join(o.dir ?? '/', rel), path);
+  const n = await createFresh(o, h, stream, path, inside, mode, rel, dirTimes, dirs);
   if (n !== undefined) return n;
   let written = 0;
   switch (h.type) {
@@ -196,7 +366,7 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
       stream.resume();
       await removeExisting(path, true, o, rel, dirs);
       await mkdir(path, { recursive: true });
-      if (h.mtime) dirTimes.push([path, h.mtime]);
+      if (h.mtime) dirTimes.push({ dir: inside, host: path, mtime: h.mtime });
       break;
     case 'file':
     case 'contiguous-file':
@@ -249,7 +419,7 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
   const owner = ownerOf(o, h);
   if (owner) await lchown(path, owner.uid, owner.gid);
   // chown clears set-id bits, so the mode comes after it.
-  if (h.type !== 'symlink') await chmod(path, mode);
+  if (h.type !== 'symlink') chmodNoFollow(path, mode);
   if (o.xattrs) applyXattrs(path, h);
   if (h.mtime && h.type !== 'directory') await lutimes(path, h.mtime, h.mtime);
   return written;
@@ -275,7 +445,7 @@ function ownerOf(o: UntarOptions, h: TarHeader): Ids | undefined {
  * finds its path taken (EEXIST from the create itself, before the entry's data is read: an lstat
  * first would cost every entry a lookup for the rare one that replaces something).
  */
-async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path: string, mode: number, rel: string, dirTimes: [string, Date][]): Promise<number | undefined> {
+async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path: string, inside: string, mode: number, rel: string, dirTimes: DirTime[], dirs: KnownDirs): Promise<number | undefined> {
   const owner = ownerOf(o, h);
   switch (h.type) {
     case 'file':
@@ -305,14 +475,24 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
       }
       return h.size ?? 0;
     }
-    case 'directory':
+    case 'directory': {
       if (fresh(() => mkdirSync(path, { mode: 0o700 })) === null) return undefined;
       stream.resume();
-      if (owner) lchownSync(path, owner.uid, owner.gid);
-      chmodSync(path, mode);
+      // Owned and moded through a descriptor opened without following a link: a link put where
+      // it was meanwhile fails the open, and leads neither call anywhere.
+      const fd = openSync(path, fsSyncConstants.O_RDONLY | fsSyncConstants.O_DIRECTORY | fsSyncConstants.O_NOFOLLOW);
+      try {
+        if (owner) fchownSync(fd, owner.uid, owner.gid);
+        fchmodSync(fd, mode);
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+      knowNew(o, dirs, inside, path, fd);
       if (o.xattrs) applyXattrs(path, h);
-      if (h.mtime) dirTimes.push([path, h.mtime]);
+      if (h.mtime) dirTimes.push({ dir: inside, host: path, mtime: h.mtime });
       return 0;
+    }
     case 'symlink': {
       stream.resume();
       const target = h.linkname ?? '';

@@ -10,7 +10,6 @@ import { archiveIn, archiveInRoot, extractIn, extractPoint, statIn } from '../ar
 import { bindMounts, plannedRuntimeMount, sortMounts } from '../../volume/index.js';
 import { resolveUser } from '../user.js';
 import type { ContainerContext } from './context.js';
-import { startCopyWorker } from './copyworker.js';
 import { isActive } from './state.js';
 import type { Container } from './store.js';
 
@@ -114,21 +113,13 @@ export class FsOps {
         const dir = await extractPoint(view, path, ref, { readonlyRootfs: c.record.hostConfig.ReadonlyRootfs ?? false, readonlyMounts });
         const user = c.record.config.User;
         const owner = opts.copyUIDGID && user ? await resolveUser(root, user) : undefined;
+        // While its processes run, every name is resolved by the kernel inside the root and each
+        // write is one component below a directory held open (untar's rooted view); read-only
+        // mounts and root are then the kernel's to refuse (EROFS).
         const live = this.#liveRoot(c);
-        if (live) {
-          const w = startCopyWorker({ root: live, path, where: ref, noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner: owner && { uid: owner.uid, gid: owner.gid }, idmap: this.ctx.idmap });
-          tar.once('error', () => w.kill());
-          tar.pipe(w.stdin);
-          try {
-            await w.answer;
-          } finally {
-            tar.unpipe(w.stdin);
-            w.kill();
-          }
-          this.ctx.store.publish(c, 'extract-to-dir');
-          return;
-        }
-        await extractIn(view, dir, tar, {
+        const into = live ? rootedView(live) : view;
+        const at = live ? await extractPoint(into, path, ref, { readonlyRootfs: false, readonlyMounts: [] }) : dir;
+        await extractIn(into, at, tar, {
           noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
           owner: owner && { uid: owner.uid, gid: owner.gid },
           idmap: this.ctx.idmap,
