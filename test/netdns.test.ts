@@ -127,6 +127,63 @@ test('a link on a user network names its target by the alias, for a target start
   networks.delete(net);
 });
 
+test('a container of the default bridge connected to a user network resolves its names from then on, the outside too, and keeps --dns behind it', async () => {
+  const net = 'wt-nd-late';
+  const gw = await network('docker', net);
+  const [web, plain, withDns] = ['wt-nd-web', 'wt-nd-plain', 'wt-nd-dns'];
+  await run('docker', web, net);
+  await run('docker', plain, 'bridge');
+  containers.add(withDns);
+  await ok('docker', ['run', '-d', '--name', withDns, '--dns', '192.0.2.53', 'busybox', 'sleep', '600']);
+  const before = await ok('docker', ['exec', plain, 'cat', '/etc/resolv.conf']);
+  assert.doesNotMatch(before, new RegExp(`nameserver ${gw.replace(/\./g, '\\.')}`));
+  assert.equal(await lookup('docker', plain, web), undefined, 'not resolvable before the connect');
+  await ok('docker', ['network', 'connect', net, plain]);
+  await ok('wharf', ['network', 'connect', net, withDns]);
+  const webIp = await ipOn('docker', web, net);
+  assert.deepEqual(await resolves('docker', plain, web), [webIp]);
+  assert.deepEqual(await resolves('wharf', withDns, web), [webIp]);
+  assert.match(await ok('docker', ['exec', plain, 'cat', '/etc/resolv.conf']), new RegExp(`^nameserver ${gw}(\n|$)`));
+  assert.match(await ok('docker', ['exec', withDns, 'cat', '/etc/resolv.conf']), new RegExp(`^nameserver ${gw}\nnameserver 192\\.0\\.2\\.53(\n|$)`));
+  // The name server forwards what is not the network's, as the host's servers did before.
+  const hostHas = spawnSync('getent', ['hosts', 'deb.debian.org'], { encoding: 'utf8' }).status === 0;
+  if (hostHas) assert.ok(await resolves('docker', plain, 'deb.debian.org'), 'an outside name through the network\'s name server');
+  // Its /etc/hosts names it at its address on the network while it is connected, as Docker's does.
+  const plainIp = await ipOn('docker', plain, net);
+  const ownLine = new RegExp(`^${plainIp.replace(/\./g, '\\.')}\t[0-9a-f]{12}$`, 'm');
+  assert.match(await ok('docker', ['exec', plain, 'cat', '/etc/hosts']), ownLine);
+  await ok('wharf', ['network', 'disconnect', net, plain]);
+  assert.doesNotMatch(await ok('docker', ['exec', plain, 'cat', '/etc/hosts']), ownLine);
+  // The network's gateway is out of its reach now: the host's servers again.
+  assert.equal(await ok('docker', ['exec', plain, 'cat', '/etc/resolv.conf']), before);
+  await ok('docker', ['rm', '-f', web, plain, withDns]);
+  for (const c of [web, plain, withDns]) containers.delete(c);
+  await ok('docker', ['network', 'rm', net]);
+  networks.delete(net);
+});
+
+test('a container that leaves its first user network still resolves the names of the one it joined later', async () => {
+  const [n1, n2] = ['wt-nd-first', 'wt-nd-second'];
+  const gw1 = await network('docker', n1);
+  const gw2 = await network('docker', n2);
+  const [mover, peer] = ['wt-nd-mover', 'wt-nd-peer'];
+  await run('docker', mover, n1);
+  await run('docker', peer, n2);
+  await ok('docker', ['network', 'connect', n2, mover]);
+  assert.deepEqual(await resolves('docker', mover, peer), [await ipOn('docker', peer, n2)]);
+  assert.match(await ok('docker', ['exec', mover, 'cat', '/etc/resolv.conf']), new RegExp(`^nameserver ${gw1}\nnameserver ${gw2}(\n|$)`));
+  await ok('docker', ['network', 'disconnect', n1, mover]);
+  // busybox asks the first server alone: the left network's gateway would answer nothing.
+  assert.match(await ok('docker', ['exec', mover, 'cat', '/etc/resolv.conf']), new RegExp(`^nameserver ${gw2}(\n|$)`));
+  assert.deepEqual(await resolves('docker', mover, peer), [await ipOn('docker', peer, n2)]);
+  await ok('docker', ['rm', '-f', mover, peer]);
+  for (const c of [mover, peer]) containers.delete(c);
+  for (const n of [n1, n2]) {
+    await ok('docker', ['network', 'rm', n]);
+    networks.delete(n);
+  }
+});
+
 test('no INPUT rule of the daemon is left once its user networks are gone', () => {
   // Only the default bridge is left: its own four DNS rules per protocol pair, nothing else.
   const tag = testBridge(d.dir).toLowerCase().replace(/[^a-z0-9]/g, '');

@@ -90,6 +90,8 @@ export interface SandboxRecord {
   exposedPorts: Record<string, object> | null;
   extraHosts: string[];
   dns: { servers: string[]; search: string[]; options: string[] };
+  /** The container's own `--dns` servers, asked after its networks' name servers (absent from records before it). */
+  givenDns?: string[];
 }
 
 /** Where a host's subnets are in use: a route's or an address's, with its device. */

@@ -355,10 +355,8 @@ export class NetworkService implements NetworkPort {
         throw err instanceof WharfError ? err : new Error(`driver failed programming external connectivity on endpoint ${req.name} (${endpoints[0].endpointId}): ${errorMessage(err)}`, { cause: err });
       }
       const { ports } = planned;
-      // Containers on user networks ask the name server on their gateways first, then any --dns.
-      const gateways = wanted.filter((w) => w.net.name !== 'bridge').map((w) => w.net.gateway);
-      if (this.#dns && gateways.length) dns.servers = dnsNameservers(gateways, dns.servers);
-      sb = { containerId: id, name: req.name, sandboxId: newId(), nsPath, endpoints, ports, exposedPorts: req.exposedPorts ?? null, extraHosts, dns };
+      sb = { containerId: id, name: req.name, sandboxId: newId(), nsPath, endpoints, ports, exposedPorts: req.exposedPorts ?? null, extraHosts, dns, givenDns: dns.servers };
+      sb.dns = { ...dns, servers: this.#nameServers(sb) };
       // Held in memory before the first await, so a concurrent attach cannot take the same address.
       this.#sandboxes.set(id, sb);
       await writeJsonAtomic(this.#recordPath(id), sb);
@@ -428,13 +426,16 @@ export class NetworkService implements NetworkPort {
     let i = 0;
     while (used.has(`eth${i}`)) i++;
     const e = this.#newEndpoint(net, cfg, `eth${i}`, []);
+    const before = sb.dns;
     sb.endpoints.push(e);
+    sb.dns = { ...before, servers: this.#nameServers(sb) };
     try {
       await writeJsonAtomic(this.#recordPath(containerId), sb);
       await this.#attachEndpoint(sb, e);
     } catch (err) {
       await this.#driver.detach(sb.nsPath, this.#driverEndpoint(sb, e)).catch(() => {});
       sb.endpoints = sb.endpoints.filter((x) => x !== e);
+      sb.dns = before;
       await writeJsonAtomic(this.#recordPath(containerId), sb).catch(() => {});
       throw err;
     }
@@ -450,6 +451,7 @@ export class NetworkService implements NetworkPort {
     if (!sb || !e) return false;
     await this.#driver?.detach(sb.nsPath, this.#driverEndpoint(sb, e));
     sb.endpoints = sb.endpoints.filter((x) => x !== e);
+    sb.dns = { ...sb.dns, servers: this.#nameServers(sb) };
     await writeJsonAtomic(this.#recordPath(containerId), sb);
     this.#event('disconnect', net, containerId);
     await this.#notifyDns([net.id, ...sb.endpoints.map((x) => x.networkId)]);
@@ -716,6 +718,20 @@ export class NetworkService implements NetworkPort {
   /** For cleanup: an endpoint whose network record is gone explains nothing. */
   #driverEndpoints(sb: SandboxRecord, e: EndpointRecord): Endpoint[] {
     return this.#networks.has(e.networkId) ? [this.#driverEndpoint(sb, e)] : [];
+  }
+
+  /**
+   * A container's name servers: those on the gateways of its user networks, in the order it
+   * joined them, then its own `--dns`. A container of the default bridge alone has only its own
+   * (none: the host's); Docker's resolver likewise starts with the first endpoint that needs it,
+   * and a gateway of a network left is one the container can no longer reach.
+   */
+  #nameServers(sb: SandboxRecord): string[] {
+    const nets = sb.endpoints.map((x) => this.#networks.get(x.networkId));
+    const gateways = this.#dns ? nets.filter((n) => n && n.name !== 'bridge').map((n) => n!.gateway) : [];
+    const allGateways = new Set([...this.#networks.values()].map((n) => n.gateway));
+    const given = sb.givenDns ?? sb.dns.servers.filter((s) => !allGateways.has(s));
+    return gateways.length ? dnsNameservers(gateways, given) : given;
   }
 
   #attachment(sb: SandboxRecord): NetworkAttachment {

@@ -37,14 +37,17 @@ export function hostsContent(o: HostsInput): string {
   }
   // Docker copies the host's file only when there is nothing to add, so an entry can override a host name.
   if (o.hostNetwork && extra.length === 0) return o.hostHosts;
-  let hosts = DEFAULT_HOSTS + extra.join('');
+  const hosts = DEFAULT_HOSTS + extra.join('');
   if (o.hostNetwork) return hosts;
-  // The full name, and the bare one when it has dots, as moby's makeHostsRecs writes them.
-  let names = o.domainname ? `${o.hostname}.${o.domainname}` : o.hostname;
+  return hosts + ownHostsRecords(o.hostname, o.domainname, o.addresses ?? []);
+}
+
+/** The lines of /etc/hosts that give the container's addresses its names (the full name, and the bare one when it has dots, as moby's makeHostsRecs writes them). */
+export function ownHostsRecords(hostname: string, domainname: string | undefined, addresses: readonly string[]): string {
+  let names = domainname ? `${hostname}.${domainname}` : hostname;
   const dot = names.indexOf('.');
   if (dot > 0) names += ` ${names.slice(0, dot)}`;
-  for (const addr of o.addresses ?? []) hosts += `${addr}\t${names}\n`;
-  return hosts;
+  return addresses.map((addr) => `${addr}\t${names}\n`).join('');
 }
 
 export interface ResolvConfInput {

@@ -1,4 +1,4 @@
-export { hostsContent, resolvConfContent, type HostsInput, type ResolvConfInput } from './hostfiles.js';
+export { hostsContent, ownHostsRecords, resolvConfContent, type HostsInput, type ResolvConfInput } from './hostfiles.js';
 export { portMappings, validatePorts, type PublishedPort } from './ports.js';
 export { userNamespaceFile, type BridgeNetwork, type Endpoint, type NetnsOwner, type NetworkDriver, type PortMapping, type Protocol } from './driver.js';
 export { BridgeDriver, bridgeTag, type BridgeDriverOptions } from './bridge.js';

@@ -31,13 +31,15 @@ import {
 } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from '../filters.js';
 import { checkResources, mergeUpdate, runtimeResources } from '../resources.js';
+import { editOwnHostsRecords, rewriteResolvConf } from '../hostfiles.js';
 import { passableByRemappedRoot } from '../userns.js';
-import { SYSTEMD_STOP_SIGNAL, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode, validateRemapped, validateRestartPolicy } from '../spec.js';
+import { SYSTEMD_STOP_SIGNAL, containerHostname, isSystemdContainer, securityWarnings, validateHostConfig, validateNetMode, validateRemapped, validateRestartPolicy } from '../spec.js';
 import { mergeImageConfig, recordedHostConfig, signalNumber } from './config.js';
 import type { ContainerContext } from './context.js';
 import { validateHealthcheck } from './health.js';
 import { parseLink, resolveLinks } from './links.js';
 import type { Monitor } from './monitor.js';
+import type { NetworkAttachment } from './ports.js';
 import { releaseRun, startRun } from './run.js';
 import { attachedNetworkMode, isActive, newState, transition, type ContainerRecord } from './state.js';
 import { notifyStartListeners, type Container } from './store.js';
@@ -508,7 +510,11 @@ export class Lifecycle {
       if (this.#networkOf(mode) === target.id || Object.keys(eps).some((k) => this.#networkOf(k) === target.id)) {
         throw new ForbiddenError(`endpoint with name ${r.name} already exists in network ${target.name}`);
       }
-      if (isActive(c.state)) await net.connect?.(target.id, r.id, cfg);
+      if (isActive(c.state)) {
+        const before = net.current?.(r.id);
+        await net.connect?.(target.id, r.id, cfg);
+        await this.#joinedOrLeft(c, 'add', target.name, before);
+      }
       eps[target.name] = { ...(cfg ?? {}) };
       if (emptied) setAttachedMode(r, target.name, this.#networkOf(r.hostConfig.NetworkMode ?? 'bridge') === target.id);
       await c.files.saveRecord(r);
@@ -554,7 +560,11 @@ export class Lifecycle {
       const primary = this.#networkOf(mode) === target.id;
       if (!primary && keys.length === 0) throw new ForbiddenError(`container ${r.id} is not connected to network ${target.name}`);
       if (target.name === 'host') throw new ForbiddenError('container cannot be disconnected from host network or connected to host network');
-      if (isActive(c.state)) await net.disconnect?.(target.id, r.id);
+      if (isActive(c.state)) {
+        const before = net.current?.(r.id);
+        await net.disconnect?.(target.id, r.id);
+        await this.#joinedOrLeft(c, 'delete', target.name, before);
+      }
       for (const k of keys) delete eps[k];
       if (primary) {
         const next = Object.keys(eps)[0];
@@ -564,6 +574,19 @@ export class Lifecycle {
       await c.files.saveRecord(r);
       c.network = undefined;
     });
+  }
+
+  /**
+   * A running container's host files once it joined (`add`) or left (`delete`) `network`, as
+   * Docker edits them: the /etc/hosts lines that name it at its addresses there, and
+   * /etc/resolv.conf where its name servers changed from what they were `before`.
+   */
+  async #joinedOrLeft(c: Container, change: 'add' | 'delete', network: string, before: NetworkAttachment | undefined): Promise<void> {
+    const now = this.ctx.network.current?.(c.record.id);
+    const ep = (change === 'add' ? now : before)?.endpoints[network];
+    const addresses = [ep?.IPAddress, ep?.GlobalIPv6Address].filter((a): a is string => Boolean(a));
+    await editOwnHostsRecords(c.files.hostsPath, change, { hostname: containerHostname(c.record), domainname: c.record.config.Domainname, addresses });
+    if (now && before && now.dns.servers.join() !== before.dns.servers.join()) await rewriteResolvConf(c.files.resolvConfPath, now.dns);
   }
 
   #resolveNetwork(ref: string): { id: string; name: string } {

@@ -152,7 +152,10 @@ export interface NetworkPort {
   check?(hostConfig: HostConfig, networkingConfig: NetworkingConfig | undefined): void;
   /** A network's ID and name by name, ID or ID prefix; NotFoundError in Docker's words. */
   resolve?(ref: string): { id: string; name: string };
-  /** A new endpoint in a running container's namespace; nothing for a container not attached. */
+  /**
+   * A new endpoint in a running container's namespace; nothing for a container not attached.
+   * It and disconnect keep the attachment's `dns` to the networks the container is on now.
+   */
   connect?(networkRef: string, containerId: string, cfg: EndpointSettings | undefined): Promise<void>;
   /** Removes a running container's endpoint; false when it had none on that network. */
   disconnect?(networkRef: string, containerId: string): Promise<boolean>;
