@@ -433,23 +433,9 @@ export class ImageStore {
   }
 
   async #storeAndExtract(parent: string | undefined, chainId: string, diffId: string, source: () => Promise<Readable>, what: string): Promise<string> {
-    const kept = await this.#keepWhile(
-      diffId,
-      await source(),
-      what,
-      (tar) => this.o.layers.apply(parent, diffId, () => tar),
-      (l) => this.o.layers.removeLayer(l.chainId),
-      source,
-    );
-    try {
-      await this.#adoptKept(kept.kept, diffId);
-      return chainId;
-    } catch (err) {
-      await this.o.layers.removeLayer(kept.made.chainId).catch(() => {});
-      throw toInvalid(`${what}: layer ${diffId}`, err);
-    } finally {
-      await rm(kept.kept.tmp, { force: true });
-    }
+    const staged = await this.#stage(diffId, await source(), what, source);
+    await this.#commitStaged(parent, staged, what);
+    return chainId;
   }
 
   /** A layer extracted and its tar kept, verified, neither committed yet (see ensureLayers). */
@@ -464,10 +450,15 @@ export class ImageStore {
     ).then(({ made, kept }) => ({ unpacked: made, kept }));
   }
 
+  /**
+   * The layer's tar (or split) is adopted before the layer is committed: a crash in between
+   * leaves a split no layer uses, which the next pull replaces and a prune removes, never a
+   * committed layer that push and save cannot give.
+   */
   async #commitStaged(parent: string | undefined, staged: Staged, what: string): Promise<string> {
     try {
+      await this.#adoptKept(staged.kept, staged.unpacked.diffId);
       const layer = await this.o.layers.apply(parent, staged.unpacked.diffId, staged.unpacked);
-      await this.#adoptKept(staged.kept, layer.diffId);
       return layer.chainId;
     } catch (err) {
       throw toInvalid(`${what}: layer ${staged.unpacked.diffId}`, err);
