@@ -34,7 +34,9 @@ export class ExecService implements ProbePort {
 
   create(containerRef: string, req: ExecCreateRequest): string {
     if (!Array.isArray(req.Cmd) || req.Cmd.length === 0) throw new InvalidArgumentError('No exec command specified');
-    const { id: containerId } = this.containers.runningRuntime(containerRef);
+    const { id: containerId, runtime } = this.containers.runningRuntime(containerRef);
+    // A create that attaches no stream is `exec -d`'s; the start says so for sure.
+    runtime.expectExec?.({ tty: req.Tty ?? false, detached: !(req.AttachStdin || req.AttachStdout || req.AttachStderr) });
     const id = newId();
     this.#execs.set(id, { id, containerId, config: req, running: false, exitCode: null, pid: 0, started: false });
     this.containers.event(containerId, `exec_create: ${req.Cmd.join(' ')}`, { execID: id });

@@ -23,7 +23,7 @@ import { runtimeErrorText, startConmon } from './conmon.js';
 import { removeRotated, rotateLog } from './logs.js';
 import { blockDevicePaths, capsFromMask, generateSpec, ociProcess, ociResources, rlimits, ALL_CAPS, type BlockDevices, type OciDevice } from './oci.js';
 import { grantRealtime, readCgroupStats, type CgroupSample, type RealtimeBudget } from './cgroups.js';
-import { NsexecStartError, nsexec, nsexecAvailable } from './nsexec.js';
+import { NsexecStartError, nsexec, nsexecAvailable, warmCgroupMoves } from './nsexec.js';
 import type { OciSeccomp } from './seccomp.js';
 import type {
   AttachSession,
@@ -136,6 +136,11 @@ async function hostDevices(): Promise<OciDevice[]> {
   };
   await walk('/dev', 0);
   return out;
+}
+
+/** Whether an exec runs through the setns helper as wharfd's child (attached, no TTY) rather than runc exec under its own conmon. */
+function execsDirect(p: Pick<ExecProcess, 'detached' | 'tty'>): boolean {
+  return !p.detached && !p.tty && nsexecAvailable();
 }
 
 /** Runs containers with an OCI runtime under conmon, one conmon per container and per exec. */
@@ -276,6 +281,8 @@ export class Runtime {
     // Docker closes a container's stdin when the first attached client goes only for `-i` without
     // a TTY (StdinOnce); with a TTY, or when stdin stays open, detaching must not close it.
     if (spec.tty || !spec.stdinOnce) args.push('--leave-stdin-open');
+    // runc moves the container's first process into its cgroups some milliseconds from now.
+    void warmCgroupMoves();
     const conmon = startConmon(this.#o.conmonPath, args, { withAttach: false, cwd: bundle });
     const msg = await orTimeout(conmon.sync.next(), CREATE_TIMEOUT_MS, () => timedOut(`timed out creating container ${id}`)).catch((err: Error) => ({
       data: -1,
@@ -439,6 +446,17 @@ export class Runtime {
   }
 
   /**
+   * An exec's process will join the container's cgroups: warm the kernel's lock for it, when the
+   * setns helper runs it. Not before runc exec: runc 1.1 sets the process's rlimits from its
+   * parent, racing its child's Go runtime, which raises the soft open-files limit to the hard one
+   * when it starts first; a quick cgroup join lets the parent win that race, and `docker exec -t`
+   * would then read the hard limit as `ulimit -n`.
+   */
+  expectExec(p: Pick<ExecProcess, 'detached' | 'tty'>): void {
+    if (execsDirect(p)) void warmCgroupMoves();
+  }
+
+  /**
    * Runs a process in the running container. An attached one without a TTY runs through the
    * setns helper as wharfd's child; a detached one (which must outlive wharfd) or a TTY one is
    * supervised by its own conmon, whose attach socket carries the output.
@@ -450,7 +468,7 @@ export class Runtime {
     };
     const caps = p.privileged ? DAEMON_CAPS : spec.process.capabilities.bounding;
     const limits = spec.process.rlimits ?? rlimits({ rlimits: [] }, NOFILE_MAX);
-    if (!p.detached && !p.tty && nsexecAvailable()) {
+    if (execsDirect(p)) {
       const initPid = Number.parseInt(await readFile(join(this.#bundle(containerId), 'pidfile'), 'utf8').catch(() => ''), 10);
       if (initPid > 0) {
         try {

@@ -40,6 +40,8 @@ export interface RuntimePort {
   /** One sample of a running container's cgroup and network counters. */
   stats?(id: string): Promise<CgroupSample>;
   exec(containerId: string, p: ExecProcess): Promise<ExecSession>;
+  /** An exec was created in a running container and its start will follow: what makes that start sooner may begin. */
+  expectExec?(p: Pick<ExecProcess, 'detached' | 'tty'>): void;
 }
 
 /** What a commit records besides the container's changes. */
