@@ -137,13 +137,13 @@ export function cgroupProcsFiles(pid: number): string[] {
 let warming: Promise<void> | undefined;
 
 /**
- * Gets the kernel ready for a process to join a container's cgroups soon (an exec about to
- * start). Each move into a cgroup takes the kernel's cgroup thread-group lock for writing, and
- * the first taking after an idle spell waits out an RCU grace period (5-20 ms on this 2-core
- * VM), while one within some 10 ms of the last costs microseconds. So the daemon takes it once
+ * Gets the kernel ready for a process to join a container's cgroups soon (runc create's first
+ * process, an attached exec's). Each move into a cgroup takes the kernel's cgroup thread-group
+ * lock for writing, and the first taking after an idle spell waits out an RCU grace period
+ * (5-20 ms on this 2-core VM), while one within some 10 ms of the last costs microseconds. So the daemon takes it once
  * now, on a pool thread, by moving itself into the cgroup it is already in (no move happens),
- * while the client's next request and the helper's start take their time; the exec's own join
- * then finds it warm. Best effort: a failure only means the join pays the wait, as before.
+ * while the client's next request, or the helpers' starts, take their time; the process's own
+ * join then finds it warm. Best effort: a failure only means the join pays the wait, as before.
  */
 export function warmCgroupMoves(): Promise<void> {
   if (warming) return warming;
