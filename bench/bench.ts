@@ -59,7 +59,7 @@ const NOTES = [
   'Podman has no daemon: its idle row is 0, its per-container row is conmon alone, and every podman command starts a process that does the work itself (its times include that start)',
   `published/direct: busybox httpd in a container serving a 1 MiB file, ${FETCHES} GETs ${FETCH_PARALLEL} at a time from the host (at most ${FETCH_MAX_MS / 1000} s), best of ${FETCH_ROUNDS} rounds alternating engine and path, measured after the other rows' containers are gone, through -p 127.0.0.1:<port>:80 and to .NetworkSettings.IPAddress:80 (Docker's 127.0.0.1 path is its docker-proxy)`,
   `start ${DETACHED} detached, ${START_CLIENTS} clients at once: the same containers as the one-after-another row (default bridge, -p each), ${START_CLIENTS} docker CLI processes running at any moment; removed untimed after`,
-  `idle daemon RSS: 2 s after the engine's socket answered; settled: ${SETTLE_MS / 1000} s after that, with no request meanwhile`,
+  `idle daemon RSS: 2 s after the engine's socket answered, before its first request; settled: ${SETTLE_MS / 1000} s after the last engine's, with no request meanwhile`,
   `stats --no-stream: the docker CLI against the ${DETACHED} detached containers, median of ${STATS_RUNS}; both engines answer stream=false with a sample whose previous sample is filled (dockerd waits for its collector's next round, wharf takes two samples 0.5 s apart)`,
 ];
 
@@ -145,15 +145,29 @@ async function startDocker(dir: string, net: DockerNet, spawned: (e: Engine) => 
   await waitSocket(socket, proc, 'dockerd');
 }
 
-async function measure(e: Engine): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  await new Promise((r) => setTimeout(r, 2000));
-  const idle = (await rssKb(e.pids())) / 1024;
-  if (want('idle') || want('memory')) out['idle daemon RSS (MB)'] = idle;
+/**
+ * The idle rows of each engine: 2 s after its socket answered, before it has served anything
+ * (a save or load makes V8 optimise code, which maps some 4 MB more of node for good), and
+ * settled, once all of them have idled SETTLE_MS more. `started` starts the engines in turn.
+ */
+async function idleRss(started: AsyncIterable<Engine>): Promise<Map<Engine, Record<string, number>>> {
+  const out = new Map<Engine, Record<string, number>>();
+  for await (const e of started) {
+    await new Promise((r) => setTimeout(r, 2000));
+    out.set(e, { 'idle daemon RSS (MB)': (await rssKb(e.pids())) / 1024 });
+  }
   if (want('idle')) {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    out['idle daemon RSS, settled (MB)'] = (await rssKb(e.pids())) / 1024;
+    for (const [e, row] of out) row['idle daemon RSS, settled (MB)'] = (await rssKb(e.pids())) / 1024;
   }
+  return out;
+}
+
+async function measure(e: Engine, idle: Record<string, number>): Promise<Record<string, number>> {
+  const out: Record<string, number> = want('idle') ? { ...idle } : {};
+  if (!want('idle') && want('memory')) out['idle daemon RSS (MB)'] = idle['idle daemon RSS (MB)']!;
+  // What the per-container row adds to: the daemon as the rows before it left it.
+  const daemonAtStart = (await rssKb(e.pids())) / 1024;
 
   if (want('run')) {
     // Alternating, so load from other work on the host falls on both variants alike.
@@ -196,7 +210,7 @@ async function measure(e: Engine): Promise<Record<string, number>> {
   if (want('memory')) {
     const daemonBefore = await rssKb(e.pids());
     const monitors = await rssKb(e.monitorPids());
-    out['per running container: monitor + daemon (MB)'] = (monitors + Math.max(0, daemonBefore - idle * 1024)) / 1024 / DETACHED;
+    out['per running container: monitor + daemon (MB)'] = (monitors + Math.max(0, daemonBefore - daemonAtStart * 1024)) / 1024 / DETACHED;
   }
 
   if (want('usernet')) out[`start ${DETACHED} detached, user network (s)`] = await userNetwork(e);
@@ -343,9 +357,15 @@ async function main() {
     const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
     for (const subnet of Object.values(USER_SUBNETS)) if (routes.includes(subnet.replace(/0\/24$/, ''))) throw new Error(`${subnet} is routed on this host already; the bench needs it for a user network:\n${routes}`);
     const wharfDir = join(base, 'wharf');
-    await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', command: dockerCli(w.socket), stop: w.stop, pids: () => [w.proc.pid!], monitorPids: () => pidsByComm('conmon', (l) => l.includes(wharfDir)) }));
-    net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
-    await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
+    const idle = await idleRss(
+      (async function* () {
+        await startWharfd(wharfDir, (w) => (wharf = { name: 'wharf', command: dockerCli(w.socket), stop: w.stop, pids: () => [w.proc.pid!], monitorPids: () => pidsByComm('conmon', (l) => l.includes(wharfDir)) }));
+        yield wharf!;
+        net = await prepareDockerNet(join(base, 'docker'), 'wharfbench');
+        await startDocker(join(base, 'docker'), net, (e) => (dockerEngine = e));
+        yield dockerEngine!;
+      })(),
+    );
     if (!wharf || !dockerEngine) throw new Error('unreachable: both engines are set once started');
     // Docker has no registry here: give it wharf's busybox, which also proves the archive format.
     const tarPath = join(base, 'busybox.tar');
@@ -359,9 +379,10 @@ async function main() {
       await must(podman, ['load', '-i', tarPath]);
     }
 
-    const w = await measure(wharf);
-    const dk = await measure(dockerEngine);
-    const pm = podman ? await measure(podman) : undefined;
+    const w = await measure(wharf, idle.get(wharf)!);
+    const dk = await measure(dockerEngine, idle.get(dockerEngine)!);
+    // Podman has no daemon: nothing of it idles.
+    const pm = podman ? await measure(podman, { 'idle daemon RSS (MB)': 0, 'idle daemon RSS, settled (MB)': 0 }) : undefined;
     if (want('published')) {
       const all = await publishedThroughput([wharf, dockerEngine, ...(podman ? [podman] : [])]);
       Object.assign(w, all.get(wharf));

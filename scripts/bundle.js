@@ -7,24 +7,53 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 
 const OUT = 'dist/src/cmd/wharf.bundle.cjs';
 
 /**
- * commander loads child_process at start for executable subcommands, which wharf never uses;
- * loading it costs every command a few milliseconds (#12). Commander gets a stand-in that loads
- * the real module on first use.
+ * A bundle plugin that hands `importers` a stand-in for each of the Node modules `names`,
+ * which loads the real module on first use. The stand-in has a getter for every name the
+ * module exports (as this build's node lists them), so a named import reads through to the
+ * real module whenever it is used; a module-level use loads it at start again.
  */
-const lazyChildProcessForCommander = {
-  name: 'lazy-child-process-for-commander',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (args.importer.includes('/node_modules/commander/') ? { path: 'lazy-child-process', namespace: 'wharf-lazy' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'wharf-lazy' }, () => ({
-      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
-      loader: 'js',
-    }));
-  },
-};
+function lazyBuiltins(pluginName, names, importers = /./) {
+  const filter = new RegExp(`^(node:)?(${names.join('|')})$`);
+  return {
+    name: pluginName,
+    setup(b) {
+      b.onResolve({ filter }, (args) => {
+        const name = args.path.replace(/^node:/, '');
+        // The stand-in's own require is of the real module.
+        if (args.namespace === 'wharf-lazy') return { path: `node:${name}`, external: true };
+        return importers.test(args.importer) ? { path: name, namespace: 'wharf-lazy' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'wharf-lazy' }, (args) => ({
+        contents: [
+          'let real;',
+          `const load = () => (real ??= require('node:${args.path}'));`,
+          `for (const key of ${JSON.stringify(Object.keys(require(args.path)))}) Object.defineProperty(exports, key, { enumerable: true, get: () => load()[key] });`,
+        ].join('\n'),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * commander loads child_process at start for executable subcommands, which wharf never uses;
+ * loading it costs every command a few milliseconds (#12).
+ */
+const lazyChildProcessForCommander = lazyBuiltins('lazy-child-process-for-commander', ['child_process'], /\/node_modules\/commander\//);
+
+/**
+ * An idle daemon needs none of these: TLS (pulls, pushes, build's ADD of https URLs, a TLS
+ * listener), UDP port forwarding, the layer workers and gzip. Loaded at start they cost some
+ * 1.3 MB of resident memory, and #12 keeps the idle daemon under 50 MB.
+ */
+const lazyBuiltinsForDaemon = lazyBuiltins('lazy-builtins-for-daemon', ['tls', 'https', 'dgram', 'worker_threads', 'zlib']);
 
 /** What both bundles share: one CommonJS file for Node 20 beside the module it replaces. */
 const common = {
@@ -47,7 +76,7 @@ await build({ ...common, entryPoints: ['dist/src/cmd/wharf-registry.js'], outfil
 
 // The daemon (src/cmd/wharfd.ts runs it). undici stays outside: only a pull or push loads it,
 // and in the bundle its code would be read and held at every start.
-await build({ ...common, entryPoints: ['dist/src/cmd/wharfd-main.js'], outfile: 'dist/src/cmd/wharfd.bundle.cjs', external: ['undici'] });
+await build({ ...common, entryPoints: ['dist/src/cmd/wharfd-main.js'], outfile: 'dist/src/cmd/wharfd.bundle.cjs', external: ['undici'], plugins: [lazyBuiltinsForDaemon] });
 
 // The worker thread layers are extracted on (src/storage/apply-worker.ts), a few per pull or load.
 await build({ ...common, entryPoints: ['dist/src/cmd/wharf-layer.js'], outfile: 'dist/src/cmd/wharf-layer.bundle.cjs' });
@@ -68,8 +97,8 @@ for (const f of [OUT, 'dist/src/cmd/wharf-registry.bundle.cjs', 'dist/src/cmd/wh
 const text = readFileSync(OUT, 'utf8');
 if (text.startsWith('#!')) writeFileSync(OUT, `//${text.slice(2)}`);
 
-// tsc leaves the launcher without the mode a `bin` needs.
-chmodSync('dist/src/cmd/wharf.cjs', 0o755);
+// tsc leaves the launchers without the mode a `bin` needs.
+for (const bin of ['dist/src/cmd/wharf.cjs', 'dist/src/cmd/wharfd.cjs']) chmodSync(bin, 0o755);
 rmSync('dist/src/cmd/wharf.bundle.cache', { force: true });
 const warm = spawnSync(process.execPath, ['dist/src/cmd/wharf.cjs', '--help'], {
   env: { ...process.env, WHARF_WRITE_CODE_CACHE: '1' },

@@ -98,7 +98,7 @@ if [ "$engine" = docker ]; then
 else
   echo "{}" >"$work/daemon.json"
   bridge="wp$(echo "$work" | sha256sum | cut -c1-8)"
-  node "$repo/dist/src/cmd/wharfd.js" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/run" \
+  node "$repo/dist/src/cmd/wharfd.cjs" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/run" \
     --pidfile "$work/wharfd.pid" --config-file "$work/daemon.json" --group root --bridge "$bridge" >"$work/engine.log" 2>&1 &
   pid=$!
   ready

@@ -10,7 +10,7 @@ npm run build
 SOCK=/run/wharf/wharf.sock
 if ! node dist/src/cmd/wharf.js version >/dev/null 2>&1; then
   mkdir -p /var/log
-  nohup node dist/src/cmd/wharfd.js >>/var/log/wharfd.log 2>&1 &
+  nohup node dist/src/cmd/wharfd.cjs >>/var/log/wharfd.log 2>&1 &
   for _ in $(seq 1 100); do
     [ -S "$SOCK" ] && node dist/src/cmd/wharf.js version >/dev/null 2>&1 && break
     sleep 0.1

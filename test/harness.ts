@@ -14,7 +14,7 @@ import { request } from 'node:http';
 import { createHash } from 'node:crypto';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-export const WHARFD = join(ROOT, 'dist/src/cmd/wharfd.js');
+export const WHARFD = join(ROOT, 'dist/src/cmd/wharfd.cjs');
 // The launcher the `wharf` bin runs (the bundled CLI, src/cmd/wharf.cts), so tests exercise what users get.
 export const WHARF = join(ROOT, 'dist/src/cmd/wharf.cjs');
 export const DOCKER = '/usr/local/bin/docker';

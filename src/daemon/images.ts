@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { AuthConfig, AuthResponse, ContainerConfig, ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneResponse, ImageSummary, ProgressMessage } from '../types/index.js';
 import { DEFAULT_DEBIAN_MIRROR, busyboxConfig, busyboxLayer, debianConfig, debianRecipe, isIdPrefix, parseReference, runMmdebstrap, splitTag, tagged, type DebianRecipe, type DebianSources, type ImageConfig } from '../image/index.js';
 import { OverlaySnapshotter, type Layers } from '../storage/index.js';
-import { ConflictError, DEFAULT_IMAGE_WORKER_PATH, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type IdMapping, type Logger, type LogLevel, type PlatformSpec } from '../util/index.js';
+import { compareCodeUnits, ConflictError, DEFAULT_IMAGE_WORKER_PATH, InvalidArgumentError, NotFoundError, UnavailableError, errorMessage, shortId, type IdMapping, type Logger, type LogLevel, type PlatformSpec } from '../util/index.js';
 import { Distribution, isUnreachable, type RegistryClient } from './distribution.js';
 
 import { checkFilterKeys, matchesFilters, parseFilterTime, parseLabelFilter } from './filters.js';
@@ -241,7 +241,7 @@ export class ImageService {
         Containers: opts.containerCount ? opts.containerCount(img.id) : -1,
       });
     }
-    return out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+    return out.sort((a, b) => b.Created - a.Created || compareCodeUnits(a.Id, b.Id));
   }
 
   inspect(ref: string): ImageInspect {

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { PortMap } from '../types/index.js';
-import { InvalidArgumentError } from '../util/index.js';
+import { compareCodeUnits, InvalidArgumentError } from '../util/index.js';
 import type { PortMapping, Protocol } from './driver.js';
 
 const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
@@ -92,7 +92,7 @@ export function validatePorts(exposed: Record<string, unknown> | null | undefine
 
 // By container port and protocol only: the bindings of one port keep the order the client gave,
 // which inspect's Ports shows. The sort is stable.
-const byMapping = (a: PublishedPort, b: PublishedPort) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol);
+const byMapping = (a: PublishedPort, b: PublishedPort) => a.containerPort - b.containerPort || compareCodeUnits(a.protocol, b.protocol);
 
 /**
  * What to publish for a container: its PortBindings, plus with `publishAll` (-P) every exposed

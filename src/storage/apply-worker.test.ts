@@ -122,7 +122,7 @@ test('a layer tar is rebuilt from its split on a worker thread: byte for byte, p
       }
       return Buffer.concat(parts);
     };
-    const rebuilt = rebuildTarOffThread(split, root, digest);
+    const rebuilt = rebuildTarOffThread(split, root, digest, tar.length);
     // A slow reader: the worker waits for it instead of sending the whole tar at once.
     const got = await collect(rebuilt, true);
     assert.ok(got.equals(tar));
@@ -130,12 +130,12 @@ test('a layer tar is rebuilt from its split on a worker thread: byte for byte, p
     // of them, each followed by a whole rebuild, need no more than two workers at a time.
     const before = threads();
     for (let i = 0; i < 5; i++) {
-      for await (const _ of rebuildTarOffThread(split, root, digest)) break;
-      assert.ok((await collect(rebuildTarOffThread(split, root, digest))).equals(tar));
+      for await (const _ of rebuildTarOffThread(split, root, digest, tar.length)) break;
+      assert.ok((await collect(rebuildTarOffThread(split, root, digest, tar.length))).equals(tar));
     }
     assert.ok(threads() <= before + 2, `${threads() - before} more threads: the workers of readers that left were not freed`);
-    await assert.rejects(collect(rebuildTarOffThread(split, root, sha256('another tar'))), /cannot rebuild the layer tar from .*: what its files give is sha256:[0-9a-f]{64}, not sha256:/);
+    await assert.rejects(collect(rebuildTarOffThread(split, root, sha256('another tar'), tar.length)), /cannot rebuild the layer tar from .*: what its files give is sha256:[0-9a-f]{64}, not sha256:/);
     await rm(join(root, 'a/small-7'));
-    await assert.rejects(collect(rebuildTarOffThread(split, root, digest)), /ENOENT.*a\/small-7/);
+    await assert.rejects(collect(rebuildTarOffThread(split, root, digest, tar.length)), /ENOENT.*a\/small-7/);
   });
 });

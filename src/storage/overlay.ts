@@ -118,7 +118,7 @@ export class OverlaySnapshotter implements Snapshotter {
   tarFromSplit(chainId: string, splitPath: string): Readable {
     const l = this.layer(chainId);
     if (!l) throw new Error(`layer ${chainId} is not in the layer store`);
-    return rebuildTarOffThread(splitPath, this.layerPath(chainId), l.diffId);
+    return rebuildTarOffThread(splitPath, this.layerPath(chainId), l.diffId, l.size);
   }
 
   async #link(chainId: string): Promise<void> {

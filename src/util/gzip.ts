@@ -1,6 +1,5 @@
-import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
-import { constants, crc32, createGunzip, deflateRaw, type Gunzip } from 'node:zlib';
+import { constants, crc32, createGunzip, deflateRaw, type Gunzip, type ZlibOptions } from 'node:zlib';
 
 /**
  * Output chunk of every gunzip wharf runs. Each chunk is one round trip to the thread pool:
@@ -26,7 +25,10 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 /** An empty fixed-Huffman block with BFINAL set: the end of the deflate stream. */
 const FINAL_BLOCK = Buffer.from([3, 0]);
 
-const deflateRawAsync = promisify(deflateRaw) as (buf: Buffer, opts: object) => Promise<Buffer>;
+/** A block's raw deflate on the thread pool (a function, so that loading this module does not load zlib). */
+function deflateRawAsync(buf: Buffer, opts: ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => deflateRaw(buf, opts, (err, out) => (err ? reject(err) : resolve(out))));
+}
 
 /**
  * One gzip member of `input`, compressed block by block on the thread pool's threads side by

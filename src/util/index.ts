@@ -22,3 +22,4 @@ export * from './idle-trim.js';
 export * from './tarsplit.js';
 export * from './idmap.js';
 export * from './userns.js';
+export * from './order.js';

@@ -11,7 +11,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { EndpointSettings } from '../../types/index.js';
-import { ConflictError, errorMessage, InvalidArgumentError, NotFoundError, WharfError } from '../../util/index.js';
+import { compareCodeUnits, ConflictError, errorMessage, InvalidArgumentError, NotFoundError, WharfError } from '../../util/index.js';
 import type { ContainerContext } from './context.js';
 import type { NetworkAttachment } from './ports.js';
 import { isActive, type ContainerRecord } from './state.js';
@@ -179,7 +179,7 @@ export function linkEnv(linkName: string, childIp: string, childEnv: string[], e
       return { num: Number(num), proto: proto.toLowerCase() };
     })
     .filter((p) => Number.isInteger(p.num))
-    .sort((a, b) => (a.proto === b.proto ? a.num - b.num : a.proto === 'tcp' ? -1 : b.proto === 'tcp' ? 1 : a.proto.localeCompare(b.proto)));
+    .sort((a, b) => (a.proto === b.proto ? a.num - b.num : a.proto === 'tcp' ? -1 : b.proto === 'tcp' ? 1 : compareCodeUnits(a.proto, b.proto)));
   const env: string[] = [];
   let start = ports[0];
   let end = ports[0];

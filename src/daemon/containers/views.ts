@@ -11,7 +11,7 @@ import type {
   HealthStatus,
   Port,
 } from '../../types/index.js';
-import { ConflictError, InvalidArgumentError, run } from '../../util/index.js';
+import { compareCodeUnits, ConflictError, InvalidArgumentError, run } from '../../util/index.js';
 import { checkFilterKeys, matchesFilters, parseLabelFilter } from '../filters.js';
 import { mountPoints } from '../../volume/index.js';
 import { inspectLinks } from './links.js';
@@ -93,7 +93,7 @@ export class Views {
       }
     });
     const { store } = this.ctx;
-    let items = store.all().sort((a, b) => b.record.created.localeCompare(a.record.created));
+    let items = store.all().sort((a, b) => compareCodeUnits(b.record.created, a.record.created));
     const all = opts.all || (opts.limit !== undefined && opts.limit > 0) || filters.status?.length || filters.exited?.length;
     if (!all) items = items.filter((c) => isActive(c.state) || c.state.status === 'restarting');
     const before = filters.before?.[0] ? store.get(filters.before[0]).record.created : undefined;
