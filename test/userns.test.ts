@@ -117,6 +117,31 @@ for (const cli of ['docker', 'wharf'] as const) {
     // The layers are the remapped range's, whoever runs on them.
     assert.equal(Number(owner), hostId);
   });
+
+  test(`${cli}: a remapped container cannot share the namespaces of a --userns host one, and says why; the other way round it can`, async () => {
+    const hostNs = `hostns-${cli}`;
+    const remapped = `remapped-${cli}`;
+    try {
+      for (const [name, flags] of [[hostNs, ['--userns', 'host']], [remapped, []]] as const) {
+        const r = await run(['run', '-d', '--name', name, '--ipc', 'shareable', ...flags, 'busybox', 'sh', '-c', 'exec sleep 300']);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const netnsBefore = readdirSync(join(d.execRoot, 'netns')).sort();
+      for (const [flag, kind] of [['--pid', 'PID'], ['--ipc', 'IPC'], ['--network', 'network']] as const) {
+        const r = await run(['run', '--rm', flag, `container:${hostNs}`, 'busybox', 'true']);
+        assert.equal(r.code, 125, `${flag}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`cannot join the ${kind} namespace of container ${hostNs}: it runs in the host's user namespace \\(--userns=host\\)`));
+      }
+      // Nothing of the refused starts is left behind.
+      assert.deepEqual(readdirSync(join(d.execRoot, 'netns')).sort(), netnsBefore);
+      const ps = await run(['run', '--rm', '--userns', 'host', '--pid', `container:${remapped}`, 'busybox', 'sh', '-c', 'cat /proc/self/uid_map; ps -o args']);
+      assert.equal(ps.code, 0, ps.stderr);
+      assert.deepEqual(ps.stdout.trim().split('\n')[0]!.trim().split(/\s+/), ['0', '0', '4294967295']);
+      assert.match(ps.stdout, /^sleep 300$/m);
+    } finally {
+      await run(['rm', '-f', hostNs, remapped]);
+    }
+  });
 }
 
 test('cp, export, commit and save speak the container\'s IDs; a build\'s COPY --chown and ADD land in the range', async () => {

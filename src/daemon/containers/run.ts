@@ -30,6 +30,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
   const id = record.id;
   const rt = ctx.runtimeOf(c);
   const undo: { what: string; fn: () => Promise<void> }[] = [];
+  if (containerIdmap(ctx, c)) refuseHostUsernsJoins(ctx, record.hostConfig);
   try {
     const rootfs = await ctx.rootfs.mount(id);
     undo.push({ what: 'unmounting the file system', fn: () => ctx.rootfs.unmount(id) });
@@ -156,6 +157,29 @@ function namespaceJoins(ctx: ContainerContext, hc: Container['record']['hostConf
   const pidRef = joinedContainer(hc.PidMode);
   if (pidRef) joins.pid = { path: `/proc/${target(pidRef, 'PID').state.pid}/ns/pid` };
   return joins.ipc || joins.pid ? joins : undefined;
+}
+
+/**
+ * A remapped container that shares another's namespace shares its user namespace too (as on
+ * dockerd); when that one runs in the host's (`--userns host`), there is none to join: the
+ * kernel refuses a process the user namespace it is already in, and runc's error (or dockerd's,
+ * "can't get final child's PID from pipe") does not say so.
+ */
+function refuseHostUsernsJoins(ctx: ContainerContext, hc: Container['record']['hostConfig']): void {
+  const modes: [string, string | undefined][] = [['network', hc.NetworkMode], ['IPC', hc.IpcMode], ['PID', hc.PidMode]];
+  for (const [kind, mode] of modes) {
+    const ref = joinedContainer(mode);
+    if (ref === undefined) continue;
+    let target: Container;
+    try {
+      target = ctx.store.get(ref);
+    } catch {
+      continue; // The join itself says what is wrong with the reference.
+    }
+    if (!containerIdmap(ctx, target)) {
+      throw new InvalidArgumentError(`cannot join the ${kind} namespace of container ${target.record.name}: it runs in the host's user namespace (--userns=host), and this container in the daemon's remapped one; run this one with --userns=host too`);
+    }
+  }
 }
 
 /** The user namespace of the process whose namespace `/proc/<pid>/ns/<kind>` is, or beside a namespace file wharf made. */
