@@ -7,8 +7,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { fileDaemon, testBridge, type Cli, type TestDaemon } from './harness.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanupRoots, exec, fileDaemon, startDaemon, testBridge, WHARFD, type Cli, type TestDaemon } from './harness.js';
 
 const files = fileDaemon();
 const { containers, networks } = files.made;
@@ -197,4 +201,48 @@ test('removing the IPv6 networks leaves none of the daemon\'s ip6tables rules or
   const left = (await ok('docker', ['network', 'ls', '--format', '{{.Name}}'])).split('\n').sort();
   assert.deepEqual(left, ['bridge', 'host', 'none']);
   assert.deepEqual(ip6tablesOfDaemon(), []);
+});
+
+test('the default bridge with IPv6 (daemon.json ipv6 and fixed-cidr-v6): dual-stack containers and published ports; turned off again at a restart, its rules go', async () => {
+  const subnet = 'fd9a:de::/64';
+  const gw = 'fd9a:de::1';
+  const e = await startDaemon([], JSON.stringify({ ipv6: true, 'fixed-cidr-v6': subnet }));
+  const tag = testBridge(e.dir).toLowerCase();
+  const rulesOf = () => spawnSync('ip6tables-save', [], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.toLowerCase().includes(tag));
+  const run = async (args: string[]) => {
+    const r = await e.docker(args, T);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r.stdout.trim();
+  };
+  try {
+    const ipam = JSON.parse(await run(['network', 'inspect', '-f', '{{json .}}', 'bridge'])) as { EnableIPv6: boolean; IPAM: { Config: { Subnet: string; Gateway: string }[] } };
+    assert.equal(ipam.EnableIPv6, true);
+    assert.deepEqual(ipam.IPAM.Config[1], { Subnet: subnet, Gateway: gw });
+    const port = 18671;
+    await run(['run', '-d', '--name', 'web', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'while true; do echo hello-v6 | nc -l -p 80; done']);
+    assert.equal(await run(['inspect', '-f', '{{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}', 'web']), `fd9a:de::2/64 ${gw}`);
+    assert.match(await run(['exec', 'web', 'ip', '-6', 'route']), new RegExp(`default via ${gw} dev eth0`));
+    assert.match(await answerOf(gw, port), /hello-v6/);
+    await run(['rm', '-f', 'web']);
+    assert.notDeepEqual(rulesOf(), []);
+    // Without IPv6 in daemon.json the next start makes the default network IPv4-only again.
+    await e.restart('SIGTERM', () => writeFile(join(e.dir, 'daemon.json'), '{}'));
+    assert.equal(await run(['network', 'inspect', '-f', '{{.EnableIPv6}} {{len .IPAM.Config}}', 'bridge']), 'false 1');
+    assert.deepEqual(rulesOf(), []);
+    assert.equal(await run(['run', '--rm', 'busybox', 'sh', '-c', 'ip -6 addr show eth0 scope global | grep -c inet6 || true']), '0');
+  } finally {
+    await e.stop();
+  }
+});
+
+test('a default bridge IPv6 subnet with host bits keeps the daemon from starting, and says what to write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-v6bad-'));
+  writeFileSync(join(dir, 'daemon.json'), '{}');
+  try {
+    const r = await exec(process.execPath, [WHARFD, '-H', `unix://${join(dir, 's.sock')}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '--pidfile', join(dir, 'pid'), '--config-file', join(dir, 'daemon.json'), '--bridge', testBridge(dir), '--ipv6', '--fixed-cidr-v6', 'fd9a:df::1/64'], { timeoutMs: 30_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /the default bridge network's IPv6 subnet \(--fixed-cidr-v6 fd9a:df::1\/64\): invalid subnet fd9a:df::1\/64: it should be fd9a:df::\/64/);
+  } finally {
+    await cleanupRoots(dir);
+  }
 });

@@ -37,6 +37,8 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
     .option('--log-opt <opt>', 'Default log driver options for containers (max-size, max-file)', collect, [])
     .option('-b, --bridge <name>', "The default network's bridge device; 'none' for no default network", DEFAULT_CONFIG.bridge)
     .option('--bip <cidr>', "The default network's gateway address and prefix, as 172.30.0.1/16")
+    .option('--ipv6', 'Enable IPv6 networking on the default bridge network')
+    .option('--fixed-cidr-v6 <cidr>', "The default network's IPv6 subnet (with --ipv6); a /64 of the daemon's own ULA prefix when unset")
     .option('--host-gateway-ip <ip>', 'IP address that the special \'host-gateway\' string in --add-host resolves to; the default bridge\'s gateway when unset')
     .option('--userns-remap <user/group>', 'User/Group setting for user namespaces')
     .option('--cpu-rt-period <int>', 'Limit the CPU real-time period in microseconds for the parent cgroup for all containers (not supported with cgroups v2)')
@@ -65,6 +67,8 @@ async function parseArgs(argv: string[]): Promise<DaemonConfig> {
   if (fromCli('group')) cfg.group = o.group;
   if (fromCli('bridge')) cfg.bridge = o.bridge;
   if (o.bip) cfg.bip = o.bip;
+  if (o.ipv6) cfg.ipv6 = true;
+  if (o.fixedCidrV6) cfg.fixedCidrV6 = o.fixedCidrV6;
   if (o.hostGatewayIp) cfg.hostGatewayIp = checkHostGatewayIp(o.hostGatewayIp);
   if (o.usernsRemap !== undefined) cfg.usernsRemap = o.usernsRemap || undefined;
   if (o.cpuRtPeriod !== undefined) cfg.cpuRtPeriod = checkRealtime('cpu-rt-period', o.cpuRtPeriod);

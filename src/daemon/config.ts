@@ -30,6 +30,12 @@ export interface DaemonConfig {
   bridge: string;
   /** The default network's gateway address and prefix, `172.30.0.1/16` (dockerd's --bip); picked once when unset. */
   bip?: string;
+  /**
+   * IPv6 on the default network (dockerd's --ipv6), its subnet `fixedCidrV6` (--fixed-cidr-v6)
+   * or, unset, a /64 of the daemon's own ULA prefix, as for a user network's --ipv6.
+   */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
   /** What `--add-host name:host-gateway` maps to (dockerd's --host-gateway-ip); the default network's gateway when unset. */
   hostGatewayIp?: string;
   /** The Debian archive `debian:<suite>` images are made from (daemon.json `debian-mirror`). */
@@ -113,6 +119,8 @@ interface DaemonJson {
   group?: string;
   bridge?: string;
   bip?: string;
+  ipv6?: boolean;
+  'fixed-cidr-v6'?: string;
   'host-gateway-ip'?: string;
   'debian-mirror'?: string;
   'debian-security-mirror'?: string;
@@ -170,6 +178,8 @@ export async function readDaemonJson(path: string, required: boolean): Promise<P
   if (j.group) out.group = j.group;
   if (j.bridge) out.bridge = j.bridge;
   if (j.bip) out.bip = j.bip;
+  if (j.ipv6 !== undefined) out.ipv6 = j.ipv6;
+  if (j['fixed-cidr-v6']) out.fixedCidrV6 = j['fixed-cidr-v6'];
   if (j['host-gateway-ip']) out.hostGatewayIp = checkHostGatewayIp(j['host-gateway-ip']);
   if (j['debian-mirror'] !== undefined) out.debianMirror = checkMirror('debian-mirror', j['debian-mirror'], false);
   if (j['debian-security-mirror'] !== undefined) out.debianSecurityMirror = checkMirror('debian-security-mirror', j['debian-security-mirror'], true);

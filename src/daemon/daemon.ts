@@ -68,6 +68,7 @@ export class Daemon {
       dns: opts.dns,
       bridge: config.bridge,
       bip: config.bip,
+      ...(config.ipv6 ? { ipv6: { fixedCidr: config.fixedCidrV6 } } : {}),
       hostGatewayIp: config.hostGatewayIp,
       logger,
       onEvent: (action, id, attrs) => this.events.publish('network', action, id, attrs),

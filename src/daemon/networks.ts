@@ -27,6 +27,7 @@ import {
   defaultSubnetCandidates,
   ipsClash,
   macFromIp,
+  formatCidr6,
   formatIp6,
   parseCidr,
   parseCidr6,
@@ -67,6 +68,7 @@ import {
   readRecords,
   type EndpointRecord,
   type HostSubnet,
+  type IpamPlan,
   type NetworkRecord,
   type SandboxRecord,
 } from './_netconfig.js';
@@ -93,6 +95,8 @@ export interface NetworkServiceOptions {
    */
   bridge: string;
   bip?: string;
+  /** IPv6 on the default network (`--ipv6`), in `fixedCidr` (`--fixed-cidr-v6`) or a /64 of the daemon's ULA prefix. */
+  ipv6?: { fixedCidr?: string };
   logger: Logger;
   /** The subnets the host uses (routes, addresses); the real host's when left out. */
   hostSubnets?: () => Promise<HostSubnet[]>;
@@ -130,7 +134,7 @@ const MAX_PORT_ATTEMPTS = 10;
 export class NetworkService implements NetworkPort {
   readonly #root: string;
   readonly #driver: NetworkDriver | undefined;
-  readonly #defaultBridge: { bridge: string; bip?: string };
+  readonly #defaultBridge: { bridge: string; bip?: string; ipv6?: { fixedCidr?: string } };
   readonly #logger: Logger;
   readonly #hostSubnets: () => Promise<HostSubnet[]>;
   readonly #hostSubnets6: () => Promise<HostSubnet[]>;
@@ -155,7 +159,7 @@ export class NetworkService implements NetworkPort {
   constructor(opts: NetworkServiceOptions) {
     this.#root = opts.root;
     this.#driver = opts.driver;
-    this.#defaultBridge = { bridge: opts.bridge, bip: opts.bip };
+    this.#defaultBridge = { bridge: opts.bridge, bip: opts.bip, ipv6: opts.ipv6 };
     this.#logger = opts.logger;
     this.#hostSubnets = opts.hostSubnets ?? readHostSubnets;
     this.#hostSubnets6 = opts.hostSubnets6 ?? readHostSubnets6;
@@ -200,8 +204,10 @@ export class NetworkService implements NetworkPort {
 
   /** Whether the daemon now asks for another bridge device or `--bip` than the stored default network has. */
   #defaultChanged(n: NetworkRecord): boolean {
-    const { bridge, bip } = this.#defaultBridge;
+    const { bridge, bip, ipv6 } = this.#defaultBridge;
     if (n.bridge !== bridge) return true;
+    if (!ipv6 !== !n.ipv6) return true;
+    if (ipv6?.fixedCidr && n.ipv6?.subnet !== canonicalCidr6(ipv6.fixedCidr)) return true;
     if (!bip) return false;
     const { subnet, gateway } = parseAddressPrefix(bip);
     return n.subnet !== subnet || n.gateway !== (gateway ?? defaultGateway(subnet));
@@ -236,6 +242,7 @@ export class NetworkService implements NetworkPort {
       subnet = pickSubnet(defaultSubnetCandidates(), used);
       if (!subnet) throw new Error('could not find a free subnet for the default bridge network: every candidate overlaps a host route; give one with --bip');
     }
+    const ipv6 = this.#defaultBridge.ipv6 && (await this.#defaultIpv6(this.#defaultBridge.ipv6.fixedCidr));
     const n: NetworkRecord = {
       id: keep?.id ?? newId(),
       name: 'bridge',
@@ -258,10 +265,24 @@ export class NetworkService implements NetworkPort {
         'com.docker.network.bridge.name': bridge,
         'com.docker.network.driver.mtu': '1500',
       },
+      ...(ipv6 ? { ipv6: { subnet: ipv6.subnet, gateway: ipv6.gateway }, userSubnet6: ipv6.given } : {}),
     };
     await writeJsonAtomic(join(this.#root, `${n.id}.json`), n);
     this.#networks.set(n.id, n);
-    this.#logger.info('created the default bridge network', { bridge: n.bridge, subnet });
+    this.#logger.info('created the default bridge network', { bridge: n.bridge, subnet, ...(ipv6 ? { subnet6: ipv6.subnet } : {}) });
+  }
+
+  /** The default network's IPv6 side, planned as a user network's `--ipv6 [--subnet]` is. */
+  async #defaultIpv6(fixedCidr: string | undefined): Promise<NonNullable<IpamPlan['ipv6']>> {
+    const bridge = this.#defaultBridge.bridge;
+    // As for IPv4, the bridge's own subnet does not count as taken.
+    const used = (await this.#hostSubnets6()).filter((h) => h.dev !== bridge);
+    for (const n of this.#networks.values()) if (n.ipv6 && n.name !== 'bridge') used.push({ subnet: n.ipv6.subnet, dev: n.bridge });
+    try {
+      return planIpam({ Name: 'bridge', EnableIPv6: true, IPAM: { Config: fixedCidr ? [{ Subnet: fixedCidr }] : [] } }, used, this.#pool6).ipv6!;
+    } catch (err) {
+      throw new Error(`the default bridge network's IPv6 subnet${fixedCidr ? ` (--fixed-cidr-v6 ${fixedCidr})` : ''}: ${errorMessage(err)}`, { cause: err });
+    }
   }
 
   /**
@@ -740,5 +761,14 @@ export class NetworkService implements NetworkPort {
 
   #recordPath(containerId: string): string {
     return join(this.#root, 'endpoints', `${containerId}.json`);
+  }
+}
+
+/** A CIDR's canonical text, or undefined when it is none (the plan then says what is wrong). */
+function canonicalCidr6(cidr: string): string | undefined {
+  try {
+    return formatCidr6(parseCidr6(cidr));
+  } catch {
+    return undefined;
   }
 }
