@@ -61,6 +61,9 @@ async function startDocker(dir: string, spawned: (e: Engine) => void): Promise<v
 
 /** Drops the page cache, so each copy reads from the disk as a restore after a reboot would. */
 function dropCaches(): void {
+  // Twice: the engines' file systems sit on loop devices, and the first sync can leave what it
+  // wrote through them dirty in their backing files' pages; the next row would wait on that.
+  spawnSync('sync');
   spawnSync('sync');
   try {
     spawnSync('bash', ['-c', 'echo 3 > /proc/sys/vm/drop_caches']);

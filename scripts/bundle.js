@@ -3,7 +3,7 @@
 // file beside it, dist/src/cmd/wharf.bundle.cjs, which the `wharf` launcher (src/cmd/wharf.cts)
 // runs with V8's code cache; then writes that cache from a run that declares every command.
 // The daemon and `wharf registry` get bundles of their own. Runs after tsc (npm run build).
-// Why: see src/cmd/wharf.cts and src/cmd/wharfd.ts.
+// Why: see src/cmd/wharf.cts and src/cmd/wharfd.cts.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ await build({ ...common, entryPoints: ['dist/src/cmd/wharf.js'], outfile: OUT, p
 // module graph (issue 11 keeps the server under 60 MB).
 await build({ ...common, entryPoints: ['dist/src/cmd/wharf-registry.js'], outfile: 'dist/src/cmd/wharf-registry.bundle.cjs' });
 
-// The daemon (src/cmd/wharfd.ts runs it). undici stays outside: only a pull or push loads it,
+// The daemon (src/cmd/wharfd.cts runs it). undici stays outside: only a pull or push loads it,
 // and in the bundle its code would be read and held at every start.
 await build({ ...common, entryPoints: ['dist/src/cmd/wharfd-main.js'], outfile: 'dist/src/cmd/wharfd.bundle.cjs', external: ['undici'], plugins: [lazyBuiltinsForDaemon] });
 

@@ -1,4 +1,4 @@
-/** The daemon: its flags, its listeners, its start and its stop. `wharfd.ts` chooses how it is loaded. */
+/** The daemon: its flags, its listeners, its start and its stop. `wharfd.cts` chooses how it is loaded. */
 import { createServer as createTlsServer } from 'node:https';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
