@@ -136,6 +136,29 @@ test('--device with a path in the container and permissions; a missing device is
   assert.match(bad.stderr, /invalid device cgroup format 'z 1:3 rwm'/);
 });
 
+test('what wharf cannot give is refused with dockerd\'s texts, not run without it: --gpus, --storage-opt, a throttle on a missing device', async () => {
+  const before = (await d.docker(['ps', '-aq'])).stdout;
+  const cases: [string[], number, RegExp][] = [
+    [['--gpus', 'all'], 125, /could not select device driver "" with capabilities: \[\[gpu\]\]/],
+    [['--storage-opt', 'size=1G'], 125, /--storage-opt is supported only for overlay over xfs with 'pquota' mount option/],
+    // Go's text, which the docker CLI reads as a missing file: 127, as against dockerd.
+    [['--device-read-bps', '/dev/no-such-disk:1mb'], 127, /stat \/dev\/no-such-disk: no such file or directory/],
+  ];
+  for (const [flags, code, text] of cases) {
+    const r = await d.docker(['run', '--rm', ...flags, 'busybox', 'true']);
+    assert.equal(r.code, code, `${flags.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, text);
+  }
+  // A created container asks for its GPUs at start, as on dockerd.
+  const created = await d.docker(['create', '--name', 'gpu', '--gpus', 'all', 'busybox', 'true']);
+  assert.equal(created.code, 0, created.stderr);
+  const start = await d.docker(['start', 'gpu']);
+  assert.notEqual(start.code, 0);
+  assert.match(start.stderr, /could not select device driver/);
+  assert.equal((await d.docker(['rm', 'gpu'])).code, 0);
+  assert.equal((await d.docker(['ps', '-aq'])).stdout, before);
+});
+
 test('--ipc shareable and container:<c> share shared memory; a stopped donor and a private one are Docker\'s errors; none has no /dev/shm', async () => {
   const donor = 'ipc-donor';
   try {

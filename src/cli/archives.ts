@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LARGE_READ } from '../util/index.js';
+import { LARGE_READ, goErrnoText } from '../util/index.js';
 import { Exit } from './errors.js';
 import type { IO } from './session.js';
 
@@ -34,11 +34,7 @@ export async function openArchive(path: string): Promise<Readable> {
   try {
     return (await open(path, 'r')).createReadStream({ highWaterMark: LARGE_READ });
   } catch (err) {
-    throw new Exit(1, `open ${path}: ${goErrno(err as NodeJS.ErrnoException)}`);
+    throw new Exit(1, `open ${path}: ${goErrnoText(err)}`);
   }
 }
 
-/** Go's text for an errno ("no such file or directory"), from Node's "ENOENT: no such file or directory, open 'x'". */
-function goErrno(err: NodeJS.ErrnoException): string {
-  return err.message.replace(/^[A-Z0-9]+: /, '').replace(/, \w+ '.*'$/s, '');
-}

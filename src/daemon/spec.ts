@@ -176,8 +176,22 @@ export async function validateHostConfig(hc: HostConfig, exposed?: Record<string
     throw new InvalidArgumentError(`invalid cgroup namespace mode: ${hc.CgroupnsMode}`);
   }
   for (const h of hc.ExtraHosts ?? []) checkExtraHost(h);
+  // overlay2's answer where its upper directories are not on xfs with project quotas, as here.
+  if (Object.keys(hc.StorageOpt ?? {}).length) throw new InvalidArgumentError("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
   // Whether the network exists the network service answers (NetworkPort.check), at create.
   return checkResources(hc, false);
+}
+
+/**
+ * `--gpus` and other device requests: wharf has no device driver (dockerd has one only with
+ * NVIDIA's container toolkit), so each is refused with dockerd's text, at start as dockerd does,
+ * rather than run without the devices asked for.
+ */
+export function refuseDeviceRequests(hc: HostConfig): void {
+  const req = hc.DeviceRequests?.[0];
+  if (!req) return;
+  const caps = `[${(req.Capabilities ?? []).map((c) => `[${c.join(' ')}]`).join(' ')}]`;
+  throw new InvalidArgumentError(`could not select device driver ${JSON.stringify(req.Driver ?? '')} with capabilities: ${caps}`);
 }
 
 /**

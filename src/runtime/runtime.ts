@@ -10,6 +10,7 @@ import {
   devMajor,
   devMinor,
   errorMessage,
+  goErrnoText,
   isErrno,
   orTimeout,
   readJsonIfExists,
@@ -187,9 +188,7 @@ export class Runtime {
         st = await stat(d.pathOnHost);
       } catch (err) {
         // Go's wording, as dockerd words it; the docker CLI exits 127 on "no such file or directory".
-        const missing = isErrno(err, 'ENOENT');
-        const reason = missing ? 'no such file or directory' : errorMessage(err);
-        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${reason}`, missing ? 127 : 126);
+        throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": ${goErrnoText(err)}`, isErrno(err, 'ENOENT') ? 127 : 126);
       }
       const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
       if (!type) throw new CommandInvokeError(`error gathering device information while adding custom device "${d.pathOnHost}": not a device node`, 126);
@@ -208,7 +207,7 @@ export class Runtime {
       try {
         st = await stat(path);
       } catch (err) {
-        throw new InvalidArgumentError(`invalid device path ${path}: ${errorMessage(err)}`);
+        throw new InvalidArgumentError(`stat ${path}: ${goErrnoText(err)}`);
       }
       if (!st.isBlockDevice()) throw new InvalidArgumentError(`${path} is not a block device`);
       out[path] = { major: devMajor(st.rdev), minor: devMinor(st.rdev) };

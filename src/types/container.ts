@@ -98,6 +98,15 @@ export interface ThrottleDevice {
   Rate: number;
 }
 
+/** A request for devices by driver and capabilities (`--gpus`). */
+export interface DeviceRequest {
+  Driver?: string;
+  Count?: number;
+  DeviceIDs?: string[] | null;
+  Capabilities?: string[][] | null;
+  Options?: Record<string, string> | null;
+}
+
 export interface Resources {
   CpuShares?: number;
   Memory?: number;
@@ -116,6 +125,7 @@ export interface Resources {
   CpusetMems?: string;
   Devices?: DeviceMapping[] | null;
   DeviceCgroupRules?: string[] | null;
+  DeviceRequests?: DeviceRequest[] | null;
   KernelMemory?: number;
   KernelMemoryTCP?: number;
   MemoryReservation?: number;

@@ -68,6 +68,15 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Go's text for a failed system call's errno ("no such file or directory"), from Node's
+ * "ENOENT: no such file or directory, open 'x'", where Docker's texts carry Go's (the docker
+ * CLI reads some of them: "no such file or directory" makes `docker run` exit 127).
+ */
+export function goErrnoText(err: unknown): string {
+  return errorMessage(err).replace(/^[A-Z0-9]+: /, '').replace(/, \w+ '.*'$/s, '');
+}
+
 // Failures of the host, not of what the client sent: they stay server errors (500) wherever
 // bad input is otherwise reported as a 400.
 const HOST_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE', 'ENOMEM']);

@@ -16,7 +16,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError, errorMessage, isErr
 import { userNamespaceFile } from '../../network/index.js';
 import type { ContainerSpec } from '../../runtime/index.js';
 import { writeHostFiles } from '../hostfiles.js';
-import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, joinedContainer, type SpecInputs } from '../spec.js';
+import { DEFAULT_SHM_SIZE, containerHostname, containerSpec, joinedContainer, refuseDeviceRequests, type SpecInputs } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { logOptions } from './config.js';
 import { containerIdmap, type ContainerContext } from './context.js';
@@ -31,6 +31,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
   const rt = ctx.runtimeOf(c);
   const undo: { what: string; fn: () => Promise<void> }[] = [];
   if (containerIdmap(ctx, c)) refuseHostUsernsJoins(ctx, record.hostConfig);
+  refuseDeviceRequests(record.hostConfig);
   try {
     const rootfs = await ctx.rootfs.mount(id);
     undo.push({ what: 'unmounting the file system', fn: () => ctx.rootfs.unmount(id) });
