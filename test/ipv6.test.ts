@@ -223,6 +223,8 @@ test('the default bridge with IPv6 (daemon.json ipv6 and fixed-cidr-v6): dual-st
     assert.equal(await run(['inspect', '-f', '{{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}', 'web']), `fd9a:de::2/64 ${gw}`);
     assert.match(await run(['exec', 'web', 'ip', '-6', 'route']), new RegExp(`default via ${gw} dev eth0`));
     assert.match(await answerOf(gw, port), /hello-v6/);
+    // Published on every address of both families, as `docker port` shows it.
+    assert.equal(await run(['port', 'web', '80']), `0.0.0.0:${port}\n[::]:${port}`);
     await run(['rm', '-f', 'web']);
     assert.notDeepEqual(rulesOf(), []);
     // Without IPv6 in daemon.json the next start makes the default network IPv4-only again.

@@ -429,6 +429,8 @@ export function attachmentOf(sb: SandboxRecord, networks: Map<string, NetworkRec
       ...(e.aliases ? { Aliases: [...e.aliases, short], DNSNames: [sb.name, short, ...e.aliases] } : {}),
     };
   }
-  const ports: PortMap = portMap(sb.ports, sb.exposedPorts);
+  // The ports are published through eth0; with an IPv6 address there, a binding to every address is one of both families.
+  const eth0 = sb.endpoints.find((e) => e.ifname === 'eth0');
+  const ports: PortMap = portMap(sb.ports, sb.exposedPorts, Boolean(eth0?.ip6 && networks.get(eth0.networkId)?.ipv6));
   return { namespace: { mode: 'path', path: sb.nsPath }, endpoints, extraHosts: sb.extraHosts, dns: sb.dns, sandboxKey: sb.nsPath, sandboxId: sb.sandboxId, ports };
 }

@@ -31,4 +31,7 @@ test('planPorts: -P publishes every exposed port not bound already; a host range
 test('portMap: Docker\'s NetworkSettings.Ports, sorted keys, every address as 0.0.0.0, exposed-only null', () => {
   const m = portMap([{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }, { protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8081, containerPort: 80 }], { '80/tcp': {}, '443/tcp': {} });
   assert.equal(JSON.stringify(m), '{"443/tcp":null,"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"127.0.0.1","HostPort":"8081"}]}');
+  // Published over IPv6 too: every address is also ::, an address given stays itself.
+  const v6 = portMap([{ protocol: 'tcp', hostIp: '', hostPort: 8080, containerPort: 80 }, { protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8082, containerPort: 80 }, { protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8081, containerPort: 80 }], {}, true);
+  assert.equal(JSON.stringify(v6), '{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"},{"HostIp":"0.0.0.0","HostPort":"8082"},{"HostIp":"127.0.0.1","HostPort":"8081"}]}');
 });

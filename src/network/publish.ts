@@ -58,10 +58,11 @@ function pickPort(r: { first: number; last: number }, taken: (p: number) => bool
 
 /**
  * NetworkSettings.Ports as Docker shows a running container's: every exposed or published
- * port, its host bindings (every address as 0.0.0.0), or null when it is only exposed. Keys in
- * Go's map order (sorted), so the JSON is Docker's byte for byte.
+ * port, its host bindings (every address as 0.0.0.0, and also as :: when `ipv6`: the container
+ * is published over IPv6 too), or null when it is only exposed. Keys in Go's map order
+ * (sorted), so the JSON is Docker's byte for byte.
  */
-export function portMap(mappings: PortMapping[], exposedPorts?: Record<string, object> | null): PortMap {
+export function portMap(mappings: PortMapping[], exposedPorts?: Record<string, object> | null, ipv6 = false): PortMap {
   const map: PortMap = {};
   for (const key of Object.keys(exposedPorts ?? {})) {
     try {
@@ -73,7 +74,9 @@ export function portMap(mappings: PortMapping[], exposedPorts?: Record<string, o
   }
   for (const m of mappings) {
     const key = `${m.containerPort}/${m.protocol}`;
-    (map[key] ??= []).push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+    const bindings = (map[key] ??= []);
+    bindings.push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+    if (ipv6 && !m.hostIp) bindings.push({ HostIp: '::', HostPort: String(m.hostPort) });
   }
   const sorted: PortMap = {};
   for (const k of Object.keys(map).sort()) sorted[k] = map[k];
