@@ -31,6 +31,16 @@ sock="$work/engine.sock"
 pid=""
 bridge=""
 cleanup() {
+  # dockerd keeps the bridges of its user networks when it stops (br-<first 12 of the ID>): the
+  # suite's leftovers go through it first, and what it could not remove goes by those names.
+  local dockerd_bridges=""
+  if [ "$engine" = docker ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    local ids
+    ids="$(/usr/local/bin/docker -H "unix://$sock" ps -aq 2>/dev/null || true)"
+    if [ -n "$ids" ]; then /usr/local/bin/docker -H "unix://$sock" rm -f $ids >/dev/null 2>&1 || true; fi
+    dockerd_bridges="$(/usr/local/bin/docker -H "unix://$sock" network ls -q --filter type=custom 2>/dev/null | cut -c1-12 | sed 's/^/br-/' || true)"
+    /usr/local/bin/docker -H "unix://$sock" network prune -f >/dev/null 2>&1 || true
+  fi
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -57,6 +67,11 @@ cleanup() {
       await new BridgeDriver({ netnsDir: '$work/run/netns', tag: bridgeTag('$bridge', '$work/data') }).cleanup({ networks: [], endpoints: [] });
     " || echo "docker-py: cleaning up the network of $work failed" >&2
   fi
+  for b in $dockerd_bridges; do
+    ip link show "$b" >/dev/null 2>&1 || continue
+    for v in $(ip -o link show master "$b" | awk -F': ' '{print $2}' | cut -d@ -f1); do ip link del "$v" 2>/dev/null || true; done
+    ip link del "$b" 2>/dev/null || true
+  done
   # Nothing mounted any more is the usual case: grep's "no match" must not end the cleanup
   # (errexit and pipefail hold in this trap) before the work directory goes.
   { grep -o " $work[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
