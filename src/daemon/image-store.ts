@@ -224,7 +224,7 @@ export class ImageStore {
     const chainId = this.#layerOf(diffId);
     const splitSize = chainId === undefined ? undefined : await splitTarSize(split).catch(() => undefined);
     if (chainId === undefined || splitSize === undefined) throw new NotFoundError(`layer ${diffId} is not in the content store`);
-    return { size: splitSize, open: () => this.o.layers.tarFromSplit(chainId, split) };
+    return { size: splitSize, open: () => this.o.layers.tarFromSplit(chainId, split, splitSize) };
   }
 
   /** Commits a kept tar or split under `diffId`, unless the store has either already. */

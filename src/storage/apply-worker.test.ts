@@ -114,6 +114,8 @@ test('a layer tar is rebuilt from its split on a worker thread: byte for byte, p
     await Promise.all([pipeline(Readable.from([tar]), s.sink), applyLayerOffThread(Readable.from([tar]), root)]);
     assert.equal((await s.result).lossy, undefined);
     const digest = sha256(tar);
+    // Over REBUILD_IN_PLACE_MAX: the worker's path.
+    const sizes = { tar: tar.length, content: tar.length };
     const collect = async (r: Readable, slow = false) => {
       const parts: Buffer[] = [];
       for await (const c of r) {
@@ -122,7 +124,7 @@ test('a layer tar is rebuilt from its split on a worker thread: byte for byte, p
       }
       return Buffer.concat(parts);
     };
-    const rebuilt = rebuildTarOffThread(split, root, digest, tar.length);
+    const rebuilt = rebuildTarOffThread(split, root, digest, sizes);
     // A slow reader: the worker waits for it instead of sending the whole tar at once.
     const got = await collect(rebuilt, true);
     assert.ok(got.equals(tar));
@@ -130,12 +132,12 @@ test('a layer tar is rebuilt from its split on a worker thread: byte for byte, p
     // of them, each followed by a whole rebuild, need no more than two workers at a time.
     const before = threads();
     for (let i = 0; i < 5; i++) {
-      for await (const _ of rebuildTarOffThread(split, root, digest, tar.length)) break;
-      assert.ok((await collect(rebuildTarOffThread(split, root, digest, tar.length))).equals(tar));
+      for await (const _ of rebuildTarOffThread(split, root, digest, sizes)) break;
+      assert.ok((await collect(rebuildTarOffThread(split, root, digest, sizes))).equals(tar));
     }
     assert.ok(threads() <= before + 2, `${threads() - before} more threads: the workers of readers that left were not freed`);
-    await assert.rejects(collect(rebuildTarOffThread(split, root, sha256('another tar'), tar.length)), /cannot rebuild the layer tar from .*: what its files give is sha256:[0-9a-f]{64}, not sha256:/);
+    await assert.rejects(collect(rebuildTarOffThread(split, root, sha256('another tar'), sizes)), /cannot rebuild the layer tar from .*: what its files give is sha256:[0-9a-f]{64}, not sha256:/);
     await rm(join(root, 'a/small-7'));
-    await assert.rejects(collect(rebuildTarOffThread(split, root, digest, tar.length)), /ENOENT.*a\/small-7/);
+    await assert.rejects(collect(rebuildTarOffThread(split, root, digest, sizes)), /ENOENT.*a\/small-7/);
   });
 });

@@ -115,10 +115,10 @@ export class OverlaySnapshotter implements Snapshotter {
     return join(this.#d.layers, hex(chainId), 'diff');
   }
 
-  tarFromSplit(chainId: string, splitPath: string): Readable {
+  tarFromSplit(chainId: string, splitPath: string, tarSize: number): Readable {
     const l = this.layer(chainId);
     if (!l) throw new Error(`layer ${chainId} is not in the layer store`);
-    return rebuildTarOffThread(splitPath, this.layerPath(chainId), l.diffId, l.size);
+    return rebuildTarOffThread(splitPath, this.layerPath(chainId), l.diffId, { tar: tarSize, content: l.size });
   }
 
   async #link(chainId: string): Promise<void> {

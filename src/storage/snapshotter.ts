@@ -88,9 +88,10 @@ export interface Layers {
   layerPath(chainId: string): string;
   /**
    * The layer's tar again, from its split (util/tarsplit.ts) and the layer's files; the stream
-   * fails before its end when that is not the tar of the layer's diff ID.
+   * fails before its end when that is not the tar of the layer's diff ID. `tarSize` is the
+   * tar's size as the split records it.
    */
-  tarFromSplit(chainId: string, splitPath: string): Readable;
+  tarFromSplit(chainId: string, splitPath: string, tarSize: number): Readable;
   /**
    * Extracts the layer `diffId` on top of `parent` as the committed layer of their chain ID,
    * unless it already is (then `open` is not called). `open` gives the uncompressed tar; OCI
