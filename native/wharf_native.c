@@ -344,23 +344,28 @@ static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// lgetxattr(path, name) -> Buffer | undefined when the attribute is absent
+// lgetxattr(path | fd, name) -> Buffer | undefined when the attribute is absent; given a descriptor,
+// fgetxattr of it: no path to look up again.
 static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char path[4096], name[256];
-  if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  napi_valuetype type;
+  CHECK(napi_typeof(env, argv[0], &type));
+  char path[4096] = "", name[256];
+  int fd = -1;
+  if (type == napi_number) CHECK(napi_get_value_int32(env, argv[0], &fd));
+  else if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
   if (get_string(env, argv[1], name, sizeof name) < 0) return NULL;
   char buf[65536];
-  ssize_t n = lgetxattr(path, name, buf, sizeof buf);
+  ssize_t n = fd >= 0 ? fgetxattr(fd, name, buf, sizeof buf) : lgetxattr(path, name, buf, sizeof buf);
   napi_value result;
   if (n < 0) {
     if (errno == ENODATA || errno == ENOTSUP) {
       napi_get_undefined(env, &result);
       return result;
     }
-    return throw_errno(env, "lgetxattr", path);
+    return throw_errno(env, fd >= 0 ? "fgetxattr" : "lgetxattr", fd >= 0 ? name : path);
   }
   void *out;
   CHECK(napi_create_buffer_copy(env, (size_t)n, buf, &out, &result));

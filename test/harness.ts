@@ -6,12 +6,13 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, readdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm, readdir, writeFile } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:http';
 import { createHash } from 'node:crypto';
+import { lsetxattr } from '../src/util/index.js';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const WHARFD = join(ROOT, 'dist/src/cmd/wharfd.cjs');
@@ -295,6 +296,32 @@ export async function syscallTool(prefix: string): Promise<{ dir: string; built:
   await chmod(dir, 0o755);
   await writeFile(join(dir, 'sc.c'), SC_SOURCE);
   return { dir, built: spawnSync('gcc', ['-static', '-O2', '-o', join(dir, 'sc'), join(dir, 'sc.c')]).status === 0 };
+}
+
+/**
+ * `setcap cap_setuid+ep` as the kernel stores it (revision 2, effective): its mask byte 0x80 is
+ * not UTF-8, what tar-stream's text decoding of PAX values lost on every pull and load.
+ */
+export const CAP_SETUID_EP = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** CapEff of a process that holds cap_setuid alone. */
+export const CAP_SETUID_EFF = '0000000000000080';
+
+/**
+ * A copy of Debian's static busybox in `dir` with cap_setuid+ep; named busybox, since it finds
+ * its applet from argv[0] only when called that.
+ */
+export async function cappedBusybox(dir: string): Promise<string> {
+  const box = join(dir, 'busybox');
+  await copyFile(['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p))!, box);
+  lsetxattr(box, 'security.capability', CAP_SETUID_EP);
+  return box;
+}
+
+/** CapEff of the capped busybox copied to /tmp/busybox in `image`, run by user 1000 (its `cat` runs in that process). */
+export async function capEffOfCopy(engine: Pick<TestDaemon, 'docker'>, image: string): Promise<string> {
+  const r = await engine.docker(['run', '--rm', '--user', '1000', image, '/tmp/busybox', 'cat', '/proc/self/status']);
+  assert.equal(r.code, 0, r.stderr);
+  return /CapEff:\s+(\w+)/.exec(r.stdout)?.[1] ?? r.stdout;
 }
 
 /**

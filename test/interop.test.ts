@@ -4,9 +4,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, startDockerd, type Dockerd, type ExecOpts, type TestDaemon } from './harness.js';
+import { CAP_SETUID_EFF, capEffOfCopy, cappedBusybox, startDaemon, startDockerd, type Dockerd, type ExecOpts, type TestDaemon } from './harness.js';
 
 const TIMEOUT = { timeout: 180_000 };
 
@@ -103,5 +104,36 @@ test('wharf → Docker: an image wharf committed in two steps loads with the sam
     await w.docker(['rm', '-f', 'c1', 'c2']);
     await w.docker(['rmi', 'layered:1', 'step:1']);
     await rm(tar, { force: true });
+  }
+});
+
+test('file capabilities cross both ways: an image either engine committed from a capped binary keeps its ID and the capability in the other', TIMEOUT, async () => {
+  const host = await mkdtemp(join(tmpdir(), 'wharf-interop-caps-'));
+  const made: [Engine, string, string][] = [
+    [w, 'wharf-caps-by-wharf', join(host, 'by-wharf.tar')],
+    [dk, 'wharf-caps-by-docker', join(host, 'by-docker.tar')],
+  ];
+  try {
+    const box = await cappedBusybox(host);
+    await busyboxIntoDocker();
+    for (const [from, name, tar] of made) {
+      await must(from, ['create', '--name', name, 'busybox', 'true']);
+      await must(from, ['cp', box, `${name}:/tmp/busybox`]);
+      await must(from, ['commit', name, `${name}:1`]);
+      await must(from, ['save', '-o', tar, `${name}:1`]);
+    }
+    for (const [from, name, tar] of made) {
+      const to = from === w ? dk : w;
+      await must(to, ['load', '-i', tar]);
+      assert.equal(await idOf(to, `${name}:1`), await idOf(from, `${name}:1`), name);
+      assert.equal(await capEffOfCopy(to, `${name}:1`), CAP_SETUID_EFF, name);
+    }
+  } finally {
+    for (const e of [w, dk]) {
+      await e.docker(['rm', '-f', ...made.map(([, name]) => name)]);
+      // wharf keeps its embedded busybox; dockerd's came from it.
+      await e.docker(['rmi', '-f', ...made.map(([, name]) => `${name}:1`), ...(e === dk ? ['busybox'] : [])]);
+    }
+    await rm(host, { recursive: true, force: true });
   }
 });

@@ -5,10 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, syscallTool, type TestDaemon } from './harness.js';
+import { CAP_SETUID_EFF, capEffOfCopy, cappedBusybox, startDaemon, syscallTool, type TestDaemon } from './harness.js';
 
 let d: TestDaemon;
 let tools: string;
@@ -235,4 +235,50 @@ test('--sysctl, --group-add, --oom-score-adj, --userns host, --security-opt no-n
   const oomBad = await d.docker(['run', '--rm', '--oom-score-adj', '1001', 'busybox', 'true']);
   assert.equal(oomBad.code, 125);
   assert.match(oomBad.stderr, /Invalid value 1001, range for oom score adj is \[-1000, 1000\]/);
+});
+
+/**
+ * `setcap cap_setuid+ep` as the kernel stores it (revision 2, effective): its mask byte 0x80 is
+ * not UTF-8, what tar-stream's text decoding of PAX values lost on every pull and load.
+ */
+test('file capabilities: set by cp and build\'s COPY (both CLIs), kept by commit, save and load, and in effect for a non-root user', async () => {
+  const host = await mkdtemp(join(tmpdir(), 'wharf-caps-'));
+  const names = ['wharf-caps-src', 'wharf-caps-img', 'wharf-caps-wharf'];
+  try {
+    const box = await cappedBusybox(host);
+    for (const [cli, name] of [['docker', names[0]], ['wharf', names[2]]] as const) {
+      assert.equal((await d[cli](['create', '--name', name, 'busybox', 'true'])).code, 0);
+      const cp = await d[cli](['cp', box, `${name}:/tmp/busybox`]);
+      assert.equal(cp.code, 0, cp.stderr);
+    }
+    assert.equal((await d.docker(['commit', names[0], names[1]])).code, 0);
+    assert.equal(await capEffOfCopy(d, names[1]), CAP_SETUID_EFF);
+    // The same binary without the attribute gives a non-root user nothing.
+    const plain = await d.docker(['run', '--rm', '--user', '1000', 'busybox', 'grep', 'CapEff', '/proc/self/status']);
+    assert.match(plain.stdout, /CapEff:\s+0000000000000000/);
+    assert.equal((await d.docker(['commit', names[2], `${names[2]}:1`])).code, 0);
+    assert.equal(await capEffOfCopy(d, `${names[2]}:1`), CAP_SETUID_EFF);
+
+    // A build's context brings the attribute, and COPY keeps it past the owner it sets.
+    const ctx = join(host, 'ctx');
+    await mkdir(ctx);
+    await cappedBusybox(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY --chown=1000 busybox /tmp/busybox\n');
+    for (const cli of ['docker', 'wharf'] as const) {
+      const b = await d[cli](['build', '-q', '-t', `${names[2]}:${cli}`, ctx]);
+      assert.equal(b.code, 0, b.stderr);
+      assert.equal(await capEffOfCopy(d, `${names[2]}:${cli}`), CAP_SETUID_EFF, cli);
+    }
+
+    const saved = join(host, 'img.tar');
+    assert.equal((await d.docker(['save', '-o', saved, names[1]])).code, 0);
+    assert.equal((await d.docker(['rmi', names[1]])).code, 0);
+    const load = await d.docker(['load', '-i', saved]);
+    assert.equal(load.code, 0, load.stderr);
+    assert.equal(await capEffOfCopy(d, names[1]), CAP_SETUID_EFF);
+  } finally {
+    await d.docker(['rm', '-f', names[0], names[2]]);
+    await d.docker(['rmi', '-f', names[1], `${names[2]}:1`, `${names[2]}:docker`, `${names[2]}:wharf`]);
+    await rm(host, { recursive: true, force: true });
+  }
 });

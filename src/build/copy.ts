@@ -13,7 +13,7 @@ import { chmod, copyFile, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir,
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, SMALL_FILE_LIMIT, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, readSmallFile, resolveInView, toHostIds, untar, type IdMapping, type RootView } from '../util/index.js';
+import { InvalidArgumentError, SMALL_FILE_LIMIT, capabilityOf, devMajor, devMinor, errorMessage, hostPathIn, isErrno, mknod, peek, readSmallFile, resolveInView, setXattrs, toHostIds, untar, type IdMapping, type RootView } from '../util/index.js';
 import { parseChmod, type ModeFn } from './_chmod.js';
 import { decompress, detectCompression, looksLikeTar } from './_decompress.js';
 import { download } from './_fetch.js';
@@ -606,9 +606,13 @@ class Writer {
   async file(src: string, v: string, mode: number, mtime: Date, size = Infinity): Promise<void> {
     const host = await this.#place(v);
     const data = size <= SMALL_FILE_LIMIT ? readSmallFile(src) : undefined;
-    if (data) return this.#writeSmall(host, data, mode, mtime);
-    await copyFile(src, host, fsConstants.COPYFILE_EXCL);
-    await this.#finishFile(host, mode, mtime);
+    if (data) this.#writeSmall(host, data, mode, mtime);
+    else {
+      await copyFile(src, host, fsConstants.COPYFILE_EXCL);
+      await this.#finishFile(host, mode, mtime);
+    }
+    // After the owner, which clears them: a copied binary keeps its capabilities, as BuildKit's copy does.
+    setXattrs(host, capabilityOf(src));
   }
 
   /**

@@ -198,7 +198,8 @@ export class VolumeService implements VolumePort {
    * wharf's `volume export`: the volume's content as a tar stream, names relative to its root
    * (`./db/t`). GNU tar reads the tree (several times faster than packing it in Node); it only
    * reads, so a link in the volume can lead it nowhere it could write. A remapped root's volume is
-   * packed here instead, with the container's IDs (GNU tar would write the host's), without xattrs.
+   * packed here instead, with the container's IDs (GNU tar would write the host's), keeping file
+   * capabilities but no other extended attributes.
    */
   async export(name: string): Promise<Readable> {
     this.#store.get(name);
@@ -237,7 +238,7 @@ export class VolumeService implements VolumePort {
       const plain = !hasMountOptions(v);
       // GNU tar would keep the archive's IDs as the host's: a remapped root's import shifts them.
       if (plain && !this.#o.idmap && (await readdir(data)).length === 0) await this.#importFresh(name, data, tar);
-      else await untar(tar, { view: { root: data }, owner: 'header', idmap: this.#o.idmap, xattrs: true, label: `volume ${name}` });
+      else await untar(tar, { view: { root: data }, owner: 'header', idmap: this.#o.idmap, label: `volume ${name}` });
     } finally {
       await this.#store.release(name, user, this.#users(name).length > 0);
     }

@@ -44,7 +44,6 @@ export async function applyLayer(tar: Readable, root: string, idmap?: IdMapping)
     view: { root },
     owner: 'header',
     idmap,
-    xattrs: true,
     linkScope: 'in the layer',
     skip: (rel) => {
       const base = posix.basename(rel);

@@ -20,6 +20,7 @@ export * from './reference.js';
 export * from './platform.js';
 export * from './idle-trim.js';
 export * from './tarsplit.js';
+export * from './tarpax.js';
 export * from './idmap.js';
 export * from './userns.js';
 export * from './order.js';

@@ -6,7 +6,7 @@ import { NATIVE_ADDON_PATH } from './installed.js';
 interface NativeBinding {
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
-  lgetxattr(path: string, name: string): Buffer | undefined;
+  lgetxattr(file: string | number, name: string): Buffer | undefined;
   seqpacketConnect(path: string): number;
   mountOverlay(cwd: string, options: string, target: string): void;
   umount(target: string, detach: boolean): void;
@@ -70,9 +70,9 @@ export function lsetxattr(path: string, name: string, value: Buffer | string): v
   withCode(() => native().lsetxattr(path, name, typeof value === 'string' ? Buffer.from(value) : value));
 }
 
-/** The attribute's value, or undefined when the file does not have it. */
-export function lgetxattr(path: string, name: string): Buffer | undefined {
-  return withCode(() => native().lgetxattr(path, name));
+/** The attribute's value, or undefined when the file (a path, not followed, or an open descriptor) does not have it. */
+export function lgetxattr(file: string | number, name: string): Buffer | undefined {
+  return withCode(() => native().lgetxattr(file, name));
 }
 
 /** mount(2) of an overlay whose relative lowerdirs are resolved from `cwd`; errors carry err.code (EBUSY, EINVAL, ...). */

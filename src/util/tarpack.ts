@@ -3,10 +3,11 @@ import { lstat, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
-import { devMajor, devMinor } from './native.js';
+import { devMajor, devMinor, lgetxattr } from './native.js';
 import type { TarHeader } from './untar.js';
 import { LARGE_READ } from './gzip.js';
-import { toContainerIds, type IdMapping } from './idmap.js';
+import { rootPair, toContainerIds, type IdMapping } from './idmap.js';
+import { pushXattrHeader, type Xattrs } from './tarpax.js';
 
 export interface PackOptions {
   /**
@@ -77,6 +78,39 @@ function openRegular(path: string, follow: boolean): number {
   return fd;
 }
 
+const CAPABILITY_XATTR = 'security.capability';
+
+/**
+ * A file's (a path, not followed, or an open descriptor) capabilities, the one extended attribute Docker's archives carry (a layer of `commit`
+ * or `build`, `cp`, `export`): `setcap cap_net_bind_service+ep` in a Dockerfile must survive.
+ */
+export function capabilityOf(file: string | number): Xattrs | undefined {
+  try {
+    const value = lgetxattr(file, CAPABILITY_XATTR);
+    return value ? { [CAPABILITY_XATTR]: value } : undefined;
+  } catch {
+    // A file system without extended attributes has no capabilities to keep.
+    return undefined;
+  }
+}
+
+const VFS_CAP_REVISION_MASK = 0xff000000;
+const VFS_CAP_REVISION_2 = 0x02000000;
+const VFS_CAP_REVISION_3 = 0x03000000;
+
+/**
+ * `setcap` run by a remapped root stores the capabilities for its namespace only (revision 3,
+ * with the host ID of that root): in an archive they are the image's, for whatever root runs
+ * it, so they are written as revision 2, the form `setcap` writes outside any namespace.
+ */
+export function unscopedCapability(value: Buffer, idmap: IdMapping): Buffer {
+  if (value.length !== 24 || (value.readUInt32LE(0) & VFS_CAP_REVISION_MASK) >>> 0 !== VFS_CAP_REVISION_3) return value;
+  if (value.readUInt32LE(20) !== rootPair(idmap).uid) return value;
+  const v2 = Buffer.from(value.subarray(0, 20));
+  v2.writeUInt32LE(((value.readUInt32LE(0) & ~VFS_CAP_REVISION_MASK) | VFS_CAP_REVISION_2) >>> 0, 0);
+  return v2;
+}
+
 function header(name: string, st: Stats): TarHeader {
   return { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
 }
@@ -93,7 +127,8 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
   const seen = new Map<string, string>();
   const max = opts.mtimeMax;
   const clamp = <H extends TarHeader>(h: H): H => (max && (!h.mtime || h.mtime > max) ? { ...h, mtime: max } : h);
-  const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(clamp(h), body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+  // Each entry starts once the one before has ended: pushXattrHeader writes between entries.
+  const add = (h: TarHeader, body?: Buffer) => new Promise<void>((resolve, reject) => p.entry(pushXattrHeader(p, clamp(h)), body ?? Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
   const head = (name: string, st: Stats): TarHeader => {
     const h = header(name, st);
     return opts.idmap ? { ...h, ...toContainerIds(opts.idmap, { uid: st.uid, gid: st.gid }) } : h;
@@ -119,13 +154,15 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
       if (first) return add({ ...head(name, st), type: 'link', linkname: first });
       if (st.nlink > 1) seen.set(key, name);
       const fd = openRegular(host, followed);
+      const caps = capabilityOf(fd);
+      const xattrs = caps && opts.idmap ? { [CAPABILITY_XATTR]: unscopedCapability(caps[CAPABILITY_XATTR], opts.idmap) } : caps;
       let streamed = false;
       try {
         const small = st.size <= SMALL_FILE_LIMIT ? readSmallFd(fd) : undefined;
-        if (small) return await add({ ...head(name, st), type: 'file', size: small.length }, small);
+        if (small) return await add({ ...head(name, st), type: 'file', size: small.length, xattrs }, small);
         streamed = true;
         await new Promise<void>((resolve, reject) => {
-          const e = p.entry(clamp({ ...head(name, st), type: 'file', size: st.size }), (err) => (err ? reject(err) : resolve()));
+          const e = p.entry(pushXattrHeader(p, clamp({ ...head(name, st), type: 'file', size: st.size, xattrs })), (err) => (err ? reject(err) : resolve()));
           // Reads of 1 MiB, not 64 KiB: one thread-pool round trip per MiB, a sixteenth as many.
           pipeline(createReadStream('', { fd, highWaterMark: LARGE_READ }), e).catch(reject);
         });

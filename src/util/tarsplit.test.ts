@@ -27,7 +27,7 @@ async function collect(r: Readable): Promise<Buffer> {
 /** Splits `tar` and extracts it into `dir`, side by side as a pull does. */
 async function splitAndExtract(tar: Buffer, dir: string, splitPath: string, chunk = 64 * 1024) {
   const s = tarSplitter(splitPath);
-  await Promise.all([pipeline(chunked(tar, chunk), s.sink), untar(chunked(tar, chunk), { view: { root: dir }, owner: 'header', xattrs: true })]);
+  await Promise.all([pipeline(chunked(tar, chunk), s.sink), untar(chunked(tar, chunk), { view: { root: dir }, owner: 'header' })]);
   return s.result;
 }
 

@@ -23,6 +23,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { errorMessage } from './errors.js';
+import { paxRecords, ustarChecksum } from './tarpax.js';
 import { cleanEntryPath } from './untar.js';
 
 const MAGIC = Buffer.from('WTS1');
@@ -78,25 +79,10 @@ function numField(b: Buffer, start: number, len: number): number {
   return parseInt(v.toString('latin1', i, end), 8);
 }
 
-function checksum(b: Buffer): number {
-  let sum = 8 * 32;
-  for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += b[i];
-  return sum;
-}
-
+/** What the split needs of a PAX header: its records as text. */
 function decodePax(b: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
-  while (b.length) {
-    let i = 0;
-    while (i < b.length && b[i] !== 32) i++;
-    const len = parseInt(b.toString('utf8', 0, i), 10);
-    if (!len) return out;
-    const rec = b.toString('utf8', i + 1, len - 1);
-    const eq = rec.indexOf('=');
-    if (eq === -1) return out;
-    out[rec.slice(0, eq)] = rec.slice(eq + 1);
-    b = b.subarray(len);
-  }
+  for (const [key, value] of paxRecords(b)) out[key] = value.toString('utf8');
   return out;
 }
 
@@ -237,7 +223,7 @@ export function tarSplitter(path: string): { sink: Writable; result: Promise<Spl
     longType = -1;
   };
   const header = (b: Buffer) => {
-    const sum = checksum(b);
+    const sum = ustarChecksum(b);
     // All zero but for the checksum field: tar-stream passes over it (the end blocks).
     if (sum === 8 * 32) return;
     const ustar = b.subarray(257, 263).equals(USTAR_MAGIC);

@@ -3,15 +3,15 @@ import { lchown, link, lstat, lutimes, mkdir, rm, symlink, constants as fsConsta
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { InvalidArgumentError, WharfError, errorMessage, isErrno, isHostFault } from './errors.js';
 import { lsetxattr, mknod } from './native.js';
 import { toHostIds, type IdMapping, type Ids } from './idmap.js';
 import { hostPathIn, resolveInView, type RootView } from './safejoin.js';
+import { xattrExtract, type Xattrs } from './tarpax.js';
 
-export type TarHeader = Partial<Header> & Pick<Header, 'name'> & { pax?: Record<string, string> | null };
-
-const PAX_XATTR = 'SCHILY.xattr.';
+/** A tar entry's header; `xattrs` are its extended attributes (PAX `SCHILY.xattr.*` records) as bytes. */
+export type TarHeader = Partial<Header> & Pick<Header, 'name'> & { pax?: Record<string, string> | null; xattrs?: Xattrs };
 
 /** A tar entry's path made relative and normal, or an error if it points outside the root. */
 export function cleanEntryPath(name: string): string {
@@ -44,8 +44,6 @@ export interface UntarOptions {
   noOverwriteDirNonDir?: boolean;
   /** Refuse symlinks whose relative target climbs above `dir`, as Docker's copy does. */
   confineSymlinks?: boolean;
-  /** Set extended attributes recorded as PAX `SCHILY.xattr.*` records. */
-  xattrs?: boolean;
   /** Entries skipped before anything is resolved for them (layer metadata). */
   skip?: (rel: string) => boolean;
   /** Handles an entry before the default does; resolves true when it did (layer whiteouts). */
@@ -75,7 +73,7 @@ export async function untar(tar: Readable, o: UntarOptions): Promise<UntarResult
   const dirs = new KnownDirs(o.view.openDir !== undefined);
   // The entry being extracted: held directories are closed only once it is done with them.
   let current: Promise<unknown> = Promise.resolve();
-  const ex = extract();
+  const ex = xattrExtract();
   ex.on('entry', (h, stream, next) => {
     // A truncated tar destroys the entry stream after our own pipeline has let go of it; the
     // error reaches us through the outer pipeline, so this listener only keeps it from being uncaught.
@@ -420,7 +418,7 @@ async function untarEntry(o: UntarOptions, h: TarHeader, stream: Readable, dirTi
   if (owner) await lchown(path, owner.uid, owner.gid);
   // chown clears set-id bits, so the mode comes after it.
   if (h.type !== 'symlink') chmodNoFollow(path, mode);
-  if (o.xattrs) applyXattrs(path, h);
+  setXattrs(path, h.xattrs);
   if (h.mtime && h.type !== 'directory') await lutimes(path, h.mtime, h.mtime);
   return written;
 }
@@ -468,7 +466,7 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
         if (owner) fchownSync(fd, owner.uid, owner.gid);
         // chown clears set-id bits, so the mode comes after it.
         fchmodSync(fd, mode);
-        if (o.xattrs) applyXattrs(path, h);
+        setXattrs(path, h.xattrs);
         if (h.mtime) futimesSync(fd, h.mtime, h.mtime);
       } finally {
         closeSync(fd);
@@ -489,7 +487,7 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
         throw err;
       }
       knowNew(o, dirs, inside, path, fd);
-      if (o.xattrs) applyXattrs(path, h);
+      setXattrs(path, h.xattrs);
       if (h.mtime) dirTimes.push({ dir: inside, host: path, mtime: h.mtime });
       return 0;
     }
@@ -501,7 +499,7 @@ async function createFresh(o: UntarOptions, h: TarHeader, stream: Readable, path
       }
       if (fresh(() => symlinkSync(target, path)) === null) return undefined;
       if (owner) lchownSync(path, owner.uid, owner.gid);
-      if (o.xattrs) applyXattrs(path, h);
+      setXattrs(path, h.xattrs);
       if (h.mtime) lutimesSync(path, h.mtime, h.mtime);
       // Docker's layer size is what lstat says of every non-directory, and a symlink's size is its target's length.
       return Buffer.byteLength(target);
@@ -525,16 +523,20 @@ function writeAll(fd: number, data: Buffer): void {
   for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
 }
 
-/** File capabilities and other extended attributes recorded as PAX `SCHILY.xattr.*` records. */
-function applyXattrs(path: string, h: TarHeader): void {
-  for (const [key, value] of Object.entries(h.pax ?? {})) {
-    if (!key.startsWith(PAX_XATTR)) continue;
-    // tar-stream hands PAX values over as UTF-8 text; a value that did not survive that is skipped rather than corrupted.
-    if (value.includes('\uFFFD')) continue;
+const OVERLAY_XATTRS = 'trusted.overlay.';
+
+/**
+ * File capabilities and the other extended attributes of an entry, as Docker sets them in every
+ * extraction (layers, `cp`, `ADD`) and copy. After the owner: chown clears a file's capabilities.
+ */
+export function setXattrs(path: string, xattrs: Xattrs | undefined): void {
+  for (const [name, value] of Object.entries(xattrs ?? {})) {
+    // overlayfs's own (opaque, redirect, metacopy) would let an archive steer how layers stack.
+    if (name.startsWith(OVERLAY_XATTRS)) continue;
     try {
-      lsetxattr(path, key.slice(PAX_XATTR.length), Buffer.from(value, 'utf8'));
+      lsetxattr(path, name, value);
     } catch {
-      // Not every file system takes every namespace (Docker ignores these failures as well).
+      // Not every file system takes every namespace, nor an unprivileged client (Docker ignores these failures as well).
     }
   }
 }
