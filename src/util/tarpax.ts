@@ -60,27 +60,23 @@ interface ExtractInternals {
 
 /**
  * tar-stream's extract, whose entries carry their extended attributes as bytes in `xattrs`
- * (the header's `pax` keeps tar-stream's text, where a binary value is mangled). A global PAX
- * header's attributes apply to every later entry, under the entry's own.
+ * (the header's `pax` keeps tar-stream's text, where a binary value is mangled). Only an entry's
+ * own PAX header gives it attributes: Docker (Go's archive/tar) applies none from a global one.
  */
 export function xattrExtract(): Extract {
   const ex = extract();
   const inner = ex as unknown as ExtractInternals;
   const decode = inner._decodeLongHeader;
   if (typeof decode !== 'function') throw new Error('tar-stream changed: its extract has no _decodeLongHeader to read PAX values as bytes from');
-  let global: Xattrs | undefined;
   let next: Xattrs | undefined;
   inner._decodeLongHeader = function (this: ExtractInternals, buf: Buffer) {
     decode.call(this, buf);
-    const type = this._header?.type as string | undefined;
-    if (type === 'pax-global-header') global = xattrsOfPax(buf);
-    else if (type === 'pax-header') next = xattrsOfPax(buf);
+    if ((this._header?.type as string | undefined) === 'pax-header') next = xattrsOfPax(buf);
   };
   // Registered first, so every listener the caller adds sees `xattrs` already set.
   ex.on('entry', (h: Header & { xattrs?: Xattrs }) => {
-    const own = global || next ? { ...global, ...next } : undefined;
+    if (next) h.xattrs = next;
     next = undefined;
-    if (own) h.xattrs = own;
   });
   return ex;
 }
