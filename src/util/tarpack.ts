@@ -81,8 +81,9 @@ function openRegular(path: string, follow: boolean): number {
 const CAPABILITY_XATTR = 'security.capability';
 
 /**
- * A file's (a path, not followed, or an open descriptor) capabilities, the one extended attribute Docker's archives carry (a layer of `commit`
- * or `build`, `cp`, `export`): `setcap cap_net_bind_service+ep` in a Dockerfile must survive.
+ * The capabilities of a file (a path, not followed, or an open descriptor): the one extended
+ * attribute Docker's archives carry (a layer of `commit` or `build`, `cp`, `export`), so that
+ * `setcap cap_net_bind_service+ep` in a Dockerfile survives.
  */
 export function capabilityOf(file: string | number): Xattrs | undefined {
   try {
