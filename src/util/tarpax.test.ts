@@ -94,6 +94,23 @@ test('tarpax: PAX records keep binary values, and parsing stops at a malformed r
   assert.deepEqual(records[1][1], CAPS);
 });
 
+test('tarpax: a global PAX header\'s attributes reach no entry, as in Docker; an entry\'s own do', async () => {
+  await inTemp(async (dir) => {
+    const src = join(dir, 'src');
+    await mkdir(src);
+    await writeFile(join(src, 'f'), 'f');
+    lsetxattr(join(src, 'f'), 'user.own', 'mine');
+    const out = join(dir, 'out');
+    await mkdir(out);
+    // keyword=value: GNU tar puts it in a global header at the start of the archive.
+    const gnu = execFileSync('tar', ['--create', '--xattrs', '--xattrs-include=*', '--format=posix', '--pax-option=SCHILY.xattr.user.global=g', '-C', src, 'f']);
+    assert.ok(gnu.includes('user.global=g'));
+    await untar(Readable.from([gnu]), { view: { root: out }, owner: 'header' });
+    assert.equal(lgetxattr(join(out, 'f'), 'user.global'), undefined);
+    assert.equal(lgetxattr(join(out, 'f'), 'user.own')?.toString(), 'mine');
+  });
+});
+
 test('tarpax: overlayfs attributes in an archive are not applied', async () => {
   await inTemp(async (dir) => {
     const src = join(dir, 'src');
