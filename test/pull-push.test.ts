@@ -16,7 +16,7 @@ import { lookup } from 'node:dns/promises';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
-import { DOCKER, startDaemon, type TestDaemon } from './harness.js';
+import { CAP_SETUID_EFF, DOCKER, capEffOfCopy, cappedBusybox, startDaemon, type TestDaemon } from './harness.js';
 import { REGISTRY_BIN, startRegistryPeer, type RegistryPeer } from './registry-peer.js';
 
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
@@ -162,6 +162,28 @@ test('push busybox with the docker CLI, rmi, pull it back and run it; push again
   const byDigest = await d.docker(['run', '--rm', `${name}@${digest}`, 'echo', 'by-digest']);
   assert.equal(byDigest.code, 0, byDigest.stderr);
   assert.equal(byDigest.stdout, 'by-digest\n');
+});
+
+test('a file capability travels through push and pull: the pulled layer gives user 1000 cap_setuid from the copied binary', { skip, timeout: 300_000 }, async () => {
+  const name = `${peer.host}/t/caps:1`;
+  const host = await mkdtemp(join(tmpdir(), 'wharf-caps-push-'));
+  try {
+    const box = await cappedBusybox(host);
+    assert.equal((await d.docker(['create', '--name', 'wharf-caps-push', 'busybox', 'true'])).code, 0);
+    assert.equal((await d.docker(['cp', box, 'wharf-caps-push:/tmp/busybox'])).code, 0);
+    assert.equal((await d.docker(['commit', 'wharf-caps-push', name])).code, 0);
+    const push = await d.docker(['push', name]);
+    assert.equal(push.code, 0, push.stderr + d.log());
+    assert.equal((await d.docker(['rmi', name])).code, 0);
+    const pull = await d.docker(['pull', name]);
+    assert.equal(pull.code, 0, pull.stderr + d.log());
+    assert.match(pull.stdout, /Pull complete/);
+    assert.equal(await capEffOfCopy(d, name), CAP_SETUID_EFF);
+  } finally {
+    await d.docker(['rm', '-f', 'wharf-caps-push']);
+    await d.docker(['rmi', '-f', name]);
+    await rm(host, { recursive: true, force: true });
+  }
 });
 
 test('a pulled image is downloaded for real: its layers arrive, are verified and extracted, and it runs', { skip, timeout: 300_000 }, async () => {
