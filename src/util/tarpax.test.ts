@@ -33,6 +33,18 @@ async function packed(src: string, opts?: PackOptions): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** `tar` extracted by untar into `dir` (made here), as a layer is: owners from the headers. */
+async function extracted(dir: string, tar: Buffer): Promise<string> {
+  await mkdir(dir);
+  await untar(Readable.from([tar]), { view: { root: dir }, owner: 'header' });
+  return dir;
+}
+
+/** GNU tar's POSIX archive of what is in `src`, with every extended attribute. */
+function gnuTar(src: string, ...extra: string[]): Buffer {
+  return execFileSync('tar', ['--create', '--xattrs', '--xattrs-include=*', '--format=posix', ...extra, '-C', src, '.'], { maxBuffer: 1 << 24 });
+}
+
 async function capsTree(src: string): Promise<void> {
   await mkdir(join(src, LONG.split('/')[0]), { recursive: true });
   for (const rel of ['ping', LONG]) {
@@ -45,11 +57,9 @@ async function capsTree(src: string): Promise<void> {
 test('tarpax: file capabilities survive packTree and untar as bytes, short and long (non-ASCII) names alike', async () => {
   await inTemp(async (dir) => {
     const src = join(dir, 'src');
-    const out = join(dir, 'out');
-    await mkdir(out);
     await capsTree(src);
     const tar = await packed(src);
-    await untar(Readable.from([tar]), { view: { root: out }, owner: 'header' });
+    const out = await extracted(join(dir, 'out'), tar);
     assert.deepEqual(lgetxattr(join(out, 'ping'), 'security.capability'), CAPS);
     assert.deepEqual(lgetxattr(join(out, LONG), 'security.capability'), CAPS);
     assert.equal(lgetxattr(join(out, 'plain'), 'security.capability'), undefined);
@@ -72,10 +82,7 @@ test('tarpax: GNU tar reads the capabilities wharf writes, and wharf reads those
     assert.deepEqual(lgetxattr(join(byGnu, 'ping'), 'security.capability'), CAPS);
     assert.deepEqual(lgetxattr(join(byGnu, LONG), 'security.capability'), CAPS);
     // GNU tar's, extracted by untar: what a layer built elsewhere brings.
-    const byUs = join(dir, 'by-us');
-    await mkdir(byUs);
-    const gnu = execFileSync('tar', ['--create', '--xattrs', '--format=posix', '-C', src, '.'], { maxBuffer: 1 << 24 });
-    await untar(Readable.from([gnu]), { view: { root: byUs }, owner: 'header' });
+    const byUs = await extracted(join(dir, 'by-us'), gnuTar(src));
     assert.deepEqual(lgetxattr(join(byUs, 'ping'), 'security.capability'), CAPS);
     assert.deepEqual(lgetxattr(join(byUs, LONG), 'security.capability'), CAPS);
   });
@@ -100,12 +107,10 @@ test('tarpax: a global PAX header\'s attributes reach no entry, as in Docker; an
     await mkdir(src);
     await writeFile(join(src, 'f'), 'f');
     lsetxattr(join(src, 'f'), 'user.own', 'mine');
-    const out = join(dir, 'out');
-    await mkdir(out);
     // keyword=value: GNU tar puts it in a global header at the start of the archive.
-    const gnu = execFileSync('tar', ['--create', '--xattrs', '--xattrs-include=*', '--format=posix', '--pax-option=SCHILY.xattr.user.global=g', '-C', src, 'f']);
+    const gnu = gnuTar(src, '--pax-option=SCHILY.xattr.user.global=g');
     assert.ok(gnu.includes('user.global=g'));
-    await untar(Readable.from([gnu]), { view: { root: out }, owner: 'header' });
+    const out = await extracted(join(dir, 'out'), gnu);
     assert.equal(lgetxattr(join(out, 'f'), 'user.global'), undefined);
     assert.equal(lgetxattr(join(out, 'f'), 'user.own')?.toString(), 'mine');
   });
@@ -117,10 +122,7 @@ test('tarpax: overlayfs attributes in an archive are not applied', async () => {
     await mkdir(join(src, 'd'), { recursive: true });
     lsetxattr(join(src, 'd'), 'trusted.overlay.opaque', 'y');
     lsetxattr(join(src, 'd'), 'user.kept', 'yes');
-    const out = join(dir, 'out');
-    await mkdir(out);
-    const gnu = execFileSync('tar', ['--create', '--xattrs', '--xattrs-include=*', '--format=posix', '-C', src, '.']);
-    await untar(Readable.from([gnu]), { view: { root: out }, owner: 'header' });
+    const out = await extracted(join(dir, 'out'), gnuTar(src));
     assert.equal(lgetxattr(join(out, 'd'), 'trusted.overlay.opaque'), undefined);
     assert.equal(lgetxattr(join(out, 'd'), 'user.kept')?.toString(), 'yes');
   });
@@ -144,9 +146,7 @@ test('tarpax: a remapped root\'s namespaced capabilities (revision 3) are packed
       await chown(join(src, name), 100000, 100000);
       lsetxattr(join(src, name), 'security.capability', value);
     }
-    const out = join(dir, 'out');
-    await mkdir(out);
-    await untar(Readable.from([await packed(src, { idmap })]), { view: { root: out }, owner: 'header' });
+    const out = await extracted(join(dir, 'out'), await packed(src, { idmap }));
     assert.deepEqual(lgetxattr(join(out, 'mine'), 'security.capability'), CAPS);
     // Another namespace's stays that namespace's.
     assert.deepEqual(lgetxattr(join(out, 'other'), 'security.capability'), other);

@@ -530,7 +530,9 @@ const OVERLAY_XATTRS = 'trusted.overlay.';
  * extraction (layers, `cp`, `ADD`) and copy. After the owner: chown clears a file's capabilities.
  */
 export function setXattrs(path: string, xattrs: Xattrs | undefined): void {
-  for (const [name, value] of Object.entries(xattrs ?? {})) {
+  // Nearly every entry has none: no list is made for it.
+  if (!xattrs) return;
+  for (const [name, value] of Object.entries(xattrs)) {
     // overlayfs's own (opaque, redirect, metacopy) would let an archive steer how layers stack.
     if (name.startsWith(OVERLAY_XATTRS)) continue;
     try {
