@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "wharf_native",
-      "sources": ["wharf_native.c"],
+      "sources": ["wharf_native.c", "wharf_v8.cc"],
       "cflags": ["-Wall", "-O2"],
       "libraries": ["-lpthread"]
     },

@@ -736,6 +736,16 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   return released;
 }
 
+void wharf_low_memory_notification(void);  // wharf_v8.cc
+
+static napi_value js_low_memory_notification(napi_env env, napi_callback_info info) {
+  (void)info;
+  wharf_low_memory_notification();
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -750,6 +760,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"spawn", NULL, js_spawn, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},
+      {"lowMemoryNotification", NULL, js_low_memory_notification, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

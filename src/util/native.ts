@@ -16,6 +16,7 @@ interface NativeBinding {
   pipe(): [number, number];
   spawn(file: string, argv: string[], envp: string[] | null, cwd: string | null, fds: number[], setsid: boolean): { pid: number; exited: Promise<ProgramExit> };
   mallocTrim(): boolean;
+  lowMemoryNotification(): void;
 }
 
 let binding: NativeBinding | undefined;
@@ -45,6 +46,14 @@ export function mknod(path: string, mode: number, major: number, minor: number):
 /** malloc_trim(3): gives back what every thread's malloc arena holds free; true if anything went. */
 export function mallocTrim(): boolean {
   return native().mallocTrim();
+}
+
+/**
+ * V8's LowMemoryNotification on the calling thread's isolate: collections until nothing more goes,
+ * with compaction, a shrunk young generation and bytecode not run lately dropped.
+ */
+export function lowMemoryNotification(): void {
+  native().lowMemoryNotification();
 }
 
 /** The addon sets errno; Node knows every errno's name (ENOSPC, EROFS, ...). */
