@@ -372,6 +372,34 @@ static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// llistxattr(path | fd) -> the names of its extended attributes ([] where the file system has
+// none); given a descriptor, flistxattr of it.
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype type;
+  CHECK(napi_typeof(env, argv[0], &type));
+  char path[4096] = "";
+  int fd = -1;
+  if (type == napi_number) CHECK(napi_get_value_int32(env, argv[0], &fd));
+  else if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  char buf[65536];
+  ssize_t n = fd >= 0 ? flistxattr(fd, buf, sizeof buf) : llistxattr(path, buf, sizeof buf);
+  if (n < 0 && errno != ENOTSUP) return throw_errno(env, fd >= 0 ? "flistxattr" : "llistxattr", path);
+  napi_value names;
+  CHECK(napi_create_array(env, &names));
+  uint32_t count = 0;
+  for (ssize_t at = 0; at < n;) {
+    size_t len = strnlen(buf + at, (size_t)(n - at));
+    napi_value name;
+    CHECK(napi_create_string_utf8(env, buf + at, len, &name));
+    CHECK(napi_set_element(env, names, count++, name));
+    at += (ssize_t)len + 1;
+  }
+  return names;
+}
+
 struct relay {
   int seq;  // conmon's attach socket
   int str;  // our end of the socketpair
@@ -751,6 +779,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
       {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
       {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
       {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
       {"umountAsync", NULL, js_umount_async, NULL, NULL, NULL, napi_default, NULL},

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
+import { lgetxattr, lsetxattr } from '../src/util/index.js';
 import { DOCKER, exec, startDaemon, WHARF, WHARFD, type TestDaemon } from './harness.js';
 
 const REMAP_USER = 'dockremap';
@@ -185,9 +186,16 @@ test('cp, export, commit and save speak the container\'s IDs; a build\'s COPY --
   }
 });
 
-test("wharf volume export and import speak the container's IDs", async () => {
-  const r = await d.docker(['run', '--rm', '-v', 'exported:/v', 'busybox', 'sh', '-c', 'echo e > /v/e; chown 1000:1001 /v/e']);
+test("wharf volume export and import speak the container's IDs and keep every extended attribute, as without remapping", async () => {
+  const r = await d.docker(['run', '--rm', '-v', 'exported:/v', 'busybox', 'sh', '-c', 'echo e > /v/e; chown 1000:1001 /v/e; mkdir /v/d; ln -s e /v/l']);
   assert.equal(r.code, 0, r.stderr);
+  const exportedData = join(dataRoot, 'volumes', 'exported', '_data');
+  const attrs: [string, string, string][] = [
+    ['e', 'user.color', 'blue'],
+    ['d', 'user.dir', 'yes'],
+    ['l', 'trusted.link', 'kept'],
+  ];
+  for (const [rel, name, value] of attrs) lsetxattr(join(exportedData, rel), name, value);
   const archive = join(d.dir, 'volume.tar');
   try {
     const out = await exec('sh', ['-c', `node ${JSON.stringify(WHARF)} volume export exported > ${archive} && tar tv --numeric-owner -f ${archive}`], { env: d.env });
@@ -195,8 +203,10 @@ test("wharf volume export and import speak the container's IDs", async () => {
     assert.match(out.stdout, /1000\/1001 .* e$/m);
     const imp = await exec('sh', ['-c', `node ${JSON.stringify(WHARF)} volume import imported < ${archive}`], { env: d.env });
     assert.equal(imp.code, 0, imp.stderr);
-    const st = lstatSync(join(dataRoot, 'volumes', 'imported', '_data', 'e'));
+    const importedData = join(dataRoot, 'volumes', 'imported', '_data');
+    const st = lstatSync(join(importedData, 'e'));
     assert.deepEqual([st.uid, st.gid], [hostId + 1000, hostId + 1001]);
+    for (const [rel, name, value] of attrs) assert.equal(lgetxattr(join(importedData, rel), name)?.toString(), value, `${rel} ${name}`);
   } finally {
     await d.docker(['volume', 'rm', 'exported', 'imported']);
   }

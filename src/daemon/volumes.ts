@@ -198,15 +198,15 @@ export class VolumeService implements VolumePort {
    * wharf's `volume export`: the volume's content as a tar stream, names relative to its root
    * (`./db/t`). GNU tar reads the tree (several times faster than packing it in Node); it only
    * reads, so a link in the volume can lead it nowhere it could write. A remapped root's volume is
-   * packed here instead, with the container's IDs (GNU tar would write the host's), keeping file
-   * capabilities but no other extended attributes.
+   * packed here instead, with the container's IDs (GNU tar would write the host's) and, as GNU
+   * tar, every extended attribute.
    */
   async export(name: string): Promise<Readable> {
     this.#store.get(name);
     const user = `export:${process.hrtime.bigint()}`;
     const data = await this.#store.acquire(name, user);
     if (this.#o.idmap) {
-      const packed = packTree(data, { idmap: this.#o.idmap }) as unknown as Readable;
+      const packed = packTree(data, { idmap: this.#o.idmap, xattrs: 'all' }) as unknown as Readable;
       packed.once('close', () => void this.#store.release(name, user, this.#users(name).length > 0).catch(() => {}));
       return packed;
     }

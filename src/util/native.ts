@@ -7,6 +7,7 @@ interface NativeBinding {
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
   lgetxattr(file: string | number, name: string): Buffer | undefined;
+  llistxattr(file: string | number): string[];
   seqpacketConnect(path: string): number;
   mountOverlay(cwd: string, options: string, target: string): void;
   umount(target: string, detach: boolean): void;
@@ -82,6 +83,11 @@ export function lsetxattr(path: string, name: string, value: Buffer | string): v
 /** The attribute's value, or undefined when the file (a path, not followed, or an open descriptor) does not have it. */
 export function lgetxattr(file: string | number, name: string): Buffer | undefined {
   return withCode(() => native().lgetxattr(file, name));
+}
+
+/** The names of the file's extended attributes (a path, not followed, or an open descriptor); none where the file system has none. */
+export function llistxattr(file: string | number): string[] {
+  return withCode(() => native().llistxattr(file));
 }
 
 /** mount(2) of an overlay whose relative lowerdirs are resolved from `cwd`; errors carry err.code (EBUSY, EINVAL, ...). */

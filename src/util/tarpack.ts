@@ -3,7 +3,7 @@ import { lstat, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
-import { devMajor, devMinor, lgetxattr } from './native.js';
+import { devMajor, devMinor, lgetxattr, llistxattr } from './native.js';
 import type { TarHeader } from './untar.js';
 import { LARGE_READ } from './gzip.js';
 import { rootPair, toContainerIds, type IdMapping } from './idmap.js';
@@ -30,6 +30,12 @@ export interface PackOptions {
   mtimeMax?: Date;
   /** The tree is a remapped container's: the host's owners are written as the container's IDs. */
   idmap?: IdMapping;
+  /**
+   * Which extended attributes go with the entries: a regular file's capabilities, as Docker's
+   * archives carry (the default), or every attribute of every entry, as GNU tar's `--xattrs`
+   * (a volume's export).
+   */
+  xattrs?: 'capability' | 'all';
   /** Called once the walk has ended (finished or failed): descriptors that `path` names can be closed then. */
   done?: () => void;
 }
@@ -95,6 +101,17 @@ export function capabilityOf(file: string | number): Xattrs | undefined {
   }
 }
 
+/** Every extended attribute of a file (a path, not followed, or an open descriptor), as GNU tar's `--xattrs` keeps them. */
+export function xattrsOf(file: string | number): Xattrs | undefined {
+  let out: Xattrs | undefined;
+  for (const name of llistxattr(file)) {
+    // One removed between the listing and the read is gone.
+    const value = lgetxattr(file, name);
+    if (value) (out ??= {})[name] = value;
+  }
+  return out;
+}
+
 const VFS_CAP_REVISION_MASK = 0xff000000;
 const VFS_CAP_REVISION_2 = 0x02000000;
 const VFS_CAP_REVISION_3 = 0x03000000;
@@ -134,6 +151,11 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
     const h = header(name, st);
     return opts.idmap ? { ...h, ...toContainerIds(opts.idmap, { uid: st.uid, gid: st.gid }) } : h;
   };
+  const xattrsFor = (file: string | number, regular: boolean): Xattrs | undefined => {
+    const found = opts.xattrs === 'all' ? xattrsOf(file) : regular ? capabilityOf(file) : undefined;
+    const caps = found?.[CAPABILITY_XATTR];
+    return caps && opts.idmap ? { ...found, [CAPABILITY_XATTR]: unscopedCapability(caps, opts.idmap) } : found;
+  };
   const nameOf = (rel: string) => (opts.name === undefined || !rel ? (opts.name ?? rel) : opts.name.endsWith('/') ? opts.name + rel : `${opts.name}/${rel}`);
 
   // Each directory is opened before it is read, and what is in it is named through that
@@ -144,19 +166,20 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
     const replaced = opts.replace?.(rel, st);
     if (replaced) return add(replaced);
     const name = nameOf(rel);
+    // Only a regular file is opened: any other entry's attributes are read by its path, not followed.
+    const others = () => xattrsFor(host, false);
     if (st.isDirectory()) {
-      await add({ ...head(name.endsWith('/') ? name : `${name}/`, st), type: 'directory' });
+      await add({ ...head(name.endsWith('/') ? name : `${name}/`, st), type: 'directory', xattrs: others() });
       await walk(host, rel, followed);
     } else if (st.isSymbolicLink()) {
-      await add({ ...head(name, st), type: 'symlink', linkname: readlinkSync(host) });
+      await add({ ...head(name, st), type: 'symlink', linkname: readlinkSync(host), xattrs: others() });
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? seen.get(key) : undefined;
       if (first) return add({ ...head(name, st), type: 'link', linkname: first });
       if (st.nlink > 1) seen.set(key, name);
       const fd = openRegular(host, followed);
-      const caps = capabilityOf(fd);
-      const xattrs = caps && opts.idmap ? { [CAPABILITY_XATTR]: unscopedCapability(caps[CAPABILITY_XATTR], opts.idmap) } : caps;
+      const xattrs = xattrsFor(fd, true);
       let streamed = false;
       try {
         const small = st.size <= SMALL_FILE_LIMIT ? readSmallFd(fd) : undefined;
@@ -172,9 +195,9 @@ export function packTree(path: string, opts: PackOptions = {}): Pack {
         if (!streamed) closeSync(fd);
       }
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      await add({ ...head(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
+      await add({ ...head(name, st), type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev), xattrs: others() });
     } else if (st.isFIFO()) {
-      await add({ ...head(name, st), type: 'fifo' });
+      await add({ ...head(name, st), type: 'fifo', xattrs: others() });
     }
   };
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -150,5 +150,35 @@ test('tarpax: a remapped root\'s namespaced capabilities (revision 3) are packed
     assert.deepEqual(lgetxattr(join(out, 'mine'), 'security.capability'), CAPS);
     // Another namespace's stays that namespace's.
     assert.deepEqual(lgetxattr(join(out, 'other'), 'security.capability'), other);
+  });
+});
+
+test("tarpax: packTree with xattrs 'all' keeps every attribute of files, directories and links, as GNU tar's --xattrs does; by default only capabilities", async () => {
+  await inTemp(async (dir) => {
+    const src = join(dir, 'src');
+    await capsTree(src);
+    await mkdir(join(src, 'd'));
+    await symlink('ping', join(src, 'link'));
+    const attrs: [string, string, string][] = [
+      ['ping', 'user.color', 'blue'],
+      ['ping', 'trusted.origin', 'build 7'],
+      ['d', 'user.dir', 'yes'],
+      ['link', 'trusted.link', 'kept'],
+    ];
+    for (const [rel, name, value] of attrs) lsetxattr(join(src, rel), name, value);
+    const expectAll = (out: string) => {
+      for (const [rel, name, value] of attrs) assert.equal(lgetxattr(join(out, rel), name)?.toString(), value, `${rel} ${name}`);
+      assert.deepEqual(lgetxattr(join(out, 'ping'), 'security.capability'), CAPS);
+    };
+    const all = await packed(src, { xattrs: 'all' });
+    expectAll(await extracted(join(dir, 'ours'), all));
+    const byGnu = join(dir, 'by-gnu');
+    await mkdir(byGnu);
+    execFileSync('tar', ['--extract', '--xattrs', '--xattrs-include=*', '-C', byGnu], { input: all });
+    expectAll(byGnu);
+
+    const plain = await extracted(join(dir, 'plain'), await packed(src));
+    assert.deepEqual(lgetxattr(join(plain, 'ping'), 'security.capability'), CAPS);
+    for (const [rel, name] of attrs) assert.equal(lgetxattr(join(plain, rel), name), undefined, `${rel} ${name} is not a layer's`);
   });
 });
