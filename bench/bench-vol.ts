@@ -17,7 +17,8 @@
  * - `cp` of a 100 MiB directory (96 files of 1 MiB and 1024 of 4 KiB, random bytes) into a
  *   running container and back out of it, and out of the same container once stopped.
  *
- * `--only cp` measures the cp rows alone, five rounds of them.
+ * `--only cp` measures the cp rows alone, five rounds of them; `--only backup` the backup, restore,
+ * export and import rows alone, five rounds of them.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -31,10 +32,11 @@ const quick = process.argv.includes('--quick');
 const mbArg = process.argv.indexOf('--mb');
 const SIZE_MB = mbArg > 0 ? Number(process.argv[mbArg + 1]) : quick ? 256 : 1024;
 const N = quick ? 5 : 15;
-const ROUNDS = quick ? 1 : 2;
 const FILE_MB = 64;
-const CP_ONLY = process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'cp';
-const CP_ROUNDS = CP_ONLY ? 5 : quick ? 1 : 3;
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'cp' && ONLY !== 'backup') throw new Error(`--only ${ONLY}: expected cp or backup`);
+const ROUNDS = ONLY === 'backup' ? 5 : ONLY ? 0 : quick ? 1 : 2;
+const CP_ROUNDS = ONLY === 'cp' ? 5 : ONLY ? 0 : quick ? 1 : 3;
 
 interface Engine {
   name: string;
@@ -165,14 +167,14 @@ async function measureBoth(engines: Engine[], base: string, work: string[]): Pro
   const flags = await Promise.all(engines.map((e, i) => prepare(e, work[i])));
   const starts = engines.map(() => [] as number[]);
   const plain = engines.map(() => [] as number[]);
-  for (let n = 0; n < (CP_ONLY ? 0 : N); n++) {
+  for (let n = 0; n < (ONLY ? 0 : N); n++) {
     for (const [i, e] of engines.entries()) {
       starts[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, ...flags[i], 'busybox', 'true'])));
       plain[i].push(await timeIt(() => must(e, ['run', '--rm', ...NONE, 'busybox', 'true'])));
     }
   }
   const cpSrc = join(base, 'cp-src');
-  const cpFiles = await makeCpSource(cpSrc);
+  const cpFiles = CP_ROUNDS ? await makeCpSource(cpSrc) : 0;
   const cps = engines.map(() => ({ into: [] as number[], out: [] as number[], outStopped: [] as number[] }));
   for (let r = 0; r < CP_ROUNDS; r++) {
     for (const [i, e] of engines.entries()) {
@@ -186,7 +188,7 @@ async function measureBoth(engines: Engine[], base: string, work: string[]): Pro
   const restores = engines.map(() => [] as number[]);
   const exports: number[] = [];
   const imports: number[] = [];
-  for (let r = 0; r < (CP_ONLY ? 0 : ROUNDS); r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     for (const [i, e] of engines.entries()) {
       const b = await backupRound(e, work[i]);
       backups[i].push(b.backup);
@@ -199,13 +201,18 @@ async function measureBoth(engines: Engine[], base: string, work: string[]): Pro
     }
   }
   for (const [i, e] of engines.entries()) {
-    out[i]['cp of a 100 MiB directory into a running container (ms, median)'] = median(cps[i].into);
-    out[i]['cp of it out of the running container (ms, median)'] = median(cps[i].out);
-    out[i]['cp of it out of the stopped container (ms, median)'] = median(cps[i].outStopped);
     await cleanup(e, work[i]);
-    if (CP_ONLY) continue;
-    out[i]['run --rm true, 5 named volumes + 5 binds (ms, median)'] = median(starts[i]);
-    out[i]['run --rm true, no mounts (ms, median)'] = median(plain[i]);
+    if (CP_ROUNDS) {
+      out[i]['cp of a 100 MiB directory into a running container (ms, median)'] = median(cps[i].into);
+      out[i]['cp of it out of the running container (ms, median)'] = median(cps[i].out);
+      out[i]['cp of it out of the stopped container (ms, median)'] = median(cps[i].outStopped);
+    }
+    if (!ONLY) {
+      out[i]['run --rm true, 5 named volumes + 5 binds (ms, median)'] = median(starts[i]);
+      out[i]['run --rm true, no mounts (ms, median)'] = median(plain[i]);
+    }
+    if (!ROUNDS) continue;
+    console.log(`- ${e.name} backups (s): ${backups[i].map((ms) => (ms / 1000).toFixed(2)).join(' ')}; restores (s): ${restores[i].map((ms) => (ms / 1000).toFixed(2)).join(' ')}`);
     out[i][`backup of ${SIZE_MB} MiB, tar through --volumes-from (s, median)`] = median(backups[i]) / 1000;
     out[i][`restore of ${SIZE_MB} MiB, untar into a new volume (s, median)`] = median(restores[i]) / 1000;
     // wharf's one command against Docker's only way, the tar through a helper container.
