@@ -246,7 +246,8 @@ class StepWorkspace implements Workspace {
     if (this.#kind === 'container') throw new Error('a build workspace that ran a process cannot also be written to');
     if (this.#released) throw new Error('the build workspace was released');
     this.#kind = 'bare';
-    await this.d.rootfs.create(this.#id, this.base?.id);
+    // Committed or thrown away, never kept across a crash: mounted without syncs.
+    await this.d.rootfs.create(this.#id, this.base?.id, { volatile: true });
     this.#root = await this.d.rootfs.mount(this.#id);
     return this.#root;
   }
@@ -304,7 +305,7 @@ class StepWorkspace implements Workspace {
     this.#kind = 'container';
     const c = this.d.containers;
     // The workspace's ID, which the step lines already named (`Running in`).
-    const { Id } = await c.create(this.#createRequest(proc), undefined, this.#id);
+    const { Id } = await c.create(this.#createRequest(proc), undefined, { id: this.#id });
     this.#container = Id;
     // An abort or a release that came while the container was being made found nothing to end:
     // the container is ended here, or it would run its step and stay behind.

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { FilesystemChange } from '../types/index.js';
 import { packDir, type ActiveSnapshots, type ChangeKind } from '../storage/index.js';
 import { NotFoundError, errorMessage, readJsonIfExists, writeJsonAtomic, type IdMapping, type Logger } from '../util/index.js';
-import type { CommitOptions, RootfsPort } from './containers/ports.js';
+import type { CommitOptions, RootfsCreateOptions, RootfsPort } from './containers/ports.js';
 import type { CommitImageRequest, ImageLayers } from './images.js';
 import { scratchBase } from './image-archives.js';
 
@@ -37,7 +37,10 @@ export interface ContainerFilesystemsOptions {
  * place and shape stay). Self-contained, so the container keeps working (and its layers stay)
  * when its image is removed.
  */
-type ContainerMeta = ImageLayers;
+type ContainerMeta = ImageLayers & {
+  /** Thrown away rather than kept across a crash (`run --rm`, a build step): mounted without syncs. */
+  volatile?: boolean;
+};
 
 interface SizeCache {
   sizeRw: number;
@@ -106,8 +109,9 @@ export class ContainerFilesystems implements RootfsPort {
    * recorded like a container's file system, so its layers are kept while it lives and a
    * restart's orphan sweep removes it if a crash leaves it.
    */
-  async create(containerId: string, imageId: string | undefined): Promise<void> {
-    const meta: ContainerMeta = imageId === undefined ? { ...scratchBase(), size: 0 } : { ...this.#o.images.imageLayers(imageId) };
+  async create(containerId: string, imageId: string | undefined, opts: RootfsCreateOptions = {}): Promise<void> {
+    const layers = imageId === undefined ? { ...scratchBase(), size: 0 } : { ...this.#o.images.imageLayers(imageId) };
+    const meta: ContainerMeta = opts.volatile ? { ...layers, volatile: true } : layers;
     // Indexed before the first await: a collection of layers from now on keeps this image's.
     this.#metas.set(containerId, meta);
     await writeJsonAtomic(this.#metaPath(containerId), meta);
@@ -117,7 +121,7 @@ export class ContainerFilesystems implements RootfsPort {
   async mount(containerId: string): Promise<string> {
     const meta = this.#meta(containerId);
     this.#sizes.delete(containerId);
-    return this.#o.snapshots.mount(containerId, top(meta));
+    return this.#o.snapshots.mount(containerId, top(meta), { volatile: meta.volatile });
   }
 
   /**

@@ -275,6 +275,7 @@ export class Runtime {
     // wharf rotates the log while it runs. This cap is for when it does not: conmon then starts
     // the file over (losing what it held) instead of letting a chatty container fill the disk.
     if (opts.logMaxSize) args.push('--log-size-max', String(conmonLogCap(opts.logMaxSize)));
+    if (opts.logUnsynced) args.push('--no-sync-log');
     if (spec.tty) args.push('-t');
     if (spec.openStdin) args.push('-i');
     // Docker closes a container's stdin when the first attached client goes only for `-i` without

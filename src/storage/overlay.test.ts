@@ -105,3 +105,26 @@ test('overlay: a handed-over snapshot that is mounted again, or whose tar is lef
     assert.equal(await readFile(join(s.path('b1'), 'src/sub/a'), 'utf8'), 'aaa');
     assert.equal(await readFile(join(s.layerPath(layer.chainId), 'src/sub/a'), 'utf8'), 'aaa');
   }));
+
+/** Whether the overlay at `target` skips syncs, from this process's mount table: `volatile`, or `fsync=volatile` since Linux 6.x. */
+async function mountedVolatile(target: string): Promise<boolean> {
+  const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === target);
+  assert.ok(line, `${target} is mounted`);
+  return line.split(' - ')[1].split(' ')[2].split(',').some((o) => o === 'volatile' || o === 'fsync=volatile');
+}
+
+test('overlay: a volatile snapshot mounts without syncs, and mounts again after an unmount; others keep theirs', { skip: notRoot }, () =>
+  withChangedSnapshot(async (s, base) => {
+    await s.prepare('v1', base);
+    const m = await s.mount('v1', base, { volatile: true });
+    assert.ok(await mountedVolatile(m));
+    await writeFile(join(m, 'kept'), 'while unmounted');
+    await s.unmount('v1');
+    // The kernel refuses a volatile upper that was mounted before, until its marker is gone.
+    assert.equal(await s.mount('v1', base, { volatile: true }), m);
+    assert.equal(await readFile(join(m, 'kept'), 'utf8'), 'while unmounted');
+    assert.equal(await s.mount('v1', base, { volatile: true }), m, 'idempotent');
+    await s.remove('v1');
+    const plain = await s.mount('b1', base);
+    assert.equal(await mountedVolatile(plain), false);
+  }));

@@ -9,7 +9,7 @@ import { applyLayerOffThread, rebuildTarOffThread } from './apply-worker.js';
 import { chainIdOf } from './chain.js';
 import { EMPTY_LAYER_DIFF_ID, upperDiff } from './diff.js';
 import { mountOverlay, unmount } from './mount.js';
-import type { Diff, DiffOptions, LayerInfo, Snapshotter, Unpacked, Usage, View } from './snapshotter.js';
+import type { Diff, DiffOptions, LayerInfo, SnapshotMountOptions, Snapshotter, Unpacked, Usage, View } from './snapshotter.js';
 
 const hex = (d: string) => d.replace(/^sha256:/, '');
 /** Short names under l/ keep a mount's option string within one page even with ~200 layers. */
@@ -49,6 +49,8 @@ function checkKey(key: string): void {
  */
 export class OverlaySnapshotter implements Snapshotter {
   readonly #root: string;
+  /** Whether the kernel takes overlayfs's `volatile`; the first mount that asks for it finds out. */
+  #volatileWorks = true;
   readonly #layers = new Map<string, LayerInfo>();
   readonly #chains = new Map<string, Chain>();
   /**
@@ -262,11 +264,12 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** An overlay of `lowerdir` (and upper/work when writable) at `target`. */
-  #overlay(target: string, lowerdir: string, rw?: { upper: string; work: string }): Mount {
+  #overlay(target: string, lowerdir: string, rw?: { upper: string; work: string }, volatile = false): Mount {
     // Keys cannot hold them, but the data root might: a comma or colon would change the options' meaning.
     if (/[,:]/.test(this.#root)) throw new InvalidArgumentError(`cannot mount an overlay on "${this.#root}": the path contains a comma or colon`);
     const options = [`lowerdir=${lowerdir}`];
     if (rw) options.push(`upperdir=${rw.upper}`, `workdir=${rw.work}`);
+    if (rw && volatile && this.#volatileWorks) options.push('volatile');
     return { type: 'overlay', source: 'overlay', target, options };
   }
 
@@ -299,15 +302,29 @@ export class OverlaySnapshotter implements Snapshotter {
     return mounts;
   }
 
-  mounts(key: string, parent: string | undefined): Mount[] {
+  mounts(key: string, parent: string | undefined, opts: SnapshotMountOptions = {}): Mount[] {
     const p = this.#paths(key);
-    return [this.#overlay(p.merged, this.#chain(parent).long, p)];
+    return [this.#overlay(p.merged, this.#chain(parent).long, p, opts.volatile)];
   }
 
-  async mount(key: string, parent: string | undefined): Promise<string> {
+  async mount(key: string, parent: string | undefined, opts: SnapshotMountOptions = {}): Promise<string> {
     const p = this.#paths(key);
     // What mounts() describes, with the layers named by their short links.
-    await mountOverlay(this.#overlay(p.merged, this.#chain(parent).short, p), this.#root);
+    const overlay = (volatile: boolean) => mountOverlay(this.#overlay(p.merged, this.#chain(parent).short, p, volatile), this.#root);
+    if (!opts.volatile || !this.#volatileWorks || (await isMountPoint(p.merged))) {
+      await overlay(false);
+      return p.merged;
+    }
+    // A volatile mount leaves work/incompat/volatile behind, even when unmounted cleanly, and the
+    // kernel refuses the next mount while it is there. Its snapshot is a thrown-away one.
+    await rm(join(p.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+    try {
+      await overlay(true);
+    } catch (err) {
+      // An older kernel does not know the option (before 5.10): the same mount without it tells.
+      await overlay(false).catch(() => Promise.reject(err));
+      this.#volatileWorks = false;
+    }
     return p.merged;
   }
 

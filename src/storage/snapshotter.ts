@@ -1,6 +1,18 @@
 import type { Readable } from 'node:stream';
 import type { Mount } from '../util/index.js';
 
+export interface SnapshotMountOptions {
+  /**
+   * The snapshot is thrown away rather than kept across a crash (`run --rm`, a build step): its
+   * overlay skips every sync (overlayfs `volatile`, as Podman mounts `--rm` containers and
+   * Buildah its build containers). Unmounting an overlay otherwise syncs the whole host file
+   * system under it, so a container's exit waited for everything it wrote to reach the disk,
+   * a backup's 1 GiB tar into a bind mount included. fsync inside such a container returns at
+   * once too; volumes and binds are not overlays and keep theirs.
+   */
+  volatile?: boolean;
+}
+
 /**
  * A committed layer: read-only, shared by every image and container that stands on it.
  * Named by its chain ID, so the same diff on the same parent is extracted once.
@@ -126,9 +138,9 @@ export interface ActiveSnapshots {
    */
   prepare(key: string, parent: string | undefined): Promise<Mount[]>;
   /** The mounts that show `key` read-write at `path(key)`, as data. Performs nothing. */
-  mounts(key: string, parent: string | undefined): Mount[];
+  mounts(key: string, parent: string | undefined, opts?: SnapshotMountOptions): Mount[];
   /** Performs `mounts` (idempotent) and returns where the snapshot is mounted. */
-  mount(key: string, parent: string | undefined): Promise<string>;
+  mount(key: string, parent: string | undefined, opts?: SnapshotMountOptions): Promise<string>;
   /** Unmounts it if mounted; idempotent. */
   unmount(key: string): Promise<void>;
   isMounted(key: string): Promise<boolean>;

@@ -9,6 +9,7 @@ import { cgroupV2, type CreateOptions } from '../../runtime/index.js';
 import { InvalidArgumentError } from '../../util/index.js';
 import { defaultResources } from '../resources.js';
 import { DEFAULT_SHM_SIZE } from '../spec.js';
+import { thrownAway, type ContainerRecord } from './state.js';
 
 /** Log driver names accepted; all write the same conmon log, which `logs` reads (but for `none`'s). */
 export const LOG_DRIVERS = ['json-file', 'local', 'k8s-file', 'none'];
@@ -118,12 +119,13 @@ export function signalNumber(sig: string | number): number {
 }
 
 /** The runtime's log settings: the container's log options over the daemon's. */
-export function logOptions(daemonOpts: Record<string, string>, hostConfig: HostConfig, logPath: string): CreateOptions {
-  const cfg = { ...daemonOpts, ...(hostConfig.LogConfig?.Config ?? {}) };
+export function logOptions(daemonOpts: Record<string, string>, record: Pick<ContainerRecord, 'hostConfig' | 'buildStep' | 'logPath'>): CreateOptions {
+  const cfg = { ...daemonOpts, ...(record.hostConfig.LogConfig?.Config ?? {}) };
   return {
-    logPath,
+    logPath: record.logPath,
     logMaxSize: parseSize(cfg['max-size']),
     logMaxFiles: cfg['max-file'] ? Number(cfg['max-file']) : undefined,
+    ...(thrownAway(record) ? { logUnsynced: true } : {}),
   };
 }
 

@@ -192,8 +192,8 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- lifecycle
 
-  create(req: ContainerCreateRequest, name?: string, id?: string): Promise<ContainerCreateResponse> {
-    return this.#lifecycle.create(req, name, id);
+  create(req: ContainerCreateRequest, name?: string, step?: { id: string }): Promise<ContainerCreateResponse> {
+    return this.#lifecycle.create(req, name, step);
   }
   start(ref: string): Promise<void> {
     return this.#lifecycle.start(ref);

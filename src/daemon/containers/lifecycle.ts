@@ -41,7 +41,7 @@ import { parseLink, resolveLinks } from './links.js';
 import type { Monitor } from './monitor.js';
 import type { NetworkAttachment } from './ports.js';
 import { releaseRun, startRun } from './run.js';
-import { attachedNetworkMode, isActive, newState, transition, type ContainerRecord } from './state.js';
+import { attachedNetworkMode, isActive, newState, thrownAway, transition, type ContainerRecord } from './state.js';
 import { notifyStartListeners, type Container } from './store.js';
 
 /** How long a SIGKILL waits for the exit before it answers anyway. */
@@ -56,8 +56,11 @@ export class Lifecycle {
     private readonly monitor: Monitor,
   ) {}
 
-  /** `id` is for the builder, whose step lines name a step's container before it exists. */
-  async create(req: ContainerCreateRequest, name?: string, id?: string): Promise<ContainerCreateResponse> {
+  /**
+   * `step` is the builder's: its step lines name a step's container before it exists, and the
+   * container is committed or thrown away, never kept across a crash.
+   */
+  async create(req: ContainerCreateRequest, name?: string, step?: { id: string }): Promise<ContainerCreateResponse> {
     const { store } = this.ctx;
     if (!req.Image) throw new InvalidArgumentError('No image was specified');
     validateHealthcheck(req.Healthcheck);
@@ -100,8 +103,8 @@ export class Lifecycle {
     // SIGTERM only makes systemd re-execute itself; recorded, so inspect and `stop` agree.
     if (!config.StopSignal && isSystemdContainer(argv[0], hostConfig)) config.StopSignal = SYSTEMD_STOP_SIGNAL;
 
-    if (id !== undefined && (!/^[0-9a-f]{64}$/.test(id) || this.ctx.store.all().some((c) => c.record.id === id))) throw new InvalidArgumentError(`invalid or used container ID: ${id}`);
-    id ??= newId();
+    if (step && (!/^[0-9a-f]{64}$/.test(step.id) || this.ctx.store.all().some((c) => c.record.id === step.id))) throw new InvalidArgumentError(`invalid or used container ID: ${step.id}`);
+    const id = step?.id ?? newId();
     // Docker records the default hostname at create, so inspect shows what the process will see.
     // One that joins another's namespace takes that container's hostname at each start.
     if (!config.Hostname && !hostConfig.NetworkMode?.startsWith('container:')) config.Hostname = hostConfig.NetworkMode === 'host' || hostConfig.UTSMode === 'host' ? osHostname() : id.slice(0, 12);
@@ -117,6 +120,7 @@ export class Lifecycle {
       config,
       hostConfig,
       networkingConfig: req.NetworkingConfig ?? {},
+      ...(step ? { buildStep: true } : {}),
       logPath: files.logPath,
       driver: 'overlay2',
       ...(links ? { links } : {}),
@@ -129,10 +133,10 @@ export class Lifecycle {
       await mkdir(files.dir, { recursive: true, mode: 0o710 });
       // Its host files are bound into the container by the runtime as the container's root.
       if (this.ctx.idmap) await passableByRemappedRoot(files.dir, this.ctx.idmap);
-      await this.ctx.rootfs.create(id, image.id);
+      await this.ctx.rootfs.create(id, image.id, { volatile: thrownAway(record) });
       const state = newState();
       // Either order survives a crash: load() treats a record without a state as just created.
-      await Promise.all([files.saveState(state), files.saveRecord(record)]);
+      await Promise.all([files.saveRecord(record), files.saveState(state)]);
       c = store.add(record, state, files);
       this.ctx.volumes.endPrepare?.(id);
     } catch (err) {

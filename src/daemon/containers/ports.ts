@@ -60,6 +60,14 @@ export interface CommitOptions {
   container?: { id: string; config: ContainerConfig };
 }
 
+export interface RootfsCreateOptions {
+  /**
+   * The file system is thrown away with the container rather than kept across a crash (`run
+   * --rm`, a build step): it is mounted without syncs (SnapshotMountOptions.volatile says why).
+   */
+  volatile?: boolean;
+}
+
 /**
  * A container's root file system: a writable snapshot over its image's layers. Keyed by
  * container ID. Mount state belongs to the implementation; the lifecycle holds the container's
@@ -69,7 +77,7 @@ export interface CommitOptions {
  */
 export interface RootfsPort {
   /** Makes the writable snapshot over `imageId`'s layers. */
-  create(containerId: string, imageId: string): Promise<void>;
+  create(containerId: string, imageId: string, opts?: RootfsCreateOptions): Promise<void>;
   /** Mounts it (idempotent) and returns the mounted path. */
   mount(containerId: string): Promise<string>;
   /** Unmounts it if mounted; never throws for "not mounted". */

@@ -90,7 +90,7 @@ export async function startRun(ctx: ContainerContext, c: Container): Promise<{ p
 
     // The network is wired while the runtime creates the container; a failed wiring is the
     // error to report (a port taken), the create's own failure only when the network is fine.
-    const [created, wired] = await Promise.allSettled([rt.create(spec, logOptions(ctx.logOpts, record.hostConfig, record.logPath)), network.ready]);
+    const [created, wired] = await Promise.allSettled([rt.create(spec, logOptions(ctx.logOpts, record)), network.ready]);
     if (created.status === 'fulfilled') undo.push({ what: 'deleting the runtime container', fn: () => rt.delete(id, { force: true }) });
     if (wired.status === 'rejected') throw wired.reason;
     if (created.status === 'rejected') throw created.reason;

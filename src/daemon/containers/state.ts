@@ -41,6 +41,16 @@ export interface ContainerRecord {
    * left. HostConfig.NetworkMode stays as created, as Docker shows it.
    */
   networkModeNow?: string;
+  /** Made by the builder for a step: committed or thrown away once it ran. */
+  buildStep?: boolean;
+}
+
+/**
+ * Whether the container goes with its exit and is worth nothing after a crash (`run --rm`, a
+ * build step): its file system and its log are written without syncs.
+ */
+export function thrownAway(r: Pick<ContainerRecord, 'hostConfig' | 'buildStep'>): boolean {
+  return Boolean(r.hostConfig.AutoRemove) || r.buildStep === true;
 }
 
 /** The network mode a start attaches: NetworkMode's, unless a disconnect took its place. */

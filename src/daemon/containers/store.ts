@@ -18,7 +18,7 @@ import {
   type Logger,
 } from '../../util/index.js';
 import type { EventPort, NetworkAttachment } from './ports.js';
-import { newState, transition, type ContainerRecord, type ContainerRuntimeState } from './state.js';
+import { newState, thrownAway, transition, type ContainerRecord, type ContainerRuntimeState } from './state.js';
 
 /** One container's files: `config.json` (the record), `state.json`, and the files bound into it. */
 export class ContainerFiles {
@@ -44,8 +44,16 @@ export class ContainerFiles {
   get logPath() {
     return join(this.dir, 'container.log');
   }
+  /**
+   * Whether saves wait for the disk. Not for a container thrown away with its exit: the sync
+   * makes the file system's journal commit, which waits for everything the container wrote on
+   * that file system to reach the disk (ext4's data=ordered), so its exit would too.
+   */
+  #durable = true;
+  /** Saves the record; from here on the saves are as durable as the record's container needs. */
   async saveRecord(r: ContainerRecord) {
-    await writeJsonAtomic(this.configPath, r);
+    this.#durable = !thrownAway(r);
+    await writeJsonAtomic(this.configPath, r, { durable: this.#durable });
   }
   #saving: Promise<void> = Promise.resolve();
   /**
@@ -53,13 +61,14 @@ export class ContainerFiles {
    * finish out of order would leave the older state on disk.
    */
   saveState(s: ContainerRuntimeState): Promise<void> {
-    const next = this.#saving.then(() => writeJsonAtomic(this.statePath, s));
+    const next = this.#saving.then(() => writeJsonAtomic(this.statePath, s, { durable: this.#durable }));
     this.#saving = next.catch(() => {});
     return next;
   }
   async load(): Promise<{ record: ContainerRecord; state: ContainerRuntimeState } | undefined> {
     const record = await readJsonIfExists<ContainerRecord>(this.configPath);
     if (!record) return undefined;
+    this.#durable = !thrownAway(record);
     const state = (await readJsonIfExists<ContainerRuntimeState>(this.statePath)) ?? newState();
     return { record, state };
   }
