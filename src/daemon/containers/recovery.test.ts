@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rig, until } from './_fakes.js';
@@ -101,6 +102,24 @@ test('at start-up a container that joins another\'s network namespace is started
     const j = await again.inspect(joiner);
     assert.equal(j.State.Status, 'running', j.State.Error);
     assert.equal(j.HostConfig.NetworkMode, `container:${target}`);
+  } finally {
+    await r.cleanup();
+  }
+});
+
+test('a crash that tore the unsynced state of a run --rm container removes it at start-up; a kept one with a torn state stays on disk, skipped', async () => {
+  const r = await rig();
+  try {
+    const thrown = await r.svc.create({ Image: 'busybox', HostConfig: { AutoRemove: true } });
+    const kept = await r.svc.create({ Image: 'busybox' });
+    // A file renamed into place but never synced comes back empty after a power cut.
+    for (const { Id } of [thrown, kept]) await writeFile(join(r.dir, 'data', 'containers', Id, 'state.json'), '');
+    const again = await r.reopen();
+    assert.equal(again.exists(thrown.Id), false);
+    assert.equal(existsSync(join(r.dir, 'data', 'containers', thrown.Id)), false);
+    assert.equal(again.exists(kept.Id), false, 'unreadable, so not loaded');
+    assert.equal(existsSync(join(r.dir, 'data', 'containers', kept.Id)), true, 'but its files are kept for the user');
+    assert.deepEqual([...r.rootfs.created.keys()], [kept.Id]);
   } finally {
     await r.cleanup();
   }

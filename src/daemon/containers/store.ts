@@ -45,15 +45,15 @@ export class ContainerFiles {
     return join(this.dir, 'container.log');
   }
   /**
-   * Whether saves wait for the disk. Not for a container thrown away with its exit: the sync
-   * makes the file system's journal commit, which waits for everything the container wrote on
-   * that file system to reach the disk (ext4's data=ordered), so its exit would too.
+   * Whether state saves wait for the disk. Not for a container thrown away with its exit: the
+   * sync makes the file system's journal commit, which waits for everything the container
+   * wrote on that file system to reach the disk (ext4's data=ordered), so its exit would too.
+   * Its record, written once at create, always does.
    */
-  #durable = true;
-  /** Saves the record; from here on the saves are as durable as the record's container needs. */
+  #stateDurable = true;
   async saveRecord(r: ContainerRecord) {
-    this.#durable = !thrownAway(r);
-    await writeJsonAtomic(this.configPath, r, { durable: this.#durable });
+    this.#stateDurable = !thrownAway(r);
+    await writeJsonAtomic(this.configPath, r);
   }
   #saving: Promise<void> = Promise.resolve();
   /**
@@ -61,16 +61,21 @@ export class ContainerFiles {
    * finish out of order would leave the older state on disk.
    */
   saveState(s: ContainerRuntimeState): Promise<void> {
-    const next = this.#saving.then(() => writeJsonAtomic(this.statePath, s, { durable: this.#durable }));
+    const next = this.#saving.then(() => writeJsonAtomic(this.statePath, s, { durable: this.#stateDurable }));
     this.#saving = next.catch(() => {});
     return next;
   }
-  async load(): Promise<{ record: ContainerRecord; state: ContainerRuntimeState } | undefined> {
+  /** The documents; `state` null when a crash tore the unsynced state of a thrown-away container. */
+  async load(): Promise<{ record: ContainerRecord; state: ContainerRuntimeState | null } | undefined> {
     const record = await readJsonIfExists<ContainerRecord>(this.configPath);
     if (!record) return undefined;
-    this.#durable = !thrownAway(record);
-    const state = (await readJsonIfExists<ContainerRuntimeState>(this.statePath)) ?? newState();
-    return { record, state };
+    this.#stateDurable = !thrownAway(record);
+    try {
+      return { record, state: (await readJsonIfExists<ContainerRuntimeState>(this.statePath)) ?? newState() };
+    } catch (err) {
+      if (this.#stateDurable) throw err;
+      return { record, state: null };
+    }
   }
 }
 
@@ -224,7 +229,9 @@ export class ContainerStore {
         logger.warn('skipping unreadable container', { id, error: errorMessage(err) });
         continue;
       }
-      if (!doc) {
+      // One thrown away whose state is torn is removed, as its exit would have removed it.
+      if (!doc || !doc.state) {
+        if (doc) logger.info('removing a thrown-away container whose state a crash left unreadable', { id, name: doc.record.name });
         await rm(files.dir, { recursive: true, force: true });
         kept.delete(id);
         continue;
