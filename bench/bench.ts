@@ -279,13 +279,20 @@ async function userNetwork(e: Engine): Promise<number> {
   }
 }
 
+/**
+ * Ports already published by this run's containers. wharf publishes with NAT rules alone, no
+ * listening proxy, so a probe for a free port cannot see them.
+ */
+const handedOut = new Set<number>();
+
 /** `n` free host ports, distinct: the kernel may hand out a port again once the probe that found it closed. */
 async function distinctPorts(n: number): Promise<number[]> {
   const ports: number[] = [];
   for (let tries = 0; ports.length < n && tries < n * 10; tries++) {
     const port = await freePort();
-    if (!ports.includes(port)) ports.push(port);
+    if (!ports.includes(port) && !handedOut.has(port)) ports.push(port);
   }
+  for (const p of ports) handedOut.add(p);
   return ports;
 }
 
