@@ -376,6 +376,25 @@ test('run --rm mounts the root without syncs, as Podman does; a kept container s
   }
 });
 
+for (const cli of ['docker', 'wharf'] as const) {
+  test(`${cli}: restart keeps a --rm container and what it wrote, as dockerd does; its stop removes it`, async () => {
+    const name = `rm-restarted-${cli}`;
+    try {
+      const r = await d[cli](['run', '-d', '--rm', '--name', name, 'busybox', 'sh', '-c', 'echo started >> /f; exec sleep 100']);
+      assert.equal(r.code, 0, r.stderr);
+      await waitFor('the first start to write', async () => ((await d.docker(['exec', name, 'cat', '/f'])).stdout === 'started\n' ? true : undefined));
+      const restarted = await d[cli](['restart', '-t', '1', name]);
+      assert.equal(restarted.code, 0, restarted.stderr);
+      // Its volatile root mounted again, with the first run's file in it.
+      await waitFor('the second start to write', async () => ((await d.docker(['exec', name, 'cat', '/f'])).stdout === 'started\nstarted\n' ? true : undefined));
+      assert.equal((await d[cli](['stop', '-t', '1', name])).code, 0);
+      await waitFor('the removal after the stop', async () => ((await d.docker(['inspect', name])).code === 1 ? true : undefined));
+    } finally {
+      await d.docker(['rm', '-f', name]);
+    }
+  });
+}
+
 test('container prune removes stopped containers only', async () => {
   await d.docker(['run', '--name', 'p1', 'busybox', 'true']);
   await d.docker(['run', '-d', '--name', 'p2', 'busybox', 'sleep', '30']);

@@ -45,6 +45,23 @@ test('--rm: a start that fails removes the container too', async () => {
   }
 });
 
+test('--rm: restart keeps the container, as dockerd does; its next exit removes it', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox', HostConfig: { AutoRemove: true } });
+    await r.svc.start(Id);
+    await r.svc.restart(Id, { timeout: 1 });
+    assert.equal((await r.svc.inspect(Id)).State.Status, 'running');
+    assert.deepEqual(r.removed, []);
+    const removed = r.svc.wait(Id, 'removed');
+    r.runtime.exit(Id, 0);
+    assert.equal(await removed, 0);
+    assert.equal(r.svc.exists(Id), false);
+  } finally {
+    await r.cleanup();
+  }
+});
+
 test('unless-stopped: not restarted after a stop, nor when the daemon starts again', async () => {
   const r = await rig();
   try {

@@ -279,6 +279,8 @@ export class Lifecycle {
     const c = this.ctx.store.get(ref);
     await this.ctx.mutex.run(c.record.id, async () => {
       await this.#cancelRestart(c);
+      // Marked before the signal: the monitor may record the exit before the stop does.
+      if (c.run) c.run.restarting = true;
       if (isActive(c.state)) await this.#stopLocked(c, opts.signal, opts.timeout);
       if (c.state.status === 'removing' || c.state.status === 'dead') throw new ConflictError(`Container ${c.record.id} is marked for removal and cannot be started.`);
       await this.startLocked(c);

@@ -126,7 +126,7 @@ export class Monitor {
     if (handle.handled) return;
     handle.handled = true;
     if (c.run === handle) c.run = undefined;
-    const remove = how.remove || (c.record.hostConfig.AutoRemove ?? false);
+    const remove = how.remove || (!handle.restarting && (c.record.hostConfig.AutoRemove ?? false));
     // Checks start again with the next start.
     this.ctx.health.stop(c);
     if (st.oomKilled) this.ctx.store.publish(c, 'oom');

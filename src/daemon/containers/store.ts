@@ -85,6 +85,8 @@ export interface RunHandle {
   abort: AbortController;
   handled: boolean;
   startedAtMs: number;
+  /** The exit is a restart's: it removes nothing, not even a `--rm` container (as dockerd). */
+  restarting?: boolean;
 }
 
 /** A container as wharfd holds it in memory. */
