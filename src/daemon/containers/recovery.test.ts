@@ -124,3 +124,21 @@ test('a crash that tore the unsynced state of a run --rm container removes it at
     await r.cleanup();
   }
 });
+
+test('a start cut short by the daemon going down: its created runtime container goes at start-up, and the next start works', async () => {
+  const r = await rig();
+  try {
+    const { Id } = await r.svc.create({ Image: 'busybox' });
+    // The daemon went down between the runtime's create and its start: the record still says created.
+    await r.runtime.create({ id: Id });
+    const mark = r.journal.calls.length;
+    const again = await r.reopen();
+    assert.equal((await again.inspect(Id)).State.Status, 'created');
+    assert.ok(r.journal.since(mark).includes('runtime.delete'), r.journal.since(mark).join(', '));
+    assert.equal(r.runtime.containers.has(Id), false);
+    await again.start(Id);
+    assert.equal((await again.inspect(Id)).State.Status, 'running');
+  } finally {
+    await r.cleanup();
+  }
+});

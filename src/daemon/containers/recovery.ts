@@ -9,6 +9,7 @@ import { errorMessage } from '../../util/index.js';
 import type { ContainerContext } from './context.js';
 import type { Lifecycle } from './lifecycle.js';
 import { restartsAtDaemonStart, type Monitor } from './monitor.js';
+import { releaseRun } from './run.js';
 import type { Container } from './store.js';
 
 export async function recover(ctx: ContainerContext, monitor: Monitor, lifecycle: Lifecycle): Promise<void> {
@@ -64,6 +65,15 @@ async function reconcile(ctx: ContainerContext, monitor: Monitor, lifecycle: Lif
     }
     if (status === 'removing') {
       await lifecycle.removeLocked(c);
+      return;
+    }
+    if (status === 'created') {
+      // A start the daemon's going down cut short leaves the runtime's container waiting to
+      // exec (runc init holding its namespaces and cgroup), and the next start would meet it:
+      // "container with given ID already exists". Its leftovers go; it stays Created, as a
+      // start that failed leaves it.
+      const st = await rt.state(id).catch(() => undefined);
+      if (st?.status === 'created' || st?.status === 'stopped') await releaseRun(ctx, c, 'unmount');
       return;
     }
     if (status === 'exited' && restartsAtDaemonStart(c.record.hostConfig.RestartPolicy, c.state)) {
