@@ -344,18 +344,25 @@ static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// The file an xattr call names: an open descriptor (*fd set), else a path (*fd left -1). -1 with a
+// pending exception when it is neither.
+static int get_path_or_fd(napi_env env, napi_value v, char *path, size_t size, int *fd) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) return -1;
+  *fd = -1;
+  if (type == napi_number) return napi_get_value_int32(env, v, fd) == napi_ok ? 0 : -1;
+  return get_string(env, v, path, size) < 0 ? -1 : 0;
+}
+
 // lgetxattr(path | fd, name) -> Buffer | undefined when the attribute is absent; given a descriptor,
 // fgetxattr of it: no path to look up again.
 static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_valuetype type;
-  CHECK(napi_typeof(env, argv[0], &type));
   char path[4096] = "", name[256];
-  int fd = -1;
-  if (type == napi_number) CHECK(napi_get_value_int32(env, argv[0], &fd));
-  else if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  int fd;
+  if (get_path_or_fd(env, argv[0], path, sizeof path, &fd) < 0) return NULL;
   if (get_string(env, argv[1], name, sizeof name) < 0) return NULL;
   char buf[65536];
   ssize_t n = fd >= 0 ? fgetxattr(fd, name, buf, sizeof buf) : lgetxattr(path, name, buf, sizeof buf);
@@ -378,12 +385,9 @@ static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_valuetype type;
-  CHECK(napi_typeof(env, argv[0], &type));
   char path[4096] = "";
-  int fd = -1;
-  if (type == napi_number) CHECK(napi_get_value_int32(env, argv[0], &fd));
-  else if (get_string(env, argv[0], path, sizeof path) < 0) return NULL;
+  int fd;
+  if (get_path_or_fd(env, argv[0], path, sizeof path, &fd) < 0) return NULL;
   char buf[65536];
   ssize_t n = fd >= 0 ? flistxattr(fd, buf, sizeof buf) : llistxattr(path, buf, sizeof buf);
   if (n < 0 && errno != ENOTSUP) return throw_errno(env, fd >= 0 ? "flistxattr" : "llistxattr", path);
